@@ -1,0 +1,77 @@
+//! What the engine asks of its host, and what the host answers.
+
+/// Milliseconds since the Unix epoch. Time is an input: the engine never
+/// reads a clock.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixMillis(pub u64);
+
+/// One instruction from [`Request::poll_action`](crate::Request::poll_action).
+/// Payloads borrow the request and are valid until its next call.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action<'a> {
+    /// Fetch the record stored under `id`, then call
+    /// [`handle_load_result`](crate::Request::handle_load_result).
+    Load { id: &'a str },
+    /// Store `record` (JSON text) under `id`, then call
+    /// [`handle_store_result`](crate::Request::handle_store_result).
+    /// `expires_at` is the cookie expiry (Unix ms) for stores with TTLs;
+    /// `None` for a browser-session cookie.
+    Save { id: &'a str, record: &'a str, expires_at: Option<i64> },
+    /// Refresh the expiry of the record under `id`: a store that keeps the
+    /// cookie in the record replaces its `cookie` with `record`'s (as
+    /// express-session's MemoryStore does), a TTL store sets the TTL. Then
+    /// call [`handle_store_result`](crate::Request::handle_store_result).
+    Touch { id: &'a str, record: &'a str, expires_at: Option<i64> },
+    /// Delete the record under `id` (absent is fine), then call
+    /// [`handle_store_result`](crate::Request::handle_store_result).
+    Destroy { id: &'a str },
+    /// Add this `Set-Cookie` header value to the response.
+    SetCookie { value: &'a str },
+    /// A store answer is owed; poll again after giving it.
+    Wait,
+    /// The session is ready (or deliberately absent: out of path scope, or
+    /// store unavailable). Run the handler, then call
+    /// [`finish`](crate::Request::finish). Repeats until the host acts.
+    Ready,
+    /// Loading failed (a store error, a corrupt record): do not run the
+    /// handler; respond with an error (express-session answers 500), then
+    /// call [`finish`](crate::Request::finish). Repeats until the host acts.
+    Failed { message: &'a str },
+    /// A handler operation (save, reload, destroy, regenerate) finished;
+    /// `error` is its failure message, if any. Then `Ready` again.
+    Completed { error: Option<&'a str> },
+    /// An error after the response was decided (a failed end-of-request
+    /// save, touch or destroy, an unserializable cookie): log it; the
+    /// response stands (express-session passes it to `next` after headers).
+    Error { message: &'a str },
+    /// Nothing more to do; repeats forever.
+    Done,
+}
+
+impl Action<'_> {
+    /// Whether this action is a store operation that must be answered.
+    pub fn is_store_operation(&self) -> bool {
+        matches!(self, Action::Load { .. } | Action::Save { .. } | Action::Touch { .. } | Action::Destroy { .. })
+    }
+}
+
+/// The store's answer to [`Action::Load`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadResult<'a> {
+    /// The record bytes (JSON text).
+    Found(&'a [u8]),
+    /// No record.
+    NotFound,
+    /// An error whose code is `ENOENT`: "not found" for the initial load,
+    /// an error for `reload`, as in express-session.
+    Missing { message: &'a str },
+    /// The store failed.
+    Failed { message: &'a str },
+}
+
+/// The store's answer to [`Action::Save`], [`Action::Touch`] or [`Action::Destroy`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreResult<'a> {
+    Ok,
+    Failed { message: &'a str },
+}

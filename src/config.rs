@@ -1,0 +1,542 @@
+//! Configuration: validated once, immutable, shared by every request.
+//!
+//! [`ConfigBuilder::new`] starts from secure defaults (`resave` and
+//! `saveUninitialized` off, `HttpOnly`, `SameSite=Lax`, `Secure` on HTTPS
+//! requests, browser-session cookie). [`ConfigBuilder::express`] starts from
+//! express-session's own defaults, and [`ConfigBuilder::from_express_options`]
+//! reads an express-session options object (as JSON), so a Rust, C or Python
+//! host can share one configuration file with a Node app.
+//!
+//! In strict mode (the default) every cookie attribute is checked at build
+//! time. Express compatibility mode (`express_compat(true)`, implied by the two
+//! express constructors) accepts what express-session accepts and reports the
+//! same problems where express-session does: when the `Set-Cookie` header is
+//! written.
+
+use crate::cookie_header::CookieLimits;
+use crate::error::ConfigError;
+use crate::json::{Map, Value};
+use crate::session_cookie::{CookieOptions, valid_domain, valid_name, valid_path};
+use crate::signing::Key;
+
+/// Most secrets a configuration may hold (verification tries each in turn).
+pub const MAX_SECRETS: usize = 16;
+
+/// `cookie.secure`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Secure {
+    /// Never add `Secure`.
+    Never,
+    /// Always add `Secure` (the cookie is then not sent over plain HTTP).
+    Always,
+    /// `Secure` when the request that creates the session is secure.
+    Auto,
+}
+
+/// `cookie.sameSite`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SameSite {
+    /// No `SameSite` attribute (express `false`).
+    Off,
+    /// express `true`: `SameSite=Strict`, stored as `true`.
+    True,
+    Lax,
+    Strict,
+    None,
+    /// `None` on secure requests, `Lax` otherwise (resolved per new session).
+    Auto,
+}
+
+/// `cookie.priority`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+}
+
+/// What `req.session = null` (the `unset` operation) does at the end of the request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Unset {
+    /// Leave the stored session alone.
+    Keep,
+    /// Destroy the stored session.
+    Destroy,
+}
+
+/// An immutable, validated configuration. `Send + Sync`: share one (in an
+/// `Arc`) between all requests and threads.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) name: String,
+    /// The name as Latin-1 bytes, for matching raw header bytes; `None` if it
+    /// has characters beyond U+00FF (it can then never match).
+    pub(crate) name_latin1: Option<Vec<u8>>,
+    /// Signing keys: the first signs, all verify. Empty only in express
+    /// compatibility mode without a secret (every request then fails).
+    pub(crate) keys: Vec<Key>,
+    pub(crate) resave: bool,
+    pub(crate) save_uninitialized: bool,
+    pub(crate) rolling: bool,
+    pub(crate) unset_destroy: bool,
+    pub(crate) proxy: Option<bool>,
+    pub(crate) trust_proxy: bool,
+    pub(crate) cookie: CookieOptions,
+    /// `cookie.path || "/"`: requests outside this prefix get no session.
+    pub(crate) scope: String,
+    pub(crate) limits: CookieLimits,
+    pub(crate) express_compat: bool,
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Config>();
+};
+
+impl Config {
+    /// A builder with the secure defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::new()
+    }
+
+    /// The session cookie name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether `req.session = null` destroys the stored session.
+    pub fn unset(&self) -> Unset {
+        if self.unset_destroy { Unset::Destroy } else { Unset::Keep }
+    }
+
+    /// The configured `maxAge` in milliseconds (`None`: browser-session cookie).
+    pub fn max_age(&self) -> Option<f64> {
+        self.cookie.max_age
+    }
+
+    /// Whether the configuration runs in express compatibility mode.
+    pub fn express_compat(&self) -> bool {
+        self.express_compat
+    }
+}
+
+/// Builds a [`Config`]. Options are held as express-session would hold them.
+#[derive(Clone, Debug)]
+pub struct ConfigBuilder {
+    name: String,
+    secrets: Option<Vec<Vec<u8>>>,
+    resave: bool,
+    save_uninitialized: bool,
+    rolling: bool,
+    unset: Unset,
+    proxy: Option<bool>,
+    trust_proxy: bool,
+    cookie: CookieOptions,
+    limits: CookieLimits,
+    express_compat: bool,
+}
+
+impl Default for ConfigBuilder {
+    fn default() -> Self {
+        ConfigBuilder::new()
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::String(v.into())
+}
+
+impl ConfigBuilder {
+    /// Secure defaults: `resave` and `saveUninitialized` off, `HttpOnly`,
+    /// `SameSite=Lax`, `Secure` when the request is secure, no `maxAge`
+    /// (browser-session cookie), path `/`, cookie name `connect.sid`
+    /// (express-session's, for interoperability), strict validation.
+    pub fn new() -> Self {
+        ConfigBuilder {
+            name: "connect.sid".into(),
+            secrets: None,
+            resave: false,
+            save_uninitialized: false,
+            rolling: false,
+            unset: Unset::Keep,
+            proxy: None,
+            trust_proxy: false,
+            cookie: CookieOptions {
+                path: Some(s("/")),
+                domain: None,
+                http_only: Some(Value::Bool(true)),
+                secure: Some(s("auto")),
+                max_age: None,
+                same_site: Some(s("lax")),
+                partitioned: None,
+                priority: None,
+            },
+            limits: CookieLimits::default(),
+            express_compat: false,
+        }
+    }
+
+    /// express-session 1.19.0's own defaults (`resave: true`,
+    /// `saveUninitialized: true`, cookie `{ path: '/', httpOnly: true,
+    /// secure: false, maxAge: null }`) in express compatibility mode.
+    pub fn express() -> Self {
+        ConfigBuilder {
+            resave: true,
+            save_uninitialized: true,
+            cookie: CookieOptions {
+                path: Some(s("/")),
+                http_only: Some(Value::Bool(true)),
+                secure: Some(Value::Bool(false)),
+                ..CookieOptions::default()
+            },
+            express_compat: true,
+            ..ConfigBuilder::new()
+        }
+    }
+
+    /// Reads an express-session options object (JSON, as in the conformance
+    /// corpus: `name`, `secret`, `resave`, `saveUninitialized`, `rolling`,
+    /// `unset`, `proxy`, `app_trust_proxy`, `cookie`). Absent options take
+    /// express-session's defaults; a `null` cookie attribute means absent.
+    pub fn from_express_options(options: &Value) -> Result<Self, ConfigError> {
+        let o = options.as_object().ok_or(ConfigError::InvalidOption)?;
+        let mut b = ConfigBuilder::express();
+        for (k, v) in o.iter() {
+            match k {
+                "name" => match v {
+                    Value::String(n) if !n.is_empty() => b.name = n.clone(),
+                    Value::String(_) | Value::Null => {}
+                    _ => return Err(ConfigError::InvalidOption),
+                },
+                "secret" => {
+                    b.secrets = match v {
+                        Value::String(x) if x.is_empty() => None,
+                        Value::String(x) => Some(vec![x.as_bytes().to_vec()]),
+                        Value::Array(items) => {
+                            if items.is_empty() {
+                                return Err(ConfigError::NoSecret);
+                            }
+                            let mut out = Vec::with_capacity(items.len());
+                            for it in items {
+                                out.push(it.as_str().ok_or(ConfigError::InvalidOption)?.as_bytes().to_vec());
+                            }
+                            Some(out)
+                        }
+                        Value::Null => None,
+                        _ => return Err(ConfigError::InvalidOption),
+                    }
+                }
+                "resave" => b.resave = bool_opt(v)?,
+                "saveUninitialized" => b.save_uninitialized = bool_opt(v)?,
+                "rolling" => b.rolling = v.truthy(),
+                "unset" => {
+                    b.unset = match v {
+                        Value::String(u) if u == "destroy" => Unset::Destroy,
+                        Value::String(u) if u == "keep" => Unset::Keep,
+                        v if !v.truthy() => Unset::Keep,
+                        _ => return Err(ConfigError::InvalidUnset),
+                    }
+                }
+                "proxy" => {
+                    b.proxy = match v {
+                        Value::Null => None,
+                        Value::Bool(x) => Some(*x),
+                        _ => return Err(ConfigError::InvalidOption),
+                    }
+                }
+                "app_trust_proxy" | "trustProxy" => b.trust_proxy = v.truthy(),
+                "cookie" => match v {
+                    Value::Object(c) => b.cookie = cookie_options(c)?,
+                    Value::Null => {}
+                    _ => return Err(ConfigError::InvalidOption),
+                },
+                _ => return Err(ConfigError::InvalidOption),
+            }
+        }
+        Ok(b)
+    }
+
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// One signing secret.
+    pub fn secret(self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets([secret])
+    }
+
+    /// Secrets for rotation: the first signs new cookies, every one verifies.
+    pub fn secrets<S: AsRef<[u8]>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
+        self.secrets = Some(secrets.into_iter().map(|s| s.as_ref().to_vec()).collect());
+        self
+    }
+
+    pub fn resave(mut self, on: bool) -> Self {
+        self.resave = on;
+        self
+    }
+
+    pub fn save_uninitialized(mut self, on: bool) -> Self {
+        self.save_uninitialized = on;
+        self
+    }
+
+    /// Re-send the cookie (with a fresh expiry) on every response.
+    pub fn rolling(mut self, on: bool) -> Self {
+        self.rolling = on;
+        self
+    }
+
+    pub fn unset(mut self, unset: Unset) -> Self {
+        self.unset = unset;
+        self
+    }
+
+    /// express-session's `proxy`: `Some(true)` trusts `X-Forwarded-Proto`,
+    /// `Some(false)` ignores it, `None` defers to the host's trust-proxy
+    /// setting ([`trust_proxy`](Self::trust_proxy)).
+    pub fn proxy(mut self, proxy: Option<bool>) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// The host's answer to "is the peer a trusted proxy?" (Express's
+    /// `trust proxy`), used when `proxy` is `None`.
+    pub fn trust_proxy(mut self, trust: bool) -> Self {
+        self.trust_proxy = trust;
+        self
+    }
+
+    pub fn cookie_path(mut self, path: &str) -> Self {
+        self.cookie.path = Some(s(path));
+        self
+    }
+
+    pub fn cookie_domain(mut self, domain: Option<&str>) -> Self {
+        self.cookie.domain = domain.map(s);
+        self
+    }
+
+    pub fn http_only(mut self, on: bool) -> Self {
+        self.cookie.http_only = Some(Value::Bool(on));
+        self
+    }
+
+    pub fn secure(mut self, secure: Secure) -> Self {
+        self.cookie.secure = Some(match secure {
+            Secure::Never => Value::Bool(false),
+            Secure::Always => Value::Bool(true),
+            Secure::Auto => s("auto"),
+        });
+        self
+    }
+
+    /// Cookie lifetime in milliseconds; `None` for a browser-session cookie.
+    pub fn max_age(mut self, ms: Option<f64>) -> Self {
+        self.cookie.max_age = ms;
+        self
+    }
+
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.cookie.same_site = Some(match same_site {
+            SameSite::Off => Value::Bool(false),
+            SameSite::True => Value::Bool(true),
+            SameSite::Lax => s("lax"),
+            SameSite::Strict => s("strict"),
+            SameSite::None => s("none"),
+            SameSite::Auto => s("auto"),
+        });
+        self
+    }
+
+    pub fn partitioned(mut self, on: Option<bool>) -> Self {
+        self.cookie.partitioned = on.map(Value::Bool);
+        self
+    }
+
+    pub fn priority(mut self, priority: Option<Priority>) -> Self {
+        self.cookie.priority = priority.map(|p| {
+            s(match p {
+                Priority::Low => "low",
+                Priority::Medium => "medium",
+                Priority::High => "high",
+            })
+        });
+        self
+    }
+
+    /// Bounds on Cookie header parsing.
+    pub fn cookie_limits(mut self, limits: CookieLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Express compatibility: accept what express-session accepts, and report
+    /// unserializable cookie attributes when the header is written.
+    pub fn express_compat(mut self, on: bool) -> Self {
+        self.express_compat = on;
+        self
+    }
+
+    /// Validates and freezes the configuration.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let secrets = match self.secrets {
+            Some(list) if list.is_empty() => return Err(ConfigError::NoSecret),
+            Some(list) => list,
+            None if self.express_compat => Vec::new(),
+            None => return Err(ConfigError::NoSecret),
+        };
+        if secrets.len() > MAX_SECRETS {
+            return Err(ConfigError::TooManySecrets);
+        }
+        if let Some(ms) = self.cookie.max_age {
+            if !ms.is_finite() {
+                return Err(ConfigError::InvalidMaxAge);
+            }
+        }
+        if !self.express_compat {
+            if secrets.iter().any(Vec::is_empty) {
+                return Err(ConfigError::EmptySecret);
+            }
+            validate_cookie(&self.name, &self.cookie)?;
+        }
+        let c = &self.cookie;
+        let scope = match &c.path {
+            Some(p) if p.truthy() => p.to_js_string(),
+            _ => "/".into(),
+        };
+        let name_latin1 = self.name.chars().map(|ch| u8::try_from(u32::from(ch)).ok()).collect();
+        Ok(Config {
+            name_latin1,
+            keys: secrets.iter().map(|k| Key::new(k)).collect(),
+            name: self.name,
+            resave: self.resave,
+            save_uninitialized: self.save_uninitialized,
+            rolling: self.rolling,
+            unset_destroy: self.unset == Unset::Destroy,
+            proxy: self.proxy,
+            trust_proxy: self.trust_proxy,
+            scope,
+            cookie: self.cookie,
+            limits: self.limits,
+            express_compat: self.express_compat,
+        })
+    }
+}
+
+fn bool_opt(v: &Value) -> Result<bool, ConfigError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Null => Ok(true), // undefined: express's deprecated default
+        _ => Err(ConfigError::InvalidOption),
+    }
+}
+
+fn cookie_options(c: &Map) -> Result<CookieOptions, ConfigError> {
+    let mut o = CookieOptions::default();
+    for (k, v) in c.iter() {
+        let present = (!matches!(v, Value::Null)).then(|| v.clone());
+        match k {
+            "path" => o.path = present,
+            "domain" => o.domain = present,
+            "httpOnly" => o.http_only = present,
+            "secure" => o.secure = present,
+            "maxAge" => {
+                o.max_age = match v {
+                    Value::Null => None,
+                    Value::Number(n) => Some(*n),
+                    _ => return Err(ConfigError::InvalidMaxAge),
+                }
+            }
+            "sameSite" => o.same_site = present,
+            "partitioned" => o.partitioned = present,
+            "priority" => o.priority = present,
+            _ => return Err(ConfigError::InvalidOption),
+        }
+    }
+    Ok(o)
+}
+
+/// Strict-mode checks: everything the Set-Cookie serializer would reject.
+fn validate_cookie(name: &str, c: &CookieOptions) -> Result<(), ConfigError> {
+    if !valid_name(name) {
+        return Err(ConfigError::InvalidName);
+    }
+    match &c.domain {
+        None => {}
+        Some(Value::String(d)) if valid_domain(d) => {}
+        Some(_) => return Err(ConfigError::InvalidDomain),
+    }
+    match &c.path {
+        None => {}
+        Some(Value::String(p)) if valid_path(p) => {}
+        Some(_) => return Err(ConfigError::InvalidPath),
+    }
+    let secure = match &c.secure {
+        None | Some(Value::Bool(false)) => Secure::Never,
+        Some(Value::Bool(true)) => Secure::Always,
+        Some(Value::String(a)) if a == "auto" => Secure::Auto,
+        Some(_) => return Err(ConfigError::InvalidSecure),
+    };
+    match &c.same_site {
+        None | Some(Value::Bool(_)) => {}
+        Some(Value::String(v)) => match v.to_lowercase().as_str() {
+            "lax" | "strict" => {}
+            "auto" if v == "auto" => {}
+            "none" if secure == Secure::Never => return Err(ConfigError::SameSiteNoneWithoutSecure),
+            "none" => {}
+            _ => return Err(ConfigError::InvalidSameSite),
+        },
+        Some(_) => return Err(ConfigError::InvalidSameSite),
+    }
+    match &c.priority {
+        None => {}
+        Some(Value::String(p)) if matches!(p.to_lowercase().as_str(), "low" | "medium" | "high") => {}
+        Some(_) => return Err(ConfigError::InvalidPriority),
+    }
+    for flag in [&c.http_only, &c.partitioned] {
+        if !matches!(flag, None | Some(Value::Bool(_))) {
+            return Err(ConfigError::InvalidOption);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_mode_rejects_what_cannot_be_serialized() {
+        assert_eq!(Config::builder().build().unwrap_err(), ConfigError::NoSecret);
+        let b = || Config::builder().secret("s");
+        assert!(b().build().is_ok());
+        assert_eq!(b().name("a b").build().unwrap_err(), ConfigError::InvalidName);
+        assert_eq!(b().cookie_domain(Some("bad domain")).build().unwrap_err(), ConfigError::InvalidDomain);
+        assert_eq!(b().cookie_path("/a;b").build().unwrap_err(), ConfigError::InvalidPath);
+        assert_eq!(b().secrets(Vec::<&str>::new()).build().unwrap_err(), ConfigError::NoSecret);
+        assert_eq!(b().secret("").build().unwrap_err(), ConfigError::EmptySecret);
+        assert_eq!(b().max_age(Some(f64::NAN)).build().unwrap_err(), ConfigError::InvalidMaxAge);
+        assert_eq!(
+            b().same_site(SameSite::None).secure(Secure::Never).build().unwrap_err(),
+            ConfigError::SameSiteNoneWithoutSecure
+        );
+    }
+
+    #[test]
+    fn express_options_round_trip() {
+        let o = crate::json::from_str(
+            r#"{"name":"sid","secret":["a","b"],"resave":false,"saveUninitialized":true,
+                "rolling":true,"unset":"destroy","proxy":true,"app_trust_proxy":false,
+                "cookie":{"path":"/app","domain":null,"httpOnly":true,"secure":"auto","maxAge":1000,
+                          "sameSite":"Lax","partitioned":null,"priority":"HIGH"}}"#,
+        )
+        .unwrap();
+        let c = ConfigBuilder::from_express_options(&o).unwrap().build().unwrap();
+        assert_eq!(c.name(), "sid");
+        assert_eq!(c.keys.len(), 2);
+        assert_eq!(c.scope, "/app");
+        assert!(c.rolling && c.save_uninitialized && !c.resave && c.unset_destroy);
+    }
+}

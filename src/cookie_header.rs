@@ -1,0 +1,178 @@
+//! Reading one cookie out of a `Cookie` header, exactly as express-session
+//! does through `cookie.parse` 0.7.2, and the URI component codecs.
+//!
+//! Header bytes are read as Latin-1, one character per byte, which is how
+//! Node's HTTP parser hands header values to JavaScript; so any byte sequence
+//! has a defined meaning and nothing here can fail on invalid UTF-8.
+
+use std::borrow::Cow;
+
+/// How far the parser reads; a longer header is ignored past this point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CookieLimits {
+    /// Bytes of the (joined) Cookie header that are examined.
+    pub max_header_bytes: usize,
+    /// `name=value` pairs that are examined before giving up.
+    pub max_pairs: usize,
+}
+
+impl Default for CookieLimits {
+    fn default() -> Self {
+        // Node's default limit for all request headers together is 16 KiB;
+        // nginx allows 4 × 8 KiB buffers. 32 KiB covers both.
+        CookieLimits { max_header_bytes: 32 * 1024, max_pairs: 4096 }
+    }
+}
+
+fn is_sp(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+fn find(h: &[u8], c: u8, from: usize) -> Option<usize> {
+    h.get(from..)?.iter().position(|&x| x == c).map(|p| p + from)
+}
+
+/// The raw value (after trimming and unquoting, before percent-decoding) of
+/// the first pair named `name` in the header, following `cookie.parse`
+/// 0.7.2 step by step, including its back-tracking over fragments that have
+/// no `=`.
+pub fn find_raw<'h>(header: &'h [u8], name: &[u8], limits: CookieLimits) -> Option<&'h [u8]> {
+    let h = &header[..header.len().min(limits.max_header_bytes)];
+    let len = h.len();
+    if len < 2 {
+        return None;
+    }
+    let mut index = 0;
+    let mut pairs = 0;
+    loop {
+        let eq = find(h, b'=', index)?;
+        let end = match find(h, b';', index) {
+            None => len,
+            Some(semi) if eq > semi => {
+                // Back-track to just after the last ';' before this '='.
+                index = h[..eq].iter().rposition(|&c| c == b';').map_or(0, |p| p + 1);
+                continue;
+            }
+            Some(semi) => semi,
+        };
+        pairs += 1;
+        if pairs > limits.max_pairs {
+            return None;
+        }
+        let mut ks = index;
+        while ks < eq && is_sp(h[ks]) {
+            ks += 1;
+        }
+        let mut ke = eq;
+        while ke > ks && is_sp(h[ke - 1]) {
+            ke -= 1;
+        }
+        if &h[ks..ke] == name {
+            let mut vs = eq + 1;
+            while vs < end && is_sp(h[vs]) {
+                vs += 1;
+            }
+            let mut ve = end;
+            while ve > vs && is_sp(h[ve - 1]) {
+                ve -= 1;
+            }
+            // cookie 0.7.2 compares the characters at vs and ve-1 even when they
+            // are the same single '"', which leaves an empty value.
+            if h.get(vs) == Some(&b'"') && ve > 0 && h.get(ve - 1) == Some(&b'"') {
+                if ve - vs < 2 {
+                    return Some(&h[0..0]);
+                }
+                vs += 1;
+                ve -= 1;
+            }
+            return Some(&h[vs..ve]);
+        }
+        index = end + 1;
+        if index >= len {
+            return None;
+        }
+    }
+}
+
+/// Latin-1 bytes as a string (each byte becomes the code point of its value).
+pub fn latin1(bytes: &[u8]) -> Cow<'_, str> {
+    if bytes.is_ascii() {
+        // ASCII is valid UTF-8.
+        Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default())
+    } else {
+        Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect())
+    }
+}
+
+/// `decodeURIComponent`; `None` where JavaScript throws a URIError.
+pub fn decode_uri_component(s: &str) -> Option<Cow<'_, str>> {
+    if !s.contains('%') {
+        return Some(Cow::Borrowed(s));
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hi = (*b.get(i + 1)? as char).to_digit(16)?;
+            let lo = (*b.get(i + 2)? as char).to_digit(16)?;
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    // Escaped bytes must form valid UTF-8 on their own; raw characters are
+    // already complete sequences, so validating the whole buffer is the same
+    // check JavaScript makes sequence by sequence.
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+/// `encodeURIComponent` (UTF-8, upper-case hex, unreserved marks kept).
+pub fn encode_uri_component(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &c in s.as_bytes() {
+        if c.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&c) {
+            out.push(c as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(c >> 4)] as char);
+            out.push(HEX[usize::from(c & 15)] as char);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get<'a>(h: &'a str, n: &str) -> Option<&'a str> {
+        find_raw(h.as_bytes(), n.as_bytes(), CookieLimits::default()).map(|v| std::str::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn follows_cookie_parse() {
+        assert_eq!(get("a=1; b=2", "b"), Some("2"));
+        assert_eq!(get("a=1; a=2", "a"), Some("1"));
+        assert_eq!(get(" \ta \t= \t\"x\" ; b=2", "a"), Some("x"));
+        assert_eq!(get("junk; a=1", "a"), Some("1"));
+        assert_eq!(get("x;y;a=1;", "a"), Some("1"));
+        assert_eq!(get("a=\"", "a"), Some(""));
+        assert_eq!(get("a", "a"), None);
+        assert_eq!(get("=", ""), None);
+        assert_eq!(get("=1", ""), Some("1"));
+        assert_eq!(get("a=b=c", "a"), Some("b=c"));
+    }
+
+    #[test]
+    fn codecs() {
+        assert_eq!(decode_uri_component("s%3Aab%2B").unwrap(), "s:ab+");
+        assert!(decode_uri_component("%ZZ").is_none());
+        assert!(decode_uri_component("%E2%82").is_none());
+        let mut s = String::new();
+        encode_uri_component("s:a+b/c=é ", &mut s);
+        assert_eq!(s, "s%3Aa%2Bb%2Fc%3D%C3%A9%20");
+        assert_eq!(latin1(b"a\xe9"), "aé");
+    }
+}

@@ -1,0 +1,800 @@
+//! JSON with JavaScript's semantics.
+//!
+//! Session records must be byte-compatible with what `JSON.stringify` writes in
+//! Node, and change detection must agree with express-session's (which compares
+//! `JSON.stringify` output). So this module reproduces the JavaScript rules that
+//! matter: numbers are IEEE doubles printed as `Number#toString` does, object
+//! keys that are array indices come first in ascending order (then the others in
+//! insertion order), a repeated key keeps its first position and its last value,
+//! and strings are escaped as `JSON.stringify` escapes them.
+
+use std::fmt::Write as _;
+
+/// Deepest nesting accepted by [`parse`]; deeper input is rejected as corrupt
+/// instead of risking the stack.
+pub const MAX_DEPTH: usize = 256;
+
+/// A JSON value. Numbers are `f64`, as in JavaScript.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    Array(Vec<Value>),
+    Object(Map),
+}
+
+/// A JSON object with JavaScript's property order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Map {
+    entries: Vec<(String, Value)>,
+    /// How many leading entries are array-index keys (kept sorted).
+    index_keys: usize,
+}
+
+/// Is `key` an array index ("0", "1", ... up to 2^32 - 2) in JavaScript's sense?
+fn array_index(key: &str) -> Option<u32> {
+    let b = key.as_bytes();
+    if b.is_empty() || b.len() > 10 || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(c - b'0');
+    }
+    if n <= 4_294_967_294 { Some(n as u32) } else { None }
+}
+
+impl Map {
+    pub fn new() -> Self {
+        Map::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries.iter().position(|(k, _)| k == key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Assigns `key` as `obj[key] = value` does: an existing key keeps its place.
+    /// Returns the previous value.
+    pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
+        let key = key.into();
+        if let Some(i) = self.position(&key) {
+            return Some(std::mem::replace(&mut self.entries[i].1, value));
+        }
+        match array_index(&key) {
+            Some(idx) => {
+                let at = self.entries[..self.index_keys]
+                    .partition_point(|(k, _)| array_index(k).is_some_and(|other| other < idx));
+                self.entries.insert(at, (key, value));
+                self.index_keys += 1;
+            }
+            None => self.entries.push((key, value)),
+        }
+        None
+    }
+
+    /// Removes `key` as `delete obj[key]` does.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.position(key)?;
+        if i < self.index_keys {
+            self.index_keys -= 1;
+        }
+        Some(self.entries.remove(i).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_str())
+    }
+
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        let mut removed_index_keys = 0;
+        let index_keys = self.index_keys;
+        let mut i = 0;
+        self.entries.retain(|(k, _)| {
+            let kept = keep(k);
+            if !kept && i < index_keys {
+                removed_index_keys += 1;
+            }
+            i += 1;
+            kept
+        });
+        self.index_keys -= removed_index_keys;
+    }
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Map> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// JavaScript truthiness.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(n) => *n != 0.0 && !n.is_nan(),
+            Value::String(s) => !s.is_empty(),
+            Value::Array(_) | Value::Object(_) => true,
+        }
+    }
+
+    /// JavaScript `String(value)`.
+    pub fn to_js_string(&self) -> String {
+        match self {
+            Value::Null => "null".into(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => number_to_string(*n),
+            Value::String(s) => s.clone(),
+            Value::Array(items) => {
+                let mut out = String::new();
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    if !matches!(item, Value::Null) {
+                        out.push_str(&item.to_js_string());
+                    }
+                }
+                out
+            }
+            Value::Object(_) => "[object Object]".into(),
+        }
+    }
+
+    /// JavaScript `Number(value)` (used where express compares with `<=`).
+    pub fn to_js_number(&self) -> f64 {
+        match self {
+            Value::Null => 0.0,
+            Value::Bool(b) => f64::from(u8::from(*b)),
+            Value::Number(n) => *n,
+            Value::String(s) => string_to_number(s),
+            Value::Array(_) => string_to_number(&self.to_js_string()),
+            Value::Object(_) => f64::NAN,
+        }
+    }
+}
+
+/// JavaScript `Number(string)`: whitespace-trimmed decimal, hex/octal/binary
+/// literals, `Infinity`; anything else is NaN.
+fn string_to_number(s: &str) -> f64 {
+    let t = s.trim_matches(is_js_whitespace);
+    if t.is_empty() {
+        return 0.0;
+    }
+    for (prefix, radix) in [("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8), ("0b", 2), ("0B", 2)] {
+        if let Some(digits) = t.strip_prefix(prefix) {
+            if digits.is_empty() {
+                return f64::NAN;
+            }
+            let mut n = 0f64;
+            for c in digits.chars() {
+                match c.to_digit(radix) {
+                    Some(d) => n = n * f64::from(radix) + f64::from(d),
+                    None => return f64::NAN,
+                }
+            }
+            return n;
+        }
+    }
+    let (sign, body) = match t.as_bytes()[0] {
+        b'-' => (-1.0, &t[1..]),
+        b'+' => (1.0, &t[1..]),
+        _ => (1.0, t),
+    };
+    if body == "Infinity" {
+        return sign * f64::INFINITY;
+    }
+    let ok = !body.is_empty()
+        && body.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && body.bytes().any(|c| c.is_ascii_digit())
+        && !body.starts_with(['e', 'E']);
+    if !ok {
+        return f64::NAN;
+    }
+    body.parse::<f64>().map_or(f64::NAN, |n| sign * n)
+}
+
+/// JavaScript's `WhiteSpace` and `LineTerminator` code points (what `trim` removes).
+pub fn is_js_whitespace(c: char) -> bool {
+    matches!(
+        c,
+        '\u{9}' | '\u{a}' | '\u{b}' | '\u{c}' | '\u{d}' | ' ' | '\u{a0}' | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}' | '\u{feff}'
+    )
+}
+
+/// `Number#toString()` for a finite or non-finite double.
+pub fn number_to_string(n: f64) -> String {
+    let mut s = String::new();
+    write_number(&mut s, n);
+    s
+}
+
+/// Appends `Number#toString()` of `n` (ECMA-262 Number::toString, radix 10).
+pub fn write_number(out: &mut String, n: f64) {
+    if n.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if n == 0.0 {
+        out.push('0');
+        return;
+    }
+    if n.is_infinite() {
+        out.push_str(if n < 0.0 { "-Infinity" } else { "Infinity" });
+        return;
+    }
+    if n < 0.0 {
+        out.push('-');
+    }
+    let a = n.abs();
+    // Small integers: the common case, printed without going through the
+    // shortest-digits algorithm.
+    if a < 1e15 && a.fract() == 0.0 {
+        let _ = write!(out, "{}", a as u64);
+        return;
+    }
+    // `{:e}` gives the shortest round-trip digits: "d.ddde±x".
+    let sci = format!("{a:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let k = digits.len() as i64;
+    let n_exp = exp.parse::<i64>().unwrap_or(0) + 1; // value = 0.digits × 10^n
+    if k <= n_exp && n_exp <= 21 {
+        out.push_str(&digits);
+        for _ in 0..(n_exp - k) {
+            out.push('0');
+        }
+    } else if 0 < n_exp && n_exp <= 21 {
+        out.push_str(&digits[..n_exp as usize]);
+        out.push('.');
+        out.push_str(&digits[n_exp as usize..]);
+    } else if -6 < n_exp && n_exp <= 0 {
+        out.push_str("0.");
+        for _ in 0..(-n_exp) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let e = n_exp - 1;
+        out.push_str(&digits[..1]);
+        if k > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if e < 0 { '-' } else { '+' });
+        let _ = write!(out, "{}", e.abs());
+    }
+}
+
+/// Appends a string literal escaped as `JSON.stringify` does.
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: Option<&str> = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match esc {
+            Some(e) => out.push_str(e),
+            None => {
+                let _ = write!(out, "\\u{:04x}", b);
+            }
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// Appends `JSON.stringify(value)`.
+pub fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => {
+            if n.is_finite() {
+                write_number(out, *n)
+            } else {
+                out.push_str("null")
+            }
+        }
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, k);
+                out.push(':');
+                write_value(out, v);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// `JSON.stringify(value)` as a new string.
+pub fn to_string(value: &Value) -> String {
+    let mut s = String::new();
+    write_value(&mut s, value);
+    s
+}
+
+/// Why a JSON text was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub offset: usize,
+    pub reason: &'static str,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid JSON at byte {}: {}", self.offset, self.reason)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// `JSON.parse` of UTF-8 bytes. Lone surrogate escapes (which JavaScript
+/// accepts) are rejected, since a Rust string cannot hold them.
+pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
+    let mut p = Parser { b: bytes, i: 0 };
+    p.ws();
+    let v = p.value(0)?;
+    p.ws();
+    if p.i != p.b.len() {
+        return Err(p.err("trailing characters"));
+    }
+    Ok(v)
+}
+
+/// `JSON.parse` of a string.
+pub fn from_str(s: &str) -> Result<Value, ParseError> {
+    parse(s.as_bytes())
+}
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, reason: &'static str) -> ParseError {
+        ParseError { offset: self.i, reason }
+    }
+
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn lit(&mut self, word: &[u8], v: Value) -> Result<Value, ParseError> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(self.err("unexpected token"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nesting too deep"));
+        }
+        match self.b.get(self.i) {
+            None => Err(self.err("unexpected end of input")),
+            Some(b'n') => self.lit(b"null", Value::Null),
+            Some(b't') => self.lit(b"true", Value::Bool(true)),
+            Some(b'f') => self.lit(b"false", Value::Bool(false)),
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b'[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                    return Ok(Value::Array(items));
+                }
+                loop {
+                    self.ws();
+                    items.push(self.value(depth + 1)?);
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(Value::Array(items));
+                        }
+                        _ => return Err(self.err("expected ',' or ']'")),
+                    }
+                }
+            }
+            Some(b'{') => {
+                self.i += 1;
+                let mut map = Map::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                    return Ok(Value::Object(map));
+                }
+                loop {
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b'"') {
+                        return Err(self.err("expected a string key"));
+                    }
+                    let key = self.string()?;
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b':') {
+                        return Err(self.err("expected ':'"));
+                    }
+                    self.i += 1;
+                    self.ws();
+                    let v = self.value(depth + 1)?;
+                    map.insert(key, v);
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(Value::Object(map));
+                        }
+                        _ => return Err(self.err("expected ',' or '}'")),
+                    }
+                }
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("unexpected token")),
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, ParseError> {
+        let start = self.i;
+        let digits = |p: &mut Self| {
+            let s = p.i;
+            while p.b.get(p.i).is_some_and(u8::is_ascii_digit) {
+                p.i += 1;
+            }
+            p.i - s
+        };
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        match self.b.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                digits(self);
+            }
+            _ => return Err(self.err("invalid number")),
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.b.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        // The slice is ASCII by construction.
+        let text = std::str::from_utf8(&self.b[start..self.i]).map_err(|_| self.err("invalid number"))?;
+        text.parse::<f64>().map(Value::Number).map_err(|_| self.err("invalid number"))
+    }
+
+    fn hex4(&mut self) -> Result<u32, ParseError> {
+        let h = self.b.get(self.i..self.i + 4).ok_or_else(|| self.err("bad escape"))?;
+        let mut n = 0u32;
+        for &c in h {
+            n = n * 16 + (c as char).to_digit(16).ok_or_else(|| self.err("bad escape"))?;
+        }
+        self.i += 4;
+        Ok(n)
+    }
+
+    fn string(&mut self) -> Result<String, ParseError> {
+        self.i += 1; // opening quote
+        let mut out = String::new();
+        let mut start = self.i;
+        loop {
+            let Some(&c) = self.b.get(self.i) else {
+                return Err(self.err("unterminated string"));
+            };
+            match c {
+                b'"' => {
+                    out.push_str(self.utf8(start, self.i)?);
+                    self.i += 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    out.push_str(self.utf8(start, self.i)?);
+                    self.i += 1;
+                    let Some(&e) = self.b.get(self.i) else {
+                        return Err(self.err("bad escape"));
+                    };
+                    self.i += 1;
+                    match e {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let cp = if (0xd800..0xdc00).contains(&hi) {
+                                if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
+                                    return Err(self.err("lone surrogate"));
+                                }
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if !(0xdc00..0xe000).contains(&lo) {
+                                    return Err(self.err("lone surrogate"));
+                                }
+                                0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
+                            } else {
+                                hi
+                            };
+                            out.push(char::from_u32(cp).ok_or_else(|| self.err("lone surrogate"))?);
+                        }
+                        _ => return Err(self.err("bad escape")),
+                    }
+                    start = self.i;
+                }
+                0..=0x1f => return Err(self.err("control character in string")),
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    fn utf8(&self, from: usize, to: usize) -> Result<&str, ParseError> {
+        std::str::from_utf8(&self.b[from..to]).map_err(|_| ParseError { offset: from, reason: "invalid UTF-8" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_like_javascript() {
+        for (n, s) in [
+            (1.0, "1"),
+            (-0.0, "0"),
+            (1500.5, "1500.5"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (1.5e-7, "1.5e-7"),
+            (0.000001, "0.000001"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-3600000.0, "-3600000"),
+            (5e-324, "5e-324"),
+        ] {
+            assert_eq!(number_to_string(n), s, "{n}");
+        }
+    }
+
+    #[test]
+    fn index_keys_come_first() {
+        let v = from_str(r#"{"b":1,"2":2,"a":3,"1":4,"01":5}"#).unwrap();
+        assert_eq!(to_string(&v), r#"{"1":4,"2":2,"b":1,"a":3,"01":5}"#);
+    }
+
+    #[test]
+    fn duplicate_key_keeps_first_position_last_value() {
+        let v = from_str(r#"{"a":1,"b":2,"a":3}"#).unwrap();
+        assert_eq!(to_string(&v), r#"{"a":3,"b":2}"#);
+    }
+
+    #[test]
+    fn strings_escape_like_json_stringify() {
+        let v = Value::String("a\"\\\n\u{1}\u{7f}é\u{2028}".into());
+        assert_eq!(to_string(&v), "\"a\\\"\\\\\\n\\u0001\u{7f}é\u{2028}\"");
+    }
+
+    #[test]
+    fn rejects_bad_input_without_panicking() {
+        for bad in ["", "{", "[1,]", "{\"a\"}", "01", "1.", "\"\\ud800\"", "nul", "\"\u{1}\""] {
+            assert!(from_str(bad).is_err(), "{bad:?}");
+        }
+        let deep = "[".repeat(100_000);
+        assert!(from_str(&deep).is_err());
+        assert!(parse(b"\"\xff\"").is_err());
+    }
+
+    #[test]
+    fn js_number_coercion() {
+        assert_eq!(Value::String(" 12 ".into()).to_js_number(), 12.0);
+        assert_eq!(Value::Array(vec![]).to_js_number(), 0.0);
+        assert!(Value::String("abc".into()).to_js_number().is_nan());
+        assert_eq!(Value::String("0x10".into()).to_js_number(), 16.0);
+    }
+}
+
+/// The byte range of the value of `key` in the top-level object of a JSON
+/// text, found by scanning (no values are built). `None` if the text is not
+/// an object or has no such key. Meant for canonical texts (as written by
+/// [`write_value`]), where the first occurrence is the only one.
+pub fn top_level_span(text: &[u8], key: &str) -> Option<(usize, usize)> {
+    let mut i = skip_ws(text, 0);
+    if text.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = skip_ws(text, i);
+        match text.get(i)? {
+            b'}' => return None,
+            b',' => {
+                i += 1;
+                continue;
+            }
+            b'"' => {}
+            _ => return None,
+        }
+        let key_end = skip_string(text, i)?;
+        let is_key = &text[i + 1..key_end - 1] == key.as_bytes();
+        i = skip_ws(text, key_end);
+        if text.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = skip_ws(text, i + 1);
+        let end = skip_value(text, start)?;
+        if is_key {
+            return Some((start, end));
+        }
+        i = end;
+    }
+}
+
+fn skip_ws(t: &[u8], mut i: usize) -> usize {
+    while matches!(t.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// `t[i]` is a quote: the index just past the closing quote.
+fn skip_string(t: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    loop {
+        match t.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+fn skip_value(t: &[u8], i: usize) -> Option<usize> {
+    match t.get(i)? {
+        b'"' => skip_string(t, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match t.get(j)? {
+                    b'"' => {
+                        j = skip_string(t, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while t.get(j).is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')) {
+                j += 1;
+            }
+            (j > i).then_some(j)
+        }
+    }
+}
+
+#[cfg(test)]
+mod span_tests {
+    use super::top_level_span;
+
+    #[test]
+    fn finds_top_level_values_only() {
+        let t = br#"{"a":{"cookie":1},"cookie":{"x":"}\""},"b":[1,{"c":2}]}"#;
+        let (s, e) = top_level_span(t, "cookie").unwrap();
+        assert_eq!(&t[s..e], br#"{"x":"}\""}"#);
+        let (s, e) = top_level_span(t, "b").unwrap();
+        assert_eq!(&t[s..e], br#"[1,{"c":2}]"#);
+        assert_eq!(top_level_span(t, "zz"), None);
+        assert_eq!(top_level_span(b"[1]", "a"), None);
+        assert_eq!(top_level_span(b"{\"a\":", "a"), None);
+    }
+}

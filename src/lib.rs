@@ -1,0 +1,147 @@
+//! # libsession
+//!
+//! A sans-IO session engine with the semantics of Node's
+//! [express-session](https://github.com/expressjs/session) 1.19.0, byte for
+//! byte: the same signed cookies, the same store records, the same decisions
+//! about when to save, touch, destroy and set the cookie. Hosts written in
+//! Rust, C (through `include/libsession.h`) or Python drive it; sessions can
+//! be shared with Node apps through a common store.
+//!
+//! ## The run loop
+//!
+//! The engine performs no I/O. A [`Request`] takes the request's facts, and
+//! then tells its host what to do, one [`Action`] at a time. **After creating
+//! the request, and after every `handle_*` call or session operation, call
+//! [`Request::poll_action`] until it returns [`Action::Wait`],
+//! [`Action::Ready`], [`Action::Failed`] or [`Action::Done`].**
+//!
+//! ```
+//! use std::sync::Arc;
+//! use session::{Action, Config, LoadResult, MemoryStore, Request, SeededIds, StoreResult, UnixMillis};
+//!
+//! let config = Arc::new(Config::builder().secret("keyboard cat").max_age(Some(60_000.0)).build()?);
+//! let store = MemoryStore::new();
+//! let now = 1_700_000_000_000;
+//!
+//! // One request: no cookie yet.
+//! let mut req = Request::new(config.clone(), UnixMillis(now), SeededIds::new(&[42; 32]));
+//! req.set_target(b"/")?;
+//! let mut set_cookie = None;
+//! loop {
+//!     match req.poll_action()? {
+//!         Action::Load { id } => {
+//!             let found = store.get(id, now as i64);
+//!             match &found {
+//!                 Some(text) => req.handle_load_result(LoadResult::Found(text.as_bytes()))?,
+//!                 None => req.handle_load_result(LoadResult::NotFound)?,
+//!             }
+//!         }
+//!         Action::Save { id, record, expires_at } => {
+//!             let result = store.set(id, record, expires_at, now as i64);
+//!             let message = result.err().map(|e| e.to_string());
+//!             req.handle_store_result(match &message {
+//!                 None => StoreResult::Ok,
+//!                 Some(m) => StoreResult::Failed { message: m },
+//!             })?;
+//!         }
+//!         Action::Touch { id, record, expires_at } => {
+//!             store.touch(id, record, expires_at, now as i64);
+//!             req.handle_store_result(StoreResult::Ok)?;
+//!         }
+//!         Action::Destroy { id } => {
+//!             store.destroy(id);
+//!             req.handle_store_result(StoreResult::Ok)?;
+//!         }
+//!         Action::Ready => {
+//!             // The route handler runs here.
+//!             let views = req.increment("views")?;
+//!             assert_eq!(views, 1.0);
+//!             req.finish()?;
+//!         }
+//!         Action::Failed { message } => {
+//!             // Respond 500 without running the handler, then finish.
+//!             eprintln!("session error: {message}");
+//!             req.finish()?;
+//!         }
+//!         Action::Completed { .. } => {} // a handler operation finished
+//!         Action::SetCookie { value } => set_cookie = Some(value.to_string()),
+//!         Action::Error { message } => eprintln!("after response: {message}"),
+//!         Action::Wait => unreachable!("this store answers synchronously"),
+//!         Action::Done => break,
+//!     }
+//! }
+//! assert!(set_cookie.unwrap().starts_with("connect.sid=s%3A"));
+//! assert_eq!(store.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`MemoryStore::answer`] condenses the four store arms for an in-process store.
+//!
+//! An asynchronous store returns [`Action::Wait`] to its caller's event loop
+//! and calls `handle_*` when the answer arrives; the request holds no
+//! references, so it can wait anywhere (`Request: Send`).
+//!
+//! ## Time and entropy
+//!
+//! `now` (Unix milliseconds) is given to [`Request::new`] and can be updated
+//! with [`Request::set_now`]. New session IDs come from an [`IdSource`]:
+//! [`SeededIds`] derives any number of 256-bit IDs from 32 bytes that the host
+//! takes from its CSPRNG; [`IdQueue`] hands out given IDs (express-session's
+//! `genid`). The crate reads neither a clock nor the OS random source (clippy
+//! enforces it); the optional `os-rng` feature adds `OsRngIds` for hosts.
+//!
+//! ## Errors
+//!
+//! A forged, malformed, tampered or unsigned cookie is not an error: it gets
+//! a fresh session, and never causes a store load. Store failures are inputs
+//! (`LoadResult::Failed`, `StoreResult::Failed`) and come back as
+//! [`Action::Failed`] (before the handler), [`Action::Completed`] (for a
+//! handler's operation) or [`Action::Error`] (after the response), exactly
+//! where express-session reports them. Misuse of the API (an answer nobody
+//! asked for, an operation in the wrong phase) returns an [`Error`] and leaves
+//! the request failed for good. Nothing panics on any input.
+//!
+//! ## Thread safety
+//!
+//! [`Config`] is immutable and `Send + Sync`: build it once and share it in an
+//! `Arc`. A [`Request`] is `Send` and used by one thread at a time.
+//! [`MemoryStore`] is internally locked and can be shared.
+//!
+//! ## Limits
+//!
+//! * Cookie headers: at most 32 KiB and 4096 pairs are examined
+//!   ([`CookieLimits`]); a session cookie beyond that is not seen.
+//! * Store records: nesting deeper than [`json::MAX_DEPTH`] is corrupt. JSON
+//!   strings with lone surrogate escapes (which JavaScript accepts) are
+//!   corrupt too.
+//! * Dates in records: ISO 8601 and the `toUTCString` form are understood;
+//!   other strings V8 would guess at are invalid dates (never expire).
+//! * Numbers are IEEE doubles, as in JavaScript.
+
+#![deny(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod action;
+pub mod config;
+mod cookie_header;
+pub mod date;
+mod error;
+mod ids;
+pub mod json;
+mod memory_store;
+mod request;
+mod session;
+mod session_cookie;
+mod signing;
+
+pub use action::{Action, LoadResult, StoreResult, UnixMillis};
+pub use config::{Config, ConfigBuilder, Priority, SameSite, Secure, Unset};
+pub use cookie_header::CookieLimits;
+pub use error::{ConfigError, Error};
+#[cfg(feature = "os-rng")]
+pub use ids::{OsRngIds, os_random};
+pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
+pub use json::{Map, Value};
+pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
+pub use request::{FAILED_TO_LOAD, Request, SECRET_REQUIRED};
+pub use session_cookie::CookieAttr;

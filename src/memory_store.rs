@@ -1,0 +1,247 @@
+//! A reference in-memory store with the semantics of express-session's
+//! `MemoryStore` (conformance SPEC §7), plus a bound on entries and an
+//! explicit sweep of expired records. Thread-safe (`&self` methods behind a
+//! mutex), so one store can serve every worker thread of a host.
+//!
+//! Like the engine, it takes `now` as an argument and reads no clock.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::action::{Action, LoadResult, StoreResult};
+use crate::json::{self, Value};
+use crate::request::Request;
+
+/// Records are kept as JSON text with the time at which they count as
+/// expired (MemoryStore's `expires <= now` rule), `None` for never.
+#[derive(Clone, Debug)]
+struct Entry {
+    text: String,
+    expires_at: Option<i64>,
+}
+
+impl Entry {
+    fn expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// Why a memory-store write was refused.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MemoryStoreError {
+    /// The store holds `max_entries` live records already.
+    Full,
+}
+
+impl std::fmt::Display for MemoryStoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("memory store is full")
+    }
+}
+
+impl std::error::Error for MemoryStoreError {}
+
+/// express-session's MemoryStore, bounded.
+#[derive(Debug)]
+pub struct MemoryStore {
+    entries: Mutex<HashMap<String, Entry>>,
+    max_entries: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new()
+    }
+}
+
+/// Default bound on records.
+pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        MemoryStore::with_max_entries(DEFAULT_MAX_ENTRIES)
+    }
+
+    /// A store that refuses to create more than `max_entries` records (after
+    /// sweeping expired ones): writes beyond it fail with
+    /// [`MemoryStoreError::Full`], which a host reports to the engine as a
+    /// store failure.
+    pub fn with_max_entries(max_entries: usize) -> Self {
+        MemoryStore { entries: Mutex::new(HashMap::new()), max_entries }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+        // A panic while holding the lock cannot leave an entry half-written
+        // (every write is one insert), so a poisoned map is still consistent.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `get`: the record text, or `None` (an expired record is deleted).
+    pub fn get(&self, sid: &str, now: i64) -> Option<String> {
+        let mut map = self.lock();
+        let entry = map.get(sid)?;
+        if entry.expired(now) {
+            map.remove(sid);
+            return None;
+        }
+        Some(entry.text.clone())
+    }
+
+    /// `set`: store the record text; `expires_at` as in [`Action::Save`].
+    pub fn set(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) -> Result<(), MemoryStoreError> {
+        let mut map = self.lock();
+        if !map.contains_key(sid) && map.len() >= self.max_entries {
+            map.retain(|_, e| !e.expired(now));
+            if map.len() >= self.max_entries {
+                return Err(MemoryStoreError::Full);
+            }
+        }
+        map.insert(sid.to_string(), Entry { text: record.to_string(), expires_at });
+        Ok(())
+    }
+
+    /// `touch`: if a live record exists, replace its `cookie` with the one in
+    /// `record` (an expired record is deleted instead).
+    pub fn touch(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) {
+        let mut map = self.lock();
+        let Some(entry) = map.get_mut(sid) else { return };
+        if entry.expired(now) {
+            map.remove(sid);
+            return;
+        }
+        let Some((ns, ne)) = json::top_level_span(record.as_bytes(), "cookie") else { return };
+        let new_cookie = &record[ns..ne];
+        let text = &entry.text;
+        let replaced = match json::top_level_span(text.as_bytes(), "cookie") {
+            Some((s, e)) => [&text[..s], new_cookie, &text[e..]].concat(),
+            None => {
+                // Not an object, or no cookie yet: `currentSession.cookie = …` appends it.
+                let Some(close) = text.trim_end().strip_suffix('}') else { return };
+                let sep = if close.trim_end().ends_with('{') { "" } else { "," };
+                format!("{close}{sep}\"cookie\":{new_cookie}}}")
+            }
+        };
+        entry.text = replaced;
+        entry.expires_at = expires_at;
+    }
+
+    /// `destroy`: delete the record (absent is fine).
+    pub fn destroy(&self, sid: &str) {
+        self.lock().remove(sid);
+    }
+
+    /// Inserts a record given as a JSON value (as `JSON.stringify` would
+    /// store it), computing its expiry from the record itself.
+    pub fn insert_value(&self, sid: &str, record: &Value) {
+        let text = json::to_string(record);
+        let expires_at = expiry_of(record);
+        self.lock().insert(sid.to_string(), Entry { text, expires_at });
+    }
+
+    /// Removes every expired record; returns how many were removed.
+    pub fn sweep(&self, now: i64) -> usize {
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|_, e| !e.expired(now));
+        before - map.len()
+    }
+
+    /// Records held (expired ones included until looked up or swept).
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every record as (sid, JSON text), sorted by sid.
+    pub fn snapshot(&self) -> Vec<(String, String)> {
+        let mut all: Vec<_> = self.lock().iter().map(|(k, e)| (k.clone(), e.text.clone())).collect();
+        all.sort();
+        all
+    }
+
+    /// Answers one store action for `req` (ignores other actions). Returns
+    /// `true` if the action was a store operation and has been answered.
+    /// This is all a host with an in-process store needs in its poll loop.
+    pub fn answer(&self, req: &mut Request, now: i64) -> Result<bool, crate::Error> {
+        let answer = match req.poll_action()? {
+            Action::Load { id } => Answer::Load(self.get(id, now)),
+            Action::Save { id, record, expires_at } => Answer::Store(self.set(id, record, expires_at, now).err()),
+            Action::Touch { id, record, expires_at } => {
+                self.touch(id, record, expires_at, now);
+                Answer::Store(None)
+            }
+            Action::Destroy { id } => {
+                self.destroy(id);
+                Answer::Store(None)
+            }
+            _ => return Ok(false),
+        };
+        match answer {
+            Answer::Load(Some(text)) => req.handle_load_result(LoadResult::Found(text.as_bytes()))?,
+            Answer::Load(None) => req.handle_load_result(LoadResult::NotFound)?,
+            Answer::Store(None) => req.handle_store_result(StoreResult::Ok)?,
+            Answer::Store(Some(e)) => req.handle_store_result(StoreResult::Failed { message: &e.to_string() })?,
+        }
+        Ok(true)
+    }
+}
+
+enum Answer {
+    Load(Option<String>),
+    Store(Option<MemoryStoreError>),
+}
+
+/// The time (Unix ms, rounded up) at which a record counts as expired by
+/// MemoryStore's rule, or `None` if it never does.
+pub fn expiry_of(record: &Value) -> Option<i64> {
+    // The rule is `expires <= now`: the smallest such integer `now`.
+    let cookie = record.as_object()?.get("cookie")?.as_object()?;
+    let t = match cookie.get("expires")? {
+        Value::String(s) => crate::date::parse(s),
+        v if !v.truthy() => return None,
+        v => v.to_js_number(),
+    };
+    finite_ceil(t)
+}
+
+fn finite_ceil(t: f64) -> Option<i64> {
+    if t.is_nan() || t == f64::INFINITY {
+        None
+    } else if t == f64::NEG_INFINITY {
+        Some(i64::MIN)
+    } else {
+        Some(t.ceil() as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touch_replaces_cookie_only() {
+        let s = MemoryStore::new();
+        s.set("a", r#"{"cookie":{"expires":null},"n":1}"#, None, 0).unwrap();
+        s.touch("a", r#"{"cookie":{"expires":"x"},"n":2}"#, Some(10), 0);
+        assert_eq!(s.get("a", 0).unwrap(), r#"{"cookie":{"expires":"x"},"n":1}"#);
+        assert_eq!(s.get("a", 10), None);
+        assert!(s.is_empty());
+        s.set("b", r#"{"n":1}"#, None, 0).unwrap();
+        s.touch("b", r#"{"cookie":{}}"#, None, 0);
+        assert_eq!(s.get("b", 0).unwrap(), r#"{"n":1,"cookie":{}}"#);
+    }
+
+    #[test]
+    fn bounded_and_swept() {
+        let s = MemoryStore::with_max_entries(2);
+        s.set("a", "{}", Some(5), 0).unwrap();
+        s.set("b", "{}", None, 0).unwrap();
+        assert_eq!(s.set("c", "{}", None, 1), Err(MemoryStoreError::Full));
+        s.set("c", "{}", None, 5).unwrap(); // "a" expired and was swept
+        assert_eq!(s.sweep(100), 0);
+        assert_eq!(s.len(), 2);
+    }
+}

@@ -1,0 +1,888 @@
+//! The per-request state machine. Every state transition lives in this file.
+//!
+//! The logic is express-session 1.19.0's middleware, re-cut as a sans-IO
+//! machine: the middleware's entry (cookie → load or generate) runs on the
+//! first [`Request::poll_action`]; the route handler's calls are methods; the
+//! patched `res.end` is [`Request::finish`]; every store call is an action the
+//! host performs and answers.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::action::{Action, LoadResult, StoreResult, UnixMillis};
+use crate::config::Config;
+use crate::cookie_header::{decode_uri_component, find_raw, latin1};
+use crate::error::Error;
+use crate::ids::IdSource;
+use crate::json::{Map, Value};
+use crate::session::{Record, Session, is_object_prototype_name, is_reserved, read_record};
+use crate::session_cookie::{Attr, CookieAttr, SessionCookie};
+
+/// The message express-session gives `reload()` when the record is gone.
+pub const FAILED_TO_LOAD: &str = "failed to load session";
+/// The message express-session gives when no secret is configured.
+pub const SECRET_REQUIRED: &str = "secret option required for sessions";
+
+/// An owned action, kept until the next call so that [`Action`] can borrow it.
+#[derive(Debug)]
+enum Out {
+    Load(String),
+    Save { id: String, record: String, expires_at: Option<i64> },
+    Touch { id: String, record: String, expires_at: Option<i64> },
+    Destroy(String),
+    SetCookie(String),
+    Completed(Option<String>),
+    Error(String),
+    Done,
+}
+
+/// Which store answer is owed, and what it is for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Pending {
+    /// The middleware's `store.get` of the cookie's session.
+    MiddlewareLoad,
+    /// `req.session.reload()`.
+    Reload,
+    /// `req.session.save()`.
+    HandlerSave,
+    /// `req.session.destroy()`.
+    HandlerDestroy,
+    /// `req.session.regenerate()`: destroy, then generate.
+    Regenerate,
+    /// The end-of-request save, touch or destroy.
+    End,
+}
+
+impl Pending {
+    fn is_load(self) -> bool {
+        matches!(self, Pending::MiddlewareLoad | Pending::Reload)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Request facts may be given; the first poll starts the request.
+    Start,
+    /// The middleware is loading the session.
+    Loading,
+    /// The application's turn: the handler may run (`Ready`) and call
+    /// operations, or loading failed and it must finish.
+    App { load_error: Option<String> },
+    /// `finish` was called; end-of-request work is under way.
+    Finishing,
+    Done,
+    /// Misuse: sticky.
+    Failed,
+}
+
+/// A snapshot of the change-detection text (express-session's hashes).
+/// `Version(v)` stands for the text of the data as of version `v`, and is
+/// turned into text just before the data changes, so a request that never
+/// modifies its session never serializes it to compare.
+#[derive(Clone, Debug, PartialEq)]
+enum Snap {
+    Version(u64),
+    Text(String),
+}
+
+/// The facts of the HTTP request that the engine needs.
+#[derive(Debug, Default)]
+struct Facts {
+    target: Vec<u8>,
+    cookie: Option<Vec<u8>>,
+    forwarded_proto: Option<Vec<u8>>,
+    tls: bool,
+    store_unavailable: bool,
+}
+
+/// One HTTP request's session lifecycle. `Send`: it may move between
+/// threads, but is used by one at a time.
+///
+/// The loop: after creating it (and giving the request facts), and after
+/// every `handle_*` call or operation, call [`poll_action`](Self::poll_action)
+/// until it returns `Wait`, `Ready`, `Failed` or `Done`.
+pub struct Request {
+    config: Arc<Config>,
+    now: f64,
+    ids: Box<dyn IdSource>,
+    facts: Facts,
+    phase: Phase,
+    queue: VecDeque<Out>,
+    current: Option<Out>,
+    pending: Option<Pending>,
+
+    // express-session's per-request variables.
+    is_secure: bool,
+    /// Whether express-session's `res.end` patch applies (it does not when
+    /// the middleware bailed out before reading the cookie).
+    engaged: bool,
+    cookie_id: Option<String>,
+    session_id: Option<String>,
+    session: Option<Session>,
+    /// Whether `req.session`'s `save`/`reload` are the middleware's wrapped
+    /// versions (false after `regenerate`).
+    wrapped: bool,
+    original_id: Option<String>,
+    original: Option<Snap>,
+    saved: Option<Snap>,
+    touched: bool,
+    data_version: u64,
+    hash_cache: Option<(u64, String)>,
+    /// The end-of-request Set-Cookie decision, emitted after the store answer.
+    end_cookie: Option<Result<String, &'static str>>,
+}
+
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<Request>();
+};
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("phase", &self.phase)
+            .field("pending", &self.pending)
+            .field("has_session", &self.session.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Request {
+    /// A request at `now`, taking new session IDs from `ids`.
+    pub fn new(config: Arc<Config>, now: UnixMillis, ids: impl IdSource + 'static) -> Self {
+        Request::with_boxed_ids(config, now, Box::new(ids))
+    }
+
+    pub fn with_boxed_ids(config: Arc<Config>, now: UnixMillis, ids: Box<dyn IdSource>) -> Self {
+        Request {
+            config,
+            now: now.0 as f64,
+            ids,
+            facts: Facts { target: b"/".to_vec(), ..Facts::default() },
+            phase: Phase::Start,
+            queue: VecDeque::new(),
+            current: None,
+            pending: None,
+            is_secure: false,
+            engaged: false,
+            cookie_id: None,
+            session_id: None,
+            session: None,
+            wrapped: false,
+            original_id: None,
+            original: None,
+            saved: None,
+            touched: false,
+            data_version: 0,
+            hash_cache: None,
+            end_cookie: None,
+        }
+    }
+
+    // ----- request facts (before the first poll) -------------------------
+
+    fn fact_phase(&mut self) -> Result<(), Error> {
+        match self.phase {
+            Phase::Start => Ok(()),
+            Phase::Failed => Err(Error::RequestFailed),
+            _ => Err(self.fail(Error::WrongPhase)),
+        }
+    }
+
+    /// The request target (`/path?query`, or an absolute URL). Default `/`.
+    pub fn set_target(&mut self, target: &[u8]) -> Result<(), Error> {
+        self.fact_phase()?;
+        self.facts.target = target.to_vec();
+        Ok(())
+    }
+
+    /// One `Cookie` header value; several are joined with `"; "` as Node does.
+    pub fn add_cookie_header(&mut self, value: &[u8]) -> Result<(), Error> {
+        self.fact_phase()?;
+        join(&mut self.facts.cookie, value, b"; ");
+        Ok(())
+    }
+
+    /// One `X-Forwarded-Proto` header value; several are joined with `", "`.
+    pub fn add_forwarded_proto(&mut self, value: &[u8]) -> Result<(), Error> {
+        self.fact_phase()?;
+        join(&mut self.facts.forwarded_proto, value, b", ");
+        Ok(())
+    }
+
+    /// Whether the connection itself is TLS.
+    pub fn set_tls(&mut self, tls: bool) -> Result<(), Error> {
+        self.fact_phase()?;
+        self.facts.tls = tls;
+        Ok(())
+    }
+
+    /// The store is known to be unavailable (express-session's store
+    /// `disconnect` event): the request proceeds without a session.
+    pub fn set_store_unavailable(&mut self, unavailable: bool) -> Result<(), Error> {
+        self.fact_phase()?;
+        self.facts.store_unavailable = unavailable;
+        Ok(())
+    }
+
+    /// Updates the clock (for hosts whose store answers arrive later).
+    /// Earlier times are accepted too; nothing assumes time is monotonic.
+    pub fn set_now(&mut self, now: UnixMillis) {
+        self.now = now.0 as f64;
+    }
+
+    // ----- the poll loop ------------------------------------------------
+
+    /// The next action. See [`Action`] for what each asks of the host.
+    pub fn poll_action(&mut self) -> Result<Action<'_>, Error> {
+        match self.phase {
+            Phase::Failed => return Err(Error::RequestFailed),
+            Phase::Start => self.start()?,
+            _ => {}
+        }
+        self.current = self.queue.pop_front();
+        if let Some(out) = &self.current {
+            return Ok(match out {
+                Out::Load(id) => Action::Load { id },
+                Out::Save { id, record, expires_at } => Action::Save { id, record, expires_at: *expires_at },
+                Out::Touch { id, record, expires_at } => Action::Touch { id, record, expires_at: *expires_at },
+                Out::Destroy(id) => Action::Destroy { id },
+                Out::SetCookie(value) => Action::SetCookie { value },
+                Out::Completed(e) => Action::Completed { error: e.as_deref() },
+                Out::Error(message) => Action::Error { message },
+                Out::Done => Action::Done,
+            });
+        }
+        if self.pending.is_some() {
+            return Ok(Action::Wait);
+        }
+        Ok(match &self.phase {
+            Phase::App { load_error: None } => Action::Ready,
+            Phase::App { load_error: Some(message) } => Action::Failed { message },
+            _ => Action::Done,
+        })
+    }
+
+    /// The answer to [`Action::Load`].
+    pub fn handle_load_result(&mut self, result: LoadResult<'_>) -> Result<(), Error> {
+        let pending = self.take_pending(true)?;
+        let now = self.now;
+        match (pending, result) {
+            (Pending::MiddlewareLoad, LoadResult::Found(bytes)) => match read_record(bytes, now) {
+                Record::Absent => self.generate_ready(),
+                Record::Session { session, original } => {
+                    self.install(session);
+                    self.wrapped = true;
+                    self.original_id = self.session_id.clone();
+                    self.original = Some(match original {
+                        Some(text) => Snap::Text(text),
+                        None => Snap::Version(self.data_version),
+                    });
+                    if !self.config.resave {
+                        self.saved = self.original.clone();
+                    }
+                    self.phase = Phase::App { load_error: None };
+                    Ok(())
+                }
+                Record::Corrupt(message) => {
+                    self.phase = Phase::App { load_error: Some(message) };
+                    Ok(())
+                }
+            },
+            (Pending::MiddlewareLoad, LoadResult::NotFound | LoadResult::Missing { .. }) => self.generate_ready(),
+            (Pending::MiddlewareLoad, LoadResult::Failed { message }) => {
+                self.phase = Phase::App { load_error: Some(message.to_string()) };
+                Ok(())
+            }
+            (_, LoadResult::Failed { message } | LoadResult::Missing { message }) => {
+                self.complete(Some(message.to_string()));
+                Ok(())
+            }
+            (_, LoadResult::NotFound) => {
+                self.complete(Some(FAILED_TO_LOAD.into()));
+                Ok(())
+            }
+            (_, LoadResult::Found(bytes)) => {
+                match read_record(bytes, now) {
+                    Record::Absent => self.complete(Some(FAILED_TO_LOAD.into())),
+                    Record::Corrupt(message) => self.complete(Some(message)),
+                    Record::Session { session, .. } => {
+                        // reload() keeps the request's original hash and the
+                        // wrapping state of the session it replaces.
+                        self.install(session);
+                        self.complete(None);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The answer to [`Action::Save`], [`Action::Touch`] or [`Action::Destroy`].
+    pub fn handle_store_result(&mut self, result: StoreResult<'_>) -> Result<(), Error> {
+        let pending = self.take_pending(false)?;
+        let error = match result {
+            StoreResult::Ok => None,
+            StoreResult::Failed { message } => Some(message.to_string()),
+        };
+        match pending {
+            Pending::HandlerSave | Pending::HandlerDestroy => self.complete(error),
+            Pending::Regenerate => {
+                self.generate(false)?;
+                self.complete(error);
+            }
+            Pending::End => {
+                self.emit_end_cookie();
+                if let Some(message) = error {
+                    self.queue.push_back(Out::Error(message));
+                }
+                self.done();
+            }
+            Pending::MiddlewareLoad | Pending::Reload => return Err(self.fail(Error::UnexpectedInput)),
+        }
+        Ok(())
+    }
+
+    fn take_pending(&mut self, load: bool) -> Result<Pending, Error> {
+        if self.phase == Phase::Failed {
+            return Err(Error::RequestFailed);
+        }
+        // The store action must have been handed out (polled) first.
+        let handed_out = self.queue.is_empty();
+        match self.pending {
+            Some(p) if p.is_load() == load && handed_out => {
+                self.pending = None;
+                Ok(p)
+            }
+            _ => Err(self.fail(Error::UnexpectedInput)),
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> Error {
+        self.phase = Phase::Failed;
+        self.queue.clear();
+        self.current = None;
+        self.pending = None;
+        e
+    }
+
+    fn done(&mut self) {
+        self.queue.push_back(Out::Done);
+        self.phase = Phase::Done;
+    }
+
+    fn complete(&mut self, error: Option<String>) {
+        self.queue.push_back(Out::Completed(error));
+    }
+
+    fn store_op(&mut self, out: Out, pending: Pending) {
+        self.queue.push_back(out);
+        self.pending = Some(pending);
+    }
+
+    // ----- the middleware's entry ---------------------------------------
+
+    fn start(&mut self) -> Result<(), Error> {
+        self.phase = Phase::App { load_error: None };
+        let config = Arc::clone(&self.config);
+        if self.facts.store_unavailable || !pathname(&self.facts.target).starts_with(config.scope.as_bytes()) {
+            return Ok(());
+        }
+        if config.keys.is_empty() {
+            self.phase = Phase::App { load_error: Some(SECRET_REQUIRED.into()) };
+            return Ok(());
+        }
+        self.is_secure = self.compute_is_secure();
+        let cookie_id = match self.read_cookie(&config) {
+            Ok(id) => id,
+            Err(message) => {
+                self.phase = Phase::App { load_error: Some(message) };
+                return Ok(());
+            }
+        };
+        self.engaged = true;
+        self.cookie_id = cookie_id.clone();
+        self.session_id = cookie_id;
+        match &self.session_id {
+            Some(id) if !id.is_empty() => {
+                let id = id.clone();
+                self.phase = Phase::Loading;
+                self.store_op(Out::Load(id), Pending::MiddlewareLoad);
+                Ok(())
+            }
+            _ => self.generate_ready(),
+        }
+    }
+
+    /// express-session's `getcookie`: the verified session ID, if any. `Err`
+    /// reproduces the TypeError express-session throws for a cookie name that
+    /// is an `Object.prototype` property (compatibility mode only).
+    fn read_cookie(&self, config: &Config) -> Result<Option<String>, String> {
+        let header = match &self.facts.cookie {
+            Some(h) if !h.is_empty() => h,
+            _ => return Ok(None),
+        };
+        let raw = config.name_latin1.as_deref().and_then(|name| find_raw(header, name, config.limits));
+        let Some(raw) = raw else {
+            if config.express_compat && is_object_prototype_name(&config.name) {
+                return Err("raw.substr is not a function".into());
+            }
+            return Ok(None);
+        };
+        let raw = latin1(raw);
+        let value = decode_uri_component(&raw).unwrap_or(std::borrow::Cow::Borrowed(&raw));
+        let Some(signed) = value.strip_prefix("s:") else {
+            return Ok(None);
+        };
+        Ok(config.keys.iter().find_map(|k| k.unsign(signed)).map(str::to_string))
+    }
+
+    /// express-session's `issecure`.
+    fn compute_is_secure(&self) -> bool {
+        if self.facts.tls {
+            return true;
+        }
+        let header = self.facts.forwarded_proto.as_deref().unwrap_or(b"");
+        let first = |h: &[u8]| -> String {
+            let cut = h.iter().position(|&c| c == b',').map_or(h, |i| &h[..i]);
+            latin1(cut).trim_matches(crate::json::is_js_whitespace).to_string()
+        };
+        match self.config.proxy {
+            Some(false) => false,
+            // Express's req.secure: the first X-Forwarded-Proto value, exactly.
+            None => self.config.trust_proxy && !header.is_empty() && first(header) == "https",
+            Some(true) => first(header).to_lowercase() == "https",
+        }
+    }
+
+    /// The middleware's `generate()`, then the handler's turn.
+    fn generate_ready(&mut self) -> Result<(), Error> {
+        self.generate(true)?;
+        self.original_id = self.session_id.clone();
+        self.original = Some(Snap::Version(self.data_version));
+        self.phase = Phase::App { load_error: None };
+        Ok(())
+    }
+
+    /// `store.generate(req)`: a new ID and a new session from the options.
+    fn generate(&mut self, wrapped: bool) -> Result<(), Error> {
+        let Some(id) = self.ids.next_id() else {
+            return Err(self.fail(Error::IdsExhausted));
+        };
+        let cookie = SessionCookie::generate(&self.config.cookie, self.now, self.is_secure);
+        self.session_id = Some(id);
+        self.install(Session::new(cookie));
+        self.wrapped = wrapped;
+        Ok(())
+    }
+
+    /// Replaces `req.session` (a data change for change detection).
+    fn install(&mut self, session: Session) {
+        self.before_data_change();
+        self.session = Some(session);
+    }
+
+    // ----- change detection ---------------------------------------------
+
+    fn current_hash(&mut self) -> &str {
+        let v = self.data_version;
+        if self.hash_cache.as_ref().is_none_or(|(cv, _)| *cv != v) {
+            let text = self.session.as_ref().map(Session::hash_text).unwrap_or_default();
+            self.hash_cache = Some((v, text));
+        }
+        self.hash_cache.as_ref().map_or("", |(_, t)| t.as_str())
+    }
+
+    /// Materializes snapshots that refer to the current data, then moves the
+    /// data version on.
+    fn before_data_change(&mut self) {
+        let v = self.data_version;
+        let needs = |s: &Option<Snap>| matches!(s, Some(Snap::Version(x)) if *x == v);
+        if needs(&self.original) || needs(&self.saved) {
+            let text = self.current_hash().to_string();
+            for snap in [&mut self.original, &mut self.saved] {
+                if matches!(snap, Some(Snap::Version(x)) if *x == v) {
+                    *snap = Some(Snap::Text(text.clone()));
+                }
+            }
+        }
+        self.data_version += 1;
+    }
+
+    fn matches_current(&mut self, snap: Option<Snap>) -> bool {
+        match snap {
+            None => false,
+            Some(Snap::Version(v)) => v == self.data_version,
+            Some(Snap::Text(t)) => t == self.current_hash(),
+        }
+    }
+
+    fn is_modified(&mut self) -> bool {
+        self.original_id != self.session_id || !self.matches_current(self.original.clone())
+    }
+
+    fn is_saved(&mut self) -> bool {
+        self.original_id == self.session_id && self.matches_current(self.saved.clone())
+    }
+
+    fn should_save(&mut self) -> bool {
+        if !self.config.save_uninitialized && self.saved.is_none() && self.cookie_id != self.session_id {
+            self.is_modified()
+        } else {
+            !self.is_saved()
+        }
+    }
+
+    fn should_set_cookie(&mut self) -> bool {
+        if self.cookie_id != self.session_id {
+            self.config.save_uninitialized || self.is_modified()
+        } else {
+            let has_expires = self.session.as_ref().is_some_and(|s| s.cookie.has_expires());
+            self.config.rolling || (has_expires && self.is_modified())
+        }
+    }
+
+    /// The `onHeaders` decision: the Set-Cookie value, its serialization
+    /// error, or nothing.
+    fn set_cookie_decision(&mut self) -> Option<Result<String, &'static str>> {
+        self.session.as_ref()?;
+        if !self.should_set_cookie() {
+            return None;
+        }
+        let session = self.session.as_ref()?;
+        if session.cookie.secure.truthy() && !self.is_secure {
+            return None;
+        }
+        let id = self.session_id.as_deref()?;
+        let key = self.config.keys.first()?;
+        let mut signed = String::with_capacity(id.len() + 48);
+        signed.push_str("s:");
+        key.sign_into(id, &mut signed);
+        Some(session.cookie.serialize(&self.config.name, &signed))
+    }
+
+    fn emit_end_cookie(&mut self) {
+        match self.end_cookie.take() {
+            Some(Ok(value)) => self.queue.push_back(Out::SetCookie(value)),
+            Some(Err(message)) => self.queue.push_back(Out::Error(message.into())),
+            None => {}
+        }
+    }
+
+    // ----- the end of the response --------------------------------------
+
+    /// The response is complete (express-session's patched `res.end`):
+    /// decide the cookie and the end-of-request save, touch or destroy.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        self.app_turn(true)?;
+        self.phase = Phase::Finishing;
+        if !self.engaged {
+            self.done();
+            return Ok(());
+        }
+        let sid_truthy = self.session_id.as_deref().is_some_and(|s| !s.is_empty());
+        if sid_truthy && self.config.unset_destroy && self.session.is_none() {
+            let id = self.session_id.clone().unwrap_or_default();
+            self.store_op(Out::Destroy(id), Pending::End);
+            return Ok(());
+        }
+        let now = self.now;
+        let Some(session) = self.session.as_mut() else {
+            self.done();
+            return Ok(());
+        };
+        if !self.touched {
+            self.touched = true;
+            if let Err(message) = session.cookie.touch(now) {
+                self.queue.push_back(Out::Error(message.into()));
+                self.done();
+                return Ok(());
+            }
+        }
+        self.end_cookie = self.set_cookie_decision();
+        if self.should_save() {
+            if self.wrapped {
+                self.saved = Some(Snap::Version(self.data_version));
+            }
+            let out = self.save_out();
+            self.store_op(out, Pending::End);
+        } else if self.cookie_id == self.session_id {
+            let (id, record, expires_at) = self.record_parts();
+            self.store_op(Out::Touch { id, record, expires_at }, Pending::End);
+        } else {
+            self.emit_end_cookie();
+            self.done();
+        }
+        Ok(())
+    }
+
+    fn record_parts(&self) -> (String, String, Option<i64>) {
+        let session = self.session.as_ref();
+        (
+            self.session_id.clone().unwrap_or_default(),
+            session.map(Session::to_record).unwrap_or_default(),
+            session.and_then(|s| s.cookie.store_expiry()),
+        )
+    }
+
+    fn save_out(&self) -> Out {
+        let (id, record, expires_at) = self.record_parts();
+        Out::Save { id, record, expires_at }
+    }
+
+    // ----- the handler's operations -------------------------------------
+
+    /// Checks that it is the application's turn (nothing owed, nothing
+    /// unread). `finishing` allows the turn after a failed load.
+    fn app_turn(&mut self, finishing: bool) -> Result<(), Error> {
+        match &self.phase {
+            Phase::Failed => Err(Error::RequestFailed),
+            Phase::App { load_error } if self.pending.is_none() && self.queue.is_empty() => {
+                if load_error.is_some() && !finishing {
+                    Err(self.fail(Error::WrongPhase))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(self.fail(Error::WrongPhase)),
+        }
+    }
+
+    fn session_op(&mut self) -> Result<(), Error> {
+        self.app_turn(false)?;
+        if self.session.is_none() { Err(Error::NoSession) } else { Ok(()) }
+    }
+
+    fn data_key(&mut self, key: &str) -> Result<(), Error> {
+        self.session_op()?;
+        if is_reserved(key) { Err(Error::ReservedKey) } else { Ok(()) }
+    }
+
+    /// `req.session[key] = value`.
+    pub fn set(&mut self, key: &str, value: Value) -> Result<(), Error> {
+        self.data_key(key)?;
+        if self.session.as_ref().and_then(|s| s.data.get(key)) == Some(&value) {
+            return Ok(()); // same value: the text express-session hashes is unchanged
+        }
+        self.before_data_change();
+        if let Some(s) = self.session.as_mut() {
+            s.data.insert(key, value);
+        }
+        Ok(())
+    }
+
+    /// `delete req.session[key]`; returns the removed value.
+    pub fn delete(&mut self, key: &str) -> Result<Option<Value>, Error> {
+        self.data_key(key)?;
+        if !self.session.as_ref().is_some_and(|s| s.data.contains_key(key)) {
+            return Ok(None);
+        }
+        self.before_data_change();
+        Ok(self.session.as_mut().and_then(|s| s.data.remove(key)))
+    }
+
+    /// `req.session[key] = (typeof it === 'number' ? it : 0) + 1`; returns the new value.
+    pub fn increment(&mut self, key: &str) -> Result<f64, Error> {
+        self.data_key(key)?;
+        let n = match self.session.as_ref().and_then(|s| s.data.get(key)) {
+            Some(Value::Number(n)) => n + 1.0,
+            _ => 1.0,
+        };
+        self.before_data_change();
+        if let Some(s) = self.session.as_mut() {
+            s.data.insert(key, Value::Number(n));
+        }
+        Ok(n)
+    }
+
+    fn cookie_mut(&mut self) -> Result<&mut SessionCookie, Error> {
+        self.session_op()?;
+        self.session.as_mut().map(|s| &mut s.cookie).ok_or(Error::NoSession)
+    }
+
+    /// `req.session.touch()`: expiry = now + originalMaxAge.
+    pub fn touch(&mut self) -> Result<(), Error> {
+        let now = self.now;
+        self.cookie_mut()?.touch(now).map_err(|_| Error::InvalidCookieValue)
+    }
+
+    /// `req.session.cookie.maxAge = ms` (`None`: browser-session cookie).
+    pub fn set_max_age(&mut self, ms: Option<f64>) -> Result<(), Error> {
+        let now = self.now;
+        let v = ms.map_or(Attr::NULL, |n| Attr::Val(Value::Number(n)));
+        self.cookie_mut()?.set_max_age(v, now).map_err(|_| Error::InvalidCookieValue)
+    }
+
+    /// `req.session.cookie.expires = new Date(at)` (`None`: no expiry).
+    pub fn set_expires(&mut self, at: Option<f64>) -> Result<(), Error> {
+        let now = self.now;
+        let v = at.map_or(Attr::NULL, |t| Attr::Date(crate::date::time_clip(t)));
+        self.cookie_mut()?.set_expires(v, now);
+        Ok(())
+    }
+
+    /// `req.session.cookie[attr] = value`, unvalidated until the header is
+    /// written (as in express-session).
+    pub fn set_cookie_attr(&mut self, attr: CookieAttr, value: Value) -> Result<(), Error> {
+        self.cookie_mut()?.set_attr(attr, value);
+        Ok(())
+    }
+
+    /// `req.session.save()`: store the session now; answered by `Completed`.
+    pub fn save(&mut self) -> Result<(), Error> {
+        self.session_op()?;
+        if self.wrapped {
+            self.saved = Some(Snap::Version(self.data_version));
+        }
+        let out = self.save_out();
+        self.store_op(out, Pending::HandlerSave);
+        Ok(())
+    }
+
+    /// `req.session.reload()`: replace the session with the stored copy;
+    /// answered by `Completed`.
+    pub fn reload(&mut self) -> Result<(), Error> {
+        self.session_op()?;
+        let id = self.session_id.clone().unwrap_or_default();
+        self.store_op(Out::Load(id), Pending::Reload);
+        Ok(())
+    }
+
+    /// `req.session.destroy()`: the session is gone at once; the store delete
+    /// is answered by `Completed`.
+    pub fn destroy(&mut self) -> Result<(), Error> {
+        self.session_op()?;
+        self.before_data_change();
+        self.session = None;
+        let id = self.session_id.clone().unwrap_or_default();
+        self.store_op(Out::Destroy(id), Pending::HandlerDestroy);
+        Ok(())
+    }
+
+    /// `req.session.regenerate()`: destroy the stored session, then a new
+    /// session with a new ID (even if the destroy failed); answered by
+    /// `Completed`.
+    pub fn regenerate(&mut self) -> Result<(), Error> {
+        self.session_op()?;
+        let id = self.session_id.clone().unwrap_or_default();
+        self.store_op(Out::Destroy(id), Pending::Regenerate);
+        Ok(())
+    }
+
+    /// `req.session = null`. Allowed with or without a session.
+    pub fn unset(&mut self) -> Result<(), Error> {
+        self.app_turn(false)?;
+        if self.session.is_some() {
+            self.before_data_change();
+            self.session = None;
+        }
+        Ok(())
+    }
+
+    // ----- reading ------------------------------------------------------
+
+    /// `req.sessionID`: the current session ID (it stays set after
+    /// `destroy` or `unset`).
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
+    /// Whether `req.session` exists.
+    pub fn has_session(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// One data value (`None` for absent keys and for `cookie`).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        if key == "cookie" {
+            return None;
+        }
+        self.session.as_ref()?.data.get(key)
+    }
+
+    /// The session data keys and values, without the cookie.
+    pub fn data(&self) -> Option<impl Iterator<Item = (&str, &Value)>> {
+        Some(self.session.as_ref()?.data.iter().filter(|(k, _)| *k != "cookie"))
+    }
+
+    /// The session data as a JSON object, without the cookie.
+    pub fn data_json(&self) -> Option<Value> {
+        let mut m = Map::new();
+        for (k, v) in self.data()? {
+            m.insert(k, v.clone());
+        }
+        Some(Value::Object(m))
+    }
+
+    /// `JSON.parse(JSON.stringify(req.session))`: data and cookie.
+    pub fn session_json(&self) -> Option<Value> {
+        self.session.as_ref().map(Session::to_json)
+    }
+
+    /// The session as its store record (JSON text).
+    pub fn session_record(&self) -> Option<String> {
+        self.session.as_ref().map(Session::to_record)
+    }
+
+    /// `req.session.cookie.maxAge`: milliseconds until the cookie expires
+    /// (`None` for a browser-session cookie).
+    pub fn max_age(&self) -> Option<f64> {
+        match self.session.as_ref()?.cookie.max_age(self.now) {
+            Attr::Val(Value::Number(n)) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Whether the request counts as secure (TLS, or a trusted proxy's
+    /// `X-Forwarded-Proto: https`). Known after the first poll.
+    pub fn is_secure(&self) -> bool {
+        self.is_secure
+    }
+
+    /// The ID whose signed cookie the request carried, if it verified.
+    pub fn cookie_session_id(&self) -> Option<&str> {
+        self.cookie_id.as_deref()
+    }
+}
+
+fn join(slot: &mut Option<Vec<u8>>, value: &[u8], sep: &[u8]) {
+    match slot {
+        Some(v) => {
+            v.extend_from_slice(sep);
+            v.extend_from_slice(value);
+        }
+        None => *slot = Some(value.to_vec()),
+    }
+}
+
+/// The pathname of a request target, as `parseurl` finds it: up to the first
+/// `?` or `#`; for an absolute URL, the path after the authority; `/` if empty.
+fn pathname(target: &[u8]) -> &[u8] {
+    let mut t = target;
+    if !t.starts_with(b"/") {
+        if let Some(i) = t.windows(3).position(|w| w == b"://") {
+            let after = &t[i + 3..];
+            t = match after.iter().position(|&c| matches!(c, b'/' | b'?' | b'#')) {
+                Some(j) if after[j] == b'/' => &after[j..],
+                _ => b"",
+            };
+        }
+    }
+    let end = t.iter().position(|&c| c == b'?' || c == b'#').unwrap_or(t.len());
+    if end == 0 { b"/" } else { &t[..end] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pathname;
+
+    #[test]
+    fn pathname_like_parseurl() {
+        assert_eq!(pathname(b"/app/x?y=1"), b"/app/x");
+        assert_eq!(pathname(b"/a#b"), b"/a");
+        assert_eq!(pathname(b"http://h:80/p?q"), b"/p");
+        assert_eq!(pathname(b"http://h"), b"/");
+        assert_eq!(pathname(b""), b"/");
+        assert_eq!(pathname(b"?x"), b"/");
+    }
+}

@@ -1,0 +1,169 @@
+//! The session object (express-session's `Session`): its data keys, in
+//! JavaScript property order, with the `cookie` slot at the position it holds
+//! among them; and store records, read and written.
+
+use crate::json::{self, Map, Value};
+use crate::session_cookie::SessionCookie;
+
+/// Keys a record may not bring into a session, and the application may not
+/// set: the session's own properties and methods, and `Object.prototype`'s.
+pub const RESERVED_KEYS: &[&str] = &[
+    "cookie",
+    "id",
+    "req",
+    "touch",
+    "resetMaxAge",
+    "save",
+    "reload",
+    "destroy",
+    "regenerate",
+    "constructor",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toString",
+    "valueOf",
+    "toLocaleString",
+    "__proto__",
+    "__defineGetter__",
+    "__defineSetter__",
+    "__lookupGetter__",
+    "__lookupSetter__",
+];
+
+pub fn is_reserved(key: &str) -> bool {
+    RESERVED_KEYS.contains(&key)
+}
+
+/// `Object.prototype` property names: a cookie *name* equal to one of these
+/// makes express-session throw when the cookie is absent (its cookie lookup
+/// is a plain object). Reproduced only in express compatibility mode.
+pub fn is_object_prototype_name(key: &str) -> bool {
+    RESERVED_KEYS[9..].contains(&key)
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Data keys, plus a `"cookie"` entry (value ignored) marking the slot.
+    pub data: Map,
+    pub cookie: SessionCookie,
+}
+
+/// What a store record turned out to be.
+pub enum Record {
+    /// express-session would generate a new session (falsy record, or
+    /// expired by the store's rule).
+    Absent,
+    /// A session; `original` is the change-detection text when it differs
+    /// from the loaded data (keys were dropped).
+    Session { session: Session, original: Option<String> },
+    /// express-session would fail the request with this (JavaScript) message.
+    Corrupt(String),
+}
+
+impl Session {
+    pub fn new(cookie: SessionCookie) -> Self {
+        let mut data = Map::new();
+        data.insert("cookie", Value::Null);
+        Session { data, cookie }
+    }
+
+    /// `JSON.stringify(session)` (the store record) or, without the cookie,
+    /// the text express-session hashes to detect changes.
+    pub fn write(&self, out: &mut String, with_cookie: bool) {
+        out.push('{');
+        let mut first = true;
+        for (k, v) in self.data.iter() {
+            let is_cookie = k == "cookie";
+            if is_cookie && !with_cookie {
+                continue;
+            }
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            json::write_string(out, k);
+            out.push(':');
+            if is_cookie {
+                self.cookie.write_json(out);
+            } else {
+                json::write_value(out, v);
+            }
+        }
+        out.push('}');
+    }
+
+    pub fn to_record(&self) -> String {
+        let mut s = String::with_capacity(256);
+        self.write(&mut s, true);
+        s
+    }
+
+    pub fn hash_text(&self) -> String {
+        let mut s = String::with_capacity(128);
+        self.write(&mut s, false);
+        s
+    }
+
+    /// The session as a JSON value (`JSON.parse(JSON.stringify(req.session))`).
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        for (k, v) in self.data.iter() {
+            if k == "cookie" {
+                m.insert("cookie", self.cookie.to_json());
+            } else {
+                m.insert(k, v.clone());
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// The expiry rule of express-session's MemoryStore (`getSession`): a record
+/// whose `cookie.expires` is set and `<= now` is expired.
+pub fn record_expired(record: &Value, now: f64) -> bool {
+    let Some(Value::Object(cookie)) = record.as_object().and_then(|r| r.get("cookie")) else {
+        return false;
+    };
+    let t = match cookie.get("expires") {
+        None | Some(Value::Null) => return false,
+        Some(Value::String(s)) => crate::date::parse(s),
+        Some(v) if !v.truthy() => return false,
+        Some(v) => v.to_js_number(),
+    };
+    t <= now
+}
+
+/// Reads store record bytes as express-session (with MemoryStore's expiry
+/// rule) would: `JSON.parse`, the expiry check, `createSession`.
+pub fn read_record(bytes: &[u8], now: f64) -> Record {
+    let value = match json::parse(bytes) {
+        Ok(v) => v,
+        Err(e) => return Record::Corrupt(format!("corrupt session record: {e}")),
+    };
+    if matches!(value, Value::Null) {
+        return Record::Corrupt("Cannot read properties of null (reading 'cookie')".into());
+    }
+    if record_expired(&value, now) || !value.truthy() {
+        return Record::Absent;
+    }
+    let Value::Object(mut map) = value else {
+        return Record::Corrupt("Cannot read properties of undefined (reading 'expires')".into());
+    };
+    let cookie = match SessionCookie::from_record(map.get("cookie"), now) {
+        Ok(c) => c,
+        Err(msg) => return Record::Corrupt(msg),
+    };
+    let dropped = map.keys().any(|k| k != "cookie" && is_reserved(k));
+    let original = dropped.then(|| {
+        let mut s = String::new();
+        let mut without_cookie = map.clone();
+        without_cookie.remove("cookie");
+        json::write_value(&mut s, &Value::Object(without_cookie));
+        s
+    });
+    if dropped {
+        map.retain(|k| k == "cookie" || !is_reserved(k));
+    }
+    Record::Session { session: Session { data: map, cookie }, original }
+}

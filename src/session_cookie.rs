@@ -1,0 +1,455 @@
+//! The session's cookie object: express-session's `Cookie` class, with its
+//! dynamically typed attributes, its `maxAge`/`expires` accessors, its
+//! `toJSON`, and its serialisation to a `Set-Cookie` value (cookie 0.7.2).
+//!
+//! Attributes keep whatever JSON value a record or the application gave them,
+//! because express-session stores them verbatim and only validates when it
+//! writes the header.
+
+use crate::cookie_header::encode_uri_component;
+use crate::date;
+use crate::json::{self, Map, Value};
+
+/// One attribute value: JavaScript `undefined`, a `Date` (time value, NaN if
+/// invalid), or a JSON value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attr {
+    Undefined,
+    Date(f64),
+    Val(Value),
+}
+
+impl Attr {
+    pub const NULL: Attr = Attr::Val(Value::Null);
+
+    pub fn truthy(&self) -> bool {
+        match self {
+            Attr::Undefined => false,
+            Attr::Date(_) => true,
+            Attr::Val(v) => v.truthy(),
+        }
+    }
+
+    fn is_nullish(&self) -> bool {
+        matches!(self, Attr::Undefined | Attr::Val(Value::Null))
+    }
+
+    fn to_js_string(&self) -> String {
+        match self {
+            Attr::Undefined => "undefined".into(),
+            Attr::Date(t) => date::to_utc_string(*t).unwrap_or_else(|| "Invalid Date".into()),
+            Attr::Val(v) => v.to_js_string(),
+        }
+    }
+
+    fn write_json(&self, out: &mut String) {
+        match self {
+            Attr::Undefined => {}
+            Attr::Date(t) => match date::to_iso_string(*t) {
+                Some(s) => json::write_string(out, &s),
+                None => out.push_str("null"),
+            },
+            Attr::Val(v) => json::write_value(out, v),
+        }
+    }
+}
+
+impl From<Value> for Attr {
+    fn from(v: Value) -> Self {
+        Attr::Val(v)
+    }
+}
+
+/// The cookie attributes a handler may assign directly (`req.session.cookie[A] = V`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CookieAttr {
+    Path,
+    Domain,
+    HttpOnly,
+    Secure,
+    SameSite,
+    Partitioned,
+    Priority,
+    OriginalMaxAge,
+}
+
+impl CookieAttr {
+    /// The attribute's JavaScript property name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "path" => CookieAttr::Path,
+            "domain" => CookieAttr::Domain,
+            "httpOnly" => CookieAttr::HttpOnly,
+            "secure" => CookieAttr::Secure,
+            "sameSite" => CookieAttr::SameSite,
+            "partitioned" => CookieAttr::Partitioned,
+            "priority" => CookieAttr::Priority,
+            "originalMaxAge" => CookieAttr::OriginalMaxAge,
+            _ => return None,
+        })
+    }
+}
+
+/// The attribute options a new session's cookie starts from (express-session's
+/// `cookie` option object; `None` = key absent).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CookieOptions {
+    pub path: Option<Value>,
+    pub domain: Option<Value>,
+    pub http_only: Option<Value>,
+    pub secure: Option<Value>,
+    pub max_age: Option<f64>,
+    pub same_site: Option<Value>,
+    pub partitioned: Option<Value>,
+    pub priority: Option<Value>,
+}
+
+/// Thrown by the `maxAge` setter for a truthy non-number.
+pub const MAX_AGE_TYPE_ERROR: &str = "maxAge must be a number or Date";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionCookie {
+    pub original_max_age: Attr,
+    pub partitioned: Attr,
+    pub priority: Attr,
+    pub expires: Attr,
+    pub secure: Attr,
+    pub http_only: Attr,
+    pub domain: Attr,
+    pub path: Attr,
+    pub same_site: Attr,
+}
+
+impl SessionCookie {
+    /// `new Cookie()` before any option: path "/", no expiry, HttpOnly.
+    fn base() -> Self {
+        SessionCookie {
+            original_max_age: Attr::NULL,
+            partitioned: Attr::Undefined,
+            priority: Attr::Undefined,
+            expires: Attr::NULL,
+            secure: Attr::Undefined,
+            http_only: Attr::Val(Value::Bool(true)),
+            domain: Attr::Undefined,
+            path: Attr::Val(Value::String("/".into())),
+            same_site: Attr::Undefined,
+        }
+    }
+
+    /// A new session's cookie (`store.generate`): the options, then
+    /// `secure: "auto"` and `sameSite: "auto"` resolved for this request.
+    pub fn generate(opts: &CookieOptions, now: f64, request_is_secure: bool) -> Self {
+        let mut c = SessionCookie::base();
+        let set = |slot: &mut Attr, v: &Option<Value>| {
+            if let Some(v) = v {
+                *slot = Attr::Val(v.clone());
+            }
+        };
+        set(&mut c.path, &opts.path);
+        set(&mut c.domain, &opts.domain);
+        set(&mut c.http_only, &opts.http_only);
+        set(&mut c.secure, &opts.secure);
+        if let Some(ms) = opts.max_age {
+            c.set_expires(Attr::Date(date::time_clip(now + ms)), now);
+        }
+        set(&mut c.same_site, &opts.same_site);
+        set(&mut c.partitioned, &opts.partitioned);
+        set(&mut c.priority, &opts.priority);
+        if c.original_max_age.is_nullish() {
+            c.original_max_age = c.max_age(now);
+        }
+        if opts.secure.as_ref().and_then(Value::as_str) == Some("auto") {
+            c.secure = Attr::Val(Value::Bool(request_is_secure));
+        }
+        if opts.same_site.as_ref().and_then(Value::as_str) == Some("auto") {
+            let s = if request_is_secure { "none" } else { "lax" };
+            c.same_site = Attr::Val(Value::String(s.into()));
+        }
+        c
+    }
+
+    /// express-session's `store.createSession` for the record's `cookie`
+    /// value. Errors carry the TypeError message JavaScript would throw.
+    pub fn from_record(cookie: Option<&Value>, now: f64) -> Result<Self, String> {
+        let (raw_expires, raw_oma) = match cookie {
+            None => return Err("Cannot read properties of undefined (reading 'expires')".into()),
+            Some(Value::Null) => return Err("Cannot read properties of null (reading 'expires')".into()),
+            Some(Value::Object(m)) => (m.get("expires").cloned(), m.get("originalMaxAge").cloned()),
+            Some(_) => (None, None),
+        };
+        let mut c = SessionCookie::base();
+        match cookie {
+            Some(v) if v.truthy() => match v {
+                Value::Object(m) => c.assign_all(m, now)?,
+                Value::Array(_) => {} // only index keys: no attribute is touched
+                _ => return Err("argument options must be a object".into()),
+            },
+            _ => {}
+        }
+        if c.original_max_age.is_nullish() {
+            c.original_max_age = c.max_age(now);
+        }
+        if let Some(Value::String(s)) = &raw_expires {
+            c.set_expires(Attr::Date(date::parse(s)), now);
+        }
+        c.original_max_age = raw_oma.map_or(Attr::Undefined, Attr::Val);
+        Ok(c)
+    }
+
+    /// `for (key in options) this[key] = options[key]` with the accessors.
+    fn assign_all(&mut self, m: &Map, now: f64) -> Result<(), String> {
+        for (k, v) in m.iter() {
+            let v = Attr::Val(v.clone());
+            match k {
+                "expires" => self.set_expires(v, now),
+                "maxAge" => self.set_max_age(v, now).map_err(str::to_string)?,
+                "originalMaxAge" => self.original_max_age = v,
+                "partitioned" => self.partitioned = v,
+                "priority" => self.priority = v,
+                "secure" => self.secure = v,
+                "httpOnly" => self.http_only = v,
+                "domain" => self.domain = v,
+                "path" => self.path = v,
+                "sameSite" => self.same_site = v,
+                _ => {} // other own properties never reach toJSON or the header
+            }
+        }
+        Ok(())
+    }
+
+    /// The `maxAge` getter: milliseconds left for a date, else `expires` itself.
+    pub fn max_age(&self, now: f64) -> Attr {
+        match self.expires {
+            Attr::Date(t) => Attr::Val(Value::Number(t - now)),
+            ref other => other.clone(),
+        }
+    }
+
+    /// The `expires` setter (also recomputes `originalMaxAge`).
+    pub fn set_expires(&mut self, v: Attr, now: f64) {
+        self.expires = v;
+        self.original_max_age = self.max_age(now);
+    }
+
+    /// The `maxAge` setter.
+    pub fn set_max_age(&mut self, ms: Attr, now: f64) -> Result<(), &'static str> {
+        let expires = match ms {
+            Attr::Val(Value::Number(n)) => Attr::Date(date::time_clip(now + n)),
+            Attr::Date(_) => ms,
+            other if other.truthy() => return Err(MAX_AGE_TYPE_ERROR),
+            other => other,
+        };
+        self.set_expires(expires, now);
+        Ok(())
+    }
+
+    /// `session.touch()`: `maxAge = originalMaxAge`.
+    pub fn touch(&mut self, now: f64) -> Result<(), &'static str> {
+        self.set_max_age(self.original_max_age.clone(), now)
+    }
+
+    pub fn set_attr(&mut self, attr: CookieAttr, v: Value) {
+        let v = Attr::Val(v);
+        match attr {
+            CookieAttr::Path => self.path = v,
+            CookieAttr::Domain => self.domain = v,
+            CookieAttr::HttpOnly => self.http_only = v,
+            CookieAttr::Secure => self.secure = v,
+            CookieAttr::SameSite => self.same_site = v,
+            CookieAttr::Partitioned => self.partitioned = v,
+            CookieAttr::Priority => self.priority = v,
+            CookieAttr::OriginalMaxAge => self.original_max_age = v,
+        }
+    }
+
+    /// `cookie.expires != null`.
+    pub fn has_expires(&self) -> bool {
+        !self.expires.is_nullish()
+    }
+
+    /// When a record holding this cookie counts as expired (Unix ms, rounded
+    /// up), by MemoryStore's `expires && expires <= now` rule; `None` for
+    /// never. For a valid date this is simply its time value.
+    pub fn store_expiry(&self) -> Option<i64> {
+        let t = match &self.expires {
+            Attr::Undefined => return None,
+            Attr::Date(t) => *t,
+            Attr::Val(Value::String(s)) => date::parse(s),
+            Attr::Val(v) if !v.truthy() => return None,
+            Attr::Val(v) => v.to_js_number(),
+        };
+        if t.is_nan() || t == f64::INFINITY {
+            None
+        } else if t == f64::NEG_INFINITY {
+            Some(i64::MIN)
+        } else {
+            Some(t.ceil() as i64)
+        }
+    }
+
+    /// `Cookie#toJSON()` written as JSON.
+    pub fn write_json(&self, out: &mut String) {
+        out.push('{');
+        let mut first = true;
+        for (k, v) in [
+            ("originalMaxAge", &self.original_max_age),
+            ("partitioned", &self.partitioned),
+            ("priority", &self.priority),
+            ("expires", &self.expires),
+            ("secure", &self.secure),
+            ("httpOnly", &self.http_only),
+            ("domain", &self.domain),
+            ("path", &self.path),
+            ("sameSite", &self.same_site),
+        ] {
+            if matches!(v, Attr::Undefined) {
+                continue;
+            }
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            json::write_string(out, k);
+            out.push(':');
+            v.write_json(out);
+        }
+        out.push('}');
+    }
+
+    /// `Cookie#toJSON()` as a value.
+    pub fn to_json(&self) -> Value {
+        let mut s = String::new();
+        self.write_json(&mut s);
+        json::from_str(&s).unwrap_or(Value::Null)
+    }
+
+    /// `cookie.serialize(name, signedValue, this.data)` from cookie 0.7.2.
+    pub fn serialize(&self, name: &str, signed: &str) -> Result<String, &'static str> {
+        if !valid_name(name) {
+            return Err("argument name is invalid");
+        }
+        let mut s = String::with_capacity(name.len() + signed.len() * 3 / 2 + 96);
+        s.push_str(name);
+        s.push('=');
+        encode_uri_component(signed, &mut s);
+        if self.domain.truthy() {
+            let d = self.domain.to_js_string();
+            if !valid_domain(&d) {
+                return Err("option domain is invalid");
+            }
+            s.push_str("; Domain=");
+            s.push_str(&d);
+        }
+        if self.path.truthy() {
+            let p = self.path.to_js_string();
+            if !valid_path(&p) {
+                return Err("option path is invalid");
+            }
+            s.push_str("; Path=");
+            s.push_str(&p);
+        }
+        if self.expires.truthy() {
+            match self.expires {
+                Attr::Date(t) => match date::to_utc_string(t) {
+                    Some(e) => {
+                        s.push_str("; Expires=");
+                        s.push_str(&e);
+                    }
+                    None => return Err("option expires is invalid"),
+                },
+                _ => return Err("option expires is invalid"),
+            }
+        }
+        if self.http_only.truthy() {
+            s.push_str("; HttpOnly");
+        }
+        if self.secure.truthy() {
+            s.push_str("; Secure");
+        }
+        if self.partitioned.truthy() {
+            s.push_str("; Partitioned");
+        }
+        if self.priority.truthy() {
+            let p = match &self.priority {
+                Attr::Val(Value::String(p)) => p.to_lowercase(),
+                _ => return Err("option priority is invalid"),
+            };
+            s.push_str(match p.as_str() {
+                "low" => "; Priority=Low",
+                "medium" => "; Priority=Medium",
+                "high" => "; Priority=High",
+                _ => return Err("option priority is invalid"),
+            });
+        }
+        if self.same_site.truthy() {
+            let attr = match &self.same_site {
+                Attr::Val(Value::Bool(true)) => "; SameSite=Strict",
+                Attr::Val(Value::String(v)) => match v.to_lowercase().as_str() {
+                    "lax" => "; SameSite=Lax",
+                    "strict" => "; SameSite=Strict",
+                    "none" => "; SameSite=None",
+                    _ => return Err("option sameSite is invalid"),
+                },
+                _ => return Err("option sameSite is invalid"),
+            };
+            s.push_str(attr);
+        }
+        Ok(s)
+    }
+}
+
+/// cookie 0.7.2 `cookieNameRegExp`: an RFC 7230 token.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+}
+
+/// cookie 0.7.2 `domainValueRegExp`: dot-separated labels of letters, digits
+/// and inner hyphens (1-63 characters), optionally with one leading dot.
+pub fn valid_domain(d: &str) -> bool {
+    let d = d.strip_prefix('.').unwrap_or(d);
+    !d.is_empty()
+        && d.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b.len() <= 63
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+        })
+}
+
+/// cookie 0.7.2 `pathValueRegExp`: U+0020-U+003A and U+003D-U+007E (printable
+/// ASCII without `;` and `<`).
+pub fn valid_path(p: &str) -> bool {
+    p.bytes().all(|c| (0x20..=0x3a).contains(&c) || (0x3d..=0x7e).contains(&c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fractional_max_age_truncates() {
+        let opts = CookieOptions { max_age: Some(1500.5), ..Default::default() };
+        let c = SessionCookie::generate(&opts, 1_700_000_000_000.0, false);
+        assert_eq!(c.original_max_age, Attr::Val(Value::Number(1500.0)));
+    }
+
+    #[test]
+    fn record_without_cookie_is_a_type_error() {
+        assert!(SessionCookie::from_record(None, 0.0).is_err());
+        assert!(SessionCookie::from_record(Some(&Value::Bool(true)), 0.0).is_err());
+        let c = SessionCookie::from_record(Some(&Value::Bool(false)), 0.0).unwrap();
+        assert_eq!(c.original_max_age, Attr::Undefined);
+    }
+
+    #[test]
+    fn validators() {
+        assert!(valid_domain(".example.org"));
+        assert!(!valid_domain("-bad.org"));
+        assert!(!valid_domain("a..b"));
+        assert!(valid_path("/a b"));
+        assert!(!valid_path("/a;b"));
+        assert!(!valid_name("a b"));
+    }
+}
