@@ -390,10 +390,10 @@ impl ConfigBuilder {
         if secrets.len() > MAX_SECRETS {
             return Err(ConfigError::TooManySecrets);
         }
-        if let Some(ms) = self.cookie.max_age {
-            if !ms.is_finite() {
-                return Err(ConfigError::InvalidMaxAge);
-            }
+        if let Some(ms) = self.cookie.max_age
+            && !ms.is_finite()
+        {
+            return Err(ConfigError::InvalidMaxAge);
         }
         if !self.express_compat {
             if secrets.iter().any(Vec::is_empty) {

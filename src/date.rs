@@ -81,11 +81,7 @@ pub fn to_iso_string(t: f64) -> Option<String> {
     } else {
         let _ = write!(s, "{}{:06}", if p.year < 0 { '-' } else { '+' }, p.year.abs());
     }
-    let _ = write!(
-        s,
-        "-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        p.month, p.day, p.hour, p.minute, p.second, p.ms
-    );
+    let _ = write!(s, "-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", p.month, p.day, p.hour, p.minute, p.second, p.ms);
     Some(s)
 }
 

@@ -75,7 +75,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! [`MemoryStore::answer`] condenses the four store arms for an in-process store.
+//! [`MemoryStore::poll`] condenses the four store arms for an in-process store.
 //!
 //! An asynchronous store returns [`Action::Wait`] to its caller's event loop
 //! and calls `handle_*` when the answer arrives; the request holds no
@@ -138,9 +138,9 @@ pub use action::{Action, LoadResult, StoreResult, UnixMillis};
 pub use config::{Config, ConfigBuilder, Priority, SameSite, Secure, Unset};
 pub use cookie_header::CookieLimits;
 pub use error::{ConfigError, Error};
+pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 #[cfg(feature = "os-rng")]
 pub use ids::{OsRngIds, os_random};
-pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 pub use json::{Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
 pub use request::{FAILED_TO_LOAD, Request, SECRET_REQUIRED};

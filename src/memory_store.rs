@@ -162,30 +162,32 @@ impl MemoryStore {
         all
     }
 
-    /// Answers one store action for `req` (ignores other actions). Returns
-    /// `true` if the action was a store operation and has been answered.
-    /// This is all a host with an in-process store needs in its poll loop.
-    pub fn answer(&self, req: &mut Request, now: i64) -> Result<bool, crate::Error> {
-        let answer = match req.poll_action()? {
-            Action::Load { id } => Answer::Load(self.get(id, now)),
-            Action::Save { id, record, expires_at } => Answer::Store(self.set(id, record, expires_at, now).err()),
-            Action::Touch { id, record, expires_at } => {
-                self.touch(id, record, expires_at, now);
-                Answer::Store(None)
+    /// [`Request::poll_action`], answering store operations from this store
+    /// until the request needs its host for something else; returns that
+    /// action. All a host with an in-process store needs in its poll loop.
+    pub fn poll<'r>(&self, req: &'r mut Request, now: i64) -> Result<Action<'r>, crate::Error> {
+        loop {
+            let answer = match req.poll_action()? {
+                Action::Load { id } => Answer::Load(self.get(id, now)),
+                Action::Save { id, record, expires_at } => Answer::Store(self.set(id, record, expires_at, now).err()),
+                Action::Touch { id, record, expires_at } => {
+                    self.touch(id, record, expires_at, now);
+                    Answer::Store(None)
+                }
+                Action::Destroy { id } => {
+                    self.destroy(id);
+                    Answer::Store(None)
+                }
+                _ => break,
+            };
+            match answer {
+                Answer::Load(Some(text)) => req.handle_load_result(LoadResult::Found(text.as_bytes()))?,
+                Answer::Load(None) => req.handle_load_result(LoadResult::NotFound)?,
+                Answer::Store(None) => req.handle_store_result(StoreResult::Ok)?,
+                Answer::Store(Some(e)) => req.handle_store_result(StoreResult::Failed { message: &e.to_string() })?,
             }
-            Action::Destroy { id } => {
-                self.destroy(id);
-                Answer::Store(None)
-            }
-            _ => return Ok(false),
-        };
-        match answer {
-            Answer::Load(Some(text)) => req.handle_load_result(LoadResult::Found(text.as_bytes()))?,
-            Answer::Load(None) => req.handle_load_result(LoadResult::NotFound)?,
-            Answer::Store(None) => req.handle_store_result(StoreResult::Ok)?,
-            Answer::Store(Some(e)) => req.handle_store_result(StoreResult::Failed { message: &e.to_string() })?,
         }
-        Ok(true)
+        Ok(req.current_action())
     }
 }
 

@@ -67,7 +67,9 @@ enum Phase {
     Loading,
     /// The application's turn: the handler may run (`Ready`) and call
     /// operations, or loading failed and it must finish.
-    App { load_error: Option<String> },
+    App {
+        load_error: Option<String>,
+    },
     /// `finish` was called; end-of-request work is under way.
     Finishing,
     Done,
@@ -241,8 +243,14 @@ impl Request {
             _ => {}
         }
         self.current = self.queue.pop_front();
+        Ok(self.current_action())
+    }
+
+    /// The action the last [`poll_action`](Self::poll_action) returned, again
+    /// (without moving on). `Done` before the first poll or after misuse.
+    pub fn current_action(&self) -> Action<'_> {
         if let Some(out) = &self.current {
-            return Ok(match out {
+            return match out {
                 Out::Load(id) => Action::Load { id },
                 Out::Save { id, record, expires_at } => Action::Save { id, record, expires_at: *expires_at },
                 Out::Touch { id, record, expires_at } => Action::Touch { id, record, expires_at: *expires_at },
@@ -251,16 +259,16 @@ impl Request {
                 Out::Completed(e) => Action::Completed { error: e.as_deref() },
                 Out::Error(message) => Action::Error { message },
                 Out::Done => Action::Done,
-            });
+            };
         }
         if self.pending.is_some() {
-            return Ok(Action::Wait);
+            return Action::Wait;
         }
-        Ok(match &self.phase {
+        match &self.phase {
             Phase::App { load_error: None } => Action::Ready,
             Phase::App { load_error: Some(message) } => Action::Failed { message },
             _ => Action::Done,
-        })
+        }
     }
 
     /// The answer to [`Action::Load`].
@@ -271,7 +279,7 @@ impl Request {
             (Pending::MiddlewareLoad, LoadResult::Found(bytes)) => match read_record(bytes, now) {
                 Record::Absent => self.generate_ready(),
                 Record::Session { session, original } => {
-                    self.install(session);
+                    self.install(*session);
                     self.wrapped = true;
                     self.original_id = self.session_id.clone();
                     self.original = Some(match original {
@@ -309,7 +317,7 @@ impl Request {
                     Record::Session { session, .. } => {
                         // reload() keeps the request's original hash and the
                         // wrapping state of the session it replaces.
-                        self.install(session);
+                        self.install(*session);
                         self.complete(None);
                     }
                 }
@@ -638,11 +646,7 @@ impl Request {
         match &self.phase {
             Phase::Failed => Err(Error::RequestFailed),
             Phase::App { load_error } if self.pending.is_none() && self.queue.is_empty() => {
-                if load_error.is_some() && !finishing {
-                    Err(self.fail(Error::WrongPhase))
-                } else {
-                    Ok(())
-                }
+                if load_error.is_some() && !finishing { Err(self.fail(Error::WrongPhase)) } else { Ok(()) }
             }
             _ => Err(self.fail(Error::WrongPhase)),
         }
@@ -859,14 +863,14 @@ fn join(slot: &mut Option<Vec<u8>>, value: &[u8], sep: &[u8]) {
 /// `?` or `#`; for an absolute URL, the path after the authority; `/` if empty.
 fn pathname(target: &[u8]) -> &[u8] {
     let mut t = target;
-    if !t.starts_with(b"/") {
-        if let Some(i) = t.windows(3).position(|w| w == b"://") {
-            let after = &t[i + 3..];
-            t = match after.iter().position(|&c| matches!(c, b'/' | b'?' | b'#')) {
-                Some(j) if after[j] == b'/' => &after[j..],
-                _ => b"",
-            };
-        }
+    if !t.starts_with(b"/")
+        && let Some(i) = t.windows(3).position(|w| w == b"://")
+    {
+        let after = &t[i + 3..];
+        t = match after.iter().position(|&c| matches!(c, b'/' | b'?' | b'#')) {
+            Some(j) if after[j] == b'/' => &after[j..],
+            _ => b"",
+        };
     }
     let end = t.iter().position(|&c| c == b'?' || c == b'#').unwrap_or(t.len());
     if end == 0 { b"/" } else { &t[..end] }

@@ -56,7 +56,7 @@ pub enum Record {
     Absent,
     /// A session; `original` is the change-detection text when it differs
     /// from the loaded data (keys were dropped).
-    Session { session: Session, original: Option<String> },
+    Session { session: Box<Session>, original: Option<String> },
     /// express-session would fail the request with this (JavaScript) message.
     Corrupt(String),
 }
@@ -165,5 +165,5 @@ pub fn read_record(bytes: &[u8], now: f64) -> Record {
     if dropped {
         map.retain(|k| k == "cookie" || !is_reserved(k));
     }
-    Record::Session { session: Session { data: map, cookie }, original }
+    Record::Session { session: Box::new(Session { data: map, cookie }), original }
 }

@@ -399,7 +399,9 @@ impl StepCtx<'_> {
             match r {
                 Ok(()) => Ok(obj(vec![("result", Value::String("ok".into()))])),
                 Err(OpErr::NoSession) => Ok(obj(vec![("result", Value::String("no_session".into()))])),
-                Err(OpErr::Other(m)) => Ok(obj(vec![("result", Value::String("error".into())), ("error", Value::String(m))])),
+                Err(OpErr::Other(m)) => {
+                    Ok(obj(vec![("result", Value::String("error".into())), ("error", Value::String(m))]))
+                }
             }
         };
         let num = |v: &Value| match v {
@@ -433,7 +435,8 @@ impl StepCtx<'_> {
                 self.run_async(req, s)
             }
             "snapshot" => {
-                let session = req.session_json().map_or(Ok(Value::Null), |t| json::from_str(&t)).map_err(|e| e.to_string())?;
+                let session =
+                    req.session_json().map_or(Ok(Value::Null), |t| json::from_str(&t)).map_err(|e| e.to_string())?;
                 self.obs.snapshots.push(obj(vec![
                     ("sessionID", req.session_id().map_or(Value::Null, Value::String)),
                     ("session", session),
@@ -473,7 +476,13 @@ pub fn run_scenario<E: Engine>(engine: &E, sc: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn run_step<E: Engine>(engine: &E, config: &E::Config, ids: &SharedIds, store: &MemoryStore, step: &Value) -> Result<(), String> {
+fn run_step<E: Engine>(
+    engine: &E,
+    config: &E::Config,
+    ids: &SharedIds,
+    store: &MemoryStore,
+    step: &Value,
+) -> Result<(), String> {
     let now = get(step, "now").as_f64().unwrap_or(0.0);
     let request = get(step, "request");
     let mut cookies = vec![];
@@ -481,7 +490,8 @@ fn run_step<E: Engine>(engine: &E, config: &E::Config, ids: &SharedIds, store: &
     if let Value::Array(hs) = get(request, "headers") {
         for h in hs {
             if let Value::Array(kv) = h {
-                let (k, v) = (kv.first().and_then(Value::as_str).unwrap_or(""), kv.get(1).and_then(Value::as_str).unwrap_or(""));
+                let (k, v) =
+                    (kv.first().and_then(Value::as_str).unwrap_or(""), kv.get(1).and_then(Value::as_str).unwrap_or(""));
                 if k.eq_ignore_ascii_case("cookie") {
                     cookies.push(v);
                 } else if k.eq_ignore_ascii_case("x-forwarded-proto") {
@@ -585,7 +595,11 @@ fn compare(o: &Observed, e: &Value, store: &MemoryStore) -> Result<(), String> {
             }
         }
         if !json_eq(get(x, "record"), get(y, "record")) {
-            return Err(format!("store_calls[{i}].record: expected {}, got {}", show(get(x, "record")), show(get(y, "record"))));
+            return Err(format!(
+                "store_calls[{i}].record: expected {}, got {}",
+                show(get(x, "record")),
+                show(get(y, "record"))
+            ));
         }
     }
     let exp_ops = match get(e, "ops") {
@@ -593,7 +607,11 @@ fn compare(o: &Observed, e: &Value, store: &MemoryStore) -> Result<(), String> {
         _ => vec![],
     };
     if exp_ops.len() != o.ops.len() {
-        return Err(format!("ops: expected {}, got {}", show(&Value::Array(exp_ops)), show(&Value::Array(o.ops.clone()))));
+        return Err(format!(
+            "ops: expected {}, got {}",
+            show(&Value::Array(exp_ops)),
+            show(&Value::Array(o.ops.clone()))
+        ));
     }
     for (i, (x, y)) in exp_ops.iter().zip(&o.ops).enumerate() {
         let xe = get(x, "error").as_str().unwrap_or("");
@@ -614,7 +632,8 @@ fn compare(o: &Observed, e: &Value, store: &MemoryStore) -> Result<(), String> {
             (Value::Number(a), Value::Number(b)) => a == b,
             (a, b) => a == b,
         };
-        if get(x, "sessionID") != get(y, "sessionID") || !json_eq(get(x, "session"), get(y, "session")) || !same_max_age {
+        if get(x, "sessionID") != get(y, "sessionID") || !json_eq(get(x, "session"), get(y, "session")) || !same_max_age
+        {
             return Err(format!("snapshots[{i}]: expected {}, got {}", show(x), show(y)));
         }
     }

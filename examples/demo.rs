@@ -1,0 +1,223 @@
+//! The demo: express-session's README view counter, served by libsession.
+//!
+//! ```text
+//! cargo run --example demo              # http://127.0.0.1:3000/
+//! cargo run --example demo -- --port 0  # any free port (printed)
+//! ```
+//!
+//! `GET /` counts your views in your session; `GET /login` regenerates the
+//! session (new ID, as after a login); `GET /logout` destroys it. A small
+//! HTTP/1.1 server on std::net, one thread per connection, with the
+//! in-memory store.
+
+#![allow(clippy::disallowed_methods)] // a host: it reads the clock and the OS RNG
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use session::{Action, Config, MemoryStore, Request, SeededIds, UnixMillis, Value};
+
+const MAX_HEAD: usize = 64 * 1024;
+
+struct Http {
+    method: String,
+    target: String,
+    cookies: Vec<String>,
+    forwarded_proto: Vec<String>,
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Http> {
+    let mut reader = BufReader::new(stream.take(MAX_HEAD as u64));
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let target = parts.next()?.to_string();
+    let mut http = Http { method, target, cookies: vec![], forwarded_proto: vec![] };
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).ok()? == 0 {
+            return None;
+        }
+        let h = h.trim_end_matches(['\r', '\n']);
+        if h.is_empty() {
+            return Some(http);
+        }
+        let (name, value) = h.split_once(':')?;
+        let value = value.trim().to_string();
+        if name.eq_ignore_ascii_case("cookie") {
+            http.cookies.push(value);
+        } else if name.eq_ignore_ascii_case("x-forwarded-proto") {
+            http.forwarded_proto.push(value);
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+fn entropy() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed));
+    if let Err(e) = ok {
+        // Fail closed: never hand out predictable session IDs.
+        panic!("cannot read /dev/urandom: {e}");
+    }
+    seed
+}
+
+/// Runs one request through the engine; returns (status, body, Set-Cookie values).
+fn handle(
+    config: &Arc<Config>,
+    store: &MemoryStore,
+    http: &Http,
+) -> Result<(u16, String, Vec<String>), session::Error> {
+    let now = now_ms();
+    let mut req = Request::new(config.clone(), UnixMillis(now), SeededIds::new(&entropy()));
+    req.set_target(http.target.as_bytes())?;
+    for c in &http.cookies {
+        req.add_cookie_header(c.as_bytes())?;
+    }
+    for p in &http.forwarded_proto {
+        req.add_forwarded_proto(p.as_bytes())?;
+    }
+    let path = http.target.split('?').next().unwrap_or("/").to_string();
+    let mut cookies = vec![];
+    let mut response: Option<(u16, String)> = None;
+    loop {
+        match store.poll(&mut req, now as i64)? {
+            Action::Ready if response.is_none() => {
+                response = Some(route(&mut req, store, &path, &http.method)?);
+                req.finish()?;
+            }
+            Action::Ready => req.finish()?,
+            Action::Completed { .. } => {}
+            Action::Failed { message } => {
+                eprintln!("session store error: {message}");
+                response = Some((500, "<h1>500</h1><p>session store error</p>".into()));
+                req.finish()?;
+            }
+            Action::SetCookie { value } => cookies.push(value.to_string()),
+            Action::Error { message } => eprintln!("session error after response: {message}"),
+            Action::Wait => unreachable!("the memory store answers at once"),
+            Action::Done => break,
+            Action::Load { .. } | Action::Save { .. } | Action::Touch { .. } | Action::Destroy { .. } => {
+                unreachable!("answered by the store")
+            }
+        }
+    }
+    let (status, body) = response.unwrap_or((500, "no response".into()));
+    Ok((status, body, cookies))
+}
+
+/// Drives a handler operation that talks to the store to completion.
+fn complete(req: &mut Request, store: &MemoryStore) -> Result<Option<String>, session::Error> {
+    loop {
+        if let Action::Completed { error } = store.poll(req, now_ms() as i64)? {
+            return Ok(error.map(str::to_string));
+        }
+    }
+}
+
+fn route(req: &mut Request, store: &MemoryStore, path: &str, method: &str) -> Result<(u16, String), session::Error> {
+    let page = |title: &str, body: String| {
+        format!(
+            "<!doctype html><title>libsession demo</title><h1>{title}</h1>{body}\
+             <p><a href=\"/\">count</a> · <a href=\"/login\">login (regenerate)</a> · <a href=\"/logout\">logout (destroy)</a></p>"
+        )
+    };
+    if method != "GET" && method != "HEAD" {
+        return Ok((405, page("405", "<p>method not allowed</p>".into())));
+    }
+    match path {
+        "/" => {
+            let views = req.increment("views")?;
+            let sid = req.session_id().map(|s| s.chars().take(6).collect::<String>()).unwrap_or_default();
+            Ok((200, page("Views", format!("<p id=\"views\">Views: {views}</p><p>session {sid}…</p>"))))
+        }
+        "/login" => {
+            req.regenerate()?;
+            if let Some(e) = complete(req, store)? {
+                eprintln!("regenerate: {e}");
+            }
+            req.set("user", Value::String("demo".into()))?;
+            Ok((200, page("Logged in", "<p>new session ID issued</p>".into())))
+        }
+        "/logout" => {
+            req.destroy()?;
+            if let Some(e) = complete(req, store)? {
+                eprintln!("destroy: {e}");
+            }
+            Ok((200, page("Logged out", "<p>session destroyed</p>".into())))
+        }
+        _ => Ok((404, page("404", "<p>not found</p>".into()))),
+    }
+}
+
+fn serve(mut stream: TcpStream, config: Arc<Config>, store: Arc<MemoryStore>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let Some(http) = read_request(&mut stream) else { return };
+    let (status, body, cookies) = match handle(&config, &store, &http) {
+        Ok(r) => r,
+        Err(e) => (500, format!("engine error: {e}"), vec![]),
+    };
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Internal Server Error",
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+         Cache-Control: no-store\r\nConnection: close\r\n",
+        body.len()
+    );
+    for c in cookies {
+        head.push_str(&format!("Set-Cookie: {c}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    if http.method != "HEAD" {
+        let _ = stream.write_all(body.as_bytes());
+    }
+}
+
+fn main() {
+    let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or(port),
+            other => {
+                eprintln!("unknown argument {other}; usage: demo [--port N]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let secret = std::env::var("SESSION_SECRET").unwrap_or_else(|_| "keyboard cat".into());
+    let config = match Config::builder().secret(secret).max_age(Some(24.0 * 3600.0 * 1000.0)).build() {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let store = Arc::new(MemoryStore::new());
+    let listener = match TcpListener::bind(("127.0.0.1", port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let addr = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    println!("libsession demo listening on http://127.0.0.1:{addr}/");
+    let _ = std::io::stdout().flush();
+    for stream in listener.incoming().flatten() {
+        let (config, store) = (config.clone(), store.clone());
+        std::thread::spawn(move || serve(stream, config, store));
+    }
+}

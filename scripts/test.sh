@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test suite of libsession (Rust, C, Python, Redis + Node interop),
+# installing what a fresh Debian machine lacks first. This is the README's
+# test command and what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# --- what the suites need -----------------------------------------------
+DEBS=(curl valgrind g++ make pkg-config redis-server)
+missing=()
+for p in "${DEBS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "==> installing Debian packages: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+rustup component add clippy rustfmt >/dev/null 2>&1 || true
+
+# --- Rust -----------------------------------------------------------------
+echo "==> rustfmt"
+cargo fmt --all -- --check
+echo "==> clippy"
+cargo clippy --all-targets --all-features -- -D warnings
+echo "==> cargo test (unit, conformance, properties, demo, header, C ABI)"
+cargo test --release --all-features
+echo "==> conformance runner on the vendored vectors"
+cargo run --release --example conformance -- tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
+
+# --- other hosts ----------------------------------------------------------
+for suite in scripts/test-c.sh scripts/test-python.sh scripts/test-redis.sh; do
+    if [ -x "$suite" ]; then
+        echo "==> $suite"
+        "$suite"
+    fi
+done
+echo "==> all suites passed"

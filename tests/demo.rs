@@ -1,0 +1,112 @@
+//! The demo server (`cargo run --example demo`), driven by a real HTTP client
+//! (curl with a cookie jar) across several requests.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn demo_binary() -> PathBuf {
+    let release = !cfg!(debug_assertions);
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "--quiet", "--example", "demo"]);
+    if release {
+        build.arg("--release");
+    }
+    assert!(build.status().expect("cargo runs").success(), "the demo builds");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join(if release { "release" } else { "debug" }).join("examples").join("demo")
+}
+
+fn start() -> (Server, String) {
+    let mut child =
+        Command::new(demo_binary()).args(["--port", "0"]).stdout(Stdio::piped()).spawn().expect("demo starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("demo prints its URL");
+    let url = line.trim().rsplit(' ').next().expect("a URL").to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "printed {line:?}");
+    (Server(child), url)
+}
+
+/// GET with curl, keeping cookies in `jar`; returns (headers, body).
+fn get(url: &str, jar: &std::path::Path) -> (String, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-i", "-c"])
+        .arg(jar)
+        .arg("-b")
+        .arg(jar)
+        .arg(url)
+        .output()
+        .expect("curl is installed (scripts/test.sh installs it)");
+    assert!(out.status.success(), "curl {url} failed");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.to_string(), body.to_string())
+}
+
+fn views(body: &str) -> u32 {
+    let at = body.find("Views: ").expect("a view count") + 7;
+    body[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a number")
+}
+
+fn session_cookie(jar: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(jar).expect("jar");
+    text.lines()
+        .find(|l| l.contains("connect.sid"))
+        .map(|l| l.rsplit('\t').next().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn counts_views_across_requests_with_a_real_client() {
+    let (_server, url) = start();
+    let dir = std::env::temp_dir().join(format!("libsession-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let jar = dir.join("jar");
+    let _ = std::fs::remove_file(&jar);
+
+    let (head, body) = get(&url, &jar);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("set-cookie: connect.sid=s%3a"), "{head}");
+    assert_eq!(views(&body), 1);
+    let first = session_cookie(&jar);
+    for n in 2..=4 {
+        assert_eq!(views(&get(&url, &jar).1), n);
+    }
+    assert_eq!(session_cookie(&jar), first, "the same session is kept");
+
+    // A tampered cookie is a new visitor.
+    let mut chars: Vec<char> = first.chars().collect();
+    let last = chars.len() - 1;
+    chars[last] = if chars[last] == 'A' { 'B' } else { 'A' };
+    let tampered: String = chars.into_iter().collect();
+    let out = Command::new("curl")
+        .args(["-s", "-H", &format!("Cookie: connect.sid={tampered}"), &url])
+        .output()
+        .expect("curl");
+    assert_eq!(views(&String::from_utf8_lossy(&out.stdout)), 1);
+
+    // Login regenerates: a new ID, fresh data.
+    get(&format!("{url}login"), &jar);
+    let regenerated = session_cookie(&jar);
+    assert_ne!(regenerated, first);
+    assert_eq!(views(&get(&url, &jar).1), 1);
+
+    // Logout destroys: the next request starts over.
+    get(&format!("{url}logout"), &jar);
+    let (head, body) = get(&url, &jar);
+    assert_eq!(views(&body), 1);
+    assert!(head.to_ascii_lowercase().contains("set-cookie"), "a new session cookie after logout");
+    assert_ne!(session_cookie(&jar), regenerated);
+    let _ = std::fs::remove_dir_all(&dir);
+}
