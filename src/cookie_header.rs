@@ -129,6 +129,27 @@ pub fn decode_uri_component(s: &str) -> Option<Cow<'_, str>> {
     String::from_utf8(out).ok().map(Cow::Owned)
 }
 
+/// `decodeURIComponent` into `buf`; `None` if JavaScript would throw, or if
+/// the result does not fit (then use [`decode_uri_component`]).
+pub fn decode_uri_component_into<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b str> {
+    let b = s.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        let byte = if b[i] == b'%' {
+            let hi = (*b.get(i + 1)? as char).to_digit(16)?;
+            let lo = (*b.get(i + 2)? as char).to_digit(16)?;
+            i += 3;
+            (hi * 16 + lo) as u8
+        } else {
+            i += 1;
+            b[i - 1]
+        };
+        *buf.get_mut(n)? = byte;
+        n += 1;
+    }
+    std::str::from_utf8(&buf[..n]).ok()
+}
+
 /// `encodeURIComponent` (UTF-8, upper-case hex, unreserved marks kept).
 pub fn encode_uri_component(s: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";

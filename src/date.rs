@@ -2,8 +2,6 @@
 //! as `f64`, NaN for an invalid date): `TimeClip`, `toISOString`,
 //! `toUTCString` and the subset of `Date.parse` that session records use.
 
-use std::fmt::Write as _;
-
 const MS_PER_DAY: f64 = 86_400_000.0;
 
 /// `TimeClip`: the time value `new Date(t)` holds.
@@ -68,41 +66,88 @@ fn parts(t: f64) -> Parts {
     }
 }
 
-/// `Date#toISOString` of a valid time value; `None` for an invalid date
-/// (where JavaScript throws a RangeError and `toJSON` gives null).
-pub fn to_iso_string(t: f64) -> Option<String> {
+fn push_digits(out: &mut String, n: i64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut v = n.unsigned_abs();
+    let mut i = buf.len();
+    while v > 0 {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let start = (buf.len() - width).min(i);
+    for &d in &buf[start..] {
+        out.push(d as char);
+    }
+}
+
+/// Appends `Date#toISOString` of a valid time value; `false` (nothing
+/// written) for an invalid date, where JavaScript throws a RangeError and
+/// `toJSON` gives null.
+pub fn write_iso(out: &mut String, t: f64) -> bool {
     if t.is_nan() {
-        return None;
+        return false;
     }
     let p = parts(t);
-    let mut s = String::with_capacity(24);
     if (0..=9999).contains(&p.year) {
-        let _ = write!(s, "{:04}", p.year);
+        push_digits(out, p.year, 4);
     } else {
-        let _ = write!(s, "{}{:06}", if p.year < 0 { '-' } else { '+' }, p.year.abs());
+        out.push(if p.year < 0 { '-' } else { '+' });
+        push_digits(out, p.year, 6);
     }
-    let _ = write!(s, "-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", p.month, p.day, p.hour, p.minute, p.second, p.ms);
-    Some(s)
+    for (sep, v, w) in [
+        ('-', i64::from(p.month), 2),
+        ('-', i64::from(p.day), 2),
+        ('T', p.hour, 2),
+        (':', p.minute, 2),
+        (':', p.second, 2),
+        ('.', p.ms, 3),
+    ] {
+        out.push(sep);
+        push_digits(out, v, w);
+    }
+    out.push('Z');
+    true
+}
+
+/// `Date#toISOString` of a valid time value; `None` for an invalid date.
+pub fn to_iso_string(t: f64) -> Option<String> {
+    let mut s = String::with_capacity(24);
+    write_iso(&mut s, t).then_some(s)
 }
 
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/// `Date#toUTCString` of a valid time value (the cookie `Expires` format).
-pub fn to_utc_string(t: f64) -> Option<String> {
+/// Appends `Date#toUTCString` of a valid time value (the cookie `Expires`
+/// format); `false` for an invalid date.
+pub fn write_utc(out: &mut String, t: f64) -> bool {
     if t.is_nan() {
-        return None;
+        return false;
     }
     let p = parts(t);
-    let mut s = String::with_capacity(29);
-    let _ = write!(s, "{}, {:02} {} ", DAYS[p.weekday], p.day, MONTHS[(p.month - 1) as usize]);
+    out.push_str(DAYS[p.weekday]);
+    out.push_str(", ");
+    push_digits(out, i64::from(p.day), 2);
+    out.push(' ');
+    out.push_str(MONTHS[(p.month - 1) as usize]);
+    out.push(' ');
     if p.year < 0 {
-        let _ = write!(s, "-{:04}", -p.year);
-    } else {
-        let _ = write!(s, "{:04}", p.year);
+        out.push('-');
     }
-    let _ = write!(s, " {:02}:{:02}:{:02} GMT", p.hour, p.minute, p.second);
-    Some(s)
+    push_digits(out, p.year, 4);
+    for (sep, v) in [(' ', p.hour), (':', p.minute), (':', p.second)] {
+        out.push(sep);
+        push_digits(out, v, 2);
+    }
+    out.push_str(" GMT");
+    true
+}
+
+/// `Date#toUTCString` of a valid time value; `None` for an invalid date.
+pub fn to_utc_string(t: f64) -> Option<String> {
+    let mut s = String::with_capacity(29);
+    write_utc(&mut s, t).then_some(s)
 }
 
 /// `new Date(string).valueOf()` for the formats stores write: ECMAScript's
@@ -247,7 +292,7 @@ mod tests {
         assert_eq!(to_iso_string(t).unwrap(), "2023-11-14T23:13:20.000Z");
         assert_eq!(to_utc_string(t).unwrap(), "Tue, 14 Nov 2023 23:13:20 GMT");
         let far = 1_001_700_003_600_000.0;
-        assert_eq!(to_iso_string(far).unwrap(), "+033712-08-11T23:13:20.000Z");
+        assert_eq!(to_iso_string(far).unwrap(), "+033712-08-11T01:00:00.000Z");
         assert_eq!(to_iso_string(-1.0).unwrap(), "1969-12-31T23:59:59.999Z");
         assert_eq!(to_iso_string(-62_198_755_200_000.0).unwrap(), "-000001-01-01T00:00:00.000Z");
         assert_eq!(to_utc_string(-62_198_755_200_000.0).unwrap(), "Fri, 01 Jan -0001 00:00:00 GMT");

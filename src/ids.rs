@@ -23,7 +23,9 @@ pub trait IdSource: Send {
 /// 43 characters carrying 256 bits. One seed yields any number of IDs, so a
 /// request that regenerates its session twice needs no more entropy.
 pub struct SeededIds {
-    mac: Hmac<Sha256>,
+    seed: [u8; SEED_LEN],
+    /// The HMAC key schedule, built on the first ID (most requests need none).
+    mac: Option<Hmac<Sha256>>,
     counter: u64,
 }
 
@@ -35,14 +37,17 @@ impl std::fmt::Debug for SeededIds {
 
 impl SeededIds {
     pub fn new(seed: &[u8; SEED_LEN]) -> Self {
-        let mac = <Hmac<Sha256> as Mac>::new_from_slice(seed).unwrap_or_else(|_| unreachable!());
-        SeededIds { mac, counter: 0 }
+        SeededIds { seed: *seed, mac: None, counter: 0 }
     }
 }
 
 impl IdSource for SeededIds {
     fn next_id(&mut self) -> Option<String> {
-        let mut mac = self.mac.clone();
+        let seed = &self.seed;
+        let mut mac = self
+            .mac
+            .get_or_insert_with(|| <Hmac<Sha256> as Mac>::new_from_slice(seed).unwrap_or_else(|_| unreachable!()))
+            .clone();
         mac.update(b"libsession-id");
         mac.update(&self.counter.to_be_bytes());
         self.counter = self.counter.wrapping_add(1);
@@ -102,8 +107,8 @@ impl IdSource for OsRngIds {
     }
 }
 
-/// Fills `buf` from `getrandom(2)`.
-#[cfg(feature = "os-rng")]
+/// Fills `buf` from `getrandom(2)`. Always compiled (the C ABI uses it when
+/// the host passes no entropy); exported from the crate with `os-rng`.
 #[allow(unsafe_code)]
 pub fn os_random(buf: &mut [u8]) -> std::io::Result<()> {
     let mut filled = 0;

@@ -106,6 +106,12 @@ impl Map {
         Some(self.entries.remove(i).1)
     }
 
+    /// The entries in property order, by value.
+    #[allow(clippy::should_implement_trait)]
+    pub fn into_iter(self) -> impl Iterator<Item = (String, Value)> {
+        self.entries.into_iter()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
@@ -276,7 +282,7 @@ pub fn write_number(out: &mut String, n: f64) {
     // Small integers: the common case, printed without going through the
     // shortest-digits algorithm.
     if a < 1e15 && a.fract() == 0.0 {
-        let _ = write!(out, "{}", a as u64);
+        write_u64(out, a as u64);
         return;
     }
     // `{:e}` gives the shortest round-trip digits: "d.ddde±x".
@@ -313,28 +319,60 @@ pub fn write_number(out: &mut String, n: f64) {
     }
 }
 
+/// Bytes that `JSON.stringify` escapes: control characters, `"` and `\\`.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Appends the decimal digits of `n` (no formatting machinery).
+pub fn write_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[i..] {
+        out.push(d as char);
+    }
+}
+
 /// Appends a string literal escaped as `JSON.stringify` does.
 pub fn write_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let esc: Option<&str> = match b {
-            b'"' => Some("\\\""),
-            b'\\' => Some("\\\\"),
-            b'\n' => Some("\\n"),
-            b'\r' => Some("\\r"),
-            b'\t' => Some("\\t"),
-            0x08 => Some("\\b"),
-            0x0c => Some("\\f"),
-            0..=0x1f => None,
-            _ => continue,
-        };
+        if !NEEDS_ESCAPE[b as usize] {
+            continue;
+        }
         out.push_str(&s[start..i]);
-        match esc {
-            Some(e) => out.push_str(e),
-            None => {
-                let _ = write!(out, "\\u{:04x}", b);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
             }
         }
         start = i + 1;
@@ -572,7 +610,27 @@ impl Parser<'_> {
 
     fn string(&mut self) -> Result<String, ParseError> {
         self.i += 1; // opening quote
-        let mut out = String::new();
+        // Fast path: no escapes, one allocation of the exact size.
+        let start = self.i;
+        let mut j = start;
+        while let Some(&c) = self.b.get(j) {
+            match c {
+                b'"' => {
+                    let s = self.utf8(start, j)?.to_string();
+                    self.i = j + 1;
+                    return Ok(s);
+                }
+                b'\\' => break,
+                0..=0x1f => {
+                    self.i = j;
+                    return Err(self.err("control character in string"));
+                }
+                _ => j += 1,
+            }
+        }
+        let mut out = String::with_capacity(j - start + 16);
+        out.push_str(self.utf8(start, j)?);
+        self.i = j;
         let mut start = self.i;
         loop {
             let Some(&c) = self.b.get(self.i) else {

@@ -6,7 +6,7 @@
 //! Like the engine, it takes `now` as an argument and reads no clock.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::action::{Action, LoadResult, StoreResult};
 use crate::json::{self, Value};
@@ -16,7 +16,7 @@ use crate::request::Request;
 /// expired (MemoryStore's `expires <= now` rule), `None` for never.
 #[derive(Clone, Debug)]
 struct Entry {
-    text: String,
+    text: Arc<str>,
     expires_at: Option<i64>,
 }
 
@@ -76,15 +76,16 @@ impl MemoryStore {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// `get`: the record text, or `None` (an expired record is deleted).
-    pub fn get(&self, sid: &str, now: i64) -> Option<String> {
+    /// `get`: the record text (shared, not copied), or `None` (an expired
+    /// record is deleted).
+    pub fn get(&self, sid: &str, now: i64) -> Option<Arc<str>> {
         let mut map = self.lock();
         let entry = map.get(sid)?;
         if entry.expired(now) {
             map.remove(sid);
             return None;
         }
-        Some(entry.text.clone())
+        Some(Arc::clone(&entry.text))
     }
 
     /// `set`: store the record text; `expires_at` as in [`Action::Save`].
@@ -96,7 +97,12 @@ impl MemoryStore {
                 return Err(MemoryStoreError::Full);
             }
         }
-        map.insert(sid.to_string(), Entry { text: record.to_string(), expires_at });
+        match map.get_mut(sid) {
+            Some(e) => *e = Entry { text: Arc::from(record), expires_at },
+            None => {
+                map.insert(sid.to_string(), Entry { text: Arc::from(record), expires_at });
+            }
+        }
         Ok(())
     }
 
@@ -121,7 +127,7 @@ impl MemoryStore {
                 format!("{close}{sep}\"cookie\":{new_cookie}}}")
             }
         };
-        entry.text = replaced;
+        entry.text = Arc::from(replaced);
         entry.expires_at = expires_at;
     }
 
@@ -133,7 +139,7 @@ impl MemoryStore {
     /// Inserts a record given as a JSON value (as `JSON.stringify` would
     /// store it), computing its expiry from the record itself.
     pub fn insert_value(&self, sid: &str, record: &Value) {
-        let text = json::to_string(record);
+        let text = Arc::from(json::to_string(record));
         let expires_at = expiry_of(record);
         self.lock().insert(sid.to_string(), Entry { text, expires_at });
     }
@@ -157,7 +163,7 @@ impl MemoryStore {
 
     /// Every record as (sid, JSON text), sorted by sid.
     pub fn snapshot(&self) -> Vec<(String, String)> {
-        let mut all: Vec<_> = self.lock().iter().map(|(k, e)| (k.clone(), e.text.clone())).collect();
+        let mut all: Vec<_> = self.lock().iter().map(|(k, e)| (k.clone(), e.text.to_string())).collect();
         all.sort();
         all
     }
@@ -192,7 +198,7 @@ impl MemoryStore {
 }
 
 enum Answer {
-    Load(Option<String>),
+    Load(Option<Arc<str>>),
     Store(Option<MemoryStoreError>),
 }
 
@@ -228,12 +234,12 @@ mod tests {
         let s = MemoryStore::new();
         s.set("a", r#"{"cookie":{"expires":null},"n":1}"#, None, 0).unwrap();
         s.touch("a", r#"{"cookie":{"expires":"x"},"n":2}"#, Some(10), 0);
-        assert_eq!(s.get("a", 0).unwrap(), r#"{"cookie":{"expires":"x"},"n":1}"#);
+        assert_eq!(&*s.get("a", 0).unwrap(), r#"{"cookie":{"expires":"x"},"n":1}"#);
         assert_eq!(s.get("a", 10), None);
         assert!(s.is_empty());
         s.set("b", r#"{"n":1}"#, None, 0).unwrap();
         s.touch("b", r#"{"cookie":{}}"#, None, 0);
-        assert_eq!(s.get("b", 0).unwrap(), r#"{"n":1,"cookie":{}}"#);
+        assert_eq!(&*s.get("b", 0).unwrap(), r#"{"n":1,"cookie":{}}"#);
     }
 
     #[test]

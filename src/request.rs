@@ -6,14 +6,13 @@
 //! patched `res.end` is [`Request::finish`]; every store call is an action the
 //! host performs and answers.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::action::{Action, LoadResult, StoreResult, UnixMillis};
 use crate::config::Config;
-use crate::cookie_header::{decode_uri_component, find_raw, latin1};
+use crate::cookie_header::{decode_uri_component, decode_uri_component_into, find_raw, latin1};
 use crate::error::Error;
-use crate::ids::IdSource;
+use crate::ids::{IdSource, SeededIds};
 use crate::json::{Map, Value};
 use crate::session::{Record, Session, is_object_prototype_name, is_reserved, read_record};
 use crate::session_cookie::{Attr, CookieAttr, SessionCookie};
@@ -34,6 +33,57 @@ enum Out {
     Completed(Option<String>),
     Error(String),
     Done,
+}
+
+/// The actions waiting to be polled: never more than four (a store
+/// operation, or Set-Cookie/Error, Error, Done), kept inline.
+#[derive(Debug, Default)]
+struct OutQueue {
+    slots: [Option<Out>; 4],
+    head: usize,
+    len: usize,
+}
+
+impl OutQueue {
+    fn push_back(&mut self, out: Out) {
+        if self.len < self.slots.len() {
+            self.slots[(self.head + self.len) % self.slots.len()] = Some(out);
+            self.len += 1;
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Out> {
+        if self.len == 0 {
+            return None;
+        }
+        let out = self.slots[self.head].take();
+        self.head = (self.head + 1) % self.slots.len();
+        self.len -= 1;
+        out
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn clear(&mut self) {
+        while self.pop_front().is_some() {}
+    }
+}
+
+/// The ID source, inline for the common [`SeededIds`] case.
+enum Ids {
+    Seeded(SeededIds),
+    Other(Box<dyn IdSource>),
+}
+
+impl Ids {
+    fn next_id(&mut self) -> Option<String> {
+        match self {
+            Ids::Seeded(s) => s.next_id(),
+            Ids::Other(s) => s.next_id(),
+        }
+    }
 }
 
 /// Which store answer is owed, and what it is for.
@@ -106,10 +156,10 @@ struct Facts {
 pub struct Request {
     config: Arc<Config>,
     now: f64,
-    ids: Box<dyn IdSource>,
+    ids: Ids,
     facts: Facts,
     phase: Phase,
-    queue: VecDeque<Out>,
+    queue: OutQueue,
     current: Option<Out>,
     pending: Option<Pending>,
 
@@ -130,6 +180,9 @@ pub struct Request {
     touched: bool,
     data_version: u64,
     hash_cache: Option<(u64, String)>,
+    /// At the end of the request: the record for the final data version,
+    /// with the span whose removal gives the change-detection text.
+    record_cache: Option<(u64, String, (usize, usize))>,
     /// The end-of-request Set-Cookie decision, emitted after the store answer.
     end_cookie: Option<Result<String, &'static str>>,
 }
@@ -138,6 +191,12 @@ const _: () = {
     const fn assert_send<T: Send>() {}
     assert_send::<Request>();
 };
+
+impl std::fmt::Debug for Ids {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ids")
+    }
+}
 
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -151,18 +210,34 @@ impl std::fmt::Debug for Request {
 
 impl Request {
     /// A request at `now`, taking new session IDs from `ids`.
-    pub fn new(config: Arc<Config>, now: UnixMillis, ids: impl IdSource + 'static) -> Self {
-        Request::with_boxed_ids(config, now, Box::new(ids))
+    pub fn new<I: IdSource + 'static>(config: Arc<Config>, now: UnixMillis, ids: I) -> Self {
+        // Keep the common seeded source inline (no allocation).
+        let mut slot = Some(ids);
+        let ids = match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<SeededIds>>() {
+            Some(seeded) => seeded.take().map(Ids::Seeded),
+            None => None,
+        };
+        let ids = match (ids, slot) {
+            (Some(ids), _) => ids,
+            (None, Some(other)) => Ids::Other(Box::new(other)),
+            (None, None) => Ids::Other(Box::new(crate::ids::IdQueue::default())),
+        };
+        Request::with_ids(config, now, ids)
     }
 
+    /// A request taking IDs from a boxed source.
     pub fn with_boxed_ids(config: Arc<Config>, now: UnixMillis, ids: Box<dyn IdSource>) -> Self {
+        Request::with_ids(config, now, Ids::Other(ids))
+    }
+
+    fn with_ids(config: Arc<Config>, now: UnixMillis, ids: Ids) -> Self {
         Request {
             config,
             now: now.0 as f64,
             ids,
-            facts: Facts { target: b"/".to_vec(), ..Facts::default() },
+            facts: Facts::default(),
             phase: Phase::Start,
-            queue: VecDeque::new(),
+            queue: OutQueue::default(),
             current: None,
             pending: None,
             is_secure: false,
@@ -177,6 +252,7 @@ impl Request {
             touched: false,
             data_version: 0,
             hash_cache: None,
+            record_cache: None,
             end_cookie: None,
         }
     }
@@ -191,7 +267,8 @@ impl Request {
         }
     }
 
-    /// The request target (`/path?query`, or an absolute URL). Default `/`.
+    /// The request target (`/path?query`, or an absolute URL). Default `/`
+    /// (an empty target counts as `/`).
     pub fn set_target(&mut self, target: &[u8]) -> Result<(), Error> {
         self.fact_phase()?;
         self.facts.target = target.to_vec();
@@ -438,7 +515,11 @@ impl Request {
             return Ok(None);
         };
         let raw = latin1(raw);
-        let value = decode_uri_component(&raw).unwrap_or(std::borrow::Cow::Borrowed(&raw));
+        let mut buf = [0u8; 256];
+        let value = match decode_uri_component_into(&raw, &mut buf) {
+            Some(v) => std::borrow::Cow::Borrowed(v),
+            None => decode_uri_component(&raw).unwrap_or(std::borrow::Cow::Borrowed(&raw)),
+        };
         let Some(signed) = value.strip_prefix("s:") else {
             return Ok(None);
         };
@@ -517,11 +598,33 @@ impl Request {
         self.data_version += 1;
     }
 
+    /// Serializes the record once the request is finishing (the cookie is
+    /// final then), for both the store write and change detection.
+    fn ensure_record(&mut self) {
+        if self.phase != Phase::Finishing || self.record_cache.as_ref().is_some_and(|(v, ..)| *v == self.data_version) {
+            return;
+        }
+        if let Some(s) = &self.session {
+            let (record, span) = s.record_with_cookie_span();
+            self.record_cache = Some((self.data_version, record, span));
+        }
+    }
+
     fn matches_current(&mut self, snap: Option<Snap>) -> bool {
+        if matches!(snap, Some(Snap::Text(_))) {
+            self.ensure_record();
+        }
         match snap {
             None => false,
             Some(Snap::Version(v)) => v == self.data_version,
-            Some(Snap::Text(t)) => t == self.current_hash(),
+            Some(Snap::Text(t)) => match &self.record_cache {
+                // The record minus its cookie entry is the text to compare.
+                Some((v, record, (a, b))) if *v == self.data_version => {
+                    let (head, tail) = (&record[..*a], &record[*b..]);
+                    t.len() == head.len() + tail.len() && t.starts_with(head) && t.ends_with(tail)
+                }
+                _ => t == self.current_hash(),
+            },
         }
     }
 
@@ -624,16 +727,18 @@ impl Request {
         Ok(())
     }
 
-    fn record_parts(&self) -> (String, String, Option<i64>) {
+    fn record_parts(&mut self) -> (String, String, Option<i64>) {
+        self.ensure_record();
+        let cached = self.record_cache.take().filter(|(v, ..)| *v == self.data_version).map(|(_, r, _)| r);
         let session = self.session.as_ref();
         (
             self.session_id.clone().unwrap_or_default(),
-            session.map(Session::to_record).unwrap_or_default(),
+            cached.or_else(|| session.map(Session::to_record)).unwrap_or_default(),
             session.and_then(|s| s.cookie.store_expiry()),
         )
     }
 
-    fn save_out(&self) -> Out {
+    fn save_out(&mut self) -> Out {
         let (id, record, expires_at) = self.record_parts();
         Out::Save { id, record, expires_at }
     }

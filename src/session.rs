@@ -93,6 +93,37 @@ impl Session {
         out.push('}');
     }
 
+    /// The store record, and the byte range to cut out of it to get the
+    /// change-detection text (the `cookie` entry with one adjacent comma).
+    pub fn record_with_cookie_span(&self) -> (String, (usize, usize)) {
+        let mut out = String::with_capacity(256);
+        out.push('{');
+        let mut span = (1, 1);
+        let mut cookie_first = false;
+        let mut entries = 0;
+        for (i, (k, v)) in self.data.iter().enumerate() {
+            let entry_start = out.len();
+            if i > 0 {
+                out.push(',');
+            }
+            json::write_string(&mut out, k);
+            out.push(':');
+            if k == "cookie" {
+                self.cookie.write_json(&mut out);
+                span = (entry_start, out.len());
+                cookie_first = i == 0;
+            } else {
+                json::write_value(&mut out, v);
+            }
+            entries += 1;
+        }
+        if cookie_first && entries > 1 {
+            span.1 += 1; // the comma after it
+        }
+        out.push('}');
+        (out, span)
+    }
+
     pub fn to_record(&self) -> String {
         let mut s = String::with_capacity(256);
         self.write(&mut s, true);
@@ -150,7 +181,9 @@ pub fn read_record(bytes: &[u8], now: f64) -> Record {
     let Value::Object(mut map) = value else {
         return Record::Corrupt("Cannot read properties of undefined (reading 'expires')".into());
     };
-    let cookie = match SessionCookie::from_record(map.get("cookie"), now) {
+    // Move the cookie value out, leaving the slot (with its position) behind.
+    let cookie_value = map.get_mut("cookie").map(|v| std::mem::replace(v, Value::Null));
+    let cookie = match SessionCookie::from_record(cookie_value, now) {
         Ok(c) => c,
         Err(msg) => return Record::Corrupt(msg),
     };
@@ -166,4 +199,24 @@ pub fn read_record(bytes: &[u8], now: f64) -> Record {
         map.retain(|k| k == "cookie" || !is_reserved(k));
     }
     Record::Session { session: Box::new(Session { data: map, cookie }), original }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session_cookie::{CookieOptions, SessionCookie};
+
+    #[test]
+    fn cookie_span_cuts_out_the_hash_text() {
+        for keys in [&["cookie"][..], &["cookie", "a"], &["a", "cookie"], &["a", "cookie", "b"], &["a", "b"]] {
+            let mut data = Map::new();
+            for k in keys {
+                data.insert(*k, Value::Number(1.0));
+            }
+            let s = Session { data, cookie: SessionCookie::generate(&CookieOptions::default(), 0.0, false) };
+            let (record, (a, b)) = s.record_with_cookie_span();
+            assert_eq!(record, s.to_record());
+            assert_eq!(format!("{}{}", &record[..a], &record[b..]), s.hash_text(), "{keys:?}");
+        }
+    }
 }

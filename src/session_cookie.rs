@@ -45,10 +45,16 @@ impl Attr {
     fn write_json(&self, out: &mut String) {
         match self {
             Attr::Undefined => {}
-            Attr::Date(t) => match date::to_iso_string(*t) {
-                Some(s) => json::write_string(out, &s),
-                None => out.push_str("null"),
-            },
+            Attr::Date(t) => {
+                // An ISO date needs no escaping.
+                out.push('"');
+                if date::write_iso(out, *t) {
+                    out.push('"');
+                } else {
+                    out.pop();
+                    out.push_str("null");
+                }
+            }
             Attr::Val(v) => json::write_value(out, v),
         }
     }
@@ -170,51 +176,49 @@ impl SessionCookie {
 
     /// express-session's `store.createSession` for the record's `cookie`
     /// value. Errors carry the TypeError message JavaScript would throw.
-    pub fn from_record(cookie: Option<&Value>, now: f64) -> Result<Self, String> {
-        let (raw_expires, raw_oma) = match cookie {
+    pub fn from_record(cookie: Option<Value>, now: f64) -> Result<Self, String> {
+        let m = match cookie {
             None => return Err("Cannot read properties of undefined (reading 'expires')".into()),
             Some(Value::Null) => return Err("Cannot read properties of null (reading 'expires')".into()),
-            Some(Value::Object(m)) => (m.get("expires").cloned(), m.get("originalMaxAge").cloned()),
-            Some(_) => (None, None),
+            Some(Value::Object(m)) => m,
+            // `new Cookie([])` iterates no attribute; falsy values are no options.
+            Some(Value::Array(_)) => Map::new(),
+            Some(v) if !v.truthy() => Map::new(),
+            Some(_) => return Err("argument options must be a object".into()),
         };
+        let raw_oma = m.get("originalMaxAge").cloned();
+        let mut raw_expires_date = None;
         let mut c = SessionCookie::base();
-        match cookie {
-            Some(v) if v.truthy() => match v {
-                Value::Object(m) => c.assign_all(m, now)?,
-                Value::Array(_) => {} // only index keys: no attribute is touched
-                _ => return Err("argument options must be a object".into()),
-            },
-            _ => {}
+        // `for (key in options) this[key] = options[key]`, with the accessors.
+        for (k, v) in m.into_iter() {
+            if k == "expires" {
+                if let Value::String(s) = &v {
+                    raw_expires_date = Some(date::parse(s));
+                }
+            }
+            let v = Attr::Val(v);
+            match k.as_str() {
+                "expires" => c.set_expires(v, now),
+                "maxAge" => c.set_max_age(v, now).map_err(str::to_string)?,
+                "originalMaxAge" => c.original_max_age = v,
+                "partitioned" => c.partitioned = v,
+                "priority" => c.priority = v,
+                "secure" => c.secure = v,
+                "httpOnly" => c.http_only = v,
+                "domain" => c.domain = v,
+                "path" => c.path = v,
+                "sameSite" => c.same_site = v,
+                _ => {} // other own properties never reach toJSON or the header
+            }
         }
         if c.original_max_age.is_nullish() {
             c.original_max_age = c.max_age(now);
         }
-        if let Some(Value::String(s)) = &raw_expires {
-            c.set_expires(Attr::Date(date::parse(s)), now);
+        if let Some(t) = raw_expires_date {
+            c.set_expires(Attr::Date(t), now);
         }
         c.original_max_age = raw_oma.map_or(Attr::Undefined, Attr::Val);
         Ok(c)
-    }
-
-    /// `for (key in options) this[key] = options[key]` with the accessors.
-    fn assign_all(&mut self, m: &Map, now: f64) -> Result<(), String> {
-        for (k, v) in m.iter() {
-            let v = Attr::Val(v.clone());
-            match k {
-                "expires" => self.set_expires(v, now),
-                "maxAge" => self.set_max_age(v, now).map_err(str::to_string)?,
-                "originalMaxAge" => self.original_max_age = v,
-                "partitioned" => self.partitioned = v,
-                "priority" => self.priority = v,
-                "secure" => self.secure = v,
-                "httpOnly" => self.http_only = v,
-                "domain" => self.domain = v,
-                "path" => self.path = v,
-                "sameSite" => self.same_site = v,
-                _ => {} // other own properties never reach toJSON or the header
-            }
-        }
-        Ok(())
     }
 
     /// The `maxAge` getter: milliseconds left for a date, else `expires` itself.
@@ -350,13 +354,12 @@ impl SessionCookie {
         }
         if self.expires.truthy() {
             match self.expires {
-                Attr::Date(t) => match date::to_utc_string(t) {
-                    Some(e) => {
-                        s.push_str("; Expires=");
-                        s.push_str(&e);
+                Attr::Date(t) => {
+                    s.push_str("; Expires=");
+                    if !date::write_utc(&mut s, t) {
+                        return Err("option expires is invalid");
                     }
-                    None => return Err("option expires is invalid"),
-                },
+                }
                 _ => return Err("option expires is invalid"),
             }
         }
@@ -371,10 +374,10 @@ impl SessionCookie {
         }
         if self.priority.truthy() {
             let p = match &self.priority {
-                Attr::Val(Value::String(p)) => p.to_lowercase(),
+                Attr::Val(Value::String(p)) => js_lower(p),
                 _ => return Err("option priority is invalid"),
             };
-            s.push_str(match p.as_str() {
+            s.push_str(match &*p {
                 "low" => "; Priority=Low",
                 "medium" => "; Priority=Medium",
                 "high" => "; Priority=High",
@@ -384,7 +387,7 @@ impl SessionCookie {
         if self.same_site.truthy() {
             let attr = match &self.same_site {
                 Attr::Val(Value::Bool(true)) => "; SameSite=Strict",
-                Attr::Val(Value::String(v)) => match v.to_lowercase().as_str() {
+                Attr::Val(Value::String(v)) => match &*js_lower(v) {
                     "lax" => "; SameSite=Lax",
                     "strict" => "; SameSite=Strict",
                     "none" => "; SameSite=None",
@@ -395,6 +398,15 @@ impl SessionCookie {
             s.push_str(attr);
         }
         Ok(s)
+    }
+}
+
+/// `String#toLowerCase`, without allocating for lower-case ASCII.
+fn js_lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|c| c.is_ascii_uppercase() || !c.is_ascii()) {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
     }
 }
 
@@ -438,8 +450,8 @@ mod tests {
     #[test]
     fn record_without_cookie_is_a_type_error() {
         assert!(SessionCookie::from_record(None, 0.0).is_err());
-        assert!(SessionCookie::from_record(Some(&Value::Bool(true)), 0.0).is_err());
-        let c = SessionCookie::from_record(Some(&Value::Bool(false)), 0.0).unwrap();
+        assert!(SessionCookie::from_record(Some(Value::Bool(true)), 0.0).is_err());
+        let c = SessionCookie::from_record(Some(Value::Bool(false)), 0.0).unwrap();
         assert_eq!(c.original_max_age, Attr::Undefined);
     }
 

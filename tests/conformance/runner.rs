@@ -324,7 +324,7 @@ impl StepCtx<'_> {
                         "error" => Load::Failed("injected store get fault".into()),
                         "enoent" => Load::Missing("injected store get ENOENT".into()),
                         _ => match self.store.get(&id, self.now) {
-                            Some(t) => Load::Found(t),
+                            Some(t) => Load::Found(t.to_string()),
                             None => Load::NotFound,
                         },
                     };
