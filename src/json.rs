@@ -460,12 +460,95 @@ pub fn from_str(s: &str) -> Result<Value, ParseError> {
     parse(s.as_bytes())
 }
 
+/// A session record's top level, with its `cookie` member parsed into the
+/// known attributes only (no key strings are allocated for them).
+#[derive(Debug)]
+pub(crate) enum RecordText {
+    /// The text is not an object.
+    NotObject(Value),
+    /// An object: its members (with a `Null` placeholder where `cookie` is)
+    /// and the `cookie` member, if any.
+    Object { map: Map, cookie: Option<CookieMember> },
+}
+
+/// The value of a record's `cookie` member.
+#[derive(Debug)]
+pub(crate) enum CookieMember {
+    /// An object: `(index into the known keys, value)` in JavaScript property
+    /// order (a repeated key keeps its first place and its last value);
+    /// unknown keys are validated and dropped.
+    Fields(Vec<(usize, Value)>),
+    /// Anything else.
+    Other(Value),
+}
+
+/// Parses a session record; `known` are the cookie attribute names kept.
+pub(crate) fn parse_record(bytes: &[u8], known: &[&str]) -> Result<RecordText, ParseError> {
+    let mut p = Parser { b: bytes, i: 0 };
+    p.ws();
+    if p.b.get(p.i) != Some(&b'{') {
+        let v = p.value(0)?;
+        p.ws();
+        if p.i != p.b.len() {
+            return Err(p.err("trailing characters"));
+        }
+        return Ok(RecordText::NotObject(v));
+    }
+    p.i += 1;
+    let mut map = Map::new();
+    let mut cookie = None;
+    p.ws();
+    if p.b.get(p.i) == Some(&b'}') {
+        p.i += 1;
+    } else {
+        loop {
+            p.ws();
+            if p.b.get(p.i) != Some(&b'"') {
+                return Err(p.err("expected a string key"));
+            }
+            let key = p.string_cow()?;
+            p.ws();
+            if p.b.get(p.i) != Some(&b':') {
+                return Err(p.err("expected ':'"));
+            }
+            p.i += 1;
+            p.ws();
+            if key == "cookie" {
+                let member = if p.b.get(p.i) == Some(&b'{') {
+                    CookieMember::Fields(p.fields(known)?)
+                } else {
+                    CookieMember::Other(p.value(1)?)
+                };
+                map.insert("cookie", Value::Null);
+                cookie = Some(member);
+            } else {
+                let v = p.value(1)?;
+                map.insert(key.into_owned(), v);
+            }
+            p.ws();
+            match p.b.get(p.i) {
+                Some(b',') => p.i += 1,
+                Some(b'}') => {
+                    p.i += 1;
+                    break;
+                }
+                _ => return Err(p.err("expected ',' or '}'")),
+            }
+        }
+    }
+    p.ws();
+    if p.i != p.b.len() {
+        return Err(p.err("trailing characters"));
+    }
+    Ok(RecordText::Object { map, cookie })
+}
+
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn err(&self, reason: &'static str) -> ParseError {
         ParseError { offset: self.i, reason }
     }
@@ -559,6 +642,46 @@ impl Parser<'_> {
         }
     }
 
+    /// The members of an object (at depth 1) whose keys are in `known`.
+    fn fields(&mut self, known: &[&str]) -> Result<Vec<(usize, Value)>, ParseError> {
+        self.i += 1; // '{'
+        let mut out: Vec<(usize, Value)> = Vec::with_capacity(known.len());
+        self.ws();
+        if self.b.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            return Ok(out);
+        }
+        loop {
+            self.ws();
+            if self.b.get(self.i) != Some(&b'"') {
+                return Err(self.err("expected a string key"));
+            }
+            let key = self.string_cow()?;
+            self.ws();
+            if self.b.get(self.i) != Some(&b':') {
+                return Err(self.err("expected ':'"));
+            }
+            self.i += 1;
+            self.ws();
+            let v = self.value(2)?;
+            if let Some(k) = known.iter().position(|n| *n == key) {
+                match out.iter_mut().find(|(x, _)| *x == k) {
+                    Some(slot) => slot.1 = v,
+                    None => out.push((k, v)),
+                }
+            }
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(out);
+                }
+                _ => return Err(self.err("expected ',' or '}'")),
+            }
+        }
+    }
+
     fn number(&mut self) -> Result<Value, ParseError> {
         let start = self.i;
         let digits = |p: &mut Self| {
@@ -609,16 +732,22 @@ impl Parser<'_> {
     }
 
     fn string(&mut self) -> Result<String, ParseError> {
+        self.string_cow().map(std::borrow::Cow::into_owned)
+    }
+
+    /// A string literal, borrowed from the input when it has no escapes.
+    fn string_cow(&mut self) -> Result<std::borrow::Cow<'a, str>, ParseError> {
         self.i += 1; // opening quote
-        // Fast path: no escapes, one allocation of the exact size.
         let start = self.i;
         let mut j = start;
         while let Some(&c) = self.b.get(j) {
             match c {
                 b'"' => {
-                    let s = self.utf8(start, j)?.to_string();
+                    let b: &'a [u8] = self.b;
+                    let s = std::str::from_utf8(&b[start..j])
+                        .map_err(|_| ParseError { offset: start, reason: "invalid UTF-8" })?;
                     self.i = j + 1;
-                    return Ok(s);
+                    return Ok(std::borrow::Cow::Borrowed(s));
                 }
                 b'\\' => break,
                 0..=0x1f => {
@@ -640,7 +769,7 @@ impl Parser<'_> {
                 b'"' => {
                     out.push_str(self.utf8(start, self.i)?);
                     self.i += 1;
-                    return Ok(out);
+                    return Ok(std::borrow::Cow::Owned(out));
                 }
                 b'\\' => {
                     out.push_str(self.utf8(start, self.i)?);

@@ -2,8 +2,8 @@
 //! JavaScript property order, with the `cookie` slot at the position it holds
 //! among them; and store records, read and written.
 
-use crate::json::{self, Map, Value};
-use crate::session_cookie::SessionCookie;
+use crate::json::{self, CookieMember, Map, RecordText, Value};
+use crate::session_cookie::{COOKIE_KEYS, SessionCookie};
 
 /// Keys a record may not bring into a session, and the application may not
 /// set: the session's own properties and methods, and `Object.prototype`'s.
@@ -150,13 +150,10 @@ impl Session {
     }
 }
 
-/// The expiry rule of express-session's MemoryStore (`getSession`): a record
-/// whose `cookie.expires` is set and `<= now` is expired.
-pub fn record_expired(record: &Value, now: f64) -> bool {
-    let Some(Value::Object(cookie)) = record.as_object().and_then(|r| r.get("cookie")) else {
-        return false;
-    };
-    let t = match cookie.get("expires") {
+/// MemoryStore's expiry rule on a parsed `cookie` member.
+fn member_expired(cookie: Option<&CookieMember>, now: f64) -> bool {
+    let Some(CookieMember::Fields(fields)) = cookie else { return false };
+    let t = match fields.iter().find(|(k, _)| COOKIE_KEYS[*k] == "expires").map(|(_, v)| v) {
         None | Some(Value::Null) => return false,
         Some(Value::String(s)) => crate::date::parse(s),
         Some(v) if !v.truthy() => return false,
@@ -168,22 +165,21 @@ pub fn record_expired(record: &Value, now: f64) -> bool {
 /// Reads store record bytes as express-session (with MemoryStore's expiry
 /// rule) would: `JSON.parse`, the expiry check, `createSession`.
 pub fn read_record(bytes: &[u8], now: f64) -> Record {
-    let value = match json::parse(bytes) {
-        Ok(v) => v,
+    let (mut map, cookie) = match json::parse_record(bytes, COOKIE_KEYS) {
         Err(e) => return Record::Corrupt(format!("corrupt session record: {e}")),
+        Ok(RecordText::NotObject(Value::Null)) => {
+            return Record::Corrupt("Cannot read properties of null (reading 'cookie')".into());
+        }
+        Ok(RecordText::NotObject(v)) if !v.truthy() => return Record::Absent,
+        Ok(RecordText::NotObject(_)) => {
+            return Record::Corrupt("Cannot read properties of undefined (reading 'expires')".into());
+        }
+        Ok(RecordText::Object { map, cookie }) => (map, cookie),
     };
-    if matches!(value, Value::Null) {
-        return Record::Corrupt("Cannot read properties of null (reading 'cookie')".into());
-    }
-    if record_expired(&value, now) || !value.truthy() {
+    if member_expired(cookie.as_ref(), now) {
         return Record::Absent;
     }
-    let Value::Object(mut map) = value else {
-        return Record::Corrupt("Cannot read properties of undefined (reading 'expires')".into());
-    };
-    // Move the cookie value out, leaving the slot (with its position) behind.
-    let cookie_value = map.get_mut("cookie").map(|v| std::mem::replace(v, Value::Null));
-    let cookie = match SessionCookie::from_record(cookie_value, now) {
+    let cookie = match SessionCookie::from_record(cookie, now) {
         Ok(c) => c,
         Err(msg) => return Record::Corrupt(msg),
     };

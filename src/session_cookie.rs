@@ -8,7 +8,7 @@
 
 use crate::cookie_header::encode_uri_component;
 use crate::date;
-use crate::json::{self, Map, Value};
+use crate::json::{self, CookieMember, Value};
 
 /// One attribute value: JavaScript `undefined`, a `Date` (time value, NaN if
 /// invalid), or a JSON value.
@@ -110,6 +110,21 @@ pub struct CookieOptions {
     pub priority: Option<Value>,
 }
 
+/// The record cookie keys express-session's `Cookie` constructor gives
+/// meaning to (others become inert own properties).
+pub const COOKIE_KEYS: &[&str] = &[
+    "originalMaxAge",
+    "partitioned",
+    "priority",
+    "expires",
+    "secure",
+    "httpOnly",
+    "domain",
+    "path",
+    "sameSite",
+    "maxAge",
+];
+
 /// Thrown by the `maxAge` setter for a truthy non-number.
 pub const MAX_AGE_TYPE_ERROR: &str = "maxAge must be a number or Date";
 
@@ -175,29 +190,32 @@ impl SessionCookie {
     }
 
     /// express-session's `store.createSession` for the record's `cookie`
-    /// value. Errors carry the TypeError message JavaScript would throw.
-    pub fn from_record(cookie: Option<Value>, now: f64) -> Result<Self, String> {
-        let m = match cookie {
+    /// member. Errors carry the TypeError message JavaScript would throw.
+    pub fn from_record(cookie: Option<CookieMember>, now: f64) -> Result<Self, String> {
+        let fields = match cookie {
             None => return Err("Cannot read properties of undefined (reading 'expires')".into()),
-            Some(Value::Null) => return Err("Cannot read properties of null (reading 'expires')".into()),
-            Some(Value::Object(m)) => m,
+            Some(CookieMember::Other(Value::Null)) => {
+                return Err("Cannot read properties of null (reading 'expires')".into());
+            }
+            Some(CookieMember::Fields(f)) => f,
             // `new Cookie([])` iterates no attribute; falsy values are no options.
-            Some(Value::Array(_)) => Map::new(),
-            Some(v) if !v.truthy() => Map::new(),
-            Some(_) => return Err("argument options must be a object".into()),
+            Some(CookieMember::Other(Value::Array(_))) => Vec::new(),
+            Some(CookieMember::Other(v)) if !v.truthy() => Vec::new(),
+            Some(CookieMember::Other(_)) => return Err("argument options must be a object".into()),
         };
-        let raw_oma = m.get("originalMaxAge").cloned();
+        let raw_oma = fields.iter().find(|(k, _)| COOKIE_KEYS[*k] == "originalMaxAge").map(|(_, v)| v.clone());
         let mut raw_expires_date = None;
         let mut c = SessionCookie::base();
         // `for (key in options) this[key] = options[key]`, with the accessors.
-        for (k, v) in m.into_iter() {
-            if k == "expires" {
-                if let Value::String(s) = &v {
-                    raw_expires_date = Some(date::parse(s));
-                }
+        for (k, v) in fields {
+            let key = COOKIE_KEYS[k];
+            if key == "expires"
+                && let Value::String(s) = &v
+            {
+                raw_expires_date = Some(date::parse(s));
             }
             let v = Attr::Val(v);
-            match k.as_str() {
+            match key {
                 "expires" => c.set_expires(v, now),
                 "maxAge" => c.set_max_age(v, now).map_err(str::to_string)?,
                 "originalMaxAge" => c.original_max_age = v,
@@ -207,8 +225,7 @@ impl SessionCookie {
                 "httpOnly" => c.http_only = v,
                 "domain" => c.domain = v,
                 "path" => c.path = v,
-                "sameSite" => c.same_site = v,
-                _ => {} // other own properties never reach toJSON or the header
+                _ => c.same_site = v,
             }
         }
         if c.original_max_age.is_nullish() {
@@ -450,8 +467,8 @@ mod tests {
     #[test]
     fn record_without_cookie_is_a_type_error() {
         assert!(SessionCookie::from_record(None, 0.0).is_err());
-        assert!(SessionCookie::from_record(Some(Value::Bool(true)), 0.0).is_err());
-        let c = SessionCookie::from_record(Some(Value::Bool(false)), 0.0).unwrap();
+        assert!(SessionCookie::from_record(Some(CookieMember::Other(Value::Bool(true))), 0.0).is_err());
+        let c = SessionCookie::from_record(Some(CookieMember::Other(Value::Bool(false))), 0.0).unwrap();
         assert_eq!(c.original_max_age, Attr::Undefined);
     }
 
