@@ -136,10 +136,148 @@ mod primitives {
     }
 }
 
+/// The same lifecycle driven only through the exported `extern "C"`
+/// functions (as a C host would), against the same in-memory store.
+mod c_path {
+    #![allow(unsafe_code)]
+    use session::MemoryStore;
+    use session::ffi::*;
+    use std::hint::black_box;
+
+    const LOAD: u32 = libsession_action::Load as u32;
+    const SAVE: u32 = libsession_action::Save as u32;
+    const TOUCH: u32 = libsession_action::Touch as u32;
+    const DESTROY: u32 = libsession_action::Destroy as u32;
+    const SET_COOKIE: u32 = libsession_action::SetCookie as u32;
+    const READY: u32 = libsession_action::Ready as u32;
+    const DONE: u32 = libsession_action::Done as u32;
+
+    pub struct Config(*const libsession_config);
+
+    impl Config {
+        pub fn new() -> Config {
+            let mut b = std::ptr::null_mut();
+            let mut cfg = std::ptr::null();
+            // SAFETY: out-pointers are valid; the builder is consumed by build.
+            unsafe {
+                assert_eq!(libsession_config_builder_new(&mut b), 0);
+                let secret = b"keyboard cat";
+                assert_eq!(libsession_config_builder_add_secret(b, secret.as_ptr(), secret.len()), 0);
+                libsession_config_builder_set_max_age(b, true, 3_600_000.0);
+                assert_eq!(libsession_config_builder_build(b, &mut cfg), 0);
+            }
+            Config(cfg)
+        }
+    }
+
+    impl Drop for Config {
+        fn drop(&mut self) {
+            // SAFETY: built above, freed once.
+            unsafe { libsession_config_free(self.0) }
+        }
+    }
+
+    fn text(s: libsession_str) -> &'static str {
+        if s.data.is_null() {
+            return "";
+        }
+        // SAFETY: the library hands out valid UTF-8 (ids, records, cookies)
+        // valid until the next call on the request, which the caller respects.
+        unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(s.data, s.len)) }
+    }
+
+    #[derive(Clone, Copy)]
+    pub enum Handler {
+        SetKey,
+        Increment,
+        Read,
+    }
+
+    /// One request; returns the Set-Cookie bytes seen.
+    pub fn run(
+        cfg: &Config,
+        store: &MemoryStore,
+        now: u64,
+        seed: &[u8; 32],
+        cookie: Option<&str>,
+        h: Handler,
+    ) -> usize {
+        let now_i = now as i64;
+        let mut req = std::ptr::null_mut();
+        let mut out = 0;
+        // SAFETY: every pointer passed is valid for the call; strings read
+        // from the request are used before the next call on it.
+        unsafe {
+            assert_eq!(libsession_request_new(cfg.0, now, seed.as_ptr(), seed.len(), &mut req), 0);
+            if let Some(c) = cookie {
+                assert_eq!(libsession_request_add_cookie_header(req, c.as_ptr(), c.len()), 0);
+            }
+            let mut kind = 0u32;
+            loop {
+                assert_eq!(libsession_request_poll_action(req, &mut kind), 0);
+                match kind {
+                    LOAD => {
+                        let id = text(libsession_request_action_id(req));
+                        let rc = match store.get(id, now_i) {
+                            Some(t) => libsession_request_handle_load_result(req, 0, t.as_ptr(), t.len()),
+                            None => libsession_request_handle_load_result(req, 1, std::ptr::null(), 0),
+                        };
+                        assert_eq!(rc, 0);
+                    }
+                    SAVE | TOUCH => {
+                        let id = text(libsession_request_action_id(req));
+                        let record = text(libsession_request_action_record(req));
+                        let mut at = 0i64;
+                        let exp = libsession_request_action_expires_at(req, &mut at).then_some(at);
+                        if kind == SAVE {
+                            let _ = store.set(id, record, exp, now_i);
+                        } else {
+                            store.touch(id, record, exp, now_i);
+                        }
+                        assert_eq!(libsession_request_handle_store_result(req, 0, std::ptr::null(), 0), 0);
+                    }
+                    DESTROY => {
+                        store.destroy(text(libsession_request_action_id(req)));
+                        assert_eq!(libsession_request_handle_store_result(req, 0, std::ptr::null(), 0), 0);
+                    }
+                    SET_COOKIE => out += black_box(libsession_request_action_value(req)).len,
+                    READY => {
+                        match h {
+                            Handler::SetKey => {
+                                let (k, v) = (b"user", b"\"alice\"");
+                                assert_eq!(
+                                    libsession_request_set_json(req, k.as_ptr(), k.len(), v.as_ptr(), v.len()),
+                                    0
+                                );
+                            }
+                            Handler::Increment => {
+                                let mut n = 0.0;
+                                let k = b"views";
+                                assert_eq!(libsession_request_increment(req, k.as_ptr(), k.len(), &mut n), 0);
+                            }
+                            Handler::Read => {
+                                let mut v = libsession_str { data: std::ptr::null(), len: 0 };
+                                let k = b"views";
+                                black_box(libsession_request_get_json(req, k.as_ptr(), k.len(), &mut v));
+                            }
+                        }
+                        assert_eq!(libsession_request_finish(req), 0);
+                    }
+                    DONE => break,
+                    other => panic!("unexpected action {other}"),
+                }
+            }
+            libsession_request_free(req);
+        }
+        out
+    }
+}
+
 struct Row {
     name: &'static str,
     allocs: u64,
     engine: f64,
+    c_abi: f64,
     prims: f64,
     parts: String,
 }
@@ -181,6 +319,7 @@ fn main() {
         black_box(SeededIds::new(black_box(&SEED)).next_id());
     });
 
+    let ccfg = c_path::Config::new();
     let mut rows = vec![];
     let want = |n: &str| filter.as_deref().is_none_or(|f| n.contains(f));
 
@@ -191,8 +330,12 @@ fn main() {
         };
         let allocs = counting::count(&mut f);
         let engine = measure(f);
+        let c_abi = measure(|| {
+            black_box(c_path::run(&ccfg, &s, NOW, &SEED, None, c_path::Handler::SetKey));
+        });
         rows.push(Row {
             name: "(a) new visitor sets a key",
+            c_abi,
             allocs,
             engine,
             prims: p_id + p_serialize_new + p_sign,
@@ -207,8 +350,12 @@ fn main() {
         };
         let allocs = counting::count(&mut f);
         let engine = measure(f);
+        let c_abi = measure(|| {
+            black_box(c_path::run(&ccfg, &store, NOW, &SEED, Some(&cookie), c_path::Handler::Increment));
+        });
         rows.push(Row {
             name: "(b) returning visitor increments",
+            c_abi,
             allocs,
             engine,
             prims: p_verify + p_parse + p_serialize + p_sign,
@@ -223,8 +370,12 @@ fn main() {
         };
         let allocs = counting::count(&mut f);
         let engine = measure(f);
+        let c_abi = measure(|| {
+            black_box(c_path::run(&ccfg, &store, NOW, &SEED, Some(&cookie), c_path::Handler::Read));
+        });
         rows.push(Row {
             name: "(c) returning visitor reads",
+            c_abi,
             allocs,
             engine,
             prims: p_verify + p_parse + p_serialize,
@@ -240,9 +391,13 @@ fn main() {
         };
         let allocs = counting::count(&mut f);
         let engine = measure(f);
+        let c_abi = measure(|| {
+            black_box(c_path::run(&ccfg, &s, NOW, &SEED, Some(&tampered), c_path::Handler::Read));
+        });
         assert!(s.is_empty(), "(d) stores nothing: no record is ever serialized");
         rows.push(Row {
             name: "(d) tampered cookie",
+            c_abi,
             allocs,
             engine,
             prims: p_verify + p_id,
@@ -251,20 +406,23 @@ fn main() {
     }
 
     println!(
-        "{:<34} {:>10} {:>14} {:>7} {:>7}   primitives (ns)",
-        "scenario", "engine ns", "primitives ns", "ratio", "allocs"
+        "{:<34} {:>10} {:>14} {:>7} {:>7} {:>10} {:>8}   primitives (ns)",
+        "scenario", "engine ns", "primitives ns", "ratio", "allocs", "C ABI ns", "C/Rust"
     );
     for r in &rows {
         println!(
-            "{:<34} {:>10.0} {:>14.0} {:>7.2} {:>7}   {}",
+            "{:<34} {:>10.0} {:>14.0} {:>7.2} {:>7} {:>10.0} {:>+7.1}%   {}",
             r.name,
             r.engine,
             r.prims,
             r.engine / r.prims,
             r.allocs,
+            r.c_abi,
+            (r.c_abi / r.engine - 1.0) * 100.0,
             r.parts
         );
     }
+    println!("budgets: ratio <= 1.3 for (b) and (c); C ABI at most +15% over Rust for (b); (d) stores nothing");
 }
 
 /// Counts heap allocations, so the report can show them per request.

@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! cargo run --release --example conformance -- FILE...
+//! cargo run --release --example conformance -- --c-abi FILE...
 //! ```
+//!
+//! With `--c-abi`, the engine is driven only through the exported
+//! `extern "C"` functions (the C ABI), not the Rust API.
 //!
 //! Prints one line per failing scenario (its name and first mismatch), then
 //! `N passed, M failed`; exits non-zero when M > 0.
@@ -10,10 +14,22 @@
 #[path = "../tests/conformance/runner.rs"]
 mod runner;
 
+#[path = "../tests/conformance/c_engine.rs"]
+mod c_engine;
+
+fn run(c_abi: bool, text: &str) -> Result<(usize, Vec<(String, String)>), String> {
+    if c_abi { runner::run_file(&c_engine::CEngine, text) } else { runner::run_file(&runner::RustEngine, text) }
+}
+
 fn main() {
-    let files: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let c_abi = args.first().is_some_and(|a| a == "--c-abi");
+    if c_abi {
+        args.remove(0);
+    }
+    let files = args;
     if files.is_empty() {
-        eprintln!("usage: conformance FILE...");
+        eprintln!("usage: conformance [--c-abi] FILE...");
         std::process::exit(2);
     }
     let (mut passed, mut failed) = (0, 0);
@@ -25,7 +41,7 @@ fn main() {
                 std::process::exit(2);
             }
         };
-        match runner::run_file(&runner::RustEngine, &text) {
+        match run(c_abi, &text) {
             Ok((p, fails)) => {
                 passed += p;
                 failed += fails.len();

@@ -95,7 +95,7 @@ impl IdSource for IdQueue {
 /// This is a host convenience, outside the pure core; it fails closed (no
 /// ID) if the OS source fails.
 #[cfg(feature = "os-rng")]
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct OsRngIds;
 
 #[cfg(feature = "os-rng")]

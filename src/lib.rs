@@ -89,6 +89,8 @@
 //! takes from its CSPRNG; [`IdQueue`] hands out given IDs (express-session's
 //! `genid`). The crate reads neither a clock nor the OS random source (clippy
 //! enforces it); the optional `os-rng` feature adds `OsRngIds` for hosts.
+//! The one exception is the C ABI ([`ffi`]): `libsession_request_new` reads
+//! 32 bytes from `getrandom(2)` when the host passes no entropy.
 //!
 //! ## Errors
 //!
@@ -117,24 +119,48 @@
 //! * Dates in records: ISO 8601 and the `toUTCString` form are understood;
 //!   other strings V8 would guess at are invalid dates (never expire).
 //! * Numbers are IEEE doubles, as in JavaScript.
+//!
+//! ## Async hosts (optional features)
+//!
+//! * `async`: the `async_driver` module, an `AsyncStore` trait (async get,
+//!   set, touch, destroy; any executor) and `async_driver::drive`, the run
+//!   loop against it. [`MemoryStore`] implements it.
+//! * `tower`: the `tower_layer` module, a tower `Layer` for axum and hyper
+//!   that gives handlers a typed `Session` handle (serde), sets the cookie,
+//!   and serializes concurrent requests of one session.
+//! * `redis`: the `redis_store` module, a store with connect-redis's keys,
+//!   records and TTLs, so Node and Rust apps can share sessions
+//!   (`docs/redis.md`).
 
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
 mod action;
+#[cfg(feature = "async")]
+pub mod async_driver;
 pub mod config;
 mod cookie_header;
 pub mod date;
 mod error;
+#[allow(unsafe_code)]
+pub mod ffi;
 mod ids;
 pub mod json;
 mod memory_store;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 mod request;
+#[cfg(feature = "tower")]
+mod serde_value;
 mod session;
 mod session_cookie;
 mod signing;
+#[cfg(feature = "tower")]
+pub mod tower_layer;
 
 pub use action::{Action, LoadResult, StoreResult, UnixMillis};
+#[cfg(feature = "async")]
+pub use async_driver::{AsyncStore, StoreError};
 pub use config::{Config, ConfigBuilder, Priority, SameSite, Secure, Unset};
 pub use cookie_header::CookieLimits;
 pub use error::{ConfigError, Error};

@@ -157,6 +157,9 @@ pub struct Request {
     config: Arc<Config>,
     now: f64,
     ids: Ids,
+    /// IDs the host queued, used before the ID source's.
+    pushed: std::collections::VecDeque<String>,
+    generated: u64,
     facts: Facts,
     phase: Phase,
     queue: OutQueue,
@@ -235,6 +238,8 @@ impl Request {
             config,
             now: now.0 as f64,
             ids,
+            pushed: std::collections::VecDeque::new(),
+            generated: 0,
             facts: Facts::default(),
             phase: Phase::Start,
             queue: OutQueue::default(),
@@ -302,6 +307,17 @@ impl Request {
         self.fact_phase()?;
         self.facts.store_unavailable = unavailable;
         Ok(())
+    }
+
+    /// Queues an ID for the next new session (express-session's `genid`):
+    /// queued IDs are used, in order, before the request's ID source.
+    pub fn push_session_id(&mut self, id: impl Into<String>) {
+        self.pushed.push_back(id.into());
+    }
+
+    /// How many session IDs this request has taken (queued or generated).
+    pub fn generated_id_count(&self) -> u64 {
+        self.generated
     }
 
     /// Updates the clock (for hosts whose store answers arrive later).
@@ -555,9 +571,10 @@ impl Request {
 
     /// `store.generate(req)`: a new ID and a new session from the options.
     fn generate(&mut self, wrapped: bool) -> Result<(), Error> {
-        let Some(id) = self.ids.next_id() else {
+        let Some(id) = self.pushed.pop_front().or_else(|| self.ids.next_id()) else {
             return Err(self.fail(Error::IdsExhausted));
         };
+        self.generated += 1;
         let cookie = SessionCookie::generate(&self.config.cookie, self.now, self.is_secure);
         self.session_id = Some(id);
         self.install(Session::new(cookie));

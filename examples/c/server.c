@@ -1,0 +1,475 @@
+/*
+ * A small HTTP/1.1 server with sessions from libsession: express-session's
+ * view-counter example, in C, on POSIX sockets, with an in-memory store.
+ *
+ *   GET /            "Views: N": counts this visitor's views in the session
+ *   GET /regenerate  a new session (new ID), with a key set in it
+ *   GET /logout      destroys the session
+ *
+ * Usage: server PORT   (0 picks a free port). It prints
+ * "listening on http://127.0.0.1:PORT/" once it accepts connections, serves
+ * one connection at a time (Connection: close), and exits cleanly on SIGINT
+ * or SIGTERM. The signing secret comes from $SESSION_SECRET, or is random
+ * per process.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libsession.h"
+#include "store.h"
+
+#define MAX_REQUEST 16384
+#define MAX_COOKIES 16
+#define DAY_MS 86400000.0
+
+static volatile sig_atomic_t stopping = 0;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stopping = 1;
+}
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ----- the HTTP side ----- */
+
+typedef struct {
+    char method[16];
+    char target[2048];
+    /* Cookie header values (pointers into the request buffer). */
+    const char *cookies[MAX_COOKIES];
+    size_t cookie_lens[MAX_COOKIES];
+    size_t cookie_count;
+} http_request;
+
+typedef struct {
+    int status;
+    const char *reason;
+    char body[256];
+    char set_cookie[4096];
+    int has_set_cookie;
+} http_response;
+
+static void respond(http_response *res, int status, const char *reason, const char *body) {
+    res->status = status;
+    res->reason = reason;
+    snprintf(res->body, sizeof res->body, "%s", body);
+}
+
+/* Reads until the end of the headers. Returns the length, or -1. */
+static ssize_t read_head(int fd, char *buf, size_t size) {
+    size_t len = 0;
+    while (len + 1 < size) {
+        ssize_t n = recv(fd, buf + len, size - 1 - len, 0);
+        if (n <= 0) {
+            return -1;
+        }
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, "\r\n\r\n") != NULL) {
+            return (ssize_t)len;
+        }
+    }
+    return -1;
+}
+
+/* Parses the request line and the headers we need. Returns 0 or -1. */
+static int parse_request(char *buf, http_request *req) {
+    char *line_end = strstr(buf, "\r\n");
+    char *p, *sp1, *sp2;
+    memset(req, 0, sizeof *req);
+    if (line_end == NULL) {
+        return -1;
+    }
+    *line_end = '\0';
+    sp1 = strchr(buf, ' ');
+    sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (sp1 == NULL || sp2 == NULL || (size_t)(sp1 - buf) >= sizeof req->method ||
+        (size_t)(sp2 - sp1 - 1) >= sizeof req->target || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+        return -1;
+    }
+    memcpy(req->method, buf, (size_t)(sp1 - buf));
+    memcpy(req->target, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    for (p = line_end + 2; *p != '\0' && strncmp(p, "\r\n", 2) != 0;) {
+        char *end = strstr(p, "\r\n");
+        char *colon;
+        if (end == NULL) {
+            return -1;
+        }
+        *end = '\0';
+        colon = strchr(p, ':');
+        if (colon != NULL && (size_t)(colon - p) == 6 && strncasecmp(p, "cookie", 6) == 0 &&
+            req->cookie_count < MAX_COOKIES) {
+            const char *v = colon + 1;
+            size_t n;
+            while (*v == ' ' || *v == '\t') {
+                v++;
+            }
+            n = strlen(v);
+            while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t')) {
+                n--;
+            }
+            req->cookies[req->cookie_count] = v;
+            req->cookie_lens[req->cookie_count] = n;
+            req->cookie_count++;
+        }
+        p = end + 2;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, 0);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void send_response(int fd, const http_response *res, int head_only) {
+    char head[8192];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "Connection: close\r\n"
+                     "%s%s%s"
+                     "\r\n",
+                     res->status, res->reason, strlen(res->body), res->has_set_cookie ? "Set-Cookie: " : "",
+                     res->has_set_cookie ? res->set_cookie : "", res->has_set_cookie ? "\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof head) {
+        return;
+    }
+    if (write_all(fd, head, (size_t)n) == 0 && !head_only) {
+        write_all(fd, res->body, strlen(res->body));
+    }
+}
+
+/* ----- the session side ----- */
+
+static const libsession_config *config;
+static mem_store sessions;
+
+static void log_error(const char *what, libsession_request *req, uint32_t rc) {
+    char detail[256] = "";
+    if (req != NULL) {
+        libsession_request_last_error(req, (uint8_t *)detail, sizeof detail);
+    }
+    fprintf(stderr, "%s: %s (%s)\n", what, libsession_result_str(rc), detail);
+}
+
+/* Answers one store action from the in-memory store. */
+static uint32_t answer_store(libsession_request *req, uint32_t kind, int64_t now) {
+    libsession_str id = libsession_request_action_id(req);
+    if (kind == LIBSESSION_ACTION_LOAD) {
+        const store_entry *e = store_get(&sessions, id.data, id.len, now);
+        if (e == NULL) {
+            return libsession_request_handle_load_result(req, LIBSESSION_LOAD_STATUS_NOT_FOUND, NULL, 0);
+        }
+        return libsession_request_handle_load_result(req, LIBSESSION_LOAD_STATUS_FOUND, (const uint8_t *)e->record,
+                                                     e->record_len);
+    }
+    if (kind == LIBSESSION_ACTION_SAVE || kind == LIBSESSION_ACTION_TOUCH) {
+        libsession_str record = libsession_request_action_record(req);
+        int64_t expires_at = 0;
+        bool has_expiry = libsession_request_action_expires_at(req, &expires_at);
+        int rc = kind == LIBSESSION_ACTION_SAVE
+                     ? store_set(&sessions, id.data, id.len, record.data, record.len, has_expiry, expires_at, now)
+                     : store_touch(&sessions, id.data, id.len, record.data, record.len, has_expiry, expires_at, now);
+        if (rc != 0) {
+            static const char message[] = "session store is full or out of memory";
+            return libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_FAILED,
+                                                          (const uint8_t *)message, sizeof message - 1);
+        }
+        return libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_OK, NULL, 0);
+    }
+    /* LIBSESSION_ACTION_DESTROY */
+    store_destroy(&sessions, id.data, id.len);
+    return libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_OK, NULL, 0);
+}
+
+/* Polls until READY, FAILED or DONE, answering the store and collecting the
+ * cookie. This store answers at once, so WAIT never comes. Returns the kind,
+ * or 0 on an API error. `op_error` receives a COMPLETED operation's error. */
+static uint32_t run(libsession_request *req, int64_t now, http_response *res, char *op_error, size_t op_error_size) {
+    for (;;) {
+        uint32_t kind = 0, rc = libsession_request_poll_action(req, &kind);
+        libsession_str v;
+        if (rc != LIBSESSION_RESULT_OK) {
+            log_error("poll", req, rc);
+            return 0;
+        }
+        switch (kind) {
+        case LIBSESSION_ACTION_LOAD:
+        case LIBSESSION_ACTION_SAVE:
+        case LIBSESSION_ACTION_TOUCH:
+        case LIBSESSION_ACTION_DESTROY:
+            rc = answer_store(req, kind, now);
+            if (rc != LIBSESSION_RESULT_OK) {
+                log_error("store answer", req, rc);
+                return 0;
+            }
+            break;
+        case LIBSESSION_ACTION_SET_COOKIE:
+            v = libsession_request_action_value(req);
+            if (v.len < sizeof res->set_cookie) {
+                memcpy(res->set_cookie, v.data, v.len);
+                res->set_cookie[v.len] = '\0';
+                res->has_set_cookie = 1;
+            }
+            break;
+        case LIBSESSION_ACTION_COMPLETED:
+            v = libsession_request_action_value(req);
+            if (v.data != NULL && op_error != NULL) {
+                snprintf(op_error, op_error_size, "%.*s", (int)v.len, (const char *)v.data);
+            }
+            break;
+        case LIBSESSION_ACTION_ERROR:
+            v = libsession_request_action_value(req);
+            fprintf(stderr, "session error after the response: %.*s\n", (int)v.len, (const char *)v.data);
+            break;
+        case LIBSESSION_ACTION_WAIT:
+            fprintf(stderr, "unexpected WAIT: this store answers synchronously\n");
+            return 0;
+        default: /* READY, FAILED, DONE */
+            return kind;
+        }
+    }
+}
+
+/* The route handler, run at READY. */
+static void route(libsession_request *req, const char *path, int64_t now, http_response *res) {
+    char op_error[256] = "";
+    if (strcmp(path, "/") == 0) {
+        double views = 0;
+        uint32_t rc = libsession_request_increment(req, (const uint8_t *)"views", 5, &views);
+        if (rc != LIBSESSION_RESULT_OK) {
+            log_error("increment", req, rc);
+            respond(res, 500, "Internal Server Error", "Session error\n");
+            return;
+        }
+        res->status = 200;
+        res->reason = "OK";
+        snprintf(res->body, sizeof res->body, "Views: %.0f\n", views);
+    } else if (strcmp(path, "/regenerate") == 0) {
+        char stamp[32];
+        uint32_t rc = libsession_request_regenerate(req);
+        if (rc == LIBSESSION_RESULT_OK && run(req, now, res, op_error, sizeof op_error) == LIBSESSION_ACTION_READY &&
+            op_error[0] == '\0') {
+            snprintf(stamp, sizeof stamp, "%lld", (long long)now);
+            rc = libsession_request_set_json(req, (const uint8_t *)"regenerated_at", 14, (const uint8_t *)stamp,
+                                             strlen(stamp));
+            if (rc == LIBSESSION_RESULT_OK) {
+                respond(res, 200, "OK", "Regenerated\n");
+                return;
+            }
+        }
+        log_error("regenerate", req, rc);
+        respond(res, 500, "Internal Server Error", "Session error\n");
+    } else if (strcmp(path, "/logout") == 0) {
+        uint32_t rc = libsession_request_destroy(req);
+        if (rc == LIBSESSION_RESULT_OK && run(req, now, res, op_error, sizeof op_error) == LIBSESSION_ACTION_READY &&
+            op_error[0] == '\0') {
+            respond(res, 200, "OK", "Logged out\n");
+        } else if (rc == LIBSESSION_RESULT_NO_SESSION) {
+            respond(res, 200, "OK", "Not logged in\n");
+        } else {
+            log_error("destroy", req, rc);
+            respond(res, 500, "Internal Server Error", "Session error\n");
+        }
+    } else {
+        respond(res, 404, "Not Found", "Not found\n");
+    }
+}
+
+static void handle_connection(int fd) {
+    char buf[MAX_REQUEST];
+    char path[2048];
+    http_request hreq;
+    http_response res;
+    libsession_request *req = NULL;
+    int64_t now = now_ms();
+    uint32_t rc, kind;
+    size_t i;
+    memset(&res, 0, sizeof res);
+    if (read_head(fd, buf, sizeof buf) < 0 || parse_request(buf, &hreq) != 0) {
+        respond(&res, 400, "Bad Request", "Bad request\n");
+        send_response(fd, &res, 0);
+        return;
+    }
+    if (strcmp(hreq.method, "GET") != 0 && strcmp(hreq.method, "HEAD") != 0) {
+        respond(&res, 405, "Method Not Allowed", "Method not allowed\n");
+        send_response(fd, &res, 0);
+        return;
+    }
+    snprintf(path, sizeof path, "%.*s", (int)strcspn(hreq.target, "?#"), hreq.target);
+
+    /* NULL entropy: libsession seeds the request's IDs from getrandom(2). */
+    rc = libsession_request_new(config, (uint64_t)now, NULL, 0, &req);
+    if (rc != LIBSESSION_RESULT_OK) {
+        log_error("request_new", NULL, rc);
+        respond(&res, 500, "Internal Server Error", "Session error\n");
+        send_response(fd, &res, 0);
+        return;
+    }
+    rc = libsession_request_set_target(req, (const uint8_t *)hreq.target, strlen(hreq.target));
+    for (i = 0; rc == LIBSESSION_RESULT_OK && i < hreq.cookie_count; i++) {
+        rc = libsession_request_add_cookie_header(req, (const uint8_t *)hreq.cookies[i], hreq.cookie_lens[i]);
+    }
+    kind = rc == LIBSESSION_RESULT_OK ? run(req, now, &res, NULL, 0) : 0;
+    if (kind == LIBSESSION_ACTION_READY) {
+        route(req, path, now, &res);
+    } else {
+        /* FAILED: express-session answers 500 without running the handler. */
+        respond(&res, 500, "Internal Server Error", "Session error\n");
+    }
+    /* The response is decided: finish, and collect the Set-Cookie header. */
+    rc = libsession_request_finish(req);
+    if (rc != LIBSESSION_RESULT_OK || run(req, now, &res, NULL, 0) != LIBSESSION_ACTION_DONE) {
+        log_error("finish", req, rc);
+    }
+    libsession_request_free(req);
+    send_response(fd, &res, strcmp(hreq.method, "HEAD") == 0);
+}
+
+static int random_secret(uint8_t *out, size_t n) {
+    int fd = open("/dev/urandom", O_RDONLY);
+    size_t got = 0;
+    if (fd < 0) {
+        return -1;
+    }
+    while (got < n) {
+        ssize_t r = read(fd, out + got, n - got);
+        if (r <= 0) {
+            close(fd);
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    return 0;
+}
+
+static int build_config(void) {
+    libsession_config_builder *b = NULL;
+    const char *env = getenv("SESSION_SECRET");
+    uint8_t secret[32];
+    uint32_t rc = libsession_config_builder_new(&b);
+    if (rc != LIBSESSION_RESULT_OK) {
+        return -1;
+    }
+    if (env != NULL && env[0] != '\0') {
+        rc = libsession_config_builder_add_secret(b, (const uint8_t *)env, strlen(env));
+    } else if (random_secret(secret, sizeof secret) == 0) {
+        rc = libsession_config_builder_add_secret(b, secret, sizeof secret);
+    } else {
+        rc = LIBSESSION_RESULT_ENTROPY_UNAVAILABLE;
+    }
+    if (rc != LIBSESSION_RESULT_OK) {
+        libsession_config_builder_free(b);
+        fprintf(stderr, "secret: %s\n", libsession_result_str(rc));
+        return -1;
+    }
+    libsession_config_builder_set_max_age(b, true, DAY_MS);
+    /* The builder is consumed, whatever the result. */
+    rc = libsession_config_builder_build(b, &config);
+    if (rc != LIBSESSION_RESULT_OK) {
+        fprintf(stderr, "config: %s\n", libsession_result_str(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    struct sockaddr_in addr;
+    socklen_t addr_len = sizeof addr;
+    struct sigaction sa;
+    char *end = NULL;
+    long port;
+    int listener, one = 1;
+
+    if (argc != 2 || (port = strtol(argv[1], &end, 10), *end != '\0') || port < 0 || port > 65535) {
+        fprintf(stderr, "usage: %s PORT   (0 picks a free port)\n", argv[0]);
+        return 2;
+    }
+    if (libsession_version_number() != LIBSESSION_VERSION_NUMBER) {
+        fprintf(stderr, "libsession %s does not match the header (%s)\n", (const char *)libsession_version().data,
+                LIBSESSION_VERSION);
+        return 1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: accept() returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (build_config() != 0 || store_init(&sessions, 100000) != 0) {
+        return 1;
+    }
+    listener = socket(AF_INET, SOCK_STREAM, 0);
+    if (listener < 0) {
+        perror("socket");
+        return 1;
+    }
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((uint16_t)port);
+    if (bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(listener, 64) != 0 ||
+        getsockname(listener, (struct sockaddr *)&addr, &addr_len) != 0) {
+        perror("bind/listen");
+        close(listener);
+        return 1;
+    }
+    printf("listening on http://127.0.0.1:%u/\n", (unsigned)ntohs(addr.sin_port));
+    fflush(stdout);
+
+    while (!stopping) {
+        struct timeval timeout = {5, 0};
+        int fd = accept(listener, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            perror("accept");
+            break;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+        handle_connection(fd);
+        close(fd);
+        store_sweep(&sessions, now_ms());
+    }
+    close(listener);
+    store_free(&sessions);
+    libsession_config_free(config);
+    printf("stopped\n");
+    return 0;
+}

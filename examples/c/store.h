@@ -1,0 +1,54 @@
+/*
+ * An in-memory session store: a chained hash table of records with expiry,
+ * with the semantics of express-session's MemoryStore (an expired record is
+ * deleted when looked up; a touch refreshes a live record).
+ */
+#ifndef VIEW_COUNTER_STORE_H
+#define VIEW_COUNTER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store_entry {
+    char *id;
+    size_t id_len;
+    char *record;
+    size_t record_len;
+    bool has_expiry;
+    int64_t expires_at; /* Unix ms; the record is expired when expires_at <= now */
+    struct store_entry *next;
+} store_entry;
+
+typedef struct {
+    store_entry **buckets;
+    size_t bucket_count; /* a power of two */
+    size_t len;
+    size_t max_entries;
+} mem_store;
+
+/* Returns 0, or -1 if out of memory. */
+int store_init(mem_store *s, size_t max_entries);
+void store_free(mem_store *s);
+
+/* The live record under id, or NULL (an expired one is deleted). */
+const store_entry *store_get(mem_store *s, const uint8_t *id, size_t id_len, int64_t now);
+
+/* Inserts or replaces a record. Returns 0, or -1 when out of memory or full. */
+int store_set(mem_store *s, const uint8_t *id, size_t id_len, const uint8_t *record, size_t record_len,
+              bool has_expiry, int64_t expires_at, int64_t now);
+
+/* Refreshes a live record: its text and expiry become the given ones (the
+ * engine sends the full record; it differs from the stored one only in its
+ * cookie when the session is unmodified). Absent or expired: nothing
+ * (an expired one is deleted). Returns 0, or -1 when out of memory. */
+int store_touch(mem_store *s, const uint8_t *id, size_t id_len, const uint8_t *record, size_t record_len,
+                bool has_expiry, int64_t expires_at, int64_t now);
+
+/* Deletes the record under id (absent is fine). */
+void store_destroy(mem_store *s, const uint8_t *id, size_t id_len);
+
+/* Deletes every expired record; returns how many. */
+size_t store_sweep(mem_store *s, int64_t now);
+
+#endif

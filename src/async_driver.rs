@@ -1,0 +1,417 @@
+//! The async driver (feature `async`): a store trait with async
+//! `get`/`set`/`touch`/`destroy`, and helpers that run [`Request::poll_action`]
+//! against such a store until the application's turn.
+//!
+//! Nothing here depends on a runtime: the futures are plain
+//! `Pin<Box<dyn Future + Send>>`, so any executor (tokio, smol, a hand-written
+//! one) can drive them. A store reports failures as a [`StoreError`], which
+//! becomes the engine's [`LoadResult::Failed`] / [`StoreResult::Failed`] with
+//! the error's message (or [`LoadResult::Missing`] for an `ENOENT`-style
+//! error), exactly the inputs a synchronous host would give.
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use session::{Action, Config, MemoryStore, Request, SeededIds, UnixMillis};
+//! # use session::async_driver::drive;
+//! # let run = async {
+//! let config = Arc::new(Config::builder().secret("keyboard cat").build()?);
+//! let store = MemoryStore::new();
+//! let now = 1_700_000_000_000_i64;
+//! let mut req = Request::new(config, UnixMillis(now as u64), SeededIds::new(&[1; 32]));
+//! assert_eq!(drive(&mut req, &store, now).await?, Action::Ready);
+//! req.increment("views")?;
+//! req.finish()?;
+//! loop {
+//!     match drive(&mut req, &store, now).await? {
+//!         Action::SetCookie { value } => println!("Set-Cookie: {value}"),
+//!         Action::Error { message } => eprintln!("{message}"),
+//!         Action::Done => break,
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(store.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # };
+//! # // A one-line executor: the memory store never returns Pending.
+//! # let mut run = std::pin::pin!(run);
+//! # let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! # match run.as_mut().poll(&mut cx) { std::task::Poll::Ready(r) => r.unwrap(), _ => unreachable!() }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::action::{Action, LoadResult, StoreResult};
+use crate::error::Error;
+use crate::memory_store::MemoryStore;
+use crate::request::Request;
+
+/// The future an [`AsyncStore`] operation returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A store operation's failure: its message is what the engine reports (as
+/// express-session passes the store's `err` on).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreError {
+    message: String,
+    missing: bool,
+}
+
+impl StoreError {
+    /// A failure (the store is down, a command failed...).
+    pub fn new(message: impl Into<String>) -> Self {
+        StoreError { message: message.into(), missing: false }
+    }
+
+    /// An error whose code is `ENOENT` (a file store's missing record): "not
+    /// found" for the initial load, an error for `reload`
+    /// ([`LoadResult::Missing`]). For the other operations, a failure.
+    pub fn missing(message: impl Into<String>) -> Self {
+        StoreError { message: message.into(), missing: true }
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn is_missing(&self) -> bool {
+        self.missing
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<String> for StoreError {
+    fn from(message: String) -> Self {
+        StoreError::new(message)
+    }
+}
+
+impl From<&str> for StoreError {
+    fn from(message: &str) -> Self {
+        StoreError::new(message)
+    }
+}
+
+/// A session store with asynchronous operations, one per store
+/// [`Action`]. `now` is the engine's clock (Unix ms), for stores that expire
+/// records or compute TTLs; `expires_at` is as in [`Action::Save`].
+///
+/// Implementations must be `Send + Sync` (one store serves every request) and
+/// return `Send` futures, so they work on multi-threaded executors.
+pub trait AsyncStore: Send + Sync {
+    /// The record stored under `id` (JSON text), or `None`.
+    fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>>;
+    /// Store `record` under `id` ([`Action::Save`]).
+    fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()>;
+    /// Refresh the record's expiry ([`Action::Touch`]).
+    fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()>;
+    /// Delete the record (absent is fine) ([`Action::Destroy`]).
+    fn destroy<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()>;
+}
+
+macro_rules! forward_store {
+    ($($ty:ty),*) => {$(
+        impl<T: AsyncStore + ?Sized> AsyncStore for $ty {
+            fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
+                (**self).get(id, now)
+            }
+            fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+                (**self).set(id, record, expires_at, now)
+            }
+            fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+                (**self).touch(id, record, expires_at, now)
+            }
+            fn destroy<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
+                (**self).destroy(id, now)
+            }
+        }
+    )*};
+}
+
+forward_store!(&T, Box<T>, Arc<T>);
+
+/// The in-memory store answers at once (its futures are ready when created).
+impl AsyncStore for MemoryStore {
+    fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(std::future::ready(Ok(MemoryStore::get(self, id, now).map(|text| text.as_bytes().to_vec()))))
+    }
+
+    fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+        let result = MemoryStore::set(self, id, record, expires_at, now).map_err(|e| StoreError::new(e.to_string()));
+        Box::pin(std::future::ready(result))
+    }
+
+    fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+        MemoryStore::touch(self, id, record, expires_at, now);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn destroy<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, ()> {
+        MemoryStore::destroy(self, id);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// A store's answer, owned, to be given to the request with [`apply`](Self::apply).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreAnswer {
+    /// The answer to [`Action::Load`].
+    Load(Result<Option<Vec<u8>>, StoreError>),
+    /// The answer to [`Action::Save`], [`Action::Touch`] or [`Action::Destroy`].
+    Store(Result<(), StoreError>),
+}
+
+impl StoreAnswer {
+    /// Hands the answer to the request (`handle_load_result` or
+    /// `handle_store_result`).
+    pub fn apply(&self, req: &mut Request) -> Result<(), Error> {
+        match self {
+            StoreAnswer::Load(Ok(Some(bytes))) => req.handle_load_result(LoadResult::Found(bytes)),
+            StoreAnswer::Load(Ok(None)) => req.handle_load_result(LoadResult::NotFound),
+            StoreAnswer::Load(Err(e)) if e.missing => {
+                req.handle_load_result(LoadResult::Missing { message: &e.message })
+            }
+            StoreAnswer::Load(Err(e)) => req.handle_load_result(LoadResult::Failed { message: &e.message }),
+            StoreAnswer::Store(Ok(())) => req.handle_store_result(StoreResult::Ok),
+            StoreAnswer::Store(Err(e)) => req.handle_store_result(StoreResult::Failed { message: &e.message }),
+        }
+    }
+}
+
+/// A store [`Action`], owned: for hosts that cannot keep the request borrowed
+/// while the store works (the request sits behind a lock, say).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreOp {
+    Load { id: String },
+    Save { id: String, record: String, expires_at: Option<i64> },
+    Touch { id: String, record: String, expires_at: Option<i64> },
+    Destroy { id: String },
+}
+
+impl StoreOp {
+    /// The owned copy of a store action; `None` for the other actions.
+    pub fn from_action(action: &Action<'_>) -> Option<StoreOp> {
+        Some(match *action {
+            Action::Load { id } => StoreOp::Load { id: id.to_string() },
+            Action::Save { id, record, expires_at } => {
+                StoreOp::Save { id: id.to_string(), record: record.to_string(), expires_at }
+            }
+            Action::Touch { id, record, expires_at } => {
+                StoreOp::Touch { id: id.to_string(), record: record.to_string(), expires_at }
+            }
+            Action::Destroy { id } => StoreOp::Destroy { id: id.to_string() },
+            _ => return None,
+        })
+    }
+
+    /// The action this operation copies.
+    pub fn as_action(&self) -> Action<'_> {
+        match self {
+            StoreOp::Load { id } => Action::Load { id },
+            StoreOp::Save { id, record, expires_at } => Action::Save { id, record, expires_at: *expires_at },
+            StoreOp::Touch { id, record, expires_at } => Action::Touch { id, record, expires_at: *expires_at },
+            StoreOp::Destroy { id } => Action::Destroy { id },
+        }
+    }
+
+    /// Performs the operation on `store`.
+    pub async fn perform<S: AsyncStore + ?Sized>(&self, store: &S, now: i64) -> StoreAnswer {
+        match perform(self.as_action(), store, now).await {
+            Some(answer) => answer,
+            None => unreachable!("a StoreOp is always a store action"),
+        }
+    }
+}
+
+/// Performs a store action on `store`; `None` if `action` is not a store
+/// operation.
+pub async fn perform<S: AsyncStore + ?Sized>(action: Action<'_>, store: &S, now: i64) -> Option<StoreAnswer> {
+    Some(match action {
+        Action::Load { id } => StoreAnswer::Load(store.get(id, now).await),
+        Action::Save { id, record, expires_at } => StoreAnswer::Store(store.set(id, record, expires_at, now).await),
+        Action::Touch { id, record, expires_at } => StoreAnswer::Store(store.touch(id, record, expires_at, now).await),
+        Action::Destroy { id } => StoreAnswer::Store(store.destroy(id, now).await),
+        _ => return None,
+    })
+}
+
+/// [`Request::poll_action`], performing store operations on `store` and
+/// answering them, until the request needs its host for something else;
+/// returns that action (`Ready`, `Failed`, `Completed`, `SetCookie`, `Error`
+/// or `Done`; never a store action, never `Wait`). Call it where a
+/// synchronous host would call `poll_action`.
+pub async fn drive<'r, S: AsyncStore + ?Sized>(req: &'r mut Request, store: &S, now: i64) -> Result<Action<'r>, Error> {
+    req.poll_action()?;
+    drive_from_current(req, store, now).await
+}
+
+/// Like [`drive`], but starts with the action the last `poll_action`
+/// returned (for a host that looked at it first: to take a lock on the
+/// session ID of an [`Action::Load`], say).
+pub async fn drive_from_current<'r, S: AsyncStore + ?Sized>(
+    req: &'r mut Request,
+    store: &S,
+    now: i64,
+) -> Result<Action<'r>, Error> {
+    while let Some(answer) = perform(req.current_action(), store, now).await {
+        answer.apply(req)?;
+        req.poll_action()?;
+    }
+    Ok(req.current_action())
+}
+
+/// After a handler operation (`save`, `reload`, `destroy`, `regenerate`):
+/// drives the request until its [`Action::Completed`] and returns the
+/// operation's outcome (`Err(message)` if the store failed). The request is
+/// then at the application's turn again.
+///
+/// Returns [`Error::WrongPhase`] if the request reaches another stop first
+/// (no operation was under way).
+pub async fn complete<S: AsyncStore + ?Sized>(
+    req: &mut Request,
+    store: &S,
+    now: i64,
+) -> Result<Result<(), String>, Error> {
+    match drive(req, store, now).await? {
+        Action::Completed { error: None } => Ok(Ok(())),
+        Action::Completed { error: Some(message) } => Ok(Err(message.to_string())),
+        _ => Err(Error::WrongPhase),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, SeededIds, UnixMillis};
+    use std::task::{Context, Poll, Waker};
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = Context::from_waker(Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("these stores answer at once"),
+        }
+    }
+
+    /// A store that fails every operation.
+    struct Down;
+
+    impl AsyncStore for Down {
+        fn get<'a>(&'a self, _: &'a str, _: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
+            Box::pin(std::future::ready(Err(StoreError::new("connection refused"))))
+        }
+        fn set<'a>(&'a self, _: &'a str, _: &'a str, _: Option<i64>, _: i64) -> StoreFuture<'a, ()> {
+            Box::pin(std::future::ready(Err("write failed".into())))
+        }
+        fn touch<'a>(&'a self, _: &'a str, _: &'a str, _: Option<i64>, _: i64) -> StoreFuture<'a, ()> {
+            Box::pin(std::future::ready(Err("touch failed".into())))
+        }
+        fn destroy<'a>(&'a self, _: &'a str, _: i64) -> StoreFuture<'a, ()> {
+            Box::pin(std::future::ready(Err("destroy failed".into())))
+        }
+    }
+
+    fn config() -> Arc<Config> {
+        Arc::new(Config::builder().secret("s").max_age(Some(60_000.0)).build().unwrap())
+    }
+
+    #[test]
+    fn round_trip_through_the_memory_store() {
+        let store = MemoryStore::new();
+        let now = 1_700_000_000_000;
+        let mut req = Request::new(config(), UnixMillis(now as u64), SeededIds::new(&[3; 32]));
+        assert_eq!(block_on(drive(&mut req, &store, now)).unwrap(), Action::Ready);
+        assert_eq!(req.increment("n").unwrap(), 1.0);
+        req.save().unwrap();
+        assert_eq!(block_on(complete(&mut req, &store, now)).unwrap(), Ok(()));
+        req.finish().unwrap();
+        let cookie = match block_on(drive(&mut req, &store, now)).unwrap() {
+            Action::SetCookie { value } => value.split(';').next().unwrap().to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(block_on(drive(&mut req, &store, now)).unwrap(), Action::Done);
+
+        let mut req = Request::new(config(), UnixMillis(now as u64 + 1), SeededIds::new(&[4; 32]));
+        req.add_cookie_header(cookie.as_bytes()).unwrap();
+        assert!(matches!(req.poll_action().unwrap(), Action::Load { .. }));
+        assert_eq!(block_on(drive_from_current(&mut req, &store, now)).unwrap(), Action::Ready);
+        assert_eq!(req.increment("n").unwrap(), 2.0);
+        req.regenerate().unwrap();
+        assert_eq!(block_on(complete(&mut req, &Arc::new(MemoryStore::new()), now)).unwrap(), Ok(()));
+        assert_eq!(req.get("n"), None);
+        assert_eq!(block_on(complete(&mut req, &store, now)), Err(Error::WrongPhase));
+    }
+
+    #[test]
+    fn store_errors_become_engine_failures_with_their_message() {
+        let now = 1_700_000_000_000;
+        let mut req = Request::new(config(), UnixMillis(now as u64), SeededIds::new(&[3; 32]));
+        // A signed cookie makes the engine load; the store is down.
+        let store = MemoryStore::new();
+        assert_eq!(block_on(drive(&mut req, &store, now)).unwrap(), Action::Ready);
+        req.set("a", crate::Value::Bool(true)).unwrap();
+        req.finish().unwrap();
+        let cookie = match block_on(drive(&mut req, &store, now)).unwrap() {
+            Action::SetCookie { value } => value.split(';').next().unwrap().to_string(),
+            other => panic!("{other:?}"),
+        };
+        let mut req = Request::new(config(), UnixMillis(now as u64), SeededIds::new(&[3; 32]));
+        req.add_cookie_header(cookie.as_bytes()).unwrap();
+        assert_eq!(block_on(drive(&mut req, &Down, now)).unwrap(), Action::Failed { message: "connection refused" });
+        req.finish().unwrap();
+        assert_eq!(block_on(drive(&mut req, &Down, now)).unwrap(), Action::Done);
+
+        // A handler's save gets the message back; the end-of-request save reports it after the response.
+        let mut req = Request::new(config(), UnixMillis(now as u64), SeededIds::new(&[5; 32]));
+        assert_eq!(block_on(drive(&mut req, &Down, now)).unwrap(), Action::Ready);
+        req.increment("n").unwrap();
+        req.save().unwrap();
+        assert_eq!(block_on(complete(&mut req, &Down, now)).unwrap(), Err("write failed".to_string()));
+        req.increment("n").unwrap();
+        req.finish().unwrap();
+        let mut seen = vec![];
+        loop {
+            match block_on(drive(&mut req, &Down, now)).unwrap() {
+                Action::Done => break,
+                Action::SetCookie { .. } => seen.push("cookie".to_string()),
+                Action::Error { message } => seen.push(message.to_string()),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(seen, ["cookie", "write failed"]);
+    }
+
+    #[test]
+    fn missing_is_not_found_on_load() {
+        struct Enoent;
+        impl AsyncStore for Enoent {
+            fn get<'a>(&'a self, _: &'a str, _: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
+                Box::pin(std::future::ready(Err(StoreError::missing("ENOENT"))))
+            }
+            fn set<'a>(&'a self, _: &'a str, _: &'a str, _: Option<i64>, _: i64) -> StoreFuture<'a, ()> {
+                Box::pin(std::future::ready(Ok(())))
+            }
+            fn touch<'a>(&'a self, _: &'a str, _: &'a str, _: Option<i64>, _: i64) -> StoreFuture<'a, ()> {
+                Box::pin(std::future::ready(Ok(())))
+            }
+            fn destroy<'a>(&'a self, _: &'a str, _: i64) -> StoreFuture<'a, ()> {
+                Box::pin(std::future::ready(Ok(())))
+            }
+        }
+        let op = StoreOp::Load { id: "x".into() };
+        let answer = block_on(op.perform(&Enoent, 0));
+        assert_eq!(answer, StoreAnswer::Load(Err(StoreError::missing("ENOENT"))));
+        assert!(StoreOp::from_action(&Action::Ready).is_none());
+        assert_eq!(StoreOp::from_action(&op.as_action()), Some(op));
+    }
+}

@@ -1,0 +1,792 @@
+//! `libsession_config_builder` and `libsession_config`.
+
+use std::sync::Arc;
+
+use super::result::{
+    libsession_priority, libsession_same_site, libsession_secure, libsession_tristate, libsession_unset,
+};
+use super::{Fail, bytes_in, copy_message, libsession_result, libsession_str, out_ptr, str_in};
+use crate::{Config, ConfigBuilder, CookieLimits, Priority, SameSite, Secure, Unset};
+
+/// Collects options for a `libsession_config`.
+///
+/// Created by `libsession_config_builder_new`, `_new_express` or
+/// `_new_from_express_options`; set options with the `_set_*` and
+/// `_add_secret` functions; then `libsession_config_builder_build` turns it
+/// into a config and frees it (on success and on failure), or
+/// `libsession_config_builder_free` discards it.
+///
+/// Thread safety: not synchronized; use a builder from one thread at a time.
+pub struct libsession_config_builder {
+    inner: ConfigBuilder,
+    /// Secrets given with `_add_secret`, replacing the starting ones once the
+    /// first is added.
+    secrets: Option<Vec<Vec<u8>>>,
+    error: String,
+}
+
+impl std::fmt::Debug for libsession_config_builder {
+    // Secrets stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("libsession_config_builder").finish_non_exhaustive()
+    }
+}
+
+impl libsession_config_builder {
+    fn boxed(inner: ConfigBuilder) -> *mut libsession_config_builder {
+        Box::into_raw(Box::new(libsession_config_builder { inner, secrets: None, error: String::new() }))
+    }
+
+    pub(crate) fn record(&mut self, result: Result<(), Fail>) -> u32 {
+        match result {
+            Ok(()) => libsession_result::Ok as u32,
+            Err(fail) => {
+                self.error.clear();
+                self.error.push_str(&fail.message);
+                fail.code as u32
+            }
+        }
+    }
+
+    fn update(&mut self, f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) {
+        self.inner = f(std::mem::take(&mut self.inner));
+    }
+}
+
+/// An immutable, validated configuration, shared by every request.
+///
+/// Handed out as `const libsession_config *` by
+/// `libsession_config_builder_build`; reference-counted: each request holds
+/// its own reference, so the config may be freed (`libsession_config_free`)
+/// while requests made from it are still alive.
+///
+/// Thread safety: immutable after `_build`; may be used from any number of
+/// threads concurrently. The library has no global mutable state and spawns
+/// no threads, so a config may be built before `fork()`.
+#[derive(Debug)]
+pub struct libsession_config {
+    _opaque: [u8; 0],
+}
+
+/// The `Config` behind a `const libsession_config *` (an `Arc::into_raw`).
+pub(crate) fn config_ref<'a>(config: *const libsession_config) -> Option<&'a Config> {
+    // SAFETY: the caller passes NULL or a pointer from
+    // `libsession_config_builder_build` (an `Arc<Config>` turned into a raw
+    // pointer) whose reference it still holds, so the `Config` is alive.
+    unsafe { config.cast::<Config>().as_ref() }
+}
+
+/// A new strong reference to the config behind `config`.
+pub(crate) fn config_arc(config: *const libsession_config) -> Option<Arc<Config>> {
+    if config.is_null() {
+        return None;
+    }
+    let raw = config.cast::<Config>();
+    // SAFETY: `raw` came from `Arc::into_raw` in `libsession_config_builder_build`
+    // and the caller still holds that reference, so the count is at least one;
+    // incrementing it first makes the `Arc` built from it an extra reference.
+    unsafe {
+        Arc::increment_strong_count(raw);
+        Some(Arc::from_raw(raw))
+    }
+}
+
+fn new_builder(inner: ConfigBuilder, builder_out: *mut *mut libsession_config_builder) -> Result<(), Fail> {
+    let out = out_ptr(builder_out, "builder_out")?;
+    // SAFETY: `out` is non-NULL and, per the contract, writable.
+    unsafe { out.write(libsession_config_builder::boxed(inner)) };
+    Ok(())
+}
+
+/// Starts a config builder with the secure defaults: `resave` and
+/// `saveUninitialized` off, `HttpOnly`, `SameSite=Lax`, `Secure` on secure
+/// requests (`auto`), no `maxAge` (browser-session cookie), path `/`, cookie
+/// name `connect.sid`, no secret yet, strict validation.
+///
+/// # Parameters
+/// `builder_out`: where to store the new builder.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, or `NULL_PARAMETER` if `builder_out` is NULL.
+///
+/// # Memory and lifetimes
+/// The builder is owned by the caller until `libsession_config_builder_build`
+/// or `libsession_config_builder_free`.
+///
+/// # Safety
+/// `builder_out` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_new(builder_out: *mut *mut libsession_config_builder) -> u32 {
+    ffi_boundary!(result { new_builder(ConfigBuilder::new(), builder_out) })
+}
+
+/// Starts a config builder with express-session 1.19.0's own defaults
+/// (`resave` and `saveUninitialized` on, cookie `{ path: '/', httpOnly: true,
+/// secure: false, maxAge: null }`) in express compatibility mode (cookie
+/// attributes are checked when the header is written, as express-session
+/// does, not at build time).
+///
+/// # Parameters
+/// `builder_out`: where to store the new builder.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, or `NULL_PARAMETER` if `builder_out` is NULL.
+///
+/// # Memory and lifetimes
+/// As for `libsession_config_builder_new`.
+///
+/// # Safety
+/// `builder_out` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_new_express(
+    builder_out: *mut *mut libsession_config_builder,
+) -> u32 {
+    ffi_boundary!(result { new_builder(ConfigBuilder::express(), builder_out) })
+}
+
+/// Starts a config builder from an express-session options object given as
+/// JSON (`name`, `secret` (a string or an array for rotation), `resave`,
+/// `saveUninitialized`, `rolling`, `unset`, `proxy`, `app_trust_proxy`,
+/// `cookie`), so a C host can share one configuration file with a Node app.
+/// Absent options take express-session's defaults (see
+/// `libsession_config_builder_new_express`); a `null` cookie attribute means
+/// absent. The `_set_*` functions may adjust the result.
+///
+/// # Parameters
+/// `json`, `json_len`: the options as UTF-8 JSON text (not NUL-terminated).
+/// `builder_out`: where to store the new builder.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER` (`builder_out` NULL, or `json`
+/// NULL with a length); `INVALID_UTF8`; `INVALID_JSON`; or the configuration
+/// code of a bad option (`INVALID_OPTION`, `NO_SECRET`, `INVALID_UNSET`,
+/// `INVALID_MAX_AGE`). No handle exists yet, so the code is the only report.
+///
+/// # Memory and lifetimes
+/// `json` is read during the call only. The builder is owned by the caller
+/// as for `libsession_config_builder_new`.
+///
+/// # Safety
+/// `json` is NULL or points at `json_len` readable bytes; `builder_out` is
+/// NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_new_from_express_options(
+    json: *const u8,
+    json_len: usize,
+    builder_out: *mut *mut libsession_config_builder,
+) -> u32 {
+    ffi_boundary!(result {
+        out_ptr(builder_out, "builder_out")?;
+        // SAFETY: `json` is NULL or `json_len` readable bytes (contract).
+        let options = unsafe { super::json_in(json, json_len, "json") }?;
+        new_builder(ConfigBuilder::from_express_options(&options)?, builder_out)
+    })
+}
+
+/// Frees a builder without building it.
+///
+/// # Parameters
+/// `builder`: a builder, or NULL (a no-op).
+///
+/// # Memory and lifetimes
+/// `builder` must not be used afterwards; freeing it twice is undefined
+/// behaviour. Do not free a builder passed to `libsession_config_builder_build`.
+///
+/// # Safety
+/// `builder` is NULL or a live builder from `libsession_config_builder_new*`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_free(builder: *mut libsession_config_builder) {
+    ffi_boundary!(value(()) {
+        if !builder.is_null() {
+            // SAFETY: a live builder from `Box::into_raw` (contract); ownership
+            // returns to Rust exactly once.
+            drop(unsafe { Box::from_raw(builder) });
+        }
+    })
+}
+
+/// Validates the options and makes an immutable config. **The builder is
+/// consumed whatever the result**: on success and on failure (and when
+/// `config_out` is NULL) it is freed, and must not be used or freed again.
+///
+/// # Parameters
+/// `builder`: the builder (consumed).
+/// `config_out`: where to store the config.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER` (`builder` or `config_out` NULL);
+/// or a configuration code (`NO_SECRET`, `EMPTY_SECRET`, `TOO_MANY_SECRETS`,
+/// `INVALID_NAME`, `INVALID_DOMAIN`, `INVALID_PATH`, `INVALID_SAME_SITE`,
+/// `INVALID_PRIORITY`, `INVALID_SECURE`, `INVALID_MAX_AGE`,
+/// `SAME_SITE_NONE_WITHOUT_SECURE`, `INVALID_OPTION`). The code is the only
+/// report: the builder is gone.
+///
+/// # Memory and lifetimes
+/// The config is released with `libsession_config_free`; requests keep their
+/// own reference to it.
+///
+/// # Safety
+/// `builder` is NULL or a live builder; `config_out` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_build(
+    builder: *mut libsession_config_builder,
+    config_out: *mut *const libsession_config,
+) -> u32 {
+    ffi_boundary!(result {
+        if builder.is_null() {
+            return Err(Fail::null("builder"));
+        }
+        // SAFETY: a live builder from `Box::into_raw` (contract); it is
+        // consumed here, on every path.
+        let b = unsafe { Box::from_raw(builder) };
+        let out = out_ptr(config_out, "config_out")?;
+        let mut inner = b.inner;
+        if let Some(secrets) = b.secrets {
+            inner = inner.secrets(secrets);
+        }
+        let config = Arc::new(inner.build()?);
+        // SAFETY: `out` is non-NULL and writable (contract).
+        unsafe { out.write(Arc::into_raw(config).cast::<libsession_config>()) };
+        Ok(())
+    })
+}
+
+/// Copies the message of the builder's most recent failed call into `buf`
+/// (as `snprintf` does: at most `len - 1` bytes and a NUL).
+///
+/// # Parameters
+/// `builder`: the builder. `buf`, `len`: the destination; NULL or 0 only
+/// measures.
+///
+/// # Returns
+/// The message's length in bytes without the NUL (0 if no call failed, or if
+/// `builder` is NULL). A return value `>= len` means the copy was truncated.
+///
+/// # Safety
+/// `builder` is NULL or live; `buf` is NULL or has `len` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_last_error(
+    builder: *const libsession_config_builder,
+    buf: *mut u8,
+    len: usize,
+) -> usize {
+    ffi_boundary!(value(0) {
+        // SAFETY: NULL or a live builder (contract).
+        match unsafe { builder.as_ref() } {
+            // SAFETY: `buf` is NULL or `len` writable bytes (contract).
+            Some(b) => unsafe { copy_message(&b.error, buf, len) },
+            None => 0,
+        }
+    })
+}
+
+/// Sets the session cookie's name (default `connect.sid`).
+///
+/// # Parameters
+/// `builder`; `name`, `name_len`: UTF-8, not NUL-terminated. In strict mode
+/// `_build` checks it is an RFC 6265 token.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_UTF8`.
+///
+/// # Safety
+/// `builder` is NULL or live; `name` is NULL or `name_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_name(
+    builder: *mut libsession_config_builder,
+    name: *const u8,
+    name_len: usize,
+) -> u32 {
+    ffi_boundary!(builder(builder, b) {
+        // SAFETY: `name` is NULL or `name_len` readable bytes (contract).
+        let name = unsafe { str_in(name, name_len, "name") }?;
+        b.update(|c| c.name(name));
+        Ok(())
+    })
+}
+
+/// Adds a signing secret. Call it once per secret, newest first: the first
+/// secret added signs new cookies and every one verifies incoming cookies
+/// (secret rotation). The first call replaces any secrets the builder started
+/// with (from express options); later calls append. At most 16.
+///
+/// # Parameters
+/// `builder`; `secret`, `secret_len`: the secret's bytes (any bytes; at least
+/// 32 bytes of entropy recommended). An empty secret is rejected by `_build`
+/// in strict mode.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK` or `NULL_PARAMETER`.
+///
+/// # Memory and lifetimes
+/// The bytes are copied.
+///
+/// # Safety
+/// `builder` is NULL or live; `secret` is NULL or `secret_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_add_secret(
+    builder: *mut libsession_config_builder,
+    secret: *const u8,
+    secret_len: usize,
+) -> u32 {
+    ffi_boundary!(builder(builder, b) {
+        // SAFETY: `secret` is NULL or `secret_len` readable bytes (contract).
+        let secret = unsafe { bytes_in(secret, secret_len, "secret") }?;
+        b.secrets.get_or_insert_with(Vec::new).push(secret.to_vec());
+        Ok(())
+    })
+}
+
+/// Sets express-session's `resave`: save the session at the end of every
+/// request even if unmodified. Does nothing if `builder` is NULL.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_resave(builder: *mut libsession_config_builder, on: bool) {
+    ffi_boundary!(value(()) {
+        // SAFETY: NULL or a live builder (contract).
+        if let Some(b) = unsafe { builder.as_mut() } {
+            b.update(|c| c.resave(on));
+        }
+    })
+}
+
+/// Sets express-session's `saveUninitialized`: store new sessions even if the
+/// handler did not modify them. Does nothing if `builder` is NULL.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_save_uninitialized(
+    builder: *mut libsession_config_builder,
+    on: bool,
+) {
+    ffi_boundary!(value(()) {
+        // SAFETY: NULL or a live builder (contract).
+        if let Some(b) = unsafe { builder.as_mut() } {
+            b.update(|c| c.save_uninitialized(on));
+        }
+    })
+}
+
+/// Sets express-session's `rolling`: re-send the cookie, with a fresh expiry,
+/// on every response. Does nothing if `builder` is NULL.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_rolling(builder: *mut libsession_config_builder, on: bool) {
+    ffi_boundary!(value(()) {
+        // SAFETY: NULL or a live builder (contract).
+        if let Some(b) = unsafe { builder.as_mut() } {
+            b.update(|c| c.rolling(on));
+        }
+    })
+}
+
+/// Sets express-session's `unset`: what `libsession_request_unset` does to
+/// the stored session.
+///
+/// # Parameters
+/// `builder`; `unset`: a `libsession_unset` value.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER` (not a
+/// `libsession_unset` value).
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_unset(
+    builder: *mut libsession_config_builder,
+    unset: u32,
+) -> u32 {
+    ffi_boundary!(builder(builder, b) {
+        let unset = match libsession_unset::try_from(unset)? {
+            libsession_unset::Keep => Unset::Keep,
+            libsession_unset::Destroy => Unset::Destroy,
+        };
+        b.update(|c| c.unset(unset));
+        Ok(())
+    })
+}
+
+/// Sets express-session's `proxy`: `TRUE` trusts `X-Forwarded-Proto`,
+/// `FALSE` ignores it, `UNSET` (the default) defers to
+/// `libsession_config_builder_set_trust_proxy`.
+///
+/// # Parameters
+/// `builder`; `proxy`: a `libsession_tristate` value.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_proxy(
+    builder: *mut libsession_config_builder,
+    proxy: u32,
+) -> u32 {
+    ffi_boundary!(builder(builder, b) {
+        let proxy = Option::<bool>::from(libsession_tristate::try_from(proxy)?);
+        b.update(|c| c.proxy(proxy));
+        Ok(())
+    })
+}
+
+/// Sets the host's answer to "is the peer a trusted proxy?" (Express's
+/// `trust proxy`), used when `proxy` is unset. Does nothing if `builder` is
+/// NULL.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_trust_proxy(
+    builder: *mut libsession_config_builder,
+    trust: bool,
+) {
+    ffi_boundary!(value(()) {
+        // SAFETY: NULL or a live builder (contract).
+        if let Some(b) = unsafe { builder.as_mut() } {
+            b.update(|c| c.trust_proxy(trust));
+        }
+    })
+}
+
+/// Sets `cookie.path` (default `/`); requests outside this path prefix get
+/// no session.
+///
+/// # Parameters
+/// `builder`; `path`, `path_len`: UTF-8, not NUL-terminated.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_UTF8`.
+///
+/// # Safety
+/// `builder` is NULL or live; `path` is NULL or `path_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_cookie_path(
+    builder: *mut libsession_config_builder,
+    path: *const u8,
+    path_len: usize,
+) -> u32 {
+    ffi_boundary!(builder(builder, b) {
+        // SAFETY: `path` is NULL or `path_len` readable bytes (contract).
+        let path = unsafe { str_in(path, path_len, "path") }?;
+        b.update(|c| c.cookie_path(path));
+        Ok(())
+    })
+}
+
+/// Sets or clears `cookie.domain` (default: none).
+///
+/// # Parameters
+/// `builder`; `domain`, `domain_len`: UTF-8, not NUL-terminated; `domain`
+/// NULL (with `domain_len` 0) removes the attribute.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` (`builder` NULL, or `domain` NULL
+/// with a length) or `INVALID_UTF8`.
+///
+/// # Safety
+/// `builder` is NULL or live; `domain` is NULL or `domain_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_cookie_domain(
+    builder: *mut libsession_config_builder,
+    domain: *const u8,
+    domain_len: usize,
+) -> u32 {
+    ffi_boundary!(builder(builder, b) {
+        let domain = if domain.is_null() && domain_len == 0 {
+            None
+        } else {
+            // SAFETY: `domain` is `domain_len` readable bytes (contract).
+            Some(unsafe { str_in(domain, domain_len, "domain") }?)
+        };
+        b.update(|c| c.cookie_domain(domain));
+        Ok(())
+    })
+}
+
+/// Sets `cookie.httpOnly` (default on). Does nothing if `builder` is NULL.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_http_only(builder: *mut libsession_config_builder, on: bool) {
+    ffi_boundary!(value(()) {
+        // SAFETY: NULL or a live builder (contract).
+        if let Some(b) = unsafe { builder.as_mut() } {
+            b.update(|c| c.http_only(on));
+        }
+    })
+}
+
+/// Sets `cookie.secure` (default `AUTO`).
+///
+/// # Parameters
+/// `builder`; `secure`: a `libsession_secure` value.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_secure(
+    builder: *mut libsession_config_builder,
+    secure: u32,
+) -> u32 {
+    ffi_boundary!(builder(builder, b) {
+        let secure = match libsession_secure::try_from(secure)? {
+            libsession_secure::Never => Secure::Never,
+            libsession_secure::Always => Secure::Always,
+            libsession_secure::Auto => Secure::Auto,
+        };
+        b.update(|c| c.secure(secure));
+        Ok(())
+    })
+}
+
+/// Sets `cookie.maxAge`: the cookie's lifetime in milliseconds, or none for a
+/// browser-session cookie (the default). A non-finite value is rejected by
+/// `_build` (`INVALID_MAX_AGE`). Does nothing if `builder` is NULL.
+///
+/// # Parameters
+/// `builder`; `has_max_age`: false for none; `max_age_ms`: used when
+/// `has_max_age` is true.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_max_age(
+    builder: *mut libsession_config_builder,
+    has_max_age: bool,
+    max_age_ms: f64,
+) {
+    ffi_boundary!(value(()) {
+        // SAFETY: NULL or a live builder (contract).
+        if let Some(b) = unsafe { builder.as_mut() } {
+            b.update(|c| c.max_age(has_max_age.then_some(max_age_ms)));
+        }
+    })
+}
+
+/// Sets `cookie.sameSite` (default `LAX`).
+///
+/// # Parameters
+/// `builder`; `same_site`: a `libsession_same_site` value.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_same_site(
+    builder: *mut libsession_config_builder,
+    same_site: u32,
+) -> u32 {
+    ffi_boundary!(builder(builder, b) {
+        let same_site = match libsession_same_site::try_from(same_site)? {
+            libsession_same_site::Off => SameSite::Off,
+            libsession_same_site::True => SameSite::True,
+            libsession_same_site::Lax => SameSite::Lax,
+            libsession_same_site::Strict => SameSite::Strict,
+            libsession_same_site::None => SameSite::None,
+            libsession_same_site::Auto => SameSite::Auto,
+        };
+        b.update(|c| c.same_site(same_site));
+        Ok(())
+    })
+}
+
+/// Sets `cookie.partitioned` (default unset: no attribute).
+///
+/// # Parameters
+/// `builder`; `partitioned`: a `libsession_tristate` value.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_partitioned(
+    builder: *mut libsession_config_builder,
+    partitioned: u32,
+) -> u32 {
+    ffi_boundary!(builder(builder, b) {
+        let partitioned = Option::<bool>::from(libsession_tristate::try_from(partitioned)?);
+        b.update(|c| c.partitioned(partitioned));
+        Ok(())
+    })
+}
+
+/// Sets `cookie.priority` (default `NONE`: no attribute).
+///
+/// # Parameters
+/// `builder`; `priority`: a `libsession_priority` value.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_priority(
+    builder: *mut libsession_config_builder,
+    priority: u32,
+) -> u32 {
+    ffi_boundary!(builder(builder, b) {
+        let priority = match libsession_priority::try_from(priority)? {
+            libsession_priority::None => None,
+            libsession_priority::Low => Some(Priority::Low),
+            libsession_priority::Medium => Some(Priority::Medium),
+            libsession_priority::High => Some(Priority::High),
+        };
+        b.update(|c| c.priority(priority));
+        Ok(())
+    })
+}
+
+/// Bounds Cookie header parsing (defaults: 32768 bytes, 4096 pairs): a
+/// session cookie beyond either bound is not seen. Does nothing if `builder`
+/// is NULL.
+///
+/// # Parameters
+/// `builder`; `max_header_bytes`: bytes of the joined Cookie header examined;
+/// `max_pairs`: `name=value` pairs examined.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_cookie_limits(
+    builder: *mut libsession_config_builder,
+    max_header_bytes: usize,
+    max_pairs: usize,
+) {
+    ffi_boundary!(value(()) {
+        // SAFETY: NULL or a live builder (contract).
+        if let Some(b) = unsafe { builder.as_mut() } {
+            b.update(|c| c.cookie_limits(CookieLimits { max_header_bytes, max_pairs }));
+        }
+    })
+}
+
+/// Turns express compatibility mode on or off: when on, `_build` accepts
+/// what express-session accepts (an empty secret list, unserializable cookie
+/// attributes) and problems are reported where express-session reports them,
+/// when the `Set-Cookie` header is written. Does nothing if `builder` is NULL.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_express_compat(
+    builder: *mut libsession_config_builder,
+    on: bool,
+) {
+    ffi_boundary!(value(()) {
+        // SAFETY: NULL or a live builder (contract).
+        if let Some(b) = unsafe { builder.as_mut() } {
+            b.update(|c| c.express_compat(on));
+        }
+    })
+}
+
+/// Releases the caller's reference to a config. Requests made from it keep
+/// their own references, so this is safe while they are alive.
+///
+/// # Parameters
+/// `config`: a config from `libsession_config_builder_build`, or NULL (a no-op).
+///
+/// # Memory and lifetimes
+/// `config` must not be used afterwards; freeing it twice is undefined behaviour.
+///
+/// # Safety
+/// `config` is NULL or a config whose reference the caller holds.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_free(config: *const libsession_config) {
+    ffi_boundary!(value(()) {
+        if !config.is_null() {
+            // SAFETY: the pointer came from `Arc::into_raw` and the caller
+            // gives up its reference here, exactly once.
+            drop(unsafe { Arc::from_raw(config.cast::<Config>()) });
+        }
+    })
+}
+
+/// The session cookie's name.
+///
+/// # Returns
+/// The name (not NUL-terminated), or `{ NULL, 0 }` if `config` is NULL.
+///
+/// # Memory and lifetimes
+/// Borrowed from the config: valid while the caller holds its reference.
+///
+/// # Safety
+/// `config` is NULL or a config whose reference the caller holds.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_name(config: *const libsession_config) -> libsession_str {
+    ffi_boundary!(value(libsession_str::NONE) {
+        config_ref(config).map_or(libsession_str::NONE, |c| libsession_str::borrow(c.name()))
+    })
+}
+
+/// The configured `maxAge`.
+///
+/// # Parameters
+/// `config`; `max_age_out`: receives the milliseconds when there is a maxAge.
+///
+/// # Returns
+/// `true` (and `*max_age_out` set) if the cookie has a maxAge; `false` for a
+/// browser-session cookie or a NULL argument.
+///
+/// # Safety
+/// `config` is NULL or held; `max_age_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_max_age(config: *const libsession_config, max_age_out: *mut f64) -> bool {
+    ffi_boundary!(value(false) {
+        match (config_ref(config).and_then(Config::max_age), max_age_out.is_null()) {
+            (Some(ms), false) => {
+                // SAFETY: non-NULL and writable (contract).
+                unsafe { max_age_out.write(ms) };
+                true
+            }
+            _ => false,
+        }
+    })
+}
+
+/// The configured `unset` behaviour.
+///
+/// # Returns
+/// A `libsession_unset` value (`KEEP` if `config` is NULL).
+///
+/// # Safety
+/// `config` is NULL or held.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_unset(config: *const libsession_config) -> u32 {
+    ffi_boundary!(value(libsession_unset::Keep as u32) {
+        match config_ref(config).map(Config::unset) {
+            Some(Unset::Destroy) => libsession_unset::Destroy as u32,
+            _ => libsession_unset::Keep as u32,
+        }
+    })
+}
+
+/// Whether the config runs in express compatibility mode (`false` if
+/// `config` is NULL).
+///
+/// # Safety
+/// `config` is NULL or held.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_express_compat(config: *const libsession_config) -> bool {
+    ffi_boundary!(value(false) { config_ref(config).is_some_and(Config::express_compat) })
+}

@@ -1,0 +1,829 @@
+//! A tower [`Layer`] running the engine around an inner HTTP service
+//! (feature `tower`): axum, hyper, or anything on `tower::Service` with
+//! [`http`] types.
+//!
+//! For each request the [`SessionService`] reads the request's facts (the
+//! target, every `Cookie` header, every `X-Forwarded-Proto` header, and the
+//! layer's TLS flag), drives the engine against the [`AsyncStore`] until the
+//! application's turn, puts a [`Session`] handle into the request's
+//! extensions, calls the inner service, then finishes the session (save,
+//! touch or destroy) and adds the engine's `Set-Cookie` to the response.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use axum::{Extension, Router, routing::get};
+//! use session::{Config, MemoryStore};
+//! use session::tower_layer::{Session, SessionLayer};
+//!
+//! async fn count(Extension(session): Extension<Session>) -> String {
+//!     let views = session.get::<u64>("views").ok().flatten().unwrap_or(0) + 1;
+//!     session.insert("views", &views).expect("a session");
+//!     format!("views: {views}")
+//! }
+//!
+//! let config = Arc::new(Config::builder().secret("keyboard cat").max_age(Some(60_000.0)).build().unwrap());
+//! let app: Router = Router::new().route("/", get(count)).layer(SessionLayer::new(config, MemoryStore::new()));
+//! # let _ = app;
+//! ```
+//!
+//! ## When the store fails
+//!
+//! If loading the session fails (the store is down, the record is corrupt),
+//! the engine reports [`Action::Failed`]. The layer then follows its
+//! [`OnStoreError`] policy: respond `500 Internal Server Error` without
+//! calling the inner service (express-session's behaviour, the default), or
+//! call it with a fresh session under a new ID (the stored session is left
+//! alone; the visitor starts over). Failures after the response was decided
+//! (a failed end-of-request save) and failed handler operations' messages go
+//! to the layer's error hook (stderr by default); a handler operation also
+//! returns [`SessionError::Store`].
+//!
+//! ## Concurrent requests of one session
+//!
+//! With per-session locking on (the default), requests whose cookie carries
+//! the same verified session ID, handled by services made from one
+//! `SessionLayer` (and its clones), run one at a time: a request takes the
+//! session's lock just before the store load and releases it after the
+//! end-of-request save, touch or destroy has been answered (or when the
+//! request is abandoned). Each such request therefore loads what the previous
+//! one saved, and no read-modify-write of the session data is lost inside one
+//! process. Requests wait in arrival order (a fair async mutex per ID), and
+//! the lock table keeps an entry only while a request holds or awaits it.
+//!
+//! Not covered: other processes, or other layers, sharing the store
+//! (express-session's last-write-wins applies there); requests without a
+//! valid session cookie (their session's ID is new, so nothing can race for
+//! it); and the ID a `regenerate` creates mid-request. A slow handler delays
+//! the other requests of its own session (only), and a handler must not wait
+//! for another request of its own session: that would deadlock.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use http::header::{COOKIE, HeaderName, HeaderValue, SET_COOKIE};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::{Layer, Service};
+
+use crate::action::{Action, UnixMillis};
+use crate::async_driver::{AsyncStore, StoreOp, drive, drive_from_current};
+use crate::config::Config;
+use crate::ids::{IdSource, OsRngIds};
+use crate::json::Value;
+use crate::request::Request;
+use crate::serde_value::{from_engine_value, to_engine_value};
+use crate::session_cookie::CookieAttr;
+
+/// Where the layer gets the time (Unix ms).
+pub type Clock = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
+/// Where the layer gets a request's source of new session IDs.
+pub type IdFactory = Arc<dyn Fn() -> Box<dyn IdSource> + Send + Sync>;
+/// Receives the messages of errors the response cannot carry.
+pub type ErrorHook = Arc<dyn Fn(&str) + Send + Sync>;
+
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// What to do when loading the session fails ([`Action::Failed`]).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum OnStoreError {
+    /// Respond `500 Internal Server Error` (with an empty body) without
+    /// calling the inner service, as express-session does.
+    #[default]
+    Respond500,
+    /// Call the inner service with a fresh session under a new ID (as if the
+    /// request had carried no session cookie). The stored session is not
+    /// touched; the new one is saved at the end as usual (and, if the store
+    /// is still down, that save fails and is reported to the error hook).
+    FreshSession,
+}
+
+/// The wall clock (a host helper: the engine itself reads no clock).
+#[allow(clippy::disallowed_methods)]
+pub fn system_clock() -> UnixMillis {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    UnixMillis(since.map_or(0, |d| d.as_millis() as u64))
+}
+
+#[derive(Clone)]
+struct Settings {
+    config: Arc<Config>,
+    store: Arc<dyn AsyncStore>,
+    on_store_error: OnStoreError,
+    tls: bool,
+    lock_sessions: bool,
+    clock: Clock,
+    ids: IdFactory,
+    on_error: ErrorHook,
+    locks: Arc<KeyedLocks>,
+}
+
+impl Settings {
+    fn report(&self, message: &str) {
+        (self.on_error)(message)
+    }
+}
+
+/// The session layer. Cheap to clone; clones share the store and the
+/// per-session lock table.
+#[derive(Clone)]
+pub struct SessionLayer {
+    settings: Arc<Settings>,
+}
+
+impl fmt::Debug for SessionLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("cookie", &self.settings.config.name())
+            .field("on_store_error", &self.settings.on_store_error)
+            .field("tls", &self.settings.tls)
+            .field("lock_sessions", &self.settings.lock_sessions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionLayer {
+    /// A layer with `config` and `store`; the system clock, session IDs of
+    /// 32 bytes from the OS CSPRNG, a 500 on store failure, plain-HTTP
+    /// connections, per-session locking, and errors reported on stderr.
+    pub fn new(config: Arc<Config>, store: impl AsyncStore + 'static) -> Self {
+        SessionLayer::with_shared_store(config, Arc::new(store))
+    }
+
+    /// [`new`](Self::new) with a store that is shared elsewhere too.
+    pub fn with_shared_store(config: Arc<Config>, store: Arc<dyn AsyncStore>) -> Self {
+        SessionLayer {
+            settings: Arc::new(Settings {
+                config,
+                store,
+                on_store_error: OnStoreError::Respond500,
+                tls: false,
+                lock_sessions: true,
+                clock: Arc::new(system_clock),
+                ids: Arc::new(|| Box::new(OsRngIds) as Box<dyn IdSource>),
+                on_error: Arc::new(|message| eprintln!("libsession: {message}")),
+                locks: Arc::new(KeyedLocks::default()),
+            }),
+        }
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut Settings)) -> Self {
+        f(Arc::make_mut(&mut self.settings));
+        self
+    }
+
+    /// The policy when loading the session fails.
+    pub fn on_store_error(self, policy: OnStoreError) -> Self {
+        self.with(|s| s.on_store_error = policy)
+    }
+
+    /// Whether the connections this service sees are TLS (the engine's
+    /// `set_tls`: a secure request, for `Secure` cookies). Behind a TLS
+    /// terminating proxy, configure `proxy`/`trust_proxy` in the [`Config`]
+    /// instead, so that `X-Forwarded-Proto` counts.
+    pub fn tls(self, tls: bool) -> Self {
+        self.with(|s| s.tls = tls)
+    }
+
+    /// Turns per-session locking (see the module docs) on or off.
+    pub fn lock_sessions(self, on: bool) -> Self {
+        self.with(|s| s.lock_sessions = on)
+    }
+
+    /// The clock (Unix ms), read at the start of each request, before each
+    /// handler operation and before the end-of-request work.
+    pub fn clock(self, clock: impl Fn() -> UnixMillis + Send + Sync + 'static) -> Self {
+        self.with(|s| s.clock = Arc::new(clock))
+    }
+
+    /// Where each request gets its new session IDs.
+    pub fn id_source(self, ids: impl Fn() -> Box<dyn IdSource> + Send + Sync + 'static) -> Self {
+        self.with(|s| s.ids = Arc::new(ids))
+    }
+
+    /// Receives the messages of store failures and of errors after the
+    /// response was decided (express-session passes these to `next(err)`).
+    pub fn on_error(self, hook: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.with(|s| s.on_error = Arc::new(hook))
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> SessionService<S> {
+        SessionService { inner, settings: self.settings.clone() }
+    }
+}
+
+/// The service made by [`SessionLayer`].
+#[derive(Clone)]
+pub struct SessionService<S> {
+    inner: S,
+    settings: Arc<Settings>,
+}
+
+impl<S: fmt::Debug> fmt::Debug for SessionService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionService").field("inner", &self.inner).finish_non_exhaustive()
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, B, RB> Service<http::Request<B>> for SessionService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+    RB: Default + Send + 'static,
+{
+    type Response = http::Response<RB>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<http::Response<RB>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        // The clone is not ready yet: keep it, and use the one that is.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(serve(self.settings.clone(), inner, req))
+    }
+}
+
+fn status<RB: Default>(code: http::StatusCode) -> http::Response<RB> {
+    let mut response = http::Response::new(RB::default());
+    *response.status_mut() = code;
+    response
+}
+
+/// A new engine request with the facts of `http` (without its cookies if
+/// `cookies` is false).
+fn engine_request<B>(
+    st: &Settings,
+    now: UnixMillis,
+    http: &http::Request<B>,
+    cookies: bool,
+) -> Result<Request, crate::Error> {
+    let mut req = Request::with_boxed_ids(st.config.clone(), now, (st.ids)());
+    let target = http.uri().path_and_query().map_or("/", |p| p.as_str());
+    req.set_target(target.as_bytes())?;
+    if cookies {
+        for value in http.headers().get_all(COOKIE) {
+            req.add_cookie_header(value.as_bytes())?;
+        }
+    }
+    for value in http.headers().get_all(X_FORWARDED_PROTO) {
+        req.add_forwarded_proto(value.as_bytes())?;
+    }
+    req.set_tls(st.tls)?;
+    Ok(req)
+}
+
+/// Finishes `req` and drives it to `Done`; returns the Set-Cookie values.
+async fn finish(st: &Settings, req: &mut Request) -> Vec<String> {
+    let mut cookies = Vec::new();
+    let now = (st.clock)();
+    req.set_now(now);
+    if let Err(e) = req.finish() {
+        st.report(&format!("session not saved: {e}"));
+        return cookies;
+    }
+    loop {
+        match drive(req, &*st.store, now.0 as i64).await {
+            Ok(Action::SetCookie { value }) => cookies.push(value.to_string()),
+            Ok(Action::Error { message }) => st.report(message),
+            Ok(Action::Done) => break,
+            Ok(other) => {
+                st.report(&format!("unexpected session action after the response: {other:?}"));
+                break;
+            }
+            Err(e) => {
+                st.report(&format!("session not saved: {e}"));
+                break;
+            }
+        }
+    }
+    cookies
+}
+
+/// Why the session is not ready for the handler.
+enum NotReady {
+    /// `Action::Failed`: a store failure or corrupt record.
+    Failed(String),
+    /// Misuse or an impossible action: a bug.
+    Internal(String),
+}
+
+async fn until_ready(st: &Settings, req: &mut Request, from_current: bool, now: i64) -> Result<(), NotReady> {
+    let action =
+        if from_current { drive_from_current(req, &*st.store, now).await } else { drive(req, &*st.store, now).await };
+    match action {
+        Ok(Action::Ready) => Ok(()),
+        Ok(Action::Failed { message }) => Err(NotReady::Failed(message.to_string())),
+        Ok(other) => Err(NotReady::Internal(format!("unexpected session action before the handler: {other:?}"))),
+        Err(e) => Err(NotReady::Internal(format!("session engine error: {e}"))),
+    }
+}
+
+async fn serve<S, B, RB>(
+    settings: Arc<Settings>,
+    mut inner: S,
+    mut http_req: http::Request<B>,
+) -> Result<http::Response<RB>, S::Error>
+where
+    S: Service<http::Request<B>, Response = http::Response<RB>>,
+    RB: Default,
+{
+    let st = &*settings;
+    let now = (st.clock)();
+    let mut req = match engine_request(st, now, &http_req, true) {
+        Ok(req) => req,
+        Err(e) => {
+            st.report(&format!("session engine error: {e}"));
+            return Ok(status(http::StatusCode::INTERNAL_SERVER_ERROR));
+        }
+    };
+
+    // The first action: a load of the cookie's session takes its lock first.
+    let mut lock = None;
+    match req.poll_action() {
+        Ok(Action::Load { id }) if st.lock_sessions => lock = Some(st.locks.lock(id).await),
+        Ok(_) => {}
+        Err(e) => {
+            st.report(&format!("session engine error: {e}"));
+            return Ok(status(http::StatusCode::INTERNAL_SERVER_ERROR));
+        }
+    }
+    match until_ready(st, &mut req, true, now.0 as i64).await {
+        Ok(()) => {}
+        Err(NotReady::Internal(message)) => {
+            st.report(&message);
+            return Ok(status(http::StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        Err(NotReady::Failed(message)) => {
+            st.report(&message);
+            let cookies = finish(st, &mut req).await;
+            drop(lock.take());
+            match st.on_store_error {
+                OnStoreError::Respond500 => {
+                    let mut response = status(http::StatusCode::INTERNAL_SERVER_ERROR);
+                    add_cookies(st, &mut response, cookies);
+                    return Ok(response);
+                }
+                OnStoreError::FreshSession => {
+                    let fresh = engine_request(st, now, &http_req, false);
+                    let ready = match fresh {
+                        Ok(fresh) => {
+                            req = fresh;
+                            until_ready(st, &mut req, false, now.0 as i64).await
+                        }
+                        Err(e) => Err(NotReady::Internal(format!("session engine error: {e}"))),
+                    };
+                    if let Err(NotReady::Failed(message) | NotReady::Internal(message)) = ready {
+                        st.report(&message);
+                        return Ok(status(http::StatusCode::INTERNAL_SERVER_ERROR));
+                    }
+                }
+            }
+        }
+    }
+
+    // The handler's turn.
+    let handle = Session::new(settings.clone(), req);
+    http_req.extensions_mut().insert(handle.clone());
+    let result = inner.call(http_req).await;
+    let taken = handle.take();
+    let mut response = result?;
+    let Some(mut req) = taken else {
+        st.report("session engine missing after the handler");
+        return Ok(response);
+    };
+    let cookies = finish(st, &mut req).await;
+    drop(lock);
+    add_cookies(st, &mut response, cookies);
+    Ok(response)
+}
+
+fn add_cookies<RB>(st: &Settings, response: &mut http::Response<RB>, cookies: Vec<String>) {
+    for cookie in cookies {
+        match HeaderValue::from_bytes(cookie.as_bytes()) {
+            Ok(value) => {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+            Err(_) => st.report("session cookie is not a valid header value; not sent"),
+        }
+    }
+}
+
+// ----- the handle -----------------------------------------------------------
+
+/// Why a [`Session`] operation failed.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum SessionError {
+    /// The engine refused: [`crate::Error::NoSession`] (no session: out of
+    /// the cookie path's scope, destroyed or unset), [`crate::Error::ReservedKey`]
+    /// (`cookie` and the session's method names), or misuse.
+    Engine(crate::Error),
+    /// The store failed a handler operation (`save`, `reload`, `destroy`,
+    /// `regenerate`); the message is the store's. For `reload`, also
+    /// "failed to load session" when the record is gone.
+    Store(String),
+    /// The value could not be converted to or from JSON.
+    Json(serde_json::Error),
+    /// Another operation on this session is under way (or was cancelled
+    /// before it finished, which leaves the session unusable).
+    Busy,
+    /// The request has been answered: the handle is stale.
+    Finished,
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Engine(e) => write!(f, "session: {e}"),
+            SessionError::Store(m) => write!(f, "session store: {m}"),
+            SessionError::Json(e) => write!(f, "session value: {e}"),
+            SessionError::Busy => f.write_str("another session operation is under way"),
+            SessionError::Finished => f.write_str("the request's session has been finished"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SessionError::Engine(e) => Some(e),
+            SessionError::Json(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::Error> for SessionError {
+    fn from(e: crate::Error) -> Self {
+        SessionError::Engine(e)
+    }
+}
+
+impl From<serde_json::Error> for SessionError {
+    fn from(e: serde_json::Error) -> Self {
+        SessionError::Json(e)
+    }
+}
+
+struct State {
+    req: Option<Request>,
+    /// An asynchronous operation holds the engine's turn.
+    busy: bool,
+}
+
+struct Shared {
+    settings: Arc<Settings>,
+    state: Mutex<State>,
+    /// Queues asynchronous operations of one request.
+    ops: tokio::sync::Mutex<()>,
+}
+
+/// The request's session, for handlers (`req.session` of express). Found in
+/// the request's extensions; clones refer to the same session. Valid until
+/// the inner service returns its response.
+///
+/// The synchronous methods change the session in memory; the asynchronous
+/// ones talk to the store. The session is saved (or touched) after the
+/// handler by the layer, following express-session's rules.
+#[derive(Clone)]
+pub struct Session {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session").field("id", &self.id()).finish_non_exhaustive()
+    }
+}
+
+enum Step {
+    Store(StoreOp),
+    Done(Result<(), SessionError>),
+}
+
+fn next_step(req: &mut Request) -> Result<Step, SessionError> {
+    let action = req.poll_action()?;
+    if let Some(op) = StoreOp::from_action(&action) {
+        return Ok(Step::Store(op));
+    }
+    match action {
+        Action::Completed { error: None } => Ok(Step::Done(Ok(()))),
+        Action::Completed { error: Some(message) } => Ok(Step::Done(Err(SessionError::Store(message.to_string())))),
+        _ => Err(SessionError::Engine(crate::Error::WrongPhase)),
+    }
+}
+
+impl Session {
+    fn new(settings: Arc<Settings>, req: Request) -> Self {
+        Session {
+            shared: Arc::new(Shared {
+                settings,
+                state: Mutex::new(State { req: Some(req), busy: false }),
+                ops: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every change to the state is a single call into the engine, which
+        // leaves it consistent even if a panic poisoned the lock.
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take(&self) -> Option<Request> {
+        self.state().req.take()
+    }
+
+    /// Reads the engine.
+    fn read<R>(&self, f: impl FnOnce(&Request) -> R) -> Result<R, SessionError> {
+        let state = self.state();
+        state.req.as_ref().map(f).ok_or(SessionError::Finished)
+    }
+
+    /// A synchronous change (no store round trip).
+    fn change<R>(&self, f: impl FnOnce(&mut Request) -> Result<R, crate::Error>) -> Result<R, SessionError> {
+        let mut state = self.state();
+        if state.busy {
+            return Err(SessionError::Busy);
+        }
+        let req = state.req.as_mut().ok_or(SessionError::Finished)?;
+        Ok(f(req)?)
+    }
+
+    /// An operation with a store round trip, answered by `Completed`.
+    async fn store_op(&self, start: fn(&mut Request) -> Result<(), crate::Error>) -> Result<(), SessionError> {
+        let _serial = self.shared.ops.lock().await;
+        let settings = &self.shared.settings;
+        let now = (settings.clock)();
+        let mut step = {
+            let mut state = self.state();
+            if state.busy {
+                return Err(SessionError::Busy);
+            }
+            let state = &mut *state;
+            let req = state.req.as_mut().ok_or(SessionError::Finished)?;
+            req.set_now(now);
+            start(req)?;
+            state.busy = true;
+            next_step(req)
+        };
+        loop {
+            match step {
+                Ok(Step::Store(op)) => {
+                    let answer = op.perform(&*settings.store, now.0 as i64).await;
+                    let mut state = self.state();
+                    let req = state.req.as_mut().ok_or(SessionError::Finished)?;
+                    step = match answer.apply(req) {
+                        Ok(()) => next_step(req),
+                        Err(e) => Err(e.into()),
+                    };
+                }
+                Ok(Step::Done(result)) => {
+                    self.state().busy = false;
+                    if let Err(SessionError::Store(message)) = &result {
+                        settings.report(message);
+                    }
+                    return result;
+                }
+                Err(e) => {
+                    self.state().busy = false;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// `req.sessionID`: the session's ID (it stays set after `destroy`).
+    pub fn id(&self) -> Option<String> {
+        self.read(|r| r.session_id().map(str::to_string)).ok().flatten()
+    }
+
+    /// Whether there is a session (not destroyed, unset, or out of scope).
+    pub fn is_present(&self) -> bool {
+        self.read(Request::has_session).unwrap_or(false)
+    }
+
+    /// The value under `key`, deserialized; `None` if absent.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        let state = self.state();
+        let req = state.req.as_ref().ok_or(SessionError::Finished)?;
+        match req.get(key) {
+            Some(value) => Ok(Some(from_engine_value(value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The value under `key` as the engine holds it.
+    pub fn get_value(&self, key: &str) -> Option<Value> {
+        self.read(|r| r.get(key).cloned()).ok().flatten()
+    }
+
+    /// All session data (without the cookie) as a JSON object.
+    pub fn data(&self) -> Option<serde_json::Value> {
+        self.read(|r| r.data_json().map(serde_json::Value::from)).ok().flatten()
+    }
+
+    /// `req.session[key] = value`, with the value as `JSON.parse(JSON.stringify(value))`
+    /// (struct fields keep their order).
+    pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), SessionError> {
+        let value = to_engine_value(value)?;
+        self.change(|r| r.set(key, value))
+    }
+
+    /// `req.session[key] = value` with an engine value.
+    pub fn insert_value(&self, key: &str, value: Value) -> Result<(), SessionError> {
+        self.change(|r| r.set(key, value))
+    }
+
+    /// `delete req.session[key]`; returns the removed value, deserialized.
+    pub fn remove<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        match self.change(|r| r.delete(key))? {
+            Some(value) => Ok(Some(from_engine_value(&value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// `delete req.session[key]`; returns the removed engine value.
+    pub fn remove_value(&self, key: &str) -> Result<Option<Value>, SessionError> {
+        self.change(|r| r.delete(key))
+    }
+
+    /// `req.session[key] = (typeof it === 'number' ? it : 0) + 1`; returns the new value.
+    pub fn increment(&self, key: &str) -> Result<f64, SessionError> {
+        self.change(|r| r.increment(key))
+    }
+
+    /// `req.session.touch()`.
+    pub fn touch(&self) -> Result<(), SessionError> {
+        let now = (self.shared.settings.clock)();
+        self.change(|r| {
+            r.set_now(now);
+            r.touch()
+        })
+    }
+
+    /// `req.session.cookie.maxAge = ms` (`None`: a browser-session cookie).
+    pub fn set_max_age(&self, ms: Option<f64>) -> Result<(), SessionError> {
+        let now = (self.shared.settings.clock)();
+        self.change(|r| {
+            r.set_now(now);
+            r.set_max_age(ms)
+        })
+    }
+
+    /// `req.session.cookie.expires = new Date(at)` (`None`: no expiry).
+    pub fn set_expires(&self, at: Option<f64>) -> Result<(), SessionError> {
+        let now = (self.shared.settings.clock)();
+        self.change(|r| {
+            r.set_now(now);
+            r.set_expires(at)
+        })
+    }
+
+    /// `req.session.cookie[attr] = value`.
+    pub fn set_cookie_attr(&self, attr: CookieAttr, value: Value) -> Result<(), SessionError> {
+        self.change(|r| r.set_cookie_attr(attr, value))
+    }
+
+    /// `req.session.cookie.maxAge`: milliseconds left (`None` for a
+    /// browser-session cookie or no session).
+    pub fn max_age(&self) -> Option<f64> {
+        self.read(Request::max_age).ok().flatten()
+    }
+
+    /// `req.session = null` (see [`Config`]'s `unset`).
+    pub fn unset(&self) -> Result<(), SessionError> {
+        self.change(Request::unset)
+    }
+
+    /// `req.session.save()`: store the session now.
+    pub async fn save(&self) -> Result<(), SessionError> {
+        self.store_op(Request::save).await
+    }
+
+    /// `req.session.reload()`: replace the data with the stored copy.
+    pub async fn reload(&self) -> Result<(), SessionError> {
+        self.store_op(Request::reload).await
+    }
+
+    /// `req.session.destroy()`: the session is gone at once (no cookie is
+    /// set for it), and its record is deleted.
+    pub async fn destroy(&self) -> Result<(), SessionError> {
+        self.store_op(Request::destroy).await
+    }
+
+    /// `req.session.regenerate()`: delete the stored session and start a new,
+    /// empty one under a new ID (even if the delete failed, in which case the
+    /// store's message is returned).
+    pub async fn regenerate(&self) -> Result<(), SessionError> {
+        self.store_op(Request::regenerate).await
+    }
+}
+
+// ----- per-session locks ------------------------------------------------------
+
+type AsyncMutex = Arc<tokio::sync::Mutex<()>>;
+
+/// One fair async mutex per session ID, kept while someone holds or awaits it.
+#[derive(Default)]
+struct KeyedLocks {
+    map: Mutex<HashMap<Arc<str>, (AsyncMutex, usize)>>,
+}
+
+impl KeyedLocks {
+    fn map(&self) -> MutexGuard<'_, HashMap<Arc<str>, (AsyncMutex, usize)>> {
+        // Every change is one insert or remove: consistent even if poisoned.
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn lock(self: &Arc<Self>, key: &str) -> KeyGuard {
+        let ticket = {
+            let mut map = self.map();
+            let (key, mutex) = match map.get_key_value(key) {
+                Some((k, (m, _))) => (k.clone(), m.clone()),
+                None => {
+                    let k: Arc<str> = Arc::from(key);
+                    let m = AsyncMutex::default();
+                    map.insert(k.clone(), (m.clone(), 0));
+                    (k, m)
+                }
+            };
+            if let Some((_, users)) = map.get_mut(&*key) {
+                *users += 1;
+            }
+            Ticket { locks: self.clone(), key, mutex }
+        };
+        // If this wait is cancelled, the ticket's drop gives the slot back.
+        let guard = ticket.mutex.clone().lock_owned().await;
+        KeyGuard { _guard: guard, _ticket: ticket }
+    }
+}
+
+/// A claim on a key's entry: counted while it lives.
+struct Ticket {
+    locks: Arc<KeyedLocks>,
+    key: Arc<str>,
+    mutex: AsyncMutex,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut map = self.locks.map();
+        if let Some((_, users)) = map.get_mut(&*self.key) {
+            *users -= 1;
+            if *users == 0 {
+                map.remove(&*self.key);
+            }
+        }
+    }
+}
+
+/// A held session lock: released when dropped.
+struct KeyGuard {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    _ticket: Ticket,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_entries_live_only_while_used() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let locks = Arc::new(KeyedLocks::default());
+            let a = locks.lock("a").await;
+            assert_eq!(locks.map().len(), 1);
+            // A second claim waits; cancelling it gives its slot back.
+            {
+                let waiting = locks.lock("a");
+                let mut waiting = std::pin::pin!(waiting);
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                assert!(waiting.as_mut().poll(&mut cx).is_pending());
+                assert_eq!(locks.map().get("a").unwrap().1, 2);
+            }
+            assert_eq!(locks.map().get("a").unwrap().1, 1);
+            let b = locks.lock("b").await;
+            assert_eq!(locks.map().len(), 2);
+            drop(a);
+            drop(b);
+            assert!(locks.map().is_empty());
+        });
+    }
+}

@@ -1,0 +1,122 @@
+/*
+ * A small test harness for the C API tests: check macros, an in-memory
+ * store answering the engine's actions, and the canonical poll loop.
+ */
+#ifndef LIBSESSION_TEST_HARNESS_H
+#define LIBSESSION_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "libsession.h"
+
+extern int h_checks_failed;
+extern int h_checks_passed;
+
+void h_fail(const char *file, int line, const char *what);
+
+#define CHECK(cond)                                       \
+    do {                                                  \
+        if (cond) {                                       \
+            h_checks_passed++;                            \
+        } else {                                          \
+            h_fail(__FILE__, __LINE__, #cond);            \
+        }                                                 \
+    } while (0)
+
+#define CHECK_RC(call, want)                                                                \
+    do {                                                                                    \
+        uint32_t rc_ = (call);                                                              \
+        if (rc_ == (uint32_t)(want)) {                                                      \
+            h_checks_passed++;                                                              \
+        } else {                                                                            \
+            char msg_[512];                                                                 \
+            snprintf(msg_, sizeof msg_, "%s returned %u (%s), expected %u", #call,          \
+                     (unsigned)rc_, libsession_result_str(rc_), (unsigned)(want));          \
+            h_fail(__FILE__, __LINE__, msg_);                                               \
+        }                                                                                   \
+    } while (0)
+
+#define CHECK_OK(call) CHECK_RC(call, LIBSESSION_RESULT_OK)
+
+/* A string literal as (const uint8_t *, size_t). */
+#define S(lit) (const uint8_t *)(lit), (sizeof(lit) - 1)
+
+/* Runs one test case and reports it; see h_main. */
+typedef void (*h_test_fn)(void);
+typedef struct {
+    const char *name;
+    h_test_fn fn;
+} h_test;
+#define TEST(fn) { #fn, fn }
+
+/* Runs the cases, prints one line each and "N passed, M failed"; returns the
+ * process exit status. */
+int h_main(const char *suite, const h_test *tests, size_t count);
+
+/* Whether a borrowed string equals a C string. */
+bool str_eq(libsession_str s, const char *want);
+/* Whether a borrowed string contains a C string. */
+bool str_has(libsession_str s, const char *needle);
+/* Copies a borrowed string into buf (NUL-terminated, truncated to fit). */
+void str_copy(libsession_str s, char *buf, size_t size);
+
+/* ----- an in-memory store ----- */
+
+#define STORE_MAX 32
+
+typedef struct {
+    char *id;
+    char *record;
+    bool has_expiry;
+    int64_t expires_at;
+} store_entry;
+
+typedef struct {
+    store_entry entries[STORE_MAX];
+    size_t len;
+    /* Fault injection: each counter makes that many next calls fail. */
+    int fail_get, missing_get, fail_set, fail_touch, fail_destroy;
+    /* Calls answered. */
+    int gets, sets, touches, destroys;
+} store;
+
+void store_init(store *s);
+void store_clear(store *s);
+store_entry *store_find(store *s, const char *id);
+
+/* What one run of the poll loop saw. */
+typedef struct {
+    int set_cookies;
+    char cookie[2048];   /* the last Set-Cookie value */
+    int errors;
+    char error[512];     /* the last ERROR message */
+    char failed[512];    /* the FAILED message, if any */
+    int completed;
+    bool completed_ok;   /* the last COMPLETED had no error */
+    char completed_error[512];
+} outcome;
+
+/* Polls and answers store actions until WAIT, READY, FAILED or DONE (or a
+ * call fails: returns 0 then). */
+uint32_t drive(libsession_request *req, store *s, int64_t now, outcome *o);
+
+/* Answers one polled store action (LOAD/SAVE/TOUCH/DESTROY) from the store;
+ * returns the result code of the handle_* call. */
+uint32_t answer(libsession_request *req, uint32_t kind, store *s, int64_t now);
+
+/* A config with one secret and a maxAge of one minute (strict defaults). */
+const libsession_config *simple_config(void);
+
+/* A request with fixed entropy and an optional Cookie header. */
+libsession_request *new_request(const libsession_config *cfg, int64_t now, const char *cookie);
+
+/* The "name=value" part of a Set-Cookie value, as a Cookie header. */
+void cookie_header_of(const char *set_cookie, char *buf, size_t size);
+
+#define NOW ((int64_t)1700000000000)
+
+#endif

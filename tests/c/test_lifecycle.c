@@ -1,0 +1,899 @@
+/*
+ * The lifecycle through the C API: the canonical poll loop, every handler
+ * operation, secret rotation, every config option, asynchronous answers,
+ * caller-chosen IDs, entropy, and a config shared between threads.
+ */
+#include "harness.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+/* The canonical loop written out in full, as the header shows it. */
+static void test_canonical_poll_loop(void) {
+    const libsession_config *cfg = simple_config();
+    store s;
+    char cookie[2048] = "";
+    int round;
+    store_init(&s);
+    for (round = 1; round <= 3; round++) {
+        libsession_request *req = NULL;
+        uint32_t kind = 0;
+        bool done = false;
+        int guard = 0;
+        int64_t now = NOW + round * 1000;
+        CHECK_OK(libsession_request_new(cfg, (uint64_t)now, S("0123456789abcdef0123456789abcdef"), &req));
+        CHECK_OK(libsession_request_set_target(req, S("/")));
+        if (cookie[0] != '\0') {
+            CHECK_OK(libsession_request_add_cookie_header(req, (const uint8_t *)cookie, strlen(cookie)));
+        }
+        while (!done && guard++ < 100) {
+            CHECK_OK(libsession_request_poll_action(req, &kind));
+            switch (kind) {
+            case LIBSESSION_ACTION_LOAD:
+                CHECK(round > 1);
+                CHECK_OK(answer(req, kind, &s, now));
+                break;
+            case LIBSESSION_ACTION_SAVE: {
+                int64_t at = 0;
+                CHECK(libsession_request_action_expires_at(req, &at));
+                CHECK(at == now + 60000);
+                CHECK(str_has(libsession_request_action_record(req), "\"views\":"));
+                CHECK_OK(answer(req, kind, &s, now));
+                break;
+            }
+            case LIBSESSION_ACTION_TOUCH:
+            case LIBSESSION_ACTION_DESTROY:
+                CHECK_OK(answer(req, kind, &s, now));
+                break;
+            case LIBSESSION_ACTION_READY: {
+                double views = 0;
+                CHECK_OK(libsession_request_increment(req, S("views"), &views));
+                CHECK(views == (double)round);
+                CHECK_OK(libsession_request_finish(req));
+                break;
+            }
+            case LIBSESSION_ACTION_SET_COOKIE: {
+                libsession_str v = libsession_request_action_value(req);
+                char value[2048];
+                CHECK(str_has(v, "connect.sid=s%3A"));
+                CHECK(str_has(v, "; Path=/; Expires="));
+                CHECK(str_has(v, "; HttpOnly; SameSite=Lax"));
+                str_copy(v, value, sizeof value);
+                cookie_header_of(value, cookie, sizeof cookie);
+                break;
+            }
+            case LIBSESSION_ACTION_DONE:
+                done = true;
+                break;
+            default:
+                CHECK(!"unexpected action");
+                done = true;
+            }
+        }
+        CHECK(done);
+        /* DONE repeats forever. */
+        CHECK_OK(libsession_request_poll_action(req, &kind));
+        CHECK(kind == LIBSESSION_ACTION_DONE);
+        libsession_request_free(req);
+    }
+    CHECK(s.len == 1);
+    CHECK(s.gets == 2);
+    CHECK(s.sets == 3);
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
+/* A request at READY with a new session. */
+static libsession_request *ready(const libsession_config *cfg, store *s, const char *cookie) {
+    outcome o;
+    libsession_request *req = new_request(cfg, NOW, cookie);
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, s, NOW, &o) == LIBSESSION_ACTION_READY);
+    return req;
+}
+
+/* Finishes a request and drives it to DONE. */
+static void finish(libsession_request *req, store *s, int64_t now, outcome *o) {
+    CHECK_OK(libsession_request_finish(req));
+    CHECK(drive(req, s, now, o) == LIBSESSION_ACTION_DONE);
+}
+
+static void test_data_operations(void) {
+    const libsession_config *cfg = simple_config();
+    store s;
+    libsession_request *req;
+    libsession_str json, id;
+    double n = 0;
+    outcome o;
+    store_init(&s);
+    memset(&o, 0, sizeof o);
+    req = ready(cfg, &s, NULL);
+
+    CHECK(libsession_request_has_session(req));
+    CHECK(libsession_request_session_id(req, &id));
+    CHECK(id.len == 43);
+    CHECK(!libsession_request_cookie_session_id(req, &id));
+    CHECK(!libsession_request_is_secure(req));
+
+    /* get of an absent key: OK with an absent string. */
+    json.data = (const uint8_t *)"untouched";
+    CHECK_OK(libsession_request_get_json(req, S("user"), &json));
+    CHECK(json.data == NULL && json.len == 0);
+
+    CHECK_OK(libsession_request_set_json(req, S("user"), S("{\"name\":\"ada\",\"roles\":[\"a\",1,true,null]}")));
+    CHECK_OK(libsession_request_get_json(req, S("user"), &json));
+    CHECK(str_eq(json, "{\"name\":\"ada\",\"roles\":[\"a\",1,true,null]}"));
+    CHECK_OK(libsession_request_set_json(req, S("n"), S("  41  ")));
+    CHECK_OK(libsession_request_increment(req, S("n"), &n));
+    CHECK(n == 42.0);
+    CHECK_OK(libsession_request_set_json(req, S("s"), S("\"text\"")));
+    CHECK_OK(libsession_request_increment(req, S("s"), &n));
+    CHECK(n == 1.0);
+    CHECK_OK(libsession_request_set_json(req, S("empty"), S("\"\"")));
+    CHECK_OK(libsession_request_get_json(req, S("empty"), &json));
+    CHECK(str_eq(json, "\"\""));
+
+    CHECK_OK(libsession_request_data_json(req, &json));
+    CHECK(str_eq(json, "{\"user\":{\"name\":\"ada\",\"roles\":[\"a\",1,true,null]},\"n\":42,\"s\":1,\"empty\":\"\"}"));
+    CHECK_OK(libsession_request_session_json(req, &json));
+    CHECK(str_has(json, "\"cookie\":{\"originalMaxAge\":60000"));
+    CHECK(str_has(json, "\"n\":42"));
+
+    CHECK_OK(libsession_request_delete(req, S("user")));
+    CHECK_OK(libsession_request_delete(req, S("never-set")));
+    CHECK_OK(libsession_request_get_json(req, S("user"), &json));
+    CHECK(json.data == NULL);
+    CHECK_OK(libsession_request_get_json(req, S("cookie"), &json));
+    CHECK(json.data == NULL);
+
+    /* Unicode survives the round trip. */
+    CHECK_OK(libsession_request_set_json(req, S("greeting"), S("\"gr\xc3\xbc\xc3\x9f \\u00e9 \xf0\x9f\x8d\xaa\"")));
+    CHECK_OK(libsession_request_get_json(req, S("greeting"), &json));
+    CHECK(str_eq(json, "\"gr\xc3\xbc\xc3\x9f \xc3\xa9 \xf0\x9f\x8d\xaa\""));
+
+    finish(req, &s, NOW, &o);
+    CHECK(o.set_cookies == 1);
+    CHECK(s.len == 1);
+    CHECK(s.len == 1 && strstr(s.entries[0].record, "\"greeting\"") != NULL);
+    CHECK(s.len == 1 && strstr(s.entries[0].record, "\"user\"") == NULL);
+    libsession_request_free(req);
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
+static void test_cookie_operations(void) {
+    const libsession_config *cfg = simple_config();
+    store s;
+    libsession_request *req;
+    double ms = 0;
+    outcome o;
+    store_init(&s);
+    memset(&o, 0, sizeof o);
+    req = ready(cfg, &s, NULL);
+
+    CHECK(libsession_request_max_age(req, &ms));
+    CHECK(ms == 60000.0);
+    CHECK_OK(libsession_request_set_max_age(req, true, 5000.0));
+    CHECK(libsession_request_max_age(req, &ms) && ms == 5000.0);
+    CHECK_OK(libsession_request_set_now(req, (uint64_t)(NOW + 1000)));
+    CHECK(libsession_request_max_age(req, &ms) && ms == 4000.0);
+    CHECK_OK(libsession_request_touch(req));
+    CHECK(libsession_request_max_age(req, &ms) && ms == 5000.0);
+    CHECK_OK(libsession_request_set_max_age(req, false, 0.0));
+    CHECK(!libsession_request_max_age(req, &ms));
+    CHECK_OK(libsession_request_set_expires(req, true, (double)(NOW + 1000 + 7000)));
+    CHECK(libsession_request_max_age(req, &ms) && ms == 7000.0);
+    CHECK_OK(libsession_request_set_expires(req, false, 0.0));
+    CHECK(!libsession_request_max_age(req, &ms));
+    CHECK_OK(libsession_request_set_max_age(req, true, 3600000.0));
+
+    CHECK_OK(libsession_request_set_cookie_attr(req, LIBSESSION_COOKIE_ATTR_PRIORITY, S("\"high\"")));
+    CHECK_OK(libsession_request_set_cookie_attr(req, LIBSESSION_COOKIE_ATTR_PATH, S("\"/\"")));
+    CHECK_OK(libsession_request_set_cookie_attr(req, LIBSESSION_COOKIE_ATTR_HTTP_ONLY, S("false")));
+    CHECK_OK(libsession_request_set_cookie_attr(req, LIBSESSION_COOKIE_ATTR_DOMAIN, S("\"example.com\"")));
+    CHECK_OK(libsession_request_set_cookie_attr(req, LIBSESSION_COOKIE_ATTR_PARTITIONED, S("true")));
+    CHECK_OK(libsession_request_set_cookie_attr(req, LIBSESSION_COOKIE_ATTR_SECURE, S("false")));
+    CHECK_OK(libsession_request_set_cookie_attr_by_name(req, S("sameSite"), S("\"strict\"")));
+    CHECK_OK(libsession_request_set_cookie_attr(req, LIBSESSION_COOKIE_ATTR_ORIGINAL_MAX_AGE, S("3600000")));
+    CHECK_OK(libsession_request_set_cookie_attr(req, LIBSESSION_COOKIE_ATTR_SAME_SITE, S("\"strict\"")));
+
+    CHECK_OK(libsession_request_set_json(req, S("x"), S("1")));
+    finish(req, &s, NOW + 1000, &o);
+    CHECK(o.set_cookies == 1);
+    CHECK(strstr(o.cookie, "; Domain=example.com") != NULL);
+    CHECK(strstr(o.cookie, "; Priority=High") != NULL);
+    CHECK(strstr(o.cookie, "; SameSite=Strict") != NULL);
+    CHECK(strstr(o.cookie, "; Partitioned") != NULL);
+    CHECK(strstr(o.cookie, "HttpOnly") == NULL);
+    CHECK(strstr(o.cookie, "Expires=Tue, 14 Nov 2023 23:13:21 GMT") != NULL);
+    libsession_request_free(req);
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
+static void test_save_reload_regenerate_destroy(void) {
+    const libsession_config *cfg = simple_config();
+    store s;
+    libsession_request *req;
+    libsession_str id;
+    char first_id[64], second_id[64];
+    uint32_t kind = 0;
+    outcome o;
+    store_init(&s);
+    memset(&o, 0, sizeof o);
+    req = ready(cfg, &s, NULL);
+    CHECK(libsession_request_session_id(req, &id));
+    str_copy(id, first_id, sizeof first_id);
+
+    /* save: SAVE, then COMPLETED without error, then READY. */
+    CHECK_OK(libsession_request_set_json(req, S("k"), S("\"v1\"")));
+    CHECK_OK(libsession_request_save(req));
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_SAVE);
+    CHECK(str_eq(libsession_request_action_id(req), first_id));
+    CHECK(libsession_request_action_value(req).data == NULL);
+    CHECK_OK(answer(req, kind, &s, NOW));
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_COMPLETED);
+    CHECK(libsession_request_action_value(req).data == NULL);
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_READY);
+    CHECK(s.len == 1);
+
+    /* reload: the stored copy replaces the in-memory changes. */
+    CHECK_OK(libsession_request_set_json(req, S("k"), S("\"v2\"")));
+    CHECK_OK(libsession_request_reload(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(o.completed == 1 && o.completed_ok);
+    {
+        libsession_str v;
+        CHECK_OK(libsession_request_get_json(req, S("k"), &v));
+        CHECK(str_eq(v, "\"v1\""));
+    }
+
+    /* regenerate: DESTROY of the old ID, then a new session and ID. */
+    CHECK_OK(libsession_request_regenerate(req));
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_DESTROY);
+    CHECK(str_eq(libsession_request_action_id(req), first_id));
+    CHECK_OK(answer(req, kind, &s, NOW));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(o.completed == 2 && o.completed_ok);
+    CHECK(s.len == 0);
+    CHECK(libsession_request_session_id(req, &id));
+    str_copy(id, second_id, sizeof second_id);
+    CHECK(strcmp(first_id, second_id) != 0);
+    CHECK(libsession_request_generated_id_count(req) == 2);
+    {
+        libsession_str v;
+        CHECK_OK(libsession_request_get_json(req, S("k"), &v));
+        CHECK(v.data == NULL);
+    }
+
+    /* destroy: the session is gone at once; the ID stays. */
+    CHECK_OK(libsession_request_set_json(req, S("k"), S("3")));
+    CHECK_OK(libsession_request_save(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(s.len == 1);
+    CHECK_OK(libsession_request_destroy(req));
+    CHECK(!libsession_request_has_session(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(o.completed == 4 && o.completed_ok);
+    CHECK(s.len == 0);
+    CHECK(libsession_request_session_id(req, &id) && str_eq(id, second_id));
+    CHECK_RC(libsession_request_increment(req, S("k"), NULL), LIBSESSION_RESULT_NULL_PARAMETER);
+    {
+        double n = -1;
+        CHECK_RC(libsession_request_increment(req, S("k"), &n), LIBSESSION_RESULT_NO_SESSION);
+        CHECK(n == -1);
+    }
+    finish(req, &s, NOW, &o);
+    CHECK(s.len == 0);
+    libsession_request_free(req);
+
+    /* unset: no session for the rest of the request (kept in the store by default). */
+    req = ready(cfg, &s, NULL);
+    CHECK_OK(libsession_request_set_json(req, S("k"), S("1")));
+    CHECK_OK(libsession_request_unset(req));
+    CHECK(!libsession_request_has_session(req));
+    CHECK_OK(libsession_request_unset(req));
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW, &o);
+    CHECK(o.set_cookies == 0);
+    CHECK(s.len == 0);
+    libsession_request_free(req);
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
+/* A second request carrying the first one's cookie, which the store has. */
+static void test_cookie_round_trip_and_touch(void) {
+    const libsession_config *cfg = simple_config();
+    store s;
+    libsession_request *req;
+    char cookie[2048], first_id[64];
+    libsession_str id;
+    outcome o;
+    store_init(&s);
+    memset(&o, 0, sizeof o);
+    req = ready(cfg, &s, NULL);
+    CHECK_OK(libsession_request_set_json(req, S("k"), S("1")));
+    CHECK(libsession_request_session_id(req, &id));
+    str_copy(id, first_id, sizeof first_id);
+    finish(req, &s, NOW, &o);
+    libsession_request_free(req);
+    cookie_header_of(o.cookie, cookie, sizeof cookie);
+
+    req = ready(cfg, &s, cookie);
+    CHECK(libsession_request_cookie_session_id(req, &id) && str_eq(id, first_id));
+    CHECK(libsession_request_session_id(req, &id) && str_eq(id, first_id));
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW + 10, &o);
+    CHECK(s.touches == 1); /* unmodified, resave off: touched, not saved */
+    CHECK(s.sets == 1);
+    CHECK(o.set_cookies == 0);
+    libsession_request_free(req);
+
+    /* An expired record is a new session. */
+    req = ready(cfg, &s, cookie);
+    CHECK(libsession_request_session_id(req, &id) && str_eq(id, first_id));
+    libsession_request_free(req); /* freed mid-request: allowed */
+    {
+        libsession_request *late = new_request(cfg, NOW + 120000, cookie);
+        memset(&o, 0, sizeof o);
+        CHECK(drive(late, &s, NOW + 120000, &o) == LIBSESSION_ACTION_READY);
+        CHECK(libsession_request_session_id(late, &id) && !str_eq(id, first_id));
+        libsession_request_free(late);
+    }
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
+/* The first secret signs; every secret verifies. */
+static void test_secret_rotation(void) {
+    libsession_config_builder *b = NULL;
+    const libsession_config *old_cfg = NULL, *rotated = NULL, *new_only = NULL;
+    store s;
+    libsession_request *req;
+    char old_cookie[2048], new_cookie[2048], sid[64];
+    libsession_str id;
+    outcome o;
+    store_init(&s);
+
+    CHECK_OK(libsession_config_builder_new(&b));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("old secret")));
+    CHECK_OK(libsession_config_builder_build(b, &old_cfg));
+    CHECK_OK(libsession_config_builder_new(&b));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("new secret")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("old secret")));
+    libsession_config_builder_set_rolling(b, true);
+    CHECK_OK(libsession_config_builder_build(b, &rotated));
+    CHECK_OK(libsession_config_builder_new(&b));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("new secret")));
+    CHECK_OK(libsession_config_builder_build(b, &new_only));
+
+    /* A session under the old secret. */
+    req = ready(old_cfg, &s, NULL);
+    CHECK_OK(libsession_request_set_json(req, S("who"), S("\"ada\"")));
+    CHECK(libsession_request_session_id(req, &id));
+    str_copy(id, sid, sizeof sid);
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW, &o);
+    libsession_request_free(req);
+    cookie_header_of(o.cookie, old_cookie, sizeof old_cookie);
+
+    /* The rotated config accepts it and re-signs with the new secret. */
+    req = ready(rotated, &s, old_cookie);
+    CHECK(s.gets == 1);
+    CHECK(libsession_request_cookie_session_id(req, &id) && str_eq(id, sid));
+    {
+        libsession_str v;
+        CHECK_OK(libsession_request_get_json(req, S("who"), &v));
+        CHECK(str_eq(v, "\"ada\""));
+    }
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW, &o);
+    CHECK(o.set_cookies == 1);
+    libsession_request_free(req);
+    cookie_header_of(o.cookie, new_cookie, sizeof new_cookie);
+    CHECK(strcmp(old_cookie, new_cookie) != 0);
+    CHECK(strstr(new_cookie, sid) != NULL);
+
+    /* Only the new secret: the new cookie verifies, the old one does not. */
+    req = ready(new_only, &s, new_cookie);
+    CHECK(libsession_request_cookie_session_id(req, &id) && str_eq(id, sid));
+    libsession_request_free(req);
+    req = ready(new_only, &s, old_cookie);
+    CHECK(!libsession_request_cookie_session_id(req, &id));
+    CHECK(libsession_request_session_id(req, &id) && !str_eq(id, sid));
+    CHECK(s.gets == 2); /* the unverified cookie caused no load */
+    libsession_request_free(req);
+
+    libsession_config_free(old_cfg);
+    libsession_config_free(rotated);
+    libsession_config_free(new_only);
+    store_clear(&s);
+}
+
+/* Every builder setter, checked through the cookie it produces. */
+static void test_every_config_option(void) {
+    libsession_config_builder *b = NULL;
+    const libsession_config *cfg = NULL;
+    store s;
+    libsession_request *req;
+    libsession_str name;
+    double ms = 0;
+    uint32_t kind = 0;
+    outcome o;
+    store_init(&s);
+
+    CHECK_OK(libsession_config_builder_new(&b));
+    CHECK_OK(libsession_config_builder_set_name(b, S("sid")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("s3cret")));
+    libsession_config_builder_set_resave(b, true);
+    libsession_config_builder_set_save_uninitialized(b, true);
+    libsession_config_builder_set_rolling(b, true);
+    CHECK_OK(libsession_config_builder_set_unset(b, LIBSESSION_UNSET_DESTROY));
+    CHECK_OK(libsession_config_builder_set_proxy(b, LIBSESSION_TRISTATE_UNSET));
+    libsession_config_builder_set_trust_proxy(b, true);
+    CHECK_OK(libsession_config_builder_set_cookie_path(b, S("/app")));
+    CHECK_OK(libsession_config_builder_set_cookie_domain(b, S("example.com")));
+    libsession_config_builder_set_http_only(b, false);
+    CHECK_OK(libsession_config_builder_set_secure(b, LIBSESSION_SECURE_ALWAYS));
+    libsession_config_builder_set_max_age(b, true, 1000.0);
+    CHECK_OK(libsession_config_builder_set_same_site(b, LIBSESSION_SAME_SITE_NONE));
+    CHECK_OK(libsession_config_builder_set_partitioned(b, LIBSESSION_TRISTATE_TRUE));
+    CHECK_OK(libsession_config_builder_set_priority(b, LIBSESSION_PRIORITY_HIGH));
+    libsession_config_builder_set_cookie_limits(b, 4096, 16);
+    libsession_config_builder_set_express_compat(b, false);
+    CHECK_OK(libsession_config_builder_build(b, &cfg));
+
+    name = libsession_config_name(cfg);
+    CHECK(str_eq(name, "sid"));
+    CHECK(libsession_config_max_age(cfg, &ms) && ms == 1000.0);
+    CHECK(libsession_config_unset(cfg) == LIBSESSION_UNSET_DESTROY);
+    CHECK(!libsession_config_express_compat(cfg));
+
+    /* Behind a trusted proxy saying https: secure, cookie sent. */
+    req = new_request(cfg, NOW, NULL);
+    CHECK_OK(libsession_request_set_target(req, S("/app/page?x=1")));
+    CHECK_OK(libsession_request_add_forwarded_proto(req, S("https")));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(libsession_request_is_secure(req));
+    finish(req, &s, NOW, &o);
+    CHECK(o.set_cookies == 1);
+    CHECK(strncmp(o.cookie, "sid=s%3A", 8) == 0);
+    CHECK(strstr(o.cookie, "; Max-Age=1") == NULL); /* express-session sends Expires only */
+    CHECK(strstr(o.cookie, "; Domain=example.com; Path=/app; Expires=") != NULL);
+    CHECK(strstr(o.cookie, "; Secure; Partitioned; Priority=High; SameSite=None") != NULL);
+    CHECK(strstr(o.cookie, "HttpOnly") == NULL);
+    CHECK(s.sets == 1); /* saveUninitialized */
+    libsession_request_free(req);
+
+    /* Plain HTTP with a Secure cookie: no Set-Cookie. */
+    req = new_request(cfg, NOW, NULL);
+    CHECK_OK(libsession_request_set_target(req, S("/app")));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(!libsession_request_is_secure(req));
+    finish(req, &s, NOW, &o);
+    CHECK(o.set_cookies == 0);
+    libsession_request_free(req);
+
+    /* TLS on the connection itself. */
+    req = new_request(cfg, NOW, NULL);
+    CHECK_OK(libsession_request_set_target(req, S("/app")));
+    CHECK_OK(libsession_request_set_tls(req, true));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(libsession_request_is_secure(req));
+    /* unset with unset=destroy: the stored session is destroyed at the end. */
+    CHECK_OK(libsession_request_unset(req));
+    CHECK_OK(libsession_request_finish(req));
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_DESTROY);
+    CHECK_OK(answer(req, kind, &s, NOW));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_DONE);
+    libsession_request_free(req);
+
+    /* Outside the cookie path: no session at all. */
+    req = new_request(cfg, NOW, NULL);
+    CHECK_OK(libsession_request_set_target(req, S("/other")));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(!libsession_request_has_session(req));
+    {
+        libsession_str id;
+        CHECK(!libsession_request_session_id(req, &id));
+    }
+    finish(req, &s, NOW, &o);
+    CHECK(o.set_cookies == 0);
+    libsession_request_free(req);
+
+    /* Store unavailable: no session, no store calls. */
+    req = new_request(cfg, NOW, NULL);
+    CHECK_OK(libsession_request_set_target(req, S("/app")));
+    CHECK_OK(libsession_request_set_store_unavailable(req, true));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(!libsession_request_has_session(req));
+    libsession_request_free(req);
+
+    /* proxy=false ignores X-Forwarded-Proto even with trust_proxy. */
+    libsession_config_free(cfg);
+    CHECK_OK(libsession_config_builder_new(&b));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("s3cret")));
+    CHECK_OK(libsession_config_builder_set_proxy(b, LIBSESSION_TRISTATE_FALSE));
+    libsession_config_builder_set_trust_proxy(b, true);
+    CHECK_OK(libsession_config_builder_set_same_site(b, LIBSESSION_SAME_SITE_AUTO));
+    CHECK_OK(libsession_config_builder_set_secure(b, LIBSESSION_SECURE_AUTO));
+    CHECK_OK(libsession_config_builder_set_partitioned(b, LIBSESSION_TRISTATE_FALSE));
+    CHECK_OK(libsession_config_builder_set_priority(b, LIBSESSION_PRIORITY_NONE));
+    CHECK_OK(libsession_config_builder_set_cookie_domain(b, NULL, 0));
+    libsession_config_builder_set_max_age(b, false, 0.0);
+    CHECK_OK(libsession_config_builder_build(b, &cfg));
+    CHECK(!libsession_config_max_age(cfg, &ms));
+    CHECK(libsession_config_unset(cfg) == LIBSESSION_UNSET_KEEP);
+    req = new_request(cfg, NOW, NULL);
+    CHECK_OK(libsession_request_add_forwarded_proto(req, S("https")));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(!libsession_request_is_secure(req));
+    CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
+    finish(req, &s, NOW, &o);
+    CHECK(strcmp(strstr(o.cookie, ";"), "; Path=/; HttpOnly; SameSite=Lax") == 0);
+    libsession_request_free(req);
+
+    libsession_config_free(cfg);
+    store_clear(&s);
+}
+
+static void test_express_options(void) {
+    libsession_config_builder *b = NULL;
+    const libsession_config *cfg = NULL;
+    static const char options[] =
+        "{\"name\":\"app.sid\",\"secret\":[\"first\",\"second\"],\"resave\":false,"
+        "\"saveUninitialized\":false,\"rolling\":false,\"unset\":\"keep\",\"proxy\":null,"
+        "\"app_trust_proxy\":false,\"cookie\":{\"maxAge\":1000,\"sameSite\":\"strict\",\"secure\":false}}";
+    store s;
+    libsession_request *req;
+    double ms = 0;
+    outcome o;
+    store_init(&s);
+    CHECK_OK(libsession_config_builder_new_from_express_options((const uint8_t *)options, strlen(options), &b));
+    CHECK_OK(libsession_config_builder_build(b, &cfg));
+    CHECK(str_eq(libsession_config_name(cfg), "app.sid"));
+    CHECK(libsession_config_express_compat(cfg));
+    CHECK(libsession_config_max_age(cfg, &ms) && ms == 1000.0);
+    req = ready(cfg, &s, NULL);
+    CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW, &o);
+    CHECK(strncmp(o.cookie, "app.sid=s%3A", 12) == 0);
+    CHECK(strstr(o.cookie, "; SameSite=Strict") != NULL);
+    libsession_request_free(req);
+    libsession_config_free(cfg);
+
+    /* add_secret replaces the options' secrets with its own list. */
+    CHECK_OK(libsession_config_builder_new_from_express_options((const uint8_t *)options, strlen(options), &b));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("third")));
+    CHECK_OK(libsession_config_builder_build(b, &cfg));
+    {
+        char cookie[2048];
+        libsession_str id;
+        cookie_header_of(o.cookie, cookie, sizeof cookie);
+        req = ready(cfg, &s, cookie);
+        CHECK(!libsession_request_cookie_session_id(req, &id));
+        libsession_request_free(req);
+    }
+    libsession_config_free(cfg);
+
+    /* express defaults: saveUninitialized, resave, no secret required at build. */
+    CHECK_OK(libsession_config_builder_new_express(&b));
+    CHECK_OK(libsession_config_builder_build(b, &cfg));
+    CHECK(libsession_config_express_compat(cfg));
+    req = new_request(cfg, NOW, NULL);
+    memset(&o, 0, sizeof o);
+    /* Without a secret every request fails like express-session's. */
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_FAILED);
+    CHECK(strcmp(o.failed, "secret option required for sessions") == 0);
+    CHECK_OK(libsession_request_finish(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_DONE);
+    libsession_request_free(req);
+    libsession_config_free(cfg);
+
+    CHECK_OK(libsession_config_builder_new_express(&b));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("x")));
+    CHECK_OK(libsession_config_builder_build(b, &cfg));
+    req = ready(cfg, &s, NULL);
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW, &o);
+    CHECK(o.set_cookies == 1); /* saveUninitialized: an unmodified new session is stored */
+    CHECK(strstr(o.cookie, "; Path=/; HttpOnly") != NULL);
+    libsession_request_free(req);
+    libsession_config_free(cfg);
+    store_clear(&s);
+}
+
+/* An asynchronous store: WAIT until the answer arrives. */
+static void test_wait_for_async_store(void) {
+    const libsession_config *cfg = simple_config();
+    store s;
+    libsession_request *req;
+    uint32_t kind = 0;
+    char cookie[2048];
+    outcome o;
+    store_init(&s);
+    req = ready(cfg, &s, NULL);
+    CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW, &o);
+    libsession_request_free(req);
+    cookie_header_of(o.cookie, cookie, sizeof cookie);
+
+    req = new_request(cfg, NOW, cookie);
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_LOAD);
+    CHECK(libsession_request_action_id(req).len == 43);
+    /* The host goes away to its event loop; polling again just waits. */
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_WAIT);
+    CHECK(libsession_request_action_id(req).data == NULL);
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_WAIT);
+    /* Time passed while waiting. */
+    CHECK_OK(libsession_request_set_now(req, (uint64_t)(NOW + 500)));
+    CHECK_OK(answer(req, LIBSESSION_ACTION_LOAD, &s, NOW + 500));
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_READY);
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_READY); /* repeats until the host acts */
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW + 500, &o);
+    libsession_request_free(req);
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
+static void test_push_session_id(void) {
+    const libsession_config *cfg = simple_config();
+    store s;
+    libsession_request *req;
+    libsession_str id;
+    outcome o;
+    store_init(&s);
+    req = new_request(cfg, NOW, NULL);
+    CHECK(libsession_request_generated_id_count(req) == 0);
+    CHECK_OK(libsession_request_push_session_id(req, S("chosen-id-1")));
+    CHECK_OK(libsession_request_push_session_id(req, S("chosen-id-2")));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(libsession_request_session_id(req, &id) && str_eq(id, "chosen-id-1"));
+    CHECK(libsession_request_generated_id_count(req) == 1);
+    CHECK_OK(libsession_request_regenerate(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(libsession_request_session_id(req, &id) && str_eq(id, "chosen-id-2"));
+    /* The queue is empty: IDs now come from the entropy. */
+    CHECK_OK(libsession_request_regenerate(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(libsession_request_session_id(req, &id) && id.len == 43);
+    CHECK(libsession_request_generated_id_count(req) == 3);
+    CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
+    finish(req, &s, NOW, &o);
+    CHECK(strstr(o.cookie, "connect.sid=s%3A") == o.cookie);
+    libsession_request_free(req);
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
+static void test_entropy(void) {
+    const libsession_config *cfg = simple_config();
+    uint8_t seed[64];
+    libsession_request *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+    libsession_str id;
+    char ida[64], idb[64], idc[64], idd[64];
+    uint32_t kind;
+    size_t i;
+    for (i = 0; i < sizeof seed; i++) {
+        seed[i] = (uint8_t)(i * 7);
+    }
+    /* The same 32 bytes give the same ID; 64 bytes are accepted (hashed). */
+    CHECK_OK(libsession_request_new(cfg, (uint64_t)NOW, seed, 32, &a));
+    CHECK_OK(libsession_request_new(cfg, (uint64_t)NOW, seed, 32, &b));
+    CHECK_OK(libsession_request_new(cfg, (uint64_t)NOW, seed, 64, &c));
+    /* No entropy: the operating system's. */
+    CHECK_OK(libsession_request_new(cfg, (uint64_t)NOW, NULL, 0, &d));
+    CHECK_OK(libsession_request_poll_action(a, &kind));
+    CHECK_OK(libsession_request_poll_action(b, &kind));
+    CHECK_OK(libsession_request_poll_action(c, &kind));
+    CHECK_OK(libsession_request_poll_action(d, &kind));
+    CHECK(libsession_request_session_id(a, &id));
+    str_copy(id, ida, sizeof ida);
+    CHECK(libsession_request_session_id(b, &id));
+    str_copy(id, idb, sizeof idb);
+    CHECK(libsession_request_session_id(c, &id));
+    str_copy(id, idc, sizeof idc);
+    CHECK(libsession_request_session_id(d, &id));
+    str_copy(id, idd, sizeof idd);
+    CHECK(strlen(ida) == 43 && strlen(idc) == 43 && strlen(idd) == 43);
+    CHECK(strcmp(ida, idb) == 0);
+    CHECK(strcmp(ida, idc) != 0);
+    CHECK(strcmp(ida, idd) != 0);
+    libsession_request_free(a);
+    libsession_request_free(b);
+    libsession_request_free(c);
+    libsession_request_free(d);
+    libsession_config_free(cfg);
+}
+
+/* Store failures are inputs, reported where express-session reports them. */
+static void test_store_failures(void) {
+    const libsession_config *cfg = simple_config();
+    store s;
+    libsession_request *req;
+    char cookie[2048];
+    uint32_t kind = 0;
+    outcome o;
+    store_init(&s);
+    req = ready(cfg, &s, NULL);
+    CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW, &o);
+    libsession_request_free(req);
+    cookie_header_of(o.cookie, cookie, sizeof cookie);
+
+    /* A failed load: FAILED (respond 500), the handler does not run. */
+    s.fail_get = 1;
+    req = new_request(cfg, NOW, cookie);
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_FAILED);
+    CHECK(strcmp(o.failed, "store get failed") == 0);
+    CHECK_OK(libsession_request_poll_action(req, &kind));
+    CHECK(kind == LIBSESSION_ACTION_FAILED); /* repeats until the host acts */
+    CHECK_RC(libsession_request_increment(req, S("a"), NULL), LIBSESSION_RESULT_NULL_PARAMETER);
+    CHECK_OK(libsession_request_finish(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_DONE);
+    CHECK(o.set_cookies == 0);
+    libsession_request_free(req);
+
+    /* ENOENT on the first load counts as not found: a new session. */
+    s.missing_get = 1;
+    req = new_request(cfg, NOW, cookie);
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(libsession_request_has_session(req));
+    /* ...but on a reload it is an error. */
+    CHECK_OK(libsession_request_set_json(req, S("b"), S("1")));
+    CHECK_OK(libsession_request_save(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    s.missing_get = 1;
+    CHECK_OK(libsession_request_reload(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(!o.completed_ok && strcmp(o.completed_error, "ENOENT") == 0);
+    /* A failed handler save: COMPLETED with the message. */
+    s.fail_set = 1;
+    CHECK_OK(libsession_request_save(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(!o.completed_ok && strcmp(o.completed_error, "store write failed") == 0);
+    /* A failed end-of-request save: ERROR after the response. */
+    CHECK_OK(libsession_request_set_json(req, S("c"), S("1")));
+    s.fail_set = 1;
+    finish(req, &s, NOW, &o);
+    CHECK(o.errors == 1 && strcmp(o.error, "store write failed") == 0);
+    libsession_request_free(req);
+
+    /* A failed destroy in regenerate still regenerates. */
+    req = ready(cfg, &s, NULL);
+    s.fail_destroy = 1;
+    CHECK_OK(libsession_request_regenerate(req));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(!o.completed_ok && strcmp(o.completed_error, "store destroy failed") == 0);
+    CHECK(libsession_request_has_session(req));
+    libsession_request_free(req);
+
+    /* A corrupt record: FAILED. */
+    {
+        size_t i;
+        CHECK(s.len == 2); /* the first session, and the one made after ENOENT */
+        for (i = 0; i < s.len; i++) {
+            store_entry *e = &s.entries[i];
+            free(e->record);
+            e->record = malloc(16);
+            if (e->record == NULL) {
+                abort();
+            }
+            strcpy(e->record, "{not json");
+        }
+    }
+    req = new_request(cfg, NOW, cookie);
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_FAILED);
+    CHECK(o.failed[0] != '\0');
+    libsession_request_free(req);
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
+/* The config may be freed before the requests made from it. */
+static void test_config_outlived_by_requests(void) {
+    const libsession_config *cfg = simple_config();
+    store s;
+    libsession_request *req;
+    outcome o;
+    store_init(&s);
+    req = new_request(cfg, NOW, NULL);
+    libsession_config_free(cfg);
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
+    finish(req, &s, NOW, &o);
+    CHECK(o.set_cookies == 1);
+    libsession_request_free(req);
+    store_clear(&s);
+}
+
+/* One config, many threads, one request per thread at a time. */
+#define THREADS 4
+#define PER_THREAD 25
+
+static void *worker(void *arg) {
+    const libsession_config *cfg = arg;
+    int i, bad = 0;
+    for (i = 0; i < PER_THREAD; i++) {
+        store s;
+        outcome o;
+        double n = 0;
+        libsession_request *req = NULL;
+        store_init(&s);
+        memset(&o, 0, sizeof o);
+        if (libsession_request_new(cfg, (uint64_t)NOW, NULL, 0, &req) != LIBSESSION_RESULT_OK) {
+            bad++;
+            continue;
+        }
+        if (drive(req, &s, NOW, &o) != LIBSESSION_ACTION_READY ||
+            libsession_request_increment(req, S("n"), &n) != LIBSESSION_RESULT_OK || n != 1.0 ||
+            libsession_request_finish(req) != LIBSESSION_RESULT_OK ||
+            drive(req, &s, NOW, &o) != LIBSESSION_ACTION_DONE || o.set_cookies != 1 || s.len != 1) {
+            bad++;
+        }
+        libsession_request_free(req);
+        store_clear(&s);
+    }
+    return bad == 0 ? NULL : arg;
+}
+
+static void test_config_shared_by_threads(void) {
+    const libsession_config *cfg = simple_config();
+    pthread_t threads[THREADS];
+    int i;
+    for (i = 0; i < THREADS; i++) {
+        CHECK(pthread_create(&threads[i], NULL, worker, (void *)cfg) == 0);
+    }
+    for (i = 0; i < THREADS; i++) {
+        void *result = (void *)1;
+        CHECK(pthread_join(threads[i], &result) == 0);
+        CHECK(result == NULL);
+    }
+    libsession_config_free(cfg);
+}
+
+int main(void) {
+    static const h_test tests[] = {
+        TEST(test_canonical_poll_loop),
+        TEST(test_data_operations),
+        TEST(test_cookie_operations),
+        TEST(test_save_reload_regenerate_destroy),
+        TEST(test_cookie_round_trip_and_touch),
+        TEST(test_secret_rotation),
+        TEST(test_every_config_option),
+        TEST(test_express_options),
+        TEST(test_wait_for_async_store),
+        TEST(test_push_session_id),
+        TEST(test_entropy),
+        TEST(test_store_failures),
+        TEST(test_config_outlived_by_requests),
+        TEST(test_config_shared_by_threads),
+    };
+    return h_main("lifecycle", tests, sizeof tests / sizeof tests[0]);
+}

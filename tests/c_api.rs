@@ -1,0 +1,115 @@
+//! The C tests (`tests/c/`) compiled with `-std=c99 -Wall -Wextra -Wpedantic
+//! -Werror` against `include/libsession.h` and the static library cargo just
+//! built, and run; and the header compiled on its own as C99 and as C++.
+//!
+//! `scripts/test-c.sh` runs the same programs under AddressSanitizer +
+//! UndefinedBehaviorSanitizer and under valgrind. Needs `cc` and `c++`
+//! (Debian: build-essential, g++).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g"];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `target/<profile>`, where cargo put `libsession.a` for this test run.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+fn out_dir() -> PathBuf {
+    let d = profile_dir().join("c-tests");
+    std::fs::create_dir_all(&d).expect("create target/<profile>/c-tests");
+    d
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (is a C compiler installed?)"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd:?} failed ({}):\n{stdout}\n{stderr}", out.status);
+    stdout
+}
+
+/// Builds and runs one C test program; returns its output.
+fn c_test(name: &str) -> String {
+    let lib = profile_dir().join("libsession.a");
+    assert!(lib.exists(), "{} is missing: cargo builds it with the library", lib.display());
+    let exe = out_dir().join(name);
+    let c = root().join("tests/c");
+    run(Command::new("cc")
+        .args(CFLAGS)
+        .arg(format!("-I{}", root().join("include").display()))
+        .arg(format!("-I{}", c.display()))
+        .arg(c.join(format!("{name}.c")))
+        .arg(c.join("harness.c"))
+        .arg(&lib)
+        .args(["-lpthread", "-ldl", "-lm"])
+        .arg("-o")
+        .arg(&exe));
+    let output = run(&mut Command::new(&exe));
+    print!("{output}");
+    output
+}
+
+/// The program's closing "N passed, 0 failed" line, with N > 0.
+fn assert_passed(output: &str, at_least: usize) {
+    let last = output.lines().last().unwrap_or("");
+    let (passed, failed) = last.split_once(" passed, ").expect("a closing 'N passed, M failed' line");
+    assert_eq!(failed, "0 failed", "{last}");
+    assert!(passed.parse::<usize>().unwrap() >= at_least, "{last}");
+}
+
+#[test]
+fn c_lifecycle_tests() {
+    assert_passed(&c_test("test_lifecycle"), 14);
+}
+
+#[test]
+fn c_error_path_tests() {
+    assert_passed(&c_test("test_errors"), 11);
+}
+
+#[test]
+fn c_version_test() {
+    assert_passed(&c_test("test_version"), 1);
+}
+
+#[test]
+fn header_compiles_standalone_as_c99_and_cpp() {
+    let header = root().join("include/libsession.h");
+    let dir = out_dir();
+    // As C99, pedantic, every warning an error; and included twice (guard).
+    let c_file = dir.join("header_only.c");
+    std::fs::write(
+        &c_file,
+        format!(
+            "#include \"{h}\"\n#include \"{h}\"\nint main(void) {{ return libsession_version_number() == \
+             LIBSESSION_VERSION_NUMBER ? 0 : 1; }}\n",
+            h = header.display()
+        ),
+    )
+    .unwrap();
+    run(Command::new("cc").args(CFLAGS).args(["-fsyntax-only"]).arg(&c_file));
+    // As C++ (the extern "C" guard, the C++ enum base type).
+    run(Command::new("c++")
+        .args(["-x", "c++", "-std=c++11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-fsyntax-only"])
+        .arg(&header));
+    let cpp_file = dir.join("header_only.cpp");
+    std::fs::write(
+        &cpp_file,
+        format!(
+            "#include \"{}\"\nint main() {{ libsession_config_builder *b = nullptr; \
+             return libsession_config_builder_new(&b) == LIBSESSION_RESULT_OK ? 0 : 1; }}\n",
+            header.display()
+        ),
+    )
+    .unwrap();
+    run(Command::new("c++")
+        .args(["-std=c++11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-fsyntax-only"])
+        .arg(&cpp_file));
+}

@@ -1,0 +1,237 @@
+//! The C example server (`examples/c/`), built on libsession's static
+//! library, driven over real HTTP on a loopback port with curl: the cookie
+//! jar round trip, the view counter, a tampered cookie, `/regenerate` and
+//! `/logout`, then a clean stop on SIGTERM.
+//!
+//! Needs `cc`, `make` and `curl` (Debian: build-essential, curl). Set
+//! `LIBSESSION_C_SERVER` to a prebuilt server binary (for example a
+//! sanitizer build from `scripts/test-c.sh`) to test that instead, and
+//! `LIBSESSION_C_SERVER_WRAPPER` to run it under a tool such as valgrind.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// `target/<profile>`, where cargo put `libsession.a` for this test run.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+fn build_server() -> PathBuf {
+    if let Some(prebuilt) = std::env::var_os("LIBSESSION_C_SERVER") {
+        return PathBuf::from(prebuilt);
+    }
+    let lib = profile_dir().join("libsession.a");
+    assert!(lib.exists(), "{} is missing: cargo builds it with the library", lib.display());
+    let out_dir = profile_dir().join("c-server");
+    std::fs::create_dir_all(&out_dir).expect("create the build directory");
+    let out = out_dir.join("server");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let status = Command::new("make")
+        .arg("-C")
+        .arg(format!("{root}/examples/c"))
+        .arg("--always-make")
+        .arg(format!("LIBSESSION_LIB={}", lib.display()))
+        .arg(format!("OUT={}", out.display()))
+        .status()
+        .unwrap_or_else(|e| panic!("running make failed ({e}); install make and a C compiler (build-essential)"));
+    assert!(status.success(), "building examples/c failed");
+    out
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(binary: &Path) -> Server {
+        // An optional wrapper, e.g. `valgrind --error-exitcode=1 --leak-check=full`.
+        let wrapper = std::env::var("LIBSESSION_C_SERVER_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut cmd = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let mut child = cmd
+            .arg("0")
+            .env("SESSION_SECRET", "keyboard cat")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines.recv_timeout(Duration::from_secs(20)).expect("the server prints its address");
+        let port = first
+            .strip_prefix("listening on http://127.0.0.1:")
+            .and_then(|r| r.strip_suffix('/'))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        Server { child, port, lines }
+    }
+
+    /// SIGTERM, then the process must exit 0 (a sanitizer build also checks
+    /// for leaks here) after printing "stopped".
+    fn stop(mut self) {
+        let pid = i32::try_from(self.child.id()).expect("pid fits");
+        // SAFETY: sends a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        // Up to 20 s, in steps (the clock is not read: clippy.toml).
+        let mut status = None;
+        for _ in 0..1000 {
+            status = self.child.try_wait().expect("wait");
+            if status.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let status = status.expect("the server did not stop on SIGTERM");
+        assert!(status.success(), "the server exited with {status}");
+        assert_eq!(self.lines.recv_timeout(Duration::from_secs(5)).as_deref(), Ok("stopped"));
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+struct Response {
+    status: u16,
+    set_cookie: Option<String>,
+    body: String,
+}
+
+/// One request with curl, reading and writing the cookie jar.
+fn curl(port: u16, path: &str, jar: &Path) -> Response {
+    let out = Command::new("curl")
+        .args(["--silent", "--show-error", "--include", "--max-time", "10", "--cookie-jar"])
+        .arg(jar)
+        .arg("--cookie")
+        .arg(jar)
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .unwrap_or_else(|e| panic!("running curl failed ({e}); install curl"));
+    assert!(out.status.success(), "curl {path}: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("headers and body");
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("a status line");
+    let set_cookie = lines.find_map(|l| l.strip_prefix("Set-Cookie: ")).map(str::to_string);
+    Response { status, set_cookie, body: body.to_string() }
+}
+
+/// The session ID in a `connect.sid=s%3A<id>.<signature>; …` header.
+fn sid(set_cookie: &str) -> String {
+    let value =
+        set_cookie.split(';').next().unwrap().strip_prefix("connect.sid=s%3A").expect("a signed session cookie");
+    value.rsplit_once('.').expect("id.signature").0.to_string()
+}
+
+/// Changes the last character of the session cookie's signature in the jar.
+fn tamper(jar: &Path) {
+    let text = std::fs::read_to_string(jar).expect("the cookie jar");
+    let mut changed = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.contains("\tconnect.sid\t") && !changed {
+                changed = true;
+                let mut s = l.to_string();
+                let last = s.pop().expect("a cookie value");
+                s.push(if last == 'A' { 'B' } else { 'A' });
+                s
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    assert!(changed, "no session cookie in the jar:\n{text}");
+    std::fs::write(jar, lines.join("\n") + "\n").expect("write the jar");
+}
+
+#[test]
+fn view_counter_server_over_http() {
+    let binary = build_server();
+    let server = Server::start(&binary);
+    let port = server.port;
+    let dir = profile_dir().join(format!("c-server-jar-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("jar directory");
+    let jar = dir.join("cookies.txt");
+    let _ = std::fs::remove_file(&jar);
+
+    // A new visitor gets a session and a cookie; the counter increments.
+    let r = curl(port, "/", &jar);
+    assert_eq!((r.status, r.body.as_str()), (200, "Views: 1\n"));
+    let first = sid(r.set_cookie.as_deref().expect("a Set-Cookie for a new session"));
+    for n in 2..=4 {
+        let r = curl(port, "/", &jar);
+        assert_eq!((r.status, r.body.clone()), (200, format!("Views: {n}\n")));
+        // maxAge is set and the session changed: the cookie is re-sent, same ID.
+        assert_eq!(sid(r.set_cookie.as_deref().expect("a refreshed cookie")), first);
+    }
+
+    // A tampered signature is no session: a fresh one, with a new ID.
+    tamper(&jar);
+    let r = curl(port, "/", &jar);
+    assert_eq!((r.status, r.body.as_str()), (200, "Views: 1\n"));
+    let second = sid(r.set_cookie.as_deref().expect("a new cookie"));
+    assert_ne!(second, first);
+    let r = curl(port, "/", &jar);
+    assert_eq!(r.body, "Views: 2\n");
+
+    // /regenerate: a new session ID, carrying a key but no views.
+    let r = curl(port, "/regenerate", &jar);
+    assert_eq!((r.status, r.body.as_str()), (200, "Regenerated\n"));
+    let third = sid(r.set_cookie.as_deref().expect("a cookie for the regenerated session"));
+    assert_ne!(third, second);
+    let r = curl(port, "/", &jar);
+    assert_eq!(r.body, "Views: 1\n");
+    assert_eq!(sid(r.set_cookie.as_deref().unwrap()), third);
+
+    // /logout destroys the session: no cookie is sent, and the next visit
+    // (with the old cookie) starts over with a new ID.
+    let r = curl(port, "/logout", &jar);
+    assert_eq!((r.status, r.body.as_str(), r.set_cookie.as_deref()), (200, "Logged out\n", None));
+    let r = curl(port, "/", &jar);
+    assert_eq!(r.body, "Views: 1\n");
+    let fourth = sid(r.set_cookie.as_deref().expect("a new cookie after logout"));
+    assert!(![first.as_str(), second.as_str(), third.as_str()].contains(&fourth.as_str()));
+
+    // Unknown paths and malformed requests.
+    let r = curl(port, "/nope", &jar);
+    assert_eq!((r.status, r.body.as_str()), (404, "Not found\n"));
+    let mut raw = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    raw.write_all(b"NONSENSE\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    raw.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{reply}");
+
+    // Still serving after all that.
+    let r = curl(port, "/", &jar);
+    assert_eq!(r.body, "Views: 2\n");
+
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

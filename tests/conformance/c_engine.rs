@@ -1,0 +1,320 @@
+//! The C ABI as a conformance [`Engine`]: every call goes through the
+//! exported `extern "C"` functions of `session::ffi` (the functions a C host
+//! links against), never through the Rust API. Passing the corpus this way
+//! shows the ABI can express every scenario.
+
+use session::IdSource;
+use session::ffi::*;
+use session::json::{self, Value};
+
+use crate::runner::{Act, Engine, EngineRequest, Facts, Load, OpErr, SharedIds};
+
+const OK: u32 = libsession_result::Ok as u32;
+const NO_SESSION: u32 = libsession_result::NoSession as u32;
+
+/// Fixed entropy: every ID a scenario needs is pushed, so derived IDs would
+/// only appear if the scenario ran out (which the runner then reports).
+const ENTROPY: [u8; 32] = [0x5e; 32];
+
+fn code_message(rc: u32) -> String {
+    // SAFETY: `libsession_result_str` returns a static NUL-terminated string.
+    let s = unsafe { std::ffi::CStr::from_ptr(libsession_result_str(rc)) };
+    format!("{} ({rc})", s.to_string_lossy())
+}
+
+/// An owned config reference (`libsession_config_free` on drop).
+pub struct CConfig(*const libsession_config);
+
+impl Drop for CConfig {
+    fn drop(&mut self) {
+        // SAFETY: we hold one reference, released once here.
+        unsafe { libsession_config_free(self.0) }
+    }
+}
+
+pub struct CEngine;
+
+impl Engine for CEngine {
+    type Config = CConfig;
+
+    fn config(&self, options: &Value) -> Result<CConfig, String> {
+        let text = json::to_string(options);
+        let mut builder = std::ptr::null_mut();
+        // SAFETY: `text` outlives the call; `builder` is a valid out-pointer.
+        let rc = unsafe { libsession_config_builder_new_from_express_options(text.as_ptr(), text.len(), &mut builder) };
+        if rc != OK {
+            return Err(code_message(rc));
+        }
+        let mut config = std::ptr::null();
+        // SAFETY: a live builder (consumed here) and a valid out-pointer.
+        let rc = unsafe { libsession_config_builder_build(builder, &mut config) };
+        if rc != OK {
+            return Err(code_message(rc));
+        }
+        Ok(CConfig(config))
+    }
+
+    fn request(&self, config: &CConfig, f: &Facts, ids: SharedIds) -> Result<Box<dyn EngineRequest>, String> {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: a held config, 32 readable bytes, a valid out-pointer.
+        let rc = unsafe { libsession_request_new(config.0, f.now, ENTROPY.as_ptr(), ENTROPY.len(), &mut raw) };
+        if rc != OK {
+            return Err(code_message(rc));
+        }
+        let mut req = CReq { raw, ids, consumed: 0 };
+        // The scenario's IDs are shared by all its steps: queue every ID not
+        // yet used; after each call, the ones this request took are removed
+        // from the shared list (see `sync_ids`).
+        let pending: Vec<String> = req.ids.0.lock().unwrap().0.iter().cloned().collect();
+        for id in &pending {
+            // SAFETY: a live request; `id` outlives the call.
+            req.check(unsafe { libsession_request_push_session_id(req.raw, id.as_ptr(), id.len()) })?;
+        }
+        // SAFETY (all four): a live request; the byte slices outlive the calls.
+        req.check(unsafe { libsession_request_set_target(req.raw, f.target.as_ptr(), f.target.len()) })?;
+        for c in &f.cookie_headers {
+            req.check(unsafe { libsession_request_add_cookie_header(req.raw, c.as_ptr(), c.len()) })?;
+        }
+        for p in &f.forwarded_proto {
+            req.check(unsafe { libsession_request_add_forwarded_proto(req.raw, p.as_ptr(), p.len()) })?;
+        }
+        req.check(unsafe { libsession_request_set_tls(req.raw, f.tls) })?;
+        req.check(unsafe { libsession_request_set_store_unavailable(req.raw, f.store_unavailable) })?;
+        Ok(Box::new(req))
+    }
+}
+
+struct CReq {
+    raw: *mut libsession_request,
+    ids: SharedIds,
+    /// IDs of the shared list this request has used up.
+    consumed: u64,
+}
+
+impl Drop for CReq {
+    fn drop(&mut self) {
+        // SAFETY: the request is live and freed once.
+        unsafe { libsession_request_free(self.raw) }
+    }
+}
+
+/// Copies a borrowed string (valid until the next mutating call).
+fn owned(s: libsession_str) -> Option<String> {
+    // SAFETY: `s` was just returned by the library and no call has happened since.
+    unsafe { s.as_bytes() }.map(|b| String::from_utf8(b.to_vec()).expect("library strings are UTF-8"))
+}
+
+impl CReq {
+    fn last_error(&self) -> String {
+        let mut buf = vec![0u8; 256];
+        // SAFETY: a live request; `buf` has `buf.len()` writable bytes.
+        let n = unsafe { libsession_request_last_error(self.raw, buf.as_mut_ptr(), buf.len()) };
+        if n >= buf.len() {
+            buf.resize(n + 1, 0);
+            // SAFETY: as above, with a buffer large enough for the message.
+            unsafe { libsession_request_last_error(self.raw, buf.as_mut_ptr(), buf.len()) };
+        }
+        buf.truncate(n);
+        String::from_utf8(buf).expect("messages are UTF-8")
+    }
+
+    /// Removes from the shared ID list the IDs this request has taken, as
+    /// the Rust engine's requests take them from the list directly.
+    fn sync_ids(&mut self) {
+        // SAFETY: a live request.
+        let generated = unsafe { libsession_request_generated_id_count(self.raw) };
+        let mut ids = self.ids.clone();
+        while self.consumed < generated {
+            ids.next_id();
+            self.consumed += 1;
+        }
+    }
+
+    fn check(&mut self, rc: u32) -> Result<(), String> {
+        self.sync_ids();
+        if rc == OK { Ok(()) } else { Err(format!("{}: {}", code_message(rc), self.last_error())) }
+    }
+
+    fn op(&mut self, rc: u32) -> Result<(), OpErr> {
+        self.sync_ids();
+        match rc {
+            OK => Ok(()),
+            NO_SESSION => Err(OpErr::NoSession),
+            _ => Err(OpErr::Other(self.last_error())),
+        }
+    }
+}
+
+impl EngineRequest for CReq {
+    fn poll(&mut self) -> Result<Act, String> {
+        let mut kind = 0u32;
+        // SAFETY: a live request and a valid out-pointer.
+        let rc = unsafe { libsession_request_poll_action(self.raw, &mut kind) };
+        self.check(rc)?;
+        // SAFETY (accessors): a live request; the strings are copied before
+        // the next mutating call.
+        let id = || owned(unsafe { libsession_request_action_id(self.raw) }).expect("an action id");
+        let record = || owned(unsafe { libsession_request_action_record(self.raw) }).expect("an action record");
+        let value = || owned(unsafe { libsession_request_action_value(self.raw) });
+        let expires_at = || {
+            let mut at = 0i64;
+            // SAFETY: a live request and a valid out-pointer.
+            unsafe { libsession_request_action_expires_at(self.raw, &mut at) }.then_some(at)
+        };
+        const LOAD: u32 = libsession_action::Load as u32;
+        const SAVE: u32 = libsession_action::Save as u32;
+        const TOUCH: u32 = libsession_action::Touch as u32;
+        const DESTROY: u32 = libsession_action::Destroy as u32;
+        const SET_COOKIE: u32 = libsession_action::SetCookie as u32;
+        const WAIT: u32 = libsession_action::Wait as u32;
+        const READY: u32 = libsession_action::Ready as u32;
+        const FAILED: u32 = libsession_action::Failed as u32;
+        const COMPLETED: u32 = libsession_action::Completed as u32;
+        const ERROR: u32 = libsession_action::Error as u32;
+        const DONE: u32 = libsession_action::Done as u32;
+        Ok(match kind {
+            LOAD => Act::Load(id()),
+            SAVE => Act::Save { id: id(), record: record(), expires_at: expires_at() },
+            TOUCH => Act::Touch { id: id(), record: record(), expires_at: expires_at() },
+            DESTROY => Act::Destroy(id()),
+            SET_COOKIE => Act::SetCookie(value().expect("a cookie value")),
+            WAIT => Act::Wait,
+            READY => Act::Ready,
+            FAILED => Act::Failed(value().expect("a message")),
+            COMPLETED => Act::Completed(value()),
+            ERROR => Act::Error(value().expect("a message")),
+            DONE => Act::Done,
+            other => return Err(format!("unknown action kind {other}")),
+        })
+    }
+
+    fn handle_load(&mut self, r: Load) -> Result<(), String> {
+        let (status, data) = match &r {
+            Load::Found(t) => (libsession_load_status::Found, t.as_str()),
+            Load::NotFound => (libsession_load_status::NotFound, ""),
+            Load::Missing(m) => (libsession_load_status::Missing, m.as_str()),
+            Load::Failed(m) => (libsession_load_status::Failed, m.as_str()),
+        };
+        // SAFETY: a live request; `data` outlives the call.
+        let rc = unsafe { libsession_request_handle_load_result(self.raw, status as u32, data.as_ptr(), data.len()) };
+        self.check(rc)
+    }
+
+    fn handle_store(&mut self, failed: Option<String>) -> Result<(), String> {
+        let (status, message) = match &failed {
+            None => (libsession_store_status::Ok, ""),
+            Some(m) => (libsession_store_status::Failed, m.as_str()),
+        };
+        // SAFETY: a live request; `message` outlives the call.
+        let rc =
+            unsafe { libsession_request_handle_store_result(self.raw, status as u32, message.as_ptr(), message.len()) };
+        self.check(rc)
+    }
+
+    fn set(&mut self, key: &str, value: &Value) -> Result<(), OpErr> {
+        let text = json::to_string(value);
+        // SAFETY: a live request; `key` and `text` outlive the call.
+        let rc = unsafe { libsession_request_set_json(self.raw, key.as_ptr(), key.len(), text.as_ptr(), text.len()) };
+        self.op(rc)
+    }
+
+    fn delete(&mut self, key: &str) -> Result<(), OpErr> {
+        // SAFETY: a live request; `key` outlives the call.
+        let rc = unsafe { libsession_request_delete(self.raw, key.as_ptr(), key.len()) };
+        self.op(rc)
+    }
+
+    fn incr(&mut self, key: &str) -> Result<(), OpErr> {
+        let mut n = 0.0;
+        // SAFETY: a live request; `key` outlives the call; a valid out-pointer.
+        let rc = unsafe { libsession_request_increment(self.raw, key.as_ptr(), key.len(), &mut n) };
+        self.op(rc)
+    }
+
+    fn touch(&mut self) -> Result<(), OpErr> {
+        // SAFETY: a live request.
+        let rc = unsafe { libsession_request_touch(self.raw) };
+        self.op(rc)
+    }
+
+    fn set_max_age(&mut self, ms: Option<f64>) -> Result<(), OpErr> {
+        // SAFETY: a live request.
+        let rc = unsafe { libsession_request_set_max_age(self.raw, ms.is_some(), ms.unwrap_or(0.0)) };
+        self.op(rc)
+    }
+
+    fn set_expires(&mut self, at: Option<f64>) -> Result<(), OpErr> {
+        // SAFETY: a live request.
+        let rc = unsafe { libsession_request_set_expires(self.raw, at.is_some(), at.unwrap_or(0.0)) };
+        self.op(rc)
+    }
+
+    fn set_cookie_attr(&mut self, attr: &str, value: &Value) -> Result<(), OpErr> {
+        let text = json::to_string(value);
+        // SAFETY: a live request; `attr` and `text` outlive the call.
+        let rc = unsafe {
+            libsession_request_set_cookie_attr_by_name(self.raw, attr.as_ptr(), attr.len(), text.as_ptr(), text.len())
+        };
+        self.op(rc)
+    }
+
+    fn save(&mut self) -> Result<(), OpErr> {
+        // SAFETY: a live request.
+        let rc = unsafe { libsession_request_save(self.raw) };
+        self.op(rc)
+    }
+
+    fn reload(&mut self) -> Result<(), OpErr> {
+        // SAFETY: a live request.
+        let rc = unsafe { libsession_request_reload(self.raw) };
+        self.op(rc)
+    }
+
+    fn destroy(&mut self) -> Result<(), OpErr> {
+        // SAFETY: a live request.
+        let rc = unsafe { libsession_request_destroy(self.raw) };
+        self.op(rc)
+    }
+
+    fn regenerate(&mut self) -> Result<(), OpErr> {
+        // SAFETY: a live request.
+        let rc = unsafe { libsession_request_regenerate(self.raw) };
+        self.op(rc)
+    }
+
+    fn unset(&mut self) -> Result<(), OpErr> {
+        // SAFETY: a live request.
+        let rc = unsafe { libsession_request_unset(self.raw) };
+        self.op(rc)
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        // SAFETY: a live request.
+        let rc = unsafe { libsession_request_finish(self.raw) };
+        self.check(rc)
+    }
+
+    fn session_id(&self) -> Option<String> {
+        let mut id = libsession_str::NONE;
+        // SAFETY: a live request and a valid out-pointer.
+        if unsafe { libsession_request_session_id(self.raw, &mut id) } { owned(id) } else { None }
+    }
+
+    fn session_json(&self) -> Option<String> {
+        let mut json = libsession_str::NONE;
+        // SAFETY: a live request and a valid out-pointer. `session_json`
+        // writes the request's scratch buffer only; the runner's `&self`
+        // does not hold any borrowed output across this call.
+        match unsafe { libsession_request_session_json(self.raw, &mut json) } {
+            OK => owned(json),
+            NO_SESSION => None,
+            rc => panic!("session_json failed: {}", code_message(rc)),
+        }
+    }
+
+    fn max_age(&self) -> Option<f64> {
+        let mut ms = 0.0;
+        // SAFETY: a live request and a valid out-pointer.
+        unsafe { libsession_request_max_age(self.raw, &mut ms) }.then_some(ms)
+    }
+}

@@ -1,0 +1,30 @@
+//! The vendored express-session 1.19.0 corpus, replayed through the C ABI:
+//! the runner drives the engine only through the exported `extern "C"`
+//! functions (`tests/conformance/c_engine.rs`).
+
+#[path = "conformance/runner.rs"]
+mod runner;
+
+#[path = "conformance/c_engine.rs"]
+mod c_engine;
+
+fn check(file: &str, expected: usize) {
+    let path = format!("{}/tests/conformance/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("vector file");
+    let (passed, failed) = runner::run_file(&c_engine::CEngine, &text).expect("vector file parses");
+    for (name, why) in &failed {
+        eprintln!("FAIL {name}: {why}");
+    }
+    assert!(failed.is_empty(), "{} of {} scenarios failed through the C ABI", failed.len(), passed + failed.len());
+    assert_eq!(passed, expected);
+}
+
+#[test]
+fn named_vectors_through_the_c_abi() {
+    check("named.json", 107);
+}
+
+#[test]
+fn random_public_vectors_through_the_c_abi() {
+    check("random-public.json", 300);
+}

@@ -1,0 +1,427 @@
+//! The tower layer in front of an axum router, in process: the view counter
+//! with a cookie round trip, regenerate, destroy, handler operations, store
+//! failures under both policies, and concurrent requests of one session.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::routing::get;
+use axum::{Extension, Router};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use session::async_driver::{AsyncStore, StoreError, StoreFuture};
+use session::tower_layer::{OnStoreError, Session, SessionError, SessionLayer};
+use session::{Config, IdQueue, MemoryStore, Secure, UnixMillis};
+use tower::ServiceExt;
+
+const NOW: u64 = 1_700_000_000_000;
+
+/// A memory store that can be switched off, counting its operations.
+#[derive(Default)]
+struct Flaky {
+    inner: MemoryStore,
+    down: AtomicBool,
+    ops: AtomicUsize,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), StoreError> {
+        self.ops.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) { Err(StoreError::new("store is down")) } else { Ok(()) }
+    }
+}
+
+impl AsyncStore for Flaky {
+    fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            self.check()?;
+            // Yield once, like a store across a network.
+            tokio::task::yield_now().await;
+            AsyncStore::get(&self.inner, id, now).await
+        })
+    }
+    fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            tokio::task::yield_now().await;
+            AsyncStore::set(&self.inner, id, record, expires_at, now).await
+        })
+    }
+    fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            AsyncStore::touch(&self.inner, id, record, expires_at, now).await
+        })
+    }
+    fn destroy<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            AsyncStore::destroy(&self.inner, id, now).await
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct User {
+    name: String,
+    roles: Vec<String>,
+    level: u32,
+}
+
+async fn count(Extension(session): Extension<Session>) -> String {
+    let views = session.get::<u64>("views").unwrap().unwrap_or(0) + 1;
+    session.insert("views", &views).unwrap();
+    format!("{views}")
+}
+
+/// Reads, waits (so that overlapping requests would interleave), writes.
+async fn slow_count(Extension(session): Extension<Session>) -> String {
+    let views = session.get::<u64>("views").unwrap().unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    session.insert("views", &(views + 1)).unwrap();
+    format!("{}", views + 1)
+}
+
+async fn login(Extension(session): Extension<Session>) -> String {
+    let before = session.id().unwrap();
+    session.regenerate().await.unwrap();
+    assert_ne!(session.id().unwrap(), before);
+    assert_eq!(session.get::<u64>("views").unwrap(), None, "regenerate starts empty");
+    let user = User { name: "Zoë".into(), roles: vec!["admin".into()], level: 3 };
+    session.insert("user", &user).unwrap();
+    assert_eq!(session.get::<User>("user").unwrap(), Some(user));
+    session.id().unwrap()
+}
+
+async fn logout(Extension(session): Extension<Session>) -> String {
+    session.destroy().await.unwrap();
+    assert!(!session.is_present());
+    assert!(matches!(session.insert("x", &1), Err(SessionError::Engine(session::Error::NoSession))));
+    "bye".into()
+}
+
+async fn ops(Extension(session): Extension<Session>) -> String {
+    session.insert("a", &1).unwrap();
+    session.save().await.unwrap();
+    session.insert("a", &2).unwrap();
+    session.reload().await.unwrap();
+    let a = session.get::<u32>("a").unwrap();
+    let removed = session.remove::<u32>("a").unwrap();
+    assert!(matches!(session.insert("cookie", &1), Err(SessionError::Engine(session::Error::ReservedKey))));
+    assert!(matches!(session.get::<String>("views"), Err(SessionError::Json(_)) | Ok(None)));
+    format!("{a:?} {removed:?} {}", session.data().unwrap())
+}
+
+/// The routes, with a middleware between the session layer and the handlers
+/// that counts the requests reaching the handlers.
+fn app(layer: SessionLayer, handled: Arc<AtomicUsize>) -> Router {
+    Router::new()
+        .route("/", get(count))
+        .route("/slow", get(slow_count))
+        .route("/login", get(login))
+        .route("/logout", get(logout))
+        .route("/ops", get(ops))
+        .route("/elsewhere", get(|Extension(s): Extension<Session>| async move { format!("{}", s.is_present()) }))
+        .layer(axum::middleware::from_fn(move |req: Request<Body>, next: axum::middleware::Next| {
+            let handled = handled.clone();
+            async move {
+                assert!(req.extensions().get::<Session>().is_some());
+                handled.fetch_add(1, Ordering::SeqCst);
+                next.run(req).await
+            }
+        }))
+        .layer(layer)
+}
+
+fn config() -> Arc<Config> {
+    Arc::new(Config::builder().secret("tower secret").max_age(Some(60_000.0)).build().unwrap())
+}
+
+struct Harness {
+    app: Router,
+    store: Arc<Flaky>,
+    errors: Arc<Mutex<Vec<String>>>,
+    handled: Arc<AtomicUsize>,
+}
+
+fn harness(config: Arc<Config>, configure: impl FnOnce(SessionLayer) -> SessionLayer) -> Harness {
+    let store = Arc::new(Flaky::default());
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let sink = errors.clone();
+    let clock = Arc::new(AtomicU64::new(NOW));
+    let layer = SessionLayer::with_shared_store(config, store.clone())
+        .clock(move || UnixMillis(clock.fetch_add(1, Ordering::SeqCst)))
+        .on_error(move |m| sink.lock().unwrap().push(m.to_string()));
+    let handled = Arc::new(AtomicUsize::new(0));
+    let app = app(configure(layer), handled.clone());
+    Harness { app, store, errors, handled }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn cookies(&self) -> Vec<String> {
+        self.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect()
+    }
+
+    /// The `name=value` part of the one Set-Cookie.
+    fn cookie_pair(&self) -> String {
+        let cookies = self.cookies();
+        assert_eq!(cookies.len(), 1, "{cookies:?}");
+        cookies[0].split(';').next().unwrap().to_string()
+    }
+}
+
+async fn send(app: &Router, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = Request::builder().uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let response = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Reply { status, headers, body: String::from_utf8(bytes.to_vec()).unwrap() }
+}
+
+fn sid_of(pair: &str) -> String {
+    // connect.sid=s%3A<id>.<signature>
+    let value = pair.strip_prefix("connect.sid=s%3A").unwrap();
+    value.rsplit_once('.').unwrap().0.to_string()
+}
+
+#[tokio::test]
+async fn counts_views_across_requests_with_the_cookie() {
+    let h = harness(config(), |l| l);
+    let first = send(&h.app, "/", &[]).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body, "1");
+    let cookie = first.cookie_pair();
+    assert!(first.cookies()[0].contains("; Path=/; Expires="), "{:?}", first.cookies());
+    assert!(first.cookies()[0].ends_with("; HttpOnly; SameSite=Lax"), "{:?}", first.cookies());
+    let sid = sid_of(&cookie);
+
+    for n in 2..=4 {
+        let reply = send(&h.app, "/", &[("cookie", &format!("other=1; {cookie}"))]).await;
+        assert_eq!(reply.body, n.to_string());
+        // maxAge is set and the session changed: the cookie is sent again, same ID.
+        assert_eq!(sid_of(&reply.cookie_pair()), sid);
+    }
+    let records = h.store.inner.snapshot();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].0, sid);
+    assert!(records[0].1.starts_with(r#"{"cookie":{"originalMaxAge":60000,"expires":""#), "{}", records[0].1);
+    assert!(records[0].1.ends_with(r#""httpOnly":true,"path":"/","sameSite":"lax"},"views":4}"#), "{}", records[0].1);
+
+    // Two Cookie headers are joined as Node joins them.
+    let reply = send(&h.app, "/", &[("cookie", "a=b"), ("cookie", &cookie)]).await;
+    assert_eq!(reply.body, "5");
+
+    // A forged cookie gets a fresh session, without a store load.
+    let ops = h.store.ops.load(Ordering::SeqCst);
+    let last = if cookie.ends_with('x') { 'y' } else { 'x' };
+    let forged = format!("{}{last}", &cookie[..cookie.len() - 1]);
+    let reply = send(&h.app, "/", &[("cookie", &forged)]).await;
+    assert_eq!(reply.body, "1");
+    assert_ne!(sid_of(&reply.cookie_pair()), sid);
+    assert_eq!(h.store.ops.load(Ordering::SeqCst), ops + 1, "only the new session's save");
+    assert!(h.errors.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn regenerate_issues_a_new_id_and_deletes_the_old_record() {
+    let h = harness(config(), |l| l);
+    let cookie = send(&h.app, "/", &[]).await.cookie_pair();
+    let old = sid_of(&cookie);
+    let reply = send(&h.app, "/login", &[("cookie", &cookie)]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let new = sid_of(&reply.cookie_pair());
+    assert_eq!(reply.body, new);
+    assert_ne!(new, old);
+    let records = h.store.inner.snapshot();
+    assert_eq!(records.len(), 1, "the old record is gone");
+    assert_eq!(records[0].0, new);
+    assert!(records[0].1.ends_with(r#","user":{"name":"Zoë","roles":["admin"],"level":3}}"#), "{}", records[0].1);
+    // The new cookie carries on.
+    let reply = send(&h.app, "/", &[("cookie", &reply.cookie_pair())]).await;
+    assert_eq!(reply.body, "1");
+    assert_eq!(sid_of(&reply.cookie_pair()), new);
+}
+
+#[tokio::test]
+async fn destroy_deletes_the_record_and_sets_no_cookie() {
+    let h = harness(config(), |l| l);
+    let cookie = send(&h.app, "/", &[]).await.cookie_pair();
+    assert_eq!(h.store.inner.len(), 1);
+    let reply = send(&h.app, "/logout", &[("cookie", &cookie)]).await;
+    assert_eq!(reply.body, "bye");
+    assert!(reply.cookies().is_empty());
+    assert!(h.store.inner.is_empty());
+    // The old cookie now finds nothing: a new session.
+    let reply = send(&h.app, "/", &[("cookie", &cookie)]).await;
+    assert_eq!(reply.body, "1");
+    assert_ne!(sid_of(&reply.cookie_pair()), sid_of(&cookie));
+}
+
+#[tokio::test]
+async fn handler_operations_save_and_reload() {
+    let h = harness(config(), |l| l);
+    let reply = send(&h.app, "/ops", &[]).await;
+    // save() stored a=1; reload() brought it back over a=2; remove took it out.
+    assert_eq!(reply.body, "Some(1) Some(1) {}");
+    let record = &h.store.inner.snapshot()[0].1;
+    assert!(record.ends_with(r#""sameSite":"lax"}}"#), "{record}");
+}
+
+#[tokio::test]
+async fn store_failure_responds_500_by_default() {
+    let h = harness(config(), |l| l);
+    let cookie = send(&h.app, "/", &[]).await.cookie_pair();
+    assert_eq!(h.handled.load(Ordering::SeqCst), 1);
+    h.store.down.store(true, Ordering::SeqCst);
+    let reply = send(&h.app, "/", &[("cookie", &cookie)]).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(reply.cookies().is_empty());
+    assert_eq!(h.handled.load(Ordering::SeqCst), 1, "the handler did not run");
+    assert_eq!(*h.errors.lock().unwrap(), ["store is down"]);
+    // Back up: the session is intact.
+    h.store.down.store(false, Ordering::SeqCst);
+    let reply = send(&h.app, "/", &[("cookie", &cookie)]).await;
+    assert_eq!(reply.body, "2");
+}
+
+#[tokio::test]
+async fn store_failure_can_continue_with_a_fresh_session() {
+    let h = harness(config(), |l| l.on_store_error(OnStoreError::FreshSession));
+    let cookie = send(&h.app, "/", &[]).await.cookie_pair();
+    send(&h.app, "/", &[("cookie", &cookie)]).await;
+    h.store.down.store(true, Ordering::SeqCst);
+    let reply = send(&h.app, "/", &[("cookie", &cookie)]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, "1", "a fresh session");
+    let fresh = reply.cookie_pair();
+    assert_ne!(sid_of(&fresh), sid_of(&cookie));
+    // Its save failed too (the store is still down), after the response.
+    assert_eq!(*h.errors.lock().unwrap(), ["store is down", "store is down"]);
+
+    // A corrupt record is a load failure as well: the visitor starts over.
+    h.store.down.store(false, Ordering::SeqCst);
+    h.store.inner.set(&sid_of(&cookie), "{not json", None, 0).unwrap();
+    let reply = send(&h.app, "/", &[("cookie", &cookie)]).await;
+    assert_eq!(reply.body, "1");
+    let new = sid_of(&reply.cookie_pair());
+    assert_ne!(new, sid_of(&cookie));
+    assert_eq!(h.store.inner.get(&sid_of(&cookie), 0).as_deref(), Some("{not json"), "left alone");
+    assert_eq!(h.errors.lock().unwrap().len(), 3);
+}
+
+async fn concurrent_increments(lock_sessions: bool, n: usize) -> (u64, usize) {
+    let h = harness(config(), |l| l.lock_sessions(lock_sessions));
+    let cookie = send(&h.app, "/slow", &[]).await.cookie_pair();
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let app = h.app.clone();
+        let cookie = cookie.clone();
+        tasks.push(tokio::spawn(async move { send(&app, "/slow", &[("cookie", &cookie)]).await.body }));
+    }
+    let mut bodies = Vec::new();
+    for t in tasks {
+        bodies.push(t.await.unwrap().parse::<u64>().unwrap());
+    }
+    bodies.sort_unstable();
+    bodies.dedup();
+    let record = h.store.inner.get(&sid_of(&cookie), 0).unwrap();
+    let views = record.rsplit_once("\"views\":").unwrap().1.trim_end_matches('}').parse().unwrap();
+    (views, bodies.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_of_one_session_are_all_counted() {
+    const N: usize = 40;
+    let (views, distinct) = concurrent_increments(true, N).await;
+    assert_eq!(views, N as u64 + 1);
+    assert_eq!(distinct, N, "each request saw its predecessor's count");
+    // Without the lock, the same requests lose updates (the test can fail).
+    let (views, _) = concurrent_increments(false, N).await;
+    assert!(views < N as u64 + 1, "unlocked: {views}");
+}
+
+#[tokio::test]
+async fn request_facts_reach_the_engine() {
+    let secure = Arc::new(
+        Config::builder()
+            .secret("tower secret")
+            .secure(Secure::Auto)
+            .proxy(Some(true))
+            .cookie_path("/app")
+            .build()
+            .unwrap(),
+    );
+    let h = harness(secure.clone(), |l| l);
+    // Out of the cookie path's scope: no session.
+    let reply = send(&h.app, "/elsewhere", &[]).await;
+    assert_eq!(reply.body, "false");
+    assert!(reply.cookies().is_empty());
+
+    let app = |layer: SessionLayer| {
+        Router::new().route("/app/", get(count)).layer(layer.id_source(|| Box::new(IdQueue::new(["fixed-id"]))))
+    };
+    let plain = app(SessionLayer::new(secure.clone(), MemoryStore::new()));
+    let reply = send(&plain, "/app/?q=1", &[]).await;
+    assert_eq!(reply.cookies(), [format!("connect.sid=s%3Afixed-id.{}; Path=/app; HttpOnly; SameSite=Lax", sig())]);
+    let reply = send(&plain, "/app/", &[("x-forwarded-proto", "https")]).await;
+    assert!(reply.cookies()[0].ends_with("; Path=/app; HttpOnly; Secure; SameSite=Lax"), "{:?}", reply.cookies());
+    let tls = app(SessionLayer::new(secure, MemoryStore::new()).tls(true));
+    let reply = send(&tls, "/app/", &[]).await;
+    assert!(reply.cookies()[0].ends_with("; Secure; SameSite=Lax"), "{:?}", reply.cookies());
+}
+
+/// cookie-signature's `sign("fixed-id", "tower secret")` signature, computed
+/// by the engine through a second request (so the test does not restate HMAC).
+fn sig() -> String {
+    let config = Arc::new(Config::builder().secret("tower secret").build().unwrap());
+    let mut req = session::Request::new(config, UnixMillis(NOW), IdQueue::new(["fixed-id"]));
+    let store = MemoryStore::new();
+    loop {
+        match store.poll(&mut req, NOW as i64).unwrap() {
+            session::Action::Ready => {
+                req.increment("n").unwrap();
+                req.finish().unwrap();
+            }
+            session::Action::SetCookie { value } => {
+                return value.split(';').next().unwrap().rsplit_once('.').unwrap().1.to_string();
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn stale_handles_are_refused() {
+    let kept: Arc<Mutex<Option<Session>>> = Arc::default();
+    let slot = kept.clone();
+    let app = Router::new()
+        .route(
+            "/",
+            get(move |Extension(s): Extension<Session>| {
+                let slot = slot.clone();
+                async move {
+                    *slot.lock().unwrap() = Some(s);
+                    "kept"
+                }
+            }),
+        )
+        .layer(SessionLayer::new(config(), MemoryStore::new()));
+    assert_eq!(send(&app, "/", &[]).await.body, "kept");
+    let s = kept.lock().unwrap().take().unwrap();
+    assert!(matches!(s.insert("a", &1), Err(SessionError::Finished)));
+    assert!(matches!(s.save().await, Err(SessionError::Finished)));
+    assert_eq!(s.id(), None);
+}
