@@ -26,8 +26,11 @@ echo "==> clippy"
 cargo clippy --all-targets --all-features -- -D warnings
 echo "==> cargo test (unit, conformance, properties, demo, header, C ABI)"
 cargo test --release --all-features
+echo "==> cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
 echo "==> conformance runner on the vendored vectors"
 cargo run --release --example conformance -- tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
+cargo run --release --example conformance -- --c-abi tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
 
 # --- other hosts ----------------------------------------------------------
 for suite in scripts/test-c.sh scripts/test-python.sh scripts/test-redis.sh; do

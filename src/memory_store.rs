@@ -18,6 +18,9 @@ use crate::request::Request;
 struct Entry {
     text: Arc<str>,
     expires_at: Option<i64>,
+    /// Where the top-level `cookie` value sits in `text`, once known (kept
+    /// across touches so that a touch scans only the incoming record).
+    cookie_span: Option<(usize, usize)>,
 }
 
 impl Entry {
@@ -41,10 +44,33 @@ impl std::fmt::Display for MemoryStoreError {
 
 impl std::error::Error for MemoryStoreError {}
 
+/// FNV-1a: session IDs reach the store only after the engine verified their
+/// signature (or generated them), so keys are not attacker-chosen and a
+/// DoS-resistant hash buys nothing here.
+#[derive(Clone, Copy, Default, Debug)]
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Map = HashMap<String, Entry, std::hash::BuildHasherDefault<FnvHasher>>;
+
 /// express-session's MemoryStore, bounded.
 #[derive(Debug)]
 pub struct MemoryStore {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<Map>,
     max_entries: usize,
 }
 
@@ -67,10 +93,10 @@ impl MemoryStore {
     /// [`MemoryStoreError::Full`], which a host reports to the engine as a
     /// store failure.
     pub fn with_max_entries(max_entries: usize) -> Self {
-        MemoryStore { entries: Mutex::new(HashMap::new()), max_entries }
+        MemoryStore { entries: Mutex::new(Map::default()), max_entries }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, Map> {
         // A panic while holding the lock cannot leave an entry half-written
         // (every write is one insert), so a poisoned map is still consistent.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
@@ -98,9 +124,9 @@ impl MemoryStore {
             }
         }
         match map.get_mut(sid) {
-            Some(e) => *e = Entry { text: Arc::from(record), expires_at },
+            Some(e) => *e = Entry { text: Arc::from(record), expires_at, cookie_span: None },
             None => {
-                map.insert(sid.to_string(), Entry { text: Arc::from(record), expires_at });
+                map.insert(sid.to_string(), Entry { text: Arc::from(record), expires_at, cookie_span: None });
             }
         }
         Ok(())
@@ -118,16 +144,20 @@ impl MemoryStore {
         let Some((ns, ne)) = json::top_level_span(record.as_bytes(), "cookie") else { return };
         let new_cookie = &record[ns..ne];
         let text = &entry.text;
-        let replaced = match json::top_level_span(text.as_bytes(), "cookie") {
-            Some((s, e)) => [&text[..s], new_cookie, &text[e..]].concat(),
+        let span = entry.cookie_span.or_else(|| json::top_level_span(text.as_bytes(), "cookie"));
+        let (replaced, start) = match span {
+            Some((s, e)) => ([&text[..s], new_cookie, &text[e..]].concat(), s),
             None => {
                 // Not an object, or no cookie yet: `currentSession.cookie = …` appends it.
                 let Some(close) = text.trim_end().strip_suffix('}') else { return };
                 let sep = if close.trim_end().ends_with('{') { "" } else { "," };
-                format!("{close}{sep}\"cookie\":{new_cookie}}}")
+                let prefix = format!("{close}{sep}\"cookie\":");
+                let start = prefix.len();
+                (format!("{prefix}{new_cookie}}}"), start)
             }
         };
         entry.text = Arc::from(replaced);
+        entry.cookie_span = Some((start, start + new_cookie.len()));
         entry.expires_at = expires_at;
     }
 
@@ -141,7 +171,7 @@ impl MemoryStore {
     pub fn insert_value(&self, sid: &str, record: &Value) {
         let text = Arc::from(json::to_string(record));
         let expires_at = expiry_of(record);
-        self.lock().insert(sid.to_string(), Entry { text, expires_at });
+        self.lock().insert(sid.to_string(), Entry { text, expires_at, cookie_span: None });
     }
 
     /// Removes every expired record; returns how many were removed.
@@ -240,6 +270,11 @@ mod tests {
         s.set("b", r#"{"n":1}"#, None, 0).unwrap();
         s.touch("b", r#"{"cookie":{}}"#, None, 0);
         assert_eq!(&*s.get("b", 0).unwrap(), r#"{"n":1,"cookie":{}}"#);
+        // A second touch reuses the remembered span.
+        s.touch("b", r#"{"cookie":{"a":[1,"}"]},"n":5}"#, None, 0);
+        assert_eq!(&*s.get("b", 0).unwrap(), r#"{"n":1,"cookie":{"a":[1,"}"]}}"#);
+        s.touch("b", r#"{"cookie":2}"#, None, 0);
+        assert_eq!(&*s.get("b", 0).unwrap(), r#"{"n":1,"cookie":2}"#);
     }
 
     #[test]

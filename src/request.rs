@@ -25,10 +25,12 @@ pub const SECRET_REQUIRED: &str = "secret option required for sessions";
 /// An owned action, kept until the next call so that [`Action`] can borrow it.
 #[derive(Debug)]
 enum Out {
-    Load(String),
-    Save { id: String, record: String, expires_at: Option<i64> },
-    Touch { id: String, record: String, expires_at: Option<i64> },
-    Destroy(String),
+    // Store operations always concern the current session ID, which cannot
+    // change while one is outstanding: the view borrows it from the request.
+    Load,
+    Save { record: String, expires_at: Option<i64> },
+    Touch { record: String, expires_at: Option<i64> },
+    Destroy,
     SetCookie(String),
     Completed(Option<String>),
     Error(String),
@@ -339,15 +341,21 @@ impl Request {
         Ok(self.current_action())
     }
 
+    fn id_str(&self) -> &str {
+        self.session_id.as_deref().unwrap_or("")
+    }
+
     /// The action the last [`poll_action`](Self::poll_action) returned, again
     /// (without moving on). `Done` before the first poll or after misuse.
     pub fn current_action(&self) -> Action<'_> {
         if let Some(out) = &self.current {
             return match out {
-                Out::Load(id) => Action::Load { id },
-                Out::Save { id, record, expires_at } => Action::Save { id, record, expires_at: *expires_at },
-                Out::Touch { id, record, expires_at } => Action::Touch { id, record, expires_at: *expires_at },
-                Out::Destroy(id) => Action::Destroy { id },
+                Out::Load => Action::Load { id: self.id_str() },
+                Out::Save { record, expires_at } => Action::Save { id: self.id_str(), record, expires_at: *expires_at },
+                Out::Touch { record, expires_at } => {
+                    Action::Touch { id: self.id_str(), record, expires_at: *expires_at }
+                }
+                Out::Destroy => Action::Destroy { id: self.id_str() },
                 Out::SetCookie(value) => Action::SetCookie { value },
                 Out::Completed(e) => Action::Completed { error: e.as_deref() },
                 Out::Error(message) => Action::Error { message },
@@ -506,9 +514,8 @@ impl Request {
         self.session_id = cookie_id;
         match &self.session_id {
             Some(id) if !id.is_empty() => {
-                let id = id.clone();
                 self.phase = Phase::Loading;
-                self.store_op(Out::Load(id), Pending::MiddlewareLoad);
+                self.store_op(Out::Load, Pending::MiddlewareLoad);
                 Ok(())
             }
             _ => self.generate_ready(),
@@ -710,8 +717,7 @@ impl Request {
         }
         let sid_truthy = self.session_id.as_deref().is_some_and(|s| !s.is_empty());
         if sid_truthy && self.config.unset_destroy && self.session.is_none() {
-            let id = self.session_id.clone().unwrap_or_default();
-            self.store_op(Out::Destroy(id), Pending::End);
+            self.store_op(Out::Destroy, Pending::End);
             return Ok(());
         }
         let now = self.now;
@@ -735,8 +741,8 @@ impl Request {
             let out = self.save_out();
             self.store_op(out, Pending::End);
         } else if self.cookie_id == self.session_id {
-            let (id, record, expires_at) = self.record_parts();
-            self.store_op(Out::Touch { id, record, expires_at }, Pending::End);
+            let (record, expires_at) = self.record_parts();
+            self.store_op(Out::Touch { record, expires_at }, Pending::End);
         } else {
             self.emit_end_cookie();
             self.done();
@@ -744,20 +750,19 @@ impl Request {
         Ok(())
     }
 
-    fn record_parts(&mut self) -> (String, String, Option<i64>) {
+    fn record_parts(&mut self) -> (String, Option<i64>) {
         self.ensure_record();
         let cached = self.record_cache.take().filter(|(v, ..)| *v == self.data_version).map(|(_, r, _)| r);
         let session = self.session.as_ref();
         (
-            self.session_id.clone().unwrap_or_default(),
             cached.or_else(|| session.map(Session::to_record)).unwrap_or_default(),
             session.and_then(|s| s.cookie.store_expiry()),
         )
     }
 
     fn save_out(&mut self) -> Out {
-        let (id, record, expires_at) = self.record_parts();
-        Out::Save { id, record, expires_at }
+        let (record, expires_at) = self.record_parts();
+        Out::Save { record, expires_at }
     }
 
     // ----- the handler's operations -------------------------------------
@@ -869,8 +874,7 @@ impl Request {
     /// answered by `Completed`.
     pub fn reload(&mut self) -> Result<(), Error> {
         self.session_op()?;
-        let id = self.session_id.clone().unwrap_or_default();
-        self.store_op(Out::Load(id), Pending::Reload);
+        self.store_op(Out::Load, Pending::Reload);
         Ok(())
     }
 
@@ -880,8 +884,7 @@ impl Request {
         self.session_op()?;
         self.before_data_change();
         self.session = None;
-        let id = self.session_id.clone().unwrap_or_default();
-        self.store_op(Out::Destroy(id), Pending::HandlerDestroy);
+        self.store_op(Out::Destroy, Pending::HandlerDestroy);
         Ok(())
     }
 
@@ -890,8 +893,7 @@ impl Request {
     /// `Completed`.
     pub fn regenerate(&mut self) -> Result<(), Error> {
         self.session_op()?;
-        let id = self.session_id.clone().unwrap_or_default();
-        self.store_op(Out::Destroy(id), Pending::Regenerate);
+        self.store_op(Out::Destroy, Pending::Regenerate);
         Ok(())
     }
 

@@ -32,7 +32,31 @@ pub const RESERVED_KEYS: &[&str] = &[
 ];
 
 pub fn is_reserved(key: &str) -> bool {
-    RESERVED_KEYS.contains(&key)
+    // A match compiles to length and byte comparisons (this runs per key).
+    matches!(
+        key,
+        "cookie"
+            | "id"
+            | "req"
+            | "touch"
+            | "resetMaxAge"
+            | "save"
+            | "reload"
+            | "destroy"
+            | "regenerate"
+            | "constructor"
+            | "hasOwnProperty"
+            | "isPrototypeOf"
+            | "propertyIsEnumerable"
+            | "toString"
+            | "valueOf"
+            | "toLocaleString"
+            | "__proto__"
+            | "__defineGetter__"
+            | "__defineSetter__"
+            | "__lookupGetter__"
+            | "__lookupSetter__"
+    )
 }
 
 /// `Object.prototype` property names: a cookie *name* equal to one of these
@@ -201,6 +225,14 @@ pub fn read_record(bytes: &[u8], now: f64) -> Record {
 mod tests {
     use super::*;
     use crate::session_cookie::{CookieOptions, SessionCookie};
+
+    #[test]
+    fn reserved_keys_match_the_list() {
+        for k in RESERVED_KEYS {
+            assert!(is_reserved(k));
+        }
+        assert!(!is_reserved("views") && !is_reserved("Cookie") && !is_reserved(""));
+    }
 
     #[test]
     fn cookie_span_cuts_out_the_hash_text() {
