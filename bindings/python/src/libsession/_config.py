@@ -1,0 +1,369 @@
+"""``Config``: an immutable, validated configuration shared by requests."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._errors import MisuseError, Result, error_for
+from ._lib import LIB
+
+__all__ = ["Config"]
+
+_UNSET: Any = object()  # "keyword not given": distinct from an explicit None
+
+_L = LIB
+_builder_new = _L.libsession_config_builder_new
+_builder_new_express = _L.libsession_config_builder_new_express
+_builder_new_from_express = _L.libsession_config_builder_new_from_express_options
+_builder_free = _L.libsession_config_builder_free
+_builder_build = _L.libsession_config_builder_build
+_builder_last_error = _L.libsession_config_builder_last_error
+_config_free = _L.libsession_config_free
+
+#: Defaults of ``libsession_config_builder_set_cookie_limits``.
+DEFAULT_COOKIE_MAX_HEADER_BYTES = 32768
+DEFAULT_COOKIE_MAX_PAIRS = 4096
+
+_UNSET_VALUES = {"keep": 0, "destroy": 1}
+_SECURE_VALUES = {False: 0, True: 1, "auto": 2}
+_SAME_SITE_VALUES = {"lax": 2, "strict": 3, "none": 4, "auto": 5}
+_PRIORITY_VALUES = {None: 0, "low": 1, "medium": 2, "high": 3}
+
+
+def _need_bool(name: str, v: object) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError(f"Config: {name} must be a bool, not {type(v).__name__}")
+    return v
+
+
+def _need_str(name: str, v: object) -> bytes:
+    if not isinstance(v, str):
+        raise TypeError(f"Config: {name} must be a str, not {type(v).__name__}")
+    try:
+        return v.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"Config: {name} is not encodable as UTF-8 ({e.reason})") from None
+
+
+def _secret_bytes(name: str, v: object) -> bytes:
+    if isinstance(v, str):
+        try:
+            return v.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValueError(f"Config: {name} is not encodable as UTF-8 ({e.reason})") from None
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    raise TypeError(f"Config: {name} must be str or bytes, not {type(v).__name__}")
+
+
+def _need_uint(name: str, v: object) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"Config: {name} must be an int, not {type(v).__name__}")
+    if v < 0 or v > 2**64 - 1:
+        raise ValueError(f"Config: {name} must be between 0 and 2**64-1, got {v}")
+    return v
+
+
+def _tristate(name: str, v: object) -> int:
+    if v is None:
+        return 0
+    return 2 if _need_bool(name, v) else 1
+
+
+class Config:
+    """An immutable, validated libsession configuration.
+
+    Build it from keyword arguments (every option of the C config builder);
+    options not given keep the builder's defaults. The default builder is the
+    secure one (``resave`` and ``save_uninitialized`` off, ``HttpOnly``,
+    ``SameSite=Lax``, ``secure='auto'``, no ``max_age``, path ``/``, name
+    ``connect.sid``, strict validation); ``express_defaults=True`` starts
+    from express-session 1.19.0's own defaults in express compatibility mode.
+
+    Keyword arguments:
+
+    * ``secret``: ``str`` or ``bytes``; or ``secrets``: a list of them, newest
+      first (the first signs, all verify). At most 16.
+    * ``name`` (``str``), ``resave``, ``save_uninitialized``, ``rolling``
+      (``bool``), ``unset`` (``'keep'`` or ``'destroy'``).
+    * ``proxy``: ``None`` (defer to ``trust_proxy``), ``True``, ``False``;
+      ``trust_proxy`` (``bool``): whether the peer is a trusted proxy.
+    * ``cookie_path`` (``str``), ``cookie_domain`` (``str`` or ``None``),
+      ``http_only`` (``bool``), ``secure`` (``True``, ``False``, ``'auto'``),
+      ``max_age`` (milliseconds, or ``None`` for a browser-session cookie),
+      ``same_site`` (``False``, ``True``, ``'lax'``, ``'strict'``, ``'none'``,
+      ``'auto'``), ``partitioned`` (``None`` or ``bool``), ``priority``
+      (``None``, ``'low'``, ``'medium'``, ``'high'``).
+    * ``cookie_max_header_bytes``, ``cookie_max_pairs`` (``int``): bounds of
+      Cookie header parsing (defaults 32768 and 4096).
+    * ``express_compat`` (``bool``): express compatibility mode.
+
+    Wrong types raise ``TypeError``, unknown keywords or values
+    ``ValueError``, before anything reaches the library; values the library
+    rejects raise ``ConfigError`` (a ``ValueError``) with the C result code.
+
+    A config is freed by ``close()``, by leaving a ``with`` block, or when it
+    is garbage-collected. Requests hold their own reference to the C config,
+    so closing a config while its requests are alive is safe.
+    """
+
+    __slots__ = ("_ptr", "__weakref__")
+
+    def __init__(
+        self,
+        *,
+        secret: str | bytes = _UNSET,
+        secrets: Iterable[str | bytes] = _UNSET,
+        name: str = _UNSET,
+        resave: bool = _UNSET,
+        save_uninitialized: bool = _UNSET,
+        rolling: bool = _UNSET,
+        unset: str = _UNSET,
+        proxy: bool | None = _UNSET,
+        trust_proxy: bool = _UNSET,
+        cookie_path: str = _UNSET,
+        cookie_domain: str | None = _UNSET,
+        http_only: bool = _UNSET,
+        secure: bool | str = _UNSET,
+        max_age: float | None = _UNSET,
+        same_site: bool | str = _UNSET,
+        partitioned: bool | None = _UNSET,
+        priority: str | None = _UNSET,
+        cookie_max_header_bytes: int = _UNSET,
+        cookie_max_pairs: int = _UNSET,
+        express_compat: bool = _UNSET,
+        express_defaults: bool = False,
+    ) -> None:
+        self._ptr: int | None = None
+        options = {k: v for k, v in locals().items() if v is not _UNSET and k not in ("self", "express_defaults")}
+        steps = _compile(options)  # every Python-side check, before any C call
+        _need_bool("express_defaults", express_defaults)
+        builder = ctypes.c_void_p()
+        rc = (_builder_new_express if express_defaults else _builder_new)(ctypes.byref(builder))
+        if rc:
+            raise error_for(rc)
+        self._ptr = _build(builder, steps)
+
+    @classmethod
+    def from_express_options(cls, options: Mapping[str, Any] | str | bytes, **overrides: Any) -> Config:
+        """A config from an express-session options object, given as a mapping
+        or as JSON text (``name``, ``secret`` (a string or a list for
+        rotation), ``resave``, ``saveUninitialized``, ``rolling``, ``unset``,
+        ``proxy``, ``app_trust_proxy``, ``cookie``), so a Python host can share
+        one configuration file with a Node app. Absent options take
+        express-session's defaults, in express compatibility mode. Keyword
+        ``overrides`` (as for ``Config()``) are applied afterwards."""
+        if isinstance(options, Mapping):
+            try:
+                text = json.dumps(dict(options), allow_nan=False, ensure_ascii=False).encode("utf-8")
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"Config.from_express_options: options are not JSON-serializable ({e})") from None
+        elif isinstance(options, str):
+            text = options.encode("utf-8", "surrogatepass")
+        elif isinstance(options, (bytes, bytearray, memoryview)):
+            text = bytes(options)
+        else:
+            raise TypeError(
+                f"Config.from_express_options: options must be a mapping, str or bytes, not {type(options).__name__}"
+            )
+        steps = _compile(overrides)
+        builder = ctypes.c_void_p()
+        rc = _builder_new_from_express(text, len(text), ctypes.byref(builder))
+        if rc:
+            raise error_for(rc, _express_message(rc))
+        self = cls.__new__(cls)
+        self._ptr = None
+        self._ptr = _build(builder, steps)
+        return self
+
+    # -- lifetime --------------------------------------------------------
+    def close(self) -> None:
+        """Releases this reference to the C config (idempotent)."""
+        ptr, self._ptr = self._ptr, None
+        if ptr is not None:
+            _config_free(ptr)
+
+    @property
+    def closed(self) -> bool:
+        return self._ptr is None
+
+    def __enter__(self) -> Config:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # The fallback when neither close() nor a with block freed it.
+        if getattr(self, "_ptr", None) is not None:
+            try:
+                self.close()
+            except Exception:  # interpreter shutdown: the module may be gone
+                pass
+
+    def _handle(self) -> int:
+        ptr = self._ptr
+        if ptr is None:
+            raise MisuseError(Result.NULL_PARAMETER, "the config is closed")
+        return ptr
+
+    # -- read-only views -------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The session cookie's name."""
+        s = LIB.libsession_config_name(self._handle())
+        return ctypes.string_at(s.data, s.len).decode("utf-8")
+
+    @property
+    def max_age(self) -> float | None:
+        """The configured ``maxAge`` in milliseconds, or ``None``."""
+        out = ctypes.c_double()
+        return out.value if LIB.libsession_config_max_age(self._handle(), ctypes.byref(out)) else None
+
+    @property
+    def unset(self) -> str:
+        """``'keep'`` or ``'destroy'``."""
+        return "destroy" if LIB.libsession_config_unset(self._handle()) == 1 else "keep"
+
+    @property
+    def express_compat(self) -> bool:
+        """Whether the config runs in express compatibility mode."""
+        return bool(LIB.libsession_config_express_compat(self._handle()))
+
+    def __repr__(self) -> str:
+        if self._ptr is None:
+            return "<libsession.Config closed>"
+        return f"<libsession.Config name={self.name!r} max_age={self.max_age!r} unset={self.unset!r}>"
+
+
+def _express_message(rc: int) -> str | None:
+    if rc == Result.INVALID_OPTION:
+        return "an express option has the wrong JSON type, or is unknown"
+    return None
+
+
+def _compile(o: dict[str, Any]) -> list[tuple[str, Any, tuple]]:
+    """Checks the keyword options and turns them into builder calls
+    ``(option, function, args)``; raises before anything reaches C."""
+    steps: list[tuple[str, Any, tuple]] = []
+    L = LIB
+    if "secret" in o and "secrets" in o:
+        raise ValueError("Config: give either secret= or secrets=, not both")
+    if "secret" in o:
+        steps.append(("secret", L.libsession_config_builder_add_secret, (_secret_bytes("secret", o.pop("secret")),)))
+    if "secrets" in o:
+        items = o.pop("secrets")
+        if isinstance(items, (str, bytes, bytearray, memoryview)) or not isinstance(items, Iterable):
+            raise TypeError("Config: secrets must be a list of str or bytes (newest first)")
+        items = list(items)
+        if not items:
+            raise ValueError("Config: secrets must not be empty")
+        for i, s in enumerate(items):
+            steps.append(("secrets", L.libsession_config_builder_add_secret, (_secret_bytes(f"secrets[{i}]", s),)))
+    if "name" in o:
+        steps.append(("name", L.libsession_config_builder_set_name, (_need_str("name", o.pop("name")),)))
+    for key, fn in (
+        ("resave", L.libsession_config_builder_set_resave),
+        ("save_uninitialized", L.libsession_config_builder_set_save_uninitialized),
+        ("rolling", L.libsession_config_builder_set_rolling),
+        ("trust_proxy", L.libsession_config_builder_set_trust_proxy),
+        ("http_only", L.libsession_config_builder_set_http_only),
+        ("express_compat", L.libsession_config_builder_set_express_compat),
+    ):
+        if key in o:
+            steps.append((key, fn, (_need_bool(key, o.pop(key)),)))
+    if "unset" in o:
+        v = o.pop("unset")
+        if not isinstance(v, str):
+            raise TypeError(f"Config: unset must be 'keep' or 'destroy', not {type(v).__name__}")
+        if v not in _UNSET_VALUES:
+            raise ValueError(f"Config: unset must be 'keep' or 'destroy', not {v!r}")
+        steps.append(("unset", L.libsession_config_builder_set_unset, (_UNSET_VALUES[v],)))
+    if "proxy" in o:
+        steps.append(("proxy", L.libsession_config_builder_set_proxy, (_tristate("proxy", o.pop("proxy")),)))
+    if "partitioned" in o:
+        v = _tristate("partitioned", o.pop("partitioned"))
+        steps.append(("partitioned", L.libsession_config_builder_set_partitioned, (v,)))
+    if "cookie_path" in o:
+        v = _need_str("cookie_path", o.pop("cookie_path"))
+        steps.append(("cookie_path", L.libsession_config_builder_set_cookie_path, (v,)))
+    if "cookie_domain" in o:
+        v = o.pop("cookie_domain")
+        v = None if v is None else _need_str("cookie_domain", v)
+        steps.append(("cookie_domain", L.libsession_config_builder_set_cookie_domain, (v,)))
+    if "secure" in o:
+        v = o.pop("secure")
+        if not (isinstance(v, bool) or isinstance(v, str)):
+            raise TypeError(f"Config: secure must be True, False or 'auto', not {type(v).__name__}")
+        if v not in _SECURE_VALUES:
+            raise ValueError(f"Config: secure must be True, False or 'auto', not {v!r}")
+        steps.append(("secure", L.libsession_config_builder_set_secure, (_SECURE_VALUES[v],)))
+    if "max_age" in o:
+        v = o.pop("max_age")
+        if v is None:
+            steps.append(("max_age", L.libsession_config_builder_set_max_age, (False, 0.0)))
+        else:
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise TypeError(f"Config: max_age must be a number of milliseconds or None, not {type(v).__name__}")
+            f = float(v)
+            if not math.isfinite(f):
+                raise ValueError(f"Config: max_age must be finite, got {v!r}")
+            steps.append(("max_age", L.libsession_config_builder_set_max_age, (True, f)))
+    if "same_site" in o:
+        v = o.pop("same_site")
+        if isinstance(v, bool):
+            code = 1 if v else 0
+        elif isinstance(v, str):
+            if v not in _SAME_SITE_VALUES:
+                raise ValueError(f"Config: same_site must be False, True, 'lax', 'strict', 'none' or 'auto', not {v!r}")
+            code = _SAME_SITE_VALUES[v]
+        else:
+            raise TypeError(f"Config: same_site must be a bool or a str, not {type(v).__name__}")
+        steps.append(("same_site", L.libsession_config_builder_set_same_site, (code,)))
+    if "priority" in o:
+        v = o.pop("priority")
+        if v is not None and not isinstance(v, str):
+            raise TypeError(f"Config: priority must be None, 'low', 'medium' or 'high', not {type(v).__name__}")
+        key = v.lower() if isinstance(v, str) else None
+        if key not in _PRIORITY_VALUES:
+            raise ValueError(f"Config: priority must be None, 'low', 'medium' or 'high', not {v!r}")
+        steps.append(("priority", L.libsession_config_builder_set_priority, (_PRIORITY_VALUES[key],)))
+    if "cookie_max_header_bytes" in o or "cookie_max_pairs" in o:
+        b = _need_uint("cookie_max_header_bytes", o.pop("cookie_max_header_bytes", DEFAULT_COOKIE_MAX_HEADER_BYTES))
+        p = _need_uint("cookie_max_pairs", o.pop("cookie_max_pairs", DEFAULT_COOKIE_MAX_PAIRS))
+        steps.append(("cookie limits", L.libsession_config_builder_set_cookie_limits, (b, p)))
+    if o:
+        raise TypeError(f"Config: unknown option(s) {', '.join(sorted(o))}")
+    return steps
+
+
+def _build(builder: ctypes.c_void_p, steps: list[tuple[str, Any, tuple]]) -> int:
+    """Applies the steps to a fresh builder and builds it (the builder is
+    consumed or freed whatever happens)."""
+    ptr = builder.value
+    try:
+        for option, fn, args in steps:
+            if args and isinstance(args[0], bytes):
+                rc = fn(ptr, args[0], len(args[0]))
+            elif args and args[0] is None:  # cookie_domain=None: remove the attribute
+                rc = fn(ptr, None, 0)
+            else:
+                rc = fn(ptr, *args)
+            if rc:  # functions returning void give None
+                n = _builder_last_error(ptr, None, 0)
+                buf = ctypes.create_string_buffer(n + 1)
+                _builder_last_error(ptr, buf, n + 1)
+                detail = buf.value.decode("utf-8", "replace")
+                raise error_for(rc, f"{option}: {detail}" if detail else None)
+    except BaseException:
+        _builder_free(ptr)
+        raise
+    config = ctypes.c_void_p()
+    rc = _builder_build(ptr, ctypes.byref(config))  # consumes the builder
+    if rc:
+        raise error_for(rc)
+    return config.value

@@ -1,0 +1,199 @@
+"""Loading ``libsession.so`` and declaring every function of ``libsession.h``.
+
+The library is looked for, in this order:
+
+1. next to this package (``libsession/libsession.so``, a copy made when the
+   package is distributed with its library);
+2. the path in the environment variable ``LIBSESSION_LIBRARY``;
+3. the cargo build outputs of the repository this package sits in
+   (``target/release/libsession.so``, then ``target/debug/libsession.so``,
+   under ``$CARGO_TARGET_DIR`` first when it is set).
+
+A candidate that cannot be loaded, lacks a function, or reports a version
+this package was not written for is skipped; when none works, ``ImportError``
+lists every path tried and why each failed.
+
+``SIGNATURES`` is the single table of bindings: name -> (restype, argtypes),
+in header order. ``tests/test_header.py`` checks it against
+``include/libsession.h``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from ctypes import POINTER, c_bool, c_char_p, c_double, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
+from pathlib import Path
+
+__all__ = ["LIB", "LIB_PATH", "SIGNATURES", "LibsessionStr", "EXPECTED_VERSION", "library_candidates"]
+
+#: The library version this package is written against (``MAJOR.MINOR``
+#: must match: there is no ABI stability promise before 1.0).
+EXPECTED_VERSION = (0, 1)
+
+
+class LibsessionStr(ctypes.Structure):
+    """``libsession_str``: a borrowed ``(data, len)`` string; ``data`` NULL means absent."""
+
+    _fields_ = [("data", c_void_p), ("len", c_size_t)]
+
+
+_handle = c_void_p  # every opaque handle travels as a plain pointer
+_handle_out = POINTER(c_void_p)  # `T **out`
+_bytes_in = c_char_p  # `const uint8_t *` (Python bytes or None)
+_buf_out = c_char_p  # `uint8_t *buf` (a ctypes char array)
+_str_out = POINTER(LibsessionStr)
+
+SIGNATURES: dict[str, tuple[object, list[object]]] = {
+    # config builder
+    "libsession_config_builder_new": (c_uint32, [_handle_out]),
+    "libsession_config_builder_new_express": (c_uint32, [_handle_out]),
+    "libsession_config_builder_new_from_express_options": (c_uint32, [_bytes_in, c_size_t, _handle_out]),
+    "libsession_config_builder_free": (None, [_handle]),
+    "libsession_config_builder_build": (c_uint32, [_handle, _handle_out]),
+    "libsession_config_builder_last_error": (c_size_t, [_handle, _buf_out, c_size_t]),
+    "libsession_config_builder_set_name": (c_uint32, [_handle, _bytes_in, c_size_t]),
+    "libsession_config_builder_add_secret": (c_uint32, [_handle, _bytes_in, c_size_t]),
+    "libsession_config_builder_set_resave": (None, [_handle, c_bool]),
+    "libsession_config_builder_set_save_uninitialized": (None, [_handle, c_bool]),
+    "libsession_config_builder_set_rolling": (None, [_handle, c_bool]),
+    "libsession_config_builder_set_unset": (c_uint32, [_handle, c_uint32]),
+    "libsession_config_builder_set_proxy": (c_uint32, [_handle, c_uint32]),
+    "libsession_config_builder_set_trust_proxy": (None, [_handle, c_bool]),
+    "libsession_config_builder_set_cookie_path": (c_uint32, [_handle, _bytes_in, c_size_t]),
+    "libsession_config_builder_set_cookie_domain": (c_uint32, [_handle, _bytes_in, c_size_t]),
+    "libsession_config_builder_set_http_only": (None, [_handle, c_bool]),
+    "libsession_config_builder_set_secure": (c_uint32, [_handle, c_uint32]),
+    "libsession_config_builder_set_max_age": (None, [_handle, c_bool, c_double]),
+    "libsession_config_builder_set_same_site": (c_uint32, [_handle, c_uint32]),
+    "libsession_config_builder_set_partitioned": (c_uint32, [_handle, c_uint32]),
+    "libsession_config_builder_set_priority": (c_uint32, [_handle, c_uint32]),
+    "libsession_config_builder_set_cookie_limits": (None, [_handle, c_size_t, c_size_t]),
+    "libsession_config_builder_set_express_compat": (None, [_handle, c_bool]),
+    # config
+    "libsession_config_free": (None, [_handle]),
+    "libsession_config_name": (LibsessionStr, [_handle]),
+    "libsession_config_max_age": (c_bool, [_handle, POINTER(c_double)]),
+    "libsession_config_unset": (c_uint32, [_handle]),
+    "libsession_config_express_compat": (c_bool, [_handle]),
+    # request: lifecycle and facts
+    "libsession_request_new": (c_uint32, [_handle, c_uint64, _bytes_in, c_size_t, _handle_out]),
+    "libsession_request_free": (None, [_handle]),
+    "libsession_request_last_error": (c_size_t, [_handle, _buf_out, c_size_t]),
+    "libsession_request_push_session_id": (c_uint32, [_handle, _bytes_in, c_size_t]),
+    "libsession_request_generated_id_count": (c_uint64, [_handle]),
+    "libsession_request_set_target": (c_uint32, [_handle, _bytes_in, c_size_t]),
+    "libsession_request_add_cookie_header": (c_uint32, [_handle, _bytes_in, c_size_t]),
+    "libsession_request_add_forwarded_proto": (c_uint32, [_handle, _bytes_in, c_size_t]),
+    "libsession_request_set_tls": (c_uint32, [_handle, c_bool]),
+    "libsession_request_set_store_unavailable": (c_uint32, [_handle, c_bool]),
+    "libsession_request_set_now": (c_uint32, [_handle, c_uint64]),
+    # request: the loop
+    "libsession_request_poll_action": (c_uint32, [_handle, POINTER(c_uint32)]),
+    "libsession_request_action_id": (LibsessionStr, [_handle]),
+    "libsession_request_action_record": (LibsessionStr, [_handle]),
+    "libsession_request_action_value": (LibsessionStr, [_handle]),
+    "libsession_request_action_expires_at": (c_bool, [_handle, POINTER(c_int64)]),
+    "libsession_request_handle_load_result": (c_uint32, [_handle, c_uint32, _bytes_in, c_size_t]),
+    "libsession_request_handle_store_result": (c_uint32, [_handle, c_uint32, _bytes_in, c_size_t]),
+    # request: the handler's session
+    "libsession_request_session_json": (c_uint32, [_handle, _str_out]),
+    "libsession_request_data_json": (c_uint32, [_handle, _str_out]),
+    "libsession_request_get_json": (c_uint32, [_handle, _bytes_in, c_size_t, _str_out]),
+    "libsession_request_set_json": (c_uint32, [_handle, _bytes_in, c_size_t, _bytes_in, c_size_t]),
+    "libsession_request_delete": (c_uint32, [_handle, _bytes_in, c_size_t]),
+    "libsession_request_increment": (c_uint32, [_handle, _bytes_in, c_size_t, POINTER(c_double)]),
+    "libsession_request_touch": (c_uint32, [_handle]),
+    "libsession_request_set_max_age": (c_uint32, [_handle, c_bool, c_double]),
+    "libsession_request_set_expires": (c_uint32, [_handle, c_bool, c_double]),
+    "libsession_request_set_cookie_attr": (c_uint32, [_handle, c_uint32, _bytes_in, c_size_t]),
+    "libsession_request_set_cookie_attr_by_name": (c_uint32, [_handle, _bytes_in, c_size_t, _bytes_in, c_size_t]),
+    "libsession_request_save": (c_uint32, [_handle]),
+    "libsession_request_reload": (c_uint32, [_handle]),
+    "libsession_request_destroy": (c_uint32, [_handle]),
+    "libsession_request_regenerate": (c_uint32, [_handle]),
+    "libsession_request_unset": (c_uint32, [_handle]),
+    "libsession_request_finish": (c_uint32, [_handle]),
+    "libsession_request_session_id": (c_bool, [_handle, _str_out]),
+    "libsession_request_cookie_session_id": (c_bool, [_handle, _str_out]),
+    "libsession_request_has_session": (c_bool, [_handle]),
+    "libsession_request_max_age": (c_bool, [_handle, POINTER(c_double)]),
+    "libsession_request_is_secure": (c_bool, [_handle]),
+    # results and version
+    "libsession_result_str": (c_char_p, [c_uint32]),
+    "libsession_result_is_misuse": (c_bool, [c_uint32]),
+    "libsession_version_number": (c_uint32, []),
+    "libsession_version": (LibsessionStr, []),
+}
+
+_LIB_NAME = "libsession.dylib" if sys.platform == "darwin" else "libsession.so"
+
+
+def _repo_roots(start: Path) -> list[Path]:
+    """Every ancestor of ``start`` that holds a ``Cargo.toml`` (nearest first)."""
+    return [p for p in [start, *start.parents] if (p / "Cargo.toml").is_file()]
+
+
+def library_candidates() -> list[tuple[str, Path | None]]:
+    """The paths tried, in order, each with where it comes from."""
+    here = Path(__file__).resolve().parent
+    out: list[tuple[str, Path | None]] = [("next to the package", here / _LIB_NAME)]
+    env = os.environ.get("LIBSESSION_LIBRARY")
+    if env:
+        out.append(("LIBSESSION_LIBRARY", Path(env)))
+    target_dirs: list[Path] = []
+    cargo_target = os.environ.get("CARGO_TARGET_DIR")
+    if cargo_target:
+        target_dirs.append(Path(cargo_target))
+    for root in _repo_roots(here):
+        target_dirs.append(root / "target")
+    for target in target_dirs:
+        for profile in ("release", "debug"):
+            out.append((f"cargo {profile} build", target / profile / _LIB_NAME))
+    return out
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    for name, (restype, argtypes) in SIGNATURES.items():
+        fn = getattr(lib, name)  # AttributeError if the library lacks it
+        fn.restype = restype
+        fn.argtypes = argtypes
+
+
+def _load() -> tuple[ctypes.CDLL, Path]:
+    tried: list[str] = []
+    candidates = library_candidates()
+    if not os.environ.get("LIBSESSION_LIBRARY"):
+        candidates.insert(1, ("LIBSESSION_LIBRARY", None))
+    for origin, path in candidates:
+        if path is None:
+            tried.append("  (LIBSESSION_LIBRARY: not set)")
+            continue
+        if not path.is_file():
+            tried.append(f"  {path} ({origin}): no such file")
+            continue
+        try:
+            lib = ctypes.CDLL(str(path))
+            _declare(lib)
+        except (OSError, AttributeError) as e:
+            tried.append(f"  {path} ({origin}): {e}")
+            continue
+        number = lib.libsession_version_number()
+        major, minor = number // 1_000_000, number // 1000 % 1000
+        if (major, minor) != EXPECTED_VERSION:
+            tried.append(
+                f"  {path} ({origin}): library version {major}.{minor}.{number % 1000}, "
+                f"this package needs {EXPECTED_VERSION[0]}.{EXPECTED_VERSION[1]}.x"
+            )
+            continue
+        return lib, path
+    if not any(origin.startswith("cargo") for origin, _ in candidates):
+        tried.append(f"  (no Cargo.toml above {Path(__file__).resolve().parent}: no cargo build output to try)")
+    raise ImportError(
+        "libsession: cannot load the shared library. Build it with `cargo build --release` "
+        "in the repository, or set LIBSESSION_LIBRARY to its path. Tried:\n" + "\n".join(tried)
+    )
+
+
+LIB, LIB_PATH = _load()
