@@ -325,10 +325,10 @@ fn main() {
 
     if want("a") {
         let s = MemoryStore::new();
-        let mut f = || {
+        let f = || {
             black_box(run(&cfg, &s, None, |r| r.set("user", Value::String("alice".into())).expect("set")));
         };
-        let allocs = counting::count(&mut f);
+        let allocs = counting::count(f);
         let engine = measure(f);
         let c_abi = measure(|| {
             black_box(c_path::run(&ccfg, &s, NOW, &SEED, None, c_path::Handler::SetKey));
@@ -343,12 +343,12 @@ fn main() {
         });
     }
     if want("b") {
-        let mut f = || {
+        let f = || {
             black_box(run(&cfg, &store, Some(&cookie), |r| {
                 r.increment("views").expect("incr");
             }));
         };
-        let allocs = counting::count(&mut f);
+        let allocs = counting::count(f);
         let engine = measure(f);
         let c_abi = measure(|| {
             black_box(c_path::run(&ccfg, &store, NOW, &SEED, Some(&cookie), c_path::Handler::Increment));
@@ -363,12 +363,12 @@ fn main() {
         });
     }
     if want("c") {
-        let mut f = || {
+        let f = || {
             black_box(run(&cfg, &store, Some(&cookie), |r| {
                 black_box(r.get("views"));
             }));
         };
-        let allocs = counting::count(&mut f);
+        let allocs = counting::count(f);
         let engine = measure(f);
         let c_abi = measure(|| {
             black_box(c_path::run(&ccfg, &store, NOW, &SEED, Some(&cookie), c_path::Handler::Read));
@@ -384,12 +384,12 @@ fn main() {
     }
     if want("d") {
         let s = MemoryStore::new();
-        let mut f = || {
+        let f = || {
             black_box(run(&cfg, &s, Some(&tampered), |r| {
                 black_box(r.get("views"));
             }));
         };
-        let allocs = counting::count(&mut f);
+        let allocs = counting::count(f);
         let engine = measure(f);
         let c_abi = measure(|| {
             black_box(c_path::run(&ccfg, &s, NOW, &SEED, Some(&tampered), c_path::Handler::Read));

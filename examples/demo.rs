@@ -3,12 +3,15 @@
 //! ```text
 //! cargo run --example demo              # http://127.0.0.1:3000/
 //! cargo run --example demo -- --port 0  # any free port (printed)
+//! cargo run --example demo --features redis -- --redis redis://127.0.0.1:6379/
 //! ```
 //!
 //! `GET /` counts your views in your session; `GET /login` regenerates the
 //! session (new ID, as after a login); `GET /logout` destroys it. A small
 //! HTTP/1.1 server on std::net, one thread per connection, with the
-//! in-memory store.
+//! in-memory store, or with Redis (connect-redis's keys and records, see
+//! docs/redis.md) when given a Redis URL (`--redis URL` or `REDIS_URL`;
+//! needs the `redis` feature).
 
 #![allow(clippy::disallowed_methods)] // a host: it reads the clock and the OS RNG
 
@@ -20,6 +23,51 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use session::{Action, Config, MemoryStore, Request, SeededIds, UnixMillis, Value};
 
 const MAX_HEAD: usize = 64 * 1024;
+
+/// Where sessions live.
+enum Store {
+    Memory(MemoryStore),
+    /// The async Redis store, driven from these blocking threads through a
+    /// tokio runtime.
+    #[cfg(feature = "redis")]
+    Redis(Box<(tokio::runtime::Runtime, session::redis_store::RedisStore)>),
+}
+
+impl Store {
+    /// `poll_action`, answering store operations, until the request needs
+    /// the host for something else.
+    fn poll<'r>(&self, req: &'r mut Request, now: i64) -> Result<Action<'r>, session::Error> {
+        match self {
+            Store::Memory(store) => store.poll(req, now),
+            #[cfg(feature = "redis")]
+            Store::Redis(redis) => redis.0.handle().block_on(session::async_driver::drive(req, &redis.1, now)),
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis_store(url: &str) -> Store {
+    let store = match session::redis_store::RedisStore::open(url) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bad Redis URL {url}: {e}");
+            std::process::exit(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
+    if let Err(e) = rt.block_on(store.ping()) {
+        eprintln!("warning: Redis at {url} does not answer yet ({e}); requests fail with 500 until it does");
+    }
+    eprintln!("sessions in Redis at {url}");
+    Store::Redis(Box::new((rt, store)))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_store(url: &str) -> Store {
+    eprintln!("a Redis URL was given ({url}), but this demo was built without Redis support:");
+    eprintln!("  cargo run --example demo --features redis -- --redis {url}");
+    std::process::exit(2);
+}
 
 struct Http {
     method: String,
@@ -70,11 +118,7 @@ fn entropy() -> [u8; 32] {
 }
 
 /// Runs one request through the engine; returns (status, body, Set-Cookie values).
-fn handle(
-    config: &Arc<Config>,
-    store: &MemoryStore,
-    http: &Http,
-) -> Result<(u16, String, Vec<String>), session::Error> {
+fn handle(config: &Arc<Config>, store: &Store, http: &Http) -> Result<(u16, String, Vec<String>), session::Error> {
     let now = now_ms();
     let mut req = Request::new(config.clone(), UnixMillis(now), SeededIds::new(&entropy()));
     req.set_target(http.target.as_bytes())?;
@@ -102,7 +146,7 @@ fn handle(
             }
             Action::SetCookie { value } => cookies.push(value.to_string()),
             Action::Error { message } => eprintln!("session error after response: {message}"),
-            Action::Wait => unreachable!("the memory store answers at once"),
+            Action::Wait => unreachable!("the stores answer before returning"),
             Action::Done => break,
             Action::Load { .. } | Action::Save { .. } | Action::Touch { .. } | Action::Destroy { .. } => {
                 unreachable!("answered by the store")
@@ -114,7 +158,7 @@ fn handle(
 }
 
 /// Drives a handler operation that talks to the store to completion.
-fn complete(req: &mut Request, store: &MemoryStore) -> Result<Option<String>, session::Error> {
+fn complete(req: &mut Request, store: &Store) -> Result<Option<String>, session::Error> {
     loop {
         if let Action::Completed { error } = store.poll(req, now_ms() as i64)? {
             return Ok(error.map(str::to_string));
@@ -122,7 +166,7 @@ fn complete(req: &mut Request, store: &MemoryStore) -> Result<Option<String>, se
     }
 }
 
-fn route(req: &mut Request, store: &MemoryStore, path: &str, method: &str) -> Result<(u16, String), session::Error> {
+fn route(req: &mut Request, store: &Store, path: &str, method: &str) -> Result<(u16, String), session::Error> {
     let page = |title: &str, body: String| {
         format!(
             "<!doctype html><title>libsession demo</title><h1>{title}</h1>{body}\
@@ -157,7 +201,7 @@ fn route(req: &mut Request, store: &MemoryStore, path: &str, method: &str) -> Re
     }
 }
 
-fn serve(mut stream: TcpStream, config: Arc<Config>, store: Arc<MemoryStore>) {
+fn serve(mut stream: TcpStream, config: Arc<Config>, store: Arc<Store>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Some(http) = read_request(&mut stream) else { return };
     let (status, body, cookies) = match handle(&config, &store, &http) {
@@ -187,12 +231,20 @@ fn serve(mut stream: TcpStream, config: Arc<Config>, store: Arc<MemoryStore>) {
 
 fn main() {
     let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let mut redis_url = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or(port),
+            "--redis" => match args.next() {
+                Some(url) => redis_url = Some(url),
+                None => {
+                    eprintln!("--redis needs a URL, e.g. redis://127.0.0.1:6379/");
+                    std::process::exit(2);
+                }
+            },
             other => {
-                eprintln!("unknown argument {other}; usage: demo [--port N]");
+                eprintln!("unknown argument {other}; usage: demo [--port N] [--redis URL]");
                 std::process::exit(2);
             }
         }
@@ -205,7 +257,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let store = Arc::new(MemoryStore::new());
+    let store = Arc::new(match &redis_url {
+        Some(url) => redis_store(url),
+        None => Store::Memory(MemoryStore::new()),
+    });
     let listener = match TcpListener::bind(("127.0.0.1", port)) {
         Ok(l) => l,
         Err(e) => {

@@ -178,7 +178,8 @@ impl ConfigBuilder {
 
     /// express-session 1.19.0's own defaults (`resave: true`,
     /// `saveUninitialized: true`, cookie `{ path: '/', httpOnly: true,
-    /// secure: false, maxAge: null }`) in express compatibility mode.
+    /// maxAge: null }`: `secure` is left unset, so records carry no `secure`
+    /// key, as `new Cookie()` writes them) in express compatibility mode.
     pub fn express() -> Self {
         ConfigBuilder {
             resave: true,
@@ -186,7 +187,6 @@ impl ConfigBuilder {
             cookie: CookieOptions {
                 path: Some(s("/")),
                 http_only: Some(Value::Bool(true)),
-                secure: Some(Value::Bool(false)),
                 ..CookieOptions::default()
             },
             express_compat: true,

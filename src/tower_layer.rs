@@ -57,12 +57,13 @@
 //! the other requests of its own session (only), and a handler must not wait
 //! for another request of its own session: that would deadlock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use http::header::{COOKIE, HeaderName, HeaderValue, SET_COOKIE};
 use serde::Serialize;
@@ -271,8 +272,10 @@ fn engine_request<B>(
     now: UnixMillis,
     http: &http::Request<B>,
     cookies: bool,
-) -> Result<Request, crate::Error> {
-    let mut req = Request::with_boxed_ids(st.config.clone(), now, (st.ids)());
+) -> Result<Box<Request>, crate::Error> {
+    // Boxed once: the request is large, and moves between this service's
+    // future and the handler's handle.
+    let mut req = Box::new(Request::with_boxed_ids(st.config.clone(), now, (st.ids)()));
     let target = http.uri().path_and_query().map_or("/", |p| p.as_str());
     req.set_target(target.as_bytes())?;
     if cookies {
@@ -414,7 +417,7 @@ where
 
 fn add_cookies<RB>(st: &Settings, response: &mut http::Response<RB>, cookies: Vec<String>) {
     for cookie in cookies {
-        match HeaderValue::from_bytes(cookie.as_bytes()) {
+        match HeaderValue::try_from(cookie) {
             Ok(value) => {
                 response.headers_mut().append(SET_COOKIE, value);
             }
@@ -439,8 +442,9 @@ pub enum SessionError {
     Store(String),
     /// The value could not be converted to or from JSON.
     Json(serde_json::Error),
-    /// Another operation on this session is under way (or was cancelled
-    /// before it finished, which leaves the session unusable).
+    /// An asynchronous operation (`save`, `reload`, `destroy`,
+    /// `regenerate`) on this session is under way: one at a time. (Or one
+    /// was cancelled before it finished, which leaves the session unusable.)
     Busy,
     /// The request has been answered: the handle is stale.
     Finished,
@@ -481,7 +485,7 @@ impl From<serde_json::Error> for SessionError {
 }
 
 struct State {
-    req: Option<Request>,
+    req: Option<Box<Request>>,
     /// An asynchronous operation holds the engine's turn.
     busy: bool,
 }
@@ -489,8 +493,6 @@ struct State {
 struct Shared {
     settings: Arc<Settings>,
     state: Mutex<State>,
-    /// Queues asynchronous operations of one request.
-    ops: tokio::sync::Mutex<()>,
 }
 
 /// The request's session, for handlers (`req.session` of express). Found in
@@ -529,14 +531,8 @@ fn next_step(req: &mut Request) -> Result<Step, SessionError> {
 }
 
 impl Session {
-    fn new(settings: Arc<Settings>, req: Request) -> Self {
-        Session {
-            shared: Arc::new(Shared {
-                settings,
-                state: Mutex::new(State { req: Some(req), busy: false }),
-                ops: tokio::sync::Mutex::new(()),
-            }),
-        }
+    fn new(settings: Arc<Settings>, req: Box<Request>) -> Self {
+        Session { shared: Arc::new(Shared { settings, state: Mutex::new(State { req: Some(req), busy: false }) }) }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -545,14 +541,14 @@ impl Session {
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn take(&self) -> Option<Request> {
+    fn take(&self) -> Option<Box<Request>> {
         self.state().req.take()
     }
 
     /// Reads the engine.
     fn read<R>(&self, f: impl FnOnce(&Request) -> R) -> Result<R, SessionError> {
         let state = self.state();
-        state.req.as_ref().map(f).ok_or(SessionError::Finished)
+        state.req.as_deref().map(f).ok_or(SessionError::Finished)
     }
 
     /// A synchronous change (no store round trip).
@@ -567,7 +563,6 @@ impl Session {
 
     /// An operation with a store round trip, answered by `Completed`.
     async fn store_op(&self, start: fn(&mut Request) -> Result<(), crate::Error>) -> Result<(), SessionError> {
-        let _serial = self.shared.ops.lock().await;
         let settings = &self.shared.settings;
         let now = (settings.clock)();
         let mut step = {
@@ -737,93 +732,163 @@ impl Session {
 
 // ----- per-session locks ------------------------------------------------------
 
-type AsyncMutex = Arc<tokio::sync::Mutex<()>>;
-
-/// One fair async mutex per session ID, kept while someone holds or awaits it.
+/// One fair (FIFO) async lock per session ID, without a runtime. The table is
+/// keyed by a keyed hash of the ID (SipHash with per-process random keys): a
+/// collision could only make two sessions wait for each other, never let two
+/// requests of one session overlap. An entry lives only while a request holds
+/// or awaits it.
 #[derive(Default)]
 struct KeyedLocks {
-    map: Mutex<HashMap<Arc<str>, (AsyncMutex, usize)>>,
+    hasher: RandomState,
+    slots: Mutex<HashMap<u64, Slot>>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// The ticket that holds the lock.
+    holder: u64,
+    next_ticket: u64,
+    /// Waiting tickets in arrival order, with the waker of their last poll.
+    waiters: VecDeque<(u64, Option<Waker>)>,
 }
 
 impl KeyedLocks {
-    fn map(&self) -> MutexGuard<'_, HashMap<Arc<str>, (AsyncMutex, usize)>> {
-        // Every change is one insert or remove: consistent even if poisoned.
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    fn slots(&self) -> MutexGuard<'_, HashMap<u64, Slot>> {
+        // Every change leaves the table consistent: usable even if poisoned.
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn lock(self: &Arc<Self>, key: &str) -> KeyGuard {
-        let ticket = {
-            let mut map = self.map();
-            let (key, mutex) = match map.get_key_value(key) {
-                Some((k, (m, _))) => (k.clone(), m.clone()),
-                None => {
-                    let k: Arc<str> = Arc::from(key);
-                    let m = AsyncMutex::default();
-                    map.insert(k.clone(), (m.clone(), 0));
-                    (k, m)
+    /// Takes the lock of `key`, waiting for the requests ahead.
+    fn lock(self: &Arc<Self>, key: &str) -> LockWait {
+        let hash = self.hasher.hash_one(key);
+        let mut slots = self.slots();
+        let slot = slots.entry(hash).or_default();
+        let ticket = slot.next_ticket;
+        slot.next_ticket += 1;
+        if ticket != slot.holder {
+            slot.waiters.push_back((ticket, None));
+        }
+        LockWait { locks: Some(self.clone()), hash, ticket }
+    }
+
+    /// Hands the lock of `hash` to the next waiter, or drops the entry.
+    fn release(&self, hash: u64) {
+        let waker = {
+            let mut slots = self.slots();
+            let Some(slot) = slots.get_mut(&hash) else { return };
+            match slot.waiters.pop_front() {
+                Some((ticket, waker)) => {
+                    slot.holder = ticket;
+                    waker
                 }
-            };
-            if let Some((_, users)) = map.get_mut(&*key) {
-                *users += 1;
+                None => {
+                    slots.remove(&hash);
+                    None
+                }
             }
-            Ticket { locks: self.clone(), key, mutex }
         };
-        // If this wait is cancelled, the ticket's drop gives the slot back.
-        let guard = ticket.mutex.clone().lock_owned().await;
-        KeyGuard { _guard: guard, _ticket: ticket }
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 }
 
-/// A claim on a key's entry: counted while it lives.
-struct Ticket {
-    locks: Arc<KeyedLocks>,
-    key: Arc<str>,
-    mutex: AsyncMutex,
+/// A claim on a session's lock: resolves to the held [`KeyGuard`].
+struct LockWait {
+    /// `None` once the guard has been handed out.
+    locks: Option<Arc<KeyedLocks>>,
+    hash: u64,
+    ticket: u64,
 }
 
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut map = self.locks.map();
-        if let Some((_, users)) = map.get_mut(&*self.key) {
-            *users -= 1;
-            if *users == 0 {
-                map.remove(&*self.key);
+impl Future for LockWait {
+    type Output = KeyGuard;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<KeyGuard> {
+        let Some(locks) = self.locks.clone() else { panic!("LockWait polled after completion") };
+        let mut slots = locks.slots();
+        let slot = slots.get_mut(&self.hash);
+        match slot {
+            Some(slot) if slot.holder != self.ticket => {
+                if let Some(entry) = slot.waiters.iter_mut().find(|(t, _)| *t == self.ticket) {
+                    entry.1 = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            _ => {
+                drop(slots);
+                self.locks = None;
+                Poll::Ready(KeyGuard { locks, hash: self.hash })
             }
         }
     }
 }
 
-/// A held session lock: released when dropped.
+impl Drop for LockWait {
+    fn drop(&mut self) {
+        // Cancelled before it resolved: leave the queue, or pass the lock on
+        // if it was handed to this claim already.
+        let Some(locks) = self.locks.take() else { return };
+        let granted = {
+            let mut slots = locks.slots();
+            match slots.get_mut(&self.hash) {
+                Some(slot) if slot.holder == self.ticket => true,
+                Some(slot) => {
+                    slot.waiters.retain(|(t, _)| *t != self.ticket);
+                    false
+                }
+                None => false,
+            }
+        };
+        if granted {
+            locks.release(self.hash);
+        }
+    }
+}
+
+/// A held session lock: released (to the next waiter) when dropped.
 struct KeyGuard {
-    _guard: tokio::sync::OwnedMutexGuard<()>,
-    _ticket: Ticket,
+    locks: Arc<KeyedLocks>,
+    hash: u64,
+}
+
+impl Drop for KeyGuard {
+    fn drop(&mut self) {
+        self.locks.release(self.hash);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn poll<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+        Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
     #[test]
-    fn lock_entries_live_only_while_used() {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        rt.block_on(async {
-            let locks = Arc::new(KeyedLocks::default());
-            let a = locks.lock("a").await;
-            assert_eq!(locks.map().len(), 1);
-            // A second claim waits; cancelling it gives its slot back.
-            {
-                let waiting = locks.lock("a");
-                let mut waiting = std::pin::pin!(waiting);
-                let mut cx = Context::from_waker(std::task::Waker::noop());
-                assert!(waiting.as_mut().poll(&mut cx).is_pending());
-                assert_eq!(locks.map().get("a").unwrap().1, 2);
-            }
-            assert_eq!(locks.map().get("a").unwrap().1, 1);
-            let b = locks.lock("b").await;
-            assert_eq!(locks.map().len(), 2);
-            drop(a);
-            drop(b);
-            assert!(locks.map().is_empty());
-        });
+    fn locks_are_fifo_and_entries_live_only_while_used() {
+        let locks = Arc::new(KeyedLocks::default());
+        let Poll::Ready(a) = poll(&mut locks.lock("a")) else { panic!("free") };
+        let mut second = locks.lock("a");
+        let mut third = locks.lock("a");
+        assert!(poll(&mut third).is_pending());
+        assert!(poll(&mut second).is_pending());
+        let Poll::Ready(b) = poll(&mut locks.lock("b")) else { panic!("another key is free") };
+        assert_eq!(locks.slots().len(), 2);
+        drop(a);
+        // Handed over in arrival order.
+        assert!(poll(&mut third).is_pending());
+        let Poll::Ready(second_guard) = poll(&mut second) else { panic!("second in line") };
+        // A waiter that is cancelled leaves the queue.
+        drop(third);
+        let mut fourth = locks.lock("a");
+        assert!(poll(&mut fourth).is_pending());
+        drop(second_guard);
+        // Granted but cancelled before it looked: the lock moves on.
+        drop(fourth);
+        assert!(!locks.slots().contains_key(&locks.hasher.hash_one("a")));
+        drop(b);
+        assert!(locks.slots().is_empty());
     }
 }

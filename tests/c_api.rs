@@ -6,7 +6,7 @@
 //! UndefinedBehaviorSanitizer and under valgrind. Needs `cc` and `c++`
 //! (Debian: build-essential, g++).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g"];
@@ -15,10 +15,12 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `target/<profile>`, where cargo put `libsession.a` for this test run.
+#[path = "common/host_build.rs"]
+mod host_build;
+
+/// Where this test puts what it builds.
 fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+    host_build::dir()
 }
 
 fn out_dir() -> PathBuf {
@@ -37,8 +39,8 @@ fn run(cmd: &mut Command) -> String {
 
 /// Builds and runs one C test program; returns its output.
 fn c_test(name: &str) -> String {
-    let lib = profile_dir().join("libsession.a");
-    assert!(lib.exists(), "{} is missing: cargo builds it with the library", lib.display());
+    let lib = host_build::static_lib();
+    assert!(lib.exists(), "{} is missing after cargo build", lib.display());
     let exe = out_dir().join(name);
     let c = root().join("tests/c");
     run(Command::new("cc")

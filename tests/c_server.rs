@@ -15,18 +15,20 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// `target/<profile>`, where cargo put `libsession.a` for this test run.
+#[path = "common/host_build.rs"]
+mod host_build;
+
+/// Where this test puts what it builds.
 fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+    host_build::dir()
 }
 
 fn build_server() -> PathBuf {
     if let Some(prebuilt) = std::env::var_os("LIBSESSION_C_SERVER") {
         return PathBuf::from(prebuilt);
     }
-    let lib = profile_dir().join("libsession.a");
-    assert!(lib.exists(), "{} is missing: cargo builds it with the library", lib.display());
+    let lib = host_build::static_lib();
+    assert!(lib.exists(), "{} is missing after cargo build", lib.display());
     let out_dir = profile_dir().join("c-server");
     std::fs::create_dir_all(&out_dir).expect("create the build directory");
     let out = out_dir.join("server");

@@ -14,18 +14,13 @@ impl Drop for Server {
     }
 }
 
+#[path = "common/host_build.rs"]
+mod host_build;
+
+/// The demo as `cargo run --example demo` builds it (default features),
+/// built apart from this test run's own target directory.
 fn demo_binary() -> PathBuf {
-    let release = !cfg!(debug_assertions);
-    let mut build = Command::new(env!("CARGO"));
-    build.args(["build", "--quiet", "--example", "demo"]);
-    if release {
-        build.arg("--release");
-    }
-    assert!(build.status().expect("cargo runs").success(), "the demo builds");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join(if release { "release" } else { "debug" }).join("examples").join("demo")
+    host_build::cargo_build(&["--example", "demo"]).join("examples").join("demo")
 }
 
 fn start() -> (Server, String) {

@@ -1,0 +1,204 @@
+//! A throwaway `redis-server` for the Redis tests: started on a free
+//! loopback port in its own temporary directory, without persistence, and
+//! killed when dropped. Plus a minimal RESP client for inspecting keys.
+//!
+//! If `redis-server` is not installed the tests skip with a loud message,
+//! unless `LIBSESSION_REQUIRE_REDIS` is set (as `scripts/test-redis.sh` does),
+//! in which case they fail.
+
+#![allow(dead_code)] // each test binary uses a different part
+#![allow(clippy::disallowed_methods)] // a test host: it reads the clock
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const REQUIRE_ENV: &str = "LIBSESSION_REQUIRE_REDIS";
+
+/// Whether `program` is on the PATH.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// `true` if the test may run; `false` (after a loud message) if it must be
+/// skipped. Panics if something is missing while `LIBSESSION_REQUIRE_REDIS`
+/// is set.
+pub fn required_tools_present(test: &str, tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !on_path(t)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var_os(REQUIRE_ENV).is_some() {
+        panic!("{test}: {} not installed, and {REQUIRE_ENV} is set", missing.join(", "));
+    }
+    // Straight to stderr, past the test harness's output capture.
+    let bar = "!".repeat(80);
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n{bar}\n!!! SKIPPED {test}: {} not installed\n!!! (apt-get install redis-server; \
+         scripts/test-redis.sh sets {REQUIRE_ENV}=1)\n{bar}\n",
+        missing.join(", ")
+    );
+    false
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+pub struct RedisServer {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts a server on a free port.
+    pub fn start() -> RedisServer {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("libsession-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut server = RedisServer { port, dir, child: None };
+        server.restart();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Starts (again) on the same port, with an empty data set.
+    pub fn restart(&mut self) {
+        self.kill();
+        let log = std::fs::File::create(self.dir.join("redis.log")).expect("log file");
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::from(log.try_clone().expect("log file")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Reply::Simple(s)) = self.try_command(&["PING"]) {
+                assert_eq!(s, "PONG");
+                return;
+            }
+            assert!(Instant::now() < deadline, "redis-server did not come up on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the server (SIGKILL) and waits for it to exit.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn try_command(&self, args: &[&str]) -> std::io::Result<Reply> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let mut out = format!("*{}\r\n", args.len());
+        for a in args {
+            out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        stream.write_all(out.as_bytes())?;
+        read_reply(&mut BufReader::new(stream))
+    }
+
+    /// Runs one command on a fresh connection.
+    pub fn command(&self, args: &[&str]) -> Reply {
+        self.try_command(args).unwrap_or_else(|e| panic!("redis {args:?}: {e}"))
+    }
+
+    /// `GET key` as text (`None` if absent).
+    pub fn get(&self, key: &str) -> Option<String> {
+        match self.command(&["GET", key]) {
+            Reply::Bulk(b) => Some(String::from_utf8(b).expect("UTF-8 record")),
+            Reply::Nil => None,
+            other => panic!("GET {key}: {other:?}"),
+        }
+    }
+
+    /// `TTL key`: seconds left, -1 for no expiry, -2 for no key.
+    pub fn ttl(&self, key: &str) -> i64 {
+        match self.command(&["TTL", key]) {
+            Reply::Integer(n) => n,
+            other => panic!("TTL {key}: {other:?}"),
+        }
+    }
+
+    /// Every key matching `pattern`, sorted.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        match self.command(&["KEYS", pattern]) {
+            Reply::Array(items) => {
+                let mut keys: Vec<String> = items
+                    .into_iter()
+                    .map(|r| match r {
+                        Reply::Bulk(b) => String::from_utf8(b).expect("UTF-8 key"),
+                        other => panic!("KEYS item {other:?}"),
+                    })
+                    .collect();
+                keys.sort();
+                keys
+            }
+            other => panic!("KEYS: {other:?}"),
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Reply {
+    Simple(String),
+    Error(String),
+    Integer(i64),
+    Bulk(Vec<u8>),
+    Nil,
+    Array(Vec<Reply>),
+}
+
+fn read_reply(r: &mut impl BufRead) -> std::io::Result<Reply> {
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let line = line.trim_end_matches("\r\n");
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad reply {line:?}"));
+    let (kind, rest) = line.split_at_checked(1).ok_or_else(bad)?;
+    Ok(match kind {
+        "+" => Reply::Simple(rest.to_string()),
+        "-" => Reply::Error(rest.to_string()),
+        ":" => Reply::Integer(rest.parse().map_err(|_| bad())?),
+        "$" => {
+            let len: i64 = rest.parse().map_err(|_| bad())?;
+            if len < 0 {
+                Reply::Nil
+            } else {
+                let mut buf = vec![0; len as usize + 2];
+                r.read_exact(&mut buf)?;
+                buf.truncate(len as usize);
+                Reply::Bulk(buf)
+            }
+        }
+        "*" => {
+            let len: i64 = rest.parse().map_err(|_| bad())?;
+            let mut items = Vec::new();
+            for _ in 0..len.max(0) {
+                items.push(read_reply(r)?);
+            }
+            Reply::Array(items)
+        }
+        _ => return Err(bad()),
+    })
+}

@@ -1,0 +1,369 @@
+//! Live interop: a real Node app (express 4 + express-session 1.19.0 +
+//! connect-redis 9, `tests/interop/app.js`) and the same routes in Rust
+//! (axum + the tower layer + `RedisStore`) share one `redis-server`, one
+//! secret, one cookie name and one key prefix. Driven by real HTTP requests:
+//!
+//! * a session created and modified on Node is read and modified on Rust with
+//!   the same cookie, and vice versa;
+//! * for the same session state, the records each side writes (`GET
+//!   sess:<id>`) are byte-identical, and so are the TTLs and the cookies'
+//!   attributes; a read-only request on either side renews the TTL (touch).
+//!
+//! Needs `redis-server`, `node` and `npm ci` in `tests/interop` (run by
+//! `scripts/test-redis.sh`, which sets `LIBSESSION_REQUIRE_REDIS=1`).
+
+#![allow(clippy::disallowed_methods)] // a test host: it reads the clock
+
+#[path = "common/redis_server.rs"]
+mod redis_server;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+use axum::{Extension, Router};
+use redis_server::{REQUIRE_ENV, RedisServer, required_tools_present};
+use serde::Serialize;
+use serde_json::{Value as JsonValue, json};
+use session::redis_store::RedisStore;
+use session::tower_layer::{Session, SessionLayer};
+use session::{ConfigBuilder, json as sjson};
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("interop")
+}
+
+/// Everything the test needs, or a loud skip (a failure when required).
+fn prerequisites() -> bool {
+    if !required_tools_present("redis_interop", &["redis-server", "node"]) {
+        return false;
+    }
+    if interop_dir().join("node_modules").join("express-session").is_dir() {
+        return true;
+    }
+    let message = "tests/interop/node_modules is missing: run `npm ci` in tests/interop (scripts/test-redis.sh does)";
+    if std::env::var_os(REQUIRE_ENV).is_some() {
+        panic!("{message}");
+    }
+    // Straight to stderr, past the test harness's output capture.
+    let _ = writeln!(std::io::stderr(), "\n!!! SKIPPED redis_interop: {message}\n");
+    false
+}
+
+// ----- the Node app -------------------------------------------------------------
+
+struct NodeApp {
+    child: Child,
+    port: u16,
+}
+
+impl NodeApp {
+    fn start(redis: &RedisServer, options: &str) -> NodeApp {
+        let mut child = Command::new("node")
+            .arg(interop_dir().join("app.js"))
+            .env("REDIS_URL", redis.url())
+            .env("SESSION_OPTIONS", options)
+            .env("PORT", "0")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("the app prints its port");
+        let port = line.trim().strip_prefix("listening on ").and_then(|p| p.parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            panic!("node app did not start: {line:?}");
+        };
+        NodeApp { child, port }
+    }
+}
+
+impl Drop for NodeApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ----- the Rust app (the same routes) -------------------------------------------
+
+#[derive(Serialize)]
+struct Nested {
+    z: u8,
+    a: (bool, Option<()>, JsonValue),
+    #[serde(rename = "10")]
+    ten: &'static str,
+    #[serde(rename = "2")]
+    two: &'static str,
+}
+
+/// app.js's USER, field for field.
+#[derive(Serialize)]
+struct User {
+    name: &'static str,
+    roles: [&'static str; 2],
+    level: u32,
+    ratio: f64,
+    big: f64,
+    tiny: f64,
+    neg: f64,
+    nested: Nested,
+}
+
+type Json = ([(axum::http::HeaderName, &'static str); 1], String);
+
+#[allow(non_snake_case)] // shaped like axum's `Json`
+fn Json(value: JsonValue) -> Json {
+    ([(CONTENT_TYPE, "application/json")], value.to_string())
+}
+
+async fn views(Extension(s): Extension<Session>) -> Json {
+    let views = s.get::<f64>("views").unwrap().unwrap_or(0.0) + 1.0;
+    s.insert("views", &views).unwrap();
+    Json(json!({"id": s.id(), "views": views}))
+}
+
+async fn put(Extension(s): Extension<Session>) -> Json {
+    let user = User {
+        name: "Zoë ☃ \u{2028} 😀 \"q\" </script>",
+        roles: ["admin", "dev"],
+        level: 3,
+        ratio: 0.1,
+        big: 1e21,
+        tiny: 5e-7,
+        neg: -2.5,
+        nested: Nested { z: 1, a: (true, None, json!({})), ten: "ten", two: "two" },
+    };
+    s.insert("user", &user).unwrap();
+    Json(json!({"id": s.id()}))
+}
+
+async fn show(Extension(s): Extension<Session>) -> Json {
+    Json(json!({"id": s.id(), "data": s.data()}))
+}
+
+struct RustApp {
+    port: u16,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl RustApp {
+    fn start(redis: &RedisServer, options: &str) -> RustApp {
+        let options = sjson::from_str(options).expect("options JSON");
+        let config = Arc::new(ConfigBuilder::from_express_options(&options).unwrap().build().unwrap());
+        let store = RedisStore::open(&redis.url()).unwrap();
+        let app = Router::new()
+            .route("/views", get(views))
+            .route("/put", get(put))
+            .route("/show", get(show))
+            .layer(SessionLayer::new(config, store));
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        RustApp { port, _runtime: runtime }
+    }
+}
+
+// ----- HTTP ---------------------------------------------------------------------
+
+struct Reply {
+    set_cookie: Option<String>,
+    json: JsonValue,
+}
+
+impl Reply {
+    /// `connect.sid=...` without attributes.
+    fn cookie(&self) -> String {
+        self.set_cookie.as_deref().expect("a Set-Cookie").split(';').next().unwrap().to_string()
+    }
+
+    fn id(&self) -> String {
+        self.json["id"].as_str().expect("an id").to_string()
+    }
+}
+
+/// One `GET` over a fresh HTTP/1.1 connection.
+fn get_path(port: u16, path: &str, cookie: Option<&str>) -> Reply {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{cookie}Connection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("a response");
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
+    assert!(head.starts_with("HTTP/1.1 200"), "GET {path}: {head}");
+    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
+    let mut set_cookie = None;
+    for line in head.lines().skip(1) {
+        let (name, value) = line.split_once(':').unwrap();
+        if name.eq_ignore_ascii_case("set-cookie") {
+            assert!(set_cookie.is_none(), "one Set-Cookie: {head}");
+            set_cookie = Some(value.trim().to_string());
+        }
+    }
+    Reply { set_cookie, json: serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}")) }
+}
+
+// ----- comparisons --------------------------------------------------------------
+
+/// The record with its `"expires":"<ISO date>"` value replaced, and the date.
+fn split_expires(record: &str) -> (String, Option<String>) {
+    match record.find("\"expires\":\"") {
+        Some(at) => {
+            let start = at + "\"expires\":\"".len();
+            let end = start + record[start..].find('"').unwrap();
+            (format!("{}<expires>{}", &record[..start], &record[end..]), Some(record[start..end].to_string()))
+        }
+        None => (record.to_string(), None),
+    }
+}
+
+/// A Set-Cookie with its value and `Expires` masked.
+fn cookie_shape(set_cookie: &str) -> String {
+    set_cookie
+        .split("; ")
+        .map(|part| match part.split_once('=') {
+            Some(("connect.sid", _)) => "connect.sid=<value>".to_string(),
+            Some(("Expires", _)) => "Expires=<date>".to_string(),
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+struct Pair<'a> {
+    redis: &'a RedisServer,
+    with_expiry: bool,
+}
+
+impl Pair<'_> {
+    fn record(&self, id: &str) -> String {
+        self.redis.get(&format!("sess:{id}")).unwrap_or_else(|| panic!("no record sess:{id}"))
+    }
+
+    /// The records of two sessions in the same state are the same bytes
+    /// (for expiring cookies, up to the expiry instant, which must be an ISO
+    /// date), and their TTLs agree.
+    fn assert_same_records(&self, node_id: &str, rust_id: &str, step: &str) {
+        let (a, b) = (self.record(node_id), self.record(rust_id));
+        let (ttl_a, ttl_b) = (self.redis.ttl(&format!("sess:{node_id}")), self.redis.ttl(&format!("sess:{rust_id}")));
+        if self.with_expiry {
+            let ((ma, ea), (mb, eb)) = (split_expires(&a), split_expires(&b));
+            assert_eq!(ma, mb, "{step}: records differ\nnode: {a}\nrust: {b}");
+            for e in [ea.unwrap(), eb.unwrap()] {
+                assert!(e.len() == 24 && e.ends_with('Z') && e.as_bytes()[10] == b'T', "{step}: expires {e}");
+            }
+            for ttl in [ttl_a, ttl_b] {
+                assert!((58..=60).contains(&ttl), "{step}: TTL {ttl}");
+            }
+        } else {
+            assert_eq!(a, b, "{step}: records differ");
+            for ttl in [ttl_a, ttl_b] {
+                assert!((86_398..=86_400).contains(&ttl), "{step}: TTL {ttl}");
+            }
+        }
+        eprintln!("{step}: {a}");
+    }
+}
+
+fn run(options: &str, with_expiry: bool) {
+    let redis = RedisServer::start();
+    let node = NodeApp::start(&redis, options);
+    let rust = RustApp::start(&redis, options);
+    let pair = Pair { redis: &redis, with_expiry };
+
+    // Each side creates a session.
+    let n = get_path(node.port, "/views", None);
+    let r = get_path(rust.port, "/views", None);
+    assert_eq!((n.json["views"].as_f64(), r.json["views"].as_f64()), (Some(1.0), Some(1.0)));
+    let (node_cookie, rust_cookie) = (n.cookie(), r.cookie());
+    let (node_id, rust_id) = (n.id(), r.id());
+    assert_ne!(node_id, rust_id);
+    assert_eq!(
+        cookie_shape(n.set_cookie.as_deref().unwrap()),
+        cookie_shape(r.set_cookie.as_deref().unwrap()),
+        "Set-Cookie attributes"
+    );
+    pair.assert_same_records(&node_id, &rust_id, "created");
+
+    // Each side stores the same structured value in its own session.
+    assert_eq!(get_path(node.port, "/put", Some(&node_cookie)).id(), node_id);
+    assert_eq!(get_path(rust.port, "/put", Some(&rust_cookie)).id(), rust_id);
+    pair.assert_same_records(&node_id, &rust_id, "after /put");
+
+    // Crossed: Rust modifies Node's session with Node's cookie, and vice versa.
+    let on_rust = get_path(rust.port, "/views", Some(&node_cookie));
+    assert_eq!(
+        (on_rust.id(), on_rust.json["views"].as_f64()),
+        (node_id.clone(), Some(2.0)),
+        "Rust read Node's session"
+    );
+    let on_node = get_path(node.port, "/views", Some(&rust_cookie));
+    assert_eq!(
+        (on_node.id(), on_node.json["views"].as_f64()),
+        (rust_id.clone(), Some(2.0)),
+        "Node read Rust's session"
+    );
+    // A cookie is re-sent exactly when express-session re-sends it (expiring cookies).
+    assert_eq!(on_rust.set_cookie.is_some(), with_expiry);
+    assert_eq!(on_node.set_cookie.is_some(), with_expiry);
+    if with_expiry {
+        assert_eq!(on_rust.cookie(), node_cookie, "same ID, same signature");
+        assert_eq!(on_node.cookie(), rust_cookie);
+    }
+    pair.assert_same_records(&node_id, &rust_id, "crossed");
+
+    // And back: each side continues the session the other side modified.
+    assert_eq!(get_path(node.port, "/views", Some(&node_cookie)).json["views"].as_f64(), Some(3.0));
+    assert_eq!(get_path(rust.port, "/views", Some(&rust_cookie)).json["views"].as_f64(), Some(3.0));
+    pair.assert_same_records(&node_id, &rust_id, "back");
+
+    // Both sides read the same data from both sessions.
+    let shown: Vec<JsonValue> =
+        [(node.port, &node_cookie), (rust.port, &node_cookie), (node.port, &rust_cookie), (rust.port, &rust_cookie)]
+            .iter()
+            .map(|(port, cookie)| get_path(*port, "/show", Some(cookie)).json["data"].clone())
+            .collect();
+    assert!(shown.iter().all(|d| *d == shown[0]), "{shown:?}");
+    assert_eq!(shown[0]["views"], json!(3));
+    assert_eq!(shown[0]["user"]["nested"]["10"], json!("ten"));
+
+    // A read-only request renews the TTL on either side (connect-redis touch = EXPIRE).
+    for (port, id, cookie) in [(rust.port, &node_id, &node_cookie), (node.port, &rust_id, &rust_cookie)] {
+        let key = format!("sess:{id}");
+        let before = redis.get(&key);
+        redis.command(&["EXPIRE", &key, "5"]);
+        get_path(port, "/show", Some(cookie));
+        let ttl = redis.ttl(&key);
+        assert!(ttl > 5, "touch renewed the TTL of {key}: {ttl}");
+        assert_eq!(redis.get(&key), before, "a touch does not rewrite the record");
+    }
+    pair.assert_same_records(&node_id, &rust_id, "touched");
+    assert_eq!(redis.keys("sess:*").len(), 2);
+}
+
+#[test]
+fn node_and_rust_share_browser_session_cookies() {
+    if !prerequisites() {
+        return;
+    }
+    run(r#"{"secret":"interop secret","resave":false,"saveUninitialized":false}"#, false);
+}
+
+#[test]
+fn node_and_rust_share_expiring_cookies() {
+    if !prerequisites() {
+        return;
+    }
+    run(
+        r#"{"secret":["interop secret","old secret"],"resave":false,"saveUninitialized":false,"rolling":false,"cookie":{"maxAge":60000,"sameSite":"lax"}}"#,
+        true,
+    );
+}

@@ -1,0 +1,210 @@
+//! The connect-redis compatible store against a real `redis-server` started
+//! by the test: keys, records and TTLs (checked with `TTL key`), touch,
+//! destroy, expiry, and a server killed mid-test and restarted.
+
+#[path = "common/redis_server.rs"]
+mod redis_server;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::routing::get;
+use axum::{Extension, Router};
+use http_body_util::BodyExt;
+use redis_server::{RedisServer, Reply, required_tools_present};
+use session::async_driver::{AsyncStore, drive};
+use session::redis_store::RedisStore;
+use session::tower_layer::{Session, SessionLayer};
+use session::{Action, Config, Request as EngineRequest, SeededIds, UnixMillis};
+use tower::ServiceExt;
+
+const NOW: i64 = 1_700_000_000_000;
+
+fn server(test: &str) -> Option<RedisServer> {
+    required_tools_present(test, &["redis-server"]).then(RedisServer::start)
+}
+
+#[tokio::test]
+async fn save_load_touch_destroy_with_connect_redis_keys_and_ttls() {
+    let Some(redis) = server("save_load_touch_destroy_with_connect_redis_keys_and_ttls") else { return };
+    let store = RedisStore::open(&redis.url()).unwrap();
+    let record = r#"{"cookie":{"originalMaxAge":60000,"expires":"2023-11-14T22:14:20.000Z","httpOnly":true,"path":"/"},"views":1,"name":"Zoë \u2028"}"#;
+
+    // Save with an expiry: SET sess:<id> <record> EX ceil((expires - now) / 1000).
+    store.set("abc", record, Some(NOW + 60_000), NOW).await.unwrap();
+    assert_eq!(redis.get("sess:abc").as_deref(), Some(record));
+    assert_eq!(redis.ttl("sess:abc"), 60);
+    store.set("abc", record, Some(NOW + 59_001), NOW).await.unwrap();
+    assert_eq!(redis.ttl("sess:abc"), 60, "rounded up");
+    assert_eq!(store.get("abc", NOW).await.unwrap().as_deref(), Some(record.as_bytes()));
+    assert_eq!(store.get("nope", NOW).await.unwrap(), None);
+
+    // Touch: EXPIRE with the same rule; the value is left alone.
+    store.touch("abc", r#"{"cookie":{}}"#, Some(NOW + 3_600_000), NOW).await.unwrap();
+    assert_eq!(redis.ttl("sess:abc"), 3600);
+    assert_eq!(redis.get("sess:abc").as_deref(), Some(record));
+
+    // No expiry (browser-session cookie): the default TTL, 86400.
+    store.set("browser", record, None, NOW).await.unwrap();
+    assert_eq!(redis.ttl("sess:browser"), 86_400);
+
+    // A non-positive TTL deletes instead of writing.
+    store.set("abc", record, Some(NOW), NOW).await.unwrap();
+    assert_eq!(redis.get("sess:abc"), None);
+    store.set("abc", record, Some(NOW - 5_000), NOW).await.unwrap();
+    assert_eq!(redis.ttl("sess:abc"), -2);
+
+    // Destroy: DEL (absent is fine).
+    store.destroy("browser", NOW).await.unwrap();
+    assert_eq!(redis.get("sess:browser"), None);
+    store.destroy("browser", NOW).await.unwrap();
+
+    // An empty value is no record (connect-redis: `if (!data) return null`).
+    assert_eq!(redis.command(&["SET", "sess:empty", ""]), Reply::Simple("OK".into()));
+    assert_eq!(store.get("empty", NOW).await.unwrap(), None);
+
+    // Options: prefix, ttl, disableTouch, disableTTL.
+    let custom = RedisStore::open(&redis.url()).unwrap().prefix("app:").default_ttl(600).disable_touch(true);
+    custom.set("x", "{}", None, NOW).await.unwrap();
+    assert_eq!(redis.ttl("app:x"), 600);
+    custom.touch("x", "{}", Some(NOW + 10_000), NOW).await.unwrap();
+    assert_eq!(redis.ttl("app:x"), 600, "disableTouch");
+    let no_ttl = RedisStore::open(&redis.url()).unwrap().prefix("").disable_ttl(true);
+    no_ttl.set("y", "{}", Some(NOW + 10_000), NOW).await.unwrap();
+    assert_eq!(redis.ttl("y"), -1, "disableTTL: no expiry");
+    no_ttl.touch("y", "{}", Some(NOW + 10_000), NOW).await.unwrap();
+    assert_eq!(redis.ttl("y"), -1);
+    assert_eq!(redis.keys("*"), ["app:x", "sess:empty", "y"]);
+}
+
+#[tokio::test]
+async fn records_expire_in_redis() {
+    let Some(redis) = server("records_expire_in_redis") else { return };
+    let store = RedisStore::open(&redis.url()).unwrap();
+    store.set("short", "{}", Some(NOW + 1_000), NOW).await.unwrap();
+    assert_eq!(redis.ttl("sess:short"), 1);
+    assert!(store.get("short", NOW).await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(store.get("short", NOW).await.unwrap(), None);
+    // A touch with a TTL already run out deletes the key (Redis EXPIRE <= 0).
+    store.set("t", "{}", None, NOW).await.unwrap();
+    store.touch("t", "{}", Some(NOW - 1), NOW).await.unwrap();
+    assert_eq!(redis.get("sess:t"), None);
+}
+
+/// The engine's whole request cycle against Redis, through the async driver.
+#[tokio::test]
+async fn the_engine_saves_loads_and_touches_through_redis() {
+    let Some(redis) = server("the_engine_saves_loads_and_touches_through_redis") else { return };
+    let store = RedisStore::open(&redis.url()).unwrap();
+    let config = Arc::new(Config::builder().secret("redis secret").max_age(Some(60_000.0)).build().unwrap());
+
+    let mut req = EngineRequest::new(config.clone(), UnixMillis(NOW as u64), SeededIds::new(&[9; 32]));
+    assert_eq!(drive(&mut req, &store, NOW).await.unwrap(), Action::Ready);
+    req.increment("views").unwrap();
+    let record = req.session_record().unwrap();
+    let sid = req.session_id().unwrap().to_string();
+    req.finish().unwrap();
+    let cookie = match drive(&mut req, &store, NOW).await.unwrap() {
+        Action::SetCookie { value } => value.split(';').next().unwrap().to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(drive(&mut req, &store, NOW).await.unwrap(), Action::Done);
+    // The value is the engine's record text, byte for byte.
+    let key = format!("sess:{sid}");
+    assert_eq!(redis.get(&key).unwrap(), record);
+    assert!(record.starts_with(r#"{"cookie":{"originalMaxAge":60000,"expires":"2023-11-14T22:14:20.000Z","#));
+    assert_eq!(redis.ttl(&key), 60);
+
+    // A later request that changes nothing: the engine touches (EXPIRE).
+    redis.command(&["EXPIRE", &key, "5"]);
+    let later = NOW + 30_000;
+    let mut req = EngineRequest::new(config.clone(), UnixMillis(later as u64), SeededIds::new(&[9; 32]));
+    req.add_cookie_header(cookie.as_bytes()).unwrap();
+    assert_eq!(drive(&mut req, &store, later).await.unwrap(), Action::Ready);
+    assert_eq!(req.get("views"), Some(&session::Value::Number(1.0)));
+    req.finish().unwrap();
+    assert_eq!(drive(&mut req, &store, later).await.unwrap(), Action::Done);
+    assert_eq!(redis.ttl(&key), 60, "touched: expires = later + maxAge");
+    assert_eq!(redis.get(&key).unwrap(), record, "a touch does not rewrite the record");
+}
+
+async fn count(Extension(session): Extension<Session>) -> String {
+    let views = session.get::<u64>("views").unwrap().unwrap_or(0) + 1;
+    session.insert("views", &views).unwrap();
+    views.to_string()
+}
+
+async fn send(app: &Router, cookie: Option<&str>) -> (StatusCode, Option<String>, String) {
+    let mut req = Request::builder().uri("/");
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let response = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let set_cookie =
+        response.headers().get(header::SET_COOKIE).map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, set_cookie, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn a_killed_server_is_a_store_failure_and_a_restarted_one_is_used_again() {
+    let Some(mut redis) = server("a_killed_server_is_a_store_failure_and_a_restarted_one_is_used_again") else {
+        return;
+    };
+    let config = Arc::new(Config::builder().secret("redis secret").build().unwrap());
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = errors.clone();
+    let clock = Arc::new(AtomicU64::new(NOW as u64));
+    let store = Arc::new(RedisStore::open(&redis.url()).unwrap());
+    let app = Router::new().route("/", get(count)).layer(
+        SessionLayer::with_shared_store(config, store.clone())
+            .clock(move || UnixMillis(clock.fetch_add(1, Ordering::SeqCst)))
+            .on_error(move |m| sink.lock().unwrap().push(m.to_string())),
+    );
+
+    let (status, cookie, body) = send(&app, None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "1"));
+    let cookie = cookie.unwrap();
+    assert_eq!(send(&app, Some(&cookie)).await.2, "2");
+    assert_eq!(redis.keys("sess:*").len(), 1);
+    assert_eq!(redis.ttl(&redis.keys("sess:*")[0]), 86_400);
+
+    // Killed while the store holds a connection: the load fails, the layer
+    // answers 500 with the store's message reported; nothing panics.
+    redis.kill();
+    let (status, set_cookie, _) = send(&app, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(set_cookie, None);
+    // Again, now that the store has to reconnect: refused.
+    let (status, _, _) = send(&app, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    // A new visitor is served; only the save after the response fails.
+    let (status, set_cookie, body) = send(&app, None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "1"));
+    assert!(set_cookie.is_some());
+    {
+        let errors = errors.lock().unwrap();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        for e in errors.iter() {
+            assert!(!e.is_empty());
+        }
+        eprintln!("store failures reported: {errors:?}");
+    }
+    let direct = store.get("anything", NOW).await.unwrap_err();
+    assert!(!direct.message().is_empty());
+
+    // Restarted (empty): the next request reconnects and works.
+    redis.restart();
+    let (status, set_cookie, body) = send(&app, Some(&cookie)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "1"), "the old record is gone with the old server");
+    let cookie = set_cookie.unwrap();
+    assert_eq!(send(&app, Some(&cookie)).await.2, "2");
+    assert_eq!(redis.keys("sess:*").len(), 1);
+    assert_eq!(errors.lock().unwrap().len(), 3, "no new failures");
+    store.ping().await.unwrap();
+}
