@@ -150,18 +150,37 @@ pub fn decode_uri_component_into<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b s
     std::str::from_utf8(&buf[..n]).ok()
 }
 
+/// Bytes `encodeURIComponent` leaves as they are: ASCII letters and digits
+/// and `- _ . ! ~ * ' ( )`.
+const UNRESERVED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')');
+        c += 1;
+    }
+    t
+};
+
 /// `encodeURIComponent` (UTF-8, upper-case hex, unreserved marks kept).
 pub fn encode_uri_component(s: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &c in s.as_bytes() {
-        if c.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&c) {
-            out.push(c as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(c >> 4)] as char);
-            out.push(HEX[usize::from(c & 15)] as char);
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 8);
+    let mut start = 0;
+    for (i, &c) in bytes.iter().enumerate() {
+        if UNRESERVED[usize::from(c)] {
+            continue;
         }
+        // A run of unreserved bytes is ASCII; the run before a continuation
+        // byte is empty (and `start` may then sit inside a character).
+        out.push_str(s.get(start..i).unwrap_or_default());
+        let esc = [b'%', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]];
+        out.push_str(std::str::from_utf8(&esc).unwrap_or_default());
+        start = i + 1;
     }
+    out.push_str(s.get(start..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -184,6 +203,25 @@ mod tests {
         assert_eq!(get("=", ""), None);
         assert_eq!(get("=1", ""), Some("1"));
         assert_eq!(get("a=b=c", "a"), Some("b=c"));
+    }
+
+    #[test]
+    fn encode_matches_a_byte_by_byte_reference() {
+        for text in ["", "abc", "s:Cipz+/=.%; ,", "é", "a😀b", "\u{7f}\u{80}", "(!*'~)-_."] {
+            let mut fast = String::new();
+            encode_uri_component(text, &mut fast);
+            let slow: String = text
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            assert_eq!(fast, slow, "{text:?}");
+        }
     }
 
     #[test]

@@ -174,16 +174,20 @@ impl Session {
     }
 }
 
-/// MemoryStore's expiry rule on a parsed `cookie` member.
-fn member_expired(cookie: Option<&CookieMember>, now: f64) -> bool {
-    let Some(CookieMember::Fields(fields)) = cookie else { return false };
-    let t = match fields.iter().find(|(k, _)| COOKIE_KEYS[*k] == "expires").map(|(_, v)| v) {
-        None | Some(Value::Null) => return false,
-        Some(Value::String(s)) => crate::date::parse(s),
-        Some(v) if !v.truthy() => return false,
-        Some(v) => v.to_js_number(),
+/// MemoryStore's expiry rule on a parsed `cookie` member, and the record's
+/// `expires` string read as a date (which `createSession` needs too).
+fn member_expired(cookie: Option<&CookieMember>, now: f64) -> (bool, Option<f64>) {
+    let Some(CookieMember::Fields(fields)) = cookie else { return (false, None) };
+    let (t, date) = match fields.iter().find(|(k, _)| COOKIE_KEYS[*k] == "expires").map(|(_, v)| v) {
+        None | Some(Value::Null) => return (false, None),
+        Some(Value::String(s)) => {
+            let t = crate::date::parse(s);
+            (t, Some(t))
+        }
+        Some(v) if !v.truthy() => return (false, None),
+        Some(v) => (v.to_js_number(), None),
     };
-    t <= now
+    (t <= now, date)
 }
 
 /// Reads store record bytes as express-session (with MemoryStore's expiry
@@ -200,10 +204,11 @@ pub fn read_record(bytes: &[u8], now: f64) -> Record {
         }
         Ok(RecordText::Object { map, cookie }) => (map, cookie),
     };
-    if member_expired(cookie.as_ref(), now) {
+    let (expired, expires_date) = member_expired(cookie.as_ref(), now);
+    if expired {
         return Record::Absent;
     }
-    let cookie = match SessionCookie::from_record(cookie, now) {
+    let cookie = match SessionCookie::from_record_parsed(cookie, expires_date, now) {
         Ok(c) => c,
         Err(msg) => return Record::Corrupt(msg),
     };

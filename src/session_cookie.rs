@@ -191,7 +191,25 @@ impl SessionCookie {
 
     /// express-session's `store.createSession` for the record's `cookie`
     /// member. Errors carry the TypeError message JavaScript would throw.
+    #[cfg(test)]
     pub fn from_record(cookie: Option<CookieMember>, now: f64) -> Result<Self, String> {
+        let date = match &cookie {
+            Some(CookieMember::Fields(f)) => f.iter().find_map(|(k, v)| match v {
+                Value::String(s) if COOKIE_KEYS[*k] == "expires" => Some(date::parse(s)),
+                _ => None,
+            }),
+            _ => None,
+        };
+        SessionCookie::from_record_parsed(cookie, date, now)
+    }
+
+    /// [`from_record`](Self::from_record) with the record's `expires` string
+    /// already read as a date.
+    pub fn from_record_parsed(
+        cookie: Option<CookieMember>,
+        expires_date: Option<f64>,
+        now: f64,
+    ) -> Result<Self, String> {
         let fields = match cookie {
             None => return Err("Cannot read properties of undefined (reading 'expires')".into()),
             Some(CookieMember::Other(Value::Null)) => {
@@ -204,16 +222,11 @@ impl SessionCookie {
             Some(CookieMember::Other(_)) => return Err("argument options must be a object".into()),
         };
         let raw_oma = fields.iter().find(|(k, _)| COOKIE_KEYS[*k] == "originalMaxAge").map(|(_, v)| v.clone());
-        let mut raw_expires_date = None;
+        let raw_expires_date = expires_date;
         let mut c = SessionCookie::base();
         // `for (key in options) this[key] = options[key]`, with the accessors.
         for (k, v) in fields {
             let key = COOKIE_KEYS[k];
-            if key == "expires"
-                && let Value::String(s) = &v
-            {
-                raw_expires_date = Some(date::parse(s));
-            }
             let v = Attr::Val(v);
             match key {
                 "expires" => c.set_expires(v, now),
