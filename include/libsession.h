@@ -186,7 +186,7 @@ enum libsession_result
    */
   LIBSESSION_RESULT_EMPTY_SECRET = 201,
   /**
-   * More than 16 secrets.
+   * More than 16 secrets (strict mode; express compatibility takes any number).
    */
   LIBSESSION_RESULT_TOO_MANY_SECRETS = 202,
   /**
@@ -1035,7 +1035,7 @@ uint32_t libsession_config_builder_set_priority(struct libsession_config_builder
                                                 uint32_t priority);
 
 /**
- * Bounds Cookie header parsing (defaults: 32768 bytes, 4096 pairs): a
+ * Bounds Cookie header parsing (defaults: 32768 bytes, 16384 pairs): a
  * session cookie beyond either bound is not seen. Does nothing if `builder`
  * is NULL.
  *
@@ -1485,6 +1485,27 @@ uint32_t libsession_request_session_json(struct libsession_request *req,
  */
 uint32_t libsession_request_data_json(struct libsession_request *req,
                                       struct libsession_str *json_out);
+
+/**
+ * `req.session.cookie.maxAge` as JSON: the milliseconds left, `null` for
+ * no expiry or an invalid date, or, for a cookie whose `expires` is not a
+ * date (from an odd store record), that value itself.
+ * `libsession_request_max_age` is the numeric shortcut.
+ *
+ * # Parameters
+ * `req`; `json_out`: receives the JSON text.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `PANIC`.
+ *
+ * # Memory and lifetimes
+ * Valid until the next call on the request that takes a non-const pointer.
+ *
+ * # Safety
+ * `req` is NULL or live; `json_out` is NULL or writable.
+ */
+uint32_t libsession_request_max_age_json(struct libsession_request *req,
+                                         struct libsession_str *json_out);
 
 /**
  * One session value as JSON (`req.session[key]`).

@@ -19,7 +19,8 @@ use crate::json::{Map, Value};
 use crate::session_cookie::{CookieOptions, valid_domain, valid_name, valid_path};
 use crate::signing::Key;
 
-/// Most secrets a configuration may hold (verification tries each in turn).
+/// Most secrets a strict configuration may hold (verification tries each in
+/// turn; express compatibility mode takes any number, as express-session does).
 pub const MAX_SECRETS: usize = 16;
 
 /// `cookie.secure`.
@@ -387,7 +388,7 @@ impl ConfigBuilder {
             None if self.express_compat => Vec::new(),
             None => return Err(ConfigError::NoSecret),
         };
-        if secrets.len() > MAX_SECRETS {
+        if secrets.len() > MAX_SECRETS && !self.express_compat {
             return Err(ConfigError::TooManySecrets);
         }
         if let Some(ms) = self.cookie.max_age

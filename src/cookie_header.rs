@@ -19,8 +19,9 @@ pub struct CookieLimits {
 impl Default for CookieLimits {
     fn default() -> Self {
         // Node's default limit for all request headers together is 16 KiB;
-        // nginx allows 4 × 8 KiB buffers. 32 KiB covers both.
-        CookieLimits { max_header_bytes: 32 * 1024, max_pairs: 4096 }
+        // nginx allows 4 × 8 KiB buffers. 32 KiB covers both, and so does the
+        // pair limit (a pair takes at least two bytes, `=` and `;`).
+        CookieLimits { max_header_bytes: 32 * 1024, max_pairs: 16 * 1024 }
     }
 }
 

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 /// Deepest nesting accepted by [`parse`]; deeper input is rejected as corrupt
 /// instead of risking the stack.
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 1024;
 
 /// A JSON value. Numbers are `f64`, as in JavaScript.
 #[derive(Clone, Debug, PartialEq)]
@@ -788,21 +788,30 @@ impl<'a> Parser<'a> {
                         b'r' => out.push('\r'),
                         b't' => out.push('\t'),
                         b'u' => {
+                            // JSON.parse keeps lone surrogates; a Rust string
+                            // cannot, so they become U+FFFD.
                             let hi = self.hex4()?;
                             let cp = if (0xd800..0xdc00).contains(&hi) {
-                                if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
-                                    return Err(self.err("lone surrogate"));
+                                let save = self.i;
+                                let lo = if self.b.get(self.i..self.i + 2) == Some(b"\\u") {
+                                    self.i += 2;
+                                    self.hex4().ok()
+                                } else {
+                                    None
+                                };
+                                match lo {
+                                    Some(lo) if (0xdc00..0xe000).contains(&lo) => {
+                                        0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
+                                    }
+                                    _ => {
+                                        self.i = save;
+                                        0xfffd
+                                    }
                                 }
-                                self.i += 2;
-                                let lo = self.hex4()?;
-                                if !(0xdc00..0xe000).contains(&lo) {
-                                    return Err(self.err("lone surrogate"));
-                                }
-                                0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
                             } else {
                                 hi
                             };
-                            out.push(char::from_u32(cp).ok_or_else(|| self.err("lone surrogate"))?);
+                            out.push(char::from_u32(cp).unwrap_or('\u{fffd}'));
                         }
                         _ => return Err(self.err("bad escape")),
                     }
@@ -862,12 +871,20 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_without_panicking() {
-        for bad in ["", "{", "[1,]", "{\"a\"}", "01", "1.", "\"\\ud800\"", "nul", "\"\u{1}\""] {
+        for bad in ["", "{", "[1,]", "{\"a\"}", "01", "1.", "\"\\u12\"", "nul", "\"\u{1}\""] {
             assert!(from_str(bad).is_err(), "{bad:?}");
         }
         let deep = "[".repeat(100_000);
         assert!(from_str(&deep).is_err());
         assert!(parse(b"\"\xff\"").is_err());
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        assert_eq!(from_str(r#""\ud800""#).unwrap(), Value::String("\u{fffd}".into()));
+        assert_eq!(from_str(r#""\ud800\u0041""#).unwrap(), Value::String("\u{fffd}A".into()));
+        assert_eq!(from_str(r#""\udc00x""#).unwrap(), Value::String("\u{fffd}x".into()));
+        assert_eq!(from_str(r#""\ud83d\ude00""#).unwrap(), Value::String("😀".into()));
     }
 
     #[test]

@@ -111,13 +111,18 @@
 //!
 //! ## Limits
 //!
-//! * Cookie headers: at most 32 KiB and 4096 pairs are examined
+//! * Cookie headers: at most 32 KiB and 16384 pairs are examined
 //!   ([`CookieLimits`]); a session cookie beyond that is not seen.
-//! * Store records: nesting deeper than [`json::MAX_DEPTH`] is corrupt. JSON
-//!   strings with lone surrogate escapes (which JavaScript accepts) are
-//!   corrupt too.
-//! * Dates in records: ISO 8601 and the `toUTCString` form are understood;
-//!   other strings V8 would guess at are invalid dates (never expire).
+//! * Store records: nesting deeper than [`json::MAX_DEPTH`] is corrupt. A
+//!   lone surrogate escape (which JavaScript keeps) becomes U+FFFD, since a
+//!   Rust string cannot hold it.
+//! * Dates in records are read as V8 reads them: ISO 8601 first, then the
+//!   common legacy forms (`toString`, `toUTCString`, RFC 850, month names,
+//!   US dates; checked against Node by `tests/js_dates.rs`). Local times are
+//!   taken as UTC.
+//! * A record cookie that carries its own `toJSON` or `__proto__` (which
+//!   reshape the JavaScript `Cookie` object itself) keeps its documented
+//!   attributes instead.
 //! * Numbers are IEEE doubles, as in JavaScript.
 //!
 //! ## Async hosts (optional features)

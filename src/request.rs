@@ -530,6 +530,11 @@ impl Request {
             Some(h) if !h.is_empty() => h,
             _ => return Ok(None),
         };
+        // cookie.parse fills a plain object, where `__proto__` can never be an
+        // own property: express-session always reads Object.prototype there.
+        if config.express_compat && config.name == "__proto__" {
+            return Err("raw.substr is not a function".into());
+        }
         let raw = config.name_latin1.as_deref().and_then(|name| find_raw(header, name, config.limits));
         let Some(raw) = raw else {
             if config.express_compat && is_object_prototype_name(&config.name) {
@@ -784,14 +789,28 @@ impl Request {
         if self.session.is_none() { Err(Error::NoSession) } else { Ok(()) }
     }
 
-    fn data_key(&mut self, key: &str) -> Result<(), Error> {
+    /// Checks a data key. `Ok(false)`: the key is `__proto__`, which in
+    /// express compatibility mode is accepted and ignored (assigning a
+    /// primitive to it, or deleting it, changes nothing in JavaScript).
+    fn data_key(&mut self, key: &str) -> Result<bool, Error> {
         self.session_op()?;
-        if is_reserved(key) { Err(Error::ReservedKey) } else { Ok(()) }
+        if !is_reserved(key) {
+            return Ok(true);
+        }
+        // Object.prototype names become own properties in JavaScript; they are
+        // accepted in express compatibility mode (a later load drops them
+        // again, as express-session does). The session's own names never are.
+        if self.config.express_compat && is_object_prototype_name(key) {
+            return Ok(key != "__proto__");
+        }
+        Err(Error::ReservedKey)
     }
 
     /// `req.session[key] = value`.
     pub fn set(&mut self, key: &str, value: Value) -> Result<(), Error> {
-        self.data_key(key)?;
+        if !self.data_key(key)? {
+            return Ok(());
+        }
         if self.session.as_ref().and_then(|s| s.data.get(key)) == Some(&value) {
             return Ok(()); // same value: the text express-session hashes is unchanged
         }
@@ -804,7 +823,9 @@ impl Request {
 
     /// `delete req.session[key]`; returns the removed value.
     pub fn delete(&mut self, key: &str) -> Result<Option<Value>, Error> {
-        self.data_key(key)?;
+        if !self.data_key(key)? {
+            return Ok(None);
+        }
         if !self.session.as_ref().is_some_and(|s| s.data.contains_key(key)) {
             return Ok(None);
         }
@@ -814,7 +835,9 @@ impl Request {
 
     /// `req.session[key] = (typeof it === 'number' ? it : 0) + 1`; returns the new value.
     pub fn increment(&mut self, key: &str) -> Result<f64, Error> {
-        self.data_key(key)?;
+        if !self.data_key(key)? {
+            return Ok(1.0);
+        }
         let n = match self.session.as_ref().and_then(|s| s.data.get(key)) {
             Some(Value::Number(n)) => n + 1.0,
             _ => 1.0,
@@ -956,9 +979,20 @@ impl Request {
     /// (`None` for a browser-session cookie).
     pub fn max_age(&self) -> Option<f64> {
         match self.session.as_ref()?.cookie.max_age(self.now) {
-            Attr::Val(Value::Number(n)) => Some(n),
+            Attr::Val(Value::Number(n)) if !n.is_nan() => Some(n),
             _ => None,
         }
+    }
+
+    /// `req.session.cookie.maxAge` as JSON shows it: the milliseconds left,
+    /// `null` for no expiry or an invalid date, or, for a cookie whose
+    /// `expires` is not a date (from an odd record), that value itself.
+    pub fn max_age_json(&self) -> Option<Value> {
+        Some(match self.session.as_ref()?.cookie.max_age(self.now) {
+            Attr::Val(Value::Number(n)) if !n.is_finite() => Value::Null,
+            Attr::Val(v) => v,
+            Attr::Date(_) | Attr::Undefined => Value::Null,
+        })
     }
 
     /// Whether the request counts as secure (TLS, or a trusted proxy's
@@ -983,9 +1017,43 @@ fn join(slot: &mut Option<Vec<u8>>, value: &[u8], sep: &[u8]) {
     }
 }
 
-/// The pathname of a request target, as `parseurl` finds it: up to the first
+/// The pathname of a request target, as `parseurl` finds it (see
+/// [`pathname_of`]); borrowed unless Node's legacy `url.parse` would rewrite it.
+fn pathname(target: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    // parseurl's fast path gives up on these bytes and calls `url.parse`,
+    // which turns `\` into `/` before the query or fragment, and escapes
+    // characters browsers do not send raw.
+    let legacy = target.iter().any(|&c| matches!(c, b'#' | b'\t' | b'\n' | 0x0c | b'\r' | b' ' | 0xa0));
+    if !legacy || !target.starts_with(b"/") {
+        return std::borrow::Cow::Borrowed(pathname_of(target));
+    }
+    let trimmed = {
+        let t = target;
+        let start = t.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(t.len());
+        let end = t.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+        &t[start..end.max(start)]
+    };
+    let cut = trimmed.iter().position(|&c| c == b'?' || c == b'#').unwrap_or(trimmed.len());
+    let mut out = Vec::with_capacity(cut + 8);
+    for &c in &trimmed[..cut] {
+        let c = if c == b'\\' { b'/' } else { c };
+        match c {
+            b'\t' | b'\n' | b'\r' | b' ' | b'"' | b'\'' | b'<' | b'>' | b'^' | b'`' | b'{' | b'|' | b'}' => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.extend_from_slice(&[b'%', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
+            }
+            _ => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The pathname of a request target on parseurl's fast path: up to the first
 /// `?` or `#`; for an absolute URL, the path after the authority; `/` if empty.
-fn pathname(target: &[u8]) -> &[u8] {
+fn pathname_of(target: &[u8]) -> &[u8] {
     let mut t = target;
     if !t.starts_with(b"/")
         && let Some(i) = t.windows(3).position(|w| w == b"://")
@@ -1006,11 +1074,16 @@ mod tests {
 
     #[test]
     fn pathname_like_parseurl() {
-        assert_eq!(pathname(b"/app/x?y=1"), b"/app/x");
-        assert_eq!(pathname(b"/a#b"), b"/a");
-        assert_eq!(pathname(b"http://h:80/p?q"), b"/p");
-        assert_eq!(pathname(b"http://h"), b"/");
-        assert_eq!(pathname(b""), b"/");
-        assert_eq!(pathname(b"?x"), b"/");
+        assert_eq!(&*pathname(b"/app/x?y=1"), b"/app/x");
+        assert_eq!(&*pathname(b"/a#b"), b"/a");
+        assert_eq!(&*pathname(b"http://h:80/p?q"), b"/p");
+        assert_eq!(&*pathname(b"http://h"), b"/");
+        assert_eq!(&*pathname(b""), b"/");
+        assert_eq!(&*pathname(b"?x"), b"/");
+        // url.parse (a '#' leaves parseurl's fast path)
+        assert_eq!(&*pathname(b"/a'b#x"), b"/a%27b");
+        assert_eq!(&*pathname(b"/a\\b#x"), b"/a/b");
+        assert_eq!(&*pathname(b"/a'b?q#x"), b"/a%27b");
+        assert_eq!(&*pathname(b"/a'b"), b"/a'b");
     }
 }

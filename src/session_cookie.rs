@@ -112,6 +112,8 @@ pub struct CookieOptions {
 
 /// The record cookie keys express-session's `Cookie` constructor gives
 /// meaning to (others become inert own properties).
+/// `_expires` is the backing field of the `expires` accessor: assigning it
+/// bypasses the setter.
 pub const COOKIE_KEYS: &[&str] = &[
     "originalMaxAge",
     "partitioned",
@@ -123,6 +125,7 @@ pub const COOKIE_KEYS: &[&str] = &[
     "path",
     "sameSite",
     "maxAge",
+    "_expires",
 ];
 
 /// Thrown by the `maxAge` setter for a truthy non-number.
@@ -230,6 +233,7 @@ impl SessionCookie {
             let v = Attr::Val(v);
             match key {
                 "expires" => c.set_expires(v, now),
+                "_expires" => c.expires = v,
                 "maxAge" => c.set_max_age(v, now).map_err(str::to_string)?,
                 "originalMaxAge" => c.original_max_age = v,
                 "partitioned" => c.partitioned = v,

@@ -656,7 +656,7 @@ pub unsafe extern "C" fn libsession_config_builder_set_priority(
     })
 }
 
-/// Bounds Cookie header parsing (defaults: 32768 bytes, 4096 pairs): a
+/// Bounds Cookie header parsing (defaults: 32768 bytes, 16384 pairs): a
 /// session cookie beyond either bound is not seen. Does nothing if `builder`
 /// is NULL.
 ///

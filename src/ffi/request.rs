@@ -690,6 +690,37 @@ pub unsafe extern "C" fn libsession_request_data_json(
     })
 }
 
+/// `req.session.cookie.maxAge` as JSON: the milliseconds left, `null` for
+/// no expiry or an invalid date, or, for a cookie whose `expires` is not a
+/// date (from an odd store record), that value itself.
+/// `libsession_request_max_age` is the numeric shortcut.
+///
+/// # Parameters
+/// `req`; `json_out`: receives the JSON text.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `PANIC`.
+///
+/// # Memory and lifetimes
+/// Valid until the next call on the request that takes a non-const pointer.
+///
+/// # Safety
+/// `req` is NULL or live; `json_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_request_max_age_json(
+    req: *mut libsession_request,
+    json_out: *mut libsession_str,
+) -> u32 {
+    ffi_boundary!(request(req, r) {
+        let out = out_ptr(json_out, "json_out")?;
+        let value = r.inner.max_age_json().ok_or(Error::NoSession)?;
+        let s = r.scratch(|buf| crate::json::write_value(buf, &value));
+        // SAFETY: `out` is non-NULL and writable (contract).
+        unsafe { out.write(s) };
+        Ok(())
+    })
+}
+
 /// One session value as JSON (`req.session[key]`).
 ///
 /// # Parameters

@@ -63,7 +63,7 @@ pub enum libsession_result {
     NoSecret = 200,
     /// A secret is empty.
     EmptySecret = 201,
-    /// More than 16 secrets.
+    /// More than 16 secrets (strict mode; express compatibility takes any number).
     TooManySecrets = 202,
     /// The cookie name is not an RFC 6265 token.
     InvalidName = 203,

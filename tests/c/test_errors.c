@@ -468,8 +468,8 @@ static void test_invalid_json(void) {
     const libsession_config *cfg = simple_config();
     libsession_request *req = ready_request(cfg);
     libsession_config_builder *b = NULL;
-    static const char *bad[] = {"", "{", "[1,]", "01", "nope", "{\"a\":1} x", "NaN", "'s'", "\"\\ud800\"", "{\"a\" 1}"};
-    char deep[700];
+    static const char *bad[] = {"", "{", "[1,]", "01", "nope", "{\"a\":1} x", "NaN", "'s'", "\"\\u12\"", "{\"a\" 1}"};
+    char deep[2200];
     size_t i;
     libsession_str str;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -484,12 +484,12 @@ static void test_invalid_json(void) {
         CHECK_RC(libsession_config_builder_new_from_express_options((const uint8_t *)bad[i], strlen(bad[i]), &b),
                  LIBSESSION_RESULT_INVALID_JSON);
     }
-    /* Nesting deeper than 256 levels is rejected, not a stack overflow. */
-    for (i = 0; i < 300; i++) {
+    /* Nesting deeper than 1024 levels is rejected, not a stack overflow. */
+    for (i = 0; i < 1100; i++) {
         deep[i] = '[';
-        deep[599 - i] = ']';
+        deep[2199 - i] = ']';
     }
-    CHECK_RC(libsession_request_set_json(req, S("k"), (const uint8_t *)deep, 600), LIBSESSION_RESULT_INVALID_JSON);
+    CHECK_RC(libsession_request_set_json(req, S("k"), (const uint8_t *)deep, 2200), LIBSESSION_RESULT_INVALID_JSON);
     CHECK(!libsession_result_is_misuse(LIBSESSION_RESULT_INVALID_JSON));
     CHECK(b == NULL);
     /* Nothing was set; the request carries on. */

@@ -312,9 +312,14 @@ impl EngineRequest for CReq {
         }
     }
 
-    fn max_age(&self) -> Option<f64> {
-        let mut ms = 0.0;
-        // SAFETY: a live request and a valid out-pointer.
-        unsafe { libsession_request_max_age(self.raw, &mut ms) }.then_some(ms)
+    fn max_age_json(&self) -> Option<Value> {
+        let mut json = libsession_str::NONE;
+        // SAFETY: a live request and a valid out-pointer; the text is copied
+        // before any other call.
+        match unsafe { libsession_request_max_age_json(self.raw, &mut json) } {
+            OK => owned(json).and_then(|t| json::from_str(&t).ok()),
+            NO_SESSION => None,
+            rc => panic!("max_age_json failed: {}", code_message(rc)),
+        }
     }
 }

@@ -73,7 +73,8 @@ pub trait EngineRequest {
     fn session_id(&self) -> Option<String>;
     /// The session as JSON text, `None` if there is none.
     fn session_json(&self) -> Option<String>;
-    fn max_age(&self) -> Option<f64>;
+    /// `req.session.cookie.maxAge` as JSON (`None` without a session).
+    fn max_age_json(&self) -> Option<Value>;
 }
 
 /// Makes configurations and requests.
@@ -227,8 +228,8 @@ impl EngineRequest for RustReq {
     fn session_json(&self) -> Option<String> {
         self.0.session_record()
     }
-    fn max_age(&self) -> Option<f64> {
-        self.0.max_age()
+    fn max_age_json(&self) -> Option<Value> {
+        self.0.max_age_json()
     }
 }
 
@@ -440,7 +441,7 @@ impl StepCtx<'_> {
                 self.obs.snapshots.push(obj(vec![
                     ("sessionID", req.session_id().map_or(Value::Null, Value::String)),
                     ("session", session),
-                    ("maxAge", req.max_age().map_or(Value::Null, Value::Number)),
+                    ("maxAge", req.max_age_json().unwrap_or(Value::Null)),
                 ]));
                 Ok(obj(vec![("result", Value::String("ok".into()))]))
             }

@@ -99,6 +99,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_request_handle_store_result": (c_uint32, [_handle, c_uint32, _bytes_in, c_size_t]),
     # request: the handler's session
     "libsession_request_session_json": (c_uint32, [_handle, _str_out]),
+    "libsession_request_max_age_json": (c_uint32, [_handle, _str_out]),
     "libsession_request_data_json": (c_uint32, [_handle, _str_out]),
     "libsession_request_get_json": (c_uint32, [_handle, _bytes_in, c_size_t, _str_out]),
     "libsession_request_set_json": (c_uint32, [_handle, _bytes_in, c_size_t, _bytes_in, c_size_t]),

@@ -41,6 +41,7 @@ _action_expires = _L.libsession_request_action_expires_at
 _handle_load = _L.libsession_request_handle_load_result
 _handle_store = _L.libsession_request_handle_store_result
 _session_json = _L.libsession_request_session_json
+_max_age_json = _L.libsession_request_max_age_json
 _data_json = _L.libsession_request_data_json
 _get_json = _L.libsession_request_get_json
 _set_json = _L.libsession_request_set_json
@@ -692,6 +693,17 @@ class Request:
         if _max_age(self._p(), byref(self._out_dbl)):
             return self._out_dbl.value
         return None
+
+    def max_age_json(self) -> str | None:
+        """``req.session.cookie.maxAge`` as JSON text: the ms left, ``null`` for no
+        expiry or an invalid date, or the odd non-date value a record gave the
+        cookie's ``expires``; ``None`` without a session."""
+        rc = _max_age_json(self._p(), byref(self._out_str))
+        if rc == Result.NO_SESSION:
+            return None
+        if rc:
+            raise self._error(rc)
+        return self._borrowed()
 
     @property
     def is_secure(self) -> bool:
