@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._errors import MisuseError, Result, error_for
+from ._handle import OwnedHandle
 from ._lib import LIB
 
 __all__ = ["Config"]
@@ -74,7 +75,7 @@ def _tristate(name: str, v: object) -> int:
     return 2 if _need_bool(name, v) else 1
 
 
-class Config:
+class Config(OwnedHandle):
     """An immutable, validated libsession configuration.
 
     Build it from keyword arguments (every option of the C config builder);
@@ -110,6 +111,8 @@ class Config:
     is garbage-collected. Requests hold their own reference to the C config,
     so closing a config while its requests are alive is safe.
     """
+
+    _free_handle = staticmethod(lambda ptr: _config_free(ptr))  # looked up per call
 
     __slots__ = ("_ptr", "__weakref__")
 
@@ -181,29 +184,6 @@ class Config:
         return self
 
     # -- lifetime --------------------------------------------------------
-    def close(self) -> None:
-        """Releases this reference to the C config (idempotent)."""
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None:
-            _config_free(ptr)
-
-    @property
-    def closed(self) -> bool:
-        return self._ptr is None
-
-    def __enter__(self) -> Config:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # The fallback when neither close() nor a with block freed it.
-        if getattr(self, "_ptr", None) is not None:
-            try:
-                self.close()
-            except Exception:  # interpreter shutdown: the module may be gone
-                pass
 
     def _handle(self) -> int:
         ptr = self._ptr

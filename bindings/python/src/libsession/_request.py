@@ -17,6 +17,7 @@ from typing import Any
 from . import _actions as A
 from ._config import Config
 from ._errors import MisuseError, Result, error_for
+from ._handle import OwnedHandle
 from ._lib import LIB, LibsessionStr
 
 __all__ = ["Request", "SessionView", "RunResult", "encode_json"]
@@ -159,7 +160,7 @@ class RunResult:
         )
 
 
-class Request:
+class Request(OwnedHandle):
     """One HTTP request's session: express-session's middleware, the route
     handler's session calls and the end of the response, as a state machine
     that performs no I/O.
@@ -209,6 +210,8 @@ class Request:
     Freed by ``close()``, by leaving a ``with`` block, or when garbage-
     collected. Not thread-safe: use a request from one thread at a time.
     """
+
+    _free_handle = staticmethod(lambda ptr: _free(ptr))  # looked up per call
 
     __slots__ = ("_ptr", "_kind", "_kind_ref", "_out_str", "_out_dbl", "_out_i64", "_session", "__weakref__")
 
@@ -278,29 +281,6 @@ class Request:
             raise
 
     # -- lifetime ----------------------------------------------------------
-    def close(self) -> None:
-        """Frees the request (idempotent; at any point of its lifecycle)."""
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None:
-            _free(ptr)
-
-    @property
-    def closed(self) -> bool:
-        return self._ptr is None
-
-    def __enter__(self) -> Request:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # The fallback when neither close() nor a with block freed it.
-        if getattr(self, "_ptr", None) is not None:
-            try:
-                self.close()
-            except Exception:  # interpreter shutdown: the module may be gone
-                pass
 
     def __repr__(self) -> str:
         if self._ptr is None:
