@@ -13,6 +13,8 @@
 // Header values of a skeleton may contain `{{prev}}`: it is replaced by the
 // `name=value` part of the last Set-Cookie the scenario received (the header
 // line is left out if there was none); OUT.json holds the substituted text.
+// Likewise `{{prev:C}}` (last Set-Cookie received by a step with `client` C)
+// and `{{cookie:N}}` (the N-th Set-Cookie of the scenario, 0-based).
 //
 // `ids` of a skeleton is a pool: genid hands them out in order (and invents
 // more if the pool runs dry); OUT.json keeps exactly the ids consumed.
@@ -356,6 +358,8 @@ async function runScenario (sc, clock, args) {
   const outSteps = []
   let timedOut = null
   let lastCookie = null
+  const allCookies = [] // every Set-Cookie name=value of the scenario, in order ({{cookie:N}})
+  const clientCookies = {} // last Set-Cookie received per step `client` ({{prev:CLIENT}})
   try {
     for (let i = 0; i < sc.steps.length; i++) {
       const st = sc.steps[i]
@@ -370,9 +374,18 @@ async function runScenario (sc, clock, args) {
       ctx.changed = null
       const headers = []
       for (const [k, v] of (st.request.headers || [])) {
-        if (typeof v === 'string' && v.includes('{{prev}}')) {
-          if (lastCookie === null) continue
-          headers.push([k, v.split('{{prev}}').join(lastCookie)])
+        if (typeof v === 'string' && /\{\{(prev|prev:[^}]*|cookie:\d+)\}\}/.test(v)) {
+          let missing = false
+          const sub = v.replace(/\{\{(prev|prev:([^}]*)|cookie:(\d+))\}\}/g, (m, all, client, idx) => {
+            let c = null
+            if (all === 'prev') c = lastCookie
+            else if (client !== undefined) c = Object.prototype.hasOwnProperty.call(clientCookies, client) ? clientCookies[client] : null
+            else c = idx < allCookies.length ? allCookies[idx] : null
+            if (c === null) missing = true
+            return c === null ? '' : c
+          })
+          if (missing) continue
+          headers.push([k, sub])
         } else headers.push([k, v])
       }
       const request = Object.assign({}, st.request, { headers: headers })
@@ -411,6 +424,8 @@ async function runScenario (sc, clock, args) {
         store_after: storeAfter
       }
       if (resp.setCookie.length) lastCookie = resp.setCookie[resp.setCookie.length - 1].split(';')[0]
+      for (const sc2 of resp.setCookie) allCookies.push(sc2.split(';')[0])
+      if (resp.setCookie.length && st.client !== undefined) clientCookies[String(st.client)] = lastCookie
       if (ctx.crashed) { timedOut = 'step ' + i + ': uncaught exception ' + ctx.crashed; break }
       const out = {}
       for (const k of Object.keys(st)) if (k !== 'expect') out[k] = k === 'request' ? request : st[k]
