@@ -9,72 +9,14 @@
 'use strict'
 
 const fs = require('fs')
-const crypto = require('crypto')
-const signature = require('cookie-signature')
-
-const NOW = 1700000000000
-const HOUR = 3600000
+const { NOW, HOUR, random, iso, idMaker, options, signedValue, cookiePair, record, step } = require('./gen-common')
 
 // ----- helpers ----------------------------------------------------------------
 
-let seed = 0x5eed1
-function rnd () { // xorshift32
-  seed ^= seed << 13; seed >>>= 0
-  seed ^= seed >>> 17
-  seed ^= seed << 5; seed >>>= 0
-  return seed / 4294967296
-}
-const pick = (a) => a[Math.floor(rnd() * a.length)]
-const chance = (p) => rnd() < p
-const iso = (t) => new Date(t).toISOString()
+const { rnd, pick, chance } = random(0x5eed1)
 const clone = (v) => JSON.parse(JSON.stringify(v))
-
-function idFor (tag) {
-  return crypto.createHash('sha256').update('edge:' + tag).digest('base64url').slice(0, 32)
-}
-
-function options (over) {
-  const o = {
-    name: 'connect.sid',
-    secret: 'keyboard cat',
-    resave: false,
-    saveUninitialized: false,
-    rolling: false,
-    unset: 'keep',
-    proxy: null,
-    app_trust_proxy: false,
-    cookie: { path: '/', domain: null, httpOnly: true, secure: false, maxAge: HOUR, sameSite: false, partitioned: false, priority: null }
-  }
-  over = over || {}
-  for (const k of Object.keys(over)) {
-    if (k === 'cookie') Object.assign(o.cookie, over.cookie)
-    else o[k] = over[k]
-  }
-  return o
-}
-
+const idFor = idMaker('edge:')
 const firstSecret = (opts) => (Array.isArray(opts.secret) ? opts.secret[0] : opts.secret)
-const signedValue = (id, secret) => 's:' + signature.sign(id, secret)
-const cookiePair = (name, id, secret) => name + '=' + encodeURIComponent(signedValue(id, secret))
-
-function record (data, cookie, now) {
-  now = now === undefined ? NOW : now
-  const c = { originalMaxAge: HOUR, partitioned: false, expires: iso(now + HOUR), secure: false, httpOnly: true, path: '/', sameSite: false }
-  if (cookie) Object.assign(c, cookie)
-  return Object.assign({ cookie: c }, data || {})
-}
-
-function step (s) {
-  s = s || {}
-  const st = {
-    now: s.now === undefined ? NOW : s.now,
-    request: { method: s.method || 'GET', url: s.url || '/', headers: s.headers || [], tls: !!s.tls },
-    store_fault: s.fault === undefined ? null : s.fault,
-    handler: s.ops || []
-  }
-  if (s.comment) st.comment = s.comment
-  return st
-}
 
 const scenarios = []
 const names = new Set()

@@ -14,53 +14,10 @@
 'use strict'
 
 const fs = require('fs')
-const crypto = require('crypto')
-const signature = require('cookie-signature')
+const { NOW, HOUR, random, iso, idMaker, options, cookiePair, record, step } = require('./gen-common')
 
-const NOW = 1700000000000
-const HOUR = 3600000
-
-let seed = Number(process.env.EDGE2_SEED || 0x2edcafe) >>> 0 || 1
-function rnd () { // xorshift32
-  seed ^= seed << 13; seed >>>= 0
-  seed ^= seed >>> 17
-  seed ^= seed << 5; seed >>>= 0
-  return seed / 4294967296
-}
-const pick = (a) => a[Math.floor(rnd() * a.length)]
-const chance = (p) => rnd() < p
-const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1))
-const iso = (t) => new Date(t).toISOString()
-
-const idFor = (tag) => crypto.createHash('sha256').update('edge2:' + tag).digest('base64url').slice(0, 32)
-
-function options (over) {
-  const o = {
-    name: 'connect.sid',
-    secret: 'keyboard cat',
-    resave: false,
-    saveUninitialized: false,
-    rolling: false,
-    unset: 'keep',
-    proxy: null,
-    app_trust_proxy: false,
-    cookie: { path: '/', domain: null, httpOnly: true, secure: false, maxAge: HOUR, sameSite: false, partitioned: false, priority: null }
-  }
-  for (const k of Object.keys(over || {})) {
-    if (k === 'cookie') Object.assign(o.cookie, over.cookie)
-    else o[k] = over[k]
-  }
-  return o
-}
-
-const cookiePair = (name, id, secret) => name + '=' + encodeURIComponent('s:' + signature.sign(id, secret))
-
-function record (data, cookie, now) {
-  now = now === undefined ? NOW : now
-  const c = { originalMaxAge: HOUR, partitioned: false, expires: iso(now + HOUR), secure: false, httpOnly: true, path: '/', sameSite: false }
-  if (cookie) Object.assign(c, cookie)
-  return Object.assign({ cookie: c }, data || {})
-}
+const { rnd, pick, chance, int } = random(Number(process.env.EDGE2_SEED || 0x2edcafe) >>> 0 || 1)
+const idFor = idMaker('edge2:')
 
 const scenarios = []
 const names = new Set()
@@ -75,17 +32,7 @@ function add (name, description, sc) {
     options: options(sc.options),
     ids: ids,
     store_initial: sc.store_initial || {},
-    steps: sc.steps.map((s) => {
-      const st = {
-        now: s.now === undefined ? NOW : s.now,
-        request: { method: s.method || 'GET', url: s.url || '/', headers: s.headers || [], tls: !!s.tls },
-        store_fault: s.fault === undefined ? null : s.fault,
-        handler: s.ops || []
-      }
-      if (s.client !== undefined) st.client = s.client
-      if (s.comment) st.comment = s.comment
-      return st
-    })
+    steps: sc.steps.map(step)
   })
 }
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from ._errors import MisuseError, Result, error_for
 from ._handle import OwnedHandle
+from ._text import text_or_bytes, utf8
 from ._lib import LIB
 
 __all__ = ["Config"]
@@ -42,23 +43,11 @@ def _need_bool(name: str, v: object) -> bool:
 
 
 def _need_str(name: str, v: object) -> bytes:
-    if not isinstance(v, str):
-        raise TypeError(f"Config: {name} must be a str, not {type(v).__name__}")
-    try:
-        return v.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise ValueError(f"Config: {name} is not encodable as UTF-8 ({e.reason})") from None
+    return utf8(v, f"Config: {name}")
 
 
 def _secret_bytes(name: str, v: object) -> bytes:
-    if isinstance(v, str):
-        try:
-            return v.encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise ValueError(f"Config: {name} is not encodable as UTF-8 ({e.reason})") from None
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return bytes(v)
-    raise TypeError(f"Config: {name} must be str or bytes, not {type(v).__name__}")
+    return text_or_bytes(v, f"Config: {name}")
 
 
 def _need_uint(name: str, v: object) -> int:

@@ -18,6 +18,7 @@ from . import _actions as A
 from ._config import Config
 from ._errors import MisuseError, Result, error_for
 from ._handle import OwnedHandle
+from ._text import text_or_bytes, utf8
 from ._lib import LIB, LibsessionStr
 
 __all__ = ["Request", "SessionView", "RunResult", "encode_json"]
@@ -93,24 +94,12 @@ def encode_json(value: Any, what: str) -> bytes:
 
 
 def _key_bytes(key: object) -> bytes:
-    if not isinstance(key, str):
-        raise TypeError(f"session keys must be str, not {type(key).__name__}")
-    try:
-        return key.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise ValueError(f"session key is not valid Unicode ({e.reason})") from None
+    return utf8(key, "session key")
 
 
 def _text_bytes(v: object, what: str) -> bytes:
     """A str (encoded as UTF-8) or bytes-like input."""
-    if isinstance(v, str):
-        try:
-            return v.encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise ValueError(f"{what} is not valid Unicode ({e.reason})") from None
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return bytes(v)
-    raise TypeError(f"{what} must be str or bytes, not {type(v).__name__}")
+    return text_or_bytes(v, what)
 
 
 def _message(v: object, what: str) -> bytes:
