@@ -34,8 +34,11 @@ pub struct Map {
 }
 
 /// Is `key` an array index ("0", "1", ... up to 2^32 - 2) in JavaScript's sense?
-fn array_index(key: &str) -> Option<u32> {
-    let b = key.as_bytes();
+pub(crate) fn array_index(key: &str) -> Option<u32> {
+    array_index_bytes(key.as_bytes())
+}
+
+fn array_index_bytes(b: &[u8]) -> Option<u32> {
     if b.is_empty() || b.len() > 10 || (b.len() > 1 && b[0] == b'0') {
         return None;
     }
@@ -118,21 +121,6 @@ impl Map {
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(|(k, _)| k.as_str())
-    }
-
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        let mut removed_index_keys = 0;
-        let index_keys = self.index_keys;
-        let mut i = 0;
-        self.entries.retain(|(k, _)| {
-            let kept = keep(k);
-            if !kept && i < index_keys {
-                removed_index_keys += 1;
-            }
-            i += 1;
-            kept
-        });
-        self.index_keys -= removed_index_keys;
     }
 }
 
@@ -461,14 +449,41 @@ pub fn from_str(s: &str) -> Result<Value, ParseError> {
 }
 
 /// A session record's top level, with its `cookie` member parsed into the
-/// known attributes only (no key strings are allocated for them).
+/// known attributes only (no key strings are allocated for them), and every
+/// other member's value either kept as a span of canonical text (see
+/// [`canonical_end`]) or parsed.
 #[derive(Debug)]
 pub(crate) enum RecordText {
     /// The text is not an object.
     NotObject(Value),
-    /// An object: its members (with a `Null` placeholder where `cookie` is)
-    /// and the `cookie` member, if any.
-    Object { map: Map, cookie: Option<CookieMember> },
+    /// An object (its members were handed out in text order, repeats
+    /// included), and the last `cookie` member's value, if any. `compact`:
+    /// no whitespace around the members (each member starts right after the
+    /// `{` or `,` before it).
+    Object { cookie: Option<CookieMember>, compact: bool },
+}
+
+/// One member of a record's top level.
+#[derive(Debug)]
+pub(crate) struct Member<'a> {
+    pub key: std::borrow::Cow<'a, str>,
+    /// Where the key's characters are in the text, when they need no
+    /// escaping (then they are the key itself).
+    pub key_span: Option<(usize, usize)>,
+    /// The whole member, from the key's opening quote to the value's end.
+    pub span: (usize, usize),
+    pub value: MemberValue,
+}
+
+/// A record member's value.
+#[derive(Debug)]
+pub(crate) enum MemberValue {
+    /// The `cookie` member (its value is the record's `cookie`).
+    Cookie,
+    /// Canonical text at this byte range: `JSON.stringify(JSON.parse(t))`
+    /// gives back exactly `t`, so it can be copied instead of re-serialized.
+    Raw(usize, usize),
+    Parsed(Value),
 }
 
 /// The value of a record's `cookie` member.
@@ -476,14 +491,66 @@ pub(crate) enum RecordText {
 pub(crate) enum CookieMember {
     /// An object: `(index into the known keys, value)` in JavaScript property
     /// order (a repeated key keeps its first place and its last value);
-    /// unknown keys are validated and dropped.
-    Fields(Vec<(usize, Value)>),
+    /// unknown keys are validated and dropped. They are in the [`Fields`]
+    /// given to [`parse_record`] (kept in place: records are read on every
+    /// request).
+    Fields,
     /// Anything else.
     Other(Value),
 }
 
-/// Parses a session record; `known` are the cookie attribute names kept.
-pub(crate) fn parse_record(bytes: &[u8], known: &[&str]) -> Result<RecordText, ParseError> {
+/// Most names [`parse_record`] keeps from a record's `cookie` member.
+pub(crate) const MAX_FIELDS: usize = 12;
+
+/// A record cookie's known attributes, kept inline (a record is read on
+/// every request): `(index into the known names, value)`.
+#[derive(Debug)]
+pub(crate) struct Fields {
+    items: [(usize, Value); MAX_FIELDS],
+    len: usize,
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields { items: [const { (0, Value::Null) }; MAX_FIELDS], len: 0 }
+    }
+}
+
+impl Fields {
+    pub fn iter(&self) -> impl Iterator<Item = &(usize, Value)> {
+        self.items[..self.len].iter()
+    }
+
+    /// Assigns as `obj[key] = value` does: a repeated name keeps its place.
+    fn set(&mut self, k: usize, v: Value) {
+        match self.items[..self.len].iter_mut().find(|(x, _)| *x == k) {
+            Some(slot) => slot.1 = v,
+            None if self.len < MAX_FIELDS => {
+                self.items[self.len] = (k, v);
+                self.len += 1;
+            }
+            None => {}
+        }
+    }
+}
+
+impl Fields {
+    /// Moves the entries out, in order, leaving none.
+    pub fn drain(&mut self) -> impl Iterator<Item = (usize, Value)> + '_ {
+        let len = std::mem::take(&mut self.len);
+        self.items[..len].iter_mut().map(|(k, v)| (*k, std::mem::replace(v, Value::Null)))
+    }
+}
+
+/// Parses a session record; `known` gives the index of a cookie attribute
+/// name that is kept
+/// (at most [`MAX_FIELDS`]). Members other than `cookie` go to `member`.
+pub(crate) fn parse_record<'a>(
+    bytes: &'a [u8],
+    known: fn(&[u8]) -> Option<usize>,
+    fields: &mut Fields,
+    mut member: impl FnMut(Member<'a>),
+) -> Result<RecordText, ParseError> {
     let mut p = Parser { b: bytes, i: 0 };
     p.ws();
     if p.b.get(p.i) != Some(&b'{') {
@@ -494,38 +561,48 @@ pub(crate) fn parse_record(bytes: &[u8], known: &[&str]) -> Result<RecordText, P
         }
         return Ok(RecordText::NotObject(v));
     }
+    let mut compact = p.i == 0;
     p.i += 1;
-    let mut map = Map::new();
     let mut cookie = None;
     p.ws();
     if p.b.get(p.i) == Some(&b'}') {
         p.i += 1;
     } else {
         loop {
+            let before = p.i;
             p.ws();
+            compact &= p.i == before;
             if p.b.get(p.i) != Some(&b'"') {
                 return Err(p.err("expected a string key"));
             }
+            let start = p.i;
             let key = p.string_cow()?;
+            let key_span = matches!(key, std::borrow::Cow::Borrowed(_)).then_some((start + 1, p.i - 1));
             p.ws();
             if p.b.get(p.i) != Some(&b':') {
                 return Err(p.err("expected ':'"));
             }
             p.i += 1;
             p.ws();
-            if key == "cookie" {
-                let member = if p.b.get(p.i) == Some(&b'{') {
-                    CookieMember::Fields(p.fields(known)?)
+            let value = if key == "cookie" {
+                cookie = Some(if p.b.get(p.i) == Some(&b'{') {
+                    p.fields(known, fields)?;
+                    CookieMember::Fields
                 } else {
                     CookieMember::Other(p.value(1)?)
-                };
-                map.insert("cookie", Value::Null);
-                cookie = Some(member);
+                });
+                MemberValue::Cookie
+            } else if let Some(end) = canonical_end(p.b, p.i) {
+                let at = p.i;
+                p.i = end;
+                MemberValue::Raw(at, end)
             } else {
-                let v = p.value(1)?;
-                map.insert(key.into_owned(), v);
-            }
+                MemberValue::Parsed(p.value(1)?)
+            };
+            member(Member { key, key_span, span: (start, p.i), value });
+            let before = p.i;
             p.ws();
+            compact &= p.i == before;
             match p.b.get(p.i) {
                 Some(b',') => p.i += 1,
                 Some(b'}') => {
@@ -536,11 +613,184 @@ pub(crate) fn parse_record(bytes: &[u8], known: &[&str]) -> Result<RecordText, P
             }
         }
     }
+    compact &= p.i == p.b.len();
     p.ws();
     if p.i != p.b.len() {
         return Err(p.err("trailing characters"));
     }
-    Ok(RecordText::Object { map, cookie })
+    Ok(RecordText::Object { cookie, compact })
+}
+
+/// Deepest nesting [`canonical_end`] follows (deeper values are parsed).
+const CANONICAL_MAX_DEPTH: usize = 64;
+/// Most non-index keys per object [`canonical_end`] checks for repeats.
+const CANONICAL_MAX_KEYS: usize = 32;
+
+/// If the JSON value starting at `b[i]` is canonical, where it ends.
+/// Canonical means `JSON.stringify(JSON.parse(text))` is `text` again: no
+/// whitespace, numbers as `Number#toString` prints them, strings escaped as
+/// `JSON.stringify` escapes them, object keys unrepeated and in JavaScript
+/// property order. Records written by express-session (or by this crate)
+/// are canonical, so their values can be copied instead of parsed and
+/// re-serialized. `None` means "parse it" (it may still be valid JSON).
+pub(crate) fn canonical_end(b: &[u8], i: usize) -> Option<usize> {
+    canonical_value(b, i, 0)
+}
+
+fn canonical_value(b: &[u8], i: usize, depth: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => canonical_string(b, i),
+        b'n' => b[i..].starts_with(b"null").then_some(i + 4),
+        b't' => b[i..].starts_with(b"true").then_some(i + 4),
+        b'f' => b[i..].starts_with(b"false").then_some(i + 5),
+        b'-' | b'0'..=b'9' => canonical_number(b, i),
+        b'[' if depth < CANONICAL_MAX_DEPTH => {
+            let mut j = i + 1;
+            if b.get(j) == Some(&b']') {
+                return Some(j + 1);
+            }
+            loop {
+                j = canonical_value(b, j, depth + 1)?;
+                match *b.get(j)? {
+                    b',' => j += 1,
+                    b']' => return Some(j + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b'{' if depth < CANONICAL_MAX_DEPTH => {
+            let mut j = i + 1;
+            if b.get(j) == Some(&b'}') {
+                return Some(j + 1);
+            }
+            let mut names = [(0usize, 0usize); CANONICAL_MAX_KEYS];
+            let mut n_names = 0;
+            let mut last_index: Option<u32> = None;
+            loop {
+                if b.get(j) != Some(&b'"') {
+                    return None;
+                }
+                let key_end = canonical_string(b, j)?;
+                // Canonical key texts are equal exactly when the keys are.
+                let key = &b[j + 1..key_end - 1];
+                match array_index_bytes(key) {
+                    Some(k) => {
+                        if n_names > 0 || last_index.is_some_and(|l| l >= k) {
+                            return None;
+                        }
+                        last_index = Some(k);
+                    }
+                    None => {
+                        if n_names == CANONICAL_MAX_KEYS || names[..n_names].iter().any(|&(s, e)| &b[s..e] == key) {
+                            return None;
+                        }
+                        names[n_names] = (j + 1, key_end - 1);
+                        n_names += 1;
+                    }
+                }
+                if b.get(key_end) != Some(&b':') {
+                    return None;
+                }
+                j = canonical_value(b, key_end + 1, depth + 1)?;
+                match *b.get(j)? {
+                    b',' => j += 1,
+                    b'}' => return Some(j + 1),
+                    _ => return None,
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `b[i]` is a quote: the end of the string if it is written as
+/// `JSON.stringify` writes strings.
+fn canonical_string(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    let mut ascii = true;
+    loop {
+        match *b.get(j)? {
+            b'"' => break,
+            0..=0x1f => return None,
+            b'\\' => match *b.get(j + 1)? {
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                b'u' => {
+                    // Only control characters without a short escape are
+                    // written as \u00xx, in lowercase hex.
+                    let h = b.get(j + 2..j + 6)?;
+                    let low = match h[3] {
+                        c @ b'0'..=b'9' => c - b'0',
+                        c @ b'a'..=b'f' => c - b'a' + 10,
+                        _ => return None,
+                    };
+                    let c = match (h[0], h[1], h[2]) {
+                        (b'0', b'0', b'0') => low,
+                        (b'0', b'0', b'1') => 16 + low,
+                        _ => return None,
+                    };
+                    if matches!(c, 8 | 9 | 10 | 12 | 13) {
+                        return None;
+                    }
+                    j += 6;
+                }
+                _ => return None,
+            },
+            c => {
+                ascii &= c < 0x80;
+                j += 1;
+            }
+        }
+    }
+    if !ascii && std::str::from_utf8(&b[i + 1..j]).is_err() {
+        return None;
+    }
+    Some(j + 1)
+}
+
+/// `b[i]` starts a number: its end if `Number#toString` prints it that way.
+fn canonical_number(b: &[u8], i: usize) -> Option<usize> {
+    let digits = |mut j: usize| {
+        while b.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        j
+    };
+    let neg = b[i] == b'-';
+    let int_start = i + usize::from(neg);
+    let int_end = digits(int_start);
+    let int_len = int_end - int_start;
+    let plain = !matches!(b.get(int_end), Some(b'.' | b'e' | b'E'));
+    // Integers of up to 15 digits are exact doubles printed digit for digit.
+    if plain && (1..=15).contains(&int_len) && (b[int_start] != b'0' || (int_len == 1 && !neg)) {
+        return Some(int_end);
+    }
+    if int_len == 0 || (int_len > 1 && b[int_start] == b'0') {
+        return None;
+    }
+    let mut end = int_end;
+    if b.get(end) == Some(&b'.') {
+        let e = digits(end + 1);
+        if e == end + 1 {
+            return None;
+        }
+        end = e;
+    }
+    if matches!(b.get(end), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
+        let e = digits(end + 1 + sign);
+        if e == end + 1 + sign {
+            return None;
+        }
+        end = e;
+    }
+    let text = std::str::from_utf8(&b[i..end]).ok()?;
+    let n: f64 = text.parse().ok()?;
+    if !n.is_finite() {
+        return None;
+    }
+    let mut printed = String::with_capacity(text.len());
+    write_number(&mut printed, n);
+    (printed == text).then_some(end)
 }
 
 struct Parser<'a> {
@@ -642,21 +892,31 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The members of an object (at depth 1) whose keys are in `known`.
-    fn fields(&mut self, known: &[&str]) -> Result<Vec<(usize, Value)>, ParseError> {
+    /// The members of an object (at depth 1) whose keys are `known`.
+    fn fields(&mut self, known: fn(&[u8]) -> Option<usize>, out: &mut Fields) -> Result<(), ParseError> {
         self.i += 1; // '{'
-        let mut out: Vec<(usize, Value)> = Vec::with_capacity(known.len());
+        out.drain().for_each(drop);
         self.ws();
         if self.b.get(self.i) == Some(&b'}') {
             self.i += 1;
-            return Ok(out);
+            return Ok(());
         }
         loop {
             self.ws();
             if self.b.get(self.i) != Some(&b'"') {
                 return Err(self.err("expected a string key"));
             }
-            let key = self.string_cow()?;
+            // Attribute names are plain ASCII: no decoding needed to look them up.
+            let plain =
+                self.b[self.i + 1..].iter().position(|&c| !(0x20..0x7f).contains(&c) || c == b'"' || c == b'\\');
+            let k = match plain {
+                Some(n) if self.b[self.i + 1 + n] == b'"' => {
+                    let key = &self.b[self.i + 1..self.i + 1 + n];
+                    self.i += n + 2;
+                    known(key)
+                }
+                _ => known(self.string_cow()?.as_bytes()),
+            };
             self.ws();
             if self.b.get(self.i) != Some(&b':') {
                 return Err(self.err("expected ':'"));
@@ -664,18 +924,15 @@ impl<'a> Parser<'a> {
             self.i += 1;
             self.ws();
             let v = self.value(2)?;
-            if let Some(k) = known.iter().position(|n| *n == key) {
-                match out.iter_mut().find(|(x, _)| *x == k) {
-                    Some(slot) => slot.1 = v,
-                    None => out.push((k, v)),
-                }
+            if let Some(k) = k {
+                out.set(k, v);
             }
             self.ws();
             match self.b.get(self.i) {
                 Some(b',') => self.i += 1,
                 Some(b'}') => {
                     self.i += 1;
-                    return Ok(out);
+                    return Ok(());
                 }
                 _ => return Err(self.err("expected ',' or '}'")),
             }
@@ -999,5 +1256,88 @@ mod span_tests {
         assert_eq!(top_level_span(t, "zz"), None);
         assert_eq!(top_level_span(b"[1]", "a"), None);
         assert_eq!(top_level_span(b"{\"a\":", "a"), None);
+    }
+}
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn canonical_texts_are_recognized() {
+        for t in [
+            "0",
+            "-1",
+            "123456789012345",
+            "1.5",
+            "1e+21",
+            "5e-324",
+            "0.000001",
+            "1.5e-7",
+            r#""""#,
+            r#""a\"\\\n\u001f\u0000é😀""#,
+            "[]",
+            "{}",
+            r#"[1,[2,{}],null,true,false]"#,
+            r#"{"0":1,"1":2,"b":3,"a":{"x":[]}}"#,
+        ] {
+            assert_eq!(canonical_end(t.as_bytes(), 0), Some(t.len()), "{t}");
+            assert_eq!(to_string(&from_str(t).unwrap()), t);
+        }
+    }
+
+    #[test]
+    fn non_canonical_texts_are_not() {
+        for t in [
+            "-0",
+            "01",
+            "1.0",
+            "1E+21",
+            "1e21",
+            "0.1e1",
+            "1234567890123456789",
+            "1e400",
+            r#""\/""#,
+            r#""\u0041""#,
+            r#""\u000a""#,
+            r#""\u001F""#,
+            r#""\ud800""#,
+            "[1, 2]",
+            r#"{"a":1,"a":2}"#,
+            r#"{"b":1,"1":2}"#,
+            r#"{"2":1,"1":2}"#,
+            "nul",
+            "[1,]",
+            "\"\u{1}\"",
+        ] {
+            assert_ne!(canonical_end(t.as_bytes(), 0), Some(t.len()), "{t}");
+        }
+        assert_eq!(canonical_end(b"\"\xff\"", 0), None);
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert_eq!(canonical_end(deep.as_bytes(), 0), None, "deep values are left to the parser");
+    }
+
+    proptest! {
+        /// Whatever the check accepts is exactly what stringify gives back.
+        #[test]
+        fn accepted_texts_round_trip(t in r#"[\[\]{}",:0-9.eE+\-\\u a-f/nultrs\x00\x1fé]{0,24}"#) {
+            if let Some(end) = canonical_end(t.as_bytes(), 0) {
+                let v = parse(&t.as_bytes()[..end]).expect("canonical text parses");
+                prop_assert_eq!(to_string(&v), &t[..end]);
+            }
+        }
+
+        /// What stringify writes is canonical.
+        #[test]
+        fn stringified_values_are_canonical(
+            n in any::<f64>(), s in ".{0,8}", k in "[a-c0-2]{0,2}", flag in any::<bool>()
+        ) {
+            let mut m = Map::new();
+            m.insert(k, Value::Array(vec![Value::Number(n), Value::String(s), Value::Bool(flag)]));
+            m.insert("z", Value::Null);
+            let t = to_string(&Value::Object(m));
+            prop_assert_eq!(canonical_end(t.as_bytes(), 0), Some(t.len()), "{}", t);
+        }
     }
 }

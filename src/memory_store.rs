@@ -146,17 +146,19 @@ impl MemoryStore {
         let text = &entry.text;
         let span = entry.cookie_span.or_else(|| json::top_level_span(text.as_bytes(), "cookie"));
         let (replaced, start) = match span {
-            Some((s, e)) => ([&text[..s], new_cookie, &text[e..]].concat(), s),
+            // Only the cookie differs (the usual touch): the result is `record`.
+            Some((s, e)) if text[..s] == record[..ns] && text[e..] == record[ne..] => (Arc::from(record), s),
+            Some((s, e)) => (Arc::from([&text[..s], new_cookie, &text[e..]].concat()), s),
             None => {
                 // Not an object, or no cookie yet: `currentSession.cookie = …` appends it.
                 let Some(close) = text.trim_end().strip_suffix('}') else { return };
                 let sep = if close.trim_end().ends_with('{') { "" } else { "," };
                 let prefix = format!("{close}{sep}\"cookie\":");
                 let start = prefix.len();
-                (format!("{prefix}{new_cookie}}}"), start)
+                (Arc::from(format!("{prefix}{new_cookie}}}")), start)
             }
         };
-        entry.text = Arc::from(replaced);
+        entry.text = replaced;
         entry.cookie_span = Some((start, start + new_cookie.len()));
         entry.expires_at = expires_at;
     }

@@ -14,7 +14,7 @@ use crate::cookie_header::{decode_uri_component, decode_uri_component_into, find
 use crate::error::Error;
 use crate::ids::{IdSource, SeededIds};
 use crate::json::{Map, Value};
-use crate::session::{Record, Session, is_object_prototype_name, is_reserved, read_record};
+use crate::session::{HashText, Record, Session, is_object_prototype_name, is_reserved, read_record};
 use crate::session_cookie::{Attr, CookieAttr, SessionCookie};
 
 /// The message express-session gives `reload()` when the record is gone.
@@ -133,10 +133,10 @@ enum Phase {
 /// `Version(v)` stands for the text of the data as of version `v`, and is
 /// turned into text just before the data changes, so a request that never
 /// modifies its session never serializes it to compare.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 enum Snap {
     Version(u64),
-    Text(String),
+    Text(HashText),
 }
 
 /// The facts of the HTTP request that the engine needs.
@@ -173,18 +173,18 @@ pub struct Request {
     /// Whether express-session's `res.end` patch applies (it does not when
     /// the middleware bailed out before reading the cookie).
     engaged: bool,
-    cookie_id: Option<String>,
-    session_id: Option<String>,
-    session: Option<Session>,
+    cookie_id: Option<Arc<str>>,
+    session_id: Option<Arc<str>>,
+    session: Option<Box<Session>>,
     /// Whether `req.session`'s `save`/`reload` are the middleware's wrapped
     /// versions (false after `regenerate`).
     wrapped: bool,
-    original_id: Option<String>,
+    original_id: Option<Arc<str>>,
     original: Option<Snap>,
     saved: Option<Snap>,
     touched: bool,
     data_version: u64,
-    hash_cache: Option<(u64, String)>,
+    hash_cache: Option<(u64, HashText)>,
     /// At the end of the request: the record for the final data version,
     /// with the span whose removal gives the change-detection text.
     record_cache: Option<(u64, String, (usize, usize))>,
@@ -380,7 +380,7 @@ impl Request {
             (Pending::MiddlewareLoad, LoadResult::Found(bytes)) => match read_record(bytes, now) {
                 Record::Absent => self.generate_ready(),
                 Record::Session { session, original } => {
-                    self.install(*session);
+                    self.install(session);
                     self.wrapped = true;
                     self.original_id = self.session_id.clone();
                     self.original = Some(match original {
@@ -418,7 +418,7 @@ impl Request {
                     Record::Session { session, .. } => {
                         // reload() keeps the request's original hash and the
                         // wrapping state of the session it replaces.
-                        self.install(*session);
+                        self.install(session);
                         self.complete(None);
                     }
                 }
@@ -525,7 +525,7 @@ impl Request {
     /// express-session's `getcookie`: the verified session ID, if any. `Err`
     /// reproduces the TypeError express-session throws for a cookie name that
     /// is an `Object.prototype` property (compatibility mode only).
-    fn read_cookie(&self, config: &Config) -> Result<Option<String>, String> {
+    fn read_cookie(&self, config: &Config) -> Result<Option<Arc<str>>, String> {
         let header = match &self.facts.cookie {
             Some(h) if !h.is_empty() => h,
             _ => return Ok(None),
@@ -551,7 +551,7 @@ impl Request {
         let Some(signed) = value.strip_prefix("s:") else {
             return Ok(None);
         };
-        Ok(config.keys.iter().find_map(|k| k.unsign(signed)).map(str::to_string))
+        Ok(config.keys.iter().find_map(|k| k.unsign(signed)).map(Arc::from))
     }
 
     /// express-session's `issecure`.
@@ -588,27 +588,30 @@ impl Request {
         };
         self.generated += 1;
         let cookie = SessionCookie::generate(&self.config.cookie, self.now, self.is_secure);
-        self.session_id = Some(id);
-        self.install(Session::new(cookie));
+        self.session_id = Some(Arc::from(id));
+        self.install(Box::new(Session::new(cookie)));
         self.wrapped = wrapped;
         Ok(())
     }
 
     /// Replaces `req.session` (a data change for change detection).
-    fn install(&mut self, session: Session) {
+    fn install(&mut self, session: Box<Session>) {
         self.before_data_change();
         self.session = Some(session);
     }
 
     // ----- change detection ---------------------------------------------
 
-    fn current_hash(&mut self) -> &str {
+    fn current_hash(&mut self) -> HashText {
         let v = self.data_version;
-        if self.hash_cache.as_ref().is_none_or(|(cv, _)| *cv != v) {
-            let text = self.session.as_ref().map(Session::hash_text).unwrap_or_default();
-            self.hash_cache = Some((v, text));
+        match &self.hash_cache {
+            Some((cv, text)) if *cv == v => text.clone(),
+            _ => {
+                let text = self.session.as_deref().map_or_else(|| HashText::whole(""), Session::hash_text);
+                self.hash_cache = Some((v, text.clone()));
+                text
+            }
         }
-        self.hash_cache.as_ref().map_or("", |(_, t)| t.as_str())
     }
 
     /// Materializes snapshots that refer to the current data, then moves the
@@ -617,7 +620,7 @@ impl Request {
         let v = self.data_version;
         let needs = |s: &Option<Snap>| matches!(s, Some(Snap::Version(x)) if *x == v);
         if needs(&self.original) || needs(&self.saved) {
-            let text = self.current_hash().to_string();
+            let text = self.current_hash();
             for snap in [&mut self.original, &mut self.saved] {
                 if matches!(snap, Some(Snap::Version(x)) if *x == v) {
                     *snap = Some(Snap::Text(text.clone()));
@@ -648,11 +651,8 @@ impl Request {
             Some(Snap::Version(v)) => v == self.data_version,
             Some(Snap::Text(t)) => match &self.record_cache {
                 // The record minus its cookie entry is the text to compare.
-                Some((v, record, (a, b))) if *v == self.data_version => {
-                    let (head, tail) = (&record[..*a], &record[*b..]);
-                    t.len() == head.len() + tail.len() && t.starts_with(head) && t.ends_with(tail)
-                }
-                _ => t == self.current_hash(),
+                Some((v, record, cut)) if *v == self.data_version => t.eq_cut(record, *cut),
+                _ => t.same_as(&self.current_hash()),
             },
         }
     }
@@ -695,10 +695,8 @@ impl Request {
         }
         let id = self.session_id.as_deref()?;
         let key = self.config.keys.first()?;
-        let mut signed = String::with_capacity(id.len() + 48);
-        signed.push_str("s:");
-        key.sign_into(id, &mut signed);
-        Some(session.cookie.serialize(&self.config.name, &signed))
+        let signature = key.signature(id);
+        Some(session.cookie.serialize(&self.config.name, &["s:", id, ".", signature.as_str()]))
     }
 
     fn emit_end_cookie(&mut self) {
@@ -758,7 +756,7 @@ impl Request {
     fn record_parts(&mut self) -> (String, Option<i64>) {
         self.ensure_record();
         let cached = self.record_cache.take().filter(|(v, ..)| *v == self.data_version).map(|(_, r, _)| r);
-        let session = self.session.as_ref();
+        let session = self.session.as_deref();
         (
             cached.or_else(|| session.map(Session::to_record)).unwrap_or_default(),
             session.and_then(|s| s.cookie.store_expiry()),
@@ -953,7 +951,7 @@ impl Request {
 
     /// The session data keys and values, without the cookie.
     pub fn data(&self) -> Option<impl Iterator<Item = (&str, &Value)>> {
-        Some(self.session.as_ref()?.data.iter().filter(|(k, _)| *k != "cookie"))
+        Some(self.session.as_ref()?.data.iter())
     }
 
     /// The session data as a JSON object, without the cookie.
@@ -967,12 +965,12 @@ impl Request {
 
     /// `JSON.parse(JSON.stringify(req.session))`: data and cookie.
     pub fn session_json(&self) -> Option<Value> {
-        self.session.as_ref().map(Session::to_json)
+        self.session.as_deref().map(Session::to_json)
     }
 
     /// The session as its store record (JSON text).
     pub fn session_record(&self) -> Option<String> {
-        self.session.as_ref().map(Session::to_record)
+        self.session.as_deref().map(Session::to_record)
     }
 
     /// `req.session.cookie.maxAge`: milliseconds until the cookie expires

@@ -2,8 +2,13 @@
 //! JavaScript property order, with the `cookie` slot at the position it holds
 //! among them; and store records, read and written.
 
+use std::cell::OnceCell;
+use std::sync::Arc;
+
 use crate::json::{self, CookieMember, Map, RecordText, Value};
-use crate::session_cookie::{COOKIE_KEYS, SessionCookie};
+use crate::session_cookie::{COOKIE_KEYS, SessionCookie, cookie_key_index};
+
+const _: () = assert!(COOKIE_KEYS.len() <= json::MAX_FIELDS);
 
 /// Keys a record may not bring into a session, and the application may not
 /// set: the session's own properties and methods, and `Object.prototype`'s.
@@ -66,10 +71,259 @@ pub fn is_object_prototype_name(key: &str) -> bool {
     RESERVED_KEYS[9..].contains(&key)
 }
 
+/// A session's data: its keys in JavaScript property order, with the
+/// `cookie` slot at the position it holds among them.
+///
+/// Values of a loaded record stay as spans of the record's text while they
+/// are canonical (see [`json::canonical_end`]): they are parsed only when
+/// read, and written back by copying. A request that reads one key of a
+/// large session never parses the rest.
+#[derive(Clone, Debug, Default)]
+pub struct Data {
+    /// The record text that `Key::Text` and `Slot::Text` refer to.
+    source: Option<Arc<str>>,
+    entries: Vec<Entry>,
+    /// How many leading entries are array-index keys (kept ascending).
+    index_keys: usize,
+    /// While the data is exactly as loaded from a canonical record: its
+    /// change-detection text (the record with the cookie member cut out).
+    pristine: Option<HashText>,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    key: Key,
+    slot: Slot,
+}
+
+#[derive(Clone, Debug)]
+enum Key {
+    /// Characters of the source text (a key that needs no escaping).
+    Text(usize, usize),
+    Owned(String),
+}
+
+#[derive(Clone, Debug)]
+enum Slot {
+    /// The `cookie` key's place (its value is the session's cookie).
+    Cookie,
+    /// Canonical JSON in the source text, parsed on first read.
+    Text {
+        start: usize,
+        end: usize,
+        parsed: OnceCell<Value>,
+    },
+    Value(Value),
+}
+
+impl Data {
+    fn text(&self, start: usize, end: usize) -> &str {
+        self.source.as_deref().and_then(|s| s.get(start..end)).unwrap_or("")
+    }
+
+    fn key<'s>(&'s self, e: &'s Entry) -> &'s str {
+        match &e.key {
+            Key::Text(a, b) => self.text(*a, *b),
+            Key::Owned(k) => k,
+        }
+    }
+
+    /// The entry's value (`None` for the cookie slot).
+    fn value<'s>(&'s self, e: &'s Entry) -> Option<&'s Value> {
+        match &e.slot {
+            Slot::Cookie => None,
+            Slot::Value(v) => Some(v),
+            // The span was checked to be canonical JSON, so it parses.
+            Slot::Text { start, end, parsed } => {
+                Some(parsed.get_or_init(|| json::from_str(self.text(*start, *end)).unwrap_or(Value::Null)))
+            }
+        }
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries.iter().position(|e| self.key(e) == key)
+    }
+
+    /// The data keys and values, without the cookie slot.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.entries.iter().filter_map(|e| Some((self.key(e), self.value(e)?)))
+    }
+
+    /// `session[key]` (`None` for absent keys and the cookie slot).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries.iter().find(|e| self.key(e) == key).and_then(|e| self.value(e))
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// `session[key] = value` (an existing key keeps its place).
+    pub fn insert(&mut self, key: &str, value: Value) {
+        match self.position(key) {
+            Some(i) => {
+                self.pristine = None;
+                self.entries[i].slot = Slot::Value(value);
+            }
+            None => {
+                self.put(Key::Owned(key.to_string()), Slot::Value(value), key);
+            }
+        }
+    }
+
+    /// Assigns as `obj[key] = value` does; whether the entry was appended in
+    /// order (not a repeat, not moved ahead as an index key).
+    fn put(&mut self, key: Key, slot: Slot, key_str: &str) -> bool {
+        self.pristine = None;
+        if let Some(i) = self.position(key_str) {
+            self.entries[i].slot = slot;
+            return false;
+        }
+        let entry = Entry { key, slot };
+        match json::array_index(key_str) {
+            Some(idx) => {
+                let at = self.entries[..self.index_keys]
+                    .partition_point(|e| json::array_index(self.key(e)).is_some_and(|other| other < idx));
+                let appended = at == self.entries.len();
+                self.entries.insert(at, entry);
+                self.index_keys += 1;
+                appended
+            }
+            None => {
+                self.entries.push(entry);
+                true
+            }
+        }
+    }
+
+    /// `delete session[key]`; the removed value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.position(key)?;
+        self.pristine = None;
+        if i < self.index_keys {
+            self.index_keys -= 1;
+        }
+        let entry = self.entries.remove(i);
+        match entry.slot {
+            Slot::Cookie => None,
+            Slot::Value(v) => Some(v),
+            Slot::Text { start, end, parsed } => Some(
+                parsed.into_inner().unwrap_or_else(|| json::from_str(self.text(start, end)).unwrap_or(Value::Null)),
+            ),
+        }
+    }
+
+    /// Keeps the cookie slot and the entries whose key passes `keep`.
+    fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.pristine = None;
+        let index_keys = self.index_keys;
+        let kept: Vec<bool> =
+            self.entries.iter().map(|e| matches!(e.slot, Slot::Cookie) || keep(self.key(e))).collect();
+        self.index_keys -= kept[..index_keys].iter().filter(|k| !**k).count();
+        let mut flags = kept.into_iter();
+        self.entries.retain(|_| flags.next().unwrap_or(true));
+    }
+
+    /// Writes the entries as a JSON object, the cookie slot by `cookie`
+    /// (which may write nothing); returns the byte range of the cookie
+    /// entry with one adjacent comma (empty if none).
+    fn write(&self, out: &mut String, mut cookie: impl FnMut(&mut String)) -> (usize, usize) {
+        let base = out.len();
+        out.push('{');
+        let mut span = (base + 1, base + 1);
+        let mut cookie_first = false;
+        for (i, e) in self.entries.iter().enumerate() {
+            let entry_start = out.len();
+            if out.len() > base + 1 {
+                out.push(',');
+            }
+            match &e.key {
+                Key::Text(a, b) => {
+                    out.push('"');
+                    out.push_str(self.text(*a, *b));
+                    out.push('"');
+                }
+                Key::Owned(k) => json::write_string(out, k),
+            }
+            out.push(':');
+            match &e.slot {
+                Slot::Cookie => {
+                    let value_start = out.len();
+                    cookie(out);
+                    if out.len() == value_start {
+                        out.truncate(entry_start); // no cookie written: no entry
+                        continue;
+                    }
+                    span = (entry_start, out.len());
+                    cookie_first = i == 0;
+                }
+                Slot::Text { start, end, .. } => out.push_str(self.text(*start, *end)),
+                Slot::Value(v) => json::write_value(out, v),
+            }
+        }
+        if cookie_first && out.len() > span.1 {
+            span.1 += 1; // the comma after it
+        }
+        out.push('}');
+        span
+    }
+}
+
+/// A change-detection text (express-session's hashes compare
+/// `JSON.stringify` of the session without its cookie): `text` with the
+/// byte range `cut` removed. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct HashText {
+    text: Arc<str>,
+    cut: (usize, usize),
+}
+
+impl HashText {
+    pub fn whole(text: &str) -> Self {
+        HashText { text: Arc::from(text), cut: (0, 0) }
+    }
+
+    /// Whether this is the text `other` gives with `cut` removed.
+    pub fn eq_cut(&self, other: &str, cut: (usize, usize)) -> bool {
+        spliced_eq(self.text.as_bytes(), self.cut, other.as_bytes(), cut)
+    }
+
+    pub fn same_as(&self, other: &HashText) -> bool {
+        self.eq_cut(&other.text, other.cut)
+    }
+}
+
+/// Compares `a` without `ac` to `b` without `bc`, piece by piece.
+fn spliced_eq(a: &[u8], ac: (usize, usize), b: &[u8], bc: (usize, usize)) -> bool {
+    fn parts(t: &[u8], c: (usize, usize)) -> Option<[&[u8]; 2]> {
+        Some([t.get(..c.0)?, t.get(c.1..)?])
+    }
+    let (Some(a), Some(b)) = (parts(a, ac), parts(b, bc)) else { return false };
+    if a[0].len() + a[1].len() != b[0].len() + b[1].len() {
+        return false;
+    }
+    let (mut ai, mut ao, mut bi, mut bo) = (0, 0, 0, 0);
+    while ai < 2 && bi < 2 {
+        let (x, y) = (&a[ai][ao..], &b[bi][bo..]);
+        let n = x.len().min(y.len());
+        if x[..n] != y[..n] {
+            return false;
+        }
+        ao += n;
+        bo += n;
+        if ao == a[ai].len() {
+            (ai, ao) = (ai + 1, 0);
+        }
+        if bo == b[bi].len() {
+            (bi, bo) = (bi + 1, 0);
+        }
+    }
+    true
+}
+
 #[derive(Clone, Debug)]
 pub struct Session {
-    /// Data keys, plus a `"cookie"` entry (value ignored) marking the slot.
-    pub data: Map,
+    pub data: Data,
     pub cookie: SessionCookie,
 }
 
@@ -80,95 +334,49 @@ pub enum Record {
     Absent,
     /// A session; `original` is the change-detection text when it differs
     /// from the loaded data (keys were dropped).
-    Session { session: Box<Session>, original: Option<String> },
+    Session { session: Box<Session>, original: Option<HashText> },
     /// express-session would fail the request with this (JavaScript) message.
     Corrupt(String),
 }
 
 impl Session {
     pub fn new(cookie: SessionCookie) -> Self {
-        let mut data = Map::new();
-        data.insert("cookie", Value::Null);
+        let data =
+            Data { entries: vec![Entry { key: Key::Owned("cookie".into()), slot: Slot::Cookie }], ..Data::default() };
         Session { data, cookie }
-    }
-
-    /// `JSON.stringify(session)` (the store record) or, without the cookie,
-    /// the text express-session hashes to detect changes.
-    pub fn write(&self, out: &mut String, with_cookie: bool) {
-        out.push('{');
-        let mut first = true;
-        for (k, v) in self.data.iter() {
-            let is_cookie = k == "cookie";
-            if is_cookie && !with_cookie {
-                continue;
-            }
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            json::write_string(out, k);
-            out.push(':');
-            if is_cookie {
-                self.cookie.write_json(out);
-            } else {
-                json::write_value(out, v);
-            }
-        }
-        out.push('}');
     }
 
     /// The store record, and the byte range to cut out of it to get the
     /// change-detection text (the `cookie` entry with one adjacent comma).
     pub fn record_with_cookie_span(&self) -> (String, (usize, usize)) {
-        let mut out = String::with_capacity(256);
-        out.push('{');
-        let mut span = (1, 1);
-        let mut cookie_first = false;
-        let mut entries = 0;
-        for (i, (k, v)) in self.data.iter().enumerate() {
-            let entry_start = out.len();
-            if i > 0 {
-                out.push(',');
-            }
-            json::write_string(&mut out, k);
-            out.push(':');
-            if k == "cookie" {
-                self.cookie.write_json(&mut out);
-                span = (entry_start, out.len());
-                cookie_first = i == 0;
-            } else {
-                json::write_value(&mut out, v);
-            }
-            entries += 1;
-        }
-        if cookie_first && entries > 1 {
-            span.1 += 1; // the comma after it
-        }
-        out.push('}');
+        let mut out = String::with_capacity(self.data.source.as_deref().map_or(0, str::len).max(192) + 32);
+        let span = self.data.write(&mut out, |o| self.cookie.write_json(o));
         (out, span)
     }
 
+    /// `JSON.stringify(session)`: the store record.
     pub fn to_record(&self) -> String {
-        let mut s = String::with_capacity(256);
-        self.write(&mut s, true);
-        s
+        self.record_with_cookie_span().0
     }
 
-    pub fn hash_text(&self) -> String {
+    /// The text express-session hashes to detect changes.
+    pub fn hash_text(&self) -> HashText {
+        if let Some(h) = &self.data.pristine {
+            return h.clone();
+        }
         let mut s = String::with_capacity(128);
-        self.write(&mut s, false);
-        s
+        self.data.write(&mut s, |_| {});
+        HashText::whole(&s)
     }
 
     /// The session as a JSON value (`JSON.parse(JSON.stringify(req.session))`).
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
-        for (k, v) in self.data.iter() {
-            if k == "cookie" {
-                m.insert("cookie", self.cookie.to_json());
-            } else {
-                m.insert(k, v.clone());
-            }
+        for e in &self.data.entries {
+            match self.data.value(e) {
+                None => m.insert("cookie", self.cookie.to_json()),
+                Some(v) => m.insert(self.data.key(e), v.clone()),
+            };
         }
         Value::Object(m)
     }
@@ -176,8 +384,8 @@ impl Session {
 
 /// MemoryStore's expiry rule on a parsed `cookie` member, and the record's
 /// `expires` string read as a date (which `createSession` needs too).
-fn member_expired(cookie: Option<&CookieMember>, now: f64) -> (bool, Option<f64>) {
-    let Some(CookieMember::Fields(fields)) = cookie else { return (false, None) };
+fn member_expired(cookie: Option<&CookieMember>, fields: &json::Fields, now: f64) -> (bool, Option<f64>) {
+    let Some(CookieMember::Fields) = cookie else { return (false, None) };
     let (t, date) = match fields.iter().find(|(k, _)| COOKIE_KEYS[*k] == "expires").map(|(_, v)| v) {
         None | Some(Value::Null) => return (false, None),
         Some(Value::String(s)) => {
@@ -193,7 +401,42 @@ fn member_expired(cookie: Option<&CookieMember>, now: f64) -> (bool, Option<f64>
 /// Reads store record bytes as express-session (with MemoryStore's expiry
 /// rule) would: `JSON.parse`, the expiry check, `createSession`.
 pub fn read_record(bytes: &[u8], now: f64) -> Record {
-    let (mut map, cookie) = match json::parse_record(bytes, COOKIE_KEYS) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        // Not JSON text: the parser says where.
+        return Record::Corrupt(
+            match json::parse_record(bytes, cookie_key_index, &mut json::Fields::default(), |_| {}) {
+                Err(e) => format!("corrupt session record: {e}"),
+                Ok(_) => "corrupt session record: invalid UTF-8".into(),
+            },
+        );
+    };
+    // Members are put in place as they are parsed, pointing into the text.
+    let source: Arc<str> = Arc::from(text);
+    let mut data = Data { source: Some(source.clone()), entries: Vec::with_capacity(4), ..Data::default() };
+    let mut in_order = true;
+    let mut cookie_span = None;
+    let mut fields = json::Fields::default();
+    let parsed = json::parse_record(bytes, cookie_key_index, &mut fields, |m| {
+        in_order &= m.key_span.is_some();
+        let key = match m.key_span {
+            Some((a, b)) => Key::Text(a, b),
+            None => Key::Owned(m.key.to_string()),
+        };
+        let slot = match m.value {
+            json::MemberValue::Cookie => {
+                in_order &= cookie_span.is_none();
+                cookie_span = Some(m.span);
+                Slot::Cookie
+            }
+            json::MemberValue::Raw(start, end) => Slot::Text { start, end, parsed: OnceCell::new() },
+            json::MemberValue::Parsed(v) => {
+                in_order = false;
+                Slot::Value(v)
+            }
+        };
+        in_order &= data.put(key, slot, &m.key);
+    });
+    let (cookie, compact) = match parsed {
         Err(e) => return Record::Corrupt(format!("corrupt session record: {e}")),
         Ok(RecordText::NotObject(Value::Null)) => {
             return Record::Corrupt("Cannot read properties of null (reading 'cookie')".into());
@@ -202,28 +445,39 @@ pub fn read_record(bytes: &[u8], now: f64) -> Record {
         Ok(RecordText::NotObject(_)) => {
             return Record::Corrupt("Cannot read properties of undefined (reading 'expires')".into());
         }
-        Ok(RecordText::Object { map, cookie }) => (map, cookie),
+        Ok(RecordText::Object { cookie, compact }) => (cookie, compact),
     };
-    let (expired, expires_date) = member_expired(cookie.as_ref(), now);
+    let in_order = in_order && compact;
+    let (expired, expires_date) = member_expired(cookie.as_ref(), &fields, now);
     if expired {
         return Record::Absent;
     }
-    let cookie = match SessionCookie::from_record_parsed(cookie, expires_date, now) {
+    let cookie = match SessionCookie::from_record_parsed(cookie, &mut fields, expires_date, now) {
         Ok(c) => c,
         Err(msg) => return Record::Corrupt(msg),
     };
-    let dropped = map.keys().any(|k| k != "cookie" && is_reserved(k));
+    let dropped = data.entries.iter().any(|e| !matches!(e.slot, Slot::Cookie) && is_reserved(data.key(e)));
     let original = dropped.then(|| {
         let mut s = String::new();
-        let mut without_cookie = map.clone();
-        without_cookie.remove("cookie");
-        json::write_value(&mut s, &Value::Object(without_cookie));
-        s
+        data.write(&mut s, |_| {});
+        HashText::whole(&s)
     });
     if dropped {
-        map.retain(|k| k == "cookie" || !is_reserved(k));
+        data.retain(|k| !is_reserved(k));
+    } else if in_order && let Some((a, b)) = cookie_span {
+        // The record is the data's own JSON text: cutting out the cookie
+        // member (and one comma) gives the change-detection text.
+        let n = data.entries.len();
+        let cut = if n == 1 {
+            (a, b)
+        } else if a == 1 {
+            (a, b + 1)
+        } else {
+            (a - 1, b)
+        };
+        data.pristine = Some(HashText { text: source, cut });
     }
-    Record::Session { session: Box::new(Session { data: map, cookie }), original }
+    Record::Session { session: Box::new(Session { data, cookie }), original }
 }
 
 #[cfg(test)]
@@ -239,17 +493,99 @@ mod tests {
         assert!(!is_reserved("views") && !is_reserved("Cookie") && !is_reserved(""));
     }
 
+    fn text_of(h: &HashText) -> String {
+        format!("{}{}", &h.text[..h.cut.0], &h.text[h.cut.1..])
+    }
+
     #[test]
     fn cookie_span_cuts_out_the_hash_text() {
         for keys in [&["cookie"][..], &["cookie", "a"], &["a", "cookie"], &["a", "cookie", "b"], &["a", "b"]] {
-            let mut data = Map::new();
+            let mut data = Data::default();
             for k in keys {
-                data.insert(*k, Value::Number(1.0));
+                if *k == "cookie" {
+                    data.put(Key::Owned("cookie".into()), Slot::Cookie, "cookie");
+                } else {
+                    data.insert(k, Value::Number(1.0));
+                }
             }
             let s = Session { data, cookie: SessionCookie::generate(&CookieOptions::default(), 0.0, false) };
             let (record, (a, b)) = s.record_with_cookie_span();
             assert_eq!(record, s.to_record());
-            assert_eq!(format!("{}{}", &record[..a], &record[b..]), s.hash_text(), "{keys:?}");
+            let hash = s.hash_text();
+            assert_eq!(format!("{}{}", &record[..a], &record[b..]), text_of(&hash), "{keys:?}");
+            assert!(hash.eq_cut(&record, (a, b)));
         }
+    }
+
+    fn loaded(record: &str) -> Session {
+        match read_record(record.as_bytes(), 0.0) {
+            Record::Session { session, .. } => *session,
+            _ => panic!("not a session: {record}"),
+        }
+    }
+
+    #[test]
+    fn canonical_records_are_copied_and_hashed_without_serializing() {
+        let c = r#""cookie":{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"}"#;
+        for record in [
+            format!("{{{c}}}"),
+            format!(r#"{{{c},"n":1,"s":"x\n\u001f","a":[1.5,{{"0":1,"b":null}}]}}"#),
+            format!(r#"{{"n":-2,{c},"o":{{"1":true,"2":false}}}}"#),
+            format!(r#"{{"n":1e+21,"m":"é",{c}}}"#),
+        ] {
+            let s = loaded(&record);
+            let Some(pristine) = s.data.pristine.clone() else { panic!("not canonical: {record}") };
+            assert_eq!(s.to_record(), record);
+            // The free hash text is the one serializing would give.
+            let mut serialized = String::new();
+            s.data.write(&mut serialized, |_| {});
+            assert_eq!(text_of(&pristine), serialized, "{record}");
+            assert!(s.data.entries.iter().all(|e| !matches!(e.slot, Slot::Value(_))));
+        }
+    }
+
+    #[test]
+    fn non_canonical_values_are_parsed_and_rewritten() {
+        let c = r#""cookie":{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"}"#;
+        for (record, rewritten) in [
+            (format!(r#"{{{c},"n":1.0}}"#), format!(r#"{{{c},"n":1}}"#)),
+            (format!(r#"{{{c},"n":-0}}"#), format!(r#"{{{c},"n":0}}"#)),
+            (format!(r#"{{{c},"s":"\u0041\/"}}"#), format!(r#"{{{c},"s":"A/"}}"#)),
+            (format!(r#"{{{c},"o":{{"b":1,"a":2,"b":3}}}}"#), format!(r#"{{{c},"o":{{"b":3,"a":2}}}}"#)),
+            (format!(r#"{{{c},"o":{{"b":1,"1":2}}}}"#), format!(r#"{{{c},"o":{{"1":2,"b":1}}}}"#)),
+            (format!(r#"{{{c}, "n":1}}"#), format!(r#"{{{c},"n":1}}"#)),
+            (format!(r#"{{{c},"b":1,"1":2}}"#), format!(r#"{{"1":2,{c},"b":1}}"#)),
+            (format!(r#"{{{c},"a":1,"a":2}}"#), format!(r#"{{{c},"a":2}}"#)),
+            (format!(r#"{{{c},"\u0061":1}}"#), format!(r#"{{{c},"a":1}}"#)),
+        ] {
+            let s = loaded(&record);
+            assert!(s.data.pristine.is_none(), "{record}");
+            assert_eq!(s.to_record(), rewritten, "{record}");
+        }
+    }
+
+    #[test]
+    fn lazy_values_read_like_parsed_ones() {
+        let s = loaded(r#"{"cookie":{"path":"/"},"a":{"x":[1,"2"]},"n":41}"#);
+        assert_eq!(s.data.get("n"), Some(&Value::Number(41.0)));
+        assert_eq!(s.data.get("a"), json::from_str(r#"{"x":[1,"2"]}"#).ok().as_ref());
+        assert_eq!(s.data.get("cookie"), None);
+        let keys: Vec<&str> = s.data.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "n"]);
+        let mut s = s;
+        assert_eq!(s.data.remove("a"), json::from_str(r#"{"x":[1,"2"]}"#).ok());
+        s.data.insert("n", Value::Number(42.0));
+        assert!(s.data.pristine.is_none());
+        assert_eq!(s.to_record(), r#"{"cookie":{"expires":null,"httpOnly":true,"path":"/"},"n":42}"#);
+    }
+
+    #[test]
+    fn spliced_texts_compare_piece_by_piece() {
+        assert!(spliced_eq(b"abXYcd", (2, 4), b"abcd", (0, 0)));
+        assert!(spliced_eq(b"abXYcd", (2, 4), b"aZZbcd", (1, 3)));
+        assert!(!spliced_eq(b"abXYcd", (2, 4), b"abce", (0, 0)));
+        assert!(!spliced_eq(b"abXYcd", (2, 4), b"abc", (0, 0)));
+        assert!(spliced_eq(b"", (0, 0), b"xy", (0, 2)));
+        assert!(!spliced_eq(b"ab", (1, 5), b"a", (0, 0)), "a cut past the end never matches");
     }
 }

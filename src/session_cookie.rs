@@ -34,11 +34,12 @@ impl Attr {
         matches!(self, Attr::Undefined | Attr::Val(Value::Null))
     }
 
-    fn to_js_string(&self) -> String {
+    fn to_js_string(&self) -> std::borrow::Cow<'_, str> {
         match self {
             Attr::Undefined => "undefined".into(),
-            Attr::Date(t) => date::to_utc_string(*t).unwrap_or_else(|| "Invalid Date".into()),
-            Attr::Val(v) => v.to_js_string(),
+            Attr::Date(t) => date::to_utc_string(*t).unwrap_or_else(|| "Invalid Date".into()).into(),
+            Attr::Val(Value::String(s)) => s.as_str().into(),
+            Attr::Val(v) => v.to_js_string().into(),
         }
     }
 
@@ -128,6 +129,25 @@ pub const COOKIE_KEYS: &[&str] = &[
     "_expires",
 ];
 
+/// The index in [`COOKIE_KEYS`] of a record cookie key.
+pub fn cookie_key_index(key: &[u8]) -> Option<usize> {
+    // A match compiles to length and byte comparisons (this runs per key).
+    Some(match key {
+        b"originalMaxAge" => 0,
+        b"partitioned" => 1,
+        b"priority" => 2,
+        b"expires" => 3,
+        b"secure" => 4,
+        b"httpOnly" => 5,
+        b"domain" => 6,
+        b"path" => 7,
+        b"sameSite" => 8,
+        b"maxAge" => 9,
+        b"_expires" => 10,
+        _ => return None,
+    })
+}
+
 /// Thrown by the `maxAge` setter for a truthy non-number.
 pub const MAX_AGE_TYPE_ERROR: &str = "maxAge must be a number or Date";
 
@@ -147,6 +167,11 @@ pub struct SessionCookie {
 impl SessionCookie {
     /// `new Cookie()` before any option: path "/", no expiry, HttpOnly.
     fn base() -> Self {
+        SessionCookie { path: Attr::Val(Value::String("/".into())), ..SessionCookie::base_without_path() }
+    }
+
+    /// [`base`](Self::base) with `path` undefined.
+    fn base_without_path() -> Self {
         SessionCookie {
             original_max_age: Attr::NULL,
             partitioned: Attr::Undefined,
@@ -155,7 +180,7 @@ impl SessionCookie {
             secure: Attr::Undefined,
             http_only: Attr::Val(Value::Bool(true)),
             domain: Attr::Undefined,
-            path: Attr::Val(Value::String("/".into())),
+            path: Attr::Undefined,
             same_site: Attr::Undefined,
         }
     }
@@ -196,20 +221,14 @@ impl SessionCookie {
     /// member. Errors carry the TypeError message JavaScript would throw.
     #[cfg(test)]
     pub fn from_record(cookie: Option<CookieMember>, now: f64) -> Result<Self, String> {
-        let date = match &cookie {
-            Some(CookieMember::Fields(f)) => f.iter().find_map(|(k, v)| match v {
-                Value::String(s) if COOKIE_KEYS[*k] == "expires" => Some(date::parse(s)),
-                _ => None,
-            }),
-            _ => None,
-        };
-        SessionCookie::from_record_parsed(cookie, date, now)
+        SessionCookie::from_record_parsed(cookie, &mut json::Fields::default(), None, now)
     }
 
     /// [`from_record`](Self::from_record) with the record's `expires` string
     /// already read as a date.
     pub fn from_record_parsed(
         cookie: Option<CookieMember>,
+        fields: &mut json::Fields,
         expires_date: Option<f64>,
         now: f64,
     ) -> Result<Self, String> {
@@ -218,40 +237,43 @@ impl SessionCookie {
             Some(CookieMember::Other(Value::Null)) => {
                 return Err("Cannot read properties of null (reading 'expires')".into());
             }
-            Some(CookieMember::Fields(f)) => f,
+            Some(CookieMember::Fields) => fields,
             // `new Cookie([])` iterates no attribute; falsy values are no options.
-            Some(CookieMember::Other(Value::Array(_))) => Vec::new(),
-            Some(CookieMember::Other(v)) if !v.truthy() => Vec::new(),
+            Some(CookieMember::Other(v)) if matches!(v, Value::Array(_)) || !v.truthy() => {
+                fields.drain().for_each(drop);
+                fields
+            }
             Some(CookieMember::Other(_)) => return Err("argument options must be a object".into()),
         };
-        let raw_oma = fields.iter().find(|(k, _)| COOKIE_KEYS[*k] == "originalMaxAge").map(|(_, v)| v.clone());
-        let raw_expires_date = expires_date;
-        let mut c = SessionCookie::base();
+        // `originalMaxAge` ends as the record had it (createSession puts it
+        // back), so what the constructor computes for it along the way is
+        // never seen: only `expires` and the other attributes matter.
+        let mut raw_oma = Attr::Undefined;
+        // The constructor's `this.path = '/'`, unless the record sets a path.
+        let mut path = None;
+        let mut c = SessionCookie::base_without_path();
         // `for (key in options) this[key] = options[key]`, with the accessors.
-        for (k, v) in fields {
+        for (k, v) in fields.drain() {
             let key = COOKIE_KEYS[k];
             let v = Attr::Val(v);
             match key {
-                "expires" => c.set_expires(v, now),
-                "_expires" => c.expires = v,
+                "expires" | "_expires" => c.expires = v,
                 "maxAge" => c.set_max_age(v, now).map_err(str::to_string)?,
-                "originalMaxAge" => c.original_max_age = v,
+                "originalMaxAge" => raw_oma = v,
                 "partitioned" => c.partitioned = v,
                 "priority" => c.priority = v,
                 "secure" => c.secure = v,
                 "httpOnly" => c.http_only = v,
                 "domain" => c.domain = v,
-                "path" => c.path = v,
+                "path" => path = Some(v),
                 _ => c.same_site = v,
             }
         }
-        if c.original_max_age.is_nullish() {
-            c.original_max_age = c.max_age(now);
+        c.path = path.unwrap_or_else(|| Attr::Val(Value::String("/".into())));
+        if let Some(t) = expires_date {
+            c.expires = Attr::Date(t);
         }
-        if let Some(t) = raw_expires_date {
-            c.set_expires(Attr::Date(t), now);
-        }
-        c.original_max_age = raw_oma.map_or(Attr::Undefined, Attr::Val);
+        c.original_max_age = raw_oma;
         Ok(c)
     }
 
@@ -361,15 +383,19 @@ impl SessionCookie {
         json::from_str(&s).unwrap_or(Value::Null)
     }
 
-    /// `cookie.serialize(name, signedValue, this.data)` from cookie 0.7.2.
-    pub fn serialize(&self, name: &str, signed: &str) -> Result<String, &'static str> {
+    /// `cookie.serialize(name, signedValue, this.data)` from cookie 0.7.2;
+    /// the value is given in parts (encoded one after the other).
+    pub fn serialize(&self, name: &str, value: &[&str]) -> Result<String, &'static str> {
         if !valid_name(name) {
             return Err("argument name is invalid");
         }
-        let mut s = String::with_capacity(name.len() + signed.len() * 3 / 2 + 96);
+        let value_len: usize = value.iter().map(|p| p.len()).sum();
+        let mut s = String::with_capacity(name.len() + value_len * 3 / 2 + 96);
         s.push_str(name);
         s.push('=');
-        encode_uri_component(signed, &mut s);
+        for part in value {
+            encode_uri_component(part, &mut s);
+        }
         if self.domain.truthy() {
             let d = self.domain.to_js_string();
             if !valid_domain(&d) {
@@ -487,6 +513,15 @@ mod tests {
         assert!(SessionCookie::from_record(Some(CookieMember::Other(Value::Bool(true))), 0.0).is_err());
         let c = SessionCookie::from_record(Some(CookieMember::Other(Value::Bool(false))), 0.0).unwrap();
         assert_eq!(c.original_max_age, Attr::Undefined);
+    }
+
+    #[test]
+    fn cookie_key_index_follows_the_list() {
+        for (i, k) in COOKIE_KEYS.iter().enumerate() {
+            assert_eq!(cookie_key_index(k.as_bytes()), Some(i));
+        }
+        assert_eq!(cookie_key_index(b"data"), None);
+        assert_eq!(cookie_key_index(b"Path"), None);
     }
 
     #[test]

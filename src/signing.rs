@@ -36,14 +36,11 @@ impl Key {
         mac.finalize().into_bytes().into()
     }
 
-    /// Appends `value.signature` to `out`.
-    pub fn sign_into(&self, value: &str, out: &mut String) {
-        out.push_str(value);
-        out.push('.');
-        let mut sig = [0u8; SIGNATURE_LEN + 1];
-        let n = STANDARD_NO_PAD.encode_slice(self.tag(value.as_bytes()), &mut sig).unwrap_or(0);
-        // Base64 output is ASCII.
-        out.push_str(std::str::from_utf8(&sig[..n]).unwrap_or_default());
+    /// The signature of `value` (what follows the `.`).
+    pub fn signature(&self, value: &str) -> Signature {
+        let mut sig = Signature { text: [0u8; SIGNATURE_LEN + 1], len: 0 };
+        sig.len = STANDARD_NO_PAD.encode_slice(self.tag(value.as_bytes()), &mut sig.text).unwrap_or(0);
+        sig
     }
 
     /// cookie-signature's `unsign`: the value before the last `.` if the whole
@@ -57,6 +54,19 @@ impl Key {
         let mut expected = [0u8; SIGNATURE_LEN + 1];
         let n = STANDARD_NO_PAD.encode_slice(self.tag(value.as_bytes()), &mut expected).unwrap_or(0);
         constant_time_eq(&expected[..n], sig).then_some(value)
+    }
+}
+
+/// A signature in base64 without padding, kept inline.
+pub struct Signature {
+    text: [u8; SIGNATURE_LEN + 1],
+    len: usize,
+}
+
+impl Signature {
+    pub fn as_str(&self) -> &str {
+        // Base64 output is ASCII.
+        std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()
     }
 }
 
@@ -77,8 +87,8 @@ mod tests {
     fn matches_cookie_signature() {
         // From the conformance corpus (secret "keyboard cat").
         let k = Key::new(b"keyboard cat");
-        let mut s = String::new();
-        k.sign_into("CipzOgVRaeB4oyhZNDUwLmMeYE8SNmog", &mut s);
+        let id = "CipzOgVRaeB4oyhZNDUwLmMeYE8SNmog";
+        let s = format!("{id}.{}", k.signature(id).as_str());
         assert_eq!(s, "CipzOgVRaeB4oyhZNDUwLmMeYE8SNmog.ftSRFrtVvKLqOY9wIdJAIHEWa0gg9oWbWJ5Qd5iMpgg");
         assert_eq!(k.unsign(&s), Some("CipzOgVRaeB4oyhZNDUwLmMeYE8SNmog"));
         assert_eq!(k.unsign(&(s.clone() + "=")), None);
