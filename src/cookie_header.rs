@@ -136,17 +136,18 @@ pub fn decode_uri_component_into<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b s
     let b = s.as_bytes();
     let (mut i, mut n) = (0, 0);
     while i < b.len() {
-        let byte = if b[i] == b'%' {
+        // Copy the run up to the next escape in one go.
+        let run = b[i..].iter().position(|&c| c == b'%').unwrap_or(b.len() - i);
+        buf.get_mut(n..n + run)?.copy_from_slice(&b[i..i + run]);
+        n += run;
+        i += run;
+        if i < b.len() {
             let hi = (*b.get(i + 1)? as char).to_digit(16)?;
             let lo = (*b.get(i + 2)? as char).to_digit(16)?;
+            *buf.get_mut(n)? = (hi * 16 + lo) as u8;
+            n += 1;
             i += 3;
-            (hi * 16 + lo) as u8
-        } else {
-            i += 1;
-            b[i - 1]
-        };
-        *buf.get_mut(n)? = byte;
-        n += 1;
+        }
     }
     std::str::from_utf8(&buf[..n]).ok()
 }
@@ -230,6 +231,14 @@ mod tests {
         assert_eq!(decode_uri_component("s%3Aab%2B").unwrap(), "s:ab+");
         assert!(decode_uri_component("%ZZ").is_none());
         assert!(decode_uri_component("%E2%82").is_none());
+        let mut buf = [0u8; 16];
+        assert_eq!(decode_uri_component_into("s%3Aab%2Bc", &mut buf), Some("s:ab+c"));
+        assert_eq!(decode_uri_component_into("%41", &mut buf), Some("A"));
+        assert_eq!(decode_uri_component_into("", &mut buf), Some(""));
+        assert_eq!(decode_uri_component_into("ab%4", &mut buf), None);
+        assert_eq!(decode_uri_component_into("%C3%A9", &mut buf), Some("é"));
+        assert_eq!(decode_uri_component_into("%C3", &mut buf), None);
+        assert_eq!(decode_uri_component_into("0123456789abcdefX", &mut buf), None, "does not fit");
         let mut s = String::new();
         encode_uri_component("s:a+b/c=é ", &mut s);
         assert_eq!(s, "s%3Aa%2Bb%2Fc%3D%C3%A9%20");

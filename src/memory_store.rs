@@ -44,28 +44,46 @@ impl std::fmt::Display for MemoryStoreError {
 
 impl std::error::Error for MemoryStoreError {}
 
-/// FNV-1a: session IDs reach the store only after the engine verified their
-/// signature (or generated them), so keys are not attacker-chosen and a
-/// DoS-resistant hash buys nothing here.
+/// A word-at-a-time multiplicative hash: session IDs reach the store only
+/// after the engine verified their signature (or generated them), so keys
+/// are not attacker-chosen and a DoS-resistant hash buys nothing here; IDs
+/// are long, so eight bytes per step matters.
 #[derive(Clone, Copy, Default, Debug)]
-struct FnvHasher(u64);
+struct IdHasher(u64);
 
-impl std::hash::Hasher for FnvHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
+impl IdHasher {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h;
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
     }
 }
 
-type Map = HashMap<String, Entry, std::hash::BuildHasherDefault<FnvHasher>>;
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        // Fold the high bits down: hashbrown takes its bucket from the low
+        // bits and its tag from the top ones.
+        self.0 ^ (self.0 >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(w));
+        }
+        self.mix(bytes.len() as u64);
+    }
+}
+
+type Map = HashMap<String, Entry, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// express-session's MemoryStore, bounded.
 #[derive(Debug)]
@@ -117,18 +135,18 @@ impl MemoryStore {
     /// `set`: store the record text; `expires_at` as in [`Action::Save`].
     pub fn set(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) -> Result<(), MemoryStoreError> {
         let mut map = self.lock();
-        if !map.contains_key(sid) && map.len() >= self.max_entries {
+        let entry = Entry { text: Arc::from(record), expires_at, cookie_span: None };
+        if let Some(e) = map.get_mut(sid) {
+            *e = entry;
+            return Ok(());
+        }
+        if map.len() >= self.max_entries {
             map.retain(|_, e| !e.expired(now));
             if map.len() >= self.max_entries {
                 return Err(MemoryStoreError::Full);
             }
         }
-        match map.get_mut(sid) {
-            Some(e) => *e = Entry { text: Arc::from(record), expires_at, cookie_span: None },
-            None => {
-                map.insert(sid.to_string(), Entry { text: Arc::from(record), expires_at, cookie_span: None });
-            }
-        }
+        map.insert(sid.to_string(), entry);
         Ok(())
     }
 

@@ -134,9 +134,7 @@ impl Data {
             Slot::Cookie => None,
             Slot::Value(v) => Some(v),
             // The span was checked to be canonical JSON, so it parses.
-            Slot::Text { start, end, parsed } => {
-                Some(parsed.get_or_init(|| json::from_str(self.text(*start, *end)).unwrap_or(Value::Null)))
-            }
+            Slot::Text { start, end, parsed } => Some(parsed.get_or_init(|| parse_canonical(self.text(*start, *end)))),
         }
     }
 
@@ -207,9 +205,9 @@ impl Data {
         match entry.slot {
             Slot::Cookie => None,
             Slot::Value(v) => Some(v),
-            Slot::Text { start, end, parsed } => Some(
-                parsed.into_inner().unwrap_or_else(|| json::from_str(self.text(start, end)).unwrap_or(Value::Null)),
-            ),
+            Slot::Text { start, end, parsed } => {
+                Some(parsed.into_inner().unwrap_or_else(|| parse_canonical(self.text(start, end))))
+            }
         }
     }
 
@@ -266,6 +264,20 @@ impl Data {
         }
         out.push('}');
         span
+    }
+}
+
+/// Parses a value checked to be canonical JSON (so it parses), with short
+/// cuts for the common small values.
+fn parse_canonical(text: &str) -> Value {
+    let b = text.as_bytes();
+    match b {
+        // Canonical integers of up to 15 digits are exact.
+        [b'0'..=b'9', ..] if b.len() <= 15 && b.iter().all(u8::is_ascii_digit) => {
+            Value::Number(b.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')) as f64)
+        }
+        [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => Value::String(text[1..text.len() - 1].to_string()),
+        _ => json::from_str(text).unwrap_or(Value::Null),
     }
 }
 
@@ -566,6 +578,10 @@ mod tests {
 
     #[test]
     fn lazy_values_read_like_parsed_ones() {
+        for t in ["0", "41", "123456789012345", "-3", "1.5", "1e+21", r#""""#, r#""a é""#, r#""a\"b""#, "[1]", "null"]
+        {
+            assert_eq!(parse_canonical(t), json::from_str(t).unwrap(), "{t}");
+        }
         let s = loaded(r#"{"cookie":{"path":"/"},"a":{"x":[1,"2"]},"n":41}"#);
         assert_eq!(s.data.get("n"), Some(&Value::Number(41.0)));
         assert_eq!(s.data.get("a"), json::from_str(r#"{"x":[1,"2"]}"#).ok().as_ref());

@@ -349,18 +349,20 @@ impl SessionCookie {
 
     /// `Cookie#toJSON()` written as JSON.
     pub fn write_json(&self, out: &mut String) {
+        out.reserve(160);
         out.push('{');
         let mut first = true;
+        // The names need no escaping: each is written with its quotes and colon.
         for (k, v) in [
-            ("originalMaxAge", &self.original_max_age),
-            ("partitioned", &self.partitioned),
-            ("priority", &self.priority),
-            ("expires", &self.expires),
-            ("secure", &self.secure),
-            ("httpOnly", &self.http_only),
-            ("domain", &self.domain),
-            ("path", &self.path),
-            ("sameSite", &self.same_site),
+            ("\"originalMaxAge\":", &self.original_max_age),
+            ("\"partitioned\":", &self.partitioned),
+            ("\"priority\":", &self.priority),
+            ("\"expires\":", &self.expires),
+            ("\"secure\":", &self.secure),
+            ("\"httpOnly\":", &self.http_only),
+            ("\"domain\":", &self.domain),
+            ("\"path\":", &self.path),
+            ("\"sameSite\":", &self.same_site),
         ] {
             if matches!(v, Attr::Undefined) {
                 continue;
@@ -369,8 +371,7 @@ impl SessionCookie {
                 out.push(',');
             }
             first = false;
-            json::write_string(out, k);
-            out.push(':');
+            out.push_str(k);
             v.write_json(out);
         }
         out.push('}');
