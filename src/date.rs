@@ -66,6 +66,15 @@ fn parts(t: f64) -> Parts {
     }
 }
 
+/// Writes the last `slot.len()` decimal digits of `n` (non-negative) into `slot`.
+fn put_digits(slot: &mut [u8], n: i64) {
+    let mut v = n.unsigned_abs();
+    for d in slot.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
 fn push_digits(out: &mut String, n: i64, width: usize) {
     let mut buf = [b'0'; 20];
     let mut v = n.unsigned_abs();
@@ -90,7 +99,17 @@ pub fn write_iso(out: &mut String, t: f64) -> bool {
     }
     let p = parts(t);
     if (0..=9999).contains(&p.year) {
-        push_digits(out, p.year, 4);
+        // The usual case, filled in place.
+        let mut b = *b"0000-00-00T00:00:00.000Z";
+        put_digits(&mut b[0..4], p.year);
+        put_digits(&mut b[5..7], i64::from(p.month));
+        put_digits(&mut b[8..10], i64::from(p.day));
+        put_digits(&mut b[11..13], p.hour);
+        put_digits(&mut b[14..16], p.minute);
+        put_digits(&mut b[17..19], p.second);
+        put_digits(&mut b[20..23], p.ms);
+        out.push_str(std::str::from_utf8(&b).unwrap_or_default());
+        return true;
     } else {
         out.push(if p.year < 0 { '-' } else { '+' });
         push_digits(out, p.year, 6);
@@ -126,6 +145,19 @@ pub fn write_utc(out: &mut String, t: f64) -> bool {
         return false;
     }
     let p = parts(t);
+    if (0..=9999).contains(&p.year) {
+        // The usual case, filled in place: "Tue, 14 Nov 2023 23:12:20 GMT".
+        let mut b = *b"Sun, 00 Jan 0000 00:00:00 GMT";
+        b[0..3].copy_from_slice(DAYS[p.weekday].as_bytes());
+        put_digits(&mut b[5..7], i64::from(p.day));
+        b[8..11].copy_from_slice(MONTHS[(p.month - 1) as usize].as_bytes());
+        put_digits(&mut b[12..16], p.year);
+        put_digits(&mut b[17..19], p.hour);
+        put_digits(&mut b[20..22], p.minute);
+        put_digits(&mut b[23..25], p.second);
+        out.push_str(std::str::from_utf8(&b).unwrap_or_default());
+        return true;
+    }
     out.push_str(DAYS[p.weekday]);
     out.push_str(", ");
     push_digits(out, i64::from(p.day), 2);
@@ -473,6 +505,13 @@ mod tests {
         assert_eq!(to_iso_string(-62_198_755_200_000.0).unwrap(), "-000001-01-01T00:00:00.000Z");
         assert_eq!(to_utc_string(-62_198_755_200_000.0).unwrap(), "Fri, 01 Jan -0001 00:00:00 GMT");
         assert!(to_iso_string(f64::NAN).is_none());
+        // Both ends of the in-place formats (years 0 to 9999), as Node prints them.
+        assert_eq!(to_iso_string(-62_167_219_200_000.0).unwrap(), "0000-01-01T00:00:00.000Z");
+        assert_eq!(to_utc_string(-62_167_219_200_000.0).unwrap(), "Sat, 01 Jan 0000 00:00:00 GMT");
+        assert_eq!(to_iso_string(253_402_300_799_999.0).unwrap(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(to_utc_string(253_402_300_799_999.0).unwrap(), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(to_iso_string(253_402_300_800_000.0).unwrap(), "+010000-01-01T00:00:00.000Z");
+        assert_eq!(to_utc_string(253_402_300_800_000.0).unwrap(), "Sat, 01 Jan 10000 00:00:00 GMT");
     }
 
     #[test]
