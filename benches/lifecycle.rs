@@ -9,8 +9,9 @@
 //! (d) a tampered cookie (verify fails, fresh session, nothing stored).
 //!
 //! Primitives: HMAC-SHA256 sign/verify with base64, JSON parse and
-//! serialize of the record, ID generation — the same implementations the
-//! engine uses. Budget: engine/primitives ≤ 1.3 for (b) and (c); (d) must not
+//! serialize of the whole record, ID generation — the same implementations
+//! the engine uses (the engine itself parses only the record's cookie and
+//! the values the handler reads, and copies the rest). Budget: engine/primitives ≤ 1.3 for (b) and (c); (d) must not
 //! touch JSON (checked by counting: its store sees no record at all).
 
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock

@@ -949,6 +949,16 @@ impl Request {
         self.session.as_ref()?.data.get(key)
     }
 
+    /// One data value as JSON text (`JSON.stringify(req.session[key])`;
+    /// `None` for absent keys and for `cookie`). A value still as loaded from
+    /// a canonical record is returned as the record's own text, unparsed.
+    pub fn get_json(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
+        if key == "cookie" {
+            return None;
+        }
+        self.session.as_ref()?.data.get_json(key)
+    }
+
     /// The session data keys and values, without the cookie.
     pub fn data(&self) -> Option<impl Iterator<Item = (&str, &Value)>> {
         Some(self.session.as_ref()?.data.iter())

@@ -152,6 +152,17 @@ impl Data {
         self.entries.iter().find(|e| self.key(e) == key).and_then(|e| self.value(e))
     }
 
+    /// `JSON.stringify(session[key])`: the record's own text when the value
+    /// is still as loaded (no parsing), else the value serialized.
+    pub fn get_json(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
+        let e = self.entries.iter().find(|e| self.key(e) == key)?;
+        match &e.slot {
+            Slot::Cookie => None,
+            Slot::Text { start, end, .. } => Some(std::borrow::Cow::Borrowed(self.text(*start, *end))),
+            Slot::Value(v) => Some(std::borrow::Cow::Owned(json::to_string(v))),
+        }
+    }
+
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_some()
     }
@@ -586,12 +597,15 @@ mod tests {
         assert_eq!(s.data.get("n"), Some(&Value::Number(41.0)));
         assert_eq!(s.data.get("a"), json::from_str(r#"{"x":[1,"2"]}"#).ok().as_ref());
         assert_eq!(s.data.get("cookie"), None);
+        assert_eq!(s.data.get_json("a").as_deref(), Some(r#"{"x":[1,"2"]}"#));
+        assert_eq!(s.data.get_json("cookie"), None);
         let keys: Vec<&str> = s.data.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["a", "n"]);
         let mut s = s;
         assert_eq!(s.data.remove("a"), json::from_str(r#"{"x":[1,"2"]}"#).ok());
         s.data.insert("n", Value::Number(42.0));
         assert!(s.data.pristine.is_none());
+        assert_eq!(s.data.get_json("n").as_deref(), Some("42"));
         assert_eq!(s.to_record(), r#"{"cookie":{"expires":null,"httpOnly":true,"path":"/"},"n":42}"#);
     }
 

@@ -751,10 +751,11 @@ pub unsafe extern "C" fn libsession_request_get_json(
         if !r.inner.has_session() {
             return Err(Error::NoSession.into());
         }
-        let s = match r.inner.get(key) {
-            Some(v) => {
-                r.scratch.clear();
-                crate::json::write_value(&mut r.scratch, v);
+        let s = match r.inner.get_json(key) {
+            // The record's own text, owned by the request's session.
+            Some(std::borrow::Cow::Borrowed(text)) => libsession_str::borrow(text),
+            Some(std::borrow::Cow::Owned(text)) => {
+                r.scratch = text;
                 libsession_str::borrow(&r.scratch)
             }
             None => libsession_str::NONE,
