@@ -25,38 +25,67 @@ use session::{Action, Config, IdSource, MemoryStore, Request, SeededIds, UnixMil
 const NOW: u64 = 1_700_000_000_000;
 const SEED: [u8; 32] = [9; 32];
 
-/// ns per call of `f`: the fastest of 15 timed batches of about 10 ms (other
-/// load on the machine only ever adds time, so the minimum is the most
-/// repeatable figure). With `LIBSESSION_BENCH_ITERS=n` it just calls `f` n
-/// times (for profilers).
-fn measure(mut f: impl FnMut()) -> f64 {
-    if let Some(n) = std::env::var("LIBSESSION_BENCH_ITERS").ok().and_then(|v| v.parse::<u64>().ok()) {
-        for _ in 0..n {
-            f();
-        }
-        return 1.0;
+/// Timed closures, measured together: each is calibrated to batches of
+/// about 5 ms, then every round times one batch of each in turn, and each
+/// keeps its fastest batch (load on the machine only ever adds time, and
+/// interleaving lets a slow spell hit every closure alike rather than one
+/// scenario or one primitive). With `LIBSESSION_BENCH_ITERS=n` each closure
+/// is just called n times (for profilers), and with
+/// `LIBSESSION_BENCH_ENGINE_ONLY=1` the primitives and the C path are skipped.
+struct Bench<'a> {
+    fns: Vec<(Box<dyn FnMut() + 'a>, bool)>,
+}
+
+const ROUNDS: usize = 25;
+
+impl<'a> Bench<'a> {
+    /// Adds `f`; `engine` marks the engine's own scenarios. Returns its slot.
+    fn add(&mut self, engine: bool, f: impl FnMut() + 'a) -> usize {
+        self.fns.push((Box::new(f), engine));
+        self.fns.len() - 1
     }
-    // Calibrate a batch of about 10 ms.
-    let mut n = 1u64;
-    loop {
-        let t = Instant::now();
-        for _ in 0..n {
-            f();
+
+    /// ns per call of each closure, by slot.
+    fn run(mut self) -> Vec<f64> {
+        let engine_only = std::env::var_os("LIBSESSION_BENCH_ENGINE_ONLY").is_some();
+        let skip = |engine: bool| engine_only && !engine;
+        if let Some(n) = std::env::var("LIBSESSION_BENCH_ITERS").ok().and_then(|v| v.parse::<u64>().ok()) {
+            for (f, engine) in &mut self.fns {
+                if !skip(*engine) {
+                    (0..n).for_each(|_| f());
+                }
+            }
+            return vec![1.0; self.fns.len()];
         }
-        if t.elapsed() > Duration::from_millis(10) {
-            break;
-        }
-        n *= 2;
-    }
-    (0..15)
-        .map(|_| {
+        let batch = |f: &mut Box<dyn FnMut() + 'a>, n: u64| {
             let t = Instant::now();
             for _ in 0..n {
                 f();
             }
-            t.elapsed().as_nanos() as f64 / n as f64
-        })
-        .fold(f64::INFINITY, f64::min)
+            t.elapsed()
+        };
+        let sizes: Vec<u64> = self
+            .fns
+            .iter_mut()
+            .map(|(f, engine)| {
+                let mut n = 1u64;
+                while !skip(*engine) && batch(f, n) < Duration::from_millis(5) {
+                    n *= 2;
+                }
+                n
+            })
+            .collect();
+        let mut best = vec![f64::INFINITY; self.fns.len()];
+        for _ in 0..ROUNDS {
+            for (i, (f, engine)) in self.fns.iter_mut().enumerate() {
+                if !skip(*engine) {
+                    let ns = batch(f, sizes[i]).as_nanos() as f64 / sizes[i] as f64;
+                    best[i] = best[i].min(ns);
+                }
+            }
+        }
+        best
+    }
 }
 
 fn config() -> Arc<Config> {
@@ -274,15 +303,6 @@ mod c_path {
     }
 }
 
-struct Row {
-    name: &'static str,
-    allocs: u64,
-    engine: f64,
-    c_abi: f64,
-    prims: f64,
-    parts: String,
-}
-
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let cfg = config();
@@ -298,129 +318,118 @@ fn main() {
 
     let key = primitives::key();
     assert!(primitives::verify(&key, sid.as_bytes(), sig.as_bytes()), "primitive verify agrees with the engine");
-    let p_verify = measure(|| {
-        black_box(primitives::verify(&key, black_box(sid.as_bytes()), sig.as_bytes()));
-    });
-    let p_sign = measure(|| {
-        black_box(primitives::hmac_b64(&key, black_box(sid.as_bytes())));
-    });
-    let p_parse = measure(|| {
-        black_box(session::json::parse(black_box(record.as_bytes())).ok());
-    });
     let parsed = session::json::parse(record.as_bytes()).expect("record");
-    let p_serialize = measure(|| {
-        black_box(session::json::to_string(black_box(&parsed)));
-    });
     let new_record = r#"{"cookie":{"originalMaxAge":3600000,"partitioned":false,"expires":"2023-11-14T23:13:20.000Z","secure":false,"httpOnly":true,"path":"/","sameSite":"lax"},"user":"alice"}"#;
     let new_parsed = session::json::from_str(new_record).expect("json");
-    let p_serialize_new = measure(|| {
-        black_box(session::json::to_string(black_box(&new_parsed)));
-    });
-    let p_id = measure(|| {
-        black_box(SeededIds::new(black_box(&SEED)).next_id());
-    });
-
     let ccfg = c_path::Config::new();
-    let mut rows = vec![];
+    let fresh = MemoryStore::new();
+    let tampered_store = MemoryStore::new();
     let want = |n: &str| filter.as_deref().is_none_or(|f| n.contains(f));
 
+    let set_key = || {
+        black_box(run(&cfg, &fresh, None, |r| r.set("user", Value::String("alice".into())).expect("set")));
+    };
+    let increment = || {
+        black_box(run(&cfg, &store, Some(&cookie), |r| {
+            r.increment("views").expect("incr");
+        }));
+    };
+    let read = || {
+        black_box(run(&cfg, &store, Some(&cookie), |r| {
+            black_box(r.get("views"));
+        }));
+    };
+    let read_tampered = || {
+        black_box(run(&cfg, &tampered_store, Some(&tampered), |r| {
+            black_box(r.get("views"));
+        }));
+    };
+
+    let mut bench = Bench { fns: Vec::new() };
+    let p_verify = bench.add(false, || {
+        black_box(primitives::verify(&key, black_box(sid.as_bytes()), sig.as_bytes()));
+    });
+    let p_sign = bench.add(false, || {
+        black_box(primitives::hmac_b64(&key, black_box(sid.as_bytes())));
+    });
+    let p_parse = bench.add(false, || {
+        black_box(session::json::parse(black_box(record.as_bytes())).ok());
+    });
+    let p_serialize = bench.add(false, || {
+        black_box(session::json::to_string(black_box(&parsed)));
+    });
+    let p_serialize_new = bench.add(false, || {
+        black_box(session::json::to_string(black_box(&new_parsed)));
+    });
+    let p_id = bench.add(false, || {
+        black_box(SeededIds::new(black_box(&SEED)).next_id());
+    });
+    // (name, allocations, engine slot, C slot, primitive slots)
+    let mut scenarios = Vec::new();
     if want("a") {
-        let s = MemoryStore::new();
-        let f = || {
-            black_box(run(&cfg, &s, None, |r| r.set("user", Value::String("alice".into())).expect("set")));
-        };
-        let allocs = counting::count(f);
-        let engine = measure(f);
-        let c_abi = measure(|| {
-            black_box(c_path::run(&ccfg, &s, NOW, &SEED, None, c_path::Handler::SetKey));
+        let allocs = counting::count(set_key);
+        let e = bench.add(true, set_key);
+        let c = bench.add(false, || {
+            black_box(c_path::run(&ccfg, &fresh, NOW, &SEED, None, c_path::Handler::SetKey));
         });
-        rows.push(Row {
-            name: "(a) new visitor sets a key",
-            c_abi,
-            allocs,
-            engine,
-            prims: p_id + p_serialize_new + p_sign,
-            parts: format!("id {p_id:.0} + serialize {p_serialize_new:.0} + sign {p_sign:.0}"),
-        });
+        scenarios.push(("(a) new visitor sets a key", allocs, e, c, vec![("id", p_id), ("serialize", p_serialize_new), ("sign", p_sign)]));
     }
     if want("b") {
-        let f = || {
-            black_box(run(&cfg, &store, Some(&cookie), |r| {
-                r.increment("views").expect("incr");
-            }));
-        };
-        let allocs = counting::count(f);
-        let engine = measure(f);
-        let c_abi = measure(|| {
+        let allocs = counting::count(increment);
+        let e = bench.add(true, increment);
+        let c = bench.add(false, || {
             black_box(c_path::run(&ccfg, &store, NOW, &SEED, Some(&cookie), c_path::Handler::Increment));
         });
-        rows.push(Row {
-            name: "(b) returning visitor increments",
-            c_abi,
+        scenarios.push((
+            "(b) returning visitor increments",
             allocs,
-            engine,
-            prims: p_verify + p_parse + p_serialize + p_sign,
-            parts: format!("verify {p_verify:.0} + parse {p_parse:.0} + serialize {p_serialize:.0} + sign {p_sign:.0}"),
-        });
+            e,
+            c,
+            vec![("verify", p_verify), ("parse", p_parse), ("serialize", p_serialize), ("sign", p_sign)],
+        ));
     }
     if want("c") {
-        let f = || {
-            black_box(run(&cfg, &store, Some(&cookie), |r| {
-                black_box(r.get("views"));
-            }));
-        };
-        let allocs = counting::count(f);
-        let engine = measure(f);
-        let c_abi = measure(|| {
+        let allocs = counting::count(read);
+        let e = bench.add(true, read);
+        let c = bench.add(false, || {
             black_box(c_path::run(&ccfg, &store, NOW, &SEED, Some(&cookie), c_path::Handler::Read));
         });
-        rows.push(Row {
-            name: "(c) returning visitor reads",
-            c_abi,
+        scenarios.push((
+            "(c) returning visitor reads",
             allocs,
-            engine,
-            prims: p_verify + p_parse + p_serialize,
-            parts: format!("verify {p_verify:.0} + parse {p_parse:.0} + serialize {p_serialize:.0}"),
-        });
+            e,
+            c,
+            vec![("verify", p_verify), ("parse", p_parse), ("serialize", p_serialize)],
+        ));
     }
     if want("d") {
-        let s = MemoryStore::new();
-        let f = || {
-            black_box(run(&cfg, &s, Some(&tampered), |r| {
-                black_box(r.get("views"));
-            }));
-        };
-        let allocs = counting::count(f);
-        let engine = measure(f);
-        let c_abi = measure(|| {
-            black_box(c_path::run(&ccfg, &s, NOW, &SEED, Some(&tampered), c_path::Handler::Read));
+        let allocs = counting::count(read_tampered);
+        let e = bench.add(true, read_tampered);
+        let c = bench.add(false, || {
+            black_box(c_path::run(&ccfg, &tampered_store, NOW, &SEED, Some(&tampered), c_path::Handler::Read));
         });
-        assert!(s.is_empty(), "(d) stores nothing: no record is ever serialized");
-        rows.push(Row {
-            name: "(d) tampered cookie",
-            c_abi,
-            allocs,
-            engine,
-            prims: p_verify + p_id,
-            parts: format!("verify {p_verify:.0} + id {p_id:.0}"),
-        });
+        scenarios.push(("(d) tampered cookie", allocs, e, c, vec![("verify", p_verify), ("id", p_id)]));
     }
+    let ns = bench.run();
+    assert!(tampered_store.is_empty(), "(d) stores nothing: no record is ever serialized");
 
     println!(
         "{:<34} {:>10} {:>14} {:>7} {:>7} {:>10} {:>8}   primitives (ns)",
         "scenario", "engine ns", "primitives ns", "ratio", "allocs", "C ABI ns", "C/Rust"
     );
-    for r in &rows {
+    for (name, allocs, e, c, prims) in &scenarios {
+        let sum: f64 = prims.iter().map(|(_, i)| ns[*i]).sum();
+        let parts: Vec<String> = prims.iter().map(|(n, i)| format!("{n} {:.0}", ns[*i])).collect();
         println!(
             "{:<34} {:>10.0} {:>14.0} {:>7.2} {:>7} {:>10.0} {:>+7.1}%   {}",
-            r.name,
-            r.engine,
-            r.prims,
-            r.engine / r.prims,
-            r.allocs,
-            r.c_abi,
-            (r.c_abi / r.engine - 1.0) * 100.0,
-            r.parts
+            name,
+            ns[*e],
+            sum,
+            ns[*e] / sum,
+            allocs,
+            ns[*c],
+            (ns[*c] / ns[*e] - 1.0) * 100.0,
+            parts.join(" + ")
         );
     }
     println!("budgets: ratio <= 1.3 for (b) and (c); C ABI at most +15% over Rust for (b); (d) stores nothing");
