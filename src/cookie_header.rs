@@ -30,7 +30,30 @@ fn is_sp(c: u8) -> bool {
 }
 
 fn find(h: &[u8], c: u8, from: usize) -> Option<usize> {
-    h.get(from..)?.iter().position(|&x| x == c).map(|p| p + from)
+    find_byte(h.get(from..)?, c).map(|p| p + from)
+}
+
+/// The first `c` in `h`, eight bytes per step (headers are scanned on every
+/// request; a byte-by-byte search does not vectorize).
+fn find_byte(h: &[u8], c: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO.wrapping_mul(u64::from(c));
+    let mut words = h.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w) ^ pattern;
+        // The lowest set bit marks the first zero byte of `x` (bits above a
+        // zero byte may be false positives; bits below it never are).
+        let zero = x.wrapping_sub(LO) & !x & HI;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&x| x == c).map(|p| p + at)
 }
 
 /// The raw value (after trimming and unquoting, before percent-decoding) of
@@ -137,7 +160,7 @@ pub fn decode_uri_component_into<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b s
     let (mut i, mut n) = (0, 0);
     while i < b.len() {
         // Copy the run up to the next escape in one go.
-        let run = b[i..].iter().position(|&c| c == b'%').unwrap_or(b.len() - i);
+        let run = find_byte(&b[i..], b'%').unwrap_or(b.len() - i);
         buf.get_mut(n..n + run)?.copy_from_slice(&b[i..i + run]);
         n += run;
         i += run;
@@ -191,6 +214,26 @@ mod tests {
 
     fn get<'a>(h: &'a str, n: &str) -> Option<&'a str> {
         find_raw(h.as_bytes(), n.as_bytes(), CookieLimits::default()).map(|v| std::str::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn finds_bytes_a_word_at_a_time() {
+        let h: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..h.len() {
+            for c in [b'a', b'h', b'i', b'p', b'z', b'=', 0x80, 0xff] {
+                let mut h = h[..len].to_vec();
+                assert_eq!(find_byte(&h, c), h.iter().position(|&x| x == c), "{len} {c}");
+                // Bytes just above and below the one sought (carry and borrow cases).
+                for at in 0..len {
+                    h[at] = c;
+                    assert_eq!(find_byte(&h, c), h.iter().position(|&x| x == c), "{len} {c} at {at}");
+                    h[at] = c.wrapping_add(1);
+                    assert_eq!(find_byte(&h, c), h.iter().position(|&x| x == c));
+                    h[at] = c.wrapping_sub(1);
+                    assert_eq!(find_byte(&h, c), h.iter().position(|&x| x == c));
+                }
+            }
+        }
     }
 
     #[test]

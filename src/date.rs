@@ -466,8 +466,8 @@ fn parse_iso(s: &str) -> Option<f64> {
                 return None;
             }
             // Only the first three digits count (V8 truncates).
-            let frac = &s[start..j.min(start + 3)];
-            ms = frac.parse::<i64>().ok()? * 10i64.pow(3 - frac.len() as u32);
+            let digits = j.min(start + 3) - start;
+            ms = num(b, start, digits)? * 10i64.pow(3 - digits as u32);
             i = j;
         }
     }

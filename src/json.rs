@@ -433,7 +433,10 @@ impl std::error::Error for ParseError {}
 /// `JSON.parse` of UTF-8 bytes. Lone surrogate escapes (which JavaScript
 /// accepts) are rejected, since a Rust string cannot hold them.
 pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
-    let mut p = Parser { b: bytes, i: 0 };
+    parse_with(Parser { b: bytes, i: 0, text: None })
+}
+
+fn parse_with(mut p: Parser<'_>) -> Result<Value, ParseError> {
     p.ws();
     let v = p.value(0)?;
     p.ws();
@@ -445,7 +448,8 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
 
 /// `JSON.parse` of a string.
 pub fn from_str(s: &str) -> Result<Value, ParseError> {
-    parse(s.as_bytes())
+    // Already UTF-8: strings are sliced, not validated again.
+    parse_with(Parser { b: s.as_bytes(), i: 0, text: Some(s) })
 }
 
 /// A session record's top level, with its `cookie` member parsed into the
@@ -508,11 +512,19 @@ pub(crate) const MAX_FIELDS: usize = 12;
 pub(crate) struct Fields {
     items: [(usize, Value); MAX_FIELDS],
     len: usize,
+    /// The value under [`DATE_FIELD`] is the time value of the string the
+    /// record held there, read as `Date.parse` reads it (the string itself
+    /// is never needed: `createSession` turns it into a `Date`).
+    date: bool,
 }
+
+/// The known cookie attribute whose string value is read as a date
+/// (`expires`, in the order of `session_cookie::COOKIE_KEYS`).
+pub(crate) const DATE_FIELD: usize = 3;
 
 impl Default for Fields {
     fn default() -> Self {
-        Fields { items: [const { (0, Value::Null) }; MAX_FIELDS], len: 0 }
+        Fields { items: [const { (0, Value::Null) }; MAX_FIELDS], len: 0, date: false }
     }
 }
 
@@ -521,8 +533,22 @@ impl Fields {
         self.items[..self.len].iter()
     }
 
+    /// The time value of [`DATE_FIELD`]'s string, if that is what it holds.
+    pub fn date(&self) -> Option<f64> {
+        if !self.date {
+            return None;
+        }
+        match self.items[..self.len].iter().find(|(k, _)| *k == DATE_FIELD) {
+            Some((_, Value::Number(t))) => Some(*t),
+            _ => None,
+        }
+    }
+
     /// Assigns as `obj[key] = value` does: a repeated name keeps its place.
     fn set(&mut self, k: usize, v: Value) {
+        if k == DATE_FIELD {
+            self.date = false;
+        }
         match self.items[..self.len].iter_mut().find(|(x, _)| *x == k) {
             Some(slot) => slot.1 = v,
             None if self.len < MAX_FIELDS => {
@@ -538,6 +564,7 @@ impl Fields {
     /// Moves the entries out, in order, leaving none.
     pub fn drain(&mut self) -> impl Iterator<Item = (usize, Value)> + '_ {
         let len = std::mem::take(&mut self.len);
+        self.date = false;
         self.items[..len].iter_mut().map(|(k, v)| (*k, std::mem::replace(v, Value::Null)))
     }
 }
@@ -549,9 +576,28 @@ pub(crate) fn parse_record<'a>(
     bytes: &'a [u8],
     known: fn(&[u8]) -> Option<usize>,
     fields: &mut Fields,
+    member: impl FnMut(Member<'a>),
+) -> Result<RecordText, ParseError> {
+    parse_record_with(Parser { b: bytes, i: 0, text: None }, known, fields, member)
+}
+
+/// [`parse_record`] of text already known to be UTF-8 (its strings are
+/// sliced, not validated again).
+pub(crate) fn parse_record_str<'a>(
+    text: &'a str,
+    known: fn(&[u8]) -> Option<usize>,
+    fields: &mut Fields,
+    member: impl FnMut(Member<'a>),
+) -> Result<RecordText, ParseError> {
+    parse_record_with(Parser { b: text.as_bytes(), i: 0, text: Some(text) }, known, fields, member)
+}
+
+fn parse_record_with<'a>(
+    mut p: Parser<'a>,
+    known: fn(&[u8]) -> Option<usize>,
+    fields: &mut Fields,
     mut member: impl FnMut(Member<'a>),
 ) -> Result<RecordText, ParseError> {
-    let mut p = Parser { b: bytes, i: 0 };
     p.ws();
     if p.b.get(p.i) != Some(&b'{') {
         let v = p.value(0)?;
@@ -796,6 +842,8 @@ fn canonical_number(b: &[u8], i: usize) -> Option<usize> {
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    /// `b` as text, when it is known to be UTF-8 already.
+    text: Option<&'a str>,
 }
 
 impl<'a> Parser<'a> {
@@ -923,9 +971,21 @@ impl<'a> Parser<'a> {
             }
             self.i += 1;
             self.ws();
-            let v = self.value(2)?;
-            if let Some(k) = k {
-                out.set(k, v);
+            // Attribute strings are short and plain: no escapes to decode.
+            match (k, self.plain_string()) {
+                (Some(DATE_FIELD), Some(s)) => {
+                    let t = crate::date::parse(s);
+                    out.set(DATE_FIELD, Value::Number(t));
+                    out.date = true;
+                }
+                (Some(k), Some(s)) => out.set(k, Value::String(s.to_string())),
+                (None, Some(_)) => {}
+                (k, None) => {
+                    let v = self.value(2)?;
+                    if let Some(k) = k {
+                        out.set(k, v);
+                    }
+                }
             }
             self.ws();
             match self.b.get(self.i) {
@@ -978,6 +1038,22 @@ impl<'a> Parser<'a> {
         text.parse::<f64>().map(Value::Number).map_err(|_| self.err("invalid number"))
     }
 
+    /// A string literal without escapes or control characters at the
+    /// cursor, consumed; `None` (nothing consumed) for anything else.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let start = self.i + 1;
+        let n = self.b[start..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if self.b[start + n] != b'"' {
+            return None;
+        }
+        let s = self.utf8(start, start + n).ok()?;
+        self.i = start + n + 1;
+        Some(s)
+    }
+
     fn hex4(&mut self) -> Result<u32, ParseError> {
         let h = self.b.get(self.i..self.i + 4).ok_or_else(|| self.err("bad escape"))?;
         let mut n = 0u32;
@@ -1000,9 +1076,7 @@ impl<'a> Parser<'a> {
         while let Some(&c) = self.b.get(j) {
             match c {
                 b'"' => {
-                    let b: &'a [u8] = self.b;
-                    let s = std::str::from_utf8(&b[start..j])
-                        .map_err(|_| ParseError { offset: start, reason: "invalid UTF-8" })?;
+                    let s = self.utf8(start, j)?;
                     self.i = j + 1;
                     return Ok(std::borrow::Cow::Borrowed(s));
                 }
@@ -1080,8 +1154,14 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn utf8(&self, from: usize, to: usize) -> Result<&str, ParseError> {
-        std::str::from_utf8(&self.b[from..to]).map_err(|_| ParseError { offset: from, reason: "invalid UTF-8" })
+    /// The characters `from..to` (both just after or at an ASCII byte, so
+    /// character boundaries of valid text).
+    fn utf8(&self, from: usize, to: usize) -> Result<&'a str, ParseError> {
+        let invalid = ParseError { offset: from, reason: "invalid UTF-8" };
+        match self.text {
+            Some(text) => text.get(from..to).ok_or(invalid),
+            None => std::str::from_utf8(&self.b[from..to]).map_err(|_| invalid),
+        }
     }
 }
 

@@ -409,6 +409,9 @@ impl Session {
 /// `expires` string read as a date (which `createSession` needs too).
 fn member_expired(cookie: Option<&CookieMember>, fields: &json::Fields, now: f64) -> (bool, Option<f64>) {
     let Some(CookieMember::Fields) = cookie else { return (false, None) };
+    if let Some(t) = fields.date() {
+        return (t <= now, Some(t));
+    }
     let (t, date) = match fields.iter().find(|(k, _)| COOKIE_KEYS[*k] == "expires").map(|(_, v)| v) {
         None | Some(Value::Null) => return (false, None),
         Some(Value::String(s)) => {
@@ -439,7 +442,7 @@ pub fn read_record(bytes: &[u8], now: f64) -> Record {
     let mut in_order = true;
     let mut cookie_span = None;
     let mut fields = json::Fields::default();
-    let parsed = json::parse_record(bytes, cookie_key_index, &mut fields, |m| {
+    let parsed = json::parse_record_str(text, cookie_key_index, &mut fields, |m| {
         in_order &= m.key_span.is_some();
         let key = match m.key_span {
             Some((a, b)) => Key::Text(a, b),

@@ -521,6 +521,7 @@ mod tests {
         for (i, k) in COOKIE_KEYS.iter().enumerate() {
             assert_eq!(cookie_key_index(k.as_bytes()), Some(i));
         }
+        assert_eq!(COOKIE_KEYS[json::DATE_FIELD], "expires", "the attribute read as a date");
         assert_eq!(cookie_key_index(b"data"), None);
         assert_eq!(cookie_key_index(b"Path"), None);
     }
