@@ -372,7 +372,13 @@ fn main() {
         let c = bench.add(false, || {
             black_box(c_path::run(&ccfg, &fresh, NOW, &SEED, None, c_path::Handler::SetKey));
         });
-        scenarios.push(("(a) new visitor sets a key", allocs, e, c, vec![("id", p_id), ("serialize", p_serialize_new), ("sign", p_sign)]));
+        scenarios.push((
+            "(a) new visitor sets a key",
+            allocs,
+            e,
+            c,
+            vec![("id", p_id), ("serialize", p_serialize_new), ("sign", p_sign)],
+        ));
     }
     if want("b") {
         let allocs = counting::count(increment);

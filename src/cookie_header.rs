@@ -201,8 +201,9 @@ pub fn encode_uri_component(s: &str, out: &mut String) {
         // A run of unreserved bytes is ASCII; the run before a continuation
         // byte is empty (and `start` may then sit inside a character).
         out.push_str(s.get(start..i).unwrap_or_default());
-        let esc = [b'%', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]];
-        out.push_str(std::str::from_utf8(&esc).unwrap_or_default());
+        out.push('%');
+        out.push(char::from(HEX[usize::from(c >> 4)]));
+        out.push(char::from(HEX[usize::from(c & 15)]));
         start = i + 1;
     }
     out.push_str(s.get(start..).unwrap_or_default());

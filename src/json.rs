@@ -499,6 +499,8 @@ pub(crate) enum CookieMember {
     /// given to [`parse_record`] (kept in place: records are read on every
     /// request).
     Fields,
+    /// An object the caller's canonical reader took (see [`parse_record_str`]).
+    Canonical,
     /// Anything else.
     Other(Value),
 }
@@ -578,24 +580,30 @@ pub(crate) fn parse_record<'a>(
     fields: &mut Fields,
     member: impl FnMut(Member<'a>),
 ) -> Result<RecordText, ParseError> {
-    parse_record_with(Parser { b: bytes, i: 0, text: None }, known, fields, member)
+    parse_record_with(Parser { b: bytes, i: 0, text: None }, known, fields, |_| None, member)
 }
 
 /// [`parse_record`] of text already known to be UTF-8 (its strings are
-/// sliced, not validated again).
+/// sliced, not validated again). `canonical_cookie` is offered each
+/// `cookie` member that is an object first, at its `{`: it returns where the
+/// object ends if it read it (then the member is [`CookieMember::Canonical`]),
+/// or `None` to leave it to the generic reader.
 pub(crate) fn parse_record_str<'a>(
     text: &'a str,
     known: fn(&[u8]) -> Option<usize>,
     fields: &mut Fields,
+    canonical_cookie: impl FnMut(usize) -> Option<usize>,
     member: impl FnMut(Member<'a>),
 ) -> Result<RecordText, ParseError> {
-    parse_record_with(Parser { b: text.as_bytes(), i: 0, text: Some(text) }, known, fields, member)
+    let p = Parser { b: text.as_bytes(), i: 0, text: Some(text) };
+    parse_record_with(p, known, fields, canonical_cookie, member)
 }
 
 fn parse_record_with<'a>(
     mut p: Parser<'a>,
     known: fn(&[u8]) -> Option<usize>,
     fields: &mut Fields,
+    mut canonical_cookie: impl FnMut(usize) -> Option<usize>,
     mut member: impl FnMut(Member<'a>),
 ) -> Result<RecordText, ParseError> {
     p.ws();
@@ -632,8 +640,16 @@ fn parse_record_with<'a>(
             p.ws();
             let value = if key == "cookie" {
                 cookie = Some(if p.b.get(p.i) == Some(&b'{') {
-                    p.fields(known, fields)?;
-                    CookieMember::Fields
+                    match canonical_cookie(p.i) {
+                        Some(end) => {
+                            p.i = end;
+                            CookieMember::Canonical
+                        }
+                        None => {
+                            p.fields(known, fields)?;
+                            CookieMember::Fields
+                        }
+                    }
                 } else {
                     CookieMember::Other(p.value(1)?)
                 });
@@ -1033,8 +1049,19 @@ impl<'a> Parser<'a> {
                 return Err(self.err("invalid number"));
             }
         }
+        let b = &self.b[start..self.i];
+        let (negative, digits) = match b {
+            [b'-', rest @ ..] => (true, rest),
+            _ => (false, b),
+        };
+        // Integers of up to 15 digits are exact in a double: no decimal
+        // conversion needed (most numbers in records are such counters).
+        if digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+            let n = digits.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')) as f64;
+            return Ok(Value::Number(if negative { -n } else { n }));
+        }
         // The slice is ASCII by construction.
-        let text = std::str::from_utf8(&self.b[start..self.i]).map_err(|_| self.err("invalid number"))?;
+        let text = std::str::from_utf8(b).map_err(|_| self.err("invalid number"))?;
         text.parse::<f64>().map(Value::Number).map_err(|_| self.err("invalid number"))
     }
 

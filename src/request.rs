@@ -16,6 +16,7 @@ use crate::ids::{IdSource, SeededIds};
 use crate::json::{Map, Value};
 use crate::session::{HashText, Record, Session, is_object_prototype_name, is_reserved, read_record};
 use crate::session_cookie::{Attr, CookieAttr, SessionCookie};
+use crate::signing::Signature;
 
 /// The message express-session gives `reload()` when the record is gone.
 pub const FAILED_TO_LOAD: &str = "failed to load session";
@@ -174,6 +175,10 @@ pub struct Request {
     /// the middleware bailed out before reading the cookie).
     engaged: bool,
     cookie_id: Option<Arc<str>>,
+    /// The cookie's signature when the first (signing) key verified it: the
+    /// signature of `cookie_id` that a Set-Cookie for it needs (HMAC is
+    /// deterministic), so it is not computed a second time.
+    cookie_signature: Option<Signature>,
     session_id: Option<Arc<str>>,
     session: Option<Box<Session>>,
     /// Whether `req.session`'s `save`/`reload` are the middleware's wrapped
@@ -250,6 +255,7 @@ impl Request {
             is_secure: false,
             engaged: false,
             cookie_id: None,
+            cookie_signature: None,
             session_id: None,
             session: None,
             wrapped: false,
@@ -503,7 +509,11 @@ impl Request {
         }
         self.is_secure = self.compute_is_secure();
         let cookie_id = match self.read_cookie(&config) {
-            Ok(id) => id,
+            Ok(Some((id, signature))) => {
+                self.cookie_signature = signature;
+                Some(id)
+            }
+            Ok(None) => None,
             Err(message) => {
                 self.phase = Phase::App { load_error: Some(message) };
                 return Ok(());
@@ -525,7 +535,8 @@ impl Request {
     /// express-session's `getcookie`: the verified session ID, if any. `Err`
     /// reproduces the TypeError express-session throws for a cookie name that
     /// is an `Object.prototype` property (compatibility mode only).
-    fn read_cookie(&self, config: &Config) -> Result<Option<Arc<str>>, String> {
+    /// With the ID, its signature if the signing key verified it.
+    fn read_cookie(&self, config: &Config) -> Result<Option<(Arc<str>, Option<Signature>)>, String> {
         let header = match &self.facts.cookie {
             Some(h) if !h.is_empty() => h,
             _ => return Ok(None),
@@ -551,7 +562,11 @@ impl Request {
         let Some(signed) = value.strip_prefix("s:") else {
             return Ok(None);
         };
-        Ok(config.keys.iter().find_map(|k| k.unsign(signed)).map(Arc::from))
+        let verified = config.keys.iter().enumerate().find_map(|(i, k)| Some((i, k.unsign(signed)?)));
+        Ok(verified.map(|(i, id)| {
+            let signature = if i == 0 { signed.get(id.len() + 1..).and_then(Signature::verified) } else { None };
+            (Arc::from(id), signature)
+        }))
     }
 
     /// express-session's `issecure`.
@@ -695,7 +710,10 @@ impl Request {
         }
         let id = self.session_id.as_deref()?;
         let key = self.config.keys.first()?;
-        let signature = key.signature(id);
+        let signature = match &self.cookie_signature {
+            Some(verified) if self.cookie_id.as_deref() == Some(id) => verified.clone(),
+            _ => key.signature(id),
+        };
         Some(session.cookie.serialize(&self.config.name, &["s:", id, ".", signature.as_str()]))
     }
 

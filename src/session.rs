@@ -442,7 +442,14 @@ pub fn read_record(bytes: &[u8], now: f64) -> Record {
     let mut in_order = true;
     let mut cookie_span = None;
     let mut fields = json::Fields::default();
-    let parsed = json::parse_record_str(text, cookie_key_index, &mut fields, |m| {
+    // The record's cookie as `Cookie#toJSON` writes it, read directly.
+    let mut canonical = None;
+    let read_canonical = |at| {
+        let (cookie, date, end) = SessionCookie::read_canonical(text, at)?;
+        canonical = Some((cookie, date));
+        Some(end)
+    };
+    let parsed = json::parse_record_str(text, cookie_key_index, &mut fields, read_canonical, |m| {
         in_order &= m.key_span.is_some();
         let key = match m.key_span {
             Some((a, b)) => Key::Text(a, b),
@@ -474,13 +481,23 @@ pub fn read_record(bytes: &[u8], now: f64) -> Record {
         Ok(RecordText::Object { cookie, compact }) => (cookie, compact),
     };
     let in_order = in_order && compact;
-    let (expired, expires_date) = member_expired(cookie.as_ref(), &fields, now);
-    if expired {
-        return Record::Absent;
-    }
-    let cookie = match SessionCookie::from_record_parsed(cookie, &mut fields, expires_date, now) {
-        Ok(c) => c,
-        Err(msg) => return Record::Corrupt(msg),
+    let cookie = match (cookie, canonical) {
+        (Some(CookieMember::Canonical), Some((cookie, date))) => {
+            if date.is_some_and(|t| t <= now) {
+                return Record::Absent;
+            }
+            cookie
+        }
+        (cookie, _) => {
+            let (expired, expires_date) = member_expired(cookie.as_ref(), &fields, now);
+            if expired {
+                return Record::Absent;
+            }
+            match SessionCookie::from_record_parsed(cookie, &mut fields, expires_date, now) {
+                Ok(c) => c,
+                Err(msg) => return Record::Corrupt(msg),
+            }
+        }
     };
     let dropped = data.entries.iter().any(|e| !matches!(e.slot, Slot::Cookie) && is_reserved(data.key(e)));
     let original = dropped.then(|| {
@@ -610,6 +627,105 @@ mod tests {
         assert!(s.data.pristine.is_none());
         assert_eq!(s.data.get_json("n").as_deref(), Some("42"));
         assert_eq!(s.to_record(), r#"{"cookie":{"expires":null,"httpOnly":true,"path":"/"},"n":42}"#);
+    }
+
+    /// The cookie the generic reader makes of a record cookie text, and its
+    /// `expires` date; `None` if it is not a session.
+    fn generic_cookie(text: &str, now: f64) -> Option<(SessionCookie, Option<f64>)> {
+        let record = format!("{{\"cookie\":{text}}}");
+        let mut fields = json::Fields::default();
+        let parsed = json::parse_record(record.as_bytes(), cookie_key_index, &mut fields, |_| {}).ok()?;
+        let RecordText::Object { cookie, .. } = parsed else { return None };
+        let (_, date) = member_expired(cookie.as_ref(), &fields, now);
+        Some((SessionCookie::from_record_parsed(cookie, &mut fields, date, now).ok()?, date))
+    }
+
+    const KEYS: [&str; 12] = [
+        "originalMaxAge",
+        "partitioned",
+        "priority",
+        "expires",
+        "secure",
+        "httpOnly",
+        "domain",
+        "path",
+        "sameSite",
+        "maxAge",
+        "_expires",
+        "other",
+    ];
+    const VALUES: [&str; 20] = [
+        "null",
+        "true",
+        "false",
+        "0",
+        "-0",
+        "7",
+        "3600000",
+        "-12",
+        "123456789012345",
+        "1234567890123456",
+        "1.5",
+        "1e3",
+        "01",
+        r#""/""#,
+        r#""lax""#,
+        r#""2023-11-14T23:13:20.000Z""#,
+        r#""Tue, 14 Nov 2023 23:13:20 GMT""#,
+        r#""x\"y""#,
+        r#""not a date""#,
+        "[]",
+    ];
+
+    proptest::proptest! {
+        /// The canonical reader agrees with the generic one wherever it
+        /// answers, and it answers for every cookie `toJSON` could write.
+        #[test]
+        fn canonical_cookies_read_like_generic_ones(
+            members in proptest::collection::vec((0..KEYS.len(), 0..VALUES.len()), 0..10),
+            now in proptest::prop_oneof![proptest::strategy::Just(1.7e12), 0.0..2e12],
+        ) {
+            let body: Vec<String> = members.iter().map(|&(k, v)| format!("\"{}\":{}", KEYS[k], VALUES[v])).collect();
+            let text = format!("{{{}}}", body.join(","));
+            let generic = generic_cookie(&text, now);
+            let fast = SessionCookie::read_canonical(&text, 0);
+            if let Some((cookie, date, end)) = &fast {
+                proptest::prop_assert_eq!(*end, text.len());
+                let Some((generic, generic_date)) = generic else {
+                    return Err(proptest::test_runner::TestCaseError::fail(format!("generic refused {text}")));
+                };
+                proptest::prop_assert_eq!(format!("{cookie:?}"), format!("{generic:?}"), "{}", text);
+                proptest::prop_assert_eq!(format!("{date:?}"), format!("{generic_date:?}"), "{}", text);
+            }
+            // Keys in toJSON order, once each, with plain values: always read.
+            let ordered = members.windows(2).all(|w| w[0].0 < w[1].0) && members.iter().all(|&(k, v)| {
+                k < 9 && (VALUES[v] == "null" || VALUES[v].starts_with('"') && !VALUES[v].contains('\\')
+                    || (k != 3 && (matches!(VALUES[v], "true" | "false") || v <= 8)))
+            });
+            if ordered {
+                proptest::prop_assert!(fast.is_some(), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn written_cookies_are_read_canonically() {
+        let opts = CookieOptions {
+            max_age: Some(60_000.0),
+            secure: Some(Value::Bool(true)),
+            same_site: Some(Value::String("strict".into())),
+            domain: Some(Value::String("example.org".into())),
+            priority: Some(Value::String("high".into())),
+            partitioned: Some(Value::Bool(true)),
+            ..Default::default()
+        };
+        for opts in [CookieOptions::default(), opts] {
+            let cookie = SessionCookie::generate(&opts, 1.7e12, true);
+            let mut text = String::new();
+            cookie.write_json(&mut text);
+            let Some((read, _, end)) = SessionCookie::read_canonical(&text, 0) else { panic!("{text}") };
+            assert_eq!((read, end), (cookie, text.len()), "{text}");
+        }
     }
 
     #[test]

@@ -238,6 +238,8 @@ impl SessionCookie {
                 return Err("Cannot read properties of null (reading 'expires')".into());
             }
             Some(CookieMember::Fields) => fields,
+            // Its reader keeps the cookie it read; there is nothing here to read.
+            Some(CookieMember::Canonical) => return Err("corrupt session record: cookie not read".into()),
             // `new Cookie([])` iterates no attribute; falsy values are no options.
             Some(CookieMember::Other(v)) if matches!(v, Value::Array(_)) || !v.truthy() => {
                 fields.drain().for_each(drop);
@@ -275,6 +277,75 @@ impl SessionCookie {
         }
         c.original_max_age = raw_oma;
         Ok(c)
+    }
+
+    /// `createSession` for a record cookie written as `Cookie#toJSON` writes
+    /// it (express-session and this crate both do): the object at
+    /// `text[at]` with the known attributes in their `toJSON` order, each at
+    /// most once, valued `null`, a boolean, an integer or a string without
+    /// escapes, and `expires` a date string or `null`. Returns the cookie,
+    /// the `expires` time value (for the store's expiry check) and where
+    /// the object ends; `None` for any other shape, which
+    /// [`from_record_parsed`](Self::from_record_parsed) reads with the
+    /// same result, only slower.
+    pub fn read_canonical(text: &str, at: usize) -> Option<(Self, Option<f64>, usize)> {
+        const KEYS: [&str; 9] = [
+            "\"originalMaxAge\":",
+            "\"partitioned\":",
+            "\"priority\":",
+            "\"expires\":",
+            "\"secure\":",
+            "\"httpOnly\":",
+            "\"domain\":",
+            "\"path\":",
+            "\"sameSite\":",
+        ];
+        let b = text.as_bytes();
+        if b.get(at) != Some(&b'{') {
+            return None;
+        }
+        let mut i = at + 1;
+        let mut c = SessionCookie::base_without_path();
+        let (mut path, mut original_max_age, mut date) = (None, Attr::Undefined, None);
+        for (slot, key) in KEYS.iter().enumerate() {
+            let sep = usize::from(i > at + 1);
+            if sep == 1 && b.get(i) != Some(&b',') {
+                break;
+            }
+            if !b.get(i + sep..).is_some_and(|rest| rest.starts_with(key.as_bytes())) {
+                continue;
+            }
+            i += sep + key.len();
+            let (value, end) = simple_value(text, i)?;
+            i = end;
+            let v = match value {
+                Simple::Str(s) if slot == 3 => {
+                    let t = date::parse(s);
+                    date = Some(t);
+                    Attr::Date(t)
+                }
+                Simple::Str(s) => Attr::Val(Value::String(s.to_string())),
+                Simple::Val(v) if slot == 3 && v != Value::Null => return None,
+                Simple::Val(v) => Attr::Val(v),
+            };
+            match slot {
+                0 => original_max_age = v,
+                1 => c.partitioned = v,
+                2 => c.priority = v,
+                3 => c.expires = v,
+                4 => c.secure = v,
+                5 => c.http_only = v,
+                6 => c.domain = v,
+                7 => path = Some(v),
+                _ => c.same_site = v,
+            }
+        }
+        if b.get(i) != Some(&b'}') {
+            return None;
+        }
+        c.path = path.unwrap_or_else(|| Attr::Val(Value::String("/".into())));
+        c.original_max_age = original_max_age;
+        Some((c, date, i + 1))
     }
 
     /// The `maxAge` getter: milliseconds left for a date, else `expires` itself.
@@ -459,6 +530,44 @@ impl SessionCookie {
             s.push_str(attr);
         }
         Ok(s)
+    }
+}
+
+/// A value [`SessionCookie::read_canonical`] reads.
+enum Simple<'a> {
+    /// A string without escapes (its characters).
+    Str(&'a str),
+    Val(Value),
+}
+
+/// `null`, `true`, `false`, an integer of up to 15 digits, or a string
+/// without escapes or control characters at `text[i]`, and where it ends.
+fn simple_value(text: &str, i: usize) -> Option<(Simple<'_>, usize)> {
+    let b = text.as_bytes();
+    let rest = b.get(i..)?;
+    let word = |w: &[u8], v: bool| rest.starts_with(w).then(|| (Simple::Val(Value::Bool(v)), i + w.len()));
+    match rest.first()? {
+        b'n' => rest.starts_with(b"null").then_some((Simple::Val(Value::Null), i + 4)),
+        b't' => word(b"true", true),
+        b'f' => word(b"false", false),
+        b'"' => {
+            let n = rest[1..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            if rest[1 + n] != b'"' {
+                return None;
+            }
+            Some((Simple::Str(text.get(i + 1..i + 1 + n)?), i + n + 2))
+        }
+        _ => {
+            let negative = rest[0] == b'-';
+            let digits = &rest[usize::from(negative)..];
+            let n = digits.iter().position(|c| !c.is_ascii_digit()).unwrap_or(digits.len());
+            // JSON allows no leading zeros; fractions and exponents go the long way.
+            if n == 0 || n > 15 || (digits[0] == b'0' && n > 1) || matches!(digits.get(n), Some(b'.' | b'e' | b'E')) {
+                return None;
+            }
+            let m = digits[..n].iter().fold(0u64, |m, &d| m * 10 + u64::from(d - b'0')) as f64;
+            Some((Simple::Val(Value::Number(if negative { -m } else { m })), i + usize::from(negative) + n))
+        }
     }
 }
 
