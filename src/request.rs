@@ -23,6 +23,10 @@ pub const FAILED_TO_LOAD: &str = "failed to load session";
 /// The message express-session gives when no secret is configured.
 pub const SECRET_REQUIRED: &str = "secret option required for sessions";
 
+/// A verified cookie's session ID, and its signature when the signing key
+/// (the first) verified it.
+type VerifiedCookie = (Arc<str>, Option<Signature>);
+
 /// An owned action, kept until the next call so that [`Action`] can borrow it.
 #[derive(Debug)]
 enum Out {
@@ -536,7 +540,7 @@ impl Request {
     /// reproduces the TypeError express-session throws for a cookie name that
     /// is an `Object.prototype` property (compatibility mode only).
     /// With the ID, its signature if the signing key verified it.
-    fn read_cookie(&self, config: &Config) -> Result<Option<(Arc<str>, Option<Signature>)>, String> {
+    fn read_cookie(&self, config: &Config) -> Result<Option<VerifiedCookie>, String> {
         let header = match &self.facts.cookie {
             Some(h) if !h.is_empty() => h,
             _ => return Ok(None),
