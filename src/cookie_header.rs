@@ -153,10 +153,11 @@ pub fn decode_uri_component(s: &str) -> Option<Cow<'_, str>> {
     String::from_utf8(out).ok().map(Cow::Owned)
 }
 
-/// `decodeURIComponent` into `buf`; `None` if JavaScript would throw, or if
-/// the result does not fit (then use [`decode_uri_component`]).
-pub fn decode_uri_component_into<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b str> {
-    let b = s.as_bytes();
+/// `decodeURIComponent` of bytes that are ASCII (or UTF-8) into `buf`;
+/// `None` if JavaScript would throw, or if the result does not fit (then use
+/// [`decode_uri_component`]). The result is checked to be UTF-8 once, at
+/// the end.
+pub fn decode_bytes_into<'b>(b: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
     let (mut i, mut n) = (0, 0);
     while i < b.len() {
         // Copy the run up to the next escape in one go.
@@ -188,9 +189,28 @@ const UNRESERVED: [bool; 256] = {
     t
 };
 
+/// `%00%01…%FF`: the escape of byte `b` is at `3 * b`.
+const ESCAPES: &str = {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    const BYTES: [u8; 768] = {
+        let mut t = [0u8; 768];
+        let mut c = 0;
+        while c < 256 {
+            t[3 * c] = b'%';
+            t[3 * c + 1] = HEX[c >> 4];
+            t[3 * c + 2] = HEX[c & 15];
+            c += 1;
+        }
+        t
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(s) => s,
+        Err(_) => panic!("ASCII"),
+    }
+};
+
 /// `encodeURIComponent` (UTF-8, upper-case hex, unreserved marks kept).
 pub fn encode_uri_component(s: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 8);
     let mut start = 0;
@@ -201,9 +221,8 @@ pub fn encode_uri_component(s: &str, out: &mut String) {
         // A run of unreserved bytes is ASCII; the run before a continuation
         // byte is empty (and `start` may then sit inside a character).
         out.push_str(s.get(start..i).unwrap_or_default());
-        out.push('%');
-        out.push(char::from(HEX[usize::from(c >> 4)]));
-        out.push(char::from(HEX[usize::from(c & 15)]));
+        let at = 3 * usize::from(c);
+        out.push_str(ESCAPES.get(at..at + 3).unwrap_or_default());
         start = i + 1;
     }
     out.push_str(s.get(start..).unwrap_or_default());
@@ -276,13 +295,13 @@ mod tests {
         assert!(decode_uri_component("%ZZ").is_none());
         assert!(decode_uri_component("%E2%82").is_none());
         let mut buf = [0u8; 16];
-        assert_eq!(decode_uri_component_into("s%3Aab%2Bc", &mut buf), Some("s:ab+c"));
-        assert_eq!(decode_uri_component_into("%41", &mut buf), Some("A"));
-        assert_eq!(decode_uri_component_into("", &mut buf), Some(""));
-        assert_eq!(decode_uri_component_into("ab%4", &mut buf), None);
-        assert_eq!(decode_uri_component_into("%C3%A9", &mut buf), Some("é"));
-        assert_eq!(decode_uri_component_into("%C3", &mut buf), None);
-        assert_eq!(decode_uri_component_into("0123456789abcdefX", &mut buf), None, "does not fit");
+        assert_eq!(decode_bytes_into(b"s%3Aab%2Bc", &mut buf), Some("s:ab+c"));
+        assert_eq!(decode_bytes_into(b"%41", &mut buf), Some("A"));
+        assert_eq!(decode_bytes_into(b"", &mut buf), Some(""));
+        assert_eq!(decode_bytes_into(b"ab%4", &mut buf), None);
+        assert_eq!(decode_bytes_into(b"%C3%A9", &mut buf), Some("é"));
+        assert_eq!(decode_bytes_into(b"%C3", &mut buf), None);
+        assert_eq!(decode_bytes_into(b"0123456789abcdefX", &mut buf), None, "does not fit");
         let mut s = String::new();
         encode_uri_component("s:a+b/c=é ", &mut s);
         assert_eq!(s, "s%3Aa%2Bb%2Fc%3D%C3%A9%20");

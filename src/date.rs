@@ -190,7 +190,21 @@ pub fn to_utc_string(t: f64) -> Option<String> {
 /// and numeric offsets, US zone names, AM/PM, parenthesized comments.
 /// Times without a zone are read as UTC (the host's local time in V8).
 pub fn parse(s: &str) -> f64 {
-    parse_iso(s).or_else(|| parse_legacy(s)).unwrap_or(f64::NAN)
+    parse_iso_string(s.as_bytes()).or_else(|| parse_iso(s)).or_else(|| parse_legacy(s)).unwrap_or(f64::NAN)
+}
+
+/// Exactly `YYYY-MM-DDTHH:mm:ss.sssZ`, what `toISOString` writes for years
+/// 0 to 9999 (every record's `expires`): [`parse_iso`]'s result, read at
+/// fixed offsets.
+fn parse_iso_string(b: &[u8]) -> Option<f64> {
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    if b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let at = |i, n| num(b, i, n);
+    make_time(at(0, 4)?, at(5, 2)?, at(8, 2)?, at(11, 2)?, at(14, 2)?, at(17, 2)?, at(20, 3)?)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -512,6 +526,28 @@ mod tests {
         assert_eq!(to_utc_string(253_402_300_799_999.0).unwrap(), "Fri, 31 Dec 9999 23:59:59 GMT");
         assert_eq!(to_iso_string(253_402_300_800_000.0).unwrap(), "+010000-01-01T00:00:00.000Z");
         assert_eq!(to_utc_string(253_402_300_800_000.0).unwrap(), "Sat, 01 Jan 10000 00:00:00 GMT");
+    }
+
+    #[test]
+    fn fixed_iso_strings_read_like_the_general_parser() {
+        for s in [
+            "2023-11-14T23:13:20.000Z",
+            "0000-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+            "2023-02-30T00:00:00.000Z",
+            "2023-13-01T00:00:00.000Z",
+            "2023-11-14T24:00:00.000Z",
+            "2023-11-14T24:00:00.001Z",
+            "2023-11-14T23:60:00.000Z",
+            "2023-11-14T23:13:20.00XZ",
+        ] {
+            let general = parse_iso(s).or_else(|| parse_legacy(s)).unwrap_or(f64::NAN);
+            assert_eq!(format!("{:?}", parse(s)), format!("{general:?}"), "{s}");
+            if let Some(t) = parse_iso_string(s.as_bytes()) {
+                assert_eq!(Some(t), parse_iso(s), "{s}");
+            }
+        }
+        assert!(parse_iso_string(b"2023-11-14T23:13:20.000Z").is_some());
     }
 
     #[test]

@@ -508,12 +508,12 @@ pub(crate) enum CookieMember {
 /// Most names [`parse_record`] keeps from a record's `cookie` member.
 pub(crate) const MAX_FIELDS: usize = 12;
 
-/// A record cookie's known attributes, kept inline (a record is read on
-/// every request): `(index into the known names, value)`.
-#[derive(Debug)]
+/// A record cookie's known attributes: `(index into the known names,
+/// value)`. Empty until the generic cookie reader fills it (most records
+/// never need it), so making and dropping one costs nothing.
+#[derive(Debug, Default)]
 pub(crate) struct Fields {
-    items: [(usize, Value); MAX_FIELDS],
-    len: usize,
+    items: Vec<(usize, Value)>,
     /// The value under [`DATE_FIELD`] is the time value of the string the
     /// record held there, read as `Date.parse` reads it (the string itself
     /// is never needed: `createSession` turns it into a `Date`).
@@ -524,15 +524,9 @@ pub(crate) struct Fields {
 /// (`expires`, in the order of `session_cookie::COOKIE_KEYS`).
 pub(crate) const DATE_FIELD: usize = 3;
 
-impl Default for Fields {
-    fn default() -> Self {
-        Fields { items: [const { (0, Value::Null) }; MAX_FIELDS], len: 0, date: false }
-    }
-}
-
 impl Fields {
     pub fn iter(&self) -> impl Iterator<Item = &(usize, Value)> {
-        self.items[..self.len].iter()
+        self.items.iter()
     }
 
     /// The time value of [`DATE_FIELD`]'s string, if that is what it holds.
@@ -540,7 +534,7 @@ impl Fields {
         if !self.date {
             return None;
         }
-        match self.items[..self.len].iter().find(|(k, _)| *k == DATE_FIELD) {
+        match self.items.iter().find(|(k, _)| *k == DATE_FIELD) {
             Some((_, Value::Number(t))) => Some(*t),
             _ => None,
         }
@@ -551,23 +545,18 @@ impl Fields {
         if k == DATE_FIELD {
             self.date = false;
         }
-        match self.items[..self.len].iter_mut().find(|(x, _)| *x == k) {
+        let len = self.items.len();
+        match self.items.iter_mut().find(|(x, _)| *x == k) {
             Some(slot) => slot.1 = v,
-            None if self.len < MAX_FIELDS => {
-                self.items[self.len] = (k, v);
-                self.len += 1;
-            }
+            None if len < MAX_FIELDS => self.items.push((k, v)),
             None => {}
         }
     }
-}
 
-impl Fields {
     /// Moves the entries out, in order, leaving none.
     pub fn drain(&mut self) -> impl Iterator<Item = (usize, Value)> + '_ {
-        let len = std::mem::take(&mut self.len);
         self.date = false;
-        self.items[..len].iter_mut().map(|(k, v)| (*k, std::mem::replace(v, Value::Null)))
+        self.items.drain(..)
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::action::{Action, LoadResult, StoreResult, UnixMillis};
 use crate::config::Config;
-use crate::cookie_header::{decode_uri_component, decode_uri_component_into, find_raw, latin1};
+use crate::cookie_header::{decode_bytes_into, decode_uri_component, find_raw, latin1};
 use crate::error::Error;
 use crate::ids::{IdSource, SeededIds};
 use crate::json::{Map, Value};
@@ -557,11 +557,16 @@ impl Request {
             }
             return Ok(None);
         };
-        let raw = latin1(raw);
         let mut buf = [0u8; 256];
-        let value = match decode_uri_component_into(&raw, &mut buf) {
+        // ASCII (the usual value) is decoded as it is: Latin-1 and UTF-8 agree.
+        let fast = if raw.is_ascii() { decode_bytes_into(raw, &mut buf) } else { None };
+        let text;
+        let value = match fast {
             Some(v) => std::borrow::Cow::Borrowed(v),
-            None => decode_uri_component(&raw).unwrap_or(std::borrow::Cow::Borrowed(&raw)),
+            None => {
+                text = latin1(raw);
+                decode_uri_component(&text).unwrap_or(std::borrow::Cow::Borrowed(&text))
+            }
         };
         let Some(signed) = value.strip_prefix("s:") else {
             return Ok(None);
