@@ -237,7 +237,7 @@ impl MemoryStore {
                 _ => break,
             };
             match answer {
-                Answer::Load(Some(text)) => req.handle_load_result(LoadResult::Found(text.as_bytes()))?,
+                Answer::Load(Some(text)) => req.handle_load_shared(text)?,
                 Answer::Load(None) => req.handle_load_result(LoadResult::NotFound)?,
                 Answer::Store(None) => req.handle_store_result(StoreResult::Ok)?,
                 Answer::Store(Some(e)) => req.handle_store_result(StoreResult::Failed { message: &e.to_string() })?,

@@ -14,7 +14,7 @@ use crate::cookie_header::{decode_bytes_into, decode_uri_component, find_raw, la
 use crate::error::Error;
 use crate::ids::{IdSource, SeededIds};
 use crate::json::{Map, Value};
-use crate::session::{HashText, Record, Session, is_object_prototype_name, is_reserved, read_record};
+use crate::session::{HashText, Record, Session, StoredRecord, is_object_prototype_name, is_reserved, read_record};
 use crate::session_cookie::{Attr, CookieAttr, SessionCookie};
 use crate::signing::Signature;
 
@@ -385,56 +385,69 @@ impl Request {
     /// The answer to [`Action::Load`].
     pub fn handle_load_result(&mut self, result: LoadResult<'_>) -> Result<(), Error> {
         let pending = self.take_pending(true)?;
-        let now = self.now;
-        match (pending, result) {
-            (Pending::MiddlewareLoad, LoadResult::Found(bytes)) => match read_record(bytes, now) {
-                Record::Absent => self.generate_ready(),
-                Record::Session { session, original } => {
-                    self.install(session);
-                    self.wrapped = true;
-                    self.original_id = self.session_id.clone();
-                    self.original = Some(match original {
-                        Some(text) => Snap::Text(text),
-                        None => Snap::Version(self.data_version),
-                    });
-                    if !self.config.resave {
-                        self.saved = self.original.clone();
-                    }
-                    self.phase = Phase::App { load_error: None };
-                    Ok(())
-                }
-                Record::Corrupt(message) => {
-                    self.phase = Phase::App { load_error: Some(message) };
-                    Ok(())
-                }
-            },
-            (Pending::MiddlewareLoad, LoadResult::NotFound | LoadResult::Missing { .. }) => self.generate_ready(),
-            (Pending::MiddlewareLoad, LoadResult::Failed { message }) => {
+        match result {
+            LoadResult::Found(bytes) => {
+                let record = read_record(StoredRecord::Bytes(bytes), self.now);
+                self.loaded(pending, record)
+            }
+            LoadResult::NotFound | LoadResult::Missing { .. } if pending == Pending::MiddlewareLoad => {
+                self.generate_ready()
+            }
+            LoadResult::Failed { message } if pending == Pending::MiddlewareLoad => {
                 self.phase = Phase::App { load_error: Some(message.to_string()) };
                 Ok(())
             }
-            (_, LoadResult::Failed { message } | LoadResult::Missing { message }) => {
+            LoadResult::Failed { message } | LoadResult::Missing { message } => {
                 self.complete(Some(message.to_string()));
                 Ok(())
             }
-            (_, LoadResult::NotFound) => {
+            LoadResult::NotFound => {
                 self.complete(Some(FAILED_TO_LOAD.into()));
                 Ok(())
             }
-            (_, LoadResult::Found(bytes)) => {
-                match read_record(bytes, now) {
-                    Record::Absent => self.complete(Some(FAILED_TO_LOAD.into())),
-                    Record::Corrupt(message) => self.complete(Some(message)),
-                    Record::Session { session, .. } => {
-                        // reload() keeps the request's original hash and the
-                        // wrapping state of the session it replaces.
-                        self.install(session);
-                        self.complete(None);
-                    }
+        }
+    }
+
+    /// The answer to [`Action::Load`] when the store found a record it can
+    /// share (as [`MemoryStore`](crate::MemoryStore) does): the same as
+    /// [`handle_load_result`](Self::handle_load_result) with
+    /// [`LoadResult::Found`], without copying the text.
+    pub fn handle_load_shared(&mut self, record: Arc<str>) -> Result<(), Error> {
+        let pending = self.take_pending(true)?;
+        let record = read_record(StoredRecord::Shared(record), self.now);
+        self.loaded(pending, record)
+    }
+
+    /// A record the store found, read.
+    fn loaded(&mut self, pending: Pending, record: Record) -> Result<(), Error> {
+        match (pending, record) {
+            (Pending::MiddlewareLoad, Record::Absent) => return self.generate_ready(),
+            (Pending::MiddlewareLoad, Record::Session { session, original }) => {
+                self.install(session);
+                self.wrapped = true;
+                self.original_id = self.session_id.clone();
+                self.original = Some(match original {
+                    Some(text) => Snap::Text(text),
+                    None => Snap::Version(self.data_version),
+                });
+                if !self.config.resave {
+                    self.saved = self.original.clone();
                 }
-                Ok(())
+                self.phase = Phase::App { load_error: None };
+            }
+            (Pending::MiddlewareLoad, Record::Corrupt(message)) => {
+                self.phase = Phase::App { load_error: Some(message) };
+            }
+            (_, Record::Absent) => self.complete(Some(FAILED_TO_LOAD.into())),
+            (_, Record::Corrupt(message)) => self.complete(Some(message)),
+            (_, Record::Session { session, .. }) => {
+                // reload() keeps the request's original hash and the
+                // wrapping state of the session it replaces.
+                self.install(session);
+                self.complete(None);
             }
         }
+        Ok(())
     }
 
     /// The answer to [`Action::Save`], [`Action::Touch`] or [`Action::Destroy`].

@@ -424,20 +424,37 @@ fn member_expired(cookie: Option<&CookieMember>, fields: &json::Fields, now: f64
     (t <= now, date)
 }
 
-/// Reads store record bytes as express-session (with MemoryStore's expiry
+/// A store record as the host hands it over.
+pub enum StoredRecord<'a> {
+    Bytes(&'a [u8]),
+    /// Text the store shares: kept as it is, not copied.
+    Shared(Arc<str>),
+}
+
+/// Reads a store record as express-session (with MemoryStore's expiry
 /// rule) would: `JSON.parse`, the expiry check, `createSession`.
-pub fn read_record(bytes: &[u8], now: f64) -> Record {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        // Not JSON text: the parser says where.
-        return Record::Corrupt(
-            match json::parse_record(bytes, cookie_key_index, &mut json::Fields::default(), |_| {}) {
-                Err(e) => format!("corrupt session record: {e}"),
-                Ok(_) => "corrupt session record: invalid UTF-8".into(),
-            },
-        );
+pub fn read_record(record: StoredRecord<'_>, now: f64) -> Record {
+    let (text, source): (&str, Arc<str>) = match &record {
+        StoredRecord::Shared(text) => (text, text.clone()),
+        StoredRecord::Bytes(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => (text, Arc::from(text)),
+            Err(_) => return corrupt_bytes(bytes),
+        },
     };
+    read_text(text, source, now)
+}
+
+/// Not UTF-8, so not JSON text: the parser says where.
+fn corrupt_bytes(bytes: &[u8]) -> Record {
+    Record::Corrupt(match json::parse_record(bytes, cookie_key_index, &mut json::Fields::default(), |_| {}) {
+        Err(e) => format!("corrupt session record: {e}"),
+        Ok(_) => "corrupt session record: invalid UTF-8".into(),
+    })
+}
+
+/// [`read_record`] of `text`, whose spans `source` (the same text) keeps.
+fn read_text(text: &str, source: Arc<str>, now: f64) -> Record {
     // Members are put in place as they are parsed, pointing into the text.
-    let source: Arc<str> = Arc::from(text);
     let mut data = Data { source: Some(source.clone()), entries: Vec::with_capacity(4), ..Data::default() };
     let mut in_order = true;
     let mut cookie_span = None;
@@ -561,7 +578,7 @@ mod tests {
     }
 
     fn loaded(record: &str) -> Session {
-        match read_record(record.as_bytes(), 0.0) {
+        match read_record(StoredRecord::Bytes(record.as_bytes()), 0.0) {
             Record::Session { session, .. } => *session,
             _ => panic!("not a session: {record}"),
         }
