@@ -162,6 +162,38 @@ pub struct SessionCookie {
     pub domain: Attr,
     pub path: Attr,
     pub same_site: Attr,
+    /// The cookie's JSON as a record held it, while no attribute but
+    /// `expires` and `originalMaxAge` has changed since.
+    read_as: ReadAs,
+}
+
+/// Where a cookie read canonically sits in its record's text, so that
+/// writing it again after a touch copies the text around the new `expires`
+/// instead of serializing every attribute. Not part of the cookie's value:
+/// it compares equal to any other and prints as nothing.
+#[derive(Clone, Default)]
+struct ReadAs(Option<std::sync::Arc<CanonicalText>>);
+
+struct CanonicalText {
+    text: std::sync::Arc<str>,
+    /// The object, `{` to `}`.
+    object: (usize, usize),
+    /// The `expires` value, quotes included.
+    expires: (usize, usize),
+    /// `originalMaxAge` as read (the text holds it as `JSON.stringify` would).
+    original_max_age: Attr,
+}
+
+impl PartialEq for ReadAs {
+    fn eq(&self, _: &ReadAs) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ReadAs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("_")
+    }
 }
 
 impl SessionCookie {
@@ -182,6 +214,7 @@ impl SessionCookie {
             domain: Attr::Undefined,
             path: Attr::Undefined,
             same_site: Attr::Undefined,
+            read_as: ReadAs(None),
         }
     }
 
@@ -288,7 +321,8 @@ impl SessionCookie {
     /// the object ends; `None` for any other shape, which
     /// [`from_record_parsed`](Self::from_record_parsed) reads with the
     /// same result, only slower.
-    pub fn read_canonical(text: &str, at: usize) -> Option<(Self, Option<f64>, usize)> {
+    pub fn read_canonical(source: &std::sync::Arc<str>, at: usize) -> Option<(Self, Option<f64>, usize)> {
+        let text: &str = source;
         const KEYS: [&str; 9] = [
             "\"originalMaxAge\":",
             "\"partitioned\":",
@@ -307,6 +341,8 @@ impl SessionCookie {
         let mut i = at + 1;
         let mut c = SessionCookie::base_without_path();
         let (mut path, mut original_max_age, mut date) = (None, Attr::Undefined, None);
+        let mut expires_span = None;
+        let mut seen = 0u16;
         for (slot, key) in KEYS.iter().enumerate() {
             let sep = usize::from(i > at + 1);
             if sep == 1 && b.get(i) != Some(&b',') {
@@ -317,11 +353,14 @@ impl SessionCookie {
             }
             i += sep + key.len();
             let (value, end) = simple_value(text, i)?;
+            seen |= 1 << slot;
+            let start = i;
             i = end;
             let v = match value {
                 Simple::Str(s) if slot == 3 => {
                     let t = date::parse(s);
                     date = Some(t);
+                    expires_span = Some((start, end));
                     Attr::Date(t)
                 }
                 Simple::Str(s) => Attr::Val(Value::String(s.to_string())),
@@ -344,8 +383,41 @@ impl SessionCookie {
             return None;
         }
         c.path = path.unwrap_or_else(|| Attr::Val(Value::String("/".into())));
+        // The attributes that are written even when a record lacks them
+        // (`httpOnly`, `path`) must be in the text for it to be the cookie's.
+        const DEFAULTED: u16 = 1 << 5 | 1 << 7;
+        if let Some(expires) = expires_span.filter(|_| seen & DEFAULTED == DEFAULTED) {
+            let original_max_age = original_max_age.clone();
+            let read = CanonicalText { text: source.clone(), object: (at, i + 1), expires, original_max_age };
+            c.read_as = ReadAs(Some(std::sync::Arc::new(read)));
+        }
         c.original_max_age = original_max_age;
         Some((c, date, i + 1))
+    }
+
+    /// [`write_json`](Self::write_json) by copying the text the cookie was
+    /// read from, with the new `expires`; `false` (nothing written) when
+    /// that would not give the same text.
+    fn write_as_read(&self, out: &mut String) -> bool {
+        let (Some(read), Attr::Date(t)) = (&self.read_as.0, &self.expires) else { return false };
+        if read.original_max_age != self.original_max_age {
+            return false;
+        }
+        let (Some(before), Some(after)) =
+            (read.text.get(read.object.0..read.expires.0), read.text.get(read.expires.1..read.object.1))
+        else {
+            return false;
+        };
+        let mark = out.len();
+        out.push_str(before);
+        out.push('"');
+        if !date::write_iso(out, *t) {
+            out.truncate(mark);
+            return false;
+        }
+        out.push('"');
+        out.push_str(after);
+        true
     }
 
     /// The `maxAge` getter: milliseconds left for a date, else `expires` itself.
@@ -380,6 +452,7 @@ impl SessionCookie {
     }
 
     pub fn set_attr(&mut self, attr: CookieAttr, v: Value) {
+        self.read_as = ReadAs(None);
         let v = Attr::Val(v);
         match attr {
             CookieAttr::Path => self.path = v,
@@ -420,6 +493,9 @@ impl SessionCookie {
 
     /// `Cookie#toJSON()` written as JSON.
     pub fn write_json(&self, out: &mut String) {
+        if self.write_as_read(out) {
+            return;
+        }
         out.reserve(160);
         out.push('{');
         let mut first = true;
@@ -566,6 +642,9 @@ fn simple_value(text: &str, i: usize) -> Option<(Simple<'_>, usize)> {
                 return None;
             }
             let m = digits[..n].iter().fold(0u64, |m, &d| m * 10 + u64::from(d - b'0')) as f64;
+            if negative && m == 0.0 {
+                return None; // -0, which JSON.stringify writes as 0
+            }
             Some((Simple::Val(Value::Number(if negative { -m } else { m })), i + usize::from(negative) + n))
         }
     }
@@ -633,6 +712,53 @@ mod tests {
         assert_eq!(COOKIE_KEYS[json::DATE_FIELD], "expires", "the attribute read as a date");
         assert_eq!(cookie_key_index(b"data"), None);
         assert_eq!(cookie_key_index(b"Path"), None);
+    }
+
+    /// The cookie written in full, as if it had never been read from text.
+    fn full_json(c: &SessionCookie) -> String {
+        let mut c = c.clone();
+        c.read_as = ReadAs(None);
+        let mut s = String::new();
+        c.write_json(&mut s);
+        s
+    }
+
+    #[test]
+    fn cookies_read_from_text_are_written_as_in_full() {
+        let now = 1_700_000_000_000.0;
+        for text in [
+            r#"{"originalMaxAge":3600000,"expires":"2023-11-14T23:13:20.000Z","httpOnly":true,"path":"/"}"#,
+            r#"{"originalMaxAge":1500,"partitioned":true,"priority":"high","expires":"Tue, 14 Nov 2023 23:13:20 GMT","secure":false,"httpOnly":true,"domain":"example.org","path":"/app","sameSite":"strict"}"#,
+            r#"{"originalMaxAge":null,"expires":"not a date","httpOnly":true,"path":"/"}"#,
+            r#"{"expires":"2023-11-14T23:13:20.000Z"}"#,
+        ] {
+            let source: std::sync::Arc<str> = std::sync::Arc::from(text);
+            let Some((mut c, _, _)) = SessionCookie::read_canonical(&source, 0) else { panic!("{text}") };
+            assert_eq!(c.read_as.0.is_some(), text.contains("path"), "{text}");
+            let mut copied = String::new();
+            c.write_json(&mut copied);
+            assert_eq!(copied, full_json(&c), "as read: {text}");
+            // touch, a new maxAge (changes originalMaxAge), a new expires.
+            let _ = c.touch(now);
+            let mut copied = String::new();
+            c.write_json(&mut copied);
+            assert_eq!(copied, full_json(&c), "touched: {text}");
+            c.set_max_age(Attr::Val(Value::Number(60_000.5)), now).unwrap();
+            let mut copied = String::new();
+            c.write_json(&mut copied);
+            assert_eq!(copied, full_json(&c), "new maxAge: {text}");
+            c.set_expires(Attr::Date(now + 5.0), now);
+            c.original_max_age = Attr::Val(Value::Number(1500.0));
+            let mut copied = String::new();
+            c.write_json(&mut copied);
+            assert_eq!(copied, full_json(&c), "new expires: {text}");
+            // Any other attribute written: the copy is dropped.
+            c.set_attr(CookieAttr::Path, Value::String("/other".into()));
+            assert!(c.read_as.0.is_none());
+            let mut written = String::new();
+            c.write_json(&mut written);
+            assert!(written.contains(r#""path":"/other""#), "{written}");
+        }
     }
 
     #[test]
