@@ -172,8 +172,9 @@ pub struct SessionCookie {
 /// instead of serializing every attribute. Not part of the cookie's value:
 /// it compares equal to any other and prints as nothing.
 #[derive(Clone, Default)]
-struct ReadAs(Option<std::sync::Arc<CanonicalText>>);
+struct ReadAs(Option<CanonicalText>);
 
+#[derive(Clone)]
 struct CanonicalText {
     text: std::sync::Arc<str>,
     /// The object, `{` to `}`.
@@ -389,7 +390,7 @@ impl SessionCookie {
         if let Some(expires) = expires_span.filter(|_| seen & DEFAULTED == DEFAULTED) {
             let original_max_age = original_max_age.clone();
             let read = CanonicalText { text: source.clone(), object: (at, i + 1), expires, original_max_age };
-            c.read_as = ReadAs(Some(std::sync::Arc::new(read)));
+            c.read_as = ReadAs(Some(read));
         }
         c.original_max_age = original_max_age;
         Some((c, date, i + 1))
