@@ -110,6 +110,13 @@ impl From<&str> for StoreError {
 pub trait AsyncStore: Send + Sync {
     /// The record stored under `id` (JSON text), or `None`.
     fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>>;
+    /// [`get`](Self::get) as the driver calls it: a store that keeps records
+    /// as shared text (as [`MemoryStore`] does) hands them out without a
+    /// copy. The default calls `get`.
+    fn load<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<FoundRecord>> {
+        let get = self.get(id, now);
+        Box::pin(async move { get.await.map(|found| found.map(FoundRecord::Bytes)) })
+    }
     /// Store `record` under `id` ([`Action::Save`]).
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()>;
     /// Refresh the record's expiry ([`Action::Touch`]).
@@ -123,6 +130,9 @@ macro_rules! forward_store {
         impl<T: AsyncStore + ?Sized> AsyncStore for $ty {
             fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
                 (**self).get(id, now)
+            }
+            fn load<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<FoundRecord>> {
+                (**self).load(id, now)
             }
             fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
                 (**self).set(id, record, expires_at, now)
@@ -145,6 +155,10 @@ impl AsyncStore for MemoryStore {
         Box::pin(std::future::ready(Ok(MemoryStore::get(self, id, now).map(|text| text.as_bytes().to_vec()))))
     }
 
+    fn load<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<FoundRecord>> {
+        Box::pin(std::future::ready(Ok(MemoryStore::get(self, id, now).map(FoundRecord::Shared))))
+    }
+
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
         let result = MemoryStore::set(self, id, record, expires_at, now).map_err(|e| StoreError::new(e.to_string()));
         Box::pin(std::future::ready(result))
@@ -161,11 +175,20 @@ impl AsyncStore for MemoryStore {
     }
 }
 
+/// A record a store found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FoundRecord {
+    /// The record's bytes (JSON text, if the record is sound).
+    Bytes(Vec<u8>),
+    /// Text the store shares ([`Request::handle_load_shared`]).
+    Shared(Arc<str>),
+}
+
 /// A store's answer, owned, to be given to the request with [`apply`](Self::apply).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreAnswer {
     /// The answer to [`Action::Load`].
-    Load(Result<Option<Vec<u8>>, StoreError>),
+    Load(Result<Option<FoundRecord>, StoreError>),
     /// The answer to [`Action::Save`], [`Action::Touch`] or [`Action::Destroy`].
     Store(Result<(), StoreError>),
 }
@@ -175,7 +198,8 @@ impl StoreAnswer {
     /// `handle_store_result`).
     pub fn apply(&self, req: &mut Request) -> Result<(), Error> {
         match self {
-            StoreAnswer::Load(Ok(Some(bytes))) => req.handle_load_result(LoadResult::Found(bytes)),
+            StoreAnswer::Load(Ok(Some(FoundRecord::Bytes(bytes)))) => req.handle_load_result(LoadResult::Found(bytes)),
+            StoreAnswer::Load(Ok(Some(FoundRecord::Shared(text)))) => req.handle_load_shared(text.clone()),
             StoreAnswer::Load(Ok(None)) => req.handle_load_result(LoadResult::NotFound),
             StoreAnswer::Load(Err(e)) if e.missing => {
                 req.handle_load_result(LoadResult::Missing { message: &e.message })
@@ -236,7 +260,7 @@ impl StoreOp {
 /// operation.
 pub async fn perform<S: AsyncStore + ?Sized>(action: Action<'_>, store: &S, now: i64) -> Option<StoreAnswer> {
     Some(match action {
-        Action::Load { id } => StoreAnswer::Load(store.get(id, now).await),
+        Action::Load { id } => StoreAnswer::Load(store.load(id, now).await),
         Action::Save { id, record, expires_at } => StoreAnswer::Store(store.set(id, record, expires_at, now).await),
         Action::Touch { id, record, expires_at } => StoreAnswer::Store(store.touch(id, record, expires_at, now).await),
         Action::Destroy { id } => StoreAnswer::Store(store.destroy(id, now).await),

@@ -165,7 +165,7 @@ pub mod tower_layer;
 
 pub use action::{Action, LoadResult, StoreResult, UnixMillis};
 #[cfg(feature = "async")]
-pub use async_driver::{AsyncStore, StoreError};
+pub use async_driver::{AsyncStore, FoundRecord, StoreError};
 pub use config::{Config, ConfigBuilder, Priority, SameSite, Secure, Unset};
 pub use cookie_header::CookieLimits;
 pub use error::{ConfigError, Error};
