@@ -73,6 +73,9 @@ pub struct Config {
     /// The name as Latin-1 bytes, for matching raw header bytes; `None` if it
     /// has characters beyond U+00FF (it can then never match).
     pub(crate) name_latin1: Option<Vec<u8>>,
+    /// Whether the name is a cookie-name token (checked once here; in
+    /// express compatibility mode an invalid one fails each Set-Cookie).
+    pub(crate) name_is_token: bool,
     /// Signing keys: the first signs, all verify. Empty only in express
     /// compatibility mode without a secret (every request then fails).
     pub(crate) keys: Vec<Key>,
@@ -410,6 +413,7 @@ impl ConfigBuilder {
         let name_latin1 = self.name.chars().map(|ch| u8::try_from(u32::from(ch)).ok()).collect();
         Ok(Config {
             name_latin1,
+            name_is_token: crate::session_cookie::valid_name(&self.name),
             keys: secrets.iter().map(|k| Key::new(k)).collect(),
             name: self.name,
             resave: self.resave,

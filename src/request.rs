@@ -736,7 +736,8 @@ impl Request {
             Some(verified) if self.cookie_id.as_deref() == Some(id) => verified.clone(),
             _ => key.signature(id),
         };
-        Some(session.cookie.serialize(&self.config.name, &["s:", id, ".", signature.as_str()]))
+        let config = &self.config;
+        Some(session.cookie.serialize(&config.name, config.name_is_token, &["s:", id, ".", signature.as_str()]))
     }
 
     fn emit_end_cookie(&mut self) {

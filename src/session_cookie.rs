@@ -534,8 +534,9 @@ impl SessionCookie {
 
     /// `cookie.serialize(name, signedValue, this.data)` from cookie 0.7.2;
     /// the value is given in parts (encoded one after the other).
-    pub fn serialize(&self, name: &str, value: &[&str]) -> Result<String, &'static str> {
-        if !valid_name(name) {
+    /// `name_is_token` is [`valid_name`]`(name)`, known beforehand.
+    pub fn serialize(&self, name: &str, name_is_token: bool, value: &[&str]) -> Result<String, &'static str> {
+        if !name_is_token {
             return Err("argument name is invalid");
         }
         let value_len: usize = value.iter().map(|p| p.len()).sum();
