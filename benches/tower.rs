@@ -96,13 +96,17 @@ struct Contender {
     expected: u64,
     batch: u64,
     best: f64,
+    /// Heap allocations per request (a figure that does not depend on the
+    /// machine's load).
+    allocs: f64,
 }
 
 impl Contender {
     async fn new(name: &'static str, mut router: Router) -> Contender {
         let (cookie, body) = call(&mut router, None).await;
         assert_eq!(body, "1");
-        Contender { name, router, cookie: cookie.unwrap_or_default(), expected: 1, batch: 64, best: f64::INFINITY }
+        let cookie = cookie.unwrap_or_default();
+        Contender { name, router, cookie, expected: 1, batch: 64, best: f64::INFINITY, allocs: 0.0 }
     }
 
     /// Times `n` requests, checking that every one set the cookie and that
@@ -137,6 +141,11 @@ async fn measure(contenders: &mut [Contender]) {
         return;
     }
     for c in contenders.iter_mut() {
+        let before = counting::ALLOCS.load(std::sync::atomic::Ordering::Relaxed);
+        counting::ON.store(true, std::sync::atomic::Ordering::Relaxed);
+        c.run(100).await;
+        counting::ON.store(false, std::sync::atomic::Ordering::Relaxed);
+        c.allocs = (counting::ALLOCS.load(std::sync::atomic::Ordering::Relaxed) - before) as f64 / 100.0;
         while c.run(c.batch).await < Duration::from_millis(20) {
             c.batch *= 2;
         }
@@ -161,15 +170,15 @@ fn main() {
             }
         }
         measure(&mut contenders).await;
-        contenders.iter().map(|c| (c.name, c.best)).collect::<Vec<_>>()
+        contenders.iter().map(|c| (c.name, c.best, c.allocs)).collect::<Vec<_>>()
     });
     if std::env::var_os("LIBSESSION_BENCH_ITERS").is_some() {
         return; // a profiling run: nothing was timed
     }
-    for (name, ns) in &results {
-        println!("  {name:<22} {ns:>8.0} ns/request");
+    for (name, ns, allocs) in &results {
+        println!("  {name:<22} {ns:>8.0} ns/request {allocs:>6.1} allocations/request");
     }
-    let results: Vec<f64> = results.iter().map(|(_, ns)| *ns).collect();
+    let results: Vec<f64> = results.iter().map(|(_, ns, _)| *ns).collect();
     let [base, ours, theirs, theirs_signed] = results[..] else { return };
     let (ours_overhead, theirs_overhead, signed_overhead) = (ours - base, theirs - base, theirs_signed - base);
     println!(
@@ -186,4 +195,40 @@ fn main() {
         ours_overhead / signed_overhead,
         ours / theirs_signed
     );
+}
+
+/// Counts heap allocations while switched on (the timed runs do not pay for it).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    pub static ALLOCS: AtomicU64 = AtomicU64::new(0);
+    pub static ON: AtomicBool = AtomicBool::new(false);
+
+    pub struct Counting;
+
+    // SAFETY: forwards to the system allocator unchanged.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            if ON.load(Ordering::Relaxed) {
+                ALLOCS.fetch_add(1, Ordering::Relaxed);
+            }
+            // SAFETY: same contract as ours.
+            unsafe { System.alloc(l) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            // SAFETY: same contract as ours.
+            unsafe { System.dealloc(p, l) }
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+            if ON.load(Ordering::Relaxed) {
+                ALLOCS.fetch_add(1, Ordering::Relaxed);
+            }
+            // SAFETY: same contract as ours.
+            unsafe { System.realloc(p, l, n) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
 }

@@ -147,7 +147,9 @@ enum Snap {
 /// The facts of the HTTP request that the engine needs.
 #[derive(Debug, Default)]
 struct Facts {
-    target: Vec<u8>,
+    /// Whether the target's pathname is in the cookie path's scope (the
+    /// only thing the target decides).
+    in_scope: bool,
     cookie: Option<Vec<u8>>,
     forwarded_proto: Option<Vec<u8>>,
     tls: bool,
@@ -245,13 +247,15 @@ impl Request {
     }
 
     fn with_ids(config: Arc<Config>, now: UnixMillis, ids: Ids) -> Self {
+        // The default target is `/`.
+        let in_scope = b"/".starts_with(config.scope.as_bytes());
         Request {
             config,
             now: now.0 as f64,
             ids,
             pushed: std::collections::VecDeque::new(),
             generated: 0,
-            facts: Facts::default(),
+            facts: Facts { in_scope, ..Facts::default() },
             phase: Phase::Start,
             queue: OutQueue::default(),
             current: None,
@@ -288,7 +292,7 @@ impl Request {
     /// (an empty target counts as `/`).
     pub fn set_target(&mut self, target: &[u8]) -> Result<(), Error> {
         self.fact_phase()?;
-        self.facts.target = target.to_vec();
+        self.facts.in_scope = pathname(target).starts_with(self.config.scope.as_bytes());
         Ok(())
     }
 
@@ -517,7 +521,7 @@ impl Request {
     fn start(&mut self) -> Result<(), Error> {
         self.phase = Phase::App { load_error: None };
         let config = Arc::clone(&self.config);
-        if self.facts.store_unavailable || !pathname(&self.facts.target).starts_with(config.scope.as_bytes()) {
+        if self.facts.store_unavailable || !self.facts.in_scope {
             return Ok(());
         }
         if config.keys.is_empty() {

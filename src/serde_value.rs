@@ -71,6 +71,11 @@ fn number(n: f64) -> serde_json::Value {
 /// written by serde_json (struct fields in declaration order, non-finite
 /// floats as `null`) and read with JavaScript's rules.
 pub fn to_engine_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, serde_json::Error> {
+    // Scalars (counters, IDs, flags) need no text; objects go through text
+    // so that struct fields keep their order (a serde_json map would sort).
+    if let Ok(scalar) = value.serialize(Scalar) {
+        return Ok(scalar);
+    }
     let text = serde_json::to_string(value)?;
     // serde_json writes valid JSON, which the engine's parser accepts unless
     // it nests deeper than `json::MAX_DEPTH`.
@@ -85,6 +90,47 @@ pub fn from_engine_value<T: serde::de::DeserializeOwned>(value: &Value) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text path: what `to_engine_value` must give for any value.
+    fn via_text<T: serde::Serialize + ?Sized>(value: &T) -> Value {
+        json::from_str(&serde_json::to_string(value).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn scalars_convert_as_their_json_text_reads() {
+        #[derive(serde::Serialize)]
+        enum Kind {
+            Plain,
+        }
+        #[derive(serde::Serialize)]
+        struct Id(u32);
+        fn check<T: serde::Serialize + ?Sized>(v: &T) {
+            let direct = to_engine_value(v).unwrap();
+            assert_eq!(format!("{direct:?}"), format!("{:?}", via_text(v)));
+        }
+        check(&0u8);
+        check(&-7i32);
+        check(&u64::MAX);
+        check(&i64::MIN);
+        check(&9_007_199_254_740_993u64);
+        check(&0.1f64);
+        check(&-0.0f64);
+        check(&f64::NAN);
+        check(&f64::INFINITY);
+        check(&0.1f32);
+        check(&1e300f64);
+        check(&true);
+        check(&'é');
+        check("a \"quoted\" é\u{1}");
+        check(&None::<u32>);
+        check(&Some(5u16));
+        check(&());
+        check(&Kind::Plain);
+        check(&Id(41));
+        check(&u128::MAX);
+        check(&vec![1, 2]);
+        check(&serde_json::json!({"b": 1, "a": [true]}));
+    }
 
     #[test]
     fn numbers_follow_javascript() {
@@ -115,5 +161,164 @@ mod tests {
         let v = to_engine_value(&User { zeta: 1, alpha: "a", ten: true, two: f64::INFINITY }).unwrap();
         // Array-index keys first, ascending, as JavaScript orders them.
         assert_eq!(json::to_string(&v), r#"{"2":null,"10":true,"zeta":1,"alpha":"a"}"#);
+    }
+}
+
+/// A serializer that accepts only what becomes a JSON scalar: numbers as
+/// `JSON.parse(JSON.stringify(x))` reads them (non-finite ones `null`),
+/// strings, booleans, unit and `None` as `null`. Anything else is refused,
+/// and the caller goes the way of JSON text.
+struct Scalar;
+
+/// Scalar's refusal (the caller then serializes to text).
+#[derive(Debug)]
+struct NotScalar;
+
+impl std::fmt::Display for NotScalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a scalar")
+    }
+}
+
+impl std::error::Error for NotScalar {}
+
+impl serde::ser::Error for NotScalar {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        NotScalar
+    }
+}
+
+fn finite(n: f64) -> Value {
+    if n.is_finite() { Value::Number(n) } else { Value::Null }
+}
+
+impl serde::Serializer for Scalar {
+    type Ok = Value;
+    type Error = NotScalar;
+    type SerializeSeq = serde::ser::Impossible<Value, NotScalar>;
+    type SerializeTuple = serde::ser::Impossible<Value, NotScalar>;
+    type SerializeTupleStruct = serde::ser::Impossible<Value, NotScalar>;
+    type SerializeTupleVariant = serde::ser::Impossible<Value, NotScalar>;
+    type SerializeMap = serde::ser::Impossible<Value, NotScalar>;
+    type SerializeStruct = serde::ser::Impossible<Value, NotScalar>;
+    type SerializeStructVariant = serde::ser::Impossible<Value, NotScalar>;
+
+    fn serialize_bool(self, v: bool) -> Result<Value, NotScalar> {
+        Ok(Value::Bool(v))
+    }
+    fn serialize_i8(self, v: i8) -> Result<Value, NotScalar> {
+        Ok(Value::Number(f64::from(v)))
+    }
+    fn serialize_i16(self, v: i16) -> Result<Value, NotScalar> {
+        Ok(Value::Number(f64::from(v)))
+    }
+    fn serialize_i32(self, v: i32) -> Result<Value, NotScalar> {
+        Ok(Value::Number(f64::from(v)))
+    }
+    fn serialize_i64(self, v: i64) -> Result<Value, NotScalar> {
+        // Beyond 2^53 the decimal text JSON.parse reads rounds differently
+        // from a direct conversion: leave those to the text path.
+        if v.unsigned_abs() > MAX_SAFE as u64 {
+            return Err(NotScalar);
+        }
+        Ok(Value::Number(v as f64))
+    }
+    fn serialize_u8(self, v: u8) -> Result<Value, NotScalar> {
+        Ok(Value::Number(f64::from(v)))
+    }
+    fn serialize_u16(self, v: u16) -> Result<Value, NotScalar> {
+        Ok(Value::Number(f64::from(v)))
+    }
+    fn serialize_u32(self, v: u32) -> Result<Value, NotScalar> {
+        Ok(Value::Number(f64::from(v)))
+    }
+    fn serialize_u64(self, v: u64) -> Result<Value, NotScalar> {
+        if v > MAX_SAFE as u64 {
+            return Err(NotScalar);
+        }
+        Ok(Value::Number(v as f64))
+    }
+    fn serialize_f32(self, v: f32) -> Result<Value, NotScalar> {
+        // serde_json writes an f32 by its shortest f32 text, which reads
+        // back as a different f64: the text path gets that right.
+        let _ = v;
+        Err(NotScalar)
+    }
+    fn serialize_f64(self, v: f64) -> Result<Value, NotScalar> {
+        // serde_json writes the shortest text that reads back as `v`.
+        Ok(finite(v))
+    }
+    fn serialize_char(self, v: char) -> Result<Value, NotScalar> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn serialize_str(self, v: &str) -> Result<Value, NotScalar> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<Value, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_none(self) -> Result<Value, NotScalar> {
+        Ok(Value::Null)
+    }
+    fn serialize_some<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Value, NotScalar> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Value, NotScalar> {
+        Ok(Value::Null)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Value, NotScalar> {
+        Ok(Value::Null)
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Value, NotScalar> {
+        Ok(Value::String(variant.to_string()))
+    }
+    fn serialize_newtype_struct<T: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Value, NotScalar> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<Value, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, NotScalar> {
+        Err(NotScalar)
     }
 }

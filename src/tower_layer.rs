@@ -290,18 +290,23 @@ fn engine_request<B>(
     Ok(req)
 }
 
-/// Finishes `req` and drives it to `Done`; returns the Set-Cookie values.
-async fn finish(st: &Settings, req: &mut Request) -> Vec<String> {
-    let mut cookies = Vec::new();
+/// Finishes `req` and drives it to `Done`, adding its Set-Cookie headers to
+/// `response`.
+async fn finish<RB>(st: &Settings, req: &mut Request, response: &mut http::Response<RB>) {
     let now = (st.clock)();
     req.set_now(now);
     if let Err(e) = req.finish() {
         st.report(&format!("session not saved: {e}"));
-        return cookies;
+        return;
     }
     loop {
         match drive(req, &*st.store, now.0 as i64).await {
-            Ok(Action::SetCookie { value }) => cookies.push(value.to_string()),
+            Ok(Action::SetCookie { value }) => match HeaderValue::try_from(value) {
+                Ok(value) => {
+                    response.headers_mut().append(SET_COOKIE, value);
+                }
+                Err(_) => st.report("session cookie is not a valid header value; not sent"),
+            },
             Ok(Action::Error { message }) => st.report(message),
             Ok(Action::Done) => break,
             Ok(other) => {
@@ -314,7 +319,6 @@ async fn finish(st: &Settings, req: &mut Request) -> Vec<String> {
             }
         }
     }
-    cookies
 }
 
 /// Why the session is not ready for the handler.
@@ -373,14 +377,11 @@ where
         }
         Err(NotReady::Failed(message)) => {
             st.report(&message);
-            let cookies = finish(st, &mut req).await;
+            let mut response = status(http::StatusCode::INTERNAL_SERVER_ERROR);
+            finish(st, &mut req, &mut response).await;
             drop(lock.take());
             match st.on_store_error {
-                OnStoreError::Respond500 => {
-                    let mut response = status(http::StatusCode::INTERNAL_SERVER_ERROR);
-                    add_cookies(st, &mut response, cookies);
-                    return Ok(response);
-                }
+                OnStoreError::Respond500 => return Ok(response),
                 OnStoreError::FreshSession => {
                     let fresh = engine_request(st, now, &http_req, false);
                     let ready = match fresh {
@@ -409,21 +410,9 @@ where
         st.report("session engine missing after the handler");
         return Ok(response);
     };
-    let cookies = finish(st, &mut req).await;
+    finish(st, &mut req, &mut response).await;
     drop(lock);
-    add_cookies(st, &mut response, cookies);
     Ok(response)
-}
-
-fn add_cookies<RB>(st: &Settings, response: &mut http::Response<RB>, cookies: Vec<String>) {
-    for cookie in cookies {
-        match HeaderValue::try_from(cookie) {
-            Ok(value) => {
-                response.headers_mut().append(SET_COOKIE, value);
-            }
-            Err(_) => st.report("session cookie is not a valid header value; not sent"),
-        }
-    }
 }
 
 // ----- the handle -----------------------------------------------------------
