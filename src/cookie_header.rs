@@ -56,11 +56,11 @@ fn find_byte(h: &[u8], c: u8) -> Option<usize> {
     words.remainder().iter().position(|&x| x == c).map(|p| p + at)
 }
 
-/// The raw value (after trimming and unquoting, before percent-decoding) of
+/// Where the raw value (after trimming and unquoting, before percent-decoding) of
 /// the first pair named `name` in the header, following `cookie.parse`
 /// 0.7.2 step by step, including its back-tracking over fragments that have
 /// no `=`.
-pub fn find_raw<'h>(header: &'h [u8], name: &[u8], limits: CookieLimits) -> Option<&'h [u8]> {
+pub fn find_raw(header: &[u8], name: &[u8], limits: CookieLimits) -> Option<(usize, usize)> {
     let h = &header[..header.len().min(limits.max_header_bytes)];
     let len = h.len();
     if len < 2 {
@@ -104,12 +104,12 @@ pub fn find_raw<'h>(header: &'h [u8], name: &[u8], limits: CookieLimits) -> Opti
             // are the same single '"', which leaves an empty value.
             if h.get(vs) == Some(&b'"') && ve > 0 && h.get(ve - 1) == Some(&b'"') {
                 if ve - vs < 2 {
-                    return Some(&h[0..0]);
+                    return Some((0, 0));
                 }
                 vs += 1;
                 ve -= 1;
             }
-            return Some(&h[vs..ve]);
+            return Some((vs, ve));
         }
         index = end + 1;
         if index >= len {
@@ -209,6 +209,40 @@ const ESCAPES: &str = {
     }
 };
 
+/// Whether `raw` is exactly what `encodeURIComponent` makes of its decoded
+/// text: unreserved bytes as they are, every other byte as `%XY` in upper
+/// case, nothing escaped that need not be.
+pub fn is_uri_component_encoding(raw: &[u8]) -> bool {
+    let hex = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut i = 0;
+    while i < raw.len() {
+        if let Some(chunk) = raw.get(i..i + 8)
+            && chunk.iter().fold(true, |all, &c| all & UNRESERVED[usize::from(c)])
+        {
+            i += 8;
+            continue;
+        }
+        let c = raw[i];
+        if UNRESERVED[usize::from(c)] {
+            i += 1;
+            continue;
+        }
+        let escaped = match (c, raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => (hi << 4) | lo,
+            _ => return false,
+        };
+        if UNRESERVED[usize::from(escaped)] {
+            return false;
+        }
+        i += 3;
+    }
+    true
+}
+
 /// `encodeURIComponent` (UTF-8, upper-case hex, unreserved marks kept).
 pub fn encode_uri_component(s: &str, out: &mut String) {
     let bytes = s.as_bytes();
@@ -244,7 +278,7 @@ mod tests {
     use super::*;
 
     fn get<'a>(h: &'a str, n: &str) -> Option<&'a str> {
-        find_raw(h.as_bytes(), n.as_bytes(), CookieLimits::default()).map(|v| std::str::from_utf8(v).unwrap())
+        find_raw(h.as_bytes(), n.as_bytes(), CookieLimits::default()).map(|(a, b)| &h[a..b])
     }
 
     #[test]
@@ -264,6 +298,18 @@ mod tests {
                     assert_eq!(find_byte(&h, c), h.iter().position(|&x| x == c));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn recognizes_its_own_encoding() {
+        for text in ["", "s:Cipz+/=.%", "abcdefghijklmnop:", "é😀", "(!*'~)-_.", "a b"] {
+            let mut encoded = String::new();
+            encode_uri_component(text, &mut encoded);
+            assert!(is_uri_component_encoding(encoded.as_bytes()), "{encoded}");
+        }
+        for raw in ["s:abc", "s%3a", "%41", "%2", "%G1", "a b", "abcdefgh%7e", "\u{e9}"] {
+            assert!(!is_uri_component_encoding(raw.as_bytes()), "{raw}");
         }
     }
 

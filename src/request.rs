@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use crate::action::{Action, LoadResult, StoreResult, UnixMillis};
 use crate::config::Config;
-use crate::cookie_header::{decode_bytes_into, decode_uri_component, find_raw, latin1};
+use crate::cookie_header::{decode_bytes_into, decode_uri_component, find_raw, is_uri_component_encoding, latin1};
 use crate::error::Error;
 use crate::ids::{IdSource, SeededIds};
 use crate::json::{Map, Value};
 use crate::session::{HashText, Record, Session, StoredRecord, is_object_prototype_name, is_reserved, read_record};
-use crate::session_cookie::{Attr, CookieAttr, SessionCookie};
+use crate::session_cookie::{Attr, CookieAttr, CookieValue, SessionCookie};
 use crate::signing::Signature;
 
 /// The message express-session gives `reload()` when the record is gone.
@@ -25,7 +25,7 @@ pub const SECRET_REQUIRED: &str = "secret option required for sessions";
 
 /// A verified cookie's session ID, and its signature when the signing key
 /// (the first) verified it.
-type VerifiedCookie = (Arc<str>, Option<Signature>);
+type VerifiedCookie = (Arc<str>, Option<(Signature, Option<(usize, usize)>)>);
 
 /// An owned action, kept until the next call so that [`Action`] can borrow it.
 #[derive(Debug)]
@@ -185,6 +185,11 @@ pub struct Request {
     /// signature of `cookie_id` that a Set-Cookie for it needs (HMAC is
     /// deterministic), so it is not computed a second time.
     cookie_signature: Option<Signature>,
+    /// Where the cookie's value sits in the Cookie header, when it is
+    /// exactly what a Set-Cookie for `cookie_id` carries (the signing key's
+    /// signature, encoded as `encodeURIComponent` does): it is copied
+    /// rather than encoded again.
+    cookie_value: Option<(usize, usize)>,
     session_id: Option<Arc<str>>,
     session: Option<Box<Session>>,
     /// Whether `req.session`'s `save`/`reload` are the middleware's wrapped
@@ -264,6 +269,7 @@ impl Request {
             engaged: false,
             cookie_id: None,
             cookie_signature: None,
+            cookie_value: None,
             session_id: None,
             session: None,
             wrapped: false,
@@ -530,8 +536,11 @@ impl Request {
         }
         self.is_secure = self.compute_is_secure();
         let cookie_id = match self.read_cookie(&config) {
-            Ok(Some((id, signature))) => {
-                self.cookie_signature = signature;
+            Ok(Some((id, signed))) => {
+                if let Some((signature, value)) = signed {
+                    self.cookie_signature = Some(signature);
+                    self.cookie_value = value;
+                }
                 Some(id)
             }
             Ok(None) => None,
@@ -567,7 +576,8 @@ impl Request {
         if config.express_compat && config.name == "__proto__" {
             return Err("raw.substr is not a function".into());
         }
-        let raw = config.name_latin1.as_deref().and_then(|name| find_raw(header, name, config.limits));
+        let span = config.name_latin1.as_deref().and_then(|name| find_raw(header, name, config.limits));
+        let raw = span.and_then(|(a, b)| header.get(a..b));
         let Some(raw) = raw else {
             if config.express_compat && is_object_prototype_name(&config.name) {
                 return Err("raw.substr is not a function".into());
@@ -591,7 +601,10 @@ impl Request {
         let verified = config.keys.iter().enumerate().find_map(|(i, k)| Some((i, k.unsign(signed)?)));
         Ok(verified.map(|(i, id)| {
             let signature = if i == 0 { signed.get(id.len() + 1..).and_then(Signature::verified) } else { None };
-            (Arc::from(id), signature)
+            // `raw` decoded to "s:" + id + "." + signature: if it is the
+            // canonical encoding of that, a Set-Cookie for `id` carries it.
+            let canonical = fast.is_some() && is_uri_component_encoding(raw);
+            (Arc::from(id), signature.map(|s| (s, span.filter(|_| canonical))))
         }))
     }
 
@@ -736,12 +749,18 @@ impl Request {
         }
         let id = self.session_id.as_deref()?;
         let key = self.config.keys.first()?;
+        let config = &self.config;
+        let same_id = self.cookie_id.as_deref() == Some(id);
+        let as_sent = self.cookie_value.filter(|_| same_id).and_then(|(a, b)| self.facts.cookie.as_deref()?.get(a..b));
+        if let Some(Ok(encoded)) = as_sent.map(std::str::from_utf8) {
+            return Some(session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Encoded(encoded)));
+        }
         let signature = match &self.cookie_signature {
-            Some(verified) if self.cookie_id.as_deref() == Some(id) => verified.clone(),
+            Some(verified) if same_id => verified.clone(),
             _ => key.signature(id),
         };
-        let config = &self.config;
-        Some(session.cookie.serialize(&config.name, config.name_is_token, &["s:", id, ".", signature.as_str()]))
+        let value = ["s:", id, ".", signature.as_str()];
+        Some(session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Parts(&value)))
     }
 
     fn emit_end_cookie(&mut self) {
@@ -1124,6 +1143,55 @@ fn pathname_of(target: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::pathname;
+    use crate::{Action, Config, MemoryStore, Request, SeededIds, UnixMillis};
+    use std::sync::Arc;
+
+    /// Runs one request with `cookie`; returns its Set-Cookie value.
+    fn set_cookie(config: &Arc<Config>, store: &MemoryStore, cookie: Option<&str>) -> Option<String> {
+        let now = 1_700_000_000_000;
+        let mut req = Request::new(config.clone(), UnixMillis(now), SeededIds::new(&[3; 32]));
+        if let Some(c) = cookie {
+            req.add_cookie_header(c.as_bytes()).unwrap();
+        }
+        let mut out = None;
+        loop {
+            match store.poll(&mut req, now as i64).unwrap() {
+                Action::Ready => {
+                    req.increment("n").unwrap();
+                    req.finish().unwrap();
+                }
+                Action::SetCookie { value } => out = Some(value.to_string()),
+                Action::Done => return out,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_returning_cookie_is_set_in_canonical_form_however_it_was_sent() {
+        let config = Arc::new(Config::builder().secret("k").max_age(Some(60_000.0)).build().unwrap());
+        let store = MemoryStore::new();
+        let first = set_cookie(&config, &store, None).unwrap();
+        let value = first.split(';').next().unwrap().strip_prefix("connect.sid=").unwrap().to_string();
+        assert!(value.starts_with("s%3A"), "{value}");
+        let plain = value.replace("%3A", ":").replace("%2F", "/").replace("%2B", "+");
+        for sent in [
+            value.clone(),
+            value.replace("%3A", "%3a"),
+            plain.clone(),
+            format!("\"{value}\""),
+            value.replacen("s%3A", "%73%3A", 1),
+        ] {
+            let again = set_cookie(&config, &store, Some(&format!("a=1; connect.sid={sent}"))).unwrap();
+            assert_eq!(again.split(';').next().unwrap(), format!("connect.sid={value}"), "sent {sent}");
+        }
+        // Signed with an older key: re-signed with the first.
+        let rotated = Arc::new(Config::builder().secrets(["new", "k"]).max_age(Some(60_000.0)).build().unwrap());
+        let resigned = set_cookie(&rotated, &store, Some(&format!("connect.sid={value}"))).unwrap();
+        assert_ne!(resigned.split(';').next().unwrap(), format!("connect.sid={value}"));
+        let id = plain.strip_prefix("s:").unwrap().rsplit_once('.').unwrap().0;
+        assert!(resigned.contains(id), "{resigned}");
+    }
 
     #[test]
     fn pathname_like_parseurl() {

@@ -535,16 +535,20 @@ impl SessionCookie {
     /// `cookie.serialize(name, signedValue, this.data)` from cookie 0.7.2;
     /// the value is given in parts (encoded one after the other).
     /// `name_is_token` is [`valid_name`]`(name)`, known beforehand.
-    pub fn serialize(&self, name: &str, name_is_token: bool, value: &[&str]) -> Result<String, &'static str> {
+    pub fn serialize(&self, name: &str, name_is_token: bool, value: CookieValue<'_>) -> Result<String, &'static str> {
         if !name_is_token {
             return Err("argument name is invalid");
         }
-        let value_len: usize = value.iter().map(|p| p.len()).sum();
-        let mut s = String::with_capacity(name.len() + value_len * 3 / 2 + 96);
+        let value_len: usize = match value {
+            CookieValue::Parts(parts) => parts.iter().map(|p| p.len()).sum::<usize>() * 3 / 2,
+            CookieValue::Encoded(text) => text.len(),
+        };
+        let mut s = String::with_capacity(name.len() + value_len + 96);
         s.push_str(name);
         s.push('=');
-        for part in value {
-            encode_uri_component(part, &mut s);
+        match value {
+            CookieValue::Parts(parts) => parts.iter().for_each(|part| encode_uri_component(part, &mut s)),
+            CookieValue::Encoded(text) => s.push_str(text),
         }
         if self.domain.truthy() {
             let d = self.domain.to_js_string();
@@ -650,6 +654,15 @@ fn simple_value(text: &str, i: usize) -> Option<(Simple<'_>, usize)> {
             Some((Simple::Val(Value::Number(if negative { -m } else { m })), i + usize::from(negative) + n))
         }
     }
+}
+
+/// A `Set-Cookie` value for [`SessionCookie::serialize`].
+#[derive(Clone, Copy, Debug)]
+pub enum CookieValue<'a> {
+    /// Text to encode (`encodeURIComponent`), given in parts.
+    Parts(&'a [&'a str]),
+    /// Text encoded already, exactly as `encodeURIComponent` would.
+    Encoded(&'a str),
 }
 
 /// `String#toLowerCase`, without allocating for lower-case ASCII.
