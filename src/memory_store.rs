@@ -153,13 +153,20 @@ impl MemoryStore {
     /// `touch`: if a live record exists, replace its `cookie` with the one in
     /// `record` (an expired record is deleted instead).
     pub fn touch(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) {
+        self.touch_at(sid, record, None, expires_at, now)
+    }
+
+    /// [`touch`](Self::touch) with the `cookie` value's place in `record`
+    /// known ([`Request::touch_cookie_span`]).
+    fn touch_at(&self, sid: &str, record: &str, cookie: Option<(usize, usize)>, expires_at: Option<i64>, now: i64) {
         let mut map = self.lock();
         let Some(entry) = map.get_mut(sid) else { return };
         if entry.expired(now) {
             map.remove(sid);
             return;
         }
-        let Some((ns, ne)) = json::top_level_span(record.as_bytes(), "cookie") else { return };
+        let known = cookie.filter(|&(s, e)| record.get(s..e).is_some_and(|c| c.starts_with('{')));
+        let Some((ns, ne)) = known.or_else(|| json::top_level_span(record.as_bytes(), "cookie")) else { return };
         let new_cookie = &record[ns..ne];
         let text = &entry.text;
         let span = entry.cookie_span.or_else(|| json::top_level_span(text.as_bytes(), "cookie"));
@@ -223,11 +230,12 @@ impl MemoryStore {
     /// action. All a host with an in-process store needs in its poll loop.
     pub fn poll<'r>(&self, req: &'r mut Request, now: i64) -> Result<Action<'r>, crate::Error> {
         loop {
-            let answer = match req.poll_action()? {
+            req.poll_action()?;
+            let answer = match req.current_action() {
                 Action::Load { id } => Answer::Load(self.get(id, now)),
                 Action::Save { id, record, expires_at } => Answer::Store(self.set(id, record, expires_at, now).err()),
                 Action::Touch { id, record, expires_at } => {
-                    self.touch(id, record, expires_at, now);
+                    self.touch_at(id, record, req.touch_cookie_span(), expires_at, now);
                     Answer::Store(None)
                 }
                 Action::Destroy { id } => {

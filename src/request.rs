@@ -23,6 +23,16 @@ pub const FAILED_TO_LOAD: &str = "failed to load session";
 /// The message express-session gives when no secret is configured.
 pub const SECRET_REQUIRED: &str = "secret option required for sessions";
 
+/// The record written for a data version: the text, the range whose removal
+/// gives the change-detection text, and where the cookie's value is.
+#[derive(Debug)]
+struct RecordCache {
+    version: u64,
+    record: String,
+    cut: (usize, usize),
+    cookie: (usize, usize),
+}
+
 /// A verified cookie's session ID, and its signature when the signing key
 /// (the first) verified it.
 type VerifiedCookie = (Arc<str>, Option<(Signature, Option<(usize, usize)>)>);
@@ -185,10 +195,10 @@ pub struct Request {
     /// signature of `cookie_id` that a Set-Cookie for it needs (HMAC is
     /// deterministic), so it is not computed a second time.
     cookie_signature: Option<Signature>,
-    /// Where the cookie's value sits in the Cookie header, when it is
-    /// exactly what a Set-Cookie for `cookie_id` carries (the signing key's
-    /// signature, encoded as `encodeURIComponent` does): it is copied
-    /// rather than encoded again.
+    /// Where the cookie's value sits in the Cookie header, when it is ASCII
+    /// and carries the signing key's signature of `cookie_id`: if it is
+    /// encoded as `encodeURIComponent` does, a Set-Cookie for `cookie_id`
+    /// copies it rather than encoding again.
     cookie_value: Option<(usize, usize)>,
     session_id: Option<Arc<str>>,
     session: Option<Box<Session>>,
@@ -203,7 +213,9 @@ pub struct Request {
     hash_cache: Option<(u64, HashText)>,
     /// At the end of the request: the record for the final data version,
     /// with the span whose removal gives the change-detection text.
-    record_cache: Option<(u64, String, (usize, usize))>,
+    record_cache: Option<RecordCache>,
+    /// Where the cookie's value is in the record of the outstanding Touch.
+    touch_cookie: Option<(usize, usize)>,
     /// The end-of-request Set-Cookie decision, emitted after the store answer.
     end_cookie: Option<Result<String, &'static str>>,
 }
@@ -280,6 +292,7 @@ impl Request {
             data_version: 0,
             hash_cache: None,
             record_cache: None,
+            touch_cookie: None,
             end_cookie: None,
         }
     }
@@ -389,6 +402,17 @@ impl Request {
             Phase::App { load_error: None } => Action::Ready,
             Phase::App { load_error: Some(message) } => Action::Failed { message },
             _ => Action::Done,
+        }
+    }
+
+    /// For the current [`Action::Touch`]: where the `cookie` value is in its
+    /// record, so that a store which puts the new cookie into the record it
+    /// holds (as [`MemoryStore`](crate::MemoryStore) does) need not search
+    /// for it. `None` for any other action, or when the engine does not know.
+    pub fn touch_cookie_span(&self) -> Option<(usize, usize)> {
+        match self.current {
+            Some(Out::Touch { .. }) => self.touch_cookie,
+            _ => None,
         }
     }
 
@@ -601,10 +625,9 @@ impl Request {
         let verified = config.keys.iter().enumerate().find_map(|(i, k)| Some((i, k.unsign(signed)?)));
         Ok(verified.map(|(i, id)| {
             let signature = if i == 0 { signed.get(id.len() + 1..).and_then(Signature::verified) } else { None };
-            // `raw` decoded to "s:" + id + "." + signature: if it is the
-            // canonical encoding of that, a Set-Cookie for `id` carries it.
-            let canonical = fast.is_some() && is_uri_component_encoding(raw);
-            (Arc::from(id), signature.map(|s| (s, span.filter(|_| canonical))))
+            // `raw` (ASCII) decoded to "s:" + id + "." + signature: if it is
+            // also its canonical encoding, a Set-Cookie for `id` carries it.
+            (Arc::from(id), signature.map(|s| (s, span.filter(|_| fast.is_some()))))
         }))
     }
 
@@ -687,12 +710,13 @@ impl Request {
     /// Serializes the record once the request is finishing (the cookie is
     /// final then), for both the store write and change detection.
     fn ensure_record(&mut self) {
-        if self.phase != Phase::Finishing || self.record_cache.as_ref().is_some_and(|(v, ..)| *v == self.data_version) {
+        if self.phase != Phase::Finishing || self.record_cache.as_ref().is_some_and(|c| c.version == self.data_version)
+        {
             return;
         }
         if let Some(s) = &self.session {
-            let (record, span) = s.record_with_cookie_span();
-            self.record_cache = Some((self.data_version, record, span));
+            let (record, cut, cookie) = s.record_with_cookie_spans();
+            self.record_cache = Some(RecordCache { version: self.data_version, record, cut, cookie });
         }
     }
 
@@ -705,7 +729,7 @@ impl Request {
             Some(Snap::Version(v)) => v == self.data_version,
             Some(Snap::Text(t)) => match &self.record_cache {
                 // The record minus its cookie entry is the text to compare.
-                Some((v, record, cut)) if *v == self.data_version => t.eq_cut(record, *cut),
+                Some(c) if c.version == self.data_version => t.eq_cut(&c.record, c.cut),
                 _ => t.same_as(&self.current_hash()),
             },
         }
@@ -752,6 +776,7 @@ impl Request {
         let config = &self.config;
         let same_id = self.cookie_id.as_deref() == Some(id);
         let as_sent = self.cookie_value.filter(|_| same_id).and_then(|(a, b)| self.facts.cookie.as_deref()?.get(a..b));
+        let as_sent = as_sent.filter(|raw| is_uri_component_encoding(raw));
         if let Some(Ok(encoded)) = as_sent.map(std::str::from_utf8) {
             return Some(session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Encoded(encoded)));
         }
@@ -819,7 +844,9 @@ impl Request {
 
     fn record_parts(&mut self) -> (String, Option<i64>) {
         self.ensure_record();
-        let cached = self.record_cache.take().filter(|(v, ..)| *v == self.data_version).map(|(_, r, _)| r);
+        let cached = self.record_cache.take().filter(|c| c.version == self.data_version);
+        self.touch_cookie = cached.as_ref().map(|c| c.cookie);
+        let cached = cached.map(|c| c.record);
         let session = self.session.as_deref();
         (
             cached.or_else(|| session.map(Session::to_record)).unwrap_or_default(),
@@ -1165,6 +1192,62 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_touch_with_the_cookie_span_stores_what_a_search_would() {
+        use crate::{LoadResult, StoreResult};
+        let config = Arc::new(Config::builder().secret("k").max_age(Some(60_000.0)).build().unwrap());
+        let (spanned, searched) = (MemoryStore::new(), MemoryStore::new());
+        let first = set_cookie(&config, &spanned, None).unwrap();
+        let cookie = first.split(';').next().unwrap().to_string();
+        let value = cookie.strip_prefix("connect.sid=s%3A").unwrap();
+        let id = value.rsplit_once('.').unwrap().0.to_string();
+        let record = spanned.get(&id, 0).unwrap();
+        searched.set(&id, &record, None, 0).unwrap();
+        let later = 1_700_000_005_000;
+        // Through MemoryStore::poll, which hands the span over.
+        let mut req = Request::new(config.clone(), UnixMillis(later), SeededIds::new(&[3; 32]));
+        req.add_cookie_header(cookie.as_bytes()).unwrap();
+        loop {
+            match spanned.poll(&mut req, later as i64).unwrap() {
+                Action::Ready => req.finish().unwrap(),
+                Action::Done => break,
+                Action::SetCookie { .. } => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        // By hand, with the store searching for the cookie.
+        let mut req = Request::new(config, UnixMillis(later), SeededIds::new(&[3; 32]));
+        req.add_cookie_header(cookie.as_bytes()).unwrap();
+        let mut touched = false;
+        loop {
+            let action = req.poll_action().unwrap();
+            match action {
+                Action::Load { id } => {
+                    let text = searched.get(id, later as i64).unwrap();
+                    req.handle_load_result(LoadResult::Found(text.as_bytes())).unwrap();
+                }
+                Action::Ready => {
+                    assert_eq!(req.touch_cookie_span(), None);
+                    req.finish().unwrap();
+                }
+                Action::Touch { id, record, expires_at } => {
+                    let (id, record) = (id.to_string(), record.to_string());
+                    let (s, e) = req.touch_cookie_span().expect("the engine knows where the cookie is");
+                    assert!(record[s..e].starts_with("{\"originalMaxAge\""), "{record}");
+                    searched.touch(&id, &record, expires_at, later as i64);
+                    touched = true;
+                    req.handle_store_result(StoreResult::Ok).unwrap();
+                }
+                Action::Done => break,
+                Action::SetCookie { .. } => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(touched);
+        assert_eq!(spanned.get(&id, later as i64), searched.get(&id, later as i64));
+        assert_ne!(spanned.get(&id, later as i64).as_deref(), Some(&*record), "the expiry moved on");
     }
 
     #[test]

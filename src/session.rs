@@ -236,10 +236,16 @@ impl Data {
     /// Writes the entries as a JSON object, the cookie slot by `cookie`
     /// (which may write nothing); returns the byte range of the cookie
     /// entry with one adjacent comma (empty if none).
-    fn write(&self, out: &mut String, mut cookie: impl FnMut(&mut String)) -> (usize, usize) {
+    fn write(&self, out: &mut String, cookie: impl FnMut(&mut String)) -> (usize, usize) {
+        self.write_spans(out, cookie).0
+    }
+
+    /// [`write`](Self::write), and the byte range of the cookie's value.
+    fn write_spans(&self, out: &mut String, mut cookie: impl FnMut(&mut String)) -> ((usize, usize), (usize, usize)) {
         let base = out.len();
         out.push('{');
         let mut span = (base + 1, base + 1);
+        let mut value = span;
         let mut cookie_first = false;
         for (i, e) in self.entries.iter().enumerate() {
             let entry_start = out.len();
@@ -264,6 +270,7 @@ impl Data {
                         continue;
                     }
                     span = (entry_start, out.len());
+                    value = (value_start, out.len());
                     cookie_first = i == 0;
                 }
                 Slot::Text { start, end, .. } => out.push_str(self.text(*start, *end)),
@@ -274,7 +281,7 @@ impl Data {
             span.1 += 1; // the comma after it
         }
         out.push('}');
-        span
+        (span, value)
     }
 }
 
@@ -372,9 +379,16 @@ impl Session {
     /// The store record, and the byte range to cut out of it to get the
     /// change-detection text (the `cookie` entry with one adjacent comma).
     pub fn record_with_cookie_span(&self) -> (String, (usize, usize)) {
+        let (record, cut, _) = self.record_with_cookie_spans();
+        (record, cut)
+    }
+
+    /// [`record_with_cookie_span`](Self::record_with_cookie_span), and where
+    /// the cookie's value is in the record (for stores that touch it).
+    pub fn record_with_cookie_spans(&self) -> (String, (usize, usize), (usize, usize)) {
         let mut out = String::with_capacity(self.data.source.as_deref().map_or(0, str::len).max(192) + 32);
-        let span = self.data.write(&mut out, |o| self.cookie.write_json(o));
-        (out, span)
+        let (cut, value) = self.data.write_spans(&mut out, |o| self.cookie.write_json(o));
+        (out, cut, value)
     }
 
     /// `JSON.stringify(session)`: the store record.
