@@ -441,48 +441,5 @@ fn main() {
     println!("budgets: ratio <= 1.3 for (b) and (c); C ABI at most +15% over Rust for (b); (d) stores nothing");
 }
 
-/// Counts heap allocations, so the report can show them per request.
-mod counting {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-    pub static ALLOCS: AtomicU64 = AtomicU64::new(0);
-    /// Counting is on only inside `count`, so that timed runs do not pay
-    /// for an atomic add per allocation.
-    static ON: AtomicBool = AtomicBool::new(false);
-
-    pub struct Counting;
-
-    // SAFETY: forwards to the system allocator unchanged.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-            if ON.load(Ordering::Relaxed) {
-                ALLOCS.fetch_add(1, Ordering::Relaxed);
-            }
-            // SAFETY: same contract as ours.
-            unsafe { System.alloc(l) }
-        }
-        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-            // SAFETY: same contract as ours.
-            unsafe { System.dealloc(p, l) }
-        }
-        unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-            if ON.load(Ordering::Relaxed) {
-                ALLOCS.fetch_add(1, Ordering::Relaxed);
-            }
-            // SAFETY: same contract as ours.
-            unsafe { System.realloc(p, l, n) }
-        }
-    }
-
-    #[global_allocator]
-    static GLOBAL: Counting = Counting;
-
-    pub fn count(f: impl FnOnce()) -> u64 {
-        let before = ALLOCS.load(Ordering::Relaxed);
-        ON.store(true, Ordering::Relaxed);
-        f();
-        ON.store(false, Ordering::Relaxed);
-        ALLOCS.load(Ordering::Relaxed) - before
-    }
-}
+#[path = "common/counting.rs"]
+mod counting;

@@ -141,11 +141,11 @@ async fn measure(contenders: &mut [Contender]) {
         return;
     }
     for c in contenders.iter_mut() {
-        let before = counting::ALLOCS.load(std::sync::atomic::Ordering::Relaxed);
-        counting::ON.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Nothing else runs on this single-threaded runtime meanwhile.
+        let counter = counting::Counter::start();
         c.run(100).await;
-        counting::ON.store(false, std::sync::atomic::Ordering::Relaxed);
-        c.allocs = (counting::ALLOCS.load(std::sync::atomic::Ordering::Relaxed) - before) as f64 / 100.0;
+        let allocs = counter.stop();
+        c.allocs = allocs as f64 / 100.0;
         while c.run(c.batch).await < Duration::from_millis(20) {
             c.batch *= 2;
         }
@@ -197,38 +197,5 @@ fn main() {
     );
 }
 
-/// Counts heap allocations while switched on (the timed runs do not pay for it).
-mod counting {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-    pub static ALLOCS: AtomicU64 = AtomicU64::new(0);
-    pub static ON: AtomicBool = AtomicBool::new(false);
-
-    pub struct Counting;
-
-    // SAFETY: forwards to the system allocator unchanged.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-            if ON.load(Ordering::Relaxed) {
-                ALLOCS.fetch_add(1, Ordering::Relaxed);
-            }
-            // SAFETY: same contract as ours.
-            unsafe { System.alloc(l) }
-        }
-        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-            // SAFETY: same contract as ours.
-            unsafe { System.dealloc(p, l) }
-        }
-        unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-            if ON.load(Ordering::Relaxed) {
-                ALLOCS.fetch_add(1, Ordering::Relaxed);
-            }
-            // SAFETY: same contract as ours.
-            unsafe { System.realloc(p, l, n) }
-        }
-    }
-
-    #[global_allocator]
-    static GLOBAL: Counting = Counting;
-}
+#[path = "common/counting.rs"]
+mod counting;

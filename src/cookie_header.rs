@@ -209,6 +209,12 @@ const ESCAPES: &str = {
     }
 };
 
+/// Whether the eight bytes from `b[i]` are all unreserved: IDs and
+/// signatures are long runs of them, checked with one branch per eight.
+fn unreserved_eight(b: &[u8], i: usize) -> bool {
+    b.get(i..i + 8).is_some_and(|chunk| chunk.iter().fold(true, |all, &c| all & UNRESERVED[usize::from(c)]))
+}
+
 /// Whether `raw` is exactly what `encodeURIComponent` makes of its decoded
 /// text: unreserved bytes as they are, every other byte as `%XY` in upper
 /// case, nothing escaped that need not be.
@@ -220,9 +226,7 @@ pub fn is_uri_component_encoding(raw: &[u8]) -> bool {
     };
     let mut i = 0;
     while i < raw.len() {
-        if let Some(chunk) = raw.get(i..i + 8)
-            && chunk.iter().fold(true, |all, &c| all & UNRESERVED[usize::from(c)])
-        {
+        if unreserved_eight(raw, i) {
             i += 8;
             continue;
         }
@@ -250,11 +254,7 @@ pub fn encode_uri_component(s: &str, out: &mut String) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Eight unreserved bytes at a time (IDs and signatures are long runs
-        // of them): one branch per chunk.
-        if let Some(chunk) = bytes.get(i..i + 8)
-            && chunk.iter().fold(true, |all, &c| all & UNRESERVED[usize::from(c)])
-        {
+        if unreserved_eight(bytes, i) {
             i += 8;
             continue;
         }

@@ -671,20 +671,16 @@ mod tests {
         Some((SessionCookie::from_record_parsed(cookie, &mut fields, date, now).ok()?, date))
     }
 
-    const KEYS: [&str; 12] = [
-        "originalMaxAge",
-        "partitioned",
-        "priority",
-        "expires",
-        "secure",
-        "httpOnly",
-        "domain",
-        "path",
-        "sameSite",
-        "maxAge",
-        "_expires",
-        "other",
-    ];
+    /// The record cookie keys, and one that means nothing.
+    const KEYS: [&str; 12] = {
+        let mut keys = ["other"; 12];
+        let mut i = 0;
+        while i < COOKIE_KEYS.len() {
+            keys[i] = COOKIE_KEYS[i];
+            i += 1;
+        }
+        keys
+    };
     const VALUES: [&str; 20] = [
         "null",
         "true",
