@@ -225,6 +225,22 @@ fn split_expires(record: &str) -> (String, Option<String>) {
     }
 }
 
+/// The record with its `"originalMaxAge":N` value replaced, and `N`.
+///
+/// express-session's `Cookie` reads `Date.now()` twice when it sets
+/// `maxAge` (once for the new `expires`, once more in the `expires` setter
+/// to recompute `originalMaxAge`), so when Node's millisecond clock ticks
+/// in between, the record says 59999 for a 60000 ms cookie, and every later
+/// touch (on either side) carries that on. The engine takes one `now` per
+/// step, so its own touches never lose a millisecond.
+fn split_original_max_age(record: &str) -> (String, Option<i64>) {
+    let key = "\"originalMaxAge\":";
+    let Some(at) = record.find(key) else { return (record.to_string(), None) };
+    let start = at + key.len();
+    let end = start + record[start..].find(|c: char| !c.is_ascii_digit()).unwrap_or(record.len() - start);
+    (format!("{}<originalMaxAge>{}", &record[..start], &record[end..]), record[start..end].parse().ok())
+}
+
 /// A Set-Cookie with its value and `Expires` masked.
 fn cookie_shape(set_cookie: &str) -> String {
     set_cookie
@@ -256,7 +272,12 @@ impl Pair<'_> {
         let (ttl_a, ttl_b) = (self.redis.ttl(&format!("sess:{node_id}")), self.redis.ttl(&format!("sess:{rust_id}")));
         if self.with_expiry {
             let ((ma, ea), (mb, eb)) = (split_expires(&a), split_expires(&b));
+            let ((ma, oa), (mb, ob)) = (split_original_max_age(&ma), split_original_max_age(&mb));
             assert_eq!(ma, mb, "{step}: records differ\nnode: {a}\nrust: {b}");
+            // Node's clock may have ticked within a touch (a millisecond each time).
+            for oma in [oa, ob] {
+                assert!(oma.is_some_and(|n| (59_990..=60_000).contains(&n)), "{step}: originalMaxAge in\n{a}\n{b}");
+            }
             for e in [ea.unwrap(), eb.unwrap()] {
                 assert!(e.len() == 24 && e.ends_with('Z') && e.as_bytes()[10] == b'T', "{step}: expires {e}");
             }
