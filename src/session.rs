@@ -448,14 +448,13 @@ pub enum StoredRecord<'a> {
 /// Reads a store record as express-session (with MemoryStore's expiry
 /// rule) would: `JSON.parse`, the expiry check, `createSession`.
 pub fn read_record(record: StoredRecord<'_>, now: f64) -> Record {
-    let (text, source): (&str, Arc<str>) = match &record {
-        StoredRecord::Shared(text) => (text, text.clone()),
+    match record {
+        StoredRecord::Shared(text) => read_text(text, now),
         StoredRecord::Bytes(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => (text, Arc::from(text)),
-            Err(_) => return corrupt_bytes(bytes),
+            Ok(text) => read_text(Arc::from(text), now),
+            Err(_) => corrupt_bytes(bytes),
         },
-    };
-    read_text(text, source, now)
+    }
 }
 
 /// Not UTF-8, so not JSON text: the parser says where.
@@ -466,8 +465,9 @@ fn corrupt_bytes(bytes: &[u8]) -> Record {
     })
 }
 
-/// [`read_record`] of `text`, whose spans `source` (the same text) keeps.
-fn read_text(text: &str, source: Arc<str>, now: f64) -> Record {
+/// [`read_record`] of `source`, which the session's spans point into.
+fn read_text(source: Arc<str>, now: f64) -> Record {
+    let text: &str = &source;
     // Members are put in place as they are parsed, pointing into the text.
     let mut data = Data { source: Some(source.clone()), entries: Vec::with_capacity(4), ..Data::default() };
     let mut in_order = true;
