@@ -209,40 +209,34 @@ const ESCAPES: &str = {
     }
 };
 
-/// Whether the eight bytes from `b[i]` are all unreserved: IDs and
-/// signatures are long runs of them, checked with one branch per eight.
-fn unreserved_eight(b: &[u8], i: usize) -> bool {
-    b.get(i..i + 8).is_some_and(|chunk| chunk.iter().fold(true, |all, &c| all & UNRESERVED[usize::from(c)]))
+/// Where the first byte at or after `from` that `encodeURIComponent`
+/// escapes is. IDs and signatures are long runs of unreserved bytes, so
+/// they are checked eight at a time, with one branch per eight.
+fn next_reserved(b: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(chunk) = b.get(from..from + 8) {
+        if !chunk.iter().fold(true, |all, &c| all & UNRESERVED[usize::from(c)]) {
+            break;
+        }
+        from += 8;
+    }
+    b.get(from..)?.iter().position(|&c| !UNRESERVED[usize::from(c)]).map(|p| p + from)
 }
 
 /// Whether `raw` is exactly what `encodeURIComponent` makes of its decoded
 /// text: unreserved bytes as they are, every other byte as `%XY` in upper
 /// case, nothing escaped that need not be.
 pub fn is_uri_component_encoding(raw: &[u8]) -> bool {
-    let hex = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'A'..=b'F' => Some(c - b'A' + 10),
+    let hex = |at: usize| match raw.get(at) {
+        Some(&c @ b'0'..=b'9') => Some(c - b'0'),
+        Some(&c @ b'A'..=b'F') => Some(c - b'A' + 10),
         _ => None,
     };
-    let mut i = 0;
-    while i < raw.len() {
-        if unreserved_eight(raw, i) {
-            i += 8;
-            continue;
-        }
-        let c = raw[i];
-        if UNRESERVED[usize::from(c)] {
-            i += 1;
-            continue;
-        }
-        let escaped = match (c, raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(hi), Some(lo)) => (hi << 4) | lo,
+    let mut from = 0;
+    while let Some(i) = next_reserved(raw, from) {
+        match (raw[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) if !UNRESERVED[usize::from((hi << 4) | lo)] => from = i + 3,
             _ => return false,
-        };
-        if UNRESERVED[usize::from(escaped)] {
-            return false;
         }
-        i += 3;
     }
     true
 }
@@ -252,23 +246,13 @@ pub fn encode_uri_component(s: &str, out: &mut String) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 8);
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if unreserved_eight(bytes, i) {
-            i += 8;
-            continue;
-        }
-        let c = bytes[i];
-        if !UNRESERVED[usize::from(c)] {
-            // A run of unreserved bytes is ASCII; the run before a
-            // continuation byte is empty (and `start` may then sit inside a
-            // character).
-            out.push_str(s.get(start..i).unwrap_or_default());
-            let at = 3 * usize::from(c);
-            out.push_str(ESCAPES.get(at..at + 3).unwrap_or_default());
-            start = i + 1;
-        }
-        i += 1;
+    while let Some(i) = next_reserved(bytes, start) {
+        // A run of unreserved bytes is ASCII; the run before a continuation
+        // byte is empty (and `start` may then sit inside a character).
+        out.push_str(s.get(start..i).unwrap_or_default());
+        let at = 3 * usize::from(bytes[i]);
+        out.push_str(ESCAPES.get(at..at + 3).unwrap_or_default());
+        start = i + 1;
     }
     out.push_str(s.get(start..).unwrap_or_default());
 }

@@ -113,6 +113,10 @@ mod tests {
         check(&u64::MAX);
         check(&i64::MIN);
         check(&9_007_199_254_740_993u64);
+        check(&9_007_199_254_740_995u64);
+        check(&-9_007_199_254_740_993i64);
+        check(&i64::MAX);
+        check(&(u64::MAX - 1024));
         check(&0.1f64);
         check(&-0.0f64);
         check(&f64::NAN);
@@ -192,6 +196,16 @@ fn finite(n: f64) -> Value {
     if n.is_finite() { Value::Number(n) } else { Value::Null }
 }
 
+/// The `Serializer` methods for integer types: each becomes the nearest
+/// double.
+macro_rules! integers {
+    ($($method:ident: $ty:ty),*) => {$(
+        fn $method(self, v: $ty) -> Result<Value, NotScalar> {
+            Ok(Value::Number(v as f64))
+        }
+    )*};
+}
+
 impl serde::Serializer for Scalar {
     type Ok = Value;
     type Error = NotScalar;
@@ -206,38 +220,18 @@ impl serde::Serializer for Scalar {
     fn serialize_bool(self, v: bool) -> Result<Value, NotScalar> {
         Ok(Value::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<Value, NotScalar> {
-        Ok(Value::Number(f64::from(v)))
-    }
-    fn serialize_i16(self, v: i16) -> Result<Value, NotScalar> {
-        Ok(Value::Number(f64::from(v)))
-    }
-    fn serialize_i32(self, v: i32) -> Result<Value, NotScalar> {
-        Ok(Value::Number(f64::from(v)))
-    }
-    fn serialize_i64(self, v: i64) -> Result<Value, NotScalar> {
-        // Beyond 2^53 the decimal text JSON.parse reads rounds differently
-        // from a direct conversion: leave those to the text path.
-        if v.unsigned_abs() > MAX_SAFE as u64 {
-            return Err(NotScalar);
-        }
-        Ok(Value::Number(v as f64))
-    }
-    fn serialize_u8(self, v: u8) -> Result<Value, NotScalar> {
-        Ok(Value::Number(f64::from(v)))
-    }
-    fn serialize_u16(self, v: u16) -> Result<Value, NotScalar> {
-        Ok(Value::Number(f64::from(v)))
-    }
-    fn serialize_u32(self, v: u32) -> Result<Value, NotScalar> {
-        Ok(Value::Number(f64::from(v)))
-    }
-    fn serialize_u64(self, v: u64) -> Result<Value, NotScalar> {
-        if v > MAX_SAFE as u64 {
-            return Err(NotScalar);
-        }
-        Ok(Value::Number(v as f64))
-    }
+    // Integers: `v as f64` rounds to nearest, ties to even, as `JSON.parse`
+    // rounds the integer's decimal text, so even those beyond 2^53 agree.
+    integers!(
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64
+    );
     fn serialize_f32(self, v: f32) -> Result<Value, NotScalar> {
         // serde_json writes an f32 by its shortest f32 text, which reads
         // back as a different f64: the text path gets that right.
