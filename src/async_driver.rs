@@ -47,6 +47,7 @@ use crate::action::{Action, LoadResult, StoreResult};
 use crate::error::Error;
 use crate::memory_store::MemoryStore;
 use crate::request::Request;
+use crate::session::SavedRecord;
 
 /// The future an [`AsyncStore`] operation returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -123,6 +124,33 @@ pub trait AsyncStore: Send + Sync {
     fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()>;
     /// Delete the record (absent is fine) ([`Action::Destroy`]).
     fn destroy<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()>;
+    /// [`set`](Self::set) as the driver calls it for the end-of-request
+    /// save: with the record's session, already read
+    /// ([`Request::take_saved_record`]), for a store that keeps it next to
+    /// the text and hands it back from [`load`](Self::load) as
+    /// [`FoundRecord::Saved`] (as [`MemoryStore`] does). The default calls
+    /// `set` with the text.
+    fn save_record<'a>(
+        &'a self,
+        id: &'a str,
+        record: SavedRecord,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.set(id, record.text(), expires_at, now).await })
+    }
+    /// [`touch`](Self::touch) as the driver calls it for the end-of-request
+    /// touch, like [`save_record`](Self::save_record). The default calls
+    /// `touch` with the text.
+    fn touch_record<'a>(
+        &'a self,
+        id: &'a str,
+        record: SavedRecord,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.touch(id, record.text(), expires_at, now).await })
+    }
 }
 
 macro_rules! forward_store {
@@ -143,6 +171,12 @@ macro_rules! forward_store {
             fn destroy<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
                 (**self).destroy(id, now)
             }
+            fn save_record<'a>(&'a self, id: &'a str, record: SavedRecord, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+                (**self).save_record(id, record, expires_at, now)
+            }
+            fn touch_record<'a>(&'a self, id: &'a str, record: SavedRecord, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+                (**self).touch_record(id, record, expires_at, now)
+            }
         }
     )*};
 }
@@ -156,7 +190,7 @@ impl AsyncStore for MemoryStore {
     }
 
     fn load<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<FoundRecord>> {
-        Box::pin(std::future::ready(Ok(MemoryStore::get(self, id, now).map(FoundRecord::Shared))))
+        Box::pin(std::future::ready(Ok(MemoryStore::load(self, id, now).map(FoundRecord::Saved))))
     }
 
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
@@ -173,6 +207,28 @@ impl AsyncStore for MemoryStore {
         MemoryStore::destroy(self, id);
         Box::pin(std::future::ready(Ok(())))
     }
+
+    fn save_record<'a>(
+        &'a self,
+        id: &'a str,
+        record: SavedRecord,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> StoreFuture<'a, ()> {
+        let result = self.set_saved(id, record, expires_at, now).map_err(|e| StoreError::new(e.to_string()));
+        Box::pin(std::future::ready(result))
+    }
+
+    fn touch_record<'a>(
+        &'a self,
+        id: &'a str,
+        record: SavedRecord,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> StoreFuture<'a, ()> {
+        self.touch_saved(id, record, expires_at, now);
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// A record a store found.
@@ -182,6 +238,9 @@ pub enum FoundRecord {
     Bytes(Vec<u8>),
     /// Text the store shares ([`Request::handle_load_shared`]).
     Shared(Arc<str>),
+    /// A record the store kept as the engine handed it over, with its
+    /// session when the store still holds it ([`Request::handle_load_saved`]).
+    Saved(SavedRecord),
 }
 
 /// A store's answer, owned, to be given to the request with [`apply`](Self::apply).
@@ -194,12 +253,13 @@ pub enum StoreAnswer {
 }
 
 impl StoreAnswer {
-    /// Hands the answer to the request (`handle_load_result` or
-    /// `handle_store_result`).
-    pub fn apply(&self, req: &mut Request) -> Result<(), Error> {
+    /// Hands the answer to the request (`handle_load_result`,
+    /// `handle_load_shared`, `handle_load_saved` or `handle_store_result`).
+    pub fn apply(self, req: &mut Request) -> Result<(), Error> {
         match self {
-            StoreAnswer::Load(Ok(Some(FoundRecord::Bytes(bytes)))) => req.handle_load_result(LoadResult::Found(bytes)),
-            StoreAnswer::Load(Ok(Some(FoundRecord::Shared(text)))) => req.handle_load_shared(text.clone()),
+            StoreAnswer::Load(Ok(Some(FoundRecord::Bytes(bytes)))) => req.handle_load_result(LoadResult::Found(&bytes)),
+            StoreAnswer::Load(Ok(Some(FoundRecord::Shared(text)))) => req.handle_load_shared(text),
+            StoreAnswer::Load(Ok(Some(FoundRecord::Saved(record)))) => req.handle_load_saved(record),
             StoreAnswer::Load(Ok(None)) => req.handle_load_result(LoadResult::NotFound),
             StoreAnswer::Load(Err(e)) if e.missing => {
                 req.handle_load_result(LoadResult::Missing { message: &e.message })
@@ -259,11 +319,32 @@ impl StoreOp {
 /// Performs a store action on `store`; `None` if `action` is not a store
 /// operation.
 pub async fn perform<S: AsyncStore + ?Sized>(action: Action<'_>, store: &S, now: i64) -> Option<StoreAnswer> {
-    Some(match action {
-        Action::Load { id } => StoreAnswer::Load(store.load(id, now).await),
-        Action::Save { id, record, expires_at } => StoreAnswer::Store(store.set(id, record, expires_at, now).await),
-        Action::Touch { id, record, expires_at } => StoreAnswer::Store(store.touch(id, record, expires_at, now).await),
-        Action::Destroy { id } => StoreAnswer::Store(store.destroy(id, now).await),
+    perform_saved(action, None, store, now).await
+}
+
+/// [`perform`], with the record of a Save or Touch handed over by
+/// [`Request::take_saved_record`].
+async fn perform_saved<S: AsyncStore + ?Sized>(
+    action: Action<'_>,
+    saved: Option<SavedRecord>,
+    store: &S,
+    now: i64,
+) -> Option<StoreAnswer> {
+    Some(match (action, saved) {
+        (Action::Load { id }, _) => StoreAnswer::Load(store.load(id, now).await),
+        (Action::Save { id, expires_at, .. }, Some(record)) => {
+            StoreAnswer::Store(store.save_record(id, record, expires_at, now).await)
+        }
+        (Action::Save { id, record, expires_at }, None) => {
+            StoreAnswer::Store(store.set(id, record, expires_at, now).await)
+        }
+        (Action::Touch { id, expires_at, .. }, Some(record)) => {
+            StoreAnswer::Store(store.touch_record(id, record, expires_at, now).await)
+        }
+        (Action::Touch { id, record, expires_at }, None) => {
+            StoreAnswer::Store(store.touch(id, record, expires_at, now).await)
+        }
+        (Action::Destroy { id }, _) => StoreAnswer::Store(store.destroy(id, now).await),
         _ => return None,
     })
 }
@@ -286,7 +367,10 @@ pub async fn drive_from_current<'r, S: AsyncStore + ?Sized>(
     store: &S,
     now: i64,
 ) -> Result<Action<'r>, Error> {
-    while let Some(answer) = perform(req.current_action(), store, now).await {
+    loop {
+        // The end-of-request write hands its session over with the record.
+        let saved = req.take_saved_record();
+        let Some(answer) = perform_saved(req.current_action(), saved, store, now).await else { break };
         answer.apply(req)?;
         req.poll_action()?;
     }

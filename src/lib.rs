@@ -175,4 +175,5 @@ pub use ids::{OsRngIds, os_random};
 pub use json::{Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
 pub use request::{FAILED_TO_LOAD, Request, SECRET_REQUIRED};
+pub use session::SavedRecord;
 pub use session_cookie::CookieAttr;

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::action::{Action, LoadResult, StoreResult};
 use crate::json::{self, Value};
 use crate::request::Request;
+use crate::session::{SavedRecord, Session};
 
 /// Records are kept as JSON text with the time at which they count as
 /// expired (MemoryStore's `expires <= now` rule), `None` for never.
@@ -21,6 +22,9 @@ struct Entry {
     /// Where the top-level `cookie` value sits in `text`, once known (kept
     /// across touches so that a touch scans only the incoming record).
     cookie_span: Option<(usize, usize)>,
+    /// The session reading `text` gives, when the engine handed it over
+    /// with the record ([`SavedRecord`]); the next load takes it.
+    session: Option<Box<Session>>,
 }
 
 impl Entry {
@@ -134,8 +138,38 @@ impl MemoryStore {
 
     /// `set`: store the record text; `expires_at` as in [`Action::Save`].
     pub fn set(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) -> Result<(), MemoryStoreError> {
+        self.put(sid, Entry { text: Arc::from(record), expires_at, cookie_span: None, session: None }, now)
+    }
+
+    /// [`set`](Self::set) of a record the engine handed over with its
+    /// session ([`Request::take_saved_record`]): the text is kept without a
+    /// copy, and the session for the next load ([`load`](Self::load)).
+    pub fn set_saved(
+        &self,
+        sid: &str,
+        record: SavedRecord,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), MemoryStoreError> {
+        let (text, cookie_span, session) = record.into_parts();
+        self.put(sid, Entry { text, expires_at, cookie_span, session }, now)
+    }
+
+    /// `get` as [`Request::handle_load_saved`] takes it: the text, and the
+    /// session read from it if the store holds one (the first load after a
+    /// save takes it; a concurrent load of the same record reads the text).
+    pub fn load(&self, sid: &str, now: i64) -> Option<SavedRecord> {
         let mut map = self.lock();
-        let entry = Entry { text: Arc::from(record), expires_at, cookie_span: None };
+        let entry = map.get_mut(sid)?;
+        if entry.expired(now) {
+            map.remove(sid);
+            return None;
+        }
+        Some(SavedRecord::with_session(Arc::clone(&entry.text), entry.cookie_span, entry.session.take()))
+    }
+
+    fn put(&self, sid: &str, entry: Entry, now: i64) -> Result<(), MemoryStoreError> {
+        let mut map = self.lock();
         if let Some(e) = map.get_mut(sid) {
             *e = entry;
             return Ok(());
@@ -153,12 +187,29 @@ impl MemoryStore {
     /// `touch`: if a live record exists, replace its `cookie` with the one in
     /// `record` (an expired record is deleted instead).
     pub fn touch(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) {
-        self.touch_at(sid, record, None, expires_at, now)
+        self.touch_at(sid, record, None, None, expires_at, now)
+    }
+
+    /// [`touch`](Self::touch) with a record the engine handed over with its
+    /// session ([`Request::take_saved_record`]): when the stored record
+    /// differs from it only in its cookie (the usual case), the result is
+    /// that record, kept with its session.
+    pub fn touch_saved(&self, sid: &str, record: SavedRecord, expires_at: Option<i64>, now: i64) {
+        let text = Arc::clone(record.text());
+        self.touch_at(sid, &text, record.cookie_span(), Some(record), expires_at, now)
     }
 
     /// [`touch`](Self::touch) with the `cookie` value's place in `record`
-    /// known ([`Request::touch_cookie_span`]).
-    fn touch_at(&self, sid: &str, record: &str, cookie: Option<(usize, usize)>, expires_at: Option<i64>, now: i64) {
+    /// known ([`Request::touch_cookie_span`]), and the record as saved.
+    fn touch_at(
+        &self,
+        sid: &str,
+        record: &str,
+        cookie: Option<(usize, usize)>,
+        saved: Option<SavedRecord>,
+        expires_at: Option<i64>,
+        now: i64,
+    ) {
         let mut map = self.lock();
         let Some(entry) = map.get_mut(sid) else { return };
         if entry.expired(now) {
@@ -170,9 +221,17 @@ impl MemoryStore {
         let new_cookie = &record[ns..ne];
         let text = &entry.text;
         let span = entry.cookie_span.or_else(|| json::top_level_span(text.as_bytes(), "cookie"));
+        let mut session = None;
         let (replaced, start) = match span {
             // Only the cookie differs (the usual touch): the result is `record`.
-            Some((s, e)) if text[..s] == record[..ns] && text[e..] == record[ne..] => (Arc::from(record), s),
+            Some((s, e)) if text[..s] == record[..ns] && text[e..] == record[ne..] => match saved {
+                Some(saved) => {
+                    let (text, _, read) = saved.into_parts();
+                    session = read;
+                    (text, s)
+                }
+                None => (Arc::from(record), s),
+            },
             Some((s, e)) => (Arc::from([&text[..s], new_cookie, &text[e..]].concat()), s),
             None => {
                 // Not an object, or no cookie yet: `currentSession.cookie = …` appends it.
@@ -186,6 +245,7 @@ impl MemoryStore {
         entry.text = replaced;
         entry.cookie_span = Some((start, start + new_cookie.len()));
         entry.expires_at = expires_at;
+        entry.session = session;
     }
 
     /// `destroy`: delete the record (absent is fine).
@@ -198,7 +258,7 @@ impl MemoryStore {
     pub fn insert_value(&self, sid: &str, record: &Value) {
         let text = Arc::from(json::to_string(record));
         let expires_at = expiry_of(record);
-        self.lock().insert(sid.to_string(), Entry { text, expires_at, cookie_span: None });
+        self.lock().insert(sid.to_string(), Entry { text, expires_at, cookie_span: None, session: None });
     }
 
     /// Removes every expired record; returns how many were removed.
@@ -231,21 +291,31 @@ impl MemoryStore {
     pub fn poll<'r>(&self, req: &'r mut Request, now: i64) -> Result<Action<'r>, crate::Error> {
         loop {
             req.poll_action()?;
-            let answer = match req.current_action() {
-                Action::Load { id } => Answer::Load(self.get(id, now)),
-                Action::Save { id, record, expires_at } => Answer::Store(self.set(id, record, expires_at, now).err()),
-                Action::Touch { id, record, expires_at } => {
-                    self.touch_at(id, record, req.touch_cookie_span(), expires_at, now);
+            let saved = req.take_saved_record();
+            let answer = match (req.current_action(), saved) {
+                (Action::Load { id }, _) => Answer::Load(self.load(id, now)),
+                (Action::Save { id, expires_at, .. }, Some(saved)) => {
+                    Answer::Store(self.set_saved(id, saved, expires_at, now).err())
+                }
+                (Action::Save { id, record, expires_at }, None) => {
+                    Answer::Store(self.set(id, record, expires_at, now).err())
+                }
+                (Action::Touch { id, expires_at, .. }, Some(saved)) => {
+                    self.touch_saved(id, saved, expires_at, now);
                     Answer::Store(None)
                 }
-                Action::Destroy { id } => {
+                (Action::Touch { id, record, expires_at }, None) => {
+                    self.touch_at(id, record, req.touch_cookie_span(), None, expires_at, now);
+                    Answer::Store(None)
+                }
+                (Action::Destroy { id }, _) => {
                     self.destroy(id);
                     Answer::Store(None)
                 }
                 _ => break,
             };
             match answer {
-                Answer::Load(Some(text)) => req.handle_load_shared(text)?,
+                Answer::Load(Some(record)) => req.handle_load_saved(record)?,
                 Answer::Load(None) => req.handle_load_result(LoadResult::NotFound)?,
                 Answer::Store(None) => req.handle_store_result(StoreResult::Ok)?,
                 Answer::Store(Some(e)) => req.handle_store_result(StoreResult::Failed { message: &e.to_string() })?,
@@ -256,7 +326,7 @@ impl MemoryStore {
 }
 
 enum Answer {
-    Load(Option<Arc<str>>),
+    Load(Option<SavedRecord>),
     Store(Option<MemoryStoreError>),
 }
 
@@ -286,6 +356,72 @@ fn finite_ceil(t: f64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Config, SeededIds, UnixMillis};
+
+    impl MemoryStore {
+        fn holds_read_session(&self, sid: &str) -> bool {
+            self.lock().get(sid).is_some_and(|e| e.session.is_some())
+        }
+    }
+
+    /// One request through `poll`: the handler's step, then the Set-Cookie.
+    fn request(store: &MemoryStore, cookie: Option<&str>, now: i64, handler: impl FnOnce(&mut Request)) -> String {
+        let config = Arc::new(Config::builder().secret("s").max_age(Some(60_000.0)).build().unwrap());
+        let mut req = Request::new(config, UnixMillis(now as u64), SeededIds::new(&[7; 32]));
+        if let Some(c) = cookie {
+            req.add_cookie_header(c.as_bytes()).unwrap();
+        }
+        assert_eq!(store.poll(&mut req, now).unwrap(), Action::Ready);
+        handler(&mut req);
+        req.finish().unwrap();
+        let mut set_cookie = String::new();
+        loop {
+            match store.poll(&mut req, now).unwrap() {
+                Action::SetCookie { value } => set_cookie = value.split(';').next().unwrap().to_string(),
+                Action::Done => return set_cookie,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn records_keep_the_session_the_engine_handed_over() {
+        let s = MemoryStore::new();
+        let cookie = request(&s, None, 1_000, |r| assert_eq!(r.increment("views"), Ok(1.0)));
+        let sid = s.snapshot()[0].0.clone();
+        assert!(s.holds_read_session(&sid));
+        // A returning request takes it, and hands the new one over.
+        request(&s, Some(&cookie), 2_000, |r| assert_eq!(r.increment("views"), Ok(2.0)));
+        assert!(s.holds_read_session(&sid));
+        let saved = s.snapshot()[0].1.clone();
+        // A reading request's touch keeps it too.
+        request(&s, Some(&cookie), 3_000, |r| assert_eq!(r.get("views"), Some(&Value::Number(2.0))));
+        assert!(s.holds_read_session(&sid));
+        assert_ne!(s.snapshot()[0].1, saved, "the touch moved expires on");
+        // Another writer's record between load and touch: the touch puts the
+        // cookie into that record, which is read from its text next time.
+        let other = r#"{"cookie":{"originalMaxAge":60000,"expires":"1970-01-01T00:01:04.000Z","httpOnly":true,"path":"/"},"views":40}"#;
+        request(&s, Some(&cookie), 4_000, |_| s.set(&sid, other, None, 4_000).unwrap());
+        assert!(!s.holds_read_session(&sid));
+        assert!(s.snapshot()[0].1.ends_with(r#""views":40}"#));
+        request(&s, Some(&cookie), 5_000, |r| assert_eq!(r.increment("views"), Ok(41.0)));
+        assert!(s.holds_read_session(&sid));
+        // Two loads of one record: the second reads the text.
+        let first = s.load(&sid, 6_000).unwrap();
+        let second = s.load(&sid, 6_000).unwrap();
+        assert!(first.is_read() && !second.is_read());
+        assert_eq!(first, second);
+        // A handed-over session past its cookie's expiry is no session (the
+        // store's rule, as reading the text applies it).
+        let config = Arc::new(Config::builder().secret("s").max_age(Some(60_000.0)).build().unwrap());
+        let mut req = Request::new(config, UnixMillis(1_000_000), SeededIds::new(&[8; 32]));
+        req.add_cookie_header(cookie.as_bytes()).unwrap();
+        assert_eq!(req.poll_action().unwrap(), Action::Load { id: &sid });
+        req.handle_load_saved(first).unwrap();
+        assert_eq!(req.poll_action().unwrap(), Action::Ready);
+        assert_ne!(req.session_id(), Some(sid.as_str()));
+        assert_eq!(req.get("views"), None);
+    }
 
     #[test]
     fn touch_replaces_cookie_only() {

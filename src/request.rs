@@ -14,7 +14,9 @@ use crate::cookie_header::{decode_bytes_into, decode_uri_component, find_raw, is
 use crate::error::Error;
 use crate::ids::{IdSource, SeededIds};
 use crate::json::{Map, Value};
-use crate::session::{HashText, Record, Session, StoredRecord, is_object_prototype_name, is_reserved, read_record};
+use crate::session::{
+    HashText, Layout, Record, SavedRecord, Session, StoredRecord, is_object_prototype_name, is_reserved, read_record,
+};
 use crate::session_cookie::{Attr, CookieAttr, CookieValue, SessionCookie};
 use crate::signing::Signature;
 
@@ -29,8 +31,7 @@ pub const SECRET_REQUIRED: &str = "secret option required for sessions";
 struct RecordCache {
     version: u64,
     record: String,
-    cut: (usize, usize),
-    cookie: (usize, usize),
+    layout: Layout,
 }
 
 /// A verified cookie's session ID, and its signature when the signing key
@@ -214,8 +215,9 @@ pub struct Request {
     /// At the end of the request: the record for the final data version,
     /// with the span whose removal gives the change-detection text.
     record_cache: Option<RecordCache>,
-    /// Where the cookie's value is in the record of the outstanding Touch.
-    touch_cookie: Option<(usize, usize)>,
+    /// Where the parts of the outstanding end-of-request Save's or Touch's
+    /// record are.
+    written: Option<Layout>,
     /// The end-of-request Set-Cookie decision, emitted after the store answer.
     end_cookie: Option<Result<String, &'static str>>,
 }
@@ -292,7 +294,7 @@ impl Request {
             data_version: 0,
             hash_cache: None,
             record_cache: None,
-            touch_cookie: None,
+            written: None,
             end_cookie: None,
         }
     }
@@ -411,9 +413,44 @@ impl Request {
     /// for it. `None` for any other action, or when the engine does not know.
     pub fn touch_cookie_span(&self) -> Option<(usize, usize)> {
         match self.current {
-            Some(Out::Touch { .. }) => self.touch_cookie,
+            Some(Out::Touch { .. }) => self.written.as_ref().map(|l| l.cookie),
             _ => None,
         }
+    }
+
+    /// For the end-of-request [`Action::Save`] or [`Action::Touch`]: its
+    /// record together with the session it holds, already read, for a
+    /// store that keeps records in memory (as
+    /// [`MemoryStore`](crate::MemoryStore) does) to keep next to the text
+    /// and give to [`handle_load_saved`](Self::handle_load_saved) when the
+    /// record is loaded again, which then skips reading the text.
+    ///
+    /// The session is handed over: the request has none afterwards (its
+    /// `get` answers `None`; the rest of the request needs none). The
+    /// record comes without it when reading the text would not give the
+    /// same session (an attribute JSON does not carry as it is, such as an
+    /// invalid date); the store then keeps the text alone. `None` for any
+    /// other action (a handler's `save()` included): store the action's
+    /// record text.
+    pub fn take_saved_record(&mut self) -> Option<SavedRecord> {
+        if self.pending != Some(Pending::End) {
+            return None;
+        }
+        let (Some(Out::Save { record, .. } | Out::Touch { record, .. }), Some(layout)) = (&self.current, &self.written)
+        else {
+            return None;
+        };
+        let text: Arc<str> = Arc::from(record.as_str());
+        let cookie = layout.cookie;
+        let session = self.session.take()?;
+        let session = match session.into_read_form(text.clone(), layout) {
+            Ok(read) => Some(read),
+            Err(session) => {
+                self.session = Some(session);
+                None
+            }
+        };
+        Some(SavedRecord::with_session(text, Some(cookie), session))
     }
 
     /// The answer to [`Action::Load`].
@@ -449,6 +486,21 @@ impl Request {
     pub fn handle_load_shared(&mut self, record: Arc<str>) -> Result<(), Error> {
         let pending = self.take_pending(true)?;
         let record = read_record(StoredRecord::Shared(record), self.now);
+        self.loaded(pending, record)
+    }
+
+    /// The answer to [`Action::Load`] when the store found a record it kept
+    /// from [`take_saved_record`](Self::take_saved_record): the same as
+    /// [`handle_load_shared`](Self::handle_load_shared) of its text, without
+    /// reading the text when the record holds its session.
+    pub fn handle_load_saved(&mut self, record: SavedRecord) -> Result<(), Error> {
+        let pending = self.take_pending(true)?;
+        let record = match record.into_parts() {
+            // The store's rule on the cookie, as reading the text applies it.
+            (_, _, Some(session)) if session.cookie.expired_at(self.now) => Record::Absent,
+            (_, _, Some(session)) => Record::Session { session, original: None },
+            (text, _, None) => read_record(StoredRecord::Shared(text), self.now),
+        };
         self.loaded(pending, record)
     }
 
@@ -715,8 +767,8 @@ impl Request {
             return;
         }
         if let Some(s) = &self.session {
-            let (record, cut, cookie) = s.record_with_cookie_spans();
-            self.record_cache = Some(RecordCache { version: self.data_version, record, cut, cookie });
+            let (record, layout) = s.record_with_layout();
+            self.record_cache = Some(RecordCache { version: self.data_version, record, layout });
         }
     }
 
@@ -729,7 +781,7 @@ impl Request {
             Some(Snap::Version(v)) => v == self.data_version,
             Some(Snap::Text(t)) => match &self.record_cache {
                 // The record minus its cookie entry is the text to compare.
-                Some(c) if c.version == self.data_version => t.eq_cut(&c.record, c.cut),
+                Some(c) if c.version == self.data_version => t.eq_cut(&c.record, c.layout.cut),
                 _ => t.same_as(&self.current_hash()),
             },
         }
@@ -845,8 +897,11 @@ impl Request {
     fn record_parts(&mut self) -> (String, Option<i64>) {
         self.ensure_record();
         let cached = self.record_cache.take().filter(|c| c.version == self.data_version);
-        self.touch_cookie = cached.as_ref().map(|c| c.cookie);
-        let cached = cached.map(|c| c.record);
+        self.written = None;
+        let cached = cached.map(|c| {
+            self.written = Some(c.layout);
+            c.record
+        });
         let session = self.session.as_deref();
         (
             cached.or_else(|| session.map(Session::to_record)).unwrap_or_default(),

@@ -237,11 +237,18 @@ impl Data {
     /// (which may write nothing); returns the byte range of the cookie
     /// entry with one adjacent comma (empty if none).
     fn write(&self, out: &mut String, cookie: impl FnMut(&mut String)) -> (usize, usize) {
-        self.write_spans(out, cookie).0
+        self.write_spans(out, cookie, None).0
     }
 
-    /// [`write`](Self::write), and the byte range of the cookie's value.
-    fn write_spans(&self, out: &mut String, mut cookie: impl FnMut(&mut String)) -> ((usize, usize), (usize, usize)) {
+    /// [`write`](Self::write), and the byte range of the cookie's value;
+    /// with `entries`, where each entry's key (quotes included) and value
+    /// went, in entry order.
+    fn write_spans(
+        &self,
+        out: &mut String,
+        mut cookie: impl FnMut(&mut String),
+        mut entries: Option<&mut Vec<EntrySpans>>,
+    ) -> ((usize, usize), (usize, usize)) {
         let base = out.len();
         out.push('{');
         let mut span = (base + 1, base + 1);
@@ -252,6 +259,7 @@ impl Data {
             if out.len() > base + 1 {
                 out.push(',');
             }
+            let key_start = out.len();
             match &e.key {
                 Key::Text(a, b) => {
                     out.push('"');
@@ -260,10 +268,11 @@ impl Data {
                 }
                 Key::Owned(k) => json::write_string(out, k),
             }
+            let key_end = out.len();
             out.push(':');
+            let value_start = out.len();
             match &e.slot {
                 Slot::Cookie => {
-                    let value_start = out.len();
                     cookie(out);
                     if out.len() == value_start {
                         out.truncate(entry_start); // no cookie written: no entry
@@ -276,6 +285,9 @@ impl Data {
                 Slot::Text { start, end, .. } => out.push_str(self.text(*start, *end)),
                 Slot::Value(v) => json::write_value(out, v),
             }
+            if let Some(entries) = entries.as_deref_mut() {
+                entries.push(EntrySpans { key: (key_start, key_end), value: (value_start, out.len()) });
+            }
         }
         if cookie_first && out.len() > span.1 {
             span.1 += 1; // the comma after it
@@ -283,6 +295,28 @@ impl Data {
         out.push('}');
         (span, value)
     }
+}
+
+/// Where one entry of a written record went: its key (quotes included)
+/// and its value.
+#[derive(Copy, Clone, Debug)]
+pub struct EntrySpans {
+    key: (usize, usize),
+    value: (usize, usize),
+}
+
+/// Where the parts of a record [`Session::record_with_layout`] wrote are.
+#[derive(Clone, Debug, Default)]
+pub struct Layout {
+    /// The `cookie` entry with one adjacent comma: cutting it out gives the
+    /// change-detection text.
+    pub cut: (usize, usize),
+    /// The cookie's value (the object).
+    pub cookie: (usize, usize),
+    /// The cookie's `expires` value, quotes included, when written as a date.
+    expires: Option<(usize, usize)>,
+    /// Every entry, the cookie's included, in entry order.
+    entries: Vec<EntrySpans>,
 }
 
 /// Parses a value checked to be canonical JSON (so it parses), with short
@@ -357,6 +391,77 @@ pub struct Session {
     pub cookie: SessionCookie,
 }
 
+/// A record the engine wrote, with the session it holds already read: what
+/// a store that keeps records in memory holds next to the text, and hands
+/// back so that the next load need not read it
+/// ([`Request::take_saved_record`](crate::Request::take_saved_record),
+/// [`Request::handle_load_saved`](crate::Request::handle_load_saved)).
+/// Records compare by their text.
+#[derive(Clone)]
+pub struct SavedRecord {
+    text: Arc<str>,
+    /// The `cookie` value's place in the text, when known.
+    cookie: Option<(usize, usize)>,
+    /// The session reading `text` gives; `None` for text alone.
+    session: Option<Box<Session>>,
+}
+
+/// A [`SavedRecord`] taken apart: text, cookie place, session.
+pub(crate) type SavedParts = (Arc<str>, Option<(usize, usize)>, Option<Box<Session>>);
+
+impl SavedRecord {
+    /// A record of text alone (it is read when loaded).
+    pub fn from_text(text: Arc<str>) -> Self {
+        SavedRecord { text, cookie: None, session: None }
+    }
+
+    pub(crate) fn with_session(text: Arc<str>, cookie: Option<(usize, usize)>, session: Option<Box<Session>>) -> Self {
+        SavedRecord { text, cookie, session }
+    }
+
+    /// The record's JSON text.
+    pub fn text(&self) -> &Arc<str> {
+        &self.text
+    }
+
+    pub fn into_text(self) -> Arc<str> {
+        self.text
+    }
+
+    /// Where the `cookie` value is in the text, when the engine knows.
+    pub fn cookie_span(&self) -> Option<(usize, usize)> {
+        self.cookie
+    }
+
+    /// Whether the session it holds comes with it, read.
+    pub fn is_read(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// The record without its read session (text and cookie place only).
+    pub fn without_session(self) -> Self {
+        SavedRecord { session: None, ..self }
+    }
+
+    pub(crate) fn into_parts(self) -> SavedParts {
+        (self.text, self.cookie, self.session)
+    }
+}
+
+impl PartialEq for SavedRecord {
+    fn eq(&self, other: &SavedRecord) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for SavedRecord {}
+
+impl std::fmt::Debug for SavedRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SavedRecord").field("text", &self.text).field("read", &self.is_read()).finish()
+    }
+}
+
 /// What a store record turned out to be.
 pub enum Record {
     /// express-session would generate a new session (falsy record, or
@@ -379,16 +484,64 @@ impl Session {
     /// The store record, and the byte range to cut out of it to get the
     /// change-detection text (the `cookie` entry with one adjacent comma).
     pub fn record_with_cookie_span(&self) -> (String, (usize, usize)) {
-        let (record, cut, _) = self.record_with_cookie_spans();
-        (record, cut)
+        let mut out = String::with_capacity(self.data.source.as_deref().map_or(0, str::len).max(192) + 32);
+        let (cut, _) = self.data.write_spans(&mut out, |o| self.cookie.write_json(o), None);
+        (out, cut)
     }
 
-    /// [`record_with_cookie_span`](Self::record_with_cookie_span), and where
-    /// the cookie's value is in the record (for stores that touch it).
-    pub fn record_with_cookie_spans(&self) -> (String, (usize, usize), (usize, usize)) {
+    /// The store record, and where its parts are: the change-detection cut,
+    /// the cookie (for stores that touch it) and every entry (for
+    /// [`into_read_form`](Self::into_read_form)).
+    pub fn record_with_layout(&self) -> (String, Layout) {
         let mut out = String::with_capacity(self.data.source.as_deref().map_or(0, str::len).max(192) + 32);
-        let (cut, value) = self.data.write_spans(&mut out, |o| self.cookie.write_json(o));
-        (out, cut, value)
+        let mut entries = Vec::with_capacity(self.data.entries.len());
+        let mut expires = None;
+        let (cut, cookie) =
+            self.data.write_spans(&mut out, |o| expires = self.cookie.write_json_spans(o), Some(&mut entries));
+        (out, Layout { cut, cookie, expires, entries })
+    }
+
+    /// The session as [`read_record`] reads `text`, when `text` is this
+    /// session's record as [`record_with_layout`](Self::record_with_layout)
+    /// wrote it with `layout`: its keys and values become spans of `text`,
+    /// exactly as reading it would make them, without reading it. `Err`
+    /// gives the session back when reading would not give it again (a
+    /// cookie attribute that JSON does not carry as it is, such as an
+    /// invalid date or `-0`).
+    pub fn into_read_form(mut self: Box<Self>, text: Arc<str>, layout: &Layout) -> Result<Box<Session>, Box<Session>> {
+        // A key the session's own properties shadow is written but not read
+        // back (reading drops it): that session is not the one reading gives.
+        let shadowed =
+            self.data.entries.iter().any(|e| !matches!(e.slot, Slot::Cookie) && is_reserved(self.data.key(e)));
+        if shadowed
+            || layout.entries.len() != self.data.entries.len()
+            || text.len() < layout.cut.1
+            || !self.cookie.keep_as_written(&text, layout.cookie, layout.expires)
+        {
+            return Err(self);
+        }
+        for (e, at) in self.data.entries.iter_mut().zip(&layout.entries) {
+            // What the writer wrote was JSON.stringify's text, which reads
+            // back as the same value and is written again unchanged: the
+            // span reads as the value did (parsed when first read).
+            let (ks, ke) = at.key;
+            let plain = match &e.key {
+                Key::Text(..) => true,
+                Key::Owned(k) => ke - ks == k.len() + 2,
+            };
+            if plain {
+                e.key = Key::Text(ks + 1, ke - 1);
+            }
+            let (start, end) = at.value;
+            e.slot = match std::mem::replace(&mut e.slot, Slot::Cookie) {
+                Slot::Cookie => Slot::Cookie,
+                Slot::Text { parsed, .. } => Slot::Text { start, end, parsed },
+                Slot::Value(_) => Slot::Text { start, end, parsed: OnceCell::new() },
+            };
+        }
+        self.data.pristine = Some(HashText { text: text.clone(), cut: layout.cut });
+        self.data.source = Some(text);
+        Ok(self)
     }
 
     /// `JSON.stringify(session)`: the store record.
@@ -557,7 +710,7 @@ fn read_text(source: Arc<str>, now: f64) -> Record {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session_cookie::{CookieOptions, SessionCookie};
+    use crate::session_cookie::{Attr, CookieOptions, SessionCookie};
 
     #[test]
     fn reserved_keys_match_the_list() {
@@ -775,5 +928,166 @@ mod tests {
         assert!(!spliced_eq(b"abXYcd", (2, 4), b"abc", (0, 0)));
         assert!(spliced_eq(b"", (0, 0), b"xy", (0, 2)));
         assert!(!spliced_eq(b"ab", (1, 5), b"a", (0, 0)), "a cut past the end never matches");
+    }
+
+    /// Data values for the read-form test, as JSON text (and two values
+    /// JSON has no text for).
+    const DATA_VALUES: [&str; 14] = [
+        "null",
+        "true",
+        "0",
+        "-0",
+        "1.5",
+        "1e21",
+        "123456789012345678",
+        r#""x\ny""#,
+        "\"\u{e9}\u{2028}\"",
+        r#"[1,{"b":1,"1":2}]"#,
+        r#"{"z":{"0":[]},"a":"\u0041"}"#,
+        r#""""#,
+        "NaN",
+        "Infinity",
+    ];
+    const DATA_KEYS: [&str; 10] =
+        ["a", "views", "1", "0", "42", "a\"b", "\u{e9}", "\u{1}", "4294967295", "constructor"];
+
+    fn data_value(i: usize) -> Value {
+        match DATA_VALUES[i] {
+            "NaN" => Value::Number(f64::NAN),
+            "Infinity" => Value::Number(f64::INFINITY),
+            t => json::from_str(t).expect("test value"),
+        }
+    }
+
+    fn cookie_attr(i: usize) -> Attr {
+        match i {
+            0 => Attr::Undefined,
+            1 => Attr::Date(NOW + 3_600_000.0),
+            2 => Attr::Date(f64::NAN),
+            3 => Attr::Date(1.0e12),
+            4 => Attr::Date(8.0e15),
+            5 => Attr::NULL,
+            6 => Attr::Val(Value::Bool(false)),
+            7 => Attr::Val(Value::String("/x".into())),
+            8 => Attr::Val(Value::Number(60_000.0)),
+            9 => Attr::Val(Value::Number(-0.0)),
+            10 => Attr::Val(Value::Number(1.5)),
+            11 => Attr::Val(Value::Number(f64::NAN)),
+            12 => Attr::Val(Value::Array(vec![])),
+            _ => Attr::Val(Value::String("2023-11-14T23:13:20.000Z".into())),
+        }
+    }
+
+    fn cookie_field(c: &mut SessionCookie, i: usize) -> &mut Attr {
+        match i {
+            0 => &mut c.original_max_age,
+            1 => &mut c.partitioned,
+            2 => &mut c.priority,
+            3 => &mut c.expires,
+            4 => &mut c.secure,
+            5 => &mut c.http_only,
+            6 => &mut c.domain,
+            7 => &mut c.path,
+            _ => &mut c.same_site,
+        }
+    }
+
+    /// What a session shows of itself: its data and cookie, its record and
+    /// its change-detection text.
+    fn observed(s: &Session) -> (String, String, String) {
+        let data: Vec<(&str, &Value)> = s.data.iter().collect();
+        (format!("{data:?} {:?}", s.cookie), s.to_record(), text_of(&s.hash_text()))
+    }
+
+    const NOW: f64 = 1.7e12;
+
+    proptest::proptest! {
+        /// A session put in its read form from the record it wrote is the
+        /// session reading that record gives: the same data, cookie, record
+        /// and change-detection text, and the same after further changes;
+        /// an expired one is the absent record reading gives.
+        #[test]
+        fn read_forms_are_what_reading_gives(
+            loaded in proptest::option::of(0..3usize),
+            ops in proptest::collection::vec((0..DATA_KEYS.len(), proptest::option::of(0..DATA_VALUES.len())), 0..8),
+            attrs in proptest::collection::vec((0..9usize, 0..14usize), 0..4),
+            touch in proptest::bool::ANY,
+        ) {
+            let opts = CookieOptions { max_age: Some(60_000.0), ..CookieOptions::default() };
+            let mut s = match loaded {
+                None => Session::new(SessionCookie::generate(&opts, NOW, false)),
+                Some(i) => {
+                    let c = r#""cookie":{"originalMaxAge":60000,"expires":"2033-11-14T23:13:20.000Z","httpOnly":true,"path":"/"}"#;
+                    let text = [format!(r#"{{{c},"a":1}}"#), format!(r#"{{"b":[1, 2],{c},"1":true}}"#), format!(r#"{{"id":3,{c}}}"#)];
+                    match read_record(StoredRecord::Bytes(text[i].as_bytes()), NOW) {
+                        Record::Session { session, .. } => *session,
+                        _ => panic!("test record"),
+                    }
+                }
+            };
+            for (k, v) in ops {
+                match v {
+                    Some(v) => s.data.insert(DATA_KEYS[k], data_value(v)),
+                    None => drop(s.data.remove(DATA_KEYS[k])),
+                }
+            }
+            let plain_cookie = attrs.is_empty();
+            for (field, value) in attrs {
+                *cookie_field(&mut s.cookie, field) = cookie_attr(value);
+                s.cookie.forget_read_text();
+            }
+            if touch {
+                let _ = s.cookie.touch(NOW + 1000.0);
+            }
+            let (text, layout) = s.record_with_layout();
+            let text: Arc<str> = Arc::from(text);
+            let Ok(mut fast) = Box::new(s.clone()).into_read_form(text.clone(), &layout) else {
+                // Only a cookie that JSON does not carry, or a shadowed key,
+                // keeps the text alone.
+                let shadowed = s.data.iter().any(|(k, _)| is_reserved(k));
+                proptest::prop_assert!(!plain_cookie || shadowed, "{}", text);
+                return Ok(());
+            };
+            match read_text(text.clone(), NOW) {
+                Record::Session { session, original } => {
+                    let mut read = *session;
+                    proptest::prop_assert!(original.is_none());
+                    proptest::prop_assert!(!fast.cookie.expired_at(NOW), "{}", text);
+                    proptest::prop_assert_eq!(observed(&fast), observed(&read), "{}", text);
+                    proptest::prop_assert_eq!(&fast.to_record(), &*text);
+                    // And after further changes.
+                    let (x, y) = (fast.cookie.touch(NOW + 5000.0), read.cookie.touch(NOW + 5000.0));
+                    proptest::prop_assert_eq!(x, y);
+                    proptest::prop_assert_eq!(observed(&fast), observed(&read), "{} touched", text);
+                    fast.data.insert("zz", Value::Number(1.0));
+                    read.data.insert("zz", Value::Number(1.0));
+                    proptest::prop_assert_eq!(observed(&fast), observed(&read), "{} changed", text);
+                }
+                Record::Absent => proptest::prop_assert!(fast.cookie.expired_at(NOW), "{}", text),
+                Record::Corrupt(e) => {
+                    return Err(proptest::test_runner::TestCaseError::fail(format!("{e}: {text}")));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn written_sessions_take_their_read_form() {
+        let opts = CookieOptions { max_age: Some(60_000.0), ..CookieOptions::default() };
+        let mut s = Session::new(SessionCookie::generate(&opts, NOW, false));
+        s.data.insert("views", Value::Number(1.0));
+        s.data.insert("user", json::from_str(r#"{"name":"a\"b","roles":[1,2]}"#).unwrap());
+        let (text, layout) = s.record_with_layout();
+        let fast = Box::new(s.clone()).into_read_form(Arc::from(text.as_str()), &layout).expect("read form");
+        assert_eq!(fast.to_record(), text);
+        assert!(fast.data.pristine.is_some());
+        assert!(fast.data.entries.iter().all(|e| !matches!(e.slot, Slot::Value(_))));
+        // A cookie that JSON does not carry as it is keeps the text alone.
+        for (field, bad) in [(3, Attr::Date(f64::NAN)), (3, Attr::Val(Value::Number(-0.0))), (7, Attr::Undefined)] {
+            let mut s = s.clone();
+            *cookie_field(&mut s.cookie, field) = bad;
+            let (text, layout) = s.record_with_layout();
+            assert!(Box::new(s).into_read_form(Arc::from(text.as_str()), &layout).is_err());
+        }
     }
 }

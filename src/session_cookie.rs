@@ -399,26 +399,25 @@ impl SessionCookie {
     /// [`write_json`](Self::write_json) by copying the text the cookie was
     /// read from, with the new `expires`; `false` (nothing written) when
     /// that would not give the same text.
-    fn write_as_read(&self, out: &mut String) -> bool {
-        let (Some(read), Attr::Date(t)) = (&self.read_as.0, &self.expires) else { return false };
+    fn write_as_read(&self, out: &mut String) -> Option<(usize, usize)> {
+        let (Some(read), Attr::Date(t)) = (&self.read_as.0, &self.expires) else { return None };
         if read.original_max_age != self.original_max_age {
-            return false;
+            return None;
         }
-        let (Some(before), Some(after)) =
-            (read.text.get(read.object.0..read.expires.0), read.text.get(read.expires.1..read.object.1))
-        else {
-            return false;
-        };
+        let before = read.text.get(read.object.0..read.expires.0)?;
+        let after = read.text.get(read.expires.1..read.object.1)?;
         let mark = out.len();
         out.push_str(before);
+        let start = out.len();
         out.push('"');
         if !date::write_iso(out, *t) {
             out.truncate(mark);
-            return false;
+            return None;
         }
         out.push('"');
+        let end = out.len();
         out.push_str(after);
-        true
+        Some((start, end))
     }
 
     /// The `maxAge` getter: milliseconds left for a date, else `expires` itself.
@@ -450,6 +449,13 @@ impl SessionCookie {
     /// `session.touch()`: `maxAge = originalMaxAge`.
     pub fn touch(&mut self, now: f64) -> Result<(), &'static str> {
         self.set_max_age(self.original_max_age.clone(), now)
+    }
+
+    /// Drops the text the cookie was read from, as changing an attribute
+    /// does (for tests that change attributes directly).
+    #[cfg(test)]
+    pub fn forget_read_text(&mut self) {
+        self.read_as = ReadAs(None);
     }
 
     pub fn set_attr(&mut self, attr: CookieAttr, v: Value) {
@@ -494,9 +500,16 @@ impl SessionCookie {
 
     /// `Cookie#toJSON()` written as JSON.
     pub fn write_json(&self, out: &mut String) {
-        if self.write_as_read(out) {
-            return;
+        self.write_json_spans(out);
+    }
+
+    /// [`write_json`](Self::write_json); where `expires` went (quotes
+    /// included) when it was written as a date.
+    pub fn write_json_spans(&self, out: &mut String) -> Option<(usize, usize)> {
+        if let Some(expires) = self.write_as_read(out) {
+            return Some(expires);
         }
+        let mut expires = None;
         out.reserve(160);
         out.push('{');
         let mut first = true;
@@ -520,9 +533,76 @@ impl SessionCookie {
             }
             first = false;
             out.push_str(k);
+            let start = out.len();
             v.write_json(out);
+            if k == "\"expires\":" && matches!(v, Attr::Date(_)) && out.as_bytes().get(start) == Some(&b'"') {
+                expires = Some((start, out.len()));
+            }
         }
         out.push('}');
+        expires
+    }
+
+    /// After this cookie was written at `object` of `text` (its `expires`,
+    /// if a date, at `expires`): whether reading that text gives this
+    /// cookie again, in which case it keeps the text as read (see
+    /// `write_as_read`). Every attribute must be one that JSON carries as
+    /// it is: undefined (except the two the reader defaults), `null`, a
+    /// boolean, a string, a finite number other than `-0`; and `expires` a
+    /// date of the years 1970 to 9999 (whose ISO text reads back exactly)
+    /// or `null`.
+    pub fn keep_as_written(
+        &mut self,
+        text: &std::sync::Arc<str>,
+        object: (usize, usize),
+        expires: Option<(usize, usize)>,
+    ) -> bool {
+        fn carried(a: &Attr) -> bool {
+            match a {
+                Attr::Undefined => true,
+                Attr::Date(_) => false,
+                Attr::Val(Value::Null | Value::Bool(_) | Value::String(_)) => true,
+                Attr::Val(Value::Number(n)) => n.is_finite() && !(*n == 0.0 && n.is_sign_negative()),
+                Attr::Val(_) => false,
+            }
+        }
+        const YEAR_10000: f64 = 253_402_300_800_000.0;
+        let expires_ok = match (&self.expires, expires) {
+            (Attr::Date(t), Some(_)) => (0.0..YEAR_10000).contains(t),
+            (Attr::Val(Value::Null), None) => true,
+            _ => false,
+        };
+        let others = [
+            &self.original_max_age,
+            &self.partitioned,
+            &self.priority,
+            &self.secure,
+            &self.http_only,
+            &self.domain,
+            &self.path,
+            &self.same_site,
+        ];
+        let defaulted_present = !matches!(self.http_only, Attr::Undefined) && !matches!(self.path, Attr::Undefined);
+        if !expires_ok
+            || !defaulted_present
+            || !others.into_iter().all(carried)
+            || text.get(object.0..object.1).is_none()
+        {
+            return false;
+        }
+        self.read_as = ReadAs(expires.map(|expires| CanonicalText {
+            text: text.clone(),
+            object,
+            expires,
+            original_max_age: self.original_max_age.clone(),
+        }));
+        true
+    }
+
+    /// Whether the store's rule takes the record this cookie came from as
+    /// expired at `now` (an `expires` date at or before it).
+    pub fn expired_at(&self, now: f64) -> bool {
+        matches!(self.expires, Attr::Date(t) if t <= now)
     }
 
     /// `Cookie#toJSON()` as a value.

@@ -43,3 +43,30 @@ fn differential_edge_vectors() {
         assert_eq!(passed + failed.len(), total, "{file}");
     }
 }
+
+/// Every corpus again, with each end-of-request record handed over with
+/// its session and loaded back without reading its text whenever the store
+/// gives back exactly that text (what `MemoryStore` and the tower layer
+/// do): the same outcomes, byte for byte.
+#[test]
+fn vectors_with_records_loaded_as_handed_over() {
+    const KNOWN: [&str; 2] = ["rec-cookie-key-toJSON", "rec-cookie-key-proto_object"];
+    let engine = runner::RustSavedEngine::default();
+    let mut total = 0;
+    for file in [
+        "tests/conformance/vectors/named.json",
+        "tests/conformance/vectors/random-public.json",
+        "tests/differential/edge-vectors.json",
+        "tests/differential/edge-vectors-deep-nesting.json",
+        "tests/differential/edge-vectors-lone-surrogates.json",
+    ] {
+        let text = std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).expect("vector file");
+        let (passed, failed) = runner::run_file(&engine, &text).expect("vector file parses");
+        let unexpected: Vec<_> = failed.iter().filter(|(name, _)| !KNOWN.contains(&name.as_str())).collect();
+        assert!(unexpected.is_empty(), "{file}: {unexpected:#?}");
+        total += passed + failed.len();
+    }
+    assert_eq!(total, 107 + 300 + 878 + 2 + 2);
+    // Most returning requests took the session handed over.
+    assert!(engine.hits() > 300, "only {} loads took a handed-over session", engine.hits());
+}

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use session::json::{self, Map, Value};
@@ -114,7 +114,31 @@ impl IdSource for SharedIds {
 /// The Rust API as an [`Engine`].
 pub struct RustEngine;
 
-struct RustReq(session::Request);
+/// The Rust API with the end-of-request records handed over with their
+/// sessions ([`session::Request::take_saved_record`]) and loaded back with
+/// [`session::Request::handle_load_saved`] whenever the store gives back
+/// exactly that text, as an in-memory store keeping them does.
+#[derive(Default)]
+pub struct RustSavedEngine {
+    kept: Arc<Mutex<Kept>>,
+}
+
+#[derive(Default)]
+struct Kept {
+    /// By record text: what the engine handed over with it.
+    records: HashMap<String, session::SavedRecord>,
+    /// Loads that took a record's session instead of reading its text.
+    hits: usize,
+}
+
+impl RustSavedEngine {
+    /// How many loads took a kept session.
+    pub fn hits(&self) -> usize {
+        self.kept.lock().map_or(0, |k| k.hits)
+    }
+}
+
+struct RustReq(session::Request, Option<Arc<Mutex<Kept>>>);
 
 fn op(r: Result<impl Sized, session::Error>) -> Result<(), OpErr> {
     match r {
@@ -124,32 +148,52 @@ fn op(r: Result<impl Sized, session::Error>) -> Result<(), OpErr> {
     }
 }
 
+fn rust_config(options: &Value) -> Result<Arc<session::Config>, String> {
+    let b = session::ConfigBuilder::from_express_options(options).map_err(|e| e.to_string())?;
+    Ok(Arc::new(b.build().map_err(|e| e.to_string())?))
+}
+
+impl Engine for RustSavedEngine {
+    type Config = Arc<session::Config>;
+    fn config(&self, options: &Value) -> Result<Self::Config, String> {
+        rust_config(options)
+    }
+    fn request(&self, config: &Self::Config, f: &Facts, ids: SharedIds) -> Result<Box<dyn EngineRequest>, String> {
+        let mut req = rust_request(config, f, ids)?;
+        req.1 = Some(self.kept.clone());
+        Ok(Box::new(req))
+    }
+}
+
 impl Engine for RustEngine {
     type Config = Arc<session::Config>;
     fn config(&self, options: &Value) -> Result<Self::Config, String> {
-        let b = session::ConfigBuilder::from_express_options(options).map_err(|e| e.to_string())?;
-        Ok(Arc::new(b.build().map_err(|e| e.to_string())?))
+        rust_config(options)
     }
     fn request(&self, config: &Self::Config, f: &Facts, ids: SharedIds) -> Result<Box<dyn EngineRequest>, String> {
-        let mut r = session::Request::new(config.clone(), session::UnixMillis(f.now), ids);
-        let e = |e: session::Error| e.to_string();
-        r.set_target(f.target.as_bytes()).map_err(e)?;
-        for c in &f.cookie_headers {
-            r.add_cookie_header(c.as_bytes()).map_err(e)?;
-        }
-        for p in &f.forwarded_proto {
-            r.add_forwarded_proto(p.as_bytes()).map_err(e)?;
-        }
-        r.set_tls(f.tls).map_err(e)?;
-        r.set_store_unavailable(f.store_unavailable).map_err(e)?;
-        Ok(Box::new(RustReq(r)))
+        Ok(Box::new(rust_request(config, f, ids)?))
     }
+}
+
+fn rust_request(config: &Arc<session::Config>, f: &Facts, ids: SharedIds) -> Result<RustReq, String> {
+    let mut r = session::Request::new(config.clone(), session::UnixMillis(f.now), ids);
+    let e = |e: session::Error| e.to_string();
+    r.set_target(f.target.as_bytes()).map_err(e)?;
+    for c in &f.cookie_headers {
+        r.add_cookie_header(c.as_bytes()).map_err(e)?;
+    }
+    for p in &f.forwarded_proto {
+        r.add_forwarded_proto(p.as_bytes()).map_err(e)?;
+    }
+    r.set_tls(f.tls).map_err(e)?;
+    r.set_store_unavailable(f.store_unavailable).map_err(e)?;
+    Ok(RustReq(r, None))
 }
 
 impl EngineRequest for RustReq {
     fn poll(&mut self) -> Result<Act, String> {
         use session::Action as A;
-        Ok(match self.0.poll_action().map_err(|e| e.to_string())? {
+        let act = match self.0.poll_action().map_err(|e| e.to_string())? {
             A::Load { id } => Act::Load(id.into()),
             A::Save { id, record, expires_at } => Act::Save { id: id.into(), record: record.into(), expires_at },
             A::Touch { id, record, expires_at } => Act::Touch { id: id.into(), record: record.into(), expires_at },
@@ -161,10 +205,28 @@ impl EngineRequest for RustReq {
             A::Completed { error } => Act::Completed(error.map(Into::into)),
             A::Error { message } => Act::Error(message.into()),
             A::Done => Act::Done,
-        })
+        };
+        if let Some(kept) = &self.1
+            && let Some(saved) = self.0.take_saved_record().filter(session::SavedRecord::is_read)
+        {
+            let mut kept = kept.lock().map_err(|e| e.to_string())?;
+            kept.records.insert(saved.text().to_string(), saved);
+        }
+        Ok(act)
     }
     fn handle_load(&mut self, r: Load) -> Result<(), String> {
         use session::LoadResult as L;
+        if let (Some(kept), Load::Found(t)) = (&self.1, &r) {
+            let saved = {
+                let mut kept = kept.lock().map_err(|e| e.to_string())?;
+                let saved = kept.records.remove(t.as_str());
+                kept.hits += usize::from(saved.is_some());
+                saved
+            };
+            if let Some(saved) = saved {
+                return self.0.handle_load_saved(saved).map_err(|e| e.to_string());
+            }
+        }
         let res = match &r {
             Load::Found(t) => L::Found(t.as_bytes()),
             Load::NotFound => L::NotFound,
