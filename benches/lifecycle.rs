@@ -441,7 +441,7 @@ fn main() {
         scenarios.push(("(b) returning visitor increments", allocs, e, None, prims.clone()));
         increment_text(); // as it is in the timed loop: after a request of its own kind
         let allocs = counting::count(increment_text);
-        let e = bench.add(true, increment_text);
+        let e = bench.add(false, increment_text);
         let c = bench.add(false, || {
             black_box(c_path::run(&ccfg, &store, NOW, &SEED, Some(&cookie), c_path::Handler::Increment));
         });
@@ -455,7 +455,7 @@ fn main() {
         scenarios.push(("(c) returning visitor reads", allocs, e, None, prims.clone()));
         read_text(); // as it is in the timed loop: after a request of its own kind
         let allocs = counting::count(read_text);
-        let e = bench.add(true, read_text);
+        let e = bench.add(false, read_text);
         let c = bench.add(false, || {
             black_box(c_path::run(&ccfg, &store, NOW, &SEED, Some(&cookie), c_path::Handler::Read));
         });

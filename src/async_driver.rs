@@ -2,9 +2,10 @@
 //! `get`/`set`/`touch`/`destroy`, and helpers that run [`Request::poll_action`]
 //! against such a store until the application's turn.
 //!
-//! Nothing here depends on a runtime: the futures are plain
-//! `Pin<Box<dyn Future + Send>>`, so any executor (tokio, smol, a hand-written
-//! one) can drive them. A store reports failures as a [`StoreError`], which
+//! Nothing here depends on a runtime: a store's futures are
+//! [`StoreFuture`]s (an answer the store has at once, or a boxed `Send`
+//! future), so any executor (tokio, smol, a hand-written one) can drive
+//! them. A store reports failures as a [`StoreError`], which
 //! becomes the engine's [`LoadResult::Failed`] / [`StoreResult::Failed`] with
 //! the error's message (or [`LoadResult::Missing`] for an `ENOENT`-style
 //! error), exactly the inputs a synchronous host would give.
@@ -49,8 +50,72 @@ use crate::memory_store::MemoryStore;
 use crate::request::Request;
 use crate::session::SavedRecord;
 
-/// The future an [`AsyncStore`] operation returns.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+/// The future an [`AsyncStore`] operation returns: either the answer,
+/// which a store that has it at once (an in-memory one) gives without an
+/// allocation ([`ready`](Self::ready)), or any `Send` future, boxed
+/// ([`boxed`](Self::boxed), or `.into()` from a `Pin<Box<dyn Future>>`).
+#[must_use = "futures do nothing unless polled"]
+pub struct StoreFuture<'a, T>(Pending<'a, T>);
+
+type BoxedStoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+enum Pending<'a, T> {
+    /// `None` once taken.
+    Ready(Option<Result<T, StoreError>>),
+    Boxed(BoxedStoreFuture<'a, T>),
+}
+
+impl<'a, T> StoreFuture<'a, T> {
+    /// The answer, at once.
+    pub fn ready(result: Result<T, StoreError>) -> Self {
+        StoreFuture(Pending::Ready(Some(result)))
+    }
+
+    /// A future answering later.
+    pub fn boxed(future: impl Future<Output = Result<T, StoreError>> + Send + 'a) -> Self {
+        StoreFuture(Pending::Boxed(Box::pin(future)))
+    }
+
+    /// This future with `f` applied to its success.
+    fn map_ok<U>(self, f: impl FnOnce(T) -> U + Send + 'a) -> StoreFuture<'a, U>
+    where
+        T: 'a,
+    {
+        match self.0 {
+            Pending::Ready(r) => StoreFuture(Pending::Ready(r.map(|r| r.map(f)))),
+            Pending::Boxed(fut) => StoreFuture::boxed(async move { fut.await.map(f) }),
+        }
+    }
+}
+
+impl<'a, T> From<BoxedStoreFuture<'a, T>> for StoreFuture<'a, T> {
+    fn from(future: BoxedStoreFuture<'a, T>) -> Self {
+        StoreFuture(Pending::Boxed(future))
+    }
+}
+
+impl<T: Unpin> Future for StoreFuture<'_, T> {
+    type Output = Result<T, StoreError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            // As `std::future::Ready`: polling again after the answer is a bug.
+            Pending::Ready(answer) => {
+                std::task::Poll::Ready(answer.take().expect("StoreFuture polled after completion"))
+            }
+            Pending::Boxed(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<T> fmt::Debug for StoreFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Pending::Ready(_) => "StoreFuture::Ready",
+            Pending::Boxed(_) => "StoreFuture::Boxed",
+        })
+    }
+}
 
 /// A store operation's failure: its message is what the engine reports (as
 /// express-session passes the store's `err` on).
@@ -115,8 +180,7 @@ pub trait AsyncStore: Send + Sync {
     /// as shared text (as [`MemoryStore`] does) hands them out without a
     /// copy. The default calls `get`.
     fn load<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<FoundRecord>> {
-        let get = self.get(id, now);
-        Box::pin(async move { get.await.map(|found| found.map(FoundRecord::Bytes)) })
+        self.get(id, now).map_ok(|found| found.map(FoundRecord::Bytes))
     }
     /// Store `record` under `id` ([`Action::Save`]).
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()>;
@@ -137,7 +201,7 @@ pub trait AsyncStore: Send + Sync {
         expires_at: Option<i64>,
         now: i64,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(async move { self.set(id, record.text(), expires_at, now).await })
+        StoreFuture::boxed(async move { self.set(id, record.text(), expires_at, now).await })
     }
     /// [`touch`](Self::touch) as the driver calls it for the end-of-request
     /// touch, like [`save_record`](Self::save_record). The default calls
@@ -149,7 +213,7 @@ pub trait AsyncStore: Send + Sync {
         expires_at: Option<i64>,
         now: i64,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(async move { self.touch(id, record.text(), expires_at, now).await })
+        StoreFuture::boxed(async move { self.touch(id, record.text(), expires_at, now).await })
     }
 }
 
@@ -186,26 +250,26 @@ forward_store!(&T, Box<T>, Arc<T>);
 /// The in-memory store answers at once (its futures are ready when created).
 impl AsyncStore for MemoryStore {
     fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(std::future::ready(Ok(MemoryStore::get(self, id, now).map(|text| text.as_bytes().to_vec()))))
+        StoreFuture::ready(Ok(MemoryStore::get(self, id, now).map(|text| text.as_bytes().to_vec())))
     }
 
     fn load<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<FoundRecord>> {
-        Box::pin(std::future::ready(Ok(MemoryStore::load(self, id, now).map(FoundRecord::Saved))))
+        StoreFuture::ready(Ok(MemoryStore::load(self, id, now).map(FoundRecord::Saved)))
     }
 
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
         let result = MemoryStore::set(self, id, record, expires_at, now).map_err(|e| StoreError::new(e.to_string()));
-        Box::pin(std::future::ready(result))
+        StoreFuture::ready(result)
     }
 
     fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
         MemoryStore::touch(self, id, record, expires_at, now);
-        Box::pin(std::future::ready(Ok(())))
+        StoreFuture::ready(Ok(()))
     }
 
     fn destroy<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, ()> {
         MemoryStore::destroy(self, id);
-        Box::pin(std::future::ready(Ok(())))
+        StoreFuture::ready(Ok(()))
     }
 
     fn save_record<'a>(
@@ -216,7 +280,7 @@ impl AsyncStore for MemoryStore {
         now: i64,
     ) -> StoreFuture<'a, ()> {
         let result = self.set_saved(id, record, expires_at, now).map_err(|e| StoreError::new(e.to_string()));
-        Box::pin(std::future::ready(result))
+        StoreFuture::ready(result)
     }
 
     fn touch_record<'a>(
@@ -227,7 +291,7 @@ impl AsyncStore for MemoryStore {
         now: i64,
     ) -> StoreFuture<'a, ()> {
         self.touch_saved(id, record, expires_at, now);
-        Box::pin(std::future::ready(Ok(())))
+        StoreFuture::ready(Ok(()))
     }
 }
 
@@ -416,16 +480,16 @@ mod tests {
 
     impl AsyncStore for Down {
         fn get<'a>(&'a self, _: &'a str, _: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
-            Box::pin(std::future::ready(Err(StoreError::new("connection refused"))))
+            StoreFuture::ready(Err(StoreError::new("connection refused")))
         }
         fn set<'a>(&'a self, _: &'a str, _: &'a str, _: Option<i64>, _: i64) -> StoreFuture<'a, ()> {
-            Box::pin(std::future::ready(Err("write failed".into())))
+            StoreFuture::ready(Err("write failed".into()))
         }
         fn touch<'a>(&'a self, _: &'a str, _: &'a str, _: Option<i64>, _: i64) -> StoreFuture<'a, ()> {
-            Box::pin(std::future::ready(Err("touch failed".into())))
+            StoreFuture::ready(Err("touch failed".into()))
         }
         fn destroy<'a>(&'a self, _: &'a str, _: i64) -> StoreFuture<'a, ()> {
-            Box::pin(std::future::ready(Err("destroy failed".into())))
+            StoreFuture::ready(Err("destroy failed".into()))
         }
     }
 
@@ -500,20 +564,33 @@ mod tests {
     }
 
     #[test]
+    fn ready_answers_stay_unboxed() {
+        // A store answering at once: its `load` (the default, over `get`) is ready too.
+        assert_eq!(format!("{:?}", Down.load("x", 0)), "StoreFuture::Ready");
+        assert_eq!(block_on(Down.load("x", 0)), Err(StoreError::new("connection refused")));
+        assert_eq!(format!("{:?}", AsyncStore::load(&MemoryStore::new(), "x", 0)), "StoreFuture::Ready");
+        let boxed: StoreFuture<'_, u8> = StoreFuture::boxed(async { Ok(7) });
+        assert_eq!(format!("{boxed:?}"), "StoreFuture::Boxed");
+        assert_eq!(block_on(boxed.map_ok(|n| n + 1)), Ok(8));
+        let pinned: Pin<Box<dyn Future<Output = Result<u8, StoreError>> + Send>> = Box::pin(async { Ok(1) });
+        assert_eq!(block_on(StoreFuture::from(pinned)), Ok(1));
+    }
+
+    #[test]
     fn missing_is_not_found_on_load() {
         struct Enoent;
         impl AsyncStore for Enoent {
             fn get<'a>(&'a self, _: &'a str, _: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
-                Box::pin(std::future::ready(Err(StoreError::missing("ENOENT"))))
+                StoreFuture::ready(Err(StoreError::missing("ENOENT")))
             }
             fn set<'a>(&'a self, _: &'a str, _: &'a str, _: Option<i64>, _: i64) -> StoreFuture<'a, ()> {
-                Box::pin(std::future::ready(Ok(())))
+                StoreFuture::ready(Ok(()))
             }
             fn touch<'a>(&'a self, _: &'a str, _: &'a str, _: Option<i64>, _: i64) -> StoreFuture<'a, ()> {
-                Box::pin(std::future::ready(Ok(())))
+                StoreFuture::ready(Ok(()))
             }
             fn destroy<'a>(&'a self, _: &'a str, _: i64) -> StoreFuture<'a, ()> {
-                Box::pin(std::future::ready(Ok(())))
+                StoreFuture::ready(Ok(()))
             }
         }
         let op = StoreOp::Load { id: "x".into() };

@@ -212,19 +212,19 @@ impl RedisStore {
 
 impl AsyncStore for RedisStore {
     fn get<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(self.get_record(id))
+        StoreFuture::boxed(self.get_record(id))
     }
 
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
-        Box::pin(self.set_record(id, record, expires_at, now))
+        StoreFuture::boxed(self.set_record(id, record, expires_at, now))
     }
 
     fn touch<'a>(&'a self, id: &'a str, _record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
-        Box::pin(self.touch_record(id, expires_at, now))
+        StoreFuture::boxed(self.touch_record(id, expires_at, now))
     }
 
     fn destroy<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, ()> {
-        Box::pin(self.destroy_record(id))
+        StoreFuture::boxed(self.destroy_record(id))
     }
 }
 

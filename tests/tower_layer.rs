@@ -36,7 +36,7 @@ impl Flaky {
 
 impl AsyncStore for Flaky {
     fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move {
+        StoreFuture::boxed(async move {
             self.check()?;
             // Yield once, like a store across a network.
             tokio::task::yield_now().await;
@@ -44,20 +44,20 @@ impl AsyncStore for Flaky {
         })
     }
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
+        StoreFuture::boxed(async move {
             self.check()?;
             tokio::task::yield_now().await;
             AsyncStore::set(&self.inner, id, record, expires_at, now).await
         })
     }
     fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
+        StoreFuture::boxed(async move {
             self.check()?;
             AsyncStore::touch(&self.inner, id, record, expires_at, now).await
         })
     }
     fn destroy<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
+        StoreFuture::boxed(async move {
             self.check()?;
             AsyncStore::destroy(&self.inner, id, now).await
         })
