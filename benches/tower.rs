@@ -9,6 +9,11 @@
 //! router's time per request minus that of the same router without sessions.
 //! Goal: ours at most half of tower-sessions' overhead.
 //!
+//! The same run also times the engine alone on scenario (b) (the sans-IO
+//! request driven synchronously against the same kind of `MemoryStore`,
+//! no tower, no async): what is left of the layer's overhead once that is
+//! taken away is the async plumbing.
+//!
 //! Note the work differs: libsession verifies the cookie's HMAC-SHA256
 //! signature and signs the new one (express-session's format) and keeps
 //! records as JSON text (what connect-redis and express-session store);
@@ -130,15 +135,83 @@ impl Contender {
     }
 }
 
+/// Scenario (b) through the engine alone: a synchronous poll loop against
+/// a `MemoryStore`, as `benches/lifecycle.rs` runs it.
+struct EngineAlone {
+    config: Arc<Config>,
+    store: session::MemoryStore,
+    cookie: String,
+    views: f64,
+    batch: u64,
+    best: f64,
+}
+
+impl EngineAlone {
+    fn new() -> EngineAlone {
+        let config = Arc::new(
+            Config::builder().secret("benchmark secret").max_age(Some(24.0 * 3600.0 * 1000.0)).build().unwrap(),
+        );
+        let mut engine = EngineAlone {
+            config,
+            store: session::MemoryStore::new(),
+            cookie: String::new(),
+            views: 0.0,
+            batch: 64,
+            best: f64::INFINITY,
+        };
+        engine.cookie = engine.request(None).expect("a new session's cookie");
+        engine
+    }
+
+    /// One request; the Set-Cookie's `name=value`.
+    fn request(&mut self, cookie: Option<&str>) -> Option<String> {
+        let now = session::tower_layer::system_clock();
+        let mut req = session::Request::new(self.config.clone(), now, session::OsRngIds);
+        if let Some(c) = cookie {
+            req.add_cookie_header(c.as_bytes()).unwrap();
+        }
+        let mut set_cookie = None;
+        loop {
+            match self.store.poll(&mut req, now.0 as i64).unwrap() {
+                session::Action::Ready => {
+                    self.views = req.increment("views").unwrap();
+                    req.finish().unwrap();
+                }
+                session::Action::SetCookie { value } => {
+                    set_cookie = value.split(';').next().map(str::to_string);
+                }
+                session::Action::Done => return set_cookie,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    fn run(&mut self, n: u64) -> Duration {
+        let cookie = std::mem::take(&mut self.cookie);
+        let before = self.views;
+        let t = Instant::now();
+        for _ in 0..n {
+            assert!(self.request(Some(&cookie)).is_some(), "engine: a Set-Cookie on every response");
+        }
+        let elapsed = t.elapsed();
+        assert_eq!(self.views, before + n as f64, "engine: every request counted");
+        self.cookie = cookie;
+        elapsed
+    }
+}
+
 /// ns per request of each router: batches of about 20 ms, every round one
 /// batch of each router in turn (so that a slow spell on the machine hits
 /// them alike), and each router's fastest batch.
-async fn measure(contenders: &mut [Contender]) {
+async fn measure(contenders: &mut [Contender], engine: &mut EngineAlone) {
     if let Some(n) = std::env::var("LIBSESSION_BENCH_ITERS").ok().and_then(|v| v.parse::<u64>().ok()) {
         for c in contenders {
             c.run(n).await;
         }
         return;
+    }
+    while engine.run(engine.batch) < Duration::from_millis(20) {
+        engine.batch *= 2;
     }
     for c in contenders.iter_mut() {
         // Nothing else runs on this single-threaded runtime meanwhile.
@@ -155,6 +228,8 @@ async fn measure(contenders: &mut [Contender]) {
             let ns = c.run(c.batch).await.as_nanos() as f64 / c.batch as f64;
             c.best = c.best.min(ns);
         }
+        let ns = engine.run(engine.batch).as_nanos() as f64 / engine.batch as f64;
+        engine.best = engine.best.min(ns);
     }
 }
 
@@ -162,6 +237,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     println!("scenario (b): returning visitor increments a counter, axum router in process");
     let only = std::env::var("LIBSESSION_BENCH_ONLY").ok();
+    let mut engine = EngineAlone::new();
     let results = rt.block_on(async {
         let mut contenders = Vec::new();
         for (name, router) in routers() {
@@ -169,7 +245,7 @@ fn main() {
                 contenders.push(Contender::new(name, router).await);
             }
         }
-        measure(&mut contenders).await;
+        measure(&mut contenders, &mut engine).await;
         contenders.iter().map(|c| (c.name, c.best, c.allocs)).collect::<Vec<_>>()
     });
     if std::env::var_os("LIBSESSION_BENCH_ITERS").is_some() {
@@ -194,6 +270,13 @@ fn main() {
         "  ratio libsession/tower-sessions with signed cookies: {:.2} (overhead), {:.2} (whole request)",
         ours_overhead / signed_overhead,
         ours / theirs_signed
+    );
+    println!(
+        "  engine alone (sync MemoryStore, no tower): {:.0} ns = {:.2} x tower-sessions' overhead; \
+         the layer's async plumbing: {:.0} ns",
+        engine.best,
+        engine.best / theirs_overhead,
+        ours_overhead - engine.best
     );
 }
 

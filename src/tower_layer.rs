@@ -729,7 +729,30 @@ impl Session {
 #[derive(Default)]
 struct KeyedLocks {
     hasher: RandomState,
-    slots: Mutex<HashMap<u64, Slot>>,
+    slots: Mutex<Slots>,
+}
+
+/// The table's keys are SipHash outputs already: used as they are.
+type Slots = HashMap<u64, Slot, std::hash::BuildHasherDefault<Prehashed>>;
+
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed here; anything else still mixes in.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 #[derive(Default)]
@@ -742,7 +765,7 @@ struct Slot {
 }
 
 impl KeyedLocks {
-    fn slots(&self) -> MutexGuard<'_, HashMap<u64, Slot>> {
+    fn slots(&self) -> MutexGuard<'_, Slots> {
         // Every change leaves the table consistent: usable even if poisoned.
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -754,10 +777,11 @@ impl KeyedLocks {
         let slot = slots.entry(hash).or_default();
         let ticket = slot.next_ticket;
         slot.next_ticket += 1;
-        if ticket != slot.holder {
+        let granted = ticket == slot.holder;
+        if !granted {
             slot.waiters.push_back((ticket, None));
         }
-        LockWait { locks: Some(self.clone()), hash, ticket }
+        LockWait { locks: Some(self.clone()), hash, ticket, granted }
     }
 
     /// Hands the lock of `hash` to the next waiter, or drops the entry.
@@ -788,6 +812,8 @@ struct LockWait {
     locks: Option<Arc<KeyedLocks>>,
     hash: u64,
     ticket: u64,
+    /// The lock was free when claimed: it is this claim's already.
+    granted: bool,
 }
 
 impl Future for LockWait {
@@ -795,6 +821,10 @@ impl Future for LockWait {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<KeyGuard> {
         let Some(locks) = self.locks.clone() else { panic!("LockWait polled after completion") };
+        if self.granted {
+            self.locks = None;
+            return Poll::Ready(KeyGuard { locks, hash: self.hash });
+        }
         let mut slots = locks.slots();
         let slot = slots.get_mut(&self.hash);
         match slot {
