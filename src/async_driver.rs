@@ -188,6 +188,15 @@ pub trait AsyncStore: Send + Sync {
     fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()>;
     /// Delete the record (absent is fine) ([`Action::Destroy`]).
     fn destroy<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()>;
+    /// Whether every future this store returns is [`StoreFuture::ready`]
+    /// (an in-memory store): the tower layer then does the session's store
+    /// work before its `call` returns, without boxing its future. A store
+    /// that says so and still returns a pending future is not awaited in
+    /// that case: the load is done again the general way, and an
+    /// end-of-request save is reported unsaved. The default is `false`.
+    fn answers_at_once(&self) -> bool {
+        false
+    }
     /// [`set`](Self::set) as the driver calls it for the end-of-request
     /// save: with the record's session, already read
     /// ([`Request::take_saved_record`]), for a store that keeps it next to
@@ -235,6 +244,9 @@ macro_rules! forward_store {
             fn destroy<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
                 (**self).destroy(id, now)
             }
+            fn answers_at_once(&self) -> bool {
+                (**self).answers_at_once()
+            }
             fn save_record<'a>(&'a self, id: &'a str, record: SavedRecord, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
                 (**self).save_record(id, record, expires_at, now)
             }
@@ -270,6 +282,10 @@ impl AsyncStore for MemoryStore {
     fn destroy<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, ()> {
         MemoryStore::destroy(self, id);
         StoreFuture::ready(Ok(()))
+    }
+
+    fn answers_at_once(&self) -> bool {
+        true
     }
 
     fn save_record<'a>(

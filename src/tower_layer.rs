@@ -245,17 +245,35 @@ where
 {
     type Response = http::Response<RB>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<http::Response<RB>, S::Error>>;
+    type Future = SessionFuture<S::Future, RB, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        let settings = &self.settings;
+        // A store that answers at once: the session is ready now, unless its
+        // lock is held (then the whole request waits, below, from the start).
+        if settings.store.answers_at_once() {
+            match poll_once(prepare(settings, Head::of(&req))) {
+                Some(Prepared::Handler { req: engine, lock }) => {
+                    let handle = Session::new(settings.clone(), engine);
+                    req.extensions_mut().insert(handle.clone());
+                    // `self.inner` is the service that was made ready.
+                    let inner = self.inner.call(req);
+                    return SessionFuture { state: Flow::Handler { inner, handle, lock } };
+                }
+                Some(Prepared::Respond(response)) => {
+                    return SessionFuture { state: Flow::Answered { response: Some(response) } };
+                }
+                None => {}
+            }
+        }
         // The clone is not ready yet: keep it, and use the one that is.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(serve(self.settings.clone(), inner, req))
+        SessionFuture { state: Flow::Boxed { future: Box::pin(serve(settings.clone(), inner, req)) } }
     }
 }
 
@@ -267,23 +285,23 @@ fn status<RB: Default>(code: http::StatusCode) -> http::Response<RB> {
 
 /// A new engine request with the facts of `http` (without its cookies if
 /// `cookies` is false).
-fn engine_request<B>(
+fn engine_request(
     st: &Settings,
     now: UnixMillis,
-    http: &http::Request<B>,
+    http: &Head<'_>,
     cookies: bool,
 ) -> Result<Box<Request>, crate::Error> {
     // Boxed once: the request is large, and moves between this service's
     // future and the handler's handle.
     let mut req = Box::new(Request::with_boxed_ids(st.config.clone(), now, (st.ids)()));
-    let target = http.uri().path_and_query().map_or("/", |p| p.as_str());
+    let target = http.uri.path_and_query().map_or("/", |p| p.as_str());
     req.set_target(target.as_bytes())?;
     if cookies {
-        for value in http.headers().get_all(COOKIE) {
+        for value in http.headers.get_all(COOKIE) {
             req.add_cookie_header(value.as_bytes())?;
         }
     }
-    for value in http.headers().get_all(X_FORWARDED_PROTO) {
+    for value in http.headers.get_all(X_FORWARDED_PROTO) {
         req.add_forwarded_proto(value.as_bytes())?;
     }
     req.set_tls(st.tls)?;
@@ -340,22 +358,37 @@ async fn until_ready(st: &Settings, req: &mut Request, from_current: bool, now: 
     }
 }
 
-async fn serve<S, B, RB>(
-    settings: Arc<Settings>,
-    mut inner: S,
-    mut http_req: http::Request<B>,
-) -> Result<http::Response<RB>, S::Error>
-where
-    S: Service<http::Request<B>, Response = http::Response<RB>>,
-    RB: Default,
-{
-    let st = &*settings;
+/// Where a request stands when the handler's turn comes.
+enum Prepared<RB> {
+    /// The handler runs with this session (holding the session's lock, if
+    /// one was taken).
+    Handler { req: Box<Request>, lock: Option<KeyGuard> },
+    /// Answered without the handler (a 500).
+    Respond(http::Response<RB>),
+}
+
+/// What the engine reads of an HTTP request (the body is not shared).
+struct Head<'a> {
+    uri: &'a http::Uri,
+    headers: &'a http::HeaderMap,
+}
+
+impl<'a> Head<'a> {
+    fn of<B>(req: &'a http::Request<B>) -> Self {
+        Head { uri: req.uri(), headers: req.headers() }
+    }
+}
+
+/// The middleware's entry: the engine request, the session's lock, the
+/// load, and the store-failure policy.
+async fn prepare<RB: Default>(st: &Settings, http_req: Head<'_>) -> Prepared<RB> {
+    let internal_error = || Prepared::Respond(status(http::StatusCode::INTERNAL_SERVER_ERROR));
     let now = (st.clock)();
     let mut req = match engine_request(st, now, &http_req, true) {
         Ok(req) => req,
         Err(e) => {
             st.report(&format!("session engine error: {e}"));
-            return Ok(status(http::StatusCode::INTERNAL_SERVER_ERROR));
+            return internal_error();
         }
     };
 
@@ -366,14 +399,14 @@ where
         Ok(_) => {}
         Err(e) => {
             st.report(&format!("session engine error: {e}"));
-            return Ok(status(http::StatusCode::INTERNAL_SERVER_ERROR));
+            return internal_error();
         }
     }
     match until_ready(st, &mut req, true, now.0 as i64).await {
         Ok(()) => {}
         Err(NotReady::Internal(message)) => {
             st.report(&message);
-            return Ok(status(http::StatusCode::INTERNAL_SERVER_ERROR));
+            return internal_error();
         }
         Err(NotReady::Failed(message)) => {
             st.report(&message);
@@ -381,7 +414,7 @@ where
             finish(st, &mut req, &mut response).await;
             drop(lock.take());
             match st.on_store_error {
-                OnStoreError::Respond500 => return Ok(response),
+                OnStoreError::Respond500 => return Prepared::Respond(response),
                 OnStoreError::FreshSession => {
                     let fresh = engine_request(st, now, &http_req, false);
                     let ready = match fresh {
@@ -393,26 +426,131 @@ where
                     };
                     if let Err(NotReady::Failed(message) | NotReady::Internal(message)) = ready {
                         st.report(&message);
-                        return Ok(status(http::StatusCode::INTERNAL_SERVER_ERROR));
+                        return internal_error();
                     }
                 }
             }
         }
     }
+    Prepared::Handler { req, lock }
+}
 
+/// The whole request, for any store and any state of the session's lock.
+async fn serve<S, B, RB>(
+    settings: Arc<Settings>,
+    mut inner: S,
+    mut http_req: http::Request<B>,
+) -> Result<http::Response<RB>, S::Error>
+where
+    S: Service<http::Request<B>, Response = http::Response<RB>>,
+    RB: Default,
+{
+    let st = &*settings;
+    let (req, lock) = match prepare(st, Head::of(&http_req)).await {
+        Prepared::Handler { req, lock } => (req, lock),
+        Prepared::Respond(response) => return Ok(response),
+    };
     // The handler's turn.
     let handle = Session::new(settings.clone(), req);
     http_req.extensions_mut().insert(handle.clone());
-    let result = inner.call(http_req).await;
-    let taken = handle.take();
-    let mut response = result?;
-    let Some(mut req) = taken else {
-        st.report("session engine missing after the handler");
-        return Ok(response);
-    };
-    finish(st, &mut req, &mut response).await;
+    let (req, mut response) = after_handler(st, &handle, inner.call(http_req).await)?;
+    if let Some(mut req) = req {
+        finish(st, &mut req, &mut response).await;
+    }
     drop(lock);
     Ok(response)
+}
+
+/// After the handler: the engine request, taken from the handle (whose
+/// clones are `Finished` from then on), and the handler's response.
+fn after_handler<RB, E>(
+    st: &Settings,
+    handle: &Session,
+    result: Result<http::Response<RB>, E>,
+) -> Result<(Option<Box<Request>>, http::Response<RB>), E> {
+    let taken = handle.take();
+    let response = result?;
+    if taken.is_none() {
+        st.report("session engine missing after the handler");
+    }
+    Ok((taken, response))
+}
+
+/// Polls `future` once; its output if that finished it.
+fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => None,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a [`SessionService`] call.
+    ///
+    /// When the store answers at once ([`AsyncStore::answers_at_once`], as
+    /// [`MemoryStore`](crate::MemoryStore) does) and the session's lock is
+    /// free, the session is ready before the call returns: this future is
+    /// then the inner service's own future, unboxed, followed by the
+    /// end-of-request work. Otherwise it is the whole request, boxed.
+    pub struct SessionFuture<F, RB, E> {
+        #[pin]
+        state: Flow<F, RB, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = FlowProj]
+    enum Flow<F, RB, E> {
+        Handler {
+            #[pin]
+            inner: F,
+            handle: Session,
+            lock: Option<KeyGuard>,
+        },
+        Answered { response: Option<http::Response<RB>> },
+        Boxed { future: BoxFuture<Result<http::Response<RB>, E>> },
+    }
+}
+
+impl<F, RB, E> fmt::Debug for SessionFuture<F, RB, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.state {
+            Flow::Handler { .. } => "SessionFuture::Handler",
+            Flow::Answered { .. } => "SessionFuture::Answered",
+            Flow::Boxed { .. } => "SessionFuture::Boxed",
+        })
+    }
+}
+
+impl<F, RB, E> Future for SessionFuture<F, RB, E>
+where
+    F: Future<Output = Result<http::Response<RB>, E>>,
+{
+    type Output = Result<http::Response<RB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            FlowProj::Boxed { future } => future.as_mut().poll(cx),
+            FlowProj::Answered { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => panic!("SessionFuture polled after completion"),
+            },
+            FlowProj::Handler { inner, handle, lock } => {
+                let result = std::task::ready!(inner.poll(cx));
+                let st = &*handle.shared.settings;
+                let (req, mut response) = after_handler(st, handle, result)?;
+                // The store answers at once, so this finishes in one poll.
+                if let Some(mut req) = req
+                    && poll_once(finish(st, &mut req, &mut response)).is_none()
+                {
+                    st.report("session not saved: the store did not answer at once");
+                }
+                drop(lock.take());
+                Poll::Ready(Ok(response))
+            }
+        }
+    }
 }
 
 // ----- the handle -----------------------------------------------------------

@@ -19,12 +19,16 @@ use tower::ServiceExt;
 
 const NOW: u64 = 1_700_000_000_000;
 
-/// A memory store that can be switched off, counting its operations.
+/// A memory store that can be switched off, counting its operations. It
+/// answers after a yield, like a store across a network; or, `at_once`, on
+/// the first poll, saying so ([`AsyncStore::answers_at_once`]: the layer's
+/// path without boxing, which `MemoryStore` takes).
 #[derive(Default)]
 struct Flaky {
     inner: MemoryStore,
     down: AtomicBool,
     ops: AtomicUsize,
+    at_once: bool,
 }
 
 impl Flaky {
@@ -39,14 +43,18 @@ impl AsyncStore for Flaky {
         StoreFuture::boxed(async move {
             self.check()?;
             // Yield once, like a store across a network.
-            tokio::task::yield_now().await;
+            if !self.at_once {
+                tokio::task::yield_now().await;
+            }
             AsyncStore::get(&self.inner, id, now).await
         })
     }
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
         StoreFuture::boxed(async move {
             self.check()?;
-            tokio::task::yield_now().await;
+            if !self.at_once {
+                tokio::task::yield_now().await;
+            }
             AsyncStore::set(&self.inner, id, record, expires_at, now).await
         })
     }
@@ -61,6 +69,9 @@ impl AsyncStore for Flaky {
             self.check()?;
             AsyncStore::destroy(&self.inner, id, now).await
         })
+    }
+    fn answers_at_once(&self) -> bool {
+        self.at_once
     }
 }
 
@@ -147,8 +158,8 @@ struct Harness {
     handled: Arc<AtomicUsize>,
 }
 
-fn harness(config: Arc<Config>, configure: impl FnOnce(SessionLayer) -> SessionLayer) -> Harness {
-    let store = Arc::new(Flaky::default());
+fn harness(at_once: bool, config: Arc<Config>, configure: impl FnOnce(SessionLayer) -> SessionLayer) -> Harness {
+    let store = Arc::new(Flaky { at_once, ..Flaky::default() });
     let errors = Arc::new(Mutex::new(Vec::new()));
     let sink = errors.clone();
     let clock = Arc::new(AtomicU64::new(NOW));
@@ -199,7 +210,16 @@ fn sid_of(pair: &str) -> String {
 
 #[tokio::test]
 async fn counts_views_across_requests_with_the_cookie() {
-    let h = harness(config(), |l| l);
+    counts_views_across_requests_with_the_cookie_with(false).await;
+}
+
+#[tokio::test]
+async fn counts_views_across_requests_with_the_cookie_at_once() {
+    counts_views_across_requests_with_the_cookie_with(true).await;
+}
+
+async fn counts_views_across_requests_with_the_cookie_with(at_once: bool) {
+    let h = harness(at_once, config(), |l| l);
     let first = send(&h.app, "/", &[]).await;
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.body, "1");
@@ -237,7 +257,16 @@ async fn counts_views_across_requests_with_the_cookie() {
 
 #[tokio::test]
 async fn regenerate_issues_a_new_id_and_deletes_the_old_record() {
-    let h = harness(config(), |l| l);
+    regenerate_issues_a_new_id_and_deletes_the_old_record_with(false).await;
+}
+
+#[tokio::test]
+async fn regenerate_issues_a_new_id_and_deletes_the_old_record_at_once() {
+    regenerate_issues_a_new_id_and_deletes_the_old_record_with(true).await;
+}
+
+async fn regenerate_issues_a_new_id_and_deletes_the_old_record_with(at_once: bool) {
+    let h = harness(at_once, config(), |l| l);
     let cookie = send(&h.app, "/", &[]).await.cookie_pair();
     let old = sid_of(&cookie);
     let reply = send(&h.app, "/login", &[("cookie", &cookie)]).await;
@@ -257,7 +286,16 @@ async fn regenerate_issues_a_new_id_and_deletes_the_old_record() {
 
 #[tokio::test]
 async fn destroy_deletes_the_record_and_sets_no_cookie() {
-    let h = harness(config(), |l| l);
+    destroy_deletes_the_record_and_sets_no_cookie_with(false).await;
+}
+
+#[tokio::test]
+async fn destroy_deletes_the_record_and_sets_no_cookie_at_once() {
+    destroy_deletes_the_record_and_sets_no_cookie_with(true).await;
+}
+
+async fn destroy_deletes_the_record_and_sets_no_cookie_with(at_once: bool) {
+    let h = harness(at_once, config(), |l| l);
     let cookie = send(&h.app, "/", &[]).await.cookie_pair();
     assert_eq!(h.store.inner.len(), 1);
     let reply = send(&h.app, "/logout", &[("cookie", &cookie)]).await;
@@ -272,7 +310,16 @@ async fn destroy_deletes_the_record_and_sets_no_cookie() {
 
 #[tokio::test]
 async fn handler_operations_save_and_reload() {
-    let h = harness(config(), |l| l);
+    handler_operations_save_and_reload_with(false).await;
+}
+
+#[tokio::test]
+async fn handler_operations_save_and_reload_at_once() {
+    handler_operations_save_and_reload_with(true).await;
+}
+
+async fn handler_operations_save_and_reload_with(at_once: bool) {
+    let h = harness(at_once, config(), |l| l);
     let reply = send(&h.app, "/ops", &[]).await;
     // save() stored a=1; reload() brought it back over a=2; remove took it out.
     assert_eq!(reply.body, "Some(1) Some(1) {}");
@@ -282,7 +329,16 @@ async fn handler_operations_save_and_reload() {
 
 #[tokio::test]
 async fn store_failure_responds_500_by_default() {
-    let h = harness(config(), |l| l);
+    store_failure_responds_500_by_default_with(false).await;
+}
+
+#[tokio::test]
+async fn store_failure_responds_500_by_default_at_once() {
+    store_failure_responds_500_by_default_with(true).await;
+}
+
+async fn store_failure_responds_500_by_default_with(at_once: bool) {
+    let h = harness(at_once, config(), |l| l);
     let cookie = send(&h.app, "/", &[]).await.cookie_pair();
     assert_eq!(h.handled.load(Ordering::SeqCst), 1);
     h.store.down.store(true, Ordering::SeqCst);
@@ -299,7 +355,16 @@ async fn store_failure_responds_500_by_default() {
 
 #[tokio::test]
 async fn store_failure_can_continue_with_a_fresh_session() {
-    let h = harness(config(), |l| l.on_store_error(OnStoreError::FreshSession));
+    store_failure_can_continue_with_a_fresh_session_with(false).await;
+}
+
+#[tokio::test]
+async fn store_failure_can_continue_with_a_fresh_session_at_once() {
+    store_failure_can_continue_with_a_fresh_session_with(true).await;
+}
+
+async fn store_failure_can_continue_with_a_fresh_session_with(at_once: bool) {
+    let h = harness(at_once, config(), |l| l.on_store_error(OnStoreError::FreshSession));
     let cookie = send(&h.app, "/", &[]).await.cookie_pair();
     send(&h.app, "/", &[("cookie", &cookie)]).await;
     h.store.down.store(true, Ordering::SeqCst);
@@ -322,8 +387,8 @@ async fn store_failure_can_continue_with_a_fresh_session() {
     assert_eq!(h.errors.lock().unwrap().len(), 3);
 }
 
-async fn concurrent_increments(lock_sessions: bool, n: usize) -> (u64, usize) {
-    let h = harness(config(), |l| l.lock_sessions(lock_sessions));
+async fn concurrent_increments(at_once: bool, lock_sessions: bool, n: usize) -> (u64, usize) {
+    let h = harness(at_once, config(), |l| l.lock_sessions(lock_sessions));
     let cookie = send(&h.app, "/slow", &[]).await.cookie_pair();
     let mut tasks = Vec::new();
     for _ in 0..n {
@@ -344,17 +409,35 @@ async fn concurrent_increments(lock_sessions: bool, n: usize) -> (u64, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_requests_of_one_session_are_all_counted() {
+    concurrent_requests_of_one_session_are_all_counted_with(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_of_one_session_are_all_counted_at_once() {
+    concurrent_requests_of_one_session_are_all_counted_with(true).await;
+}
+
+async fn concurrent_requests_of_one_session_are_all_counted_with(at_once: bool) {
     const N: usize = 40;
-    let (views, distinct) = concurrent_increments(true, N).await;
+    let (views, distinct) = concurrent_increments(at_once, true, N).await;
     assert_eq!(views, N as u64 + 1);
     assert_eq!(distinct, N, "each request saw its predecessor's count");
     // Without the lock, the same requests lose updates (the test can fail).
-    let (views, _) = concurrent_increments(false, N).await;
+    let (views, _) = concurrent_increments(at_once, false, N).await;
     assert!(views < N as u64 + 1, "unlocked: {views}");
 }
 
 #[tokio::test]
 async fn request_facts_reach_the_engine() {
+    request_facts_reach_the_engine_with(false).await;
+}
+
+#[tokio::test]
+async fn request_facts_reach_the_engine_at_once() {
+    request_facts_reach_the_engine_with(true).await;
+}
+
+async fn request_facts_reach_the_engine_with(at_once: bool) {
     let secure = Arc::new(
         Config::builder()
             .secret("tower secret")
@@ -364,7 +447,7 @@ async fn request_facts_reach_the_engine() {
             .build()
             .unwrap(),
     );
-    let h = harness(secure.clone(), |l| l);
+    let h = harness(at_once, secure.clone(), |l| l);
     // Out of the cookie path's scope: no session.
     let reply = send(&h.app, "/elsewhere", &[]).await;
     assert_eq!(reply.body, "false");
@@ -424,4 +507,70 @@ async fn stale_handles_are_refused() {
     assert!(matches!(s.insert("a", &1), Err(SessionError::Finished)));
     assert!(matches!(s.save().await, Err(SessionError::Finished)));
     assert_eq!(s.id(), None);
+}
+
+/// A store that says it answers at once but does not always: reads or
+/// writes yield first.
+struct Pretender {
+    inner: MemoryStore,
+    slow_gets: bool,
+    slow_sets: bool,
+    gets: AtomicUsize,
+}
+
+impl AsyncStore for Pretender {
+    fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
+        StoreFuture::boxed(async move {
+            self.gets.fetch_add(1, Ordering::SeqCst);
+            if self.slow_gets {
+                tokio::task::yield_now().await;
+            }
+            AsyncStore::get(&self.inner, id, now).await
+        })
+    }
+    fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+        StoreFuture::boxed(async move {
+            if self.slow_sets {
+                tokio::task::yield_now().await;
+            }
+            AsyncStore::set(&self.inner, id, record, expires_at, now).await
+        })
+    }
+    fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+        AsyncStore::touch(&self.inner, id, record, expires_at, now)
+    }
+    fn destroy<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
+        AsyncStore::destroy(&self.inner, id, now)
+    }
+    fn answers_at_once(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_does_not_answer_at_once_as_it_said() {
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let app = |slow_gets, slow_sets| {
+        let store = Arc::new(Pretender { inner: MemoryStore::new(), slow_gets, slow_sets, gets: AtomicUsize::new(0) });
+        let sink = errors.clone();
+        let layer = SessionLayer::with_shared_store(config(), store.clone())
+            .on_error(move |m| sink.lock().unwrap().push(m.to_string()));
+        (Router::new().route("/", get(count)).layer(layer), store)
+    };
+    // A load that waits: it is done again, the general way, and counts.
+    let (slow_loads, store) = app(true, false);
+    let first = send(&slow_loads, "/", &[]).await;
+    let cookie = first.cookie_pair();
+    let second = send(&slow_loads, "/", &[("cookie", &cookie)]).await;
+    assert_eq!((second.status, second.body.as_str()), (StatusCode::OK, "2"));
+    assert_eq!(store.gets.load(Ordering::SeqCst), 2, "the first try's load, and the one that counted");
+    assert!(errors.lock().unwrap().is_empty());
+    // An end-of-request save that waits: the response is sent, without the
+    // cookie, and the unsaved session is reported.
+    let (slow_saves, store) = app(false, true);
+    let reply = send(&slow_saves, "/", &[]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "1"));
+    assert!(reply.cookies().is_empty());
+    assert!(store.inner.is_empty());
+    assert_eq!(*errors.lock().unwrap(), ["session not saved: the store did not answer at once"]);
 }
