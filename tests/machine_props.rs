@@ -542,3 +542,129 @@ fn corrupt_record_fails_the_request_like_express() {
         assert_eq!(req.set("x", Value::Null).is_err(), fails);
     }
 }
+
+/// One request of the differential test below: whether it sends the jar's
+/// cookie, the handler's operations, and how long after the last one it comes.
+#[derive(Clone, Debug)]
+struct Visit {
+    with_cookie: bool,
+    dt: i64,
+    ops: Vec<(u8, u8)>,
+}
+
+fn visit() -> impl Strategy<Value = Visit> {
+    (prop::bool::weighted(0.8), 0i64..120_000, prop::collection::vec((0u8..9, 0u8..4), 0..5))
+        .prop_map(|(with_cookie, dt, ops)| Visit { with_cookie, dt, ops })
+}
+
+/// Runs `visit` against `store`, loading and writing records as text
+/// (`saved` false) or with the sessions the engine hands over (`saved`
+/// true, `MemoryStore::poll`); returns everything the host could observe.
+fn run_visit(
+    cfg: &Arc<Config>,
+    store: &MemoryStore,
+    saved: bool,
+    jar: &mut Option<String>,
+    now: i64,
+    visit: &Visit,
+    n: usize,
+) -> Vec<String> {
+    fn text_poll<'r>(store: &MemoryStore, req: &'r mut Request, now: i64) -> Action<'r> {
+        loop {
+            let r = match req.poll_action().expect("no misuse") {
+                Action::Load { id } => match store.get(id, now) {
+                    Some(text) => req.handle_load_shared(text),
+                    None => req.handle_load_result(LoadResult::NotFound),
+                },
+                Action::Save { id, record, expires_at } => {
+                    let failed = store.set(id, record, expires_at, now).err().map(|e| e.to_string());
+                    match failed {
+                        None => req.handle_store_result(StoreResult::Ok),
+                        Some(m) => req.handle_store_result(StoreResult::Failed { message: &m }),
+                    }
+                }
+                Action::Touch { id, record, expires_at } => {
+                    store.touch(id, record, expires_at, now);
+                    req.handle_store_result(StoreResult::Ok)
+                }
+                Action::Destroy { id } => {
+                    store.destroy(id);
+                    req.handle_store_result(StoreResult::Ok)
+                }
+                _ => break,
+            };
+            r.expect("answer accepted");
+        }
+        req.current_action()
+    }
+    let poll = |req: &mut Request| -> String {
+        let action = if saved { store.poll(req, now).expect("no misuse") } else { text_poll(store, req, now) };
+        format!("{action:?}")
+    };
+    let mut seen = vec![];
+    let mut req = Request::new(cfg.clone(), UnixMillis(now as u64), SeededIds::new(&[n as u8; 32]));
+    if let (true, Some(c)) = (visit.with_cookie, jar.as_deref()) {
+        req.add_cookie_header(format!("connect.sid={c}").as_bytes()).expect("facts");
+    }
+    seen.push(poll(&mut req));
+    if req.has_session() {
+        for &(op, k) in &visit.ops {
+            let key = ["a", "b", "views", "c"][usize::from(k)];
+            let result = match op {
+                0 | 1 => req.increment(key).map(|v| format!("{v}")),
+                2 => req.set(key, Value::String(format!("v{n}"))).map(|()| String::new()),
+                3 => req.delete(key).map(|v| format!("{v:?}")),
+                4 => req.touch().map(|()| String::new()),
+                5 => req.set_max_age(Some(f64::from(k) * 30_000.0)).map(|()| String::new()),
+                6 => req.save().map(|()| String::new()),
+                7 => req.reload().map(|()| String::new()),
+                _ => req.regenerate().map(|()| String::new()),
+            };
+            seen.push(format!("{result:?} {:?}", req.data_json()));
+            if result.is_ok() && op >= 6 {
+                seen.push(poll(&mut req));
+            }
+        }
+    }
+    req.finish().expect("finish");
+    loop {
+        let step = poll(&mut req);
+        if let Some(value) = step.strip_prefix("SetCookie { value: \"") {
+            *jar = value.split(';').next().and_then(|p| p.split_once('=')).map(|(_, v)| v.to_string());
+        }
+        let done = step == "Done";
+        seen.push(step);
+        if done {
+            break;
+        }
+    }
+    seen.push(format!("{:?}", store.snapshot()));
+    seen
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Loading the session the engine handed over with a record is reading
+    /// that record: every action, value, Set-Cookie and stored record is
+    /// the same, request after request, whatever the options.
+    #[test]
+    fn handed_over_sessions_behave_as_read_records(
+        visits in prop::collection::vec(visit(), 1..10),
+        max_age in prop::option::of(1_000.0f64..200_000.0),
+        rolling in any::<bool>(),
+        resave in any::<bool>(),
+        save_uninitialized in any::<bool>(),
+    ) {
+        let cfg = config(max_age, rolling, resave, save_uninitialized);
+        let (text_store, saved_store) = (MemoryStore::new(), MemoryStore::new());
+        let (mut text_jar, mut saved_jar) = (None, None);
+        let mut now = 1_700_000_000_000;
+        for (n, v) in visits.iter().enumerate() {
+            now += v.dt;
+            let a = run_visit(&cfg, &text_store, false, &mut text_jar, now, v, n);
+            let b = run_visit(&cfg, &saved_store, true, &mut saved_jar, now, v, n);
+            prop_assert_eq!(a, b, "visit {}", n);
+        }
+    }
+}
