@@ -122,6 +122,13 @@ impl Config {
     pub fn express_compat(&self) -> bool {
         self.express_compat
     }
+
+    /// Whether `X-Forwarded-Proto` can make a request secure (`proxy: true`,
+    /// or `proxy` unset with a trusted proxy): a host need not look the
+    /// header up otherwise.
+    pub fn reads_forwarded_proto(&self) -> bool {
+        self.proxy.unwrap_or(self.trust_proxy)
+    }
 }
 
 /// Builds a [`Config`]. Options are held as express-session would hold them.
@@ -511,6 +518,17 @@ fn validate_cookie(name: &str, c: &CookieOptions) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn x_forwarded_proto_counts_only_behind_a_trusted_proxy() {
+        let reads = |proxy, trust| {
+            Config::builder().secret("s").proxy(proxy).trust_proxy(trust).build().unwrap().reads_forwarded_proto()
+        };
+        assert!(!reads(None, false));
+        assert!(reads(None, true));
+        assert!(reads(Some(true), false));
+        assert!(!reads(Some(false), true));
+    }
 
     #[test]
     fn strict_mode_rejects_what_cannot_be_serialized() {

@@ -301,8 +301,11 @@ fn engine_request(
             req.add_cookie_header(value.as_bytes())?;
         }
     }
-    for value in http.headers.get_all(X_FORWARDED_PROTO) {
-        req.add_forwarded_proto(value.as_bytes())?;
+    // Looked up only when the configuration lets it count.
+    if st.config.reads_forwarded_proto() {
+        for value in http.headers.get_all(X_FORWARDED_PROTO) {
+            req.add_forwarded_proto(value.as_bytes())?;
+        }
     }
     req.set_tls(st.tls)?;
     Ok(req)
