@@ -222,6 +222,32 @@ impl Data {
         }
     }
 
+    /// Where [`write_spans`](Self::write_spans) put entry `i` in `text`,
+    /// the entry before it having ended at `at`: its key (quotes included),
+    /// its value, and where it ends. `cookie` is where the cookie's value
+    /// went. `None` if `text` does not hold the entry there.
+    fn written_at(&self, text: &[u8], i: usize, at: usize, cookie: (usize, usize)) -> Option<Written> {
+        let e = self.entries.get(i)?;
+        let start = match i {
+            0 => at,
+            _ => (text.get(at) == Some(&b',')).then_some(at + 1)?,
+        };
+        let key_end = match &e.key {
+            Key::Text(a, b) => start + (b - a) + 2,
+            Key::Owned(_) => json::canonical_end(text, start)?,
+        };
+        if text.get(key_end) != Some(&b':') {
+            return None;
+        }
+        let value = key_end + 1;
+        let end = match &e.slot {
+            Slot::Cookie => (cookie.0 == value).then_some(cookie.1)?,
+            Slot::Text { start: a, end: b, .. } => value + (b - a),
+            Slot::Value(_) => json::canonical_end(text, value)?,
+        };
+        (end <= text.len()).then_some(Written { key: (start, key_end), value: (value, end) })
+    }
+
     /// Keeps the cookie slot and the entries whose key passes `keep`.
     fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         self.pristine = None;
@@ -237,18 +263,11 @@ impl Data {
     /// (which may write nothing); returns the byte range of the cookie
     /// entry with one adjacent comma (empty if none).
     fn write(&self, out: &mut String, cookie: impl FnMut(&mut String)) -> (usize, usize) {
-        self.write_spans(out, cookie, None).0
+        self.write_spans(out, cookie).0
     }
 
-    /// [`write`](Self::write), and the byte range of the cookie's value;
-    /// with `entries`, where each entry's key (quotes included) and value
-    /// went, in entry order.
-    fn write_spans(
-        &self,
-        out: &mut String,
-        mut cookie: impl FnMut(&mut String),
-        mut entries: Option<&mut Vec<EntrySpans>>,
-    ) -> ((usize, usize), (usize, usize)) {
+    /// [`write`](Self::write), and the byte range of the cookie's value.
+    fn write_spans(&self, out: &mut String, mut cookie: impl FnMut(&mut String)) -> ((usize, usize), (usize, usize)) {
         let base = out.len();
         out.push('{');
         let mut span = (base + 1, base + 1);
@@ -259,7 +278,6 @@ impl Data {
             if out.len() > base + 1 {
                 out.push(',');
             }
-            let key_start = out.len();
             match &e.key {
                 Key::Text(a, b) => {
                     out.push('"');
@@ -268,7 +286,6 @@ impl Data {
                 }
                 Key::Owned(k) => json::write_string(out, k),
             }
-            let key_end = out.len();
             out.push(':');
             let value_start = out.len();
             match &e.slot {
@@ -285,9 +302,6 @@ impl Data {
                 Slot::Text { start, end, .. } => out.push_str(self.text(*start, *end)),
                 Slot::Value(v) => json::write_value(out, v),
             }
-            if let Some(entries) = entries.as_deref_mut() {
-                entries.push(EntrySpans { key: (key_start, key_end), value: (value_start, out.len()) });
-            }
         }
         if cookie_first && out.len() > span.1 {
             span.1 += 1; // the comma after it
@@ -297,10 +311,9 @@ impl Data {
     }
 }
 
-/// Where one entry of a written record went: its key (quotes included)
-/// and its value.
-#[derive(Copy, Clone, Debug)]
-pub struct EntrySpans {
+/// Where one entry of a written record is: its key (quotes included) and
+/// its value.
+struct Written {
     key: (usize, usize),
     value: (usize, usize),
 }
@@ -315,8 +328,6 @@ pub struct Layout {
     pub cookie: (usize, usize),
     /// The cookie's `expires` value, quotes included, when written as a date.
     expires: Option<(usize, usize)>,
-    /// Every entry, the cookie's included, in entry order.
-    entries: Vec<EntrySpans>,
 }
 
 /// Parses a value checked to be canonical JSON (so it parses), with short
@@ -485,7 +496,7 @@ impl Session {
     /// change-detection text (the `cookie` entry with one adjacent comma).
     pub fn record_with_cookie_span(&self) -> (String, (usize, usize)) {
         let mut out = String::with_capacity(self.data.source.as_deref().map_or(0, str::len).max(192) + 32);
-        let (cut, _) = self.data.write_spans(&mut out, |o| self.cookie.write_json(o), None);
+        let (cut, _) = self.data.write_spans(&mut out, |o| self.cookie.write_json(o));
         (out, cut)
     }
 
@@ -494,11 +505,9 @@ impl Session {
     /// [`into_read_form`](Self::into_read_form)).
     pub fn record_with_layout(&self) -> (String, Layout) {
         let mut out = String::with_capacity(self.data.source.as_deref().map_or(0, str::len).max(192) + 32);
-        let mut entries = Vec::with_capacity(self.data.entries.len());
         let mut expires = None;
-        let (cut, cookie) =
-            self.data.write_spans(&mut out, |o| expires = self.cookie.write_json_spans(o), Some(&mut entries));
-        (out, Layout { cut, cookie, expires, entries })
+        let (cut, cookie) = self.data.write_spans(&mut out, |o| expires = self.cookie.write_json_spans(o));
+        (out, Layout { cut, cookie, expires })
     }
 
     /// The session as [`read_record`] reads `text`, when `text` is this
@@ -513,18 +522,31 @@ impl Session {
         // back (reading drops it): that session is not the one reading gives.
         let shadowed =
             self.data.entries.iter().any(|e| !matches!(e.slot, Slot::Cookie) && is_reserved(self.data.key(e)));
+        let b = text.as_bytes();
+        // Every entry where the writer put it (checked first: nothing
+        // changes unless all are found).
+        let mut at = Some(1).filter(|_| b.first() == Some(&b'{'));
+        for i in 0..self.data.entries.len() {
+            at = at.and_then(|at| self.data.written_at(b, i, at, layout.cookie)).map(|w| w.value.1);
+        }
         if shadowed
-            || layout.entries.len() != self.data.entries.len()
+            || at.is_none_or(|end| b.get(end) != Some(&b'}'))
             || text.len() < layout.cut.1
             || !self.cookie.keep_as_written(&text, layout.cookie, layout.expires)
         {
             return Err(self);
         }
-        for (e, at) in self.data.entries.iter_mut().zip(&layout.entries) {
+        let mut at = 1;
+        for i in 0..self.data.entries.len() {
+            let Some(Written { key: (ks, ke), value: (start, end) }) = self.data.written_at(b, i, at, layout.cookie)
+            else {
+                return Err(self); // found above: not reached
+            };
+            at = end;
+            let e = &mut self.data.entries[i];
             // What the writer wrote was JSON.stringify's text, which reads
             // back as the same value and is written again unchanged: the
             // span reads as the value did (parsed when first read).
-            let (ks, ke) = at.key;
             let plain = match &e.key {
                 Key::Text(..) => true,
                 Key::Owned(k) => ke - ks == k.len() + 2,
@@ -532,7 +554,6 @@ impl Session {
             if plain {
                 e.key = Key::Text(ks + 1, ke - 1);
             }
-            let (start, end) = at.value;
             e.slot = match std::mem::replace(&mut e.slot, Slot::Cookie) {
                 Slot::Cookie => Slot::Cookie,
                 Slot::Text { parsed, .. } => Slot::Text { start, end, parsed },
