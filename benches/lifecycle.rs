@@ -97,12 +97,8 @@ fn run(cfg: &Arc<Config>, store: &MemoryStore, cookie: Option<&str>, handler: im
     run_with(cfg, store, cookie, handler, MemoryStore::poll)
 }
 
-/// [`run`] with the store answering from record text alone (as a host of
-/// the C ABI does): every load reads the record.
-fn run_text(cfg: &Arc<Config>, store: &MemoryStore, cookie: Option<&str>, handler: impl FnOnce(&mut Request)) -> usize {
-    run_with(cfg, store, cookie, handler, text_poll)
-}
-
+/// The store answering from record text alone (as a host of the C ABI
+/// does): every load reads the record.
 fn text_poll<'r>(store: &MemoryStore, req: &'r mut Request, now: i64) -> Result<Action<'r>, session::Error> {
     loop {
         match req.poll_action()? {
@@ -372,26 +368,36 @@ fn main() {
     let set_key = || {
         black_box(run(&cfg, &fresh, None, |r| r.set("user", Value::String("alice".into())).expect("set")));
     };
-    let increment = || {
-        black_box(run(&cfg, &store, Some(&cookie), |r| {
-            r.increment("views").expect("incr");
-        }));
+    // The returning visitor's two handlers, with either way of loading.
+    let (c, st, visitor) = (&cfg, &store, Some(cookie.as_str()));
+    let increment_with = |poll: Poll| {
+        move || {
+            black_box(run_with(
+                c,
+                st,
+                visitor,
+                |r| {
+                    r.increment("views").expect("incr");
+                },
+                poll,
+            ));
+        }
     };
-    let read = || {
-        black_box(run(&cfg, &store, Some(&cookie), |r| {
-            black_box(r.get("views"));
-        }));
+    let read_with = |poll: Poll| {
+        move || {
+            black_box(run_with(
+                c,
+                st,
+                visitor,
+                |r| {
+                    black_box(r.get("views"));
+                },
+                poll,
+            ));
+        }
     };
-    let increment_text = || {
-        black_box(run_text(&cfg, &store, Some(&cookie), |r| {
-            r.increment("views").expect("incr");
-        }));
-    };
-    let read_text = || {
-        black_box(run_text(&cfg, &store, Some(&cookie), |r| {
-            black_box(r.get("views"));
-        }));
-    };
+    let (increment, increment_text) = (increment_with(MemoryStore::poll), increment_with(text_poll));
+    let (read, read_text) = (read_with(MemoryStore::poll), read_with(text_poll));
     let read_tampered = || {
         black_box(run(&cfg, &tampered_store, Some(&tampered), |r| {
             black_box(r.get("views"));

@@ -208,14 +208,33 @@ fn sid_of(pair: &str) -> String {
     value.rsplit_once('.').unwrap().0.to_string()
 }
 
-#[tokio::test]
-async fn counts_views_across_requests_with_the_cookie() {
-    counts_views_across_requests_with_the_cookie_with(false).await;
+/// Each test against both kinds of store: one that answers after a yield
+/// (the layer's boxed path) and one that answers at once (its unboxed path).
+macro_rules! on_both_stores {
+    ($(#[$attr:meta] $name:ident => $with:ident;)*) => {$(
+        mod $name {
+            #[$attr]
+            async fn store_yields() {
+                super::$with(false).await;
+            }
+
+            #[$attr]
+            async fn store_answers_at_once() {
+                super::$with(true).await;
+            }
+        }
+    )*};
 }
 
-#[tokio::test]
-async fn counts_views_across_requests_with_the_cookie_at_once() {
-    counts_views_across_requests_with_the_cookie_with(true).await;
+on_both_stores! {
+    #[tokio::test] counts_views_across_requests_with_the_cookie => counts_views_across_requests_with_the_cookie_with;
+    #[tokio::test] regenerate_issues_a_new_id_and_deletes_the_old_record => regenerate_issues_a_new_id_and_deletes_the_old_record_with;
+    #[tokio::test] destroy_deletes_the_record_and_sets_no_cookie => destroy_deletes_the_record_and_sets_no_cookie_with;
+    #[tokio::test] handler_operations_save_and_reload => handler_operations_save_and_reload_with;
+    #[tokio::test] store_failure_responds_500_by_default => store_failure_responds_500_by_default_with;
+    #[tokio::test] store_failure_can_continue_with_a_fresh_session => store_failure_can_continue_with_a_fresh_session_with;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)] concurrent_requests_of_one_session_are_all_counted => concurrent_requests_of_one_session_are_all_counted_with;
+    #[tokio::test] request_facts_reach_the_engine => request_facts_reach_the_engine_with;
 }
 
 async fn counts_views_across_requests_with_the_cookie_with(at_once: bool) {
@@ -255,16 +274,6 @@ async fn counts_views_across_requests_with_the_cookie_with(at_once: bool) {
     assert!(h.errors.lock().unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn regenerate_issues_a_new_id_and_deletes_the_old_record() {
-    regenerate_issues_a_new_id_and_deletes_the_old_record_with(false).await;
-}
-
-#[tokio::test]
-async fn regenerate_issues_a_new_id_and_deletes_the_old_record_at_once() {
-    regenerate_issues_a_new_id_and_deletes_the_old_record_with(true).await;
-}
-
 async fn regenerate_issues_a_new_id_and_deletes_the_old_record_with(at_once: bool) {
     let h = harness(at_once, config(), |l| l);
     let cookie = send(&h.app, "/", &[]).await.cookie_pair();
@@ -284,16 +293,6 @@ async fn regenerate_issues_a_new_id_and_deletes_the_old_record_with(at_once: boo
     assert_eq!(sid_of(&reply.cookie_pair()), new);
 }
 
-#[tokio::test]
-async fn destroy_deletes_the_record_and_sets_no_cookie() {
-    destroy_deletes_the_record_and_sets_no_cookie_with(false).await;
-}
-
-#[tokio::test]
-async fn destroy_deletes_the_record_and_sets_no_cookie_at_once() {
-    destroy_deletes_the_record_and_sets_no_cookie_with(true).await;
-}
-
 async fn destroy_deletes_the_record_and_sets_no_cookie_with(at_once: bool) {
     let h = harness(at_once, config(), |l| l);
     let cookie = send(&h.app, "/", &[]).await.cookie_pair();
@@ -308,16 +307,6 @@ async fn destroy_deletes_the_record_and_sets_no_cookie_with(at_once: bool) {
     assert_ne!(sid_of(&reply.cookie_pair()), sid_of(&cookie));
 }
 
-#[tokio::test]
-async fn handler_operations_save_and_reload() {
-    handler_operations_save_and_reload_with(false).await;
-}
-
-#[tokio::test]
-async fn handler_operations_save_and_reload_at_once() {
-    handler_operations_save_and_reload_with(true).await;
-}
-
 async fn handler_operations_save_and_reload_with(at_once: bool) {
     let h = harness(at_once, config(), |l| l);
     let reply = send(&h.app, "/ops", &[]).await;
@@ -325,16 +314,6 @@ async fn handler_operations_save_and_reload_with(at_once: bool) {
     assert_eq!(reply.body, "Some(1) Some(1) {}");
     let record = &h.store.inner.snapshot()[0].1;
     assert!(record.ends_with(r#""sameSite":"lax"}}"#), "{record}");
-}
-
-#[tokio::test]
-async fn store_failure_responds_500_by_default() {
-    store_failure_responds_500_by_default_with(false).await;
-}
-
-#[tokio::test]
-async fn store_failure_responds_500_by_default_at_once() {
-    store_failure_responds_500_by_default_with(true).await;
 }
 
 async fn store_failure_responds_500_by_default_with(at_once: bool) {
@@ -351,16 +330,6 @@ async fn store_failure_responds_500_by_default_with(at_once: bool) {
     h.store.down.store(false, Ordering::SeqCst);
     let reply = send(&h.app, "/", &[("cookie", &cookie)]).await;
     assert_eq!(reply.body, "2");
-}
-
-#[tokio::test]
-async fn store_failure_can_continue_with_a_fresh_session() {
-    store_failure_can_continue_with_a_fresh_session_with(false).await;
-}
-
-#[tokio::test]
-async fn store_failure_can_continue_with_a_fresh_session_at_once() {
-    store_failure_can_continue_with_a_fresh_session_with(true).await;
 }
 
 async fn store_failure_can_continue_with_a_fresh_session_with(at_once: bool) {
@@ -407,16 +376,6 @@ async fn concurrent_increments(at_once: bool, lock_sessions: bool, n: usize) -> 
     (views, bodies.len())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_requests_of_one_session_are_all_counted() {
-    concurrent_requests_of_one_session_are_all_counted_with(false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_requests_of_one_session_are_all_counted_at_once() {
-    concurrent_requests_of_one_session_are_all_counted_with(true).await;
-}
-
 async fn concurrent_requests_of_one_session_are_all_counted_with(at_once: bool) {
     const N: usize = 40;
     let (views, distinct) = concurrent_increments(at_once, true, N).await;
@@ -425,16 +384,6 @@ async fn concurrent_requests_of_one_session_are_all_counted_with(at_once: bool) 
     // Without the lock, the same requests lose updates (the test can fail).
     let (views, _) = concurrent_increments(at_once, false, N).await;
     assert!(views < N as u64 + 1, "unlocked: {views}");
-}
-
-#[tokio::test]
-async fn request_facts_reach_the_engine() {
-    request_facts_reach_the_engine_with(false).await;
-}
-
-#[tokio::test]
-async fn request_facts_reach_the_engine_at_once() {
-    request_facts_reach_the_engine_with(true).await;
 }
 
 async fn request_facts_reach_the_engine_with(at_once: bool) {
