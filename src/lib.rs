@@ -140,28 +140,30 @@
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
-mod action;
-#[cfg(feature = "async")]
-pub mod async_driver;
-pub mod config;
-mod cookie_header;
-pub mod date;
-mod error;
+// The engine: pure, no I/O, no clock, no OS randomness. Nothing here imports
+// from `host` or `ffi`.
+mod engine;
+// Stores and hosts built on the engine: in-memory and Redis stores, the async
+// driver, the tower layer. They drive the engine; the engine knows nothing of
+// them.
+mod host;
+// The C ABI (`include/libsession.h`), a host of the engine like the others.
 #[allow(unsafe_code)]
 pub mod ffi;
-mod ids;
-pub mod json;
-mod memory_store;
+
+pub use engine::config;
+pub use engine::date;
+pub use engine::json;
+pub(crate) use engine::{action, cookie_header, error, ids, request, session, session_cookie, signing};
+#[cfg(feature = "async")]
+pub use host::async_driver;
+pub(crate) use host::memory_store;
 #[cfg(feature = "redis")]
-pub mod redis_store;
-mod request;
+pub use host::redis_store;
 #[cfg(feature = "tower")]
-mod serde_value;
-mod session;
-mod session_cookie;
-mod signing;
+pub(crate) use host::serde_value;
 #[cfg(feature = "tower")]
-pub mod tower_layer;
+pub use host::tower_layer;
 
 pub use action::{Action, LoadResult, StoreResult, UnixMillis};
 #[cfg(feature = "async")]

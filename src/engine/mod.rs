@@ -1,0 +1,14 @@
+//! The sans-IO engine: request facts, time and entropy in; actions out.
+//! These modules perform no I/O and import nothing from the hosts.
+
+pub(crate) mod action;
+pub mod config;
+pub(crate) mod cookie_header;
+pub mod date;
+pub(crate) mod error;
+pub(crate) mod ids;
+pub mod json;
+pub(crate) mod request;
+pub(crate) mod session;
+pub(crate) mod session_cookie;
+pub(crate) mod signing;
