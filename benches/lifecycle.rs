@@ -103,8 +103,8 @@ fn text_poll<'r>(store: &MemoryStore, req: &'r mut Request, now: i64) -> Result<
     loop {
         match req.poll_action()? {
             Action::Load { id } => match store.get(id, now) {
-                Some(text) => req.handle_load_shared(text)?,
-                None => req.handle_load_result(session::LoadResult::NotFound)?,
+                Some(text) => req.handle_load(session::LoadResult::Found(text.as_bytes()))?,
+                None => req.handle_load(session::LoadResult::NotFound)?,
             },
             Action::Save { id, record, expires_at } => {
                 let _ = store.set(id, record, expires_at, now);

@@ -2,7 +2,7 @@
 //! threads. One loop multiplexes several requests over a simulated remote
 //! store whose answers arrive some ticks later, out of order. A request whose
 //! store operation is in flight sits at `Action::Wait`; when the answer
-//! arrives the loop hands it over (`handle_load_result` /
+//! arrives the loop hands it over (`handle_load` /
 //! `handle_store_result`) and polls again. The request holds no references,
 //! so it can wait anywhere.
 //!
@@ -177,8 +177,8 @@ fn event_loop(tasks: &mut [Task], store: &mut RemoteStore) -> Result<(), session
         for (id, answer) in store.completions(tick) {
             let task = &mut tasks[id];
             match answer {
-                Answer::Load(Some(text)) => task.req.handle_load_result(LoadResult::Found(text.as_bytes()))?,
-                Answer::Load(None) => task.req.handle_load_result(LoadResult::NotFound)?,
+                Answer::Load(Some(text)) => task.req.handle_load(LoadResult::Found(text.as_bytes()))?,
+                Answer::Load(None) => task.req.handle_load(LoadResult::NotFound)?,
                 Answer::Done => task.req.handle_store_result(StoreResult::Ok)?,
             }
             println!("  t={tick:>2} {:<8} answer arrived: resume", task.name);

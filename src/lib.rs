@@ -32,8 +32,8 @@
 //!         Action::Load { id } => {
 //!             let found = store.get(id, now as i64);
 //!             match &found {
-//!                 Some(text) => req.handle_load_result(LoadResult::Found(text.as_bytes()))?,
-//!                 None => req.handle_load_result(LoadResult::NotFound)?,
+//!                 Some(text) => req.handle_load(LoadResult::Found(text.as_bytes()))?,
+//!                 None => req.handle_load(LoadResult::NotFound)?,
 //!             }
 //!         }
 //!         Action::Save { id, record, expires_at } => {
@@ -114,8 +114,9 @@
 //! * Cookie headers: at most 32 KiB and 16384 pairs are examined
 //!   ([`CookieLimits`]); a session cookie beyond that is not seen.
 //! * Store records: nesting deeper than [`json::MAX_DEPTH`] is corrupt. A
-//!   lone surrogate escape (which JavaScript keeps) becomes U+FFFD, since a
-//!   Rust string cannot hold it.
+//!   lone surrogate escape (which JavaScript keeps) reads as U+FFFD, since a
+//!   Rust string cannot hold it; a value the request does not change is
+//!   written back as it was, escape included.
 //! * Dates in records are read as V8 reads them: ISO 8601 first, then the
 //!   common legacy forms (`toString`, `toUTCString`, RFC 850, month names,
 //!   US dates; checked against Node by `tests/js_dates.rs`). Local times are
@@ -154,6 +155,7 @@ pub mod ffi;
 pub use engine::config;
 pub use engine::date;
 pub use engine::json;
+pub use engine::record;
 pub(crate) use engine::{action, cookie_header, error, ids, request, session, session_cookie, signing};
 #[cfg(feature = "async")]
 pub use host::async_driver;
@@ -165,7 +167,7 @@ pub(crate) use host::serde_value;
 #[cfg(feature = "tower")]
 pub use host::tower_layer;
 
-pub use action::{Action, LoadResult, StoreResult, UnixMillis};
+pub use action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis};
 #[cfg(feature = "async")]
 pub use async_driver::{AsyncStore, FoundRecord, StoreError};
 pub use config::{Config, ConfigBuilder, Priority, SameSite, Secure, Unset};
@@ -176,6 +178,6 @@ pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 pub use ids::{OsRngIds, os_random};
 pub use json::{Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
+pub use record::StoredRecord;
 pub use request::{FAILED_TO_LOAD, Request, SECRET_REQUIRED};
-pub use session::SavedRecord;
 pub use session_cookie::CookieAttr;

@@ -196,14 +196,14 @@ impl Driver<'_> {
             let (kind, id, record, expires_at) = owned.expect("store op");
             let answer = self.answers.next().unwrap_or(Answer::Ok);
             let r = match (kind, answer) {
-                ('L', Answer::Fail) => req.handle_load_result(LoadResult::Failed { message: "down" }),
-                ('L', Answer::NotFound) => req.handle_load_result(LoadResult::NotFound),
-                ('L', Answer::Corrupt(bytes)) => req.handle_load_result(LoadResult::Found(&bytes)),
+                ('L', Answer::Fail) => req.handle_load(LoadResult::Failed { message: "down" }),
+                ('L', Answer::NotFound) => req.handle_load(LoadResult::NotFound),
+                ('L', Answer::Corrupt(bytes)) => req.handle_load(LoadResult::Found(&bytes)),
                 ('L', Answer::Ok) => {
                     self.loads.push(id.clone());
                     match self.store.get(&id, self.now) {
-                        Some(t) => req.handle_load_result(LoadResult::Found(t.as_bytes())),
-                        None => req.handle_load_result(LoadResult::NotFound),
+                        Some(t) => req.handle_load(LoadResult::Found(t.as_bytes())),
+                        None => req.handle_load(LoadResult::NotFound),
                     }
                 }
                 (_, Answer::Fail) => req.handle_store_result(StoreResult::Failed { message: "down" }),
@@ -229,11 +229,11 @@ impl Driver<'_> {
 fn misuse(req: &mut Request, kind: u8) -> Result<(), Error> {
     match kind {
         0 => req.handle_store_result(StoreResult::Ok),
-        1 => req.handle_load_result(LoadResult::NotFound),
+        1 => req.handle_load(LoadResult::NotFound),
         2 => req.set_target(b"/late"),
         3 => req.add_cookie_header(b"a=b"),
         4 => req.set_tls(true),
-        _ => req.handle_load_result(LoadResult::Found(b"{}")),
+        _ => req.handle_load(LoadResult::Found(b"{}")),
     }
 }
 
@@ -506,7 +506,7 @@ proptest! {
             let mut req = Request::new(cfg.clone(), UnixMillis(5), SeededIds::new(&[1; 32]));
             req.add_cookie_header(cookie.as_bytes()).expect("facts");
             prop_assert_eq!(req.poll_action().expect("poll"), Action::Load { id: "some-id" });
-            req.handle_load_result(LoadResult::Found(bytes)).expect("answer");
+            req.handle_load(LoadResult::Found(bytes)).expect("answer");
             match req.poll_action().expect("poll") {
                 Action::Ready | Action::Failed { .. } => {}
                 other => return Err(TestCaseError::fail(format!("{other:?}"))),
@@ -536,7 +536,7 @@ fn corrupt_record_fails_the_request_like_express() {
         let mut req = Request::new(cfg.clone(), UnixMillis(5), IdQueue::new(["new"]));
         req.add_cookie_header(cookie.as_bytes()).unwrap();
         assert_eq!(req.poll_action().unwrap(), Action::Load { id: "sid1" });
-        req.handle_load_result(LoadResult::Found(record)).unwrap();
+        req.handle_load(LoadResult::Found(record)).unwrap();
         let a = req.poll_action().unwrap();
         assert_eq!(matches!(a, Action::Failed { .. }), fails, "{:?}: {a:?}", String::from_utf8_lossy(record));
         assert_eq!(req.set("x", Value::Null).is_err(), fails);
@@ -573,8 +573,8 @@ fn run_visit(
         loop {
             let r = match req.poll_action().expect("no misuse") {
                 Action::Load { id } => match store.get(id, now) {
-                    Some(text) => req.handle_load_shared(text),
-                    None => req.handle_load_result(LoadResult::NotFound),
+                    Some(text) => req.handle_load(LoadResult::Stored(session::StoredRecord::from_text(text))),
+                    None => req.handle_load(LoadResult::NotFound),
                 },
                 Action::Save { id, record, expires_at } => {
                     let failed = store.set(id, record, expires_at, now).err().map(|e| e.to_string());

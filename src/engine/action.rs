@@ -1,5 +1,7 @@
 //! What the engine asks of its host, and what the host answers.
 
+use crate::record::StoredRecord;
+
 /// Milliseconds since the Unix epoch. Time is an input: the engine never
 /// reads a clock.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -10,7 +12,7 @@ pub struct UnixMillis(pub u64);
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Action<'a> {
     /// Fetch the record stored under `id`, then call
-    /// [`handle_load_result`](crate::Request::handle_load_result).
+    /// [`handle_load`](crate::Request::handle_load).
     Load { id: &'a str },
     /// Store `record` (JSON text) under `id`, then call
     /// [`handle_store_result`](crate::Request::handle_store_result).
@@ -55,11 +57,15 @@ impl Action<'_> {
     }
 }
 
-/// The store's answer to [`Action::Load`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The store's answer to [`Action::Load`]: one input for every store.
+#[derive(Clone, Debug, PartialEq)]
 pub enum LoadResult<'a> {
-    /// The record bytes (JSON text).
+    /// The record bytes (JSON text), as any store holds them.
     Found(&'a [u8]),
+    /// A record the engine made ([`Request::take_stored_record`](crate::Request::take_stored_record))
+    /// that the store kept: its text and, when the store still holds it,
+    /// the session already read from it (then nothing is parsed).
+    Stored(StoredRecord),
     /// No record.
     NotFound,
     /// An error whose code is `ENOENT`: "not found" for the initial load,
@@ -74,4 +80,21 @@ pub enum LoadResult<'a> {
 pub enum StoreResult<'a> {
     Ok,
     Failed { message: &'a str },
+}
+
+/// How a store's `get` treats the records it holds: express-session leaves
+/// this to the store, so the engine must be told which rules apply.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StoreKind {
+    /// express-session's MemoryStore (the conformance corpus's store): a
+    /// record whose stored `cookie.expires` has passed is not found, and a
+    /// record that is JSON `null` fails the request as MemoryStore's `get`
+    /// does. The safe default for a store that keeps records without TTLs.
+    #[default]
+    Memory,
+    /// A store whose TTL is the authority (connect-redis and most others):
+    /// the stored `cookie.expires` is not checked (a touch refreshes only
+    /// the TTL, so it may be stale while the key lives on), and `null` is
+    /// "not found", as connect-redis's `get` returns it.
+    Ttl,
 }

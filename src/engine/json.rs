@@ -754,6 +754,18 @@ fn canonical_value(b: &[u8], i: usize, depth: usize) -> Option<usize> {
     }
 }
 
+/// The UTF-16 unit of four lowercase hex digits that name a surrogate
+/// (`d800`..`dfff`), as JSON.stringify escapes a lone one.
+fn surrogate_escape(h: &[u8]) -> Option<u32> {
+    let [b'd', third @ (b'8' | b'9' | b'a'..=b'f'), x, y] = *h else { return None };
+    let hex = |c: u8| match c {
+        b'0'..=b'9' => Some(u32::from(c - b'0')),
+        b'a'..=b'f' => Some(u32::from(c - b'a' + 10)),
+        _ => None,
+    };
+    Some(0xd000 | hex(third)? << 8 | hex(x)? << 4 | hex(y)?)
+}
+
 /// `b[i]` is a quote: the end of the string if it is written as
 /// `JSON.stringify` writes strings.
 fn canonical_string(b: &[u8], i: usize) -> Option<usize> {
@@ -766,9 +778,24 @@ fn canonical_string(b: &[u8], i: usize) -> Option<usize> {
             b'\\' => match *b.get(j + 1)? {
                 b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
                 b'u' => {
-                    // Only control characters without a short escape are
-                    // written as \u00xx, in lowercase hex.
+                    // Only control characters without a short escape, and
+                    // lone surrogates (well-formed JSON.stringify), are
+                    // written as \uXXXX, in lowercase hex.
                     let h = b.get(j + 2..j + 6)?;
+                    if let Some(unit) = surrogate_escape(h) {
+                        // A high surrogate followed by a low one is a pair,
+                        // which JSON.stringify writes as the character.
+                        let next = b.get(j + 6..j + 12);
+                        let pairs = unit < 0xdc00
+                            && next.is_some_and(|n| {
+                                n.starts_with(b"\\u") && surrogate_escape(&n[2..]).is_some_and(|u| u >= 0xdc00)
+                            });
+                        if pairs {
+                            return None;
+                        }
+                        j += 6;
+                        continue;
+                    }
                     let low = match h[3] {
                         c @ b'0'..=b'9' => c - b'0',
                         c @ b'a'..=b'f' => c - b'a' + 10,
@@ -1383,6 +1410,21 @@ mod canonical_tests {
         }
     }
 
+    /// V8's JSON.stringify writes a lone surrogate as a lowercase escape:
+    /// such text is canonical (a value holding one is copied as it is,
+    /// never rewritten with U+FFFD), a pair never is.
+    #[test]
+    fn lone_surrogate_escapes_are_canonical() {
+        for t in
+            [r#""a\ud800b""#, r#""\udfff""#, r#""\udc00\ud800""#, r#"["\ud83d",{"k":"\ude00x"}]"#, r#""\ud800\u0001""#]
+        {
+            assert_eq!(canonical_end(t.as_bytes(), 0), Some(t.len()), "{t}");
+        }
+        for t in [r#""\ud83d\ude00""#, r#""\uD800""#, r#""\ud8""#, r#""\ud80g""#] {
+            assert_ne!(canonical_end(t.as_bytes(), 0), Some(t.len()), "{t}");
+        }
+    }
+
     #[test]
     fn non_canonical_texts_are_not() {
         for t in [
@@ -1398,7 +1440,8 @@ mod canonical_tests {
             r#""\u0041""#,
             r#""\u000a""#,
             r#""\u001F""#,
-            r#""\ud800""#,
+            r#""\uD800""#,
+            r#""\ud83d\ude00""#,
             "[1, 2]",
             r#"{"a":1,"a":2}"#,
             r#"{"b":1,"1":2}"#,
@@ -1418,7 +1461,10 @@ mod canonical_tests {
         /// Whatever the check accepts is exactly what stringify gives back.
         #[test]
         fn accepted_texts_round_trip(t in r#"[\[\]{}",:0-9.eE+\-\\u a-f/nultrs\x00\x1fé]{0,24}"#) {
-            if let Some(end) = canonical_end(t.as_bytes(), 0) {
+            // Lone surrogates are canonical but have no Rust string: they are
+            // kept as text (lone_surrogate_escapes_are_canonical).
+            let surrogate = t.as_bytes().windows(3).any(|w| w[0] == b'u' && w[1] == b'd' && matches!(w[2], b'8'..=b'9' | b'a'..=b'f'));
+            if let Some(end) = canonical_end(t.as_bytes(), 0).filter(|_| !surrogate) {
                 let v = parse(&t.as_bytes()[..end]).expect("canonical text parses");
                 prop_assert_eq!(to_string(&v), &t[..end]);
             }

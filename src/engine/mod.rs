@@ -8,6 +8,7 @@ pub mod date;
 pub(crate) mod error;
 pub(crate) mod ids;
 pub mod json;
+pub mod record;
 pub(crate) mod request;
 pub(crate) mod session;
 pub(crate) mod session_cookie;

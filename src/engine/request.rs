@@ -8,15 +8,14 @@
 
 use std::sync::Arc;
 
-use crate::action::{Action, LoadResult, StoreResult, UnixMillis};
+use crate::action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis};
 use crate::config::Config;
 use crate::cookie_header::{decode_bytes_into, decode_uri_component, find_raw, is_uri_component_encoding, latin1};
 use crate::error::Error;
 use crate::ids::{IdSource, SeededIds};
 use crate::json::{Map, Value};
-use crate::session::{
-    HashText, Layout, Record, SavedRecord, Session, StoredRecord, is_object_prototype_name, is_reserved, read_record,
-};
+use crate::record::{Record, RecordInput, StoredRecord, read_record};
+use crate::session::{HashText, Layout, Session, is_object_prototype_name, is_reserved};
 use crate::session_cookie::{Attr, CookieAttr, CookieValue, SessionCookie};
 use crate::signing::Signature;
 
@@ -165,6 +164,7 @@ struct Facts {
     forwarded_proto: Option<Vec<u8>>,
     tls: bool,
     store_unavailable: bool,
+    store_kind: StoreKind,
 }
 
 /// One HTTP request's session lifecycle. `Send`: it may move between
@@ -218,8 +218,6 @@ pub struct Request {
     /// Where the parts of the outstanding end-of-request Save's or Touch's
     /// record are.
     written: Option<Layout>,
-    /// The end-of-request Set-Cookie decision, emitted after the store answer.
-    end_cookie: Option<Result<String, &'static str>>,
 }
 
 const _: () = {
@@ -295,7 +293,6 @@ impl Request {
             hash_cache: None,
             record_cache: None,
             written: None,
-            end_cookie: None,
         }
     }
 
@@ -344,6 +341,15 @@ impl Request {
         self.fact_phase()?;
         self.facts.store_unavailable = unavailable;
         Ok(())
+    }
+
+    /// Which rules the store's records follow (default
+    /// [`StoreKind::Memory`]): whether a loaded record's stored expiry is
+    /// checked, and what a `null` record means. A property of the store, not
+    /// of the request: it may be set at any time and counts for the loads
+    /// answered after it.
+    pub fn set_store_kind(&mut self, kind: StoreKind) {
+        self.facts.store_kind = kind;
     }
 
     /// Queues an ID for the next new session (express-session's `genid`):
@@ -407,58 +413,54 @@ impl Request {
         }
     }
 
-    /// For the current [`Action::Touch`]: where the `cookie` value is in its
-    /// record, so that a store which puts the new cookie into the record it
-    /// holds (as [`MemoryStore`](crate::MemoryStore) does) need not search
-    /// for it. `None` for any other action, or when the engine does not know.
-    pub fn touch_cookie_span(&self) -> Option<(usize, usize)> {
-        match self.current {
-            Some(Out::Touch { .. }) => self.written.as_ref().map(|l| l.cookie),
-            _ => None,
-        }
-    }
-
-    /// For the end-of-request [`Action::Save`] or [`Action::Touch`]: its
-    /// record together with the session it holds, already read, for a
-    /// store that keeps records in memory (as
-    /// [`MemoryStore`](crate::MemoryStore) does) to keep next to the text
-    /// and give to [`handle_load_saved`](Self::handle_load_saved) when the
-    /// record is loaded again, which then skips reading the text.
+    /// For the current [`Action::Save`] or [`Action::Touch`]: the record
+    /// as an engine-made [`StoredRecord`], for a store that keeps records
+    /// to hold instead of the text, and to give back at the next load
+    /// ([`LoadResult::Stored`]), which then reads nothing. Its text is the
+    /// action's `record`. `None` for any other action.
     ///
-    /// The session is handed over: the request has none afterwards (its
-    /// `get` answers `None`; the rest of the request needs none). The
-    /// record comes without it when reading the text would not give the
-    /// same session (an attribute JSON does not carry as it is, such as an
-    /// invalid date); the store then keeps the text alone. `None` for any
-    /// other action (a handler's `save()` included): store the action's
-    /// record text.
-    pub fn take_saved_record(&mut self) -> Option<SavedRecord> {
-        if self.pending != Some(Pending::End) {
-            return None;
-        }
+    /// At the end of the request the record carries the session itself,
+    /// already read: the request has none afterwards (its `get` answers
+    /// `None`; the rest of the request needs none). It comes without the
+    /// session when reading the text would not give the same session (an
+    /// attribute JSON does not carry as it is, such as an invalid date).
+    pub fn take_stored_record(&mut self) -> Option<StoredRecord> {
         let (Some(Out::Save { record, .. } | Out::Touch { record, .. }), Some(layout)) = (&self.current, &self.written)
         else {
             return None;
         };
         let text: Arc<str> = Arc::from(record.as_str());
         let cookie = layout.cookie;
-        let session = self.session.take()?;
-        let session = match session.into_read_form(text.clone(), layout) {
-            Ok(read) => Some(read),
-            Err(session) => {
-                self.session = Some(session);
-                None
-            }
+        if self.pending != Some(Pending::End) {
+            return Some(StoredRecord::with_session(text, Some(cookie), None));
+        }
+        let session = match self.session.take() {
+            Some(session) => match session.into_read_form(text.clone(), layout) {
+                Ok(read) => Some(read),
+                Err(session) => {
+                    self.session = Some(session);
+                    None
+                }
+            },
+            None => None,
         };
-        Some(SavedRecord::with_session(text, Some(cookie), session))
+        Some(StoredRecord::with_session(text, Some(cookie), session))
     }
 
-    /// The answer to [`Action::Load`].
-    pub fn handle_load_result(&mut self, result: LoadResult<'_>) -> Result<(), Error> {
+    /// The answer to [`Action::Load`]: record text, a record the engine
+    /// made ([`take_stored_record`](Self::take_stored_record)), not found,
+    /// or a failure. The store's rules ([`set_store_kind`](Self::set_store_kind))
+    /// decide what a record whose stored expiry passed, or `null`, means.
+    pub fn handle_load(&mut self, result: LoadResult<'_>) -> Result<(), Error> {
         let pending = self.take_pending(true)?;
+        let kind = self.facts.store_kind;
         match result {
             LoadResult::Found(bytes) => {
-                let record = read_record(StoredRecord::Bytes(bytes), self.now);
+                let record = read_record(RecordInput::Bytes(bytes), self.now, kind);
+                self.loaded(pending, record)
+            }
+            LoadResult::Stored(record) => {
+                let record = record.read(self.now, kind);
                 self.loaded(pending, record)
             }
             LoadResult::NotFound | LoadResult::Missing { .. } if pending == Pending::MiddlewareLoad => {
@@ -477,31 +479,6 @@ impl Request {
                 Ok(())
             }
         }
-    }
-
-    /// The answer to [`Action::Load`] when the store found a record it can
-    /// share (as [`MemoryStore`](crate::MemoryStore) does): the same as
-    /// [`handle_load_result`](Self::handle_load_result) with
-    /// [`LoadResult::Found`], without copying the text.
-    pub fn handle_load_shared(&mut self, record: Arc<str>) -> Result<(), Error> {
-        let pending = self.take_pending(true)?;
-        let record = read_record(StoredRecord::Shared(record), self.now);
-        self.loaded(pending, record)
-    }
-
-    /// The answer to [`Action::Load`] when the store found a record it kept
-    /// from [`take_saved_record`](Self::take_saved_record): the same as
-    /// [`handle_load_shared`](Self::handle_load_shared) of its text, without
-    /// reading the text when the record holds its session.
-    pub fn handle_load_saved(&mut self, record: SavedRecord) -> Result<(), Error> {
-        let pending = self.take_pending(true)?;
-        let record = match record.into_parts() {
-            // The store's rule on the cookie, as reading the text applies it.
-            (_, _, Some(session)) if session.cookie.expired_at(self.now) => Record::Absent,
-            (_, _, Some(session)) => Record::Session { session, original: None },
-            (text, _, None) => read_record(StoredRecord::Shared(text), self.now),
-        };
-        self.loaded(pending, record)
     }
 
     /// A record the store found, read.
@@ -550,7 +527,6 @@ impl Request {
                 self.complete(error);
             }
             Pending::End => {
-                self.emit_end_cookie();
                 if let Some(message) = error {
                     self.queue.push_back(Out::Error(message));
                 }
@@ -840,14 +816,6 @@ impl Request {
         Some(session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Parts(&value)))
     }
 
-    fn emit_end_cookie(&mut self) {
-        match self.end_cookie.take() {
-            Some(Ok(value)) => self.queue.push_back(Out::SetCookie(value)),
-            Some(Err(message)) => self.queue.push_back(Out::Error(message.into())),
-            None => {}
-        }
-    }
-
     // ----- the end of the response --------------------------------------
 
     /// The response is complete (express-session's patched `res.end`):
@@ -877,7 +845,13 @@ impl Request {
                 return Ok(());
             }
         }
-        self.end_cookie = self.set_cookie_decision();
+        // express-session writes its headers before the store call at the
+        // end of the response: the Set-Cookie comes before the store action.
+        match self.set_cookie_decision() {
+            Some(Ok(value)) => self.queue.push_back(Out::SetCookie(value)),
+            Some(Err(message)) => self.queue.push_back(Out::Error(message.into())),
+            None => {}
+        }
         if self.should_save() {
             if self.wrapped {
                 self.saved = Some(Snap::Version(self.data_version));
@@ -888,7 +862,6 @@ impl Request {
             let (record, expires_at) = self.record_parts();
             self.store_op(Out::Touch { record, expires_at }, Pending::End);
         } else {
-            self.emit_end_cookie();
             self.done();
         }
         Ok(())
@@ -1250,7 +1223,7 @@ mod tests {
     }
 
     #[test]
-    fn a_touch_with_the_cookie_span_stores_what_a_search_would() {
+    fn a_touch_with_the_stored_record_stores_what_a_text_touch_would() {
         use crate::{LoadResult, StoreResult};
         let config = Arc::new(Config::builder().secret("k").max_age(Some(60_000.0)).build().unwrap());
         let (spanned, searched) = (MemoryStore::new(), MemoryStore::new());
@@ -1261,7 +1234,7 @@ mod tests {
         let record = spanned.get(&id, 0).unwrap();
         searched.set(&id, &record, None, 0).unwrap();
         let later = 1_700_000_005_000;
-        // Through MemoryStore::poll, which hands the span over.
+        // Through MemoryStore::poll, which touches with the stored record.
         let mut req = Request::new(config.clone(), UnixMillis(later), SeededIds::new(&[3; 32]));
         req.add_cookie_header(cookie.as_bytes()).unwrap();
         loop {
@@ -1272,7 +1245,7 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        // By hand, with the store searching for the cookie.
+        // By hand, with the store touching the text.
         let mut req = Request::new(config, UnixMillis(later), SeededIds::new(&[3; 32]));
         req.add_cookie_header(cookie.as_bytes()).unwrap();
         let mut touched = false;
@@ -1281,16 +1254,11 @@ mod tests {
             match action {
                 Action::Load { id } => {
                     let text = searched.get(id, later as i64).unwrap();
-                    req.handle_load_result(LoadResult::Found(text.as_bytes())).unwrap();
+                    req.handle_load(LoadResult::Found(text.as_bytes())).unwrap();
                 }
-                Action::Ready => {
-                    assert_eq!(req.touch_cookie_span(), None);
-                    req.finish().unwrap();
-                }
+                Action::Ready => req.finish().unwrap(),
                 Action::Touch { id, record, expires_at } => {
                     let (id, record) = (id.to_string(), record.to_string());
-                    let (s, e) = req.touch_cookie_span().expect("the engine knows where the cookie is");
-                    assert!(record[s..e].starts_with("{\"originalMaxAge\""), "{record}");
                     searched.touch(&id, &record, expires_at, later as i64);
                     touched = true;
                     req.handle_store_result(StoreResult::Ok).unwrap();

@@ -5,8 +5,8 @@
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use crate::json::{self, CookieMember, Map, RecordText, Value};
-use crate::session_cookie::{COOKIE_KEYS, SessionCookie, cookie_key_index};
+use crate::json::{self, Map, Value};
+use crate::session_cookie::{COOKIE_KEYS, SessionCookie};
 
 const _: () = assert!(COOKIE_KEYS.len() <= json::MAX_FIELDS);
 
@@ -81,30 +81,30 @@ pub fn is_object_prototype_name(key: &str) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Data {
     /// The record text that `Key::Text` and `Slot::Text` refer to.
-    source: Option<Arc<str>>,
-    entries: Vec<Entry>,
+    pub(crate) source: Option<Arc<str>>,
+    pub(crate) entries: Vec<Entry>,
     /// How many leading entries are array-index keys (kept ascending).
     index_keys: usize,
     /// While the data is exactly as loaded from a canonical record: its
     /// change-detection text (the record with the cookie member cut out).
-    pristine: Option<HashText>,
+    pub(crate) pristine: Option<HashText>,
 }
 
 #[derive(Clone, Debug)]
-struct Entry {
+pub(crate) struct Entry {
     key: Key,
-    slot: Slot,
+    pub(crate) slot: Slot,
 }
 
 #[derive(Clone, Debug)]
-enum Key {
+pub(crate) enum Key {
     /// Characters of the source text (a key that needs no escaping).
     Text(usize, usize),
     Owned(String),
 }
 
 #[derive(Clone, Debug)]
-enum Slot {
+pub(crate) enum Slot {
     /// The `cookie` key's place (its value is the session's cookie).
     Cookie,
     /// Canonical JSON in the source text, parsed on first read.
@@ -117,11 +117,16 @@ enum Slot {
 }
 
 impl Data {
+    /// Empty data whose entries will point into `source`.
+    pub(crate) fn over(source: Arc<str>) -> Self {
+        Data { source: Some(source), entries: Vec::with_capacity(4), ..Data::default() }
+    }
+
     fn text(&self, start: usize, end: usize) -> &str {
         self.source.as_deref().and_then(|s| s.get(start..end)).unwrap_or("")
     }
 
-    fn key<'s>(&'s self, e: &'s Entry) -> &'s str {
+    pub(crate) fn key<'s>(&'s self, e: &'s Entry) -> &'s str {
         match &e.key {
             Key::Text(a, b) => self.text(*a, *b),
             Key::Owned(k) => k,
@@ -182,7 +187,7 @@ impl Data {
 
     /// Assigns as `obj[key] = value` does; whether the entry was appended in
     /// order (not a repeat, not moved ahead as an index key).
-    fn put(&mut self, key: Key, slot: Slot, key_str: &str) -> bool {
+    pub(crate) fn put(&mut self, key: Key, slot: Slot, key_str: &str) -> bool {
         self.pristine = None;
         if let Some(i) = self.position(key_str) {
             self.entries[i].slot = slot;
@@ -249,7 +254,7 @@ impl Data {
     }
 
     /// Keeps the cookie slot and the entries whose key passes `keep`.
-    fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+    pub(crate) fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         self.pristine = None;
         let index_keys = self.index_keys;
         let kept: Vec<bool> =
@@ -262,7 +267,7 @@ impl Data {
     /// Writes the entries as a JSON object, the cookie slot by `cookie`
     /// (which may write nothing); returns the byte range of the cookie
     /// entry with one adjacent comma (empty if none).
-    fn write(&self, out: &mut String, cookie: impl FnMut(&mut String)) -> (usize, usize) {
+    pub(crate) fn write(&self, out: &mut String, cookie: impl FnMut(&mut String)) -> (usize, usize) {
         self.write_spans(out, cookie).0
     }
 
@@ -349,8 +354,8 @@ fn parse_canonical(text: &str) -> Value {
 /// byte range `cut` removed. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct HashText {
-    text: Arc<str>,
-    cut: (usize, usize),
+    pub(crate) text: Arc<str>,
+    pub(crate) cut: (usize, usize),
 }
 
 impl HashText {
@@ -402,89 +407,6 @@ pub struct Session {
     pub cookie: SessionCookie,
 }
 
-/// A record the engine wrote, with the session it holds already read: what
-/// a store that keeps records in memory holds next to the text, and hands
-/// back so that the next load need not read it
-/// ([`Request::take_saved_record`](crate::Request::take_saved_record),
-/// [`Request::handle_load_saved`](crate::Request::handle_load_saved)).
-/// Records compare by their text.
-#[derive(Clone)]
-pub struct SavedRecord {
-    text: Arc<str>,
-    /// The `cookie` value's place in the text, when known.
-    cookie: Option<(usize, usize)>,
-    /// The session reading `text` gives; `None` for text alone.
-    session: Option<Box<Session>>,
-}
-
-/// A [`SavedRecord`] taken apart: text, cookie place, session.
-pub(crate) type SavedParts = (Arc<str>, Option<(usize, usize)>, Option<Box<Session>>);
-
-impl SavedRecord {
-    /// A record of text alone (it is read when loaded).
-    pub fn from_text(text: Arc<str>) -> Self {
-        SavedRecord { text, cookie: None, session: None }
-    }
-
-    pub(crate) fn with_session(text: Arc<str>, cookie: Option<(usize, usize)>, session: Option<Box<Session>>) -> Self {
-        SavedRecord { text, cookie, session }
-    }
-
-    /// The record's JSON text.
-    pub fn text(&self) -> &Arc<str> {
-        &self.text
-    }
-
-    pub fn into_text(self) -> Arc<str> {
-        self.text
-    }
-
-    /// Where the `cookie` value is in the text, when the engine knows.
-    pub fn cookie_span(&self) -> Option<(usize, usize)> {
-        self.cookie
-    }
-
-    /// Whether the session it holds comes with it, read.
-    pub fn is_read(&self) -> bool {
-        self.session.is_some()
-    }
-
-    /// The record without its read session (text and cookie place only).
-    pub fn without_session(self) -> Self {
-        SavedRecord { session: None, ..self }
-    }
-
-    pub(crate) fn into_parts(self) -> SavedParts {
-        (self.text, self.cookie, self.session)
-    }
-}
-
-impl PartialEq for SavedRecord {
-    fn eq(&self, other: &SavedRecord) -> bool {
-        self.text == other.text
-    }
-}
-
-impl Eq for SavedRecord {}
-
-impl std::fmt::Debug for SavedRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SavedRecord").field("text", &self.text).field("read", &self.is_read()).finish()
-    }
-}
-
-/// What a store record turned out to be.
-pub enum Record {
-    /// express-session would generate a new session (falsy record, or
-    /// expired by the store's rule).
-    Absent,
-    /// A session; `original` is the change-detection text when it differs
-    /// from the loaded data (keys were dropped).
-    Session { session: Box<Session>, original: Option<HashText> },
-    /// express-session would fail the request with this (JavaScript) message.
-    Corrupt(String),
-}
-
 impl Session {
     pub fn new(cookie: SessionCookie) -> Self {
         let data =
@@ -510,7 +432,7 @@ impl Session {
         (out, Layout { cut, cookie, expires })
     }
 
-    /// The session as [`read_record`] reads `text`, when `text` is this
+    /// The session as [`read_record`](crate::record::read_record) reads `text`, when `text` is this
     /// session's record as [`record_with_layout`](Self::record_with_layout)
     /// wrote it with `layout`: its keys and values become spans of `text`,
     /// exactly as reading it would make them, without reading it. `Err`
@@ -593,144 +515,17 @@ impl Session {
     }
 }
 
-/// MemoryStore's expiry rule on a parsed `cookie` member, and the record's
-/// `expires` string read as a date (which `createSession` needs too).
-fn member_expired(cookie: Option<&CookieMember>, fields: &json::Fields, now: f64) -> (bool, Option<f64>) {
-    let Some(CookieMember::Fields) = cookie else { return (false, None) };
-    if let Some(t) = fields.date() {
-        return (t <= now, Some(t));
-    }
-    let (t, date) = match fields.iter().find(|(k, _)| COOKIE_KEYS[*k] == "expires").map(|(_, v)| v) {
-        None | Some(Value::Null) => return (false, None),
-        Some(Value::String(s)) => {
-            let t = crate::date::parse(s);
-            (t, Some(t))
-        }
-        Some(v) if !v.truthy() => return (false, None),
-        Some(v) => (v.to_js_number(), None),
-    };
-    (t <= now, date)
-}
-
-/// A store record as the host hands it over.
-pub enum StoredRecord<'a> {
-    Bytes(&'a [u8]),
-    /// Text the store shares: kept as it is, not copied.
-    Shared(Arc<str>),
-}
-
-/// Reads a store record as express-session (with MemoryStore's expiry
-/// rule) would: `JSON.parse`, the expiry check, `createSession`.
-pub fn read_record(record: StoredRecord<'_>, now: f64) -> Record {
-    match record {
-        StoredRecord::Shared(text) => read_text(text, now),
-        StoredRecord::Bytes(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => read_text(Arc::from(text), now),
-            Err(_) => corrupt_bytes(bytes),
-        },
-    }
-}
-
-/// Not UTF-8, so not JSON text: the parser says where.
-fn corrupt_bytes(bytes: &[u8]) -> Record {
-    Record::Corrupt(match json::parse_record(bytes, cookie_key_index, &mut json::Fields::default(), |_| {}) {
-        Err(e) => format!("corrupt session record: {e}"),
-        Ok(_) => "corrupt session record: invalid UTF-8".into(),
-    })
-}
-
-/// [`read_record`] of `source`, which the session's spans point into.
-fn read_text(source: Arc<str>, now: f64) -> Record {
-    let text: &str = &source;
-    // Members are put in place as they are parsed, pointing into the text.
-    let mut data = Data { source: Some(source.clone()), entries: Vec::with_capacity(4), ..Data::default() };
-    let mut in_order = true;
-    let mut cookie_span = None;
-    let mut fields = json::Fields::default();
-    // The record's cookie as `Cookie#toJSON` writes it, read directly.
-    let mut canonical = None;
-    let read_canonical = |at| {
-        let (cookie, date, end) = SessionCookie::read_canonical(&source, at)?;
-        canonical = Some((cookie, date));
-        Some(end)
-    };
-    let parsed = json::parse_record_str(text, cookie_key_index, &mut fields, read_canonical, |m| {
-        in_order &= m.key_span.is_some();
-        let key = match m.key_span {
-            Some((a, b)) => Key::Text(a, b),
-            None => Key::Owned(m.key.to_string()),
-        };
-        let slot = match m.value {
-            json::MemberValue::Cookie => {
-                in_order &= cookie_span.is_none();
-                cookie_span = Some(m.span);
-                Slot::Cookie
-            }
-            json::MemberValue::Raw(start, end) => Slot::Text { start, end, parsed: OnceCell::new() },
-            json::MemberValue::Parsed(v) => {
-                in_order = false;
-                Slot::Value(v)
-            }
-        };
-        in_order &= data.put(key, slot, &m.key);
-    });
-    let (cookie, compact) = match parsed {
-        Err(e) => return Record::Corrupt(format!("corrupt session record: {e}")),
-        Ok(RecordText::NotObject(Value::Null)) => {
-            return Record::Corrupt("Cannot read properties of null (reading 'cookie')".into());
-        }
-        Ok(RecordText::NotObject(v)) if !v.truthy() => return Record::Absent,
-        Ok(RecordText::NotObject(_)) => {
-            return Record::Corrupt("Cannot read properties of undefined (reading 'expires')".into());
-        }
-        Ok(RecordText::Object { cookie, compact }) => (cookie, compact),
-    };
-    let in_order = in_order && compact;
-    let cookie = match (cookie, canonical) {
-        (Some(CookieMember::Canonical), Some((cookie, date))) => {
-            if date.is_some_and(|t| t <= now) {
-                return Record::Absent;
-            }
-            cookie
-        }
-        (cookie, _) => {
-            let (expired, expires_date) = member_expired(cookie.as_ref(), &fields, now);
-            if expired {
-                return Record::Absent;
-            }
-            match SessionCookie::from_record_parsed(cookie, &mut fields, expires_date, now) {
-                Ok(c) => c,
-                Err(msg) => return Record::Corrupt(msg),
-            }
-        }
-    };
-    let dropped = data.entries.iter().any(|e| !matches!(e.slot, Slot::Cookie) && is_reserved(data.key(e)));
-    let original = dropped.then(|| {
-        let mut s = String::new();
-        data.write(&mut s, |_| {});
-        HashText::whole(&s)
-    });
-    if dropped {
-        data.retain(|k| !is_reserved(k));
-    } else if in_order && let Some((a, b)) = cookie_span {
-        // The record is the data's own JSON text: cutting out the cookie
-        // member (and one comma) gives the change-detection text.
-        let n = data.entries.len();
-        let cut = if n == 1 {
-            (a, b)
-        } else if a == 1 {
-            (a, b + 1)
-        } else {
-            (a - 1, b)
-        };
-        data.pristine = Some(HashText { text: source, cut });
-    }
-    Record::Session { session: Box::new(Session { data, cookie }), original }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::StoreKind;
+    use crate::json::RecordText;
+    use crate::record::{Record, RecordInput, read_record};
+    use crate::session_cookie::cookie_key_index;
+
+    fn read_text(text: Arc<str>, now: f64) -> Record {
+        read_record(RecordInput::Shared(text), now, StoreKind::Memory)
+    }
     use crate::session_cookie::{Attr, CookieOptions, SessionCookie};
 
     #[test]
@@ -766,7 +561,7 @@ mod tests {
     }
 
     fn loaded(record: &str) -> Session {
-        match read_record(StoredRecord::Bytes(record.as_bytes()), 0.0) {
+        match read_record(RecordInput::Bytes(record.as_bytes()), 0.0, StoreKind::Memory) {
             Record::Session { session, .. } => *session,
             _ => panic!("not a session: {record}"),
         }
@@ -841,7 +636,7 @@ mod tests {
         let mut fields = json::Fields::default();
         let parsed = json::parse_record(record.as_bytes(), cookie_key_index, &mut fields, |_| {}).ok()?;
         let RecordText::Object { cookie, .. } = parsed else { return None };
-        let (_, date) = member_expired(cookie.as_ref(), &fields, now);
+        let (_, date) = crate::record::member_expired(cookie.as_ref(), &fields, now);
         Some((SessionCookie::from_record_parsed(cookie, &mut fields, date, now).ok()?, date))
     }
 
@@ -1040,7 +835,7 @@ mod tests {
                 Some(i) => {
                     let c = r#""cookie":{"originalMaxAge":60000,"expires":"2033-11-14T23:13:20.000Z","httpOnly":true,"path":"/"}"#;
                     let text = [format!(r#"{{{c},"a":1}}"#), format!(r#"{{"b":[1, 2],{c},"1":true}}"#), format!(r#"{{"id":3,{c}}}"#)];
-                    match read_record(StoredRecord::Bytes(text[i].as_bytes()), NOW) {
+                    match read_record(RecordInput::Bytes(text[i].as_bytes()), NOW, StoreKind::Memory) {
                         Record::Session { session, .. } => *session,
                         _ => panic!("test record"),
                     }

@@ -592,7 +592,7 @@ pub unsafe extern "C" fn libsession_request_handle_load_result(
             libsession_load_status::Missing => LoadResult::Missing { message: utf8(data()?, "data")? },
             libsession_load_status::Failed => LoadResult::Failed { message: utf8(data()?, "data")? },
         };
-        Ok(r.inner.handle_load_result(result)?)
+        Ok(r.inner.handle_load(result)?)
     })
 }
 

@@ -44,11 +44,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::action::{Action, LoadResult, StoreResult};
+use crate::action::{Action, LoadResult, StoreKind, StoreResult};
 use crate::error::Error;
 use crate::memory_store::MemoryStore;
+use crate::record::StoredRecord;
 use crate::request::Request;
-use crate::session::SavedRecord;
 
 /// The future an [`AsyncStore`] operation returns: either the answer,
 /// which a store that has it at once (an in-memory one) gives without an
@@ -176,9 +176,9 @@ impl From<&str> for StoreError {
 pub trait AsyncStore: Send + Sync {
     /// The record stored under `id` (JSON text), or `None`.
     fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>>;
-    /// [`get`](Self::get) as the driver calls it: a store that keeps records
-    /// as shared text (as [`MemoryStore`] does) hands them out without a
-    /// copy. The default calls `get`.
+    /// [`get`](Self::get) as the driver calls it: a store that keeps the
+    /// records the engine made (as [`MemoryStore`] does) hands them back
+    /// as they are ([`FoundRecord::Stored`]). The default calls `get`.
     fn load<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<FoundRecord>> {
         self.get(id, now).map_ok(|found| found.map(FoundRecord::Bytes))
     }
@@ -197,16 +197,22 @@ pub trait AsyncStore: Send + Sync {
     fn answers_at_once(&self) -> bool {
         false
     }
-    /// [`set`](Self::set) as the driver calls it for the end-of-request
-    /// save: with the record's session, already read
-    /// ([`Request::take_saved_record`]), for a store that keeps it next to
-    /// the text and hands it back from [`load`](Self::load) as
-    /// [`FoundRecord::Saved`] (as [`MemoryStore`] does). The default calls
+    /// The rules this store's records follow ([`StoreKind`]): whether the
+    /// engine checks a loaded record's stored expiry, and what `null`
+    /// means. The default is [`StoreKind::Memory`]; a store whose TTL is
+    /// the authority (as Redis's is) answers [`StoreKind::Ttl`].
+    fn kind(&self) -> StoreKind {
+        StoreKind::Memory
+    }
+    /// [`set`](Self::set) as the driver calls it: with the record the
+    /// engine made ([`Request::take_stored_record`]), for a store that
+    /// keeps it and hands it back from [`load`](Self::load) as
+    /// [`FoundRecord::Stored`] (as [`MemoryStore`] does). The default calls
     /// `set` with the text.
     fn save_record<'a>(
         &'a self,
         id: &'a str,
-        record: SavedRecord,
+        record: StoredRecord,
         expires_at: Option<i64>,
         now: i64,
     ) -> StoreFuture<'a, ()> {
@@ -218,7 +224,7 @@ pub trait AsyncStore: Send + Sync {
     fn touch_record<'a>(
         &'a self,
         id: &'a str,
-        record: SavedRecord,
+        record: StoredRecord,
         expires_at: Option<i64>,
         now: i64,
     ) -> StoreFuture<'a, ()> {
@@ -247,10 +253,13 @@ macro_rules! forward_store {
             fn answers_at_once(&self) -> bool {
                 (**self).answers_at_once()
             }
-            fn save_record<'a>(&'a self, id: &'a str, record: SavedRecord, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+            fn kind(&self) -> StoreKind {
+                (**self).kind()
+            }
+            fn save_record<'a>(&'a self, id: &'a str, record: StoredRecord, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
                 (**self).save_record(id, record, expires_at, now)
             }
-            fn touch_record<'a>(&'a self, id: &'a str, record: SavedRecord, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+            fn touch_record<'a>(&'a self, id: &'a str, record: StoredRecord, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
                 (**self).touch_record(id, record, expires_at, now)
             }
         }
@@ -266,7 +275,7 @@ impl AsyncStore for MemoryStore {
     }
 
     fn load<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<FoundRecord>> {
-        StoreFuture::ready(Ok(MemoryStore::load(self, id, now).map(FoundRecord::Saved)))
+        StoreFuture::ready(Ok(MemoryStore::load(self, id, now).map(FoundRecord::Stored)))
     }
 
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
@@ -291,22 +300,22 @@ impl AsyncStore for MemoryStore {
     fn save_record<'a>(
         &'a self,
         id: &'a str,
-        record: SavedRecord,
+        record: StoredRecord,
         expires_at: Option<i64>,
         now: i64,
     ) -> StoreFuture<'a, ()> {
-        let result = self.set_saved(id, record, expires_at, now).map_err(|e| StoreError::new(e.to_string()));
+        let result = self.save(id, record, expires_at, now).map_err(|e| StoreError::new(e.to_string()));
         StoreFuture::ready(result)
     }
 
     fn touch_record<'a>(
         &'a self,
         id: &'a str,
-        record: SavedRecord,
+        record: StoredRecord,
         expires_at: Option<i64>,
         now: i64,
     ) -> StoreFuture<'a, ()> {
-        self.touch_saved(id, record, expires_at, now);
+        self.touch_stored(id, record, expires_at, now);
         StoreFuture::ready(Ok(()))
     }
 }
@@ -316,11 +325,8 @@ impl AsyncStore for MemoryStore {
 pub enum FoundRecord {
     /// The record's bytes (JSON text, if the record is sound).
     Bytes(Vec<u8>),
-    /// Text the store shares ([`Request::handle_load_shared`]).
-    Shared(Arc<str>),
-    /// A record the store kept as the engine handed it over, with its
-    /// session when the store still holds it ([`Request::handle_load_saved`]).
-    Saved(SavedRecord),
+    /// A record the store kept as the engine made it ([`LoadResult::Stored`]).
+    Stored(StoredRecord),
 }
 
 /// A store's answer, owned, to be given to the request with [`apply`](Self::apply).
@@ -333,18 +339,14 @@ pub enum StoreAnswer {
 }
 
 impl StoreAnswer {
-    /// Hands the answer to the request (`handle_load_result`,
-    /// `handle_load_shared`, `handle_load_saved` or `handle_store_result`).
+    /// Hands the answer to the request (`handle_load` or `handle_store_result`).
     pub fn apply(self, req: &mut Request) -> Result<(), Error> {
         match self {
-            StoreAnswer::Load(Ok(Some(FoundRecord::Bytes(bytes)))) => req.handle_load_result(LoadResult::Found(&bytes)),
-            StoreAnswer::Load(Ok(Some(FoundRecord::Shared(text)))) => req.handle_load_shared(text),
-            StoreAnswer::Load(Ok(Some(FoundRecord::Saved(record)))) => req.handle_load_saved(record),
-            StoreAnswer::Load(Ok(None)) => req.handle_load_result(LoadResult::NotFound),
-            StoreAnswer::Load(Err(e)) if e.missing => {
-                req.handle_load_result(LoadResult::Missing { message: &e.message })
-            }
-            StoreAnswer::Load(Err(e)) => req.handle_load_result(LoadResult::Failed { message: &e.message }),
+            StoreAnswer::Load(Ok(Some(FoundRecord::Bytes(bytes)))) => req.handle_load(LoadResult::Found(&bytes)),
+            StoreAnswer::Load(Ok(Some(FoundRecord::Stored(record)))) => req.handle_load(LoadResult::Stored(record)),
+            StoreAnswer::Load(Ok(None)) => req.handle_load(LoadResult::NotFound),
+            StoreAnswer::Load(Err(e)) if e.missing => req.handle_load(LoadResult::Missing { message: &e.message }),
+            StoreAnswer::Load(Err(e)) => req.handle_load(LoadResult::Failed { message: &e.message }),
             StoreAnswer::Store(Ok(())) => req.handle_store_result(StoreResult::Ok),
             StoreAnswer::Store(Err(e)) => req.handle_store_result(StoreResult::Failed { message: &e.message }),
         }
@@ -402,11 +404,11 @@ pub async fn perform<S: AsyncStore + ?Sized>(action: Action<'_>, store: &S, now:
     perform_saved(action, None, store, now).await
 }
 
-/// [`perform`], with the record of a Save or Touch handed over by
-/// [`Request::take_saved_record`].
+/// [`perform`], with the record of a Save or Touch as the engine made it
+/// ([`Request::take_stored_record`]).
 async fn perform_saved<S: AsyncStore + ?Sized>(
     action: Action<'_>,
-    saved: Option<SavedRecord>,
+    saved: Option<StoredRecord>,
     store: &S,
     now: i64,
 ) -> Option<StoreAnswer> {
@@ -447,9 +449,10 @@ pub async fn drive_from_current<'r, S: AsyncStore + ?Sized>(
     store: &S,
     now: i64,
 ) -> Result<Action<'r>, Error> {
+    req.set_store_kind(store.kind());
     loop {
-        // The end-of-request write hands its session over with the record.
-        let saved = req.take_saved_record();
+        // A write hands the store the record as the engine made it.
+        let saved = req.take_stored_record();
         let Some(answer) = perform_saved(req.current_action(), saved, store, now).await else { break };
         answer.apply(req)?;
         req.poll_action()?;

@@ -10,21 +10,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::action::{Action, LoadResult, StoreResult};
 use crate::json::{self, Value};
+use crate::record::{StoredRecord, memory_store_expiry};
 use crate::request::Request;
-use crate::session::{SavedRecord, Session};
 
-/// Records are kept as JSON text with the time at which they count as
-/// expired (MemoryStore's `expires <= now` rule), `None` for never.
+/// Records are kept as the engine made them ([`StoredRecord`]: the text,
+/// and the session read from it until a load takes it) with the time at
+/// which they count as expired (MemoryStore's `expires <= now` rule),
+/// `None` for never.
 #[derive(Clone, Debug)]
 struct Entry {
-    text: Arc<str>,
+    record: StoredRecord,
     expires_at: Option<i64>,
-    /// Where the top-level `cookie` value sits in `text`, once known (kept
-    /// across touches so that a touch scans only the incoming record).
-    cookie_span: Option<(usize, usize)>,
-    /// The session reading `text` gives, when the engine handed it over
-    /// with the record ([`SavedRecord`]); the next load takes it.
-    session: Option<Box<Session>>,
 }
 
 impl Entry {
@@ -133,43 +129,26 @@ impl MemoryStore {
             map.remove(sid);
             return None;
         }
-        Some(Arc::clone(&entry.text))
+        Some(Arc::clone(entry.record.text()))
     }
 
     /// `set`: store the record text; `expires_at` as in [`Action::Save`].
     pub fn set(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) -> Result<(), MemoryStoreError> {
-        self.put(sid, Entry { text: Arc::from(record), expires_at, cookie_span: None, session: None }, now)
+        self.save(sid, StoredRecord::from_text(Arc::from(record)), expires_at, now)
     }
 
-    /// [`set`](Self::set) of a record the engine handed over with its
-    /// session ([`Request::take_saved_record`]): the text is kept without a
-    /// copy, and the session for the next load ([`load`](Self::load)).
-    pub fn set_saved(
+    /// [`set`](Self::set) of a record the engine made
+    /// ([`Request::take_stored_record`]): kept as it is, so that the next
+    /// [`load`](Self::load) reads nothing.
+    pub fn save(
         &self,
         sid: &str,
-        record: SavedRecord,
+        record: StoredRecord,
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<(), MemoryStoreError> {
-        let (text, cookie_span, session) = record.into_parts();
-        self.put(sid, Entry { text, expires_at, cookie_span, session }, now)
-    }
-
-    /// `get` as [`Request::handle_load_saved`] takes it: the text, and the
-    /// session read from it if the store holds one (the first load after a
-    /// save takes it; a concurrent load of the same record reads the text).
-    pub fn load(&self, sid: &str, now: i64) -> Option<SavedRecord> {
         let mut map = self.lock();
-        let entry = map.get_mut(sid)?;
-        if entry.expired(now) {
-            map.remove(sid);
-            return None;
-        }
-        Some(SavedRecord::with_session(Arc::clone(&entry.text), entry.cookie_span, entry.session.take()))
-    }
-
-    fn put(&self, sid: &str, entry: Entry, now: i64) -> Result<(), MemoryStoreError> {
-        let mut map = self.lock();
+        let entry = Entry { record, expires_at };
         if let Some(e) = map.get_mut(sid) {
             *e = entry;
             return Ok(());
@@ -184,68 +163,40 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// `get` as [`LoadResult::Stored`] takes it: the record, with the
+    /// session read from it if the store still holds one (the first load
+    /// after a save takes it; a concurrent load reads the text).
+    pub fn load(&self, sid: &str, now: i64) -> Option<StoredRecord> {
+        let mut map = self.lock();
+        let entry = map.get_mut(sid)?;
+        if entry.expired(now) {
+            map.remove(sid);
+            return None;
+        }
+        Some(entry.record.take_for_load())
+    }
+
     /// `touch`: if a live record exists, replace its `cookie` with the one in
     /// `record` (an expired record is deleted instead).
     pub fn touch(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) {
-        self.touch_at(sid, record, None, None, expires_at, now)
+        self.touch_stored(sid, StoredRecord::from_text(Arc::from(record)), expires_at, now)
     }
 
-    /// [`touch`](Self::touch) with a record the engine handed over with its
-    /// session ([`Request::take_saved_record`]): when the stored record
-    /// differs from it only in its cookie (the usual case), the result is
-    /// that record, kept with its session.
-    pub fn touch_saved(&self, sid: &str, record: SavedRecord, expires_at: Option<i64>, now: i64) {
-        let text = Arc::clone(record.text());
-        self.touch_at(sid, &text, record.cookie_span(), Some(record), expires_at, now)
-    }
-
-    /// [`touch`](Self::touch) with the `cookie` value's place in `record`
-    /// known ([`Request::touch_cookie_span`]), and the record as saved.
-    fn touch_at(
-        &self,
-        sid: &str,
-        record: &str,
-        cookie: Option<(usize, usize)>,
-        saved: Option<SavedRecord>,
-        expires_at: Option<i64>,
-        now: i64,
-    ) {
+    /// [`touch`](Self::touch) with a record the engine made
+    /// ([`Request::take_stored_record`]): when the stored record differs
+    /// from it only in its cookie (the usual case), the result is that
+    /// record, kept with its session.
+    pub fn touch_stored(&self, sid: &str, record: StoredRecord, expires_at: Option<i64>, now: i64) {
         let mut map = self.lock();
         let Some(entry) = map.get_mut(sid) else { return };
         if entry.expired(now) {
             map.remove(sid);
             return;
         }
-        let known = cookie.filter(|&(s, e)| record.get(s..e).is_some_and(|c| c.starts_with('{')));
-        let Some((ns, ne)) = known.or_else(|| json::top_level_span(record.as_bytes(), "cookie")) else { return };
-        let new_cookie = &record[ns..ne];
-        let text = &entry.text;
-        let span = entry.cookie_span.or_else(|| json::top_level_span(text.as_bytes(), "cookie"));
-        let mut session = None;
-        let (replaced, start) = match span {
-            // Only the cookie differs (the usual touch): the result is `record`.
-            Some((s, e)) if text[..s] == record[..ns] && text[e..] == record[ne..] => match saved {
-                Some(saved) => {
-                    let (text, _, read) = saved.into_parts();
-                    session = read;
-                    (text, s)
-                }
-                None => (Arc::from(record), s),
-            },
-            Some((s, e)) => (Arc::from([&text[..s], new_cookie, &text[e..]].concat()), s),
-            None => {
-                // Not an object, or no cookie yet: `currentSession.cookie = …` appends it.
-                let Some(close) = text.trim_end().strip_suffix('}') else { return };
-                let sep = if close.trim_end().ends_with('{') { "" } else { "," };
-                let prefix = format!("{close}{sep}\"cookie\":");
-                let start = prefix.len();
-                (Arc::from(format!("{prefix}{new_cookie}}}")), start)
-            }
-        };
-        entry.text = replaced;
-        entry.cookie_span = Some((start, start + new_cookie.len()));
-        entry.expires_at = expires_at;
-        entry.session = session;
+        if let Some(touched) = record.touched(&entry.record) {
+            entry.record = touched;
+            entry.expires_at = expires_at;
+        }
     }
 
     /// `destroy`: delete the record (absent is fine).
@@ -257,8 +208,8 @@ impl MemoryStore {
     /// store it), computing its expiry from the record itself.
     pub fn insert_value(&self, sid: &str, record: &Value) {
         let text = Arc::from(json::to_string(record));
-        let expires_at = expiry_of(record);
-        self.lock().insert(sid.to_string(), Entry { text, expires_at, cookie_span: None, session: None });
+        let expires_at = memory_store_expiry(record);
+        self.lock().insert(sid.to_string(), Entry { record: StoredRecord::from_text(text), expires_at });
     }
 
     /// Removes every expired record; returns how many were removed.
@@ -280,7 +231,7 @@ impl MemoryStore {
 
     /// Every record as (sid, JSON text), sorted by sid.
     pub fn snapshot(&self) -> Vec<(String, String)> {
-        let mut all: Vec<_> = self.lock().iter().map(|(k, e)| (k.clone(), e.text.to_string())).collect();
+        let mut all: Vec<_> = self.lock().iter().map(|(k, e)| (k.clone(), e.record.text().to_string())).collect();
         all.sort();
         all
     }
@@ -291,21 +242,21 @@ impl MemoryStore {
     pub fn poll<'r>(&self, req: &'r mut Request, now: i64) -> Result<Action<'r>, crate::Error> {
         loop {
             req.poll_action()?;
-            let saved = req.take_saved_record();
-            let answer = match (req.current_action(), saved) {
+            let stored = req.take_stored_record();
+            let answer = match (req.current_action(), stored) {
                 (Action::Load { id }, _) => Answer::Load(self.load(id, now)),
-                (Action::Save { id, expires_at, .. }, Some(saved)) => {
-                    Answer::Store(self.set_saved(id, saved, expires_at, now).err())
+                (Action::Save { id, expires_at, .. }, Some(stored)) => {
+                    Answer::Store(self.save(id, stored, expires_at, now).err())
                 }
                 (Action::Save { id, record, expires_at }, None) => {
                     Answer::Store(self.set(id, record, expires_at, now).err())
                 }
-                (Action::Touch { id, expires_at, .. }, Some(saved)) => {
-                    self.touch_saved(id, saved, expires_at, now);
+                (Action::Touch { id, expires_at, .. }, Some(stored)) => {
+                    self.touch_stored(id, stored, expires_at, now);
                     Answer::Store(None)
                 }
                 (Action::Touch { id, record, expires_at }, None) => {
-                    self.touch_at(id, record, req.touch_cookie_span(), None, expires_at, now);
+                    self.touch(id, record, expires_at, now);
                     Answer::Store(None)
                 }
                 (Action::Destroy { id }, _) => {
@@ -315,8 +266,8 @@ impl MemoryStore {
                 _ => break,
             };
             match answer {
-                Answer::Load(Some(record)) => req.handle_load_saved(record)?,
-                Answer::Load(None) => req.handle_load_result(LoadResult::NotFound)?,
+                Answer::Load(Some(record)) => req.handle_load(LoadResult::Stored(record))?,
+                Answer::Load(None) => req.handle_load(LoadResult::NotFound)?,
                 Answer::Store(None) => req.handle_store_result(StoreResult::Ok)?,
                 Answer::Store(Some(e)) => req.handle_store_result(StoreResult::Failed { message: &e.to_string() })?,
             }
@@ -326,31 +277,8 @@ impl MemoryStore {
 }
 
 enum Answer {
-    Load(Option<SavedRecord>),
+    Load(Option<StoredRecord>),
     Store(Option<MemoryStoreError>),
-}
-
-/// The time (Unix ms, rounded up) at which a record counts as expired by
-/// MemoryStore's rule, or `None` if it never does.
-pub fn expiry_of(record: &Value) -> Option<i64> {
-    // The rule is `expires <= now`: the smallest such integer `now`.
-    let cookie = record.as_object()?.get("cookie")?.as_object()?;
-    let t = match cookie.get("expires")? {
-        Value::String(s) => crate::date::parse(s),
-        v if !v.truthy() => return None,
-        v => v.to_js_number(),
-    };
-    finite_ceil(t)
-}
-
-fn finite_ceil(t: f64) -> Option<i64> {
-    if t.is_nan() || t == f64::INFINITY {
-        None
-    } else if t == f64::NEG_INFINITY {
-        Some(i64::MIN)
-    } else {
-        Some(t.ceil() as i64)
-    }
 }
 
 #[cfg(test)]
@@ -360,7 +288,7 @@ mod tests {
 
     impl MemoryStore {
         fn holds_read_session(&self, sid: &str) -> bool {
-            self.lock().get(sid).is_some_and(|e| e.session.is_some())
+            self.lock().get(sid).is_some_and(|e| e.record.is_read())
         }
     }
 
@@ -417,7 +345,7 @@ mod tests {
         let mut req = Request::new(config, UnixMillis(1_000_000), SeededIds::new(&[8; 32]));
         req.add_cookie_header(cookie.as_bytes()).unwrap();
         assert_eq!(req.poll_action().unwrap(), Action::Load { id: &sid });
-        req.handle_load_saved(first).unwrap();
+        req.handle_load(LoadResult::Stored(first)).unwrap();
         assert_eq!(req.poll_action().unwrap(), Action::Ready);
         assert_ne!(req.session_id(), Some(sid.as_str()));
         assert_eq!(req.get("views"), None);

@@ -23,13 +23,15 @@ use std::time::Duration;
 use redis::AsyncConnectionConfig;
 use redis::aio::MultiplexedConnection;
 
+use crate::action::StoreKind;
 use crate::async_driver::{AsyncStore, StoreError, StoreFuture};
+use crate::record::{CONNECT_REDIS_DEFAULT_TTL, connect_redis_ttl};
 
 /// connect-redis's default key prefix.
 pub const DEFAULT_PREFIX: &str = "sess:";
 /// connect-redis's default TTL in seconds (one day), for sessions whose
 /// cookie has no expiry.
-pub const DEFAULT_TTL: i64 = 86_400;
+pub const DEFAULT_TTL: i64 = CONNECT_REDIS_DEFAULT_TTL;
 
 /// A connect-redis compatible session store.
 pub struct RedisStore {
@@ -132,11 +134,7 @@ impl RedisStore {
     /// for a cookie that expires at `expires_at` (Unix ms, as in
     /// [`Action::Save`](crate::Action::Save)), else the default TTL.
     pub fn ttl(&self, expires_at: Option<i64>, now: i64) -> i64 {
-        match expires_at {
-            // In f64, as JavaScript computes it (and without overflow).
-            Some(at) => ((at as f64 - now as f64) / 1000.0).ceil() as i64,
-            None => self.default_ttl,
-        }
+        connect_redis_ttl(expires_at, now, self.default_ttl)
     }
 
     async fn connection(&self) -> Result<(u64, MultiplexedConnection), StoreError> {
@@ -225,6 +223,12 @@ impl AsyncStore for RedisStore {
 
     fn destroy<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, ()> {
         StoreFuture::boxed(self.destroy_record(id))
+    }
+
+    /// Redis's TTL is the authority: a touch refreshes only the TTL, so the
+    /// stored `cookie.expires` may be stale, and `null` is no session.
+    fn kind(&self) -> StoreKind {
+        StoreKind::Ttl
     }
 }
 

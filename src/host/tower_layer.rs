@@ -294,6 +294,7 @@ fn engine_request(
     // Boxed once: the request is large, and moves between this service's
     // future and the handler's handle.
     let mut req = Box::new(Request::with_boxed_ids(st.config.clone(), now, (st.ids)()));
+    req.set_store_kind(st.store.kind());
     let target = http.uri.path_and_query().map_or("/", |p| p.as_str());
     req.set_target(target.as_bytes())?;
     if cookies {
@@ -312,7 +313,10 @@ fn engine_request(
 }
 
 /// Finishes `req` and drives it to `Done`, adding its Set-Cookie headers to
-/// `response`.
+/// `response`. The engine gives the Set-Cookie before the end-of-request
+/// store write (express-session's order); the layer holds the response
+/// until the store has answered, and adds the cookie then, so a write that
+/// never completes sends no cookie.
 async fn finish<RB>(st: &Settings, req: &mut Request, response: &mut http::Response<RB>) {
     let now = (st.clock)();
     req.set_now(now);
@@ -320,16 +324,20 @@ async fn finish<RB>(st: &Settings, req: &mut Request, response: &mut http::Respo
         st.report(&format!("session not saved: {e}"));
         return;
     }
+    let mut cookies = Vec::new();
     loop {
         match drive(req, &*st.store, now.0 as i64).await {
             Ok(Action::SetCookie { value }) => match HeaderValue::try_from(value) {
-                Ok(value) => {
-                    response.headers_mut().append(SET_COOKIE, value);
-                }
+                Ok(value) => cookies.push(value),
                 Err(_) => st.report("session cookie is not a valid header value; not sent"),
             },
             Ok(Action::Error { message }) => st.report(message),
-            Ok(Action::Done) => break,
+            Ok(Action::Done) => {
+                for value in cookies {
+                    response.headers_mut().append(SET_COOKIE, value);
+                }
+                break;
+            }
             Ok(other) => {
                 st.report(&format!("unexpected session action after the response: {other:?}"));
                 break;

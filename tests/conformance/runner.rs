@@ -115,8 +115,8 @@ impl IdSource for SharedIds {
 pub struct RustEngine;
 
 /// The Rust API with the end-of-request records handed over with their
-/// sessions ([`session::Request::take_saved_record`]) and loaded back with
-/// [`session::Request::handle_load_saved`] whenever the store gives back
+/// sessions ([`session::Request::take_stored_record`]) and loaded back as
+/// [`session::LoadResult::Stored`] whenever the store gives back
 /// exactly that text, as an in-memory store keeping them does.
 #[derive(Default)]
 pub struct RustSavedEngine {
@@ -126,7 +126,7 @@ pub struct RustSavedEngine {
 #[derive(Default)]
 struct Kept {
     /// By record text: what the engine handed over with it.
-    records: HashMap<String, session::SavedRecord>,
+    records: HashMap<String, session::StoredRecord>,
     /// Loads that took a record's session instead of reading its text.
     hits: usize,
 }
@@ -207,7 +207,7 @@ impl EngineRequest for RustReq {
             A::Done => Act::Done,
         };
         if let Some(kept) = &self.1
-            && let Some(saved) = self.0.take_saved_record().filter(session::SavedRecord::is_read)
+            && let Some(saved) = self.0.take_stored_record().filter(session::StoredRecord::is_read)
         {
             let mut kept = kept.lock().map_err(|e| e.to_string())?;
             kept.records.insert(saved.text().to_string(), saved);
@@ -224,7 +224,7 @@ impl EngineRequest for RustReq {
                 saved
             };
             if let Some(saved) = saved {
-                return self.0.handle_load_saved(saved).map_err(|e| e.to_string());
+                return self.0.handle_load(L::Stored(saved)).map_err(|e| e.to_string());
             }
         }
         let res = match &r {
@@ -233,7 +233,7 @@ impl EngineRequest for RustReq {
             Load::Missing(m) => L::Missing { message: m },
             Load::Failed(m) => L::Failed { message: m },
         };
-        self.0.handle_load_result(res).map_err(|e| e.to_string())
+        self.0.handle_load(res).map_err(|e| e.to_string())
     }
     fn handle_store(&mut self, failed: Option<String>) -> Result<(), String> {
         let res = match &failed {

@@ -1,0 +1,338 @@
+//! The store record format, in one place: reading record text into a
+//! session (express-session's `JSON.parse` + `createSession`, with the
+//! store's own rules, [`StoreKind`]), the records the engine hands to
+//! stores ([`StoredRecord`]), a touch's cookie replacement as MemoryStore
+//! does it, and the expiry and TTL rules stores apply to records.
+//!
+//! A record is `JSON.stringify(session)`: the session's data keys in
+//! JavaScript property order, with a `cookie` member holding the cookie's
+//! `toJSON` (`originalMaxAge`, `partitioned`, `priority`, `expires`,
+//! `secure`, `httpOnly`, `domain`, `path`, `sameSite`). The session model
+//! ([`crate::session`]) writes it; this module reads it.
+
+use std::cell::OnceCell;
+use std::sync::Arc;
+
+use crate::action::StoreKind;
+use crate::json::{self, CookieMember, RecordText, Value};
+use crate::session::{Data, HashText, Key, Session, Slot, is_reserved};
+use crate::session_cookie::{COOKIE_KEYS, SessionCookie, cookie_key_index};
+
+/// A record the engine made, opaque to stores: its JSON text (what any
+/// store writes) and what the engine already knows of it (where its cookie
+/// is, and the session reading it gives). A store takes it at the end of
+/// a request ([`Request::take_stored_record`](crate::Request::take_stored_record)),
+/// keeps it, and gives it back at the next load
+/// ([`LoadResult::Stored`](crate::LoadResult::Stored)): then nothing is
+/// parsed. The session goes to the first load that takes it; a later load
+/// reads the text. Records compare by their text.
+#[derive(Clone)]
+pub struct StoredRecord {
+    text: Arc<str>,
+    /// The `cookie` value's place in the text, when known.
+    cookie: Option<(usize, usize)>,
+    /// The session reading `text` gives; `None` for text alone.
+    session: Option<Box<Session>>,
+}
+
+/// A [`StoredRecord`] taken apart: text, cookie place, session.
+pub(crate) type StoredParts = (Arc<str>, Option<(usize, usize)>, Option<Box<Session>>);
+
+impl StoredRecord {
+    /// A record of text alone (it is read when loaded).
+    pub fn from_text(text: Arc<str>) -> Self {
+        StoredRecord { text, cookie: None, session: None }
+    }
+
+    pub(crate) fn with_session(text: Arc<str>, cookie: Option<(usize, usize)>, session: Option<Box<Session>>) -> Self {
+        StoredRecord { text, cookie, session }
+    }
+
+    /// The record for one load: the text, and the session if this record
+    /// still holds it (moved out: a later load reads the text). What a
+    /// store that keeps the record gives at each load.
+    pub fn take_for_load(&mut self) -> StoredRecord {
+        StoredRecord { text: Arc::clone(&self.text), cookie: self.cookie, session: self.session.take() }
+    }
+
+    /// The record's JSON text.
+    pub fn text(&self) -> &Arc<str> {
+        &self.text
+    }
+
+    pub fn into_text(self) -> Arc<str> {
+        self.text
+    }
+
+    /// Where the `cookie` value is in the text, when the engine knows.
+    pub fn cookie_span(&self) -> Option<(usize, usize)> {
+        self.cookie
+    }
+
+    /// Whether the session it holds comes with it, read.
+    pub fn is_read(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// The record without its read session (text and cookie place only).
+    pub fn without_session(self) -> Self {
+        StoredRecord { session: None, ..self }
+    }
+
+    pub(crate) fn into_parts(self) -> StoredParts {
+        (self.text, self.cookie, self.session)
+    }
+}
+
+impl PartialEq for StoredRecord {
+    fn eq(&self, other: &StoredRecord) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for StoredRecord {}
+
+impl std::fmt::Debug for StoredRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredRecord").field("text", &self.text).field("read", &self.is_read()).finish()
+    }
+}
+
+/// What a store record turned out to be.
+pub(crate) enum Record {
+    /// express-session would generate a new session (falsy record, or
+    /// expired by the store's rule).
+    Absent,
+    /// A session; `original` is the change-detection text when it differs
+    /// from the loaded data (keys were dropped).
+    Session { session: Box<Session>, original: Option<HashText> },
+    /// express-session would fail the request with this (JavaScript) message.
+    Corrupt(String),
+}
+
+/// MemoryStore's expiry rule on a parsed `cookie` member, and the record's
+/// `expires` string read as a date (which `createSession` needs too).
+pub(crate) fn member_expired(cookie: Option<&CookieMember>, fields: &json::Fields, now: f64) -> (bool, Option<f64>) {
+    let Some(CookieMember::Fields) = cookie else { return (false, None) };
+    if let Some(t) = fields.date() {
+        return (t <= now, Some(t));
+    }
+    let (t, date) = match fields.iter().find(|(k, _)| COOKIE_KEYS[*k] == "expires").map(|(_, v)| v) {
+        None | Some(Value::Null) => return (false, None),
+        Some(Value::String(s)) => {
+            let t = crate::date::parse(s);
+            (t, Some(t))
+        }
+        Some(v) if !v.truthy() => return (false, None),
+        Some(v) => (v.to_js_number(), None),
+    };
+    (t <= now, date)
+}
+
+/// A store record as the host hands it over.
+pub(crate) enum RecordInput<'a> {
+    Bytes(&'a [u8]),
+    /// Text the store shares: kept as it is, not copied.
+    Shared(Arc<str>),
+}
+
+/// Reads a store record as express-session would with a store of `kind`:
+/// the store's `get` (`JSON.parse`, and MemoryStore's expiry check), then
+/// `createSession`.
+pub(crate) fn read_record(record: RecordInput<'_>, now: f64, kind: StoreKind) -> Record {
+    match record {
+        RecordInput::Shared(text) => read_text(text, now, kind),
+        RecordInput::Bytes(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => read_text(Arc::from(text), now, kind),
+            Err(_) => corrupt_bytes(bytes),
+        },
+    }
+}
+
+/// Not UTF-8, so not JSON text: the parser says where.
+fn corrupt_bytes(bytes: &[u8]) -> Record {
+    Record::Corrupt(match json::parse_record(bytes, cookie_key_index, &mut json::Fields::default(), |_| {}) {
+        Err(e) => format!("corrupt session record: {e}"),
+        Ok(_) => "corrupt session record: invalid UTF-8".into(),
+    })
+}
+
+/// [`read_record`] of `source`, which the session's spans point into.
+fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
+    // MemoryStore checks the stored expiry; a TTL store's TTL is the authority.
+    let checks_expiry = kind == StoreKind::Memory;
+    let text: &str = &source;
+    // Members are put in place as they are parsed, pointing into the text.
+    let mut data = Data::over(source.clone());
+    let mut in_order = true;
+    let mut cookie_span = None;
+    let mut fields = json::Fields::default();
+    // The record's cookie as `Cookie#toJSON` writes it, read directly.
+    let mut canonical = None;
+    let read_canonical = |at| {
+        let (cookie, date, end) = SessionCookie::read_canonical(&source, at)?;
+        canonical = Some((cookie, date));
+        Some(end)
+    };
+    let parsed = json::parse_record_str(text, cookie_key_index, &mut fields, read_canonical, |m| {
+        in_order &= m.key_span.is_some();
+        let key = match m.key_span {
+            Some((a, b)) => Key::Text(a, b),
+            None => Key::Owned(m.key.to_string()),
+        };
+        let slot = match m.value {
+            json::MemberValue::Cookie => {
+                in_order &= cookie_span.is_none();
+                cookie_span = Some(m.span);
+                Slot::Cookie
+            }
+            json::MemberValue::Raw(start, end) => Slot::Text { start, end, parsed: OnceCell::new() },
+            json::MemberValue::Parsed(v) => {
+                in_order = false;
+                Slot::Value(v)
+            }
+        };
+        in_order &= data.put(key, slot, &m.key);
+    });
+    let (cookie, compact) = match parsed {
+        Err(e) => return Record::Corrupt(format!("corrupt session record: {e}")),
+        // connect-redis's `get` hands `JSON.parse`'s null on as "no session";
+        // MemoryStore's reads `null.cookie` and throws.
+        Ok(RecordText::NotObject(Value::Null)) if kind == StoreKind::Ttl => return Record::Absent,
+        Ok(RecordText::NotObject(Value::Null)) => {
+            return Record::Corrupt("Cannot read properties of null (reading 'cookie')".into());
+        }
+        Ok(RecordText::NotObject(v)) if !v.truthy() => return Record::Absent,
+        Ok(RecordText::NotObject(_)) => {
+            return Record::Corrupt("Cannot read properties of undefined (reading 'expires')".into());
+        }
+        Ok(RecordText::Object { cookie, compact }) => (cookie, compact),
+    };
+    let in_order = in_order && compact;
+    let cookie = match (cookie, canonical) {
+        (Some(CookieMember::Canonical), Some((cookie, date))) => {
+            if checks_expiry && date.is_some_and(|t| t <= now) {
+                return Record::Absent;
+            }
+            cookie
+        }
+        (cookie, _) => {
+            let (expired, expires_date) = member_expired(cookie.as_ref(), &fields, now);
+            if checks_expiry && expired {
+                return Record::Absent;
+            }
+            match SessionCookie::from_record_parsed(cookie, &mut fields, expires_date, now) {
+                Ok(c) => c,
+                Err(msg) => return Record::Corrupt(msg),
+            }
+        }
+    };
+    let dropped = data.entries.iter().any(|e| !matches!(e.slot, Slot::Cookie) && is_reserved(data.key(e)));
+    let original = dropped.then(|| {
+        let mut s = String::new();
+        data.write(&mut s, |_| {});
+        HashText::whole(&s)
+    });
+    if dropped {
+        data.retain(|k| !is_reserved(k));
+    } else if in_order && let Some((a, b)) = cookie_span {
+        // The record is the data's own JSON text: cutting out the cookie
+        // member (and one comma) gives the change-detection text.
+        let n = data.entries.len();
+        let cut = if n == 1 {
+            (a, b)
+        } else if a == 1 {
+            (a, b + 1)
+        } else {
+            (a - 1, b)
+        };
+        data.pristine = Some(HashText { text: source, cut });
+    }
+    Record::Session { session: Box::new(Session { data, cookie }), original }
+}
+
+impl StoredRecord {
+    /// The record as a load by a store of `kind` reads it at `now`.
+    pub(crate) fn read(self, now: f64, kind: StoreKind) -> Record {
+        match self.into_parts() {
+            // MemoryStore's rule on the cookie, as reading the text applies it.
+            (_, _, Some(session)) if kind == StoreKind::Memory && session.cookie.expired_at(now) => Record::Absent,
+            (_, _, Some(session)) => Record::Session { session, original: None },
+            (text, _, None) => read_record(RecordInput::Shared(text), now, kind),
+        }
+    }
+
+    /// The record a MemoryStore holds after a touch whose record is `self`:
+    /// `stored` (the record it held) with its `cookie` value replaced by
+    /// this record's, as express-session's MemoryStore does
+    /// (`currentSession.cookie = session.cookie`). When the two differ only
+    /// in the cookie (the usual case), `self` itself, session included.
+    /// `None` when `stored` is not an object (the store keeps it as it is).
+    pub fn touched(self, stored: &StoredRecord) -> Option<StoredRecord> {
+        let record: &str = &self.text;
+        let known = self.cookie.filter(|&(s, e)| record.get(s..e).is_some_and(|c| c.starts_with('{')));
+        let (ns, ne) = known.or_else(|| json::top_level_span(record.as_bytes(), "cookie"))?;
+        let new_cookie = &record[ns..ne];
+        let text: &str = &stored.text;
+        let span = stored.cookie.or_else(|| json::top_level_span(text.as_bytes(), "cookie"));
+        let (replaced, start) = match span {
+            // Only the cookie differs: the result is this record.
+            Some((s, e)) if text.get(..s) == record.get(..ns) && text.get(e..) == record.get(ne..) => {
+                return Some(StoredRecord { cookie: Some((ns, ne)), ..self });
+            }
+            Some((s, e)) => ([&text[..s], new_cookie, &text[e..]].concat(), s),
+            None => {
+                // No cookie yet: `currentSession.cookie = …` appends it.
+                let close = text.trim_end().strip_suffix('}')?;
+                let sep = if close.trim_end().ends_with('{') { "" } else { "," };
+                let prefix = format!("{close}{sep}\"cookie\":");
+                let start = prefix.len();
+                (format!("{prefix}{new_cookie}}}"), start)
+            }
+        };
+        Some(StoredRecord { text: Arc::from(replaced), cookie: Some((start, start + new_cookie.len())), session: None })
+    }
+}
+
+/// MemoryStore's touch on record texts: `stored` with its `cookie` value
+/// replaced by `touched`'s (see [`StoredRecord::touched`]). `None` when
+/// `stored` is not an object or `touched` has no cookie.
+pub fn replace_cookie(stored: &str, touched: &str) -> Option<String> {
+    let touched = StoredRecord::from_text(Arc::from(touched));
+    touched.touched(&StoredRecord::from_text(Arc::from(stored))).map(|r| r.text.to_string())
+}
+
+/// The time (Unix ms, rounded up) at which a record counts as expired by
+/// MemoryStore's `expires <= now` rule, or `None` if it never does.
+pub fn memory_store_expiry(record: &Value) -> Option<i64> {
+    // The rule is `expires <= now`: the smallest such integer `now`.
+    let cookie = record.as_object()?.get("cookie")?.as_object()?;
+    let t = match cookie.get("expires")? {
+        Value::String(s) => crate::date::parse(s),
+        v if !v.truthy() => return None,
+        v => v.to_js_number(),
+    };
+    if t.is_nan() || t == f64::INFINITY {
+        None
+    } else if t == f64::NEG_INFINITY {
+        Some(i64::MIN)
+    } else {
+        Some(t.ceil() as i64)
+    }
+}
+
+/// connect-redis's default TTL in seconds (one day), for sessions whose
+/// cookie has no expiry.
+pub const CONNECT_REDIS_DEFAULT_TTL: i64 = 86_400;
+
+/// connect-redis's `getTTL`, in seconds: `ceil((expires_at - now) / 1000)`
+/// for a cookie that expires at `expires_at` (Unix ms, as in
+/// [`Action::Save`](crate::Action::Save)), else `default_ttl`. A result
+/// <= 0 means the record must not be kept (a save deletes the key).
+pub fn connect_redis_ttl(expires_at: Option<i64>, now: i64, default_ttl: i64) -> i64 {
+    match expires_at {
+        // In f64, as JavaScript computes it (and without overflow).
+        Some(at) => ((at as f64 - now as f64) / 1000.0).ceil() as i64,
+        None => default_ttl,
+    }
+}
