@@ -170,8 +170,9 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
     // The record's cookie as `Cookie#toJSON` writes it, read directly.
     let mut canonical = None;
     let read_canonical = |at| {
-        let (cookie, date, end) = SessionCookie::read_canonical(&source, at)?;
-        canonical = Some((cookie, date));
+        let read = SessionCookie::read_canonical(&source, at)?;
+        let end = read.end;
+        canonical = Some(read);
         Some(end)
     };
     let parsed = json::parse_record_str(text, cookie_key_index, &mut fields, read_canonical, |m| {
@@ -209,12 +210,12 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
         Ok(RecordText::Object { cookie, compact }) => (cookie, compact),
     };
     let in_order = in_order && compact;
-    let cookie = match (cookie, canonical) {
-        (Some(CookieMember::Canonical), Some((cookie, date))) => {
-            if checks_expiry && date.is_some_and(|t| t <= now) {
+    let (cookie, cookie_text) = match (cookie, canonical) {
+        (Some(CookieMember::Canonical), Some(read)) => {
+            if checks_expiry && read.date.is_some_and(|t| t <= now) {
                 return Record::Absent;
             }
-            cookie
+            (read.cookie, read.text)
         }
         (cookie, _) => {
             let (expired, expires_date) = member_expired(cookie.as_ref(), &fields, now);
@@ -222,7 +223,7 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
                 return Record::Absent;
             }
             match SessionCookie::from_record_parsed(cookie, &mut fields, expires_date, now) {
-                Ok(c) => c,
+                Ok(c) => (c, None),
                 Err(msg) => return Record::Corrupt(msg),
             }
         }
@@ -248,7 +249,7 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
         };
         data.pristine = Some(HashText { text: source, cut });
     }
-    Record::Session { session: Box::new(Session { data, cookie }), original }
+    Record::Session { session: Box::new(Session::read(data, cookie, cookie_text)), original }
 }
 
 impl StoredRecord {

@@ -701,8 +701,7 @@ impl Request {
 
     /// Replaces `req.session` (a data change for change detection).
     fn install(&mut self, session: Box<Session>) {
-        self.before_data_change();
-        self.session = Some(session);
+        self.replace_session(Some(session));
     }
 
     // ----- change detection ---------------------------------------------
@@ -719,8 +718,23 @@ impl Request {
         }
     }
 
+    /// The session's data, to change it: the one way the request changes
+    /// data, so that change detection's snapshots of the current data are
+    /// always taken first.
+    fn data_for_change(&mut self) -> Option<&mut crate::session::Data> {
+        self.before_data_change();
+        self.session.as_mut().map(|s| &mut s.data)
+    }
+
+    /// Replaces `req.session` (a data change for change detection): the one
+    /// way the request installs or drops a session.
+    fn replace_session(&mut self, session: Option<Box<Session>>) {
+        self.before_data_change();
+        self.session = session;
+    }
+
     /// Materializes snapshots that refer to the current data, then moves the
-    /// data version on.
+    /// data version on. Called only by `data_for_change` and `replace_session`.
     fn before_data_change(&mut self) {
         let v = self.data_version;
         let needs = |s: &Option<Snap>| matches!(s, Some(Snap::Version(x)) if *x == v);
@@ -931,9 +945,8 @@ impl Request {
         if self.session.as_ref().and_then(|s| s.data.get(key)) == Some(&value) {
             return Ok(()); // same value: the text express-session hashes is unchanged
         }
-        self.before_data_change();
-        if let Some(s) = self.session.as_mut() {
-            s.data.insert(key, value);
+        if let Some(data) = self.data_for_change() {
+            data.insert(key, value);
         }
         Ok(())
     }
@@ -946,8 +959,7 @@ impl Request {
         if !self.session.as_ref().is_some_and(|s| s.data.contains_key(key)) {
             return Ok(None);
         }
-        self.before_data_change();
-        Ok(self.session.as_mut().and_then(|s| s.data.remove(key)))
+        Ok(self.data_for_change().and_then(|data| data.remove(key)))
     }
 
     /// `req.session[key] = (typeof it === 'number' ? it : 0) + 1`; returns the new value.
@@ -959,9 +971,8 @@ impl Request {
             Some(Value::Number(n)) => n + 1.0,
             _ => 1.0,
         };
-        self.before_data_change();
-        if let Some(s) = self.session.as_mut() {
-            s.data.insert(key, Value::Number(n));
+        if let Some(data) = self.data_for_change() {
+            data.insert(key, Value::Number(n));
         }
         Ok(n)
     }
@@ -1022,8 +1033,7 @@ impl Request {
     /// is answered by `Completed`.
     pub fn destroy(&mut self) -> Result<(), Error> {
         self.session_op()?;
-        self.before_data_change();
-        self.session = None;
+        self.replace_session(None);
         self.store_op(Out::Destroy, Pending::HandlerDestroy);
         Ok(())
     }
@@ -1041,8 +1051,7 @@ impl Request {
     pub fn unset(&mut self) -> Result<(), Error> {
         self.app_turn(false)?;
         if self.session.is_some() {
-            self.before_data_change();
-            self.session = None;
+            self.replace_session(None);
         }
         Ok(())
     }

@@ -148,6 +148,16 @@ pub fn cookie_key_index(key: &[u8]) -> Option<usize> {
     })
 }
 
+/// What [`SessionCookie::read_canonical`] reads: the cookie, its text
+/// (when a touch can copy it), its `expires` time value, and where the
+/// object ends.
+pub(crate) struct CanonicalCookie {
+    pub cookie: SessionCookie,
+    pub text: Option<CookieText>,
+    pub date: Option<f64>,
+    pub end: usize,
+}
+
 /// Thrown by the `maxAge` setter for a truthy non-number.
 pub const MAX_AGE_TYPE_ERROR: &str = "maxAge must be a number or Date";
 
@@ -162,38 +172,29 @@ pub struct SessionCookie {
     pub domain: Attr,
     pub path: Attr,
     pub same_site: Attr,
-    /// The cookie's JSON as a record held it, while no attribute but
-    /// `expires` and `originalMaxAge` has changed since.
-    read_as: ReadAs,
 }
 
-/// Where a cookie read canonically sits in its record's text, so that
-/// writing it again after a touch copies the text around the new `expires`
-/// instead of serializing every attribute. Not part of the cookie's value:
-/// it compares equal to any other and prints as nothing.
-#[derive(Clone, Default)]
-struct ReadAs(Option<CanonicalText>);
-
+/// A cookie's JSON text as a record held it, and the cookie it read as:
+/// writing a cookie that still equals it in every attribute but `expires`
+/// (the usual touch) copies the text around the new `expires` instead of
+/// serializing every attribute. Self-validating: nothing needs to
+/// invalidate it when the cookie changes, since the copy is taken only
+/// while the attributes are still those read. The session owns it beside
+/// its cookie ([`Session`](crate::session::Session)).
 #[derive(Clone)]
-struct CanonicalText {
+pub(crate) struct CookieText {
     text: std::sync::Arc<str>,
     /// The object, `{` to `}`.
     object: (usize, usize),
     /// The `expires` value, quotes included.
     expires: (usize, usize),
-    /// `originalMaxAge` as read (the text holds it as `JSON.stringify` would).
-    original_max_age: Attr,
+    /// The cookie the text reads as.
+    as_read: SessionCookie,
 }
 
-impl PartialEq for ReadAs {
-    fn eq(&self, _: &ReadAs) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for ReadAs {
+impl std::fmt::Debug for CookieText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("_")
+        f.write_str(self.text.get(self.object.0..self.object.1).unwrap_or(""))
     }
 }
 
@@ -215,7 +216,6 @@ impl SessionCookie {
             domain: Attr::Undefined,
             path: Attr::Undefined,
             same_site: Attr::Undefined,
-            read_as: ReadAs(None),
         }
     }
 
@@ -318,11 +318,11 @@ impl SessionCookie {
     /// `text[at]` with the known attributes in their `toJSON` order, each at
     /// most once, valued `null`, a boolean, an integer or a string without
     /// escapes, and `expires` a date string or `null`. Returns the cookie,
-    /// the `expires` time value (for the store's expiry check) and where
-    /// the object ends; `None` for any other shape, which
-    /// [`from_record_parsed`](Self::from_record_parsed) reads with the
-    /// same result, only slower.
-    pub fn read_canonical(source: &std::sync::Arc<str>, at: usize) -> Option<(Self, Option<f64>, usize)> {
+    /// its text (when a touch can copy it), the `expires` time value (for
+    /// the store's expiry check) and where the object ends; `None` for any
+    /// other shape, which [`from_record_parsed`](Self::from_record_parsed)
+    /// reads with the same result, only slower.
+    pub fn read_canonical(source: &std::sync::Arc<str>, at: usize) -> Option<CanonicalCookie> {
         let text: &str = source;
         const KEYS: [&str; 9] = [
             "\"originalMaxAge\":",
@@ -387,21 +387,34 @@ impl SessionCookie {
         // The attributes that are written even when a record lacks them
         // (`httpOnly`, `path`) must be in the text for it to be the cookie's.
         const DEFAULTED: u16 = 1 << 5 | 1 << 7;
-        if let Some(expires) = expires_span.filter(|_| seen & DEFAULTED == DEFAULTED) {
-            let original_max_age = original_max_age.clone();
-            let read = CanonicalText { text: source.clone(), object: (at, i + 1), expires, original_max_age };
-            c.read_as = ReadAs(Some(read));
-        }
         c.original_max_age = original_max_age;
-        Some((c, date, i + 1))
+        let text = expires_span.filter(|_| seen & DEFAULTED == DEFAULTED).map(|expires| CookieText {
+            text: source.clone(),
+            object: (at, i + 1),
+            expires,
+            as_read: c.clone(),
+        });
+        Some(CanonicalCookie { cookie: c, text, date, end: i + 1 })
     }
 
-    /// [`write_json`](Self::write_json) by copying the text the cookie was
-    /// read from, with the new `expires`; `false` (nothing written) when
-    /// that would not give the same text.
-    fn write_as_read(&self, out: &mut String) -> Option<(usize, usize)> {
-        let (Some(read), Attr::Date(t)) = (&self.read_as.0, &self.expires) else { return None };
-        if read.original_max_age != self.original_max_age {
+    /// Whether the two cookies agree in every attribute but `expires`.
+    fn same_but_expires(&self, other: &SessionCookie) -> bool {
+        self.original_max_age == other.original_max_age
+            && self.partitioned == other.partitioned
+            && self.priority == other.priority
+            && self.secure == other.secure
+            && self.http_only == other.http_only
+            && self.domain == other.domain
+            && self.path == other.path
+            && self.same_site == other.same_site
+    }
+
+    /// [`write_json`](Self::write_json) by copying `read` (the text the
+    /// cookie was read from) with the new `expires`; `None` (nothing
+    /// written) when that would not give the same text.
+    fn write_as_read(&self, read: &CookieText, out: &mut String) -> Option<(usize, usize)> {
+        let Attr::Date(t) = &self.expires else { return None };
+        if !self.same_but_expires(&read.as_read) {
             return None;
         }
         let before = read.text.get(read.object.0..read.expires.0)?;
@@ -451,15 +464,7 @@ impl SessionCookie {
         self.set_max_age(self.original_max_age.clone(), now)
     }
 
-    /// Drops the text the cookie was read from, as changing an attribute
-    /// does (for tests that change attributes directly).
-    #[cfg(test)]
-    pub fn forget_read_text(&mut self) {
-        self.read_as = ReadAs(None);
-    }
-
     pub fn set_attr(&mut self, attr: CookieAttr, v: Value) {
-        self.read_as = ReadAs(None);
         let v = Attr::Val(v);
         match attr {
             CookieAttr::Path => self.path = v,
@@ -500,13 +505,14 @@ impl SessionCookie {
 
     /// `Cookie#toJSON()` written as JSON.
     pub fn write_json(&self, out: &mut String) {
-        self.write_json_spans(out);
+        self.write_json_spans(None, out);
     }
 
-    /// [`write_json`](Self::write_json); where `expires` went (quotes
-    /// included) when it was written as a date.
-    pub fn write_json_spans(&self, out: &mut String) -> Option<(usize, usize)> {
-        if let Some(expires) = self.write_as_read(out) {
+    /// [`write_json`](Self::write_json), copying `read` (the text it was
+    /// read from) when that gives the same text; where `expires` went
+    /// (quotes included) when it was written as a date.
+    pub(crate) fn write_json_spans(&self, read: Option<&CookieText>, out: &mut String) -> Option<(usize, usize)> {
+        if let Some(expires) = read.and_then(|read| self.write_as_read(read, out)) {
             return Some(expires);
         }
         let mut expires = None;
@@ -545,18 +551,18 @@ impl SessionCookie {
 
     /// After this cookie was written at `object` of `text` (its `expires`,
     /// if a date, at `expires`): whether reading that text gives this
-    /// cookie again, in which case it keeps the text as read (see
-    /// `write_as_read`). Every attribute must be one that JSON carries as
+    /// cookie again (`Err` if not), and then the text to keep for copying
+    /// (see `write_as_read`). Every attribute must be one that JSON carries as
     /// it is: undefined (except the two the reader defaults), `null`, a
     /// boolean, a string, a finite number other than `-0`; and `expires` a
     /// date of the years 1970 to 9999 (whose ISO text reads back exactly)
     /// or `null`.
-    pub fn keep_as_written(
-        &mut self,
+    pub(crate) fn keep_as_written(
+        &self,
         text: &std::sync::Arc<str>,
         object: (usize, usize),
         expires: Option<(usize, usize)>,
-    ) -> bool {
+    ) -> Result<Option<CookieText>, ()> {
         fn carried(a: &Attr) -> bool {
             match a {
                 Attr::Undefined => true,
@@ -588,15 +594,9 @@ impl SessionCookie {
             || !others.into_iter().all(carried)
             || text.get(object.0..object.1).is_none()
         {
-            return false;
+            return Err(());
         }
-        self.read_as = ReadAs(expires.map(|expires| CanonicalText {
-            text: text.clone(),
-            object,
-            expires,
-            original_max_age: self.original_max_age.clone(),
-        }));
-        true
+        Ok(expires.map(|expires| CookieText { text: text.clone(), object, expires, as_read: self.clone() }))
     }
 
     /// Whether the store's rule takes the record this cookie came from as
@@ -811,11 +811,17 @@ mod tests {
 
     /// The cookie written in full, as if it had never been read from text.
     fn full_json(c: &SessionCookie) -> String {
-        let mut c = c.clone();
-        c.read_as = ReadAs(None);
         let mut s = String::new();
         c.write_json(&mut s);
         s
+    }
+
+    /// The cookie written with the text it was read from, if any.
+    fn copied_json(c: &SessionCookie, read: Option<&CookieText>) -> (String, bool) {
+        let mut s = String::new();
+        let copied = read.is_some_and(|r| c.write_as_read(r, &mut String::new()).is_some());
+        c.write_json_spans(read, &mut s);
+        (s, copied)
     }
 
     #[test]
@@ -828,31 +834,29 @@ mod tests {
             r#"{"expires":"2023-11-14T23:13:20.000Z"}"#,
         ] {
             let source: std::sync::Arc<str> = std::sync::Arc::from(text);
-            let Some((mut c, _, _)) = SessionCookie::read_canonical(&source, 0) else { panic!("{text}") };
-            assert_eq!(c.read_as.0.is_some(), text.contains("path"), "{text}");
-            let mut copied = String::new();
-            c.write_json(&mut copied);
-            assert_eq!(copied, full_json(&c), "as read: {text}");
-            // touch, a new maxAge (changes originalMaxAge), a new expires.
+            let Some(CanonicalCookie { cookie: mut c, text: read, .. }) = SessionCookie::read_canonical(&source, 0)
+            else {
+                panic!("{text}")
+            };
+            assert_eq!(read.is_some(), text.contains("path"), "{text}");
+            let read = read.as_ref();
+            // The two with a numeric originalMaxAge keep a date through a touch.
+            let copies = text.contains("3600000") || text.contains("1500");
+            assert_eq!(copied_json(&c, read).0, full_json(&c), "as read: {text}");
+            // touch: copied.
             let _ = c.touch(now);
-            let mut copied = String::new();
-            c.write_json(&mut copied);
-            assert_eq!(copied, full_json(&c), "touched: {text}");
+            assert_eq!(copied_json(&c, read), (full_json(&c), copies), "touched: {text}");
+            // A new maxAge (changes originalMaxAge): written in full.
             c.set_max_age(Attr::Val(Value::Number(60_000.5)), now).unwrap();
-            let mut copied = String::new();
-            c.write_json(&mut copied);
-            assert_eq!(copied, full_json(&c), "new maxAge: {text}");
+            assert_eq!(copied_json(&c, read), (full_json(&c), false), "new maxAge: {text}");
+            // A new expires, originalMaxAge as read: copied.
             c.set_expires(Attr::Date(now + 5.0), now);
-            c.original_max_age = Attr::Val(Value::Number(1500.0));
-            let mut copied = String::new();
-            c.write_json(&mut copied);
-            assert_eq!(copied, full_json(&c), "new expires: {text}");
-            // Any other attribute written: the copy is dropped.
+            c.original_max_age = read.map_or(Attr::Undefined, |r| r.as_read.original_max_age.clone());
+            assert_eq!(copied_json(&c, read), (full_json(&c), read.is_some()), "new expires: {text}");
+            // Any other attribute written: the copy is not taken.
             c.set_attr(CookieAttr::Path, Value::String("/other".into()));
-            assert!(c.read_as.0.is_none());
-            let mut written = String::new();
-            c.write_json(&mut written);
-            assert!(written.contains(r#""path":"/other""#), "{written}");
+            let (written, copied) = copied_json(&c, read);
+            assert!(!copied && written.contains(r#""path":"/other""#), "{written}");
         }
     }
 
