@@ -759,7 +759,8 @@ pub unsafe extern "C" fn libsession_request_action_ttl_seconds(
 /// # Parameters
 /// `req`; `status`: the store's answer; `data`, `data_len`: for
 /// `FOUND` the record's bytes (JSON text), for `MISSING` and `FAILED` the
-/// error message (UTF-8); ignored for `NOT_FOUND` (may be NULL).
+/// error message (UTF-8); ignored for `NOT_FOUND` (NULL with length 0 is
+/// fine; NULL with a length is `NULL_PARAMETER`, as everywhere).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER` (unknown
@@ -781,14 +782,13 @@ pub unsafe extern "C" fn libsession_request_handle_load_result(
     data_len: usize,
 ) -> ResultCode {
     ffi_boundary!(request(req, r) {
-        let status = libsession_load_status::try_from(status)?;
         // SAFETY: `data` is NULL or `data_len` readable bytes (contract).
-        let data = || unsafe { bytes_in(data, data_len, "data") };
-        let result = match status {
-            libsession_load_status::Found => LoadResult::Found(data()?),
+        let data = unsafe { bytes_in(data, data_len, "data") }?;
+        let result = match libsession_load_status::try_from(status)? {
+            libsession_load_status::Found => LoadResult::Found(data),
             libsession_load_status::NotFound => LoadResult::NotFound,
-            libsession_load_status::Missing => LoadResult::Missing { message: utf8(data()?, "data")? },
-            libsession_load_status::Failed => LoadResult::Failed { message: utf8(data()?, "data")? },
+            libsession_load_status::Missing => LoadResult::Missing { message: utf8(data, "data")? },
+            libsession_load_status::Failed => LoadResult::Failed { message: utf8(data, "data")? },
         };
         Ok(r.inner.handle_load_result(result)?)
     })
@@ -799,7 +799,7 @@ pub unsafe extern "C" fn libsession_request_handle_load_result(
 /// # Parameters
 /// `req`; `status`: the store's answer; `message`,
 /// `message_len`: for `FAILED`, the error message (UTF-8); ignored for `OK`
-/// (may be NULL).
+/// (NULL with length 0 is fine; NULL with a length is `NULL_PARAMETER`).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER`;
@@ -820,13 +820,11 @@ pub unsafe extern "C" fn libsession_request_handle_store_result(
     message_len: usize,
 ) -> ResultCode {
     ffi_boundary!(request(req, r) {
+        // SAFETY: `message` is NULL or `message_len` readable bytes (contract).
+        let message = unsafe { bytes_in(message, message_len, "message") }?;
         let result = match libsession_store_status::try_from(status)? {
             libsession_store_status::Ok => StoreResult::Ok,
-            libsession_store_status::Failed => {
-                // SAFETY: `message` is NULL or `message_len` readable bytes (contract).
-                let message = unsafe { str_in(message, message_len, "message") }?;
-                StoreResult::Failed { message }
-            }
+            libsession_store_status::Failed => StoreResult::Failed { message: utf8(message, "message")? },
         };
         Ok(r.inner.handle_store_result(result)?)
     })
