@@ -1585,7 +1585,8 @@ libsession_result libsession_request_action_ttl_seconds(const struct libsession_
  * # Parameters
  * `req`; `status`: the store's answer; `data`, `data_len`: for
  * `FOUND` the record's bytes (JSON text), for `MISSING` and `FAILED` the
- * error message (UTF-8); ignored for `NOT_FOUND` (may be NULL).
+ * error message (UTF-8); ignored for `NOT_FOUND` (NULL with length 0 is
+ * fine; NULL with a length is `NULL_PARAMETER`, as everywhere).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER` (unknown
@@ -1611,7 +1612,7 @@ libsession_result libsession_request_handle_load_result(struct libsession_reques
  * # Parameters
  * `req`; `status`: the store's answer; `message`,
  * `message_len`: for `FAILED`, the error message (UTF-8); ignored for `OK`
- * (may be NULL).
+ * (NULL with length 0 is fine; NULL with a length is `NULL_PARAMETER`).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER`;

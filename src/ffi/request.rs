@@ -1138,9 +1138,9 @@ pub unsafe extern "C" fn libsession_request_set_cookie_attr(
     json_len: usize,
 ) -> ResultCode {
     ffi_boundary!(request(req, r) {
-        let attr = CookieAttr::from(libsession_cookie_attr::try_from(attr)?);
         // SAFETY: `json` is NULL or `json_len` readable bytes (contract).
         let value = unsafe { json_in(json, json_len, "json") }?;
+        let attr = CookieAttr::from(libsession_cookie_attr::try_from(attr)?);
         Ok(r.inner.set_cookie_attr(attr, value)?)
     })
 }
@@ -1168,6 +1168,9 @@ pub unsafe extern "C" fn libsession_request_set_cookie_attr_by_name(
     ffi_boundary!(request(req, r) {
         // SAFETY: `name` is NULL or `name_len` readable bytes (contract).
         let name = unsafe { str_in(name, name_len, "name") }?;
+        // NULL checks come before any other validation.
+        // SAFETY: `json` is NULL or `json_len` readable bytes (contract).
+        unsafe { bytes_in(json, json_len, "json") }?;
         let attr = CookieAttr::from_name(name).ok_or_else(|| {
             Fail::new(libsession_result::UnknownCookieAttribute, format!("unknown cookie attribute `{name}`"))
         })?;
