@@ -959,7 +959,7 @@ libsession_result libsession_config_builder_set_proxy(struct libsession_config_b
 
 /**
  * Sets the host's answer to "is the peer a trusted proxy?" (Express's
- * `trust proxy`), used when `proxy` is unset. 
+ * `trust proxy`), used when `proxy` is unset.
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.

@@ -159,5 +159,8 @@ fn fallible_functions_are_must_use() {
         }
     }
     assert!(missing.is_empty(), "fallible functions without LIBSESSION_MUST_USE: {missing:?}");
-    assert!(unreportable.is_empty(), "functions taking a pointer without returning libsession_result: {unreportable:?}");
+    assert!(
+        unreportable.is_empty(),
+        "functions taking a pointer without returning libsession_result: {unreportable:?}"
+    );
 }

@@ -353,7 +353,10 @@ pub unsafe extern "C" fn libsession_config_builder_add_secret(
 /// `builder` is NULL or live.
 #[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_builder_set_resave(builder: *mut libsession_config_builder, on: bool) -> ResultCode {
+pub unsafe extern "C" fn libsession_config_builder_set_resave(
+    builder: *mut libsession_config_builder,
+    on: bool,
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         b.update(|c| c.resave(on));
         Ok(())
@@ -390,7 +393,10 @@ pub unsafe extern "C" fn libsession_config_builder_set_save_uninitialized(
 /// `builder` is NULL or live.
 #[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_builder_set_rolling(builder: *mut libsession_config_builder, on: bool) -> ResultCode {
+pub unsafe extern "C" fn libsession_config_builder_set_rolling(
+    builder: *mut libsession_config_builder,
+    on: bool,
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         b.update(|c| c.rolling(on));
         Ok(())
@@ -451,7 +457,7 @@ pub unsafe extern "C" fn libsession_config_builder_set_proxy(
 }
 
 /// Sets the host's answer to "is the peer a trusted proxy?" (Express's
-/// `trust proxy`), used when `proxy` is unset. 
+/// `trust proxy`), used when `proxy` is unset.
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
@@ -536,7 +542,10 @@ pub unsafe extern "C" fn libsession_config_builder_set_cookie_domain(
 /// `builder` is NULL or live.
 #[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_builder_set_http_only(builder: *mut libsession_config_builder, on: bool) -> ResultCode {
+pub unsafe extern "C" fn libsession_config_builder_set_http_only(
+    builder: *mut libsession_config_builder,
+    on: bool,
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         b.update(|c| c.http_only(on));
         Ok(())

@@ -145,7 +145,10 @@ impl libsession_request {
         self.error.push_str(&fail.message);
         match (fail.code, &self.cause) {
             // These codes fail the request: later calls report this cause.
-            (libsession_result::UnexpectedInput | libsession_result::WrongPhase | libsession_result::IdsExhausted, None) => {
+            (
+                libsession_result::UnexpectedInput | libsession_result::WrongPhase | libsession_result::IdsExhausted,
+                None,
+            ) => {
                 self.cause = Some(fail.message.into_owned());
             }
             (libsession_result::RequestFailed, Some(cause)) => {
@@ -252,8 +255,9 @@ unsafe fn seed(entropy: *const u8, len: usize) -> Result<[u8; SEED_LEN], Fail> {
     if entropy.is_null() && len == 0 {
         // The `getrandom` crate: the OS source on every platform Rust
         // supports (getrandom(2), getentropy(2), BCryptGenRandom, …).
-        getrandom::fill(&mut seed)
-            .map_err(|e| Fail::new(libsession_result::EntropyUnavailable, format!("the OS random source failed: {e}")))?;
+        getrandom::fill(&mut seed).map_err(|e| {
+            Fail::new(libsession_result::EntropyUnavailable, format!("the OS random source failed: {e}"))
+        })?;
         return Ok(seed);
     }
     // SAFETY: forwarded contract.
