@@ -232,7 +232,7 @@ mod c_path {
                 assert_eq!(libsession_config_builder_new(&mut b), 0);
                 let secret = b"keyboard cat";
                 assert_eq!(libsession_config_builder_add_secret(b, secret.as_ptr(), secret.len()), 0);
-                libsession_config_builder_set_max_age(b, true, 3_600_000.0);
+                assert_eq!(libsession_config_builder_set_max_age(b, true, 3_600_000), 0);
                 assert_eq!(libsession_config_builder_build(b, &mut cfg), 0);
             }
             Config(cfg)
@@ -253,6 +253,20 @@ mod c_path {
         // SAFETY: the library hands out valid UTF-8 (ids, records, cookies)
         // valid until the next call on the request, which the caller respects.
         unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(s.data, s.len)) }
+    }
+
+    /// One of the action accessors' strings.
+    ///
+    /// # Safety
+    /// `req` is live; the text is used before the next call on it.
+    unsafe fn action(
+        req: *const libsession_request,
+        f: unsafe extern "C" fn(*const libsession_request, *mut libsession_str) -> u32,
+    ) -> &'static str {
+        let mut s = libsession_str::NONE;
+        // SAFETY: a live request (contract) and a valid out-pointer.
+        assert_eq!(unsafe { f(req, &mut s) }, 0);
+        text(s)
     }
 
     #[derive(Clone, Copy)]
@@ -277,7 +291,7 @@ mod c_path {
         // SAFETY: every pointer passed is valid for the call; strings read
         // from the request are used before the next call on it.
         unsafe {
-            assert_eq!(libsession_request_new(cfg.0, now, seed.as_ptr(), seed.len(), &mut req), 0);
+            assert_eq!(libsession_request_new(cfg.0, now_i, seed.as_ptr(), seed.len(), &mut req), 0);
             if let Some(c) = cookie {
                 assert_eq!(libsession_request_add_cookie_header(req, c.as_ptr(), c.len()), 0);
             }
@@ -286,7 +300,7 @@ mod c_path {
                 assert_eq!(libsession_request_poll_action(req, &mut kind), 0);
                 match kind {
                     LOAD => {
-                        let id = text(libsession_request_action_id(req));
+                        let id = action(req, libsession_request_action_id);
                         let rc = match store.get(id, now_i) {
                             Some(t) => libsession_request_handle_load_result(req, 0, t.as_ptr(), t.len()),
                             None => libsession_request_handle_load_result(req, 1, std::ptr::null(), 0),
@@ -294,10 +308,11 @@ mod c_path {
                         assert_eq!(rc, 0);
                     }
                     SAVE | TOUCH => {
-                        let id = text(libsession_request_action_id(req));
-                        let record = text(libsession_request_action_record(req));
-                        let mut at = 0i64;
-                        let exp = libsession_request_action_expires_at(req, &mut at).then_some(at);
+                        let id = action(req, libsession_request_action_id);
+                        let record = action(req, libsession_request_action_record);
+                        let (mut at, mut has) = (0i64, false);
+                        assert_eq!(libsession_request_action_expires_at(req, &mut at, &mut has), 0);
+                        let exp = has.then_some(at);
                         if kind == SAVE {
                             let _ = store.set(id, record, exp, now_i);
                         } else {
@@ -306,10 +321,10 @@ mod c_path {
                         assert_eq!(libsession_request_handle_store_result(req, 0, std::ptr::null(), 0), 0);
                     }
                     DESTROY => {
-                        store.destroy(text(libsession_request_action_id(req)));
+                        store.destroy(action(req, libsession_request_action_id));
                         assert_eq!(libsession_request_handle_store_result(req, 0, std::ptr::null(), 0), 0);
                     }
-                    SET_COOKIE => out += black_box(libsession_request_action_value(req)).len,
+                    SET_COOKIE => out += black_box(action(req, libsession_request_action_value)).len(),
                     READY => {
                         match h {
                             Handler::SetKey => {

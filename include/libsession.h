@@ -9,34 +9,44 @@
  *     is undefined behaviour. A libsession_config is reference-counted and
  *     immutable (share it between threads); a libsession_request belongs to
  *     one thread at a time.
- *   - Functions that can fail return a uint32_t result code:
- *     LIBSESSION_RESULT_OK (0) or a libsession_result value.
- *     libsession_result_str() gives a static message per code;
- *     libsession_request_last_error() the detail of a request's most recent
- *     failure. Out-parameters are written only on success.
+ *   - Every function with a pointer parameter, except the *_free ones, returns
+ *     a libsession_result (LIBSESSION_RESULT_OK is 0) and is
+ *     LIBSESSION_MUST_USE. libsession_result_str() gives a static message
+ *     per code; libsession_request_last_error() the detail of a request's
+ *     most recent failed call (after REQUEST_FAILED, with the failure that
+ *     caused it). Out-parameters are written only on success.
  *   - Strings go in as (const uint8_t *ptr, size_t len), never
  *     NUL-terminated; NULL with length 0 is the empty string. Strings come
- *     out as libsession_str, borrowed from the handle, with the lifetime the
- *     function states. Values that stand for enums are uint32_t and are
- *     validated (LIBSESSION_RESULT_INVALID_PARAMETER).
+ *     out as libsession_str, borrowed from the handle. Getters take a const
+ *     handle and change nothing; what they return stays valid, all results
+ *     at once, until the next state-changing call on the request (one taking
+ *     a non-const pointer; libsession_request_set_now keeps them) or its
+ *     free.
+ *   - Enums are 32 bits wide (uint32_t in C before C23); values passed in
+ *     are validated (LIBSESSION_RESULT_INVALID_PARAMETER).
+ *   - Milliseconds are int64_t everywhere: Unix ms for times, ms for
+ *     durations.
  *   - Every function catches panics (LIBSESSION_RESULT_PANIC) and checks
- *     every pointer for NULL (LIBSESSION_RESULT_NULL_PARAMETER).
+ *     every pointer for NULL (LIBSESSION_RESULT_NULL_PARAMETER); the *_free
+ *     functions take NULL as a no-op.
  *
  * The loop (the store lives in the host):
  *
  *   libsession_request *req;
- *   uint32_t kind;
+ *   libsession_action kind;
  *   if (libsession_request_new(config, now_ms, NULL, 0, &req)) goto fail;
  *   libsession_request_add_cookie_header(req, cookie, cookie_len);
  *   for (;;) {
  *     if (libsession_request_poll_action(req, &kind)) goto fail;
  *     if (kind == LIBSESSION_ACTION_LOAD) {
- *       libsession_str id = libsession_request_action_id(req);
+ *       libsession_str id;
+ *       if (libsession_request_action_id(req, &id)) goto fail;
  *       ... look id up, then:
  *       libsession_request_handle_load_result(req, LIBSESSION_LOAD_STATUS_FOUND, rec, rec_len);
  *     } else if (kind == LIBSESSION_ACTION_SAVE || kind == LIBSESSION_ACTION_TOUCH
  *                || kind == LIBSESSION_ACTION_DESTROY) {
- *       ... store it, then:
+ *       ... store it (libsession_request_action_record, _action_expires_at,
+ *           _action_ttl_seconds for a Redis-like store), then:
  *       libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_OK, NULL, 0);
  *     } else if (kind == LIBSESSION_ACTION_READY) {
  *       ... run the handler (libsession_request_increment, _set_json, ...), then:
@@ -45,7 +55,7 @@
  *       ... respond 500, then:
  *       libsession_request_finish(req);
  *     } else if (kind == LIBSESSION_ACTION_SET_COOKIE) {
- *       ... copy libsession_request_action_value(req) into a Set-Cookie header
+ *       ... copy libsession_request_action_value's text into a Set-Cookie header
  *     } else if (kind == LIBSESSION_ACTION_WAIT) {
  *       return; ... an asynchronous store answers later, then poll again
  *     } else if (kind == LIBSESSION_ACTION_DONE) {
@@ -57,7 +67,9 @@
  *
  * After creating the request, and after every handle_* call or session
  * operation, call libsession_request_poll_action until it returns WAIT,
- * READY, FAILED or DONE.
+ * READY, FAILED or DONE. At most one store action (LOAD, SAVE, TOUCH,
+ * DESTROY) is outstanding per request: polling before answering it returns
+ * WAIT.
  *
  * Linking: -Iinclude and target/release/libsession.a -lpthread -ldl -lm (or
  * -lsession with libsession.so). The library has no global mutable state and
@@ -95,7 +107,8 @@
 /**
  * The result of a call: `LIBSESSION_RESULT_OK` (0) or why it failed.
  *
- * Functions return it as `uint32_t`. `libsession_result_str` gives a static
+ * Every fallible function returns it (32 bits wide in C and C++ alike).
+ * `libsession_result_str` gives a static
  * message per code, `libsession_request_last_error` and
  * `libsession_config_builder_last_error` the detail of a handle's most recent
  * failure. Numbers are never reused; new codes go at the end of their group.
@@ -154,6 +167,11 @@ enum libsession_result
    * No entropy was given and the operating system's random source failed.
    */
   LIBSESSION_RESULT_ENTROPY_UNAVAILABLE = 10,
+  /**
+   * The current action has no such payload (for example the expiry of a
+   * `LOAD` action), or there is no current action (misuse). Nothing changed.
+   */
+  LIBSESSION_RESULT_WRONG_ACTION = 11,
   /**
    * The operation needs a session and the request has none (out of the
    * cookie path's scope, store unavailable, destroyed or unset). Not misuse.
@@ -256,14 +274,18 @@ enum libsession_action
   /**
    * Store `libsession_request_action_record` (JSON text) under the action's
    * ID, with the expiry from `libsession_request_action_expires_at` (Unix
-   * ms, for stores with TTLs; none for a browser-session cookie). Then call
+   * ms, for stores with TTLs; none for a browser-session cookie) or the TTL
+   * from `libsession_request_action_ttl_seconds` (connect-redis's rule; a
+   * TTL <= 0 means delete the key instead of writing it). Then call
    * `libsession_request_handle_store_result`.
    */
   LIBSESSION_ACTION_SAVE = 2,
   /**
    * Refresh the record under the action's ID: a store that keeps the
    * cookie in the record replaces its `cookie` with the action record's; a
-   * TTL store sets the TTL from the action's expiry. Then call
+   * TTL store sets the TTL from the action's expiry or
+   * `libsession_request_action_ttl_seconds` (a TTL <= 0 deletes the key, as
+   * Redis's `EXPIRE` does). Then call
    * `libsession_request_handle_store_result`.
    */
   LIBSESSION_ACTION_TOUCH = 3,
@@ -278,7 +300,8 @@ enum libsession_action
   LIBSESSION_ACTION_SET_COOKIE = 5,
   /**
    * A store answer is owed: return to the event loop; poll again after
-   * giving it.
+   * giving it. At most one store action is outstanding per request, and
+   * polling before it is answered keeps returning `WAIT`.
    */
   LIBSESSION_ACTION_WAIT = 6,
   /**
@@ -621,20 +644,30 @@ typedef struct libsession_config_builder libsession_config_builder;
  * and after every `libsession_request_handle_*` call or session operation,
  * call `libsession_request_poll_action` until it returns `WAIT`, `READY`,
  * `FAILED` or `DONE`.** Answer each store action (`LOAD`, `SAVE`, `TOUCH`,
- * `DESTROY`) with exactly one `handle_*` call; on `READY` run the handler and
- * call `libsession_request_finish`; at `DONE` free the request.
+ * `DESTROY`) with exactly one `handle_*` call. **At most one store action
+ * is outstanding per request**: until it is answered, polling returns
+ * `WAIT`. On `READY` run the handler and call `libsession_request_finish`;
+ * at `DONE` free the request.
  *
  * A call in the wrong order fails with a misuse code (`UNEXPECTED_INPUT`,
- * `WRONG_PHASE`) and leaves the request failed for good (`REQUEST_FAILED`).
- * A panic inside the library poisons the request (`PANIC` from then on).
+ * `WRONG_PHASE`) and leaves the request failed for good (`REQUEST_FAILED`,
+ * whose `libsession_request_last_error` message keeps the first failure's).
+ * A panic inside a state-changing call poisons the request (`PANIC` from
+ * then on).
  *
- * Borrowed outputs (`libsession_str`) point into the request and stay valid
- * until the next call on it that takes a non-const `libsession_request *`,
- * or until it is freed.
+ * **Borrowed outputs.** Functions taking a `const libsession_request *` are
+ * getters: they change nothing, and every `libsession_str` they (and
+ * `libsession_request_poll_action`'s accessors) hand out stays valid, all at
+ * once, until the next state-changing call on the request (one taking a
+ * non-const `libsession_request *`, except `libsession_request_set_now`,
+ * which keeps them) or its free. So two `libsession_request_get_json`
+ * results may be compared without copying. Each getter result is kept until
+ * then: a host that reads in a long loop without changing the request keeps
+ * every result it read.
  *
- * Thread safety: not synchronized; must not be used by two threads at once;
- * may be moved between threads (an asynchronous store may answer on another
- * thread than the one that polled).
+ * Thread safety: not synchronized; must not be used by two threads at once,
+ * getters included; may be moved between threads (an asynchronous store may
+ * answer on another thread than the one that polled).
  */
 typedef struct libsession_request libsession_request;
 
@@ -646,7 +679,8 @@ typedef struct libsession_request libsession_request;
  * string has a non-NULL `data` and `len == 0`. The memory belongs to the
  * library: never free it. How long it stays valid is stated by the function
  * that returns it (for a request: until the next call on that request that
- * takes a non-const `libsession_request *`, or its free). Copy it to keep it.
+ * changes it (takes a non-const `libsession_request *`, except
+ * `libsession_request_set_now`), or its free). Copy it to keep it.
  */
 typedef struct libsession_str {
   /**
@@ -683,7 +717,7 @@ extern "C" {
  * `builder_out` is NULL or writable.
  */
 LIBSESSION_MUST_USE
-uint32_t libsession_config_builder_new(struct libsession_config_builder **builder_out);
+libsession_result libsession_config_builder_new(struct libsession_config_builder **builder_out);
 
 /**
  * Starts a config builder with express-session 1.19.0's own defaults
@@ -705,7 +739,7 @@ uint32_t libsession_config_builder_new(struct libsession_config_builder **builde
  * `builder_out` is NULL or writable.
  */
 LIBSESSION_MUST_USE
-uint32_t libsession_config_builder_new_express(struct libsession_config_builder **builder_out);
+libsession_result libsession_config_builder_new_express(struct libsession_config_builder **builder_out);
 
 /**
  * Starts a config builder from an express-session options object given as
@@ -735,9 +769,9 @@ uint32_t libsession_config_builder_new_express(struct libsession_config_builder 
  * NULL or writable.
  */
 LIBSESSION_MUST_USE
-uint32_t libsession_config_builder_new_from_express_options(const uint8_t *json,
-                                                            size_t json_len,
-                                                            struct libsession_config_builder **builder_out);
+libsession_result libsession_config_builder_new_from_express_options(const uint8_t *json,
+                                                                     size_t json_len,
+                                                                     struct libsession_config_builder **builder_out);
 
 /**
  * Frees a builder without building it.
@@ -779,27 +813,28 @@ void libsession_config_builder_free(struct libsession_config_builder *builder);
  * `builder` is NULL or a live builder; `config_out` is NULL or writable.
  */
 LIBSESSION_MUST_USE
-uint32_t libsession_config_builder_build(struct libsession_config_builder *builder,
-                                         const struct libsession_config **config_out);
+libsession_result libsession_config_builder_build(struct libsession_config_builder *builder,
+                                                  const struct libsession_config **config_out);
 
 /**
- * Copies the message of the builder's most recent failed call into `buf`
- * (as `snprintf` does: at most `len - 1` bytes and a NUL).
+ * The message of the builder's most recent failed call.
  *
  * # Parameters
- * `builder`: the builder. `buf`, `len`: the destination; NULL or 0 only
- * measures.
+ * `builder`; `message_out`: receives the UTF-8 message, not NUL-terminated,
+ * empty if no call failed.
  *
  * # Returns
- * The message's length in bytes without the NUL (0 if no call failed, or if
- * `builder` is NULL). A return value `>= len` means the copy was truncated.
+ * `LIBSESSION_RESULT_OK` or `NULL_PARAMETER`.
+ *
+ * # Memory and lifetimes
+ * Valid until the next call on the builder that takes a non-const pointer.
  *
  * # Safety
- * `builder` is NULL or live; `buf` is NULL or has `len` writable bytes.
+ * `builder` is NULL or live; `message_out` is NULL or writable.
  */
-size_t libsession_config_builder_last_error(const struct libsession_config_builder *builder,
-                                            uint8_t *buf,
-                                            size_t len);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_last_error(const struct libsession_config_builder *builder,
+                                                       struct libsession_str *message_out);
 
 /**
  * Sets the session cookie's name (default `connect.sid`).
@@ -814,9 +849,10 @@ size_t libsession_config_builder_last_error(const struct libsession_config_build
  * # Safety
  * `builder` is NULL or live; `name` is NULL or `name_len` readable bytes.
  */
-uint32_t libsession_config_builder_set_name(struct libsession_config_builder *builder,
-                                            const uint8_t *name,
-                                            size_t name_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_name(struct libsession_config_builder *builder,
+                                                     const uint8_t *name,
+                                                     size_t name_len);
 
 /**
  * Adds a signing secret. Call it once per secret, newest first: the first
@@ -838,44 +874,59 @@ uint32_t libsession_config_builder_set_name(struct libsession_config_builder *bu
  * # Safety
  * `builder` is NULL or live; `secret` is NULL or `secret_len` readable bytes.
  */
-uint32_t libsession_config_builder_add_secret(struct libsession_config_builder *builder,
-                                              const uint8_t *secret,
-                                              size_t secret_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_add_secret(struct libsession_config_builder *builder,
+                                                       const uint8_t *secret,
+                                                       size_t secret_len);
 
 /**
  * Sets express-session's `resave`: save the session at the end of every
- * request even if unmodified. Does nothing if `builder` is NULL.
+ * request even if unmodified.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
  * `builder` is NULL or live.
  */
-void libsession_config_builder_set_resave(struct libsession_config_builder *builder, bool on);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_resave(struct libsession_config_builder *builder,
+                                                       bool on);
 
 /**
  * Sets express-session's `saveUninitialized`: store new sessions even if the
- * handler did not modify them. Does nothing if `builder` is NULL.
+ * handler did not modify them.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
  * `builder` is NULL or live.
  */
-void libsession_config_builder_set_save_uninitialized(struct libsession_config_builder *builder,
-                                                      bool on);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_save_uninitialized(struct libsession_config_builder *builder,
+                                                                   bool on);
 
 /**
  * Sets express-session's `rolling`: re-send the cookie, with a fresh expiry,
- * on every response. Does nothing if `builder` is NULL.
+ * on every response.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
  * `builder` is NULL or live.
  */
-void libsession_config_builder_set_rolling(struct libsession_config_builder *builder, bool on);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_rolling(struct libsession_config_builder *builder,
+                                                        bool on);
 
 /**
  * Sets express-session's `unset`: what `libsession_request_unset` does to
  * the stored session.
  *
  * # Parameters
- * `builder`; `unset`: a `libsession_unset` value.
+ * `builder`; `unset`: the value (validated: `INVALID_PARAMETER` otherwise).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER` (not a
@@ -884,8 +935,9 @@ void libsession_config_builder_set_rolling(struct libsession_config_builder *bui
  * # Safety
  * `builder` is NULL or live.
  */
-uint32_t libsession_config_builder_set_unset(struct libsession_config_builder *builder,
-                                             uint32_t unset);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_unset(struct libsession_config_builder *builder,
+                                                      libsession_unset unset);
 
 /**
  * Sets express-session's `proxy`: `TRUE` trusts `X-Forwarded-Proto`,
@@ -893,7 +945,7 @@ uint32_t libsession_config_builder_set_unset(struct libsession_config_builder *b
  * `libsession_config_builder_set_trust_proxy`.
  *
  * # Parameters
- * `builder`; `proxy`: a `libsession_tristate` value.
+ * `builder`; `proxy`: the value (validated: `INVALID_PARAMETER` otherwise).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
@@ -901,19 +953,23 @@ uint32_t libsession_config_builder_set_unset(struct libsession_config_builder *b
  * # Safety
  * `builder` is NULL or live.
  */
-uint32_t libsession_config_builder_set_proxy(struct libsession_config_builder *builder,
-                                             uint32_t proxy);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_proxy(struct libsession_config_builder *builder,
+                                                      libsession_tristate proxy);
 
 /**
  * Sets the host's answer to "is the peer a trusted proxy?" (Express's
- * `trust proxy`), used when `proxy` is unset. Does nothing if `builder` is
- * NULL.
+ * `trust proxy`), used when `proxy` is unset.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
  * `builder` is NULL or live.
  */
-void libsession_config_builder_set_trust_proxy(struct libsession_config_builder *builder,
-                                               bool trust);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_trust_proxy(struct libsession_config_builder *builder,
+                                                            bool trust);
 
 /**
  * Sets `cookie.path` (default `/`); requests outside this path prefix get
@@ -928,9 +984,10 @@ void libsession_config_builder_set_trust_proxy(struct libsession_config_builder 
  * # Safety
  * `builder` is NULL or live; `path` is NULL or `path_len` readable bytes.
  */
-uint32_t libsession_config_builder_set_cookie_path(struct libsession_config_builder *builder,
-                                                   const uint8_t *path,
-                                                   size_t path_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_cookie_path(struct libsession_config_builder *builder,
+                                                            const uint8_t *path,
+                                                            size_t path_len);
 
 /**
  * Sets or clears `cookie.domain` (default: none).
@@ -946,23 +1003,29 @@ uint32_t libsession_config_builder_set_cookie_path(struct libsession_config_buil
  * # Safety
  * `builder` is NULL or live; `domain` is NULL or `domain_len` readable bytes.
  */
-uint32_t libsession_config_builder_set_cookie_domain(struct libsession_config_builder *builder,
-                                                     const uint8_t *domain,
-                                                     size_t domain_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_cookie_domain(struct libsession_config_builder *builder,
+                                                              const uint8_t *domain,
+                                                              size_t domain_len);
 
 /**
- * Sets `cookie.httpOnly` (default on). Does nothing if `builder` is NULL.
+ * Sets `cookie.httpOnly` (default on).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
  * `builder` is NULL or live.
  */
-void libsession_config_builder_set_http_only(struct libsession_config_builder *builder, bool on);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_http_only(struct libsession_config_builder *builder,
+                                                          bool on);
 
 /**
  * Sets `cookie.secure` (default `AUTO`).
  *
  * # Parameters
- * `builder`; `secure`: a `libsession_secure` value.
+ * `builder`; `secure`: the value (validated: `INVALID_PARAMETER` otherwise).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
@@ -970,30 +1033,36 @@ void libsession_config_builder_set_http_only(struct libsession_config_builder *b
  * # Safety
  * `builder` is NULL or live.
  */
-uint32_t libsession_config_builder_set_secure(struct libsession_config_builder *builder,
-                                              uint32_t secure);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_secure(struct libsession_config_builder *builder,
+                                                       libsession_secure secure);
 
 /**
  * Sets `cookie.maxAge`: the cookie's lifetime in milliseconds, or none for a
- * browser-session cookie (the default). A non-finite value is rejected by
- * `_build` (`INVALID_MAX_AGE`). Does nothing if `builder` is NULL.
+ * browser-session cookie (the default). Milliseconds are `int64_t`
+ * throughout the API; a fractional maxAge (express accepts one) can be given
+ * through `libsession_config_builder_new_from_express_options`.
  *
  * # Parameters
  * `builder`; `has_max_age`: false for none; `max_age_ms`: used when
  * `has_max_age` is true.
  *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
  * # Safety
  * `builder` is NULL or live.
  */
-void libsession_config_builder_set_max_age(struct libsession_config_builder *builder,
-                                           bool has_max_age,
-                                           double max_age_ms);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_max_age(struct libsession_config_builder *builder,
+                                                        bool has_max_age,
+                                                        int64_t max_age_ms);
 
 /**
  * Sets `cookie.sameSite` (default `LAX`).
  *
  * # Parameters
- * `builder`; `same_site`: a `libsession_same_site` value.
+ * `builder`; `same_site`: the value (validated: `INVALID_PARAMETER` otherwise).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
@@ -1001,14 +1070,15 @@ void libsession_config_builder_set_max_age(struct libsession_config_builder *bui
  * # Safety
  * `builder` is NULL or live.
  */
-uint32_t libsession_config_builder_set_same_site(struct libsession_config_builder *builder,
-                                                 uint32_t same_site);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_same_site(struct libsession_config_builder *builder,
+                                                          libsession_same_site same_site);
 
 /**
  * Sets `cookie.partitioned` (default unset: no attribute).
  *
  * # Parameters
- * `builder`; `partitioned`: a `libsession_tristate` value.
+ * `builder`; `partitioned`: the value (validated: `INVALID_PARAMETER` otherwise).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
@@ -1016,14 +1086,15 @@ uint32_t libsession_config_builder_set_same_site(struct libsession_config_builde
  * # Safety
  * `builder` is NULL or live.
  */
-uint32_t libsession_config_builder_set_partitioned(struct libsession_config_builder *builder,
-                                                   uint32_t partitioned);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_partitioned(struct libsession_config_builder *builder,
+                                                            libsession_tristate partitioned);
 
 /**
  * Sets `cookie.priority` (default `NONE`: no attribute).
  *
  * # Parameters
- * `builder`; `priority`: a `libsession_priority` value.
+ * `builder`; `priority`: the value (validated: `INVALID_PARAMETER` otherwise).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
@@ -1031,36 +1102,44 @@ uint32_t libsession_config_builder_set_partitioned(struct libsession_config_buil
  * # Safety
  * `builder` is NULL or live.
  */
-uint32_t libsession_config_builder_set_priority(struct libsession_config_builder *builder,
-                                                uint32_t priority);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_priority(struct libsession_config_builder *builder,
+                                                         libsession_priority priority);
 
 /**
  * Bounds Cookie header parsing (defaults: 32768 bytes, 16384 pairs): a
- * session cookie beyond either bound is not seen. Does nothing if `builder`
- * is NULL.
+ * session cookie beyond either bound is not seen.
  *
  * # Parameters
  * `builder`; `max_header_bytes`: bytes of the joined Cookie header examined;
  * `max_pairs`: `name=value` pairs examined.
  *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
  * # Safety
  * `builder` is NULL or live.
  */
-void libsession_config_builder_set_cookie_limits(struct libsession_config_builder *builder,
-                                                 size_t max_header_bytes,
-                                                 size_t max_pairs);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_cookie_limits(struct libsession_config_builder *builder,
+                                                              size_t max_header_bytes,
+                                                              size_t max_pairs);
 
 /**
  * Turns express compatibility mode on or off: when on, `_build` accepts
  * what express-session accepts (an empty secret list, unserializable cookie
  * attributes) and problems are reported where express-session reports them,
- * when the `Set-Cookie` header is written. Does nothing if `builder` is NULL.
+ * when the `Set-Cookie` header is written.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
  * `builder` is NULL or live.
  */
-void libsession_config_builder_set_express_compat(struct libsession_config_builder *builder,
-                                                  bool on);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_express_compat(struct libsession_config_builder *builder,
+                                                               bool on);
 
 /**
  * Releases the caller's reference to a config. Requests made from it keep
@@ -1080,70 +1159,94 @@ void libsession_config_free(const struct libsession_config *config);
 /**
  * The session cookie's name.
  *
+ * # Parameters
+ * `config`; `name_out`: receives the name (not NUL-terminated).
+ *
  * # Returns
- * The name (not NUL-terminated), or `{ NULL, 0 }` if `config` is NULL.
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Memory and lifetimes
  * Borrowed from the config: valid while the caller holds its reference.
  *
  * # Safety
- * `config` is NULL or a config whose reference the caller holds.
+ * `config` is NULL or a config whose reference the caller holds; `name_out`
+ * is NULL or writable.
  */
-struct libsession_str libsession_config_name(const struct libsession_config *config);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_name(const struct libsession_config *config,
+                                         struct libsession_str *name_out);
 
 /**
  * The configured `maxAge`.
  *
  * # Parameters
- * `config`; `max_age_out`: receives the milliseconds when there is a maxAge.
+ * `config`; `max_age_out`: receives the milliseconds (rounded toward zero;
+ * 0 when there is none); `has_max_age_out`: receives false for a
+ * browser-session cookie.
  *
  * # Returns
- * `true` (and `*max_age_out` set) if the cookie has a maxAge; `false` for a
- * browser-session cookie or a NULL argument.
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
- * `config` is NULL or held; `max_age_out` is NULL or writable.
+ * `config` is NULL or held; the out-pointers are NULL or writable.
  */
-bool libsession_config_max_age(const struct libsession_config *config, double *max_age_out);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_max_age(const struct libsession_config *config,
+                                            int64_t *max_age_out,
+                                            bool *has_max_age_out);
 
 /**
  * The configured `unset` behaviour.
  *
+ * # Parameters
+ * `config`; `unset_out`: receives the value.
+ *
  * # Returns
- * A `libsession_unset` value (`KEEP` if `config` is NULL).
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
- * `config` is NULL or held.
+ * `config` is NULL or held; `unset_out` is NULL or writable.
  */
-uint32_t libsession_config_unset(const struct libsession_config *config);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_unset(const struct libsession_config *config,
+                                          libsession_unset *unset_out);
 
 /**
- * Whether the config runs in express compatibility mode (`false` if
- * `config` is NULL).
+ * Whether the config runs in express compatibility mode.
+ *
+ * # Parameters
+ * `config`; `express_compat_out`: receives the answer.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
- * `config` is NULL or held.
+ * `config` is NULL or held; `express_compat_out` is NULL or writable.
  */
-bool libsession_config_express_compat(const struct libsession_config *config);
+LIBSESSION_MUST_USE
+libsession_result libsession_config_express_compat(const struct libsession_config *config,
+                                                   bool *express_compat_out);
 
 /**
  * Creates a request.
  *
  * # Parameters
  * `config`: the configuration (the request takes its own reference).
- * `now_ms`: the current time, Unix milliseconds (update it with
- * `libsession_request_set_now`).
+ * `now_ms`: the current time, Unix milliseconds, not negative (update it
+ * with `libsession_request_set_now`).
  * `entropy`, `entropy_len`: at least 32 bytes from a CSPRNG, from which the
  * request derives the IDs of the sessions it creates (ID *n* is the
  * base64url HMAC-SHA256 of the seed and *n*: 43 characters, 256 bits; more
  * than 32 bytes are hashed to 32 with SHA-256). Pass NULL and 0 to have the
- * library read 32 bytes from the operating system (`getrandom(2)`) instead.
+ * library read 32 bytes from the operating system's CSPRNG instead
+ * (`getrandom(2)` on Linux, `getentropy(2)` on macOS, ...).
  * IDs pushed with `libsession_request_push_session_id` are used first.
  * `request_out`: where to store the request.
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER` (`config` or `request_out` NULL,
- * or `entropy` NULL with a length); `INSUFFICIENT_ENTROPY` (fewer than 32
+ * or `entropy` NULL with a length); `INVALID_PARAMETER` (`now_ms`
+ * negative); `INSUFFICIENT_ENTROPY` (fewer than 32
  * bytes); `ENTROPY_UNAVAILABLE` (the OS source failed). The code is the only
  * report: no request exists yet.
  *
@@ -1156,11 +1259,11 @@ bool libsession_config_express_compat(const struct libsession_config *config);
  * bytes; `request_out` is NULL or writable.
  */
 LIBSESSION_MUST_USE
-uint32_t libsession_request_new(const struct libsession_config *config,
-                                uint64_t now_ms,
-                                const uint8_t *entropy,
-                                size_t entropy_len,
-                                struct libsession_request **request_out);
+libsession_result libsession_request_new(const struct libsession_config *config,
+                                         int64_t now_ms,
+                                         const uint8_t *entropy,
+                                         size_t entropy_len,
+                                         struct libsession_request **request_out);
 
 /**
  * Frees a request (at any point of its lifecycle; an unanswered store
@@ -1179,23 +1282,27 @@ uint32_t libsession_request_new(const struct libsession_config *config,
 void libsession_request_free(struct libsession_request *req);
 
 /**
- * Copies the message of the request's most recent failed call into `buf`
- * (as `snprintf` does: at most `len - 1` bytes and a NUL).
+ * The message of the request's most recent failed state-changing call
+ * (getters report by their code alone). After `REQUEST_FAILED` it also
+ * gives the failure that made the request failed (`...; it failed with:
+ * <first message>`); after `PANIC`, the panic's message.
  *
  * # Parameters
- * `req`; `buf`, `len`: the destination; NULL or 0 only measures.
+ * `req` (may be poisoned); `message_out`: receives the UTF-8 message, not
+ * NUL-terminated, empty if no call failed.
  *
  * # Returns
- * The message's length in bytes without the NUL (0 if no call failed, or
- * `req` is NULL). A return value `>= len` means the copy was truncated.
- * Misuse reporting is best-effort: a NULL `req` has nowhere to keep a message.
+ * `LIBSESSION_RESULT_OK` or `NULL_PARAMETER`.
+ *
+ * # Memory and lifetimes
+ * Valid until the next state-changing call on the request.
  *
  * # Safety
- * `req` is NULL or live; `buf` is NULL or has `len` writable bytes.
+ * `req` is NULL or live; `message_out` is NULL or writable.
  */
-size_t libsession_request_last_error(const struct libsession_request *req,
-                                     uint8_t *buf,
-                                     size_t len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_last_error(const struct libsession_request *req,
+                                                struct libsession_str *message_out);
 
 /**
  * Queues a caller-chosen session ID (express-session's `genid`): the next
@@ -1213,21 +1320,27 @@ size_t libsession_request_last_error(const struct libsession_request *req,
  * # Safety
  * `req` is NULL or live; `id` is NULL or `id_len` readable bytes.
  */
-uint32_t libsession_request_push_session_id(struct libsession_request *req,
-                                            const uint8_t *id,
-                                            size_t id_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_push_session_id(struct libsession_request *req,
+                                                     const uint8_t *id,
+                                                     size_t id_len);
 
 /**
  * How many new session IDs the request has generated so far (pushed or
  * derived from entropy), for hosts that account for them.
  *
+ * # Parameters
+ * `req`; `count_out`: receives the count.
+ *
  * # Returns
- * The count (0 if `req` is NULL or poisoned).
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
- * `req` is NULL or live.
+ * `req` is NULL or live; `count_out` is NULL or writable.
  */
-uint64_t libsession_request_generated_id_count(const struct libsession_request *req);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_generated_id_count(const struct libsession_request *req,
+                                                        uint64_t *count_out);
 
 /**
  * Sets the request target (`/path?query`, or an absolute URL; default `/`).
@@ -1243,9 +1356,10 @@ uint64_t libsession_request_generated_id_count(const struct libsession_request *
  * # Safety
  * `req` is NULL or live; `target` is NULL or `target_len` readable bytes.
  */
-uint32_t libsession_request_set_target(struct libsession_request *req,
-                                       const uint8_t *target,
-                                       size_t target_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_target(struct libsession_request *req,
+                                                const uint8_t *target,
+                                                size_t target_len);
 
 /**
  * Adds one `Cookie` header value (raw bytes; several are joined with `"; "`
@@ -1257,9 +1371,10 @@ uint32_t libsession_request_set_target(struct libsession_request *req,
  * # Safety
  * `req` is NULL or live; `value` is NULL or `value_len` readable bytes.
  */
-uint32_t libsession_request_add_cookie_header(struct libsession_request *req,
-                                              const uint8_t *value,
-                                              size_t value_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_add_cookie_header(struct libsession_request *req,
+                                                       const uint8_t *value,
+                                                       size_t value_len);
 
 /**
  * Adds one `X-Forwarded-Proto` header value (several are joined with
@@ -1272,9 +1387,10 @@ uint32_t libsession_request_add_cookie_header(struct libsession_request *req,
  * # Safety
  * `req` is NULL or live; `value` is NULL or `value_len` readable bytes.
  */
-uint32_t libsession_request_add_forwarded_proto(struct libsession_request *req,
-                                                const uint8_t *value,
-                                                size_t value_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_add_forwarded_proto(struct libsession_request *req,
+                                                         const uint8_t *value,
+                                                         size_t value_len);
 
 /**
  * Says whether the connection itself is TLS. Only before the first poll.
@@ -1285,7 +1401,9 @@ uint32_t libsession_request_add_forwarded_proto(struct libsession_request *req,
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_set_tls(struct libsession_request *req, bool tls);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_tls(struct libsession_request *req,
+                                             bool tls);
 
 /**
  * Says the store is known to be unavailable (express-session's store
@@ -1298,115 +1416,177 @@ uint32_t libsession_request_set_tls(struct libsession_request *req, bool tls);
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_set_store_unavailable(struct libsession_request *req, bool unavailable);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_store_unavailable(struct libsession_request *req,
+                                                           bool unavailable);
 
 /**
  * Updates the request's clock (for hosts whose store answers arrive later).
- * Allowed at any time; earlier times are accepted too.
+ * Allowed at any time; earlier times are accepted too. Unlike every other
+ * state-changing call it keeps borrowed outputs valid, so an asynchronous
+ * host may call it between polling a `SAVE` and reading its record.
  *
  * # Parameters
- * `req`; `now_ms`: Unix milliseconds.
+ * `req`; `now_ms`: Unix milliseconds, not negative.
  *
  * # Returns
- * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER`, `INVALID_PARAMETER` (negative)
+ * or `PANIC`.
  *
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_set_now(struct libsession_request *req, uint64_t now_ms);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_now(struct libsession_request *req,
+                                             int64_t now_ms);
 
 /**
  * The next action. See `libsession_action` for what each asks of the host,
  * and the `libsession_request_action_*` accessors for its payload.
  *
  * # Parameters
- * `req`; `kind_out`: receives a `libsession_action` value.
+ * `req`; `kind_out`: receives the action's kind.
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `REQUEST_FAILED` (earlier
- * misuse); `IDS_EXHAUSTED`; `PANIC`.
+ * misuse); `IDS_EXHAUSTED`; `PANIC`. While a store action is unanswered
+ * (at most one is outstanding per request), the kind is `WAIT`.
  *
  * # Memory and lifetimes
- * The payload stays readable through the accessors until the next call on
- * the request that takes a non-const pointer.
+ * The payload stays readable through the accessors until the next
+ * state-changing call on the request (`libsession_request_set_now` keeps it).
  *
  * # Safety
  * `req` is NULL or live; `kind_out` is NULL or writable.
  */
 LIBSESSION_MUST_USE
-uint32_t libsession_request_poll_action(struct libsession_request *req,
-                                        uint32_t *kind_out);
+libsession_result libsession_request_poll_action(struct libsession_request *req,
+                                                 libsession_action *kind_out);
 
 /**
  * The session ID of the current `LOAD`, `SAVE`, `TOUCH` or `DESTROY` action.
  *
+ * # Parameters
+ * `req`; `id_out`: receives the ID, or `{ NULL, 0 }` if the current
+ * action has none.
+ *
  * # Returns
- * The ID, or `{ NULL, 0 }` if the current action has none (or `req` is NULL
- * or poisoned).
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Memory and lifetimes
- * Valid until the next call on the request that takes a non-const pointer.
+ * Valid until the next state-changing call on the request
+ * (`libsession_request_set_now` keeps it).
  *
  * # Safety
- * `req` is NULL or live.
+ * `req` is NULL or live; `id_out` is NULL or writable.
  */
-struct libsession_str libsession_request_action_id(const struct libsession_request *req);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_action_id(const struct libsession_request *req,
+                                               struct libsession_str *id_out);
 
 /**
  * The record (JSON text) of the current `SAVE` or `TOUCH` action.
  *
+ * # Parameters
+ * `req`; `record_out`: receives the record, or `{ NULL, 0 }` if the current
+ * action has none.
+ *
  * # Returns
- * The record, or `{ NULL, 0 }` if the current action has none.
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Memory and lifetimes
- * Valid until the next call on the request that takes a non-const pointer.
+ * Valid until the next state-changing call on the request
+ * (`libsession_request_set_now` keeps it).
  *
  * # Safety
- * `req` is NULL or live.
+ * `req` is NULL or live; `record_out` is NULL or writable.
  */
-struct libsession_str libsession_request_action_record(const struct libsession_request *req);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_action_record(const struct libsession_request *req,
+                                                   struct libsession_str *record_out);
 
 /**
  * The text of the current action: the `Set-Cookie` header value for
  * `SET_COOKIE`, the message for `FAILED` and `ERROR`, the error message for
  * a `COMPLETED` operation that failed.
  *
+ * # Parameters
+ * `req`; `value_out`: receives the text, or `{ NULL, 0 }` if the current
+ * action has none (including a `COMPLETED`
+ * operation that succeeded).
+ *
  * # Returns
- * The text, or `{ NULL, 0 }` if the current action has none (including a
- * `COMPLETED` operation that succeeded).
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Memory and lifetimes
- * Valid until the next call on the request that takes a non-const pointer.
+ * Valid until the next state-changing call on the request
+ * (`libsession_request_set_now` keeps it).
  *
  * # Safety
- * `req` is NULL or live.
+ * `req` is NULL or live; `value_out` is NULL or writable.
  */
-struct libsession_str libsession_request_action_value(const struct libsession_request *req);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_action_value(const struct libsession_request *req,
+                                                  struct libsession_str *value_out);
 
 /**
  * The expiry of the current `SAVE` or `TOUCH` action: the cookie's expiry in
- * Unix milliseconds, for stores with TTLs.
+ * Unix milliseconds, for stores with TTLs (`libsession_request_action_ttl_seconds`
+ * computes connect-redis's TTL from it).
  *
  * # Parameters
- * `req`; `expires_at_out`: receives the expiry if there is one.
+ * `req`; `expires_at_out`: receives the expiry (0 when there is none);
+ * `has_expiry_out`: receives false for a browser-session cookie (no expiry:
+ * a TTL store uses its default TTL).
  *
  * # Returns
- * `true` (and `*expires_at_out` set) if the action has an expiry; `false`
- * for a browser-session cookie, another action kind, or a NULL argument.
+ * `LIBSESSION_RESULT_OK`; `WRONG_ACTION` (the current action is not `SAVE`
+ * or `TOUCH`); `NULL_PARAMETER`; `PANIC`.
  *
  * # Safety
- * `req` is NULL or live; `expires_at_out` is NULL or writable.
+ * `req` is NULL or live; the out-pointers are NULL or writable.
  */
-bool libsession_request_action_expires_at(const struct libsession_request *req,
-                                          int64_t *expires_at_out);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_action_expires_at(const struct libsession_request *req,
+                                                       int64_t *expires_at_out,
+                                                       bool *has_expiry_out);
+
+/**
+ * The TTL in seconds for the current `SAVE` or `TOUCH` action, by
+ * connect-redis's rule (the one `src/host/redis_store.rs` follows), so a C
+ * store needs no JSON parser: with an expiry, `ceil((expires_at - now) /
+ * 1000)`, `now` being the request's clock (`libsession_request_new`, then
+ * `libsession_request_set_now`); without one, `default_ttl_seconds`
+ * (connect-redis's `ttl` option; 0 means its default, 86400).
+ *
+ * **A TTL <= 0 means the record has already expired**: for `SAVE`, delete
+ * the key instead of writing it (connect-redis sends `DEL`); for `TOUCH`,
+ * delete it too (Redis's `EXPIRE` with it does so). Answer
+ * `libsession_request_handle_store_result` with `OK` either way.
+ *
+ * # Parameters
+ * `req`; `default_ttl_seconds`; `ttl_out`: receives the TTL in seconds.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `WRONG_ACTION` (the current action is not `SAVE`
+ * or `TOUCH`); `NULL_PARAMETER`; `PANIC`.
+ *
+ * # Safety
+ * `req` is NULL or live; `ttl_out` is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_action_ttl_seconds(const struct libsession_request *req,
+                                                        int64_t default_ttl_seconds,
+                                                        int64_t *ttl_out);
 
 /**
  * Answers a `LOAD` action.
  *
  * # Parameters
- * `req`; `status`: a `libsession_load_status` value; `data`, `data_len`: for
+ * `req`; `status`: the store's answer; `data`, `data_len`: for
  * `FOUND` the record's bytes (JSON text), for `MISSING` and `FAILED` the
- * error message (UTF-8); ignored for `NOT_FOUND` (may be NULL).
+ * error message (UTF-8); ignored for `NOT_FOUND` (NULL with length 0 is
+ * fine; NULL with a length is `NULL_PARAMETER`, as everywhere).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER` (unknown
@@ -1420,18 +1600,19 @@ bool libsession_request_action_expires_at(const struct libsession_request *req,
  * # Safety
  * `req` is NULL or live; `data` is NULL or `data_len` readable bytes.
  */
-uint32_t libsession_request_handle_load_result(struct libsession_request *req,
-                                               uint32_t status,
-                                               const uint8_t *data,
-                                               size_t data_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_handle_load_result(struct libsession_request *req,
+                                                        libsession_load_status status,
+                                                        const uint8_t *data,
+                                                        size_t data_len);
 
 /**
  * Answers a `SAVE`, `TOUCH` or `DESTROY` action.
  *
  * # Parameters
- * `req`; `status`: a `libsession_store_status` value; `message`,
+ * `req`; `status`: the store's answer; `message`,
  * `message_len`: for `FAILED`, the error message (UTF-8); ignored for `OK`
- * (may be NULL).
+ * (NULL with length 0 is fine; NULL with a length is `NULL_PARAMETER`).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER`;
@@ -1444,10 +1625,11 @@ uint32_t libsession_request_handle_load_result(struct libsession_request *req,
  * # Safety
  * `req` is NULL or live; `message` is NULL or `message_len` readable bytes.
  */
-uint32_t libsession_request_handle_store_result(struct libsession_request *req,
-                                                uint32_t status,
-                                                const uint8_t *message,
-                                                size_t message_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_handle_store_result(struct libsession_request *req,
+                                                         libsession_store_status status,
+                                                         const uint8_t *message,
+                                                         size_t message_len);
 
 /**
  * The session as its store record, JSON text: the data and the `cookie`
@@ -1460,13 +1642,15 @@ uint32_t libsession_request_handle_store_result(struct libsession_request *req,
  * `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `PANIC`.
  *
  * # Memory and lifetimes
- * Valid until the next call on the request that takes a non-const pointer.
+ * Valid until the next state-changing call on the request, together with
+ * every other getter result (`libsession_request_set_now` keeps them).
  *
  * # Safety
  * `req` is NULL or live; `json_out` is NULL or writable.
  */
-uint32_t libsession_request_session_json(struct libsession_request *req,
-                                         struct libsession_str *json_out);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_session_json(const struct libsession_request *req,
+                                                  struct libsession_str *json_out);
 
 /**
  * The session data as a JSON object, without the cookie.
@@ -1478,13 +1662,15 @@ uint32_t libsession_request_session_json(struct libsession_request *req,
  * `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `PANIC`.
  *
  * # Memory and lifetimes
- * Valid until the next call on the request that takes a non-const pointer.
+ * Valid until the next state-changing call on the request, together with
+ * every other getter result (`libsession_request_set_now` keeps them).
  *
  * # Safety
  * `req` is NULL or live; `json_out` is NULL or writable.
  */
-uint32_t libsession_request_data_json(struct libsession_request *req,
-                                      struct libsession_str *json_out);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_data_json(const struct libsession_request *req,
+                                               struct libsession_str *json_out);
 
 /**
  * `req.session.cookie.maxAge` as JSON: the milliseconds left, `null` for
@@ -1499,13 +1685,15 @@ uint32_t libsession_request_data_json(struct libsession_request *req,
  * `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `PANIC`.
  *
  * # Memory and lifetimes
- * Valid until the next call on the request that takes a non-const pointer.
+ * Valid until the next state-changing call on the request, together with
+ * every other getter result (`libsession_request_set_now` keeps them).
  *
  * # Safety
  * `req` is NULL or live; `json_out` is NULL or writable.
  */
-uint32_t libsession_request_max_age_json(struct libsession_request *req,
-                                         struct libsession_str *json_out);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_max_age_json(const struct libsession_request *req,
+                                                  struct libsession_str *json_out);
 
 /**
  * One session value as JSON (`req.session[key]`).
@@ -1519,16 +1707,18 @@ uint32_t libsession_request_max_age_json(struct libsession_request *req,
  * `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `INVALID_UTF8`; `PANIC`.
  *
  * # Memory and lifetimes
- * Valid until the next call on the request that takes a non-const pointer.
+ * Valid until the next state-changing call on the request, together with
+ * every other getter result (`libsession_request_set_now` keeps them).
  *
  * # Safety
  * `req` is NULL or live; `key` is NULL or `key_len` readable bytes;
  * `json_out` is NULL or writable.
  */
-uint32_t libsession_request_get_json(struct libsession_request *req,
-                                     const uint8_t *key,
-                                     size_t key_len,
-                                     struct libsession_str *json_out);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_get_json(const struct libsession_request *req,
+                                              const uint8_t *key,
+                                              size_t key_len,
+                                              struct libsession_str *json_out);
 
 /**
  * `req.session[key] = JSON.parse(json)`.
@@ -1547,11 +1737,12 @@ uint32_t libsession_request_get_json(struct libsession_request *req,
  * `req` is NULL or live; `key` and `json` are NULL or their lengths' worth
  * of readable bytes.
  */
-uint32_t libsession_request_set_json(struct libsession_request *req,
-                                     const uint8_t *key,
-                                     size_t key_len,
-                                     const uint8_t *json,
-                                     size_t json_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_json(struct libsession_request *req,
+                                              const uint8_t *key,
+                                              size_t key_len,
+                                              const uint8_t *json,
+                                              size_t json_len);
 
 /**
  * `delete req.session[key]` (absent keys are fine).
@@ -1562,9 +1753,10 @@ uint32_t libsession_request_set_json(struct libsession_request *req,
  * # Safety
  * `req` is NULL or live; `key` is NULL or `key_len` readable bytes.
  */
-uint32_t libsession_request_delete(struct libsession_request *req,
-                                   const uint8_t *key,
-                                   size_t key_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_delete(struct libsession_request *req,
+                                            const uint8_t *key,
+                                            size_t key_len);
 
 /**
  * `req.session[key] = (typeof it === 'number' ? it : 0) + 1`.
@@ -1579,10 +1771,11 @@ uint32_t libsession_request_delete(struct libsession_request *req,
  * `req` is NULL or live; `key` is NULL or `key_len` readable bytes;
  * `value_out` is NULL or writable.
  */
-uint32_t libsession_request_increment(struct libsession_request *req,
-                                      const uint8_t *key,
-                                      size_t key_len,
-                                      double *value_out);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_increment(struct libsession_request *req,
+                                               const uint8_t *key,
+                                               size_t key_len,
+                                               double *value_out);
 
 /**
  * `req.session.touch()`: the cookie's expiry becomes now + originalMaxAge.
@@ -1594,13 +1787,16 @@ uint32_t libsession_request_increment(struct libsession_request *req,
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_touch(struct libsession_request *req);
+LIBSESSION_MUST_USE libsession_result libsession_request_touch(struct libsession_request *req);
 
 /**
  * `req.session.cookie.maxAge = ms` (or `null` for a browser-session cookie).
  *
  * # Parameters
- * `req`; `has_max_age`: false for `null`; `max_age_ms`: used when true.
+ * `req`; `has_max_age`: false for `null`; `max_age_ms`: used when true
+ * (milliseconds are `int64_t` throughout the API; a fractional maxAge can
+ * still be given as JSON, with `libsession_request_set_cookie_attr` and
+ * `ORIGINAL_MAX_AGE` followed by `libsession_request_touch`).
  *
  * # Returns
  * As for `libsession_request_touch`.
@@ -1608,16 +1804,17 @@ uint32_t libsession_request_touch(struct libsession_request *req);
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_set_max_age(struct libsession_request *req,
-                                        bool has_max_age,
-                                        double max_age_ms);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_max_age(struct libsession_request *req,
+                                                 bool has_max_age,
+                                                 int64_t max_age_ms);
 
 /**
  * `req.session.cookie.expires = new Date(at_ms)` (or `null`: no expiry).
  *
  * # Parameters
  * `req`; `has_expires`: false for `null`; `expires_at_ms`: Unix ms, used
- * when true (a non-finite value is an invalid date, as in JavaScript).
+ * when true.
  *
  * # Returns
  * As for `libsession_request_touch`.
@@ -1625,16 +1822,17 @@ uint32_t libsession_request_set_max_age(struct libsession_request *req,
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_set_expires(struct libsession_request *req,
-                                        bool has_expires,
-                                        double expires_at_ms);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_expires(struct libsession_request *req,
+                                                 bool has_expires,
+                                                 int64_t expires_at_ms);
 
 /**
  * `req.session.cookie[attr] = JSON.parse(json)`, unvalidated until the
  * header is written (as in express-session).
  *
  * # Parameters
- * `req`; `attr`: a `libsession_cookie_attr` value; `json`, `json_len`: the
+ * `req`; `attr`: the attribute; `json`, `json_len`: the
  * value as JSON text.
  *
  * # Returns
@@ -1645,10 +1843,11 @@ uint32_t libsession_request_set_expires(struct libsession_request *req,
  * # Safety
  * `req` is NULL or live; `json` is NULL or `json_len` readable bytes.
  */
-uint32_t libsession_request_set_cookie_attr(struct libsession_request *req,
-                                            uint32_t attr,
-                                            const uint8_t *json,
-                                            size_t json_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_cookie_attr(struct libsession_request *req,
+                                                     libsession_cookie_attr attr,
+                                                     const uint8_t *json,
+                                                     size_t json_len);
 
 /**
  * `req.session.cookie[name] = JSON.parse(json)`, with the attribute given by
@@ -1663,11 +1862,12 @@ uint32_t libsession_request_set_cookie_attr(struct libsession_request *req,
  * `req` is NULL or live; `name` and `json` are NULL or their lengths' worth
  * of readable bytes.
  */
-uint32_t libsession_request_set_cookie_attr_by_name(struct libsession_request *req,
-                                                    const uint8_t *name,
-                                                    size_t name_len,
-                                                    const uint8_t *json,
-                                                    size_t json_len);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_cookie_attr_by_name(struct libsession_request *req,
+                                                             const uint8_t *name,
+                                                             size_t name_len,
+                                                             const uint8_t *json,
+                                                             size_t json_len);
 
 /**
  * `req.session.save()`: store the session now. Poll: a `SAVE` action, then
@@ -1680,7 +1880,7 @@ uint32_t libsession_request_set_cookie_attr_by_name(struct libsession_request *r
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_save(struct libsession_request *req);
+LIBSESSION_MUST_USE libsession_result libsession_request_save(struct libsession_request *req);
 
 /**
  * `req.session.reload()`: replace the session with the stored copy. Poll: a
@@ -1692,7 +1892,7 @@ uint32_t libsession_request_save(struct libsession_request *req);
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_reload(struct libsession_request *req);
+LIBSESSION_MUST_USE libsession_result libsession_request_reload(struct libsession_request *req);
 
 /**
  * `req.session.destroy()`: the session is gone at once. Poll: a `DESTROY`
@@ -1704,7 +1904,7 @@ uint32_t libsession_request_reload(struct libsession_request *req);
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_destroy(struct libsession_request *req);
+LIBSESSION_MUST_USE libsession_result libsession_request_destroy(struct libsession_request *req);
 
 /**
  * `req.session.regenerate()`: destroy the stored session, then start a new
@@ -1717,7 +1917,7 @@ uint32_t libsession_request_destroy(struct libsession_request *req);
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_regenerate(struct libsession_request *req);
+LIBSESSION_MUST_USE libsession_result libsession_request_regenerate(struct libsession_request *req);
 
 /**
  * `req.session = null`: the request continues without a session; what
@@ -1730,7 +1930,7 @@ uint32_t libsession_request_regenerate(struct libsession_request *req);
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_unset(struct libsession_request *req);
+LIBSESSION_MUST_USE libsession_result libsession_request_unset(struct libsession_request *req);
 
 /**
  * The response is complete (express-session's patched `res.end`): decides
@@ -1746,32 +1946,35 @@ uint32_t libsession_request_unset(struct libsession_request *req);
  * # Safety
  * `req` is NULL or live.
  */
-uint32_t libsession_request_finish(struct libsession_request *req);
+LIBSESSION_MUST_USE libsession_result libsession_request_finish(struct libsession_request *req);
 
 /**
  * `req.sessionID`: the current session ID. It stays set after `destroy` and
  * `unset`.
  *
  * # Parameters
- * `req`; `id_out`: receives the ID.
+ * `req`; `id_out`: receives the ID, or `{ NULL, 0 }` if the request has none
+ * (before the first poll, out of scope, store unavailable).
  *
  * # Returns
- * `true` (and `*id_out` set) if the request has a session ID; `false` if it
- * has none (before the first poll, out of scope, store unavailable), or for
- * a NULL argument or a poisoned request.
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Memory and lifetimes
- * Valid until the next call on the request that takes a non-const pointer.
+ * Valid until the next state-changing call on the request.
  *
  * # Safety
  * `req` is NULL or live; `id_out` is NULL or writable.
  */
-bool libsession_request_session_id(const struct libsession_request *req,
-                                   struct libsession_str *id_out);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_session_id(const struct libsession_request *req,
+                                                struct libsession_str *id_out);
 
 /**
  * The session ID whose signed cookie the request carried, if the signature
  * verified with one of the secrets.
+ *
+ * # Parameters
+ * `req`; `id_out`: receives the ID, or `{ NULL, 0 }` if there is none.
  *
  * # Returns
  * As for `libsession_request_session_id`.
@@ -1779,42 +1982,61 @@ bool libsession_request_session_id(const struct libsession_request *req,
  * # Safety
  * `req` is NULL or live; `id_out` is NULL or writable.
  */
-bool libsession_request_cookie_session_id(const struct libsession_request *req,
-                                          struct libsession_str *id_out);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_cookie_session_id(const struct libsession_request *req,
+                                                       struct libsession_str *id_out);
 
 /**
- * Whether `req.session` exists (`false` for a NULL or poisoned request).
+ * Whether `req.session` exists.
+ *
+ * # Parameters
+ * `req`; `has_session_out`: receives the answer.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
- * `req` is NULL or live.
+ * `req` is NULL or live; `has_session_out` is NULL or writable.
  */
-bool libsession_request_has_session(const struct libsession_request *req);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_has_session(const struct libsession_request *req,
+                                                 bool *has_session_out);
 
 /**
  * `req.session.cookie.maxAge`: milliseconds until the cookie expires.
  *
  * # Parameters
- * `req`; `max_age_out`: receives the value.
+ * `req`; `max_age_out`: receives the milliseconds (0 when there is no
+ * expiry; rounded toward zero); `has_max_age_out`: receives false for a
+ * browser-session cookie or an invalid date, true otherwise.
  *
  * # Returns
- * `true` (and `*max_age_out` set) if there is a session whose cookie has an
- * expiry; `false` otherwise (browser-session cookie, no session, NULL
- * argument, poisoned request).
+ * `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `PANIC`.
  *
  * # Safety
- * `req` is NULL or live; `max_age_out` is NULL or writable.
+ * `req` is NULL or live; the out-pointers are NULL or writable.
  */
-bool libsession_request_max_age(const struct libsession_request *req, double *max_age_out);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_max_age(const struct libsession_request *req,
+                                             int64_t *max_age_out,
+                                             bool *has_max_age_out);
 
 /**
  * Whether the request counts as secure (TLS, or a trusted proxy's
- * `X-Forwarded-Proto: https`). Known after the first poll; `false` for a
- * NULL or poisoned request.
+ * `X-Forwarded-Proto: https`). Known after the first poll.
+ *
+ * # Parameters
+ * `req`; `is_secure_out`: receives the answer.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
  *
  * # Safety
- * `req` is NULL or live.
+ * `req` is NULL or live; `is_secure_out` is NULL or writable.
  */
-bool libsession_request_is_secure(const struct libsession_request *req);
+LIBSESSION_MUST_USE
+libsession_result libsession_request_is_secure(const struct libsession_request *req,
+                                               bool *is_secure_out);
 
 /**
  * A static message describing a result code.
@@ -1829,12 +2051,13 @@ bool libsession_request_is_secure(const struct libsession_request *req);
  * # Thread safety
  * May be called from any thread at any time.
  */
-const char *libsession_result_str(uint32_t result);
+const char *libsession_result_str(libsession_result result);
 
 /**
  * Whether a result code reports misuse of the API: a NULL required
- * argument, an invalid enum value, or a call the request's state does not
- * allow (`UNEXPECTED_INPUT`, `WRONG_PHASE`, `REQUEST_FAILED`). Misuse is a
+ * argument, an invalid enum value, a payload the current action lacks
+ * (`WRONG_ACTION`), or a call the request's state does not allow
+ * (`UNEXPECTED_INPUT`, `WRONG_PHASE`, `REQUEST_FAILED`). Misuse is a
  * bug in the host; everything else is a condition to handle.
  *
  * # Returns
@@ -1843,7 +2066,7 @@ const char *libsession_result_str(uint32_t result);
  * # Thread safety
  * May be called from any thread at any time.
  */
-bool libsession_result_is_misuse(uint32_t result);
+bool libsession_result_is_misuse(libsession_result result);
 
 /**
  * The library's version number, `MAJOR * 1000000 + MINOR * 1000 + PATCH`.

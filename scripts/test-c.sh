@@ -3,7 +3,9 @@
 #
 #   1. builds the static library (cargo build --release);
 #   2. compiles include/libsession.h on its own as C99 and as C++;
-#   3. builds the C tests (tests/c/) with -std=c99 -Wall -Wextra -Wpedantic
+#   3. generates tests/c/gen_null_checks.py's test from the header (NULL for
+#      every pointer parameter of every function), then builds the C tests
+#      (tests/c/ and that one) with -std=c99 -Wall -Wextra -Wpedantic
 #      -Werror and runs them (a) under AddressSanitizer + UndefinedBehavior-
 #      Sanitizer with leak detection, (b) under valgrind memcheck, where any
 #      error or any leaked or still-reachable block fails the run;
@@ -11,7 +13,7 @@
 #      test (tests/c_server.rs) against a sanitizer build and under valgrind.
 #
 # It expects its tools to be installed already (Debian packages:
-# build-essential g++ valgrind curl) and stops if one is missing.
+# build-essential g++ valgrind curl python3) and stops if one is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,10 +29,11 @@ need c++ g++
 need make make
 need valgrind valgrind
 need curl curl
+need python3 python3
 
 LIB=target/release/libsession.a
 OUT=target/c-tests
-TESTS=(test_lifecycle test_errors test_version)
+TESTS=(test_lifecycle test_errors test_version test_api_rules test_null_params)
 CFLAGS=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -Iinclude -Itests/c)
 LIBS=(-lpthread -ldl -lm)
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
@@ -41,6 +44,12 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== build the static library"
 cargo build --release --lib
 mkdir -p "$OUT"
+
+echo "== the NULL-parameter test, generated from the header"
+python3 tests/c/gen_null_checks.py include/libsession.h >"$OUT/test_null_params.c"
+src() { # the C file of test $1
+    if [ -f "tests/c/$1.c" ]; then echo "tests/c/$1.c"; else echo "$OUT/$1.c"; fi
+}
 
 echo "== the header alone, as C99 and as C++"
 cc -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c include/libsession.h
@@ -61,13 +70,13 @@ run() { # label, command...
 
 echo "== C tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 for t in "${TESTS[@]}"; do
-    cc "${CFLAGS[@]}" -O1 "${SANITIZE[@]}" "tests/c/$t.c" tests/c/harness.c "$LIB" "${LIBS[@]}" -o "$OUT/$t.asan"
+    cc "${CFLAGS[@]}" -O1 "${SANITIZE[@]}" "$(src "$t")" tests/c/harness.c "$LIB" "${LIBS[@]}" -o "$OUT/$t.asan"
     run "$t (asan+ubsan)" "$OUT/$t.asan"
 done
 
 echo "== C tests under valgrind memcheck"
 for t in "${TESTS[@]}"; do
-    cc "${CFLAGS[@]}" -O0 "tests/c/$t.c" tests/c/harness.c "$LIB" "${LIBS[@]}" -o "$OUT/$t"
+    cc "${CFLAGS[@]}" -O0 "$(src "$t")" tests/c/harness.c "$LIB" "${LIBS[@]}" -o "$OUT/$t"
     run "$t (valgrind)" "${VALGRIND[@]}" "$OUT/$t"
 done
 

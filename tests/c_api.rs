@@ -4,7 +4,8 @@
 //!
 //! `scripts/test-c.sh` runs the same programs under AddressSanitizer +
 //! UndefinedBehaviorSanitizer and under valgrind. Needs `cc` and `c++`
-//! (Debian: build-essential, g++).
+//! (Debian: build-essential, g++) and `python3` (the NULL-parameter test is
+//! generated from the header).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -39,6 +40,11 @@ fn run(cmd: &mut Command) -> String {
 
 /// Builds and runs one C test program; returns its output.
 fn c_test(name: &str) -> String {
+    c_test_from(&root().join("tests/c").join(format!("{name}.c")), name)
+}
+
+/// Builds and runs the C test program in `source`; returns its output.
+fn c_test_from(source: &std::path::Path, name: &str) -> String {
     let lib = host_build::static_lib();
     assert!(lib.exists(), "{} is missing after cargo build", lib.display());
     let exe = out_dir().join(name);
@@ -47,7 +53,7 @@ fn c_test(name: &str) -> String {
         .args(CFLAGS)
         .arg(format!("-I{}", root().join("include").display()))
         .arg(format!("-I{}", c.display()))
-        .arg(c.join(format!("{name}.c")))
+        .arg(source)
         .arg(c.join("harness.c"))
         .arg(&lib)
         .args(["-lpthread", "-ldl", "-lm"])
@@ -74,6 +80,25 @@ fn c_lifecycle_tests() {
 #[test]
 fn c_error_path_tests() {
     assert_passed(&c_test("test_errors"), 11);
+}
+
+#[test]
+fn c_api_rules_tests() {
+    assert_passed(&c_test("test_api_rules"), 7);
+}
+
+/// NULL for every pointer parameter of every function in the header gives
+/// `NULL_PARAMETER` (`tests/c/gen_null_checks.py` writes the program from the
+/// header's prototypes, and refuses a header where a function taking a
+/// pointer cannot report it, or a fallible function is not must-use).
+#[test]
+fn c_null_parameter_tests() {
+    let generated = run(Command::new("python3")
+        .arg(root().join("tests/c/gen_null_checks.py"))
+        .arg(root().join("include/libsession.h")));
+    let source = out_dir().join("test_null_params.c");
+    std::fs::write(&source, generated).expect("write the generated test");
+    assert_passed(&c_test_from(&source, "test_null_params"), 1);
 }
 
 #[test]

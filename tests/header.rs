@@ -117,3 +117,50 @@ fn every_declaration_is_documented() {
     }
     assert!(undocumented.is_empty(), "undocumented declarations in the header: {undocumented:#?}");
 }
+
+/// Every function that returns a result code is `LIBSESSION_MUST_USE` (so a
+/// C compiler warns when a host drops a failure), and only the `*_free`
+/// functions take a pointer without returning one (so every other NULL
+/// pointer can be reported). `tests/c/gen_null_checks.py` checks the same
+/// from the C side and calls each function with each pointer NULL.
+#[test]
+fn fallible_functions_are_must_use() {
+    let h = committed();
+    let lines: Vec<&str> = h.lines().collect();
+    let mut missing = vec![];
+    let mut unreportable = vec![];
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with([' ', '#', '/', '}']) {
+            continue;
+        }
+        let decl = line.trim_start_matches("LIBSESSION_MUST_USE ");
+        let Some(open) = decl.find('(') else { continue };
+        let Some(name) = decl[..open].split_whitespace().last().map(|n| n.trim_start_matches('*')) else {
+            continue;
+        };
+        if !name.starts_with("libsession_") {
+            continue;
+        }
+        let tagged = line.starts_with("LIBSESSION_MUST_USE") || (i > 0 && lines[i - 1] == "LIBSESSION_MUST_USE");
+        // The parameter list, which may span lines.
+        let mut params = decl[open..].to_string();
+        for next in &lines[i + 1..] {
+            if params.contains(';') {
+                break;
+            }
+            params.push_str(next);
+        }
+        let fallible = decl.starts_with("libsession_result ");
+        if fallible && !tagged {
+            missing.push(name.to_string());
+        }
+        if !fallible && !name.ends_with("_free") && params.contains('*') {
+            unreportable.push(name.to_string());
+        }
+    }
+    assert!(missing.is_empty(), "fallible functions without LIBSESSION_MUST_USE: {missing:?}");
+    assert!(
+        unreportable.is_empty(),
+        "functions taking a pointer without returning libsession_result: {unreportable:?}"
+    );
+}

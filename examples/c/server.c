@@ -33,7 +33,7 @@
 
 #define MAX_REQUEST 16384
 #define MAX_COOKIES 16
-#define DAY_MS 86400000.0
+#define DAY_MS ((int64_t)86400000)
 
 static volatile sig_atomic_t stopping = 0;
 
@@ -175,17 +175,25 @@ static void send_response(int fd, const http_response *res, int head_only) {
 static const libsession_config *config;
 static mem_store sessions;
 
-static void log_error(const char *what, libsession_request *req, uint32_t rc) {
-    char detail[256] = "";
-    if (req != NULL) {
-        libsession_request_last_error(req, (uint8_t *)detail, sizeof detail);
+static void log_error(const char *what, const libsession_request *req, libsession_result rc) {
+    libsession_str detail = {NULL, 0};
+    if (req != NULL && libsession_request_last_error(req, &detail) != LIBSESSION_RESULT_OK) {
+        detail.data = NULL;
+        detail.len = 0;
     }
-    fprintf(stderr, "%s: %s (%s)\n", what, libsession_result_str(rc), detail);
+    fprintf(stderr, "%s: %s (%.*s)\n", what, libsession_result_str(rc), (int)detail.len,
+            detail.data != NULL ? (const char *)detail.data : "");
 }
 
 /* Answers one store action from the in-memory store. */
-static uint32_t answer_store(libsession_request *req, uint32_t kind, int64_t now) {
-    libsession_str id = libsession_request_action_id(req);
+static libsession_result answer_store(libsession_request *req, libsession_action kind, int64_t now) {
+    libsession_str id, record;
+    int64_t expires_at = 0;
+    bool has_expiry = false;
+    libsession_result rc = libsession_request_action_id(req, &id);
+    if (rc != LIBSESSION_RESULT_OK) {
+        return rc;
+    }
     if (kind == LIBSESSION_ACTION_LOAD) {
         const store_entry *e = store_get(&sessions, id.data, id.len, now);
         if (e == NULL) {
@@ -195,13 +203,18 @@ static uint32_t answer_store(libsession_request *req, uint32_t kind, int64_t now
                                                      e->record_len);
     }
     if (kind == LIBSESSION_ACTION_SAVE || kind == LIBSESSION_ACTION_TOUCH) {
-        libsession_str record = libsession_request_action_record(req);
-        int64_t expires_at = 0;
-        bool has_expiry = libsession_request_action_expires_at(req, &expires_at);
-        int rc = kind == LIBSESSION_ACTION_SAVE
+        int failed;
+        rc = libsession_request_action_record(req, &record);
+        if (rc == LIBSESSION_RESULT_OK) {
+            rc = libsession_request_action_expires_at(req, &expires_at, &has_expiry);
+        }
+        if (rc != LIBSESSION_RESULT_OK) {
+            return rc;
+        }
+        failed = kind == LIBSESSION_ACTION_SAVE
                      ? store_set(&sessions, id.data, id.len, record.data, record.len, has_expiry, expires_at, now)
                      : store_touch(&sessions, id.data, id.len, record.data, record.len, has_expiry, expires_at, now);
-        if (rc != 0) {
+        if (failed != 0) {
             static const char message[] = "session store is full or out of memory";
             return libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_FAILED,
                                                           (const uint8_t *)message, sizeof message - 1);
@@ -216,13 +229,23 @@ static uint32_t answer_store(libsession_request *req, uint32_t kind, int64_t now
 /* Polls until READY, FAILED or DONE, answering the store and collecting the
  * cookie. This store answers at once, so WAIT never comes. Returns the kind,
  * or 0 on an API error. `op_error` receives a COMPLETED operation's error. */
-static uint32_t run(libsession_request *req, int64_t now, http_response *res, char *op_error, size_t op_error_size) {
+static libsession_action run(libsession_request *req, int64_t now, http_response *res, char *op_error,
+                             size_t op_error_size) {
     for (;;) {
-        uint32_t kind = 0, rc = libsession_request_poll_action(req, &kind);
-        libsession_str v;
+        libsession_action kind = 0;
+        libsession_result rc = libsession_request_poll_action(req, &kind);
+        libsession_str v = {NULL, 0};
         if (rc != LIBSESSION_RESULT_OK) {
             log_error("poll", req, rc);
             return 0;
+        }
+        if (kind == LIBSESSION_ACTION_SET_COOKIE || kind == LIBSESSION_ACTION_COMPLETED ||
+            kind == LIBSESSION_ACTION_ERROR) {
+            rc = libsession_request_action_value(req, &v);
+            if (rc != LIBSESSION_RESULT_OK) {
+                log_error("action value", req, rc);
+                return 0;
+            }
         }
         switch (kind) {
         case LIBSESSION_ACTION_LOAD:
@@ -236,7 +259,6 @@ static uint32_t run(libsession_request *req, int64_t now, http_response *res, ch
             }
             break;
         case LIBSESSION_ACTION_SET_COOKIE:
-            v = libsession_request_action_value(req);
             if (v.len < sizeof res->set_cookie) {
                 memcpy(res->set_cookie, v.data, v.len);
                 res->set_cookie[v.len] = '\0';
@@ -244,13 +266,11 @@ static uint32_t run(libsession_request *req, int64_t now, http_response *res, ch
             }
             break;
         case LIBSESSION_ACTION_COMPLETED:
-            v = libsession_request_action_value(req);
             if (v.data != NULL && op_error != NULL) {
                 snprintf(op_error, op_error_size, "%.*s", (int)v.len, (const char *)v.data);
             }
             break;
         case LIBSESSION_ACTION_ERROR:
-            v = libsession_request_action_value(req);
             fprintf(stderr, "session error after the response: %.*s\n", (int)v.len, (const char *)v.data);
             break;
         case LIBSESSION_ACTION_WAIT:
@@ -267,7 +287,7 @@ static void route(libsession_request *req, const char *path, int64_t now, http_r
     char op_error[256] = "";
     if (strcmp(path, "/") == 0) {
         double views = 0;
-        uint32_t rc = libsession_request_increment(req, (const uint8_t *)"views", 5, &views);
+        libsession_result rc = libsession_request_increment(req, (const uint8_t *)"views", 5, &views);
         if (rc != LIBSESSION_RESULT_OK) {
             log_error("increment", req, rc);
             respond(res, 500, "Internal Server Error", "Session error\n");
@@ -278,7 +298,7 @@ static void route(libsession_request *req, const char *path, int64_t now, http_r
         snprintf(res->body, sizeof res->body, "Views: %.0f\n", views);
     } else if (strcmp(path, "/regenerate") == 0) {
         char stamp[32];
-        uint32_t rc = libsession_request_regenerate(req);
+        libsession_result rc = libsession_request_regenerate(req);
         if (rc == LIBSESSION_RESULT_OK && run(req, now, res, op_error, sizeof op_error) == LIBSESSION_ACTION_READY &&
             op_error[0] == '\0') {
             snprintf(stamp, sizeof stamp, "%lld", (long long)now);
@@ -292,7 +312,7 @@ static void route(libsession_request *req, const char *path, int64_t now, http_r
         log_error("regenerate", req, rc);
         respond(res, 500, "Internal Server Error", "Session error\n");
     } else if (strcmp(path, "/logout") == 0) {
-        uint32_t rc = libsession_request_destroy(req);
+        libsession_result rc = libsession_request_destroy(req);
         if (rc == LIBSESSION_RESULT_OK && run(req, now, res, op_error, sizeof op_error) == LIBSESSION_ACTION_READY &&
             op_error[0] == '\0') {
             respond(res, 200, "OK", "Logged out\n");
@@ -314,7 +334,8 @@ static void handle_connection(int fd) {
     http_response res;
     libsession_request *req = NULL;
     int64_t now = now_ms();
-    uint32_t rc, kind;
+    libsession_result rc;
+    libsession_action kind;
     size_t i;
     memset(&res, 0, sizeof res);
     if (read_head(fd, buf, sizeof buf) < 0 || parse_request(buf, &hreq) != 0) {
@@ -329,8 +350,8 @@ static void handle_connection(int fd) {
     }
     snprintf(path, sizeof path, "%.*s", (int)strcspn(hreq.target, "?#"), hreq.target);
 
-    /* NULL entropy: libsession seeds the request's IDs from getrandom(2). */
-    rc = libsession_request_new(config, (uint64_t)now, NULL, 0, &req);
+    /* NULL entropy: libsession seeds the request's IDs from the OS CSPRNG. */
+    rc = libsession_request_new(config, now, NULL, 0, &req);
     if (rc != LIBSESSION_RESULT_OK) {
         log_error("request_new", NULL, rc);
         respond(&res, 500, "Internal Server Error", "Session error\n");
@@ -379,7 +400,7 @@ static int build_config(void) {
     libsession_config_builder *b = NULL;
     const char *env = getenv("SESSION_SECRET");
     uint8_t secret[32];
-    uint32_t rc = libsession_config_builder_new(&b);
+    libsession_result rc = libsession_config_builder_new(&b);
     if (rc != LIBSESSION_RESULT_OK) {
         return -1;
     }
@@ -395,7 +416,12 @@ static int build_config(void) {
         fprintf(stderr, "secret: %s\n", libsession_result_str(rc));
         return -1;
     }
-    libsession_config_builder_set_max_age(b, true, DAY_MS);
+    rc = libsession_config_builder_set_max_age(b, true, DAY_MS);
+    if (rc != LIBSESSION_RESULT_OK) {
+        libsession_config_builder_free(b);
+        fprintf(stderr, "max age: %s\n", libsession_result_str(rc));
+        return -1;
+    }
     /* The builder is consumed, whatever the result. */
     rc = libsession_config_builder_build(b, &config);
     if (rc != LIBSESSION_RESULT_OK) {

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use super::result::{
-    libsession_priority, libsession_same_site, libsession_secure, libsession_tristate, libsession_unset,
+    PriorityCode, ResultCode, SameSiteCode, SecureCode, TristateCode, UnsetCode, libsession_priority,
+    libsession_same_site, libsession_secure, libsession_tristate, libsession_unset,
 };
-use super::{Fail, bytes_in, copy_message, libsession_result, libsession_str, out_ptr, str_in};
+use super::{Fail, bytes_in, libsession_result, libsession_str, out_ptr, put, str_in};
 use crate::{Config, ConfigBuilder, CookieLimits, Priority, SameSite, Secure, Unset};
 
 /// Collects options for a `libsession_config`.
@@ -37,7 +38,7 @@ impl libsession_config_builder {
         Box::into_raw(Box::new(libsession_config_builder { inner, secrets: None, error: String::new() }))
     }
 
-    pub(crate) fn record(&mut self, result: Result<(), Fail>) -> u32 {
+    pub(crate) fn record(&mut self, result: Result<(), Fail>) -> ResultCode {
         match result {
             Ok(()) => libsession_result::Ok as u32,
             Err(fail) => {
@@ -117,7 +118,7 @@ fn new_builder(inner: ConfigBuilder, builder_out: *mut *mut libsession_config_bu
 /// `builder_out` is NULL or writable.
 #[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_builder_new(builder_out: *mut *mut libsession_config_builder) -> u32 {
+pub unsafe extern "C" fn libsession_config_builder_new(builder_out: *mut *mut libsession_config_builder) -> ResultCode {
     ffi_boundary!(result { new_builder(ConfigBuilder::new(), builder_out) })
 }
 
@@ -142,7 +143,7 @@ pub unsafe extern "C" fn libsession_config_builder_new(builder_out: *mut *mut li
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_new_express(
     builder_out: *mut *mut libsession_config_builder,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(result { new_builder(ConfigBuilder::express(), builder_out) })
 }
 
@@ -177,7 +178,7 @@ pub unsafe extern "C" fn libsession_config_builder_new_from_express_options(
     json: *const u8,
     json_len: usize,
     builder_out: *mut *mut libsession_config_builder,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(result {
         out_ptr(builder_out, "builder_out")?;
         // SAFETY: `json` is NULL or `json_len` readable bytes (contract).
@@ -235,7 +236,7 @@ pub unsafe extern "C" fn libsession_config_builder_free(builder: *mut libsession
 pub unsafe extern "C" fn libsession_config_builder_build(
     builder: *mut libsession_config_builder,
     config_out: *mut *const libsession_config,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(result {
         if builder.is_null() {
             return Err(Fail::null("builder"));
@@ -255,32 +256,31 @@ pub unsafe extern "C" fn libsession_config_builder_build(
     })
 }
 
-/// Copies the message of the builder's most recent failed call into `buf`
-/// (as `snprintf` does: at most `len - 1` bytes and a NUL).
+/// The message of the builder's most recent failed call.
 ///
 /// # Parameters
-/// `builder`: the builder. `buf`, `len`: the destination; NULL or 0 only
-/// measures.
+/// `builder`; `message_out`: receives the UTF-8 message, not NUL-terminated,
+/// empty if no call failed.
 ///
 /// # Returns
-/// The message's length in bytes without the NUL (0 if no call failed, or if
-/// `builder` is NULL). A return value `>= len` means the copy was truncated.
+/// `LIBSESSION_RESULT_OK` or `NULL_PARAMETER`.
+///
+/// # Memory and lifetimes
+/// Valid until the next call on the builder that takes a non-const pointer.
 ///
 /// # Safety
-/// `builder` is NULL or live; `buf` is NULL or has `len` writable bytes.
+/// `builder` is NULL or live; `message_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_last_error(
     builder: *const libsession_config_builder,
-    buf: *mut u8,
-    len: usize,
-) -> usize {
-    ffi_boundary!(value(0) {
+    message_out: *mut libsession_str,
+) -> ResultCode {
+    ffi_boundary!(result {
         // SAFETY: NULL or a live builder (contract).
-        match unsafe { builder.as_ref() } {
-            // SAFETY: `buf` is NULL or `len` writable bytes (contract).
-            Some(b) => unsafe { copy_message(&b.error, buf, len) },
-            None => 0,
-        }
+        let b = unsafe { builder.as_ref() }.ok_or_else(|| Fail::null("builder"))?;
+        // SAFETY: `message_out` is NULL or writable (contract).
+        unsafe { put(message_out, "message_out", libsession_str::borrow(&b.error)) }
     })
 }
 
@@ -295,12 +295,13 @@ pub unsafe extern "C" fn libsession_config_builder_last_error(
 ///
 /// # Safety
 /// `builder` is NULL or live; `name` is NULL or `name_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_name(
     builder: *mut libsession_config_builder,
     name: *const u8,
     name_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         // SAFETY: `name` is NULL or `name_len` readable bytes (contract).
         let name = unsafe { str_in(name, name_len, "name") }?;
@@ -327,12 +328,13 @@ pub unsafe extern "C" fn libsession_config_builder_set_name(
 ///
 /// # Safety
 /// `builder` is NULL or live; `secret` is NULL or `secret_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_add_secret(
     builder: *mut libsession_config_builder,
     secret: *const u8,
     secret_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         // SAFETY: `secret` is NULL or `secret_len` readable bytes (contract).
         let secret = unsafe { bytes_in(secret, secret_len, "secret") }?;
@@ -342,50 +344,62 @@ pub unsafe extern "C" fn libsession_config_builder_add_secret(
 }
 
 /// Sets express-session's `resave`: save the session at the end of every
-/// request even if unmodified. Does nothing if `builder` is NULL.
+/// request even if unmodified.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_builder_set_resave(builder: *mut libsession_config_builder, on: bool) {
-    ffi_boundary!(value(()) {
-        // SAFETY: NULL or a live builder (contract).
-        if let Some(b) = unsafe { builder.as_mut() } {
-            b.update(|c| c.resave(on));
-        }
+pub unsafe extern "C" fn libsession_config_builder_set_resave(
+    builder: *mut libsession_config_builder,
+    on: bool,
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.resave(on));
+        Ok(())
     })
 }
 
 /// Sets express-session's `saveUninitialized`: store new sessions even if the
-/// handler did not modify them. Does nothing if `builder` is NULL.
+/// handler did not modify them.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_save_uninitialized(
     builder: *mut libsession_config_builder,
     on: bool,
-) {
-    ffi_boundary!(value(()) {
-        // SAFETY: NULL or a live builder (contract).
-        if let Some(b) = unsafe { builder.as_mut() } {
-            b.update(|c| c.save_uninitialized(on));
-        }
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.save_uninitialized(on));
+        Ok(())
     })
 }
 
 /// Sets express-session's `rolling`: re-send the cookie, with a fresh expiry,
-/// on every response. Does nothing if `builder` is NULL.
+/// on every response.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_builder_set_rolling(builder: *mut libsession_config_builder, on: bool) {
-    ffi_boundary!(value(()) {
-        // SAFETY: NULL or a live builder (contract).
-        if let Some(b) = unsafe { builder.as_mut() } {
-            b.update(|c| c.rolling(on));
-        }
+pub unsafe extern "C" fn libsession_config_builder_set_rolling(
+    builder: *mut libsession_config_builder,
+    on: bool,
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.rolling(on));
+        Ok(())
     })
 }
 
@@ -393,7 +407,7 @@ pub unsafe extern "C" fn libsession_config_builder_set_rolling(builder: *mut lib
 /// the stored session.
 ///
 /// # Parameters
-/// `builder`; `unset`: a `libsession_unset` value.
+/// `builder`; `unset`: the value (validated: `INVALID_PARAMETER` otherwise).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER` (not a
@@ -401,11 +415,12 @@ pub unsafe extern "C" fn libsession_config_builder_set_rolling(builder: *mut lib
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_unset(
     builder: *mut libsession_config_builder,
-    unset: u32,
-) -> u32 {
+    unset: UnsetCode,
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         let unset = match libsession_unset::try_from(unset)? {
             libsession_unset::Keep => Unset::Keep,
@@ -421,18 +436,19 @@ pub unsafe extern "C" fn libsession_config_builder_set_unset(
 /// `libsession_config_builder_set_trust_proxy`.
 ///
 /// # Parameters
-/// `builder`; `proxy`: a `libsession_tristate` value.
+/// `builder`; `proxy`: the value (validated: `INVALID_PARAMETER` otherwise).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_proxy(
     builder: *mut libsession_config_builder,
-    proxy: u32,
-) -> u32 {
+    proxy: TristateCode,
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         let proxy = Option::<bool>::from(libsession_tristate::try_from(proxy)?);
         b.update(|c| c.proxy(proxy));
@@ -441,21 +457,22 @@ pub unsafe extern "C" fn libsession_config_builder_set_proxy(
 }
 
 /// Sets the host's answer to "is the peer a trusted proxy?" (Express's
-/// `trust proxy`), used when `proxy` is unset. Does nothing if `builder` is
-/// NULL.
+/// `trust proxy`), used when `proxy` is unset.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_trust_proxy(
     builder: *mut libsession_config_builder,
     trust: bool,
-) {
-    ffi_boundary!(value(()) {
-        // SAFETY: NULL or a live builder (contract).
-        if let Some(b) = unsafe { builder.as_mut() } {
-            b.update(|c| c.trust_proxy(trust));
-        }
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.trust_proxy(trust));
+        Ok(())
     })
 }
 
@@ -470,12 +487,13 @@ pub unsafe extern "C" fn libsession_config_builder_set_trust_proxy(
 ///
 /// # Safety
 /// `builder` is NULL or live; `path` is NULL or `path_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_cookie_path(
     builder: *mut libsession_config_builder,
     path: *const u8,
     path_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         // SAFETY: `path` is NULL or `path_len` readable bytes (contract).
         let path = unsafe { str_in(path, path_len, "path") }?;
@@ -496,12 +514,13 @@ pub unsafe extern "C" fn libsession_config_builder_set_cookie_path(
 ///
 /// # Safety
 /// `builder` is NULL or live; `domain` is NULL or `domain_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_cookie_domain(
     builder: *mut libsession_config_builder,
     domain: *const u8,
     domain_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         let domain = if domain.is_null() && domain_len == 0 {
             None
@@ -514,35 +533,41 @@ pub unsafe extern "C" fn libsession_config_builder_set_cookie_domain(
     })
 }
 
-/// Sets `cookie.httpOnly` (default on). Does nothing if `builder` is NULL.
+/// Sets `cookie.httpOnly` (default on).
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_builder_set_http_only(builder: *mut libsession_config_builder, on: bool) {
-    ffi_boundary!(value(()) {
-        // SAFETY: NULL or a live builder (contract).
-        if let Some(b) = unsafe { builder.as_mut() } {
-            b.update(|c| c.http_only(on));
-        }
+pub unsafe extern "C" fn libsession_config_builder_set_http_only(
+    builder: *mut libsession_config_builder,
+    on: bool,
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.http_only(on));
+        Ok(())
     })
 }
 
 /// Sets `cookie.secure` (default `AUTO`).
 ///
 /// # Parameters
-/// `builder`; `secure`: a `libsession_secure` value.
+/// `builder`; `secure`: the value (validated: `INVALID_PARAMETER` otherwise).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_secure(
     builder: *mut libsession_config_builder,
-    secure: u32,
-) -> u32 {
+    secure: SecureCode,
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         let secure = match libsession_secure::try_from(secure)? {
             libsession_secure::Never => Secure::Never,
@@ -555,44 +580,48 @@ pub unsafe extern "C" fn libsession_config_builder_set_secure(
 }
 
 /// Sets `cookie.maxAge`: the cookie's lifetime in milliseconds, or none for a
-/// browser-session cookie (the default). A non-finite value is rejected by
-/// `_build` (`INVALID_MAX_AGE`). Does nothing if `builder` is NULL.
+/// browser-session cookie (the default). Milliseconds are `int64_t`
+/// throughout the API; a fractional maxAge (express accepts one) can be given
+/// through `libsession_config_builder_new_from_express_options`.
 ///
 /// # Parameters
 /// `builder`; `has_max_age`: false for none; `max_age_ms`: used when
 /// `has_max_age` is true.
 ///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_max_age(
     builder: *mut libsession_config_builder,
     has_max_age: bool,
-    max_age_ms: f64,
-) {
-    ffi_boundary!(value(()) {
-        // SAFETY: NULL or a live builder (contract).
-        if let Some(b) = unsafe { builder.as_mut() } {
-            b.update(|c| c.max_age(has_max_age.then_some(max_age_ms)));
-        }
+    max_age_ms: i64,
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.max_age(has_max_age.then_some(max_age_ms as f64)));
+        Ok(())
     })
 }
 
 /// Sets `cookie.sameSite` (default `LAX`).
 ///
 /// # Parameters
-/// `builder`; `same_site`: a `libsession_same_site` value.
+/// `builder`; `same_site`: the value (validated: `INVALID_PARAMETER` otherwise).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_same_site(
     builder: *mut libsession_config_builder,
-    same_site: u32,
-) -> u32 {
+    same_site: SameSiteCode,
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         let same_site = match libsession_same_site::try_from(same_site)? {
             libsession_same_site::Off => SameSite::Off,
@@ -610,18 +639,19 @@ pub unsafe extern "C" fn libsession_config_builder_set_same_site(
 /// Sets `cookie.partitioned` (default unset: no attribute).
 ///
 /// # Parameters
-/// `builder`; `partitioned`: a `libsession_tristate` value.
+/// `builder`; `partitioned`: the value (validated: `INVALID_PARAMETER` otherwise).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_partitioned(
     builder: *mut libsession_config_builder,
-    partitioned: u32,
-) -> u32 {
+    partitioned: TristateCode,
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         let partitioned = Option::<bool>::from(libsession_tristate::try_from(partitioned)?);
         b.update(|c| c.partitioned(partitioned));
@@ -632,18 +662,19 @@ pub unsafe extern "C" fn libsession_config_builder_set_partitioned(
 /// Sets `cookie.priority` (default `NONE`: no attribute).
 ///
 /// # Parameters
-/// `builder`; `priority`: a `libsession_priority` value.
+/// `builder`; `priority`: the value (validated: `INVALID_PARAMETER` otherwise).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `INVALID_PARAMETER`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_priority(
     builder: *mut libsession_config_builder,
-    priority: u32,
-) -> u32 {
+    priority: PriorityCode,
+) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         let priority = match libsession_priority::try_from(priority)? {
             libsession_priority::None => None,
@@ -657,46 +688,49 @@ pub unsafe extern "C" fn libsession_config_builder_set_priority(
 }
 
 /// Bounds Cookie header parsing (defaults: 32768 bytes, 16384 pairs): a
-/// session cookie beyond either bound is not seen. Does nothing if `builder`
-/// is NULL.
+/// session cookie beyond either bound is not seen.
 ///
 /// # Parameters
 /// `builder`; `max_header_bytes`: bytes of the joined Cookie header examined;
 /// `max_pairs`: `name=value` pairs examined.
 ///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_cookie_limits(
     builder: *mut libsession_config_builder,
     max_header_bytes: usize,
     max_pairs: usize,
-) {
-    ffi_boundary!(value(()) {
-        // SAFETY: NULL or a live builder (contract).
-        if let Some(b) = unsafe { builder.as_mut() } {
-            b.update(|c| c.cookie_limits(CookieLimits { max_header_bytes, max_pairs }));
-        }
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.cookie_limits(CookieLimits { max_header_bytes, max_pairs }));
+        Ok(())
     })
 }
 
 /// Turns express compatibility mode on or off: when on, `_build` accepts
 /// what express-session accepts (an empty secret list, unserializable cookie
 /// attributes) and problems are reported where express-session reports them,
-/// when the `Set-Cookie` header is written. Does nothing if `builder` is NULL.
+/// when the `Set-Cookie` header is written.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
 /// `builder` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_config_builder_set_express_compat(
     builder: *mut libsession_config_builder,
     on: bool,
-) {
-    ffi_boundary!(value(()) {
-        // SAFETY: NULL or a live builder (contract).
-        if let Some(b) = unsafe { builder.as_mut() } {
-            b.update(|c| c.express_compat(on));
-        }
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.express_compat(on));
+        Ok(())
     })
 }
 
@@ -722,71 +756,114 @@ pub unsafe extern "C" fn libsession_config_free(config: *const libsession_config
     })
 }
 
+/// The config behind a `const libsession_config *`, or `NULL_PARAMETER`.
+fn config_in<'a>(config: *const libsession_config) -> Result<&'a Config, Fail> {
+    config_ref(config).ok_or_else(|| Fail::null("config"))
+}
+
 /// The session cookie's name.
 ///
+/// # Parameters
+/// `config`; `name_out`: receives the name (not NUL-terminated).
+///
 /// # Returns
-/// The name (not NUL-terminated), or `{ NULL, 0 }` if `config` is NULL.
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Memory and lifetimes
 /// Borrowed from the config: valid while the caller holds its reference.
 ///
 /// # Safety
-/// `config` is NULL or a config whose reference the caller holds.
+/// `config` is NULL or a config whose reference the caller holds; `name_out`
+/// is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_name(config: *const libsession_config) -> libsession_str {
-    ffi_boundary!(value(libsession_str::NONE) {
-        config_ref(config).map_or(libsession_str::NONE, |c| libsession_str::borrow(c.name()))
+pub unsafe extern "C" fn libsession_config_name(
+    config: *const libsession_config,
+    name_out: *mut libsession_str,
+) -> ResultCode {
+    ffi_boundary!(result {
+        let name = libsession_str::borrow(config_in(config)?.name());
+        // SAFETY: `name_out` is NULL or writable (contract).
+        unsafe { put(name_out, "name_out", name) }
     })
 }
 
 /// The configured `maxAge`.
 ///
 /// # Parameters
-/// `config`; `max_age_out`: receives the milliseconds when there is a maxAge.
+/// `config`; `max_age_out`: receives the milliseconds (rounded toward zero;
+/// 0 when there is none); `has_max_age_out`: receives false for a
+/// browser-session cookie.
 ///
 /// # Returns
-/// `true` (and `*max_age_out` set) if the cookie has a maxAge; `false` for a
-/// browser-session cookie or a NULL argument.
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
-/// `config` is NULL or held; `max_age_out` is NULL or writable.
+/// `config` is NULL or held; the out-pointers are NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_max_age(config: *const libsession_config, max_age_out: *mut f64) -> bool {
-    ffi_boundary!(value(false) {
-        match (config_ref(config).and_then(Config::max_age), max_age_out.is_null()) {
-            (Some(ms), false) => {
-                // SAFETY: non-NULL and writable (contract).
-                unsafe { max_age_out.write(ms) };
-                true
-            }
-            _ => false,
+pub unsafe extern "C" fn libsession_config_max_age(
+    config: *const libsession_config,
+    max_age_out: *mut i64,
+    has_max_age_out: *mut bool,
+) -> ResultCode {
+    ffi_boundary!(result {
+        let ms = config_in(config)?.max_age();
+        out_ptr(max_age_out, "max_age_out")?;
+        out_ptr(has_max_age_out, "has_max_age_out")?;
+        // SAFETY: both checked non-NULL above, writable (contract).
+        unsafe {
+            put(max_age_out, "max_age_out", ms.map_or(0, |ms| ms as i64))?;
+            put(has_max_age_out, "has_max_age_out", ms.is_some())
         }
     })
 }
 
 /// The configured `unset` behaviour.
 ///
+/// # Parameters
+/// `config`; `unset_out`: receives the value.
+///
 /// # Returns
-/// A `libsession_unset` value (`KEEP` if `config` is NULL).
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
-/// `config` is NULL or held.
+/// `config` is NULL or held; `unset_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_unset(config: *const libsession_config) -> u32 {
-    ffi_boundary!(value(libsession_unset::Keep as u32) {
-        match config_ref(config).map(Config::unset) {
-            Some(Unset::Destroy) => libsession_unset::Destroy as u32,
-            _ => libsession_unset::Keep as u32,
-        }
+pub unsafe extern "C" fn libsession_config_unset(
+    config: *const libsession_config,
+    unset_out: *mut UnsetCode,
+) -> ResultCode {
+    ffi_boundary!(result {
+        let unset = match config_in(config)?.unset() {
+            Unset::Destroy => libsession_unset::Destroy,
+            Unset::Keep => libsession_unset::Keep,
+        };
+        // SAFETY: `unset_out` is NULL or writable (contract).
+        unsafe { put(unset_out, "unset_out", unset as u32) }
     })
 }
 
-/// Whether the config runs in express compatibility mode (`false` if
-/// `config` is NULL).
+/// Whether the config runs in express compatibility mode.
+///
+/// # Parameters
+/// `config`; `express_compat_out`: receives the answer.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
-/// `config` is NULL or held.
+/// `config` is NULL or held; `express_compat_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_config_express_compat(config: *const libsession_config) -> bool {
-    ffi_boundary!(value(false) { config_ref(config).is_some_and(Config::express_compat) })
+pub unsafe extern "C" fn libsession_config_express_compat(
+    config: *const libsession_config,
+    express_compat_out: *mut bool,
+) -> ResultCode {
+    ffi_boundary!(result {
+        let on = config_in(config)?.express_compat();
+        // SAFETY: `express_compat_out` is NULL or writable (contract).
+        unsafe { put(express_compat_out, "express_compat_out", on) }
+    })
 }

@@ -11,11 +11,15 @@
 //! * Every body runs inside `ffi_boundary!`: a panic never crosses into C;
 //!   it becomes `LIBSESSION_RESULT_PANIC` (or `NULL`/`0`/`false` for functions
 //!   that return a plain value), and a request it happened in is poisoned.
-//! * Every pointer is checked for NULL; integers that stand for enums are
-//!   validated, never transmuted.
+//! * Every pointer is checked for NULL (`LIBSESSION_RESULT_NULL_PARAMETER`;
+//!   only the `*_free` functions take NULL, as a no-op); integers that stand
+//!   for enums are validated, never transmuted.
+//! * Every function with a pointer parameter, except the `*_free` ones,
+//!   returns a result code and is `#[must_use]` (`LIBSESSION_MUST_USE`).
 //! * Out-parameters are written only on success, once, at the end.
 //! * Strings go in as pointer + length and come out as [`libsession_str`],
-//!   borrowed from the handle.
+//!   borrowed from the handle. Getters take const handles; what they return
+//!   stays valid until the next state-changing call.
 
 #![allow(non_camel_case_types)]
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
@@ -25,18 +29,21 @@ use std::borrow::Cow;
 /// Runs an exported function's body with panics caught.
 ///
 /// * `value(DEFAULT) { … }`: the body yields the function's return value; a
-///   panic yields `DEFAULT`.
+///   panic yields `DEFAULT`. Only for functions without pointer parameters
+///   and for the `*_free` functions.
 /// * `result { … }`: the body yields `Result<(), Fail>`; the function returns
 ///   its result code (`LIBSESSION_RESULT_PANIC` on a panic).
-/// * `request(PTR, r) { … }`: a call on a `libsession_request *`. NULL gives
-///   `LIBSESSION_RESULT_NULL_PARAMETER`, a poisoned request
-///   `LIBSESSION_RESULT_PANIC`. Otherwise the current action's payload is
-///   dropped (every borrowed output of the request ends here), the body runs
-///   with `r: &mut libsession_request` and yields `Result<(), Fail>`, and a
-///   failure's message is kept for `libsession_request_last_error`. A panic
-///   poisons the request.
-/// * `builder(PTR, b) { … }`: the same for a `libsession_config_builder *`,
-///   without poisoning (a builder holds nothing a panic could corrupt).
+/// * `request(PTR, r) { … }`: a state-changing call on a
+///   `libsession_request *`: see [`request::change`]. Every borrowed output
+///   of the request ends here.
+/// * `request_keeping_outputs(PTR, r) { … }`: the same, but borrowed outputs
+///   stay valid (for `libsession_request_set_now`, which touches no string).
+/// * `reading(PTR, r) { … }`: a getter on a `const libsession_request *`:
+///   see [`request::read`].
+/// * `builder(PTR, b) { … }`: a call on a `libsession_config_builder *`:
+///   NULL gives `LIBSESSION_RESULT_NULL_PARAMETER`, a failure's message is
+///   kept for `libsession_config_builder_last_error`. No poisoning: a builder
+///   holds nothing a panic could corrupt.
 macro_rules! ffi_boundary {
     (value($default:expr) $body:block) => {
         match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
@@ -53,30 +60,26 @@ macro_rules! ffi_boundary {
             Err(_) => $crate::ffi::libsession_result::Panic as u32,
         }
     };
-    (request($ptr:expr, $r:ident) $body:block) => {{
-        let ptr: *mut $crate::ffi::libsession_request = $ptr;
-        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| -> u32 {
-            // SAFETY: the caller passes NULL or a request from
-            // `libsession_request_new` that is not freed and not in use by
-            // another thread (the documented contract of every request call).
-            let Some($r) = (unsafe { ptr.as_mut() }) else {
-                return $crate::ffi::libsession_result::NullParameter as u32;
-            };
-            if $r.poisoned {
-                return $crate::ffi::libsession_result::Panic as u32;
-            }
-            $r.view = $crate::ffi::request::View::NONE;
-            // A closure, so that `?` and `return` in the body end the body.
-            #[allow(clippy::redundant_closure_call)]
-            let result = (|| -> ::std::result::Result<(), $crate::ffi::Fail> { $body })();
-            $r.record(result)
-        })) {
-            Ok(rc) => rc,
-            // SAFETY: the same pointer as above; the unwind ended every borrow
-            // taken from it.
-            Err(payload) => unsafe { $crate::ffi::request::poison(ptr, &*payload) },
-        }
-    }};
+    (request($ptr:expr, $r:ident) $body:block) => {
+        $crate::ffi::request::change(
+            $ptr,
+            false,
+            |$r: &mut $crate::ffi::libsession_request| -> ::std::result::Result<(), $crate::ffi::Fail> { $body },
+        )
+    };
+    (request_keeping_outputs($ptr:expr, $r:ident) $body:block) => {
+        $crate::ffi::request::change(
+            $ptr,
+            true,
+            |$r: &mut $crate::ffi::libsession_request| -> ::std::result::Result<(), $crate::ffi::Fail> { $body },
+        )
+    };
+    (reading($ptr:expr, $r:ident) $body:block) => {
+        $crate::ffi::request::read(
+            $ptr,
+            |$r: &$crate::ffi::libsession_request| -> ::std::result::Result<(), $crate::ffi::Fail> { $body },
+        )
+    };
     (builder($ptr:expr, $b:ident) $body:block) => {{
         let ptr: *mut $crate::ffi::libsession_config_builder = $ptr;
         match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| -> u32 {
@@ -99,6 +102,7 @@ macro_rules! ffi_boundary {
 pub mod config;
 pub mod request;
 pub mod result;
+mod ttl;
 pub mod version;
 
 pub use config::*;
@@ -113,7 +117,8 @@ pub use version::*;
 /// string has a non-NULL `data` and `len == 0`. The memory belongs to the
 /// library: never free it. How long it stays valid is stated by the function
 /// that returns it (for a request: until the next call on that request that
-/// takes a non-const `libsession_request *`, or its free). Copy it to keep it.
+/// changes it (takes a non-const `libsession_request *`, except
+/// `libsession_request_set_now`), or its free). Copy it to keep it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct libsession_str {
@@ -197,27 +202,6 @@ impl From<crate::ConfigError> for Fail {
     }
 }
 
-/// Copies `message` into `buf` as `snprintf` would: at most `len - 1` bytes
-/// and a NUL terminator (nothing if `buf` is NULL or `len` is 0). Returns the
-/// message's full length.
-///
-/// # Safety
-///
-/// `buf` is NULL or points at `len` writable bytes.
-pub(crate) unsafe fn copy_message(message: &str, buf: *mut u8, len: usize) -> usize {
-    if !buf.is_null() && len > 0 {
-        let n = message.len().min(len - 1);
-        // SAFETY: `buf` has room for `len > n` bytes (caller's contract); the
-        // source is a live `&str` of at least `n` bytes; they cannot overlap
-        // (the message is library memory the caller never sees mutably).
-        unsafe {
-            std::ptr::copy_nonoverlapping(message.as_ptr(), buf, n);
-            buf.add(n).write(0);
-        }
-    }
-    message.len()
-}
-
 /// The bytes of a `(ptr, len)` input. NULL with `len == 0` is the empty
 /// string; NULL with a length is `LIBSESSION_RESULT_NULL_PARAMETER`.
 ///
@@ -262,6 +246,19 @@ pub(crate) unsafe fn json_in(ptr: *const u8, len: usize, what: &str) -> Result<c
     // SAFETY: forwarded contract.
     let text = unsafe { str_in(ptr, len, what) }?;
     crate::json::from_str(text).map_err(|e| Fail::new(libsession_result::InvalidJson, format!("`{what}`: {e}")))
+}
+
+/// Checks an out-parameter for NULL and writes `value` through it: for
+/// getters, which change nothing, so checking last is checking first.
+///
+/// # Safety
+///
+/// `out` is NULL or writable (every function documents its out-parameters so).
+pub(crate) unsafe fn put<T>(out: *mut T, what: &str, value: T) -> Result<(), Fail> {
+    let out = out_ptr(out, what)?;
+    // SAFETY: non-NULL, and writable per this function's contract.
+    unsafe { out.write(value) };
+    Ok(())
 }
 
 /// Checks an out-parameter for NULL.

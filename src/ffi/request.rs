@@ -1,12 +1,17 @@
 //! `libsession_request`: one HTTP request's session lifecycle.
 
 use std::any::Any;
+use std::cell::RefCell;
 
 use sha2::{Digest, Sha256};
 
 use super::config::{config_arc, libsession_config};
-use super::result::{libsession_action, libsession_cookie_attr, libsession_load_status, libsession_store_status};
-use super::{Fail, bytes_in, copy_message, json_in, libsession_result, libsession_str, out_ptr, str_in, utf8};
+use super::result::{
+    ActionCode, CookieAttrCode, LoadStatusCode, ResultCode, StoreStatusCode, libsession_action, libsession_cookie_attr,
+    libsession_load_status, libsession_store_status,
+};
+use super::ttl::connect_redis_ttl;
+use super::{Fail, bytes_in, json_in, libsession_result, libsession_str, out_ptr, put, str_in, utf8};
 use crate::{Action, CookieAttr, Error, LoadResult, Request, SEED_LEN, SeededIds, StoreResult, UnixMillis};
 
 /// One HTTP request's session lifecycle: express-session's middleware, the
@@ -18,27 +23,44 @@ use crate::{Action, CookieAttr, Error, LoadResult, Request, SEED_LEN, SeededIds,
 /// and after every `libsession_request_handle_*` call or session operation,
 /// call `libsession_request_poll_action` until it returns `WAIT`, `READY`,
 /// `FAILED` or `DONE`.** Answer each store action (`LOAD`, `SAVE`, `TOUCH`,
-/// `DESTROY`) with exactly one `handle_*` call; on `READY` run the handler and
-/// call `libsession_request_finish`; at `DONE` free the request.
+/// `DESTROY`) with exactly one `handle_*` call. **At most one store action
+/// is outstanding per request**: until it is answered, polling returns
+/// `WAIT`. On `READY` run the handler and call `libsession_request_finish`;
+/// at `DONE` free the request.
 ///
 /// A call in the wrong order fails with a misuse code (`UNEXPECTED_INPUT`,
-/// `WRONG_PHASE`) and leaves the request failed for good (`REQUEST_FAILED`).
-/// A panic inside the library poisons the request (`PANIC` from then on).
+/// `WRONG_PHASE`) and leaves the request failed for good (`REQUEST_FAILED`,
+/// whose `libsession_request_last_error` message keeps the first failure's).
+/// A panic inside a state-changing call poisons the request (`PANIC` from
+/// then on).
 ///
-/// Borrowed outputs (`libsession_str`) point into the request and stay valid
-/// until the next call on it that takes a non-const `libsession_request *`,
-/// or until it is freed.
+/// **Borrowed outputs.** Functions taking a `const libsession_request *` are
+/// getters: they change nothing, and every `libsession_str` they (and
+/// `libsession_request_poll_action`'s accessors) hand out stays valid, all at
+/// once, until the next state-changing call on the request (one taking a
+/// non-const `libsession_request *`, except `libsession_request_set_now`,
+/// which keeps them) or its free. So two `libsession_request_get_json`
+/// results may be compared without copying. Each getter result is kept until
+/// then: a host that reads in a long loop without changing the request keeps
+/// every result it read.
 ///
-/// Thread safety: not synchronized; must not be used by two threads at once;
-/// may be moved between threads (an asynchronous store may answer on another
-/// thread than the one that polled).
+/// Thread safety: not synchronized; must not be used by two threads at once,
+/// getters included; may be moved between threads (an asynchronous store may
+/// answer on another thread than the one that polled).
 pub struct libsession_request {
     inner: Request,
+    /// The request's clock (Unix ms), for the TTL of the current action.
+    now_ms: i64,
     /// The payload of the most recent action, borrowed from `inner`.
     pub(crate) view: View,
-    /// Backing storage for JSON outputs.
-    scratch: String,
+    /// The texts getters made, kept until the next state-changing call so
+    /// that every borrowed result stays valid at once. A `String`'s bytes do
+    /// not move when the `Vec` grows.
+    outputs: RefCell<Vec<String>>,
     error: String,
+    /// The message of the failure that made the request failed, kept for the
+    /// `REQUEST_FAILED` messages after it.
+    cause: Option<String>,
     pub(crate) poisoned: bool,
 }
 
@@ -64,7 +86,7 @@ impl std::fmt::Debug for libsession_request {
 /// The current action's kind and payload (raw views into the request).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct View {
-    kind: u32,
+    kind: Option<libsession_action>,
     id: libsession_str,
     record: libsession_str,
     value: libsession_str,
@@ -73,7 +95,7 @@ pub(crate) struct View {
 
 impl View {
     pub(crate) const NONE: View = View {
-        kind: 0,
+        kind: None,
         id: libsession_str::NONE,
         record: libsession_str::NONE,
         value: libsession_str::NONE,
@@ -82,7 +104,7 @@ impl View {
 
     fn of(action: Action<'_>) -> View {
         let s = libsession_str::borrow;
-        let v = |kind: libsession_action| View { kind: kind as u32, ..View::NONE };
+        let v = |kind: libsession_action| View { kind: Some(kind), ..View::NONE };
         match action {
             Action::Load { id } => View { id: s(id), ..v(libsession_action::Load) },
             Action::Save { id, record, expires_at } => {
@@ -103,26 +125,102 @@ impl View {
             Action::Done => v(libsession_action::Done),
         }
     }
+
+    /// The expiry of a `SAVE` or `TOUCH` action (`None`: no expiry).
+    fn store_write_expiry(&self) -> Result<Option<i64>, Fail> {
+        match self.kind {
+            Some(libsession_action::Save | libsession_action::Touch) => Ok(self.expires_at),
+            _ => Err(Fail::new(libsession_result::WrongAction, "the current action is not SAVE or TOUCH")),
+        }
+    }
 }
 
 impl libsession_request {
-    pub(crate) fn record(&mut self, result: Result<(), Fail>) -> u32 {
-        match result {
-            Ok(()) => libsession_result::Ok as u32,
-            Err(fail) => {
-                self.error.clear();
-                self.error.push_str(&fail.message);
-                fail.code as u32
+    /// Keeps a failed call's message for `libsession_request_last_error`.
+    fn record(&mut self, result: Result<(), Fail>) -> ResultCode {
+        let Err(fail) = result else {
+            return libsession_result::Ok as u32;
+        };
+        self.error.clear();
+        self.error.push_str(&fail.message);
+        match (fail.code, &self.cause) {
+            // These codes fail the request: later calls report this cause.
+            (
+                libsession_result::UnexpectedInput | libsession_result::WrongPhase | libsession_result::IdsExhausted,
+                None,
+            ) => {
+                self.cause = Some(fail.message.into_owned());
             }
+            (libsession_result::RequestFailed, Some(cause)) => {
+                self.error.push_str("; it failed with: ");
+                self.error.push_str(cause);
+            }
+            _ => {}
         }
+        fail.code as u32
     }
 
-    /// Puts `text` in the scratch buffer and returns a view of it.
-    fn scratch(&mut self, write: impl FnOnce(&mut String)) -> libsession_str {
-        self.scratch.clear();
-        write(&mut self.scratch);
-        libsession_str::borrow(&self.scratch)
+    /// Keeps `text` until the next state-changing call and returns a view of it.
+    fn keep(&self, text: String) -> libsession_str {
+        let mut outputs = self.outputs.borrow_mut();
+        outputs.push(text);
+        // The `String` just pushed: its bytes stay put until `outputs` is
+        // cleared, which only a state-changing call (`&mut self`) does.
+        outputs.last().map_or(libsession_str::NONE, |s| libsession_str::borrow(s))
     }
+}
+
+/// Runs a state-changing call on the request behind `ptr`. NULL gives
+/// `NULL_PARAMETER`, a poisoned request `PANIC`. Unless `keep_outputs`, the
+/// borrowed outputs end first (the current action's payload and the getters'
+/// texts). A failure's message is kept for `libsession_request_last_error`;
+/// a panic poisons the request.
+pub(crate) fn change(
+    ptr: *mut libsession_request,
+    keep_outputs: bool,
+    body: impl FnOnce(&mut libsession_request) -> Result<(), Fail>,
+) -> ResultCode {
+    let run = std::panic::AssertUnwindSafe(|| -> ResultCode {
+        // SAFETY: the caller passes NULL or a request from
+        // `libsession_request_new` that is not freed and not in use by
+        // another thread (the documented contract of every request call).
+        let Some(r) = (unsafe { ptr.as_mut() }) else {
+            return libsession_result::NullParameter as u32;
+        };
+        if r.poisoned {
+            return libsession_result::Panic as u32;
+        }
+        if !keep_outputs {
+            r.view = View::NONE;
+            r.outputs.get_mut().clear();
+        }
+        let result = body(r);
+        r.record(result)
+    });
+    match std::panic::catch_unwind(run) {
+        Ok(rc) => rc,
+        // SAFETY: the same pointer as above; the unwind ended every borrow
+        // taken from it.
+        Err(payload) => unsafe { poison(ptr, &*payload) },
+    }
+}
+
+/// Runs a getter on the request behind `ptr`. NULL gives `NULL_PARAMETER`, a
+/// poisoned request `PANIC`. Nothing changes, so `last_error` is not
+/// touched (the code is the report) and a panic does not poison.
+pub(crate) fn read(
+    ptr: *const libsession_request,
+    body: impl FnOnce(&libsession_request) -> Result<(), Fail>,
+) -> ResultCode {
+    ffi_boundary!(result {
+        // SAFETY: the caller passes NULL or a live request that no other
+        // thread is using (the documented contract of every request function).
+        let r = unsafe { ptr.as_ref() }.ok_or_else(|| Fail::null("req"))?;
+        if r.poisoned {
+            return Err(Fail::new(libsession_result::Panic, "the request is poisoned"));
+        }
+        body(r)
+    })
 }
 
 /// Marks the request behind `ptr` (if any) poisoned after a caught panic.
@@ -130,7 +228,7 @@ impl libsession_request {
 /// # Safety
 ///
 /// `ptr` is NULL or a live request not borrowed elsewhere.
-pub(crate) unsafe fn poison(ptr: *mut libsession_request, payload: &(dyn Any + Send)) -> u32 {
+pub(crate) unsafe fn poison(ptr: *mut libsession_request, payload: &(dyn Any + Send)) -> ResultCode {
     // SAFETY: per this function's contract.
     if let Some(r) = unsafe { ptr.as_mut() } {
         let what = payload
@@ -155,8 +253,11 @@ pub(crate) unsafe fn poison(ptr: *mut libsession_request, payload: &(dyn Any + S
 unsafe fn seed(entropy: *const u8, len: usize) -> Result<[u8; SEED_LEN], Fail> {
     let mut seed = [0u8; SEED_LEN];
     if entropy.is_null() && len == 0 {
-        crate::ids::os_random(&mut seed)
-            .map_err(|e| Fail::new(libsession_result::EntropyUnavailable, format!("getrandom(2) failed: {e}")))?;
+        // The `getrandom` crate: the OS source on every platform Rust
+        // supports (getrandom(2), getentropy(2), BCryptGenRandom, …).
+        getrandom::fill(&mut seed).map_err(|e| {
+            Fail::new(libsession_result::EntropyUnavailable, format!("the OS random source failed: {e}"))
+        })?;
         return Ok(seed);
     }
     // SAFETY: forwarded contract.
@@ -175,30 +276,31 @@ unsafe fn seed(entropy: *const u8, len: usize) -> Result<[u8; SEED_LEN], Fail> {
     Ok(seed)
 }
 
-/// The request behind a const pointer, unless NULL or poisoned.
-fn readable<'a>(req: *const libsession_request) -> Option<&'a libsession_request> {
-    // SAFETY: the caller passes NULL or a live request that no other thread
-    // is using (the documented contract of every request function).
-    unsafe { req.as_ref() }.filter(|r| !r.poisoned)
+/// Unix milliseconds from C: negative times are rejected (the engine's clock
+/// starts at the epoch).
+fn unix_ms(ms: i64, what: &str) -> Result<UnixMillis, Fail> {
+    u64::try_from(ms).map(UnixMillis).map_err(|_| Fail::invalid(format!("`{what}` is negative ({ms})")))
 }
 
 /// Creates a request.
 ///
 /// # Parameters
 /// `config`: the configuration (the request takes its own reference).
-/// `now_ms`: the current time, Unix milliseconds (update it with
-/// `libsession_request_set_now`).
+/// `now_ms`: the current time, Unix milliseconds, not negative (update it
+/// with `libsession_request_set_now`).
 /// `entropy`, `entropy_len`: at least 32 bytes from a CSPRNG, from which the
 /// request derives the IDs of the sessions it creates (ID *n* is the
 /// base64url HMAC-SHA256 of the seed and *n*: 43 characters, 256 bits; more
 /// than 32 bytes are hashed to 32 with SHA-256). Pass NULL and 0 to have the
-/// library read 32 bytes from the operating system (`getrandom(2)`) instead.
+/// library read 32 bytes from the operating system's CSPRNG instead
+/// (`getrandom(2)` on Linux, `getentropy(2)` on macOS, ...).
 /// IDs pushed with `libsession_request_push_session_id` are used first.
 /// `request_out`: where to store the request.
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER` (`config` or `request_out` NULL,
-/// or `entropy` NULL with a length); `INSUFFICIENT_ENTROPY` (fewer than 32
+/// or `entropy` NULL with a length); `INVALID_PARAMETER` (`now_ms`
+/// negative); `INSUFFICIENT_ENTROPY` (fewer than 32
 /// bytes); `ENTROPY_UNAVAILABLE` (the OS source failed). The code is the only
 /// report: no request exists yet.
 ///
@@ -213,11 +315,11 @@ fn readable<'a>(req: *const libsession_request) -> Option<&'a libsession_request
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_new(
     config: *const libsession_config,
-    now_ms: u64,
+    now_ms: i64,
     entropy: *const u8,
     entropy_len: usize,
     request_out: *mut *mut libsession_request,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(result {
         let out = out_ptr(request_out, "request_out")?;
         if config.is_null() {
@@ -225,13 +327,16 @@ pub unsafe extern "C" fn libsession_request_new(
         }
         // SAFETY: `entropy` is NULL or `entropy_len` readable bytes (contract).
         let seed = unsafe { seed(entropy, entropy_len) }?;
+        let now = unix_ms(now_ms, "now_ms")?;
         let config = config_arc(config).ok_or_else(|| Fail::null("config"))?;
-        let inner = Request::new(config, UnixMillis(now_ms), SeededIds::new(&seed));
+        let inner = Request::new(config, now, SeededIds::new(&seed));
         let req = Box::new(libsession_request {
             inner,
+            now_ms,
             view: View::NONE,
-            scratch: String::new(),
+            outputs: RefCell::new(Vec::new()),
             error: String::new(),
+            cause: None,
             poisoned: false,
         });
         // SAFETY: `out` is non-NULL and writable (contract).
@@ -263,33 +368,35 @@ pub unsafe extern "C" fn libsession_request_free(req: *mut libsession_request) {
     })
 }
 
-/// Copies the message of the request's most recent failed call into `buf`
-/// (as `snprintf` does: at most `len - 1` bytes and a NUL).
+/// The message of the request's most recent failed state-changing call
+/// (getters report by their code alone). After `REQUEST_FAILED` it also
+/// gives the failure that made the request failed (`...; it failed with:
+/// <first message>`); after `PANIC`, the panic's message.
 ///
 /// # Parameters
-/// `req`; `buf`, `len`: the destination; NULL or 0 only measures.
+/// `req` (may be poisoned); `message_out`: receives the UTF-8 message, not
+/// NUL-terminated, empty if no call failed.
 ///
 /// # Returns
-/// The message's length in bytes without the NUL (0 if no call failed, or
-/// `req` is NULL). A return value `>= len` means the copy was truncated.
-/// Misuse reporting is best-effort: a NULL `req` has nowhere to keep a message.
+/// `LIBSESSION_RESULT_OK` or `NULL_PARAMETER`.
+///
+/// # Memory and lifetimes
+/// Valid until the next state-changing call on the request.
 ///
 /// # Safety
-/// `req` is NULL or live; `buf` is NULL or has `len` writable bytes.
+/// `req` is NULL or live; `message_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_last_error(
     req: *const libsession_request,
-    buf: *mut u8,
-    len: usize,
-) -> usize {
-    ffi_boundary!(value(0) {
+    message_out: *mut libsession_str,
+) -> ResultCode {
+    ffi_boundary!(result {
         // SAFETY: NULL or a live request (contract); a poisoned request still
         // reports why.
-        match unsafe { req.as_ref() } {
-            // SAFETY: `buf` is NULL or `len` writable bytes (contract).
-            Some(r) => unsafe { copy_message(&r.error, buf, len) },
-            None => 0,
-        }
+        let r = unsafe { req.as_ref() }.ok_or_else(|| Fail::null("req"))?;
+        // SAFETY: `message_out` is NULL or writable (contract).
+        unsafe { put(message_out, "message_out", libsession_str::borrow(&r.error)) }
     })
 }
 
@@ -307,12 +414,13 @@ pub unsafe extern "C" fn libsession_request_last_error(
 ///
 /// # Safety
 /// `req` is NULL or live; `id` is NULL or `id_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_push_session_id(
     req: *mut libsession_request,
     id: *const u8,
     id_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
         // SAFETY: `id` is NULL or `id_len` readable bytes (contract).
         let id = unsafe { str_in(id, id_len, "id") }?;
@@ -324,14 +432,22 @@ pub unsafe extern "C" fn libsession_request_push_session_id(
 /// How many new session IDs the request has generated so far (pushed or
 /// derived from entropy), for hosts that account for them.
 ///
+/// # Parameters
+/// `req`; `count_out`: receives the count.
+///
 /// # Returns
-/// The count (0 if `req` is NULL or poisoned).
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
-/// `req` is NULL or live.
+/// `req` is NULL or live; `count_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_generated_id_count(req: *const libsession_request) -> u64 {
-    ffi_boundary!(value(0) { readable(req).map_or(0, |r| r.inner.generated_id_count()) })
+pub unsafe extern "C" fn libsession_request_generated_id_count(
+    req: *const libsession_request,
+    count_out: *mut u64,
+) -> ResultCode {
+    // SAFETY: `count_out` is NULL or writable (contract).
+    ffi_boundary!(reading(req, r) { unsafe { put(count_out, "count_out", r.inner.generated_id_count()) } })
 }
 
 /// Sets the request target (`/path?query`, or an absolute URL; default `/`).
@@ -346,12 +462,13 @@ pub unsafe extern "C" fn libsession_request_generated_id_count(req: *const libse
 ///
 /// # Safety
 /// `req` is NULL or live; `target` is NULL or `target_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_set_target(
     req: *mut libsession_request,
     target: *const u8,
     target_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
         // SAFETY: `target` is NULL or `target_len` readable bytes (contract).
         let target = unsafe { bytes_in(target, target_len, "target") }?;
@@ -367,12 +484,13 @@ pub unsafe extern "C" fn libsession_request_set_target(
 ///
 /// # Safety
 /// `req` is NULL or live; `value` is NULL or `value_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_add_cookie_header(
     req: *mut libsession_request,
     value: *const u8,
     value_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
         // SAFETY: `value` is NULL or `value_len` readable bytes (contract).
         let value = unsafe { bytes_in(value, value_len, "value") }?;
@@ -389,12 +507,13 @@ pub unsafe extern "C" fn libsession_request_add_cookie_header(
 ///
 /// # Safety
 /// `req` is NULL or live; `value` is NULL or `value_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_add_forwarded_proto(
     req: *mut libsession_request,
     value: *const u8,
     value_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
         // SAFETY: `value` is NULL or `value_len` readable bytes (contract).
         let value = unsafe { bytes_in(value, value_len, "value") }?;
@@ -409,8 +528,9 @@ pub unsafe extern "C" fn libsession_request_add_forwarded_proto(
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_set_tls(req: *mut libsession_request, tls: bool) -> u32 {
+pub unsafe extern "C" fn libsession_request_set_tls(req: *mut libsession_request, tls: bool) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.set_tls(tls)?) })
 }
 
@@ -423,29 +543,35 @@ pub unsafe extern "C" fn libsession_request_set_tls(req: *mut libsession_request
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_set_store_unavailable(
     req: *mut libsession_request,
     unavailable: bool,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.set_store_unavailable(unavailable)?) })
 }
 
 /// Updates the request's clock (for hosts whose store answers arrive later).
-/// Allowed at any time; earlier times are accepted too.
+/// Allowed at any time; earlier times are accepted too. Unlike every other
+/// state-changing call it keeps borrowed outputs valid, so an asynchronous
+/// host may call it between polling a `SAVE` and reading its record.
 ///
 /// # Parameters
-/// `req`; `now_ms`: Unix milliseconds.
+/// `req`; `now_ms`: Unix milliseconds, not negative.
 ///
 /// # Returns
-/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER`, `INVALID_PARAMETER` (negative)
+/// or `PANIC`.
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_set_now(req: *mut libsession_request, now_ms: u64) -> u32 {
-    ffi_boundary!(request(req, r) {
-        r.inner.set_now(UnixMillis(now_ms));
+pub unsafe extern "C" fn libsession_request_set_now(req: *mut libsession_request, now_ms: i64) -> ResultCode {
+    ffi_boundary!(request_keeping_outputs(req, r) {
+        r.inner.set_now(unix_ms(now_ms, "now_ms")?);
+        r.now_ms = now_ms;
         Ok(())
     })
 }
@@ -454,115 +580,191 @@ pub unsafe extern "C" fn libsession_request_set_now(req: *mut libsession_request
 /// and the `libsession_request_action_*` accessors for its payload.
 ///
 /// # Parameters
-/// `req`; `kind_out`: receives a `libsession_action` value.
+/// `req`; `kind_out`: receives the action's kind.
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `REQUEST_FAILED` (earlier
-/// misuse); `IDS_EXHAUSTED`; `PANIC`.
+/// misuse); `IDS_EXHAUSTED`; `PANIC`. While a store action is unanswered
+/// (at most one is outstanding per request), the kind is `WAIT`.
 ///
 /// # Memory and lifetimes
-/// The payload stays readable through the accessors until the next call on
-/// the request that takes a non-const pointer.
+/// The payload stays readable through the accessors until the next
+/// state-changing call on the request (`libsession_request_set_now` keeps it).
 ///
 /// # Safety
 /// `req` is NULL or live; `kind_out` is NULL or writable.
 #[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_poll_action(req: *mut libsession_request, kind_out: *mut u32) -> u32 {
+pub unsafe extern "C" fn libsession_request_poll_action(
+    req: *mut libsession_request,
+    kind_out: *mut ActionCode,
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
         let out = out_ptr(kind_out, "kind_out")?;
         let view = View::of(r.inner.poll_action()?);
         r.view = view;
+        let kind = view.kind.map_or(libsession_action::Done as u32, |k| k as u32);
         // SAFETY: `out` is non-NULL and writable (contract).
-        unsafe { out.write(view.kind) };
+        unsafe { out.write(kind) };
         Ok(())
     })
 }
 
 /// The session ID of the current `LOAD`, `SAVE`, `TOUCH` or `DESTROY` action.
 ///
+/// # Parameters
+/// `req`; `id_out`: receives the ID, or `{ NULL, 0 }` if the current
+/// action has none.
+///
 /// # Returns
-/// The ID, or `{ NULL, 0 }` if the current action has none (or `req` is NULL
-/// or poisoned).
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Memory and lifetimes
-/// Valid until the next call on the request that takes a non-const pointer.
+/// Valid until the next state-changing call on the request
+/// (`libsession_request_set_now` keeps it).
 ///
 /// # Safety
-/// `req` is NULL or live.
+/// `req` is NULL or live; `id_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_action_id(req: *const libsession_request) -> libsession_str {
-    ffi_boundary!(value(libsession_str::NONE) { readable(req).map_or(libsession_str::NONE, |r| r.view.id) })
+pub unsafe extern "C" fn libsession_request_action_id(
+    req: *const libsession_request,
+    id_out: *mut libsession_str,
+) -> ResultCode {
+    // SAFETY: `id_out` is NULL or writable (contract).
+    ffi_boundary!(reading(req, r) { unsafe { put(id_out, "id_out", r.view.id) } })
 }
 
 /// The record (JSON text) of the current `SAVE` or `TOUCH` action.
 ///
+/// # Parameters
+/// `req`; `record_out`: receives the record, or `{ NULL, 0 }` if the current
+/// action has none.
+///
 /// # Returns
-/// The record, or `{ NULL, 0 }` if the current action has none.
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Memory and lifetimes
-/// Valid until the next call on the request that takes a non-const pointer.
+/// Valid until the next state-changing call on the request
+/// (`libsession_request_set_now` keeps it).
 ///
 /// # Safety
-/// `req` is NULL or live.
+/// `req` is NULL or live; `record_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_action_record(req: *const libsession_request) -> libsession_str {
-    ffi_boundary!(value(libsession_str::NONE) { readable(req).map_or(libsession_str::NONE, |r| r.view.record) })
+pub unsafe extern "C" fn libsession_request_action_record(
+    req: *const libsession_request,
+    record_out: *mut libsession_str,
+) -> ResultCode {
+    // SAFETY: `record_out` is NULL or writable (contract).
+    ffi_boundary!(reading(req, r) { unsafe { put(record_out, "record_out", r.view.record) } })
 }
 
 /// The text of the current action: the `Set-Cookie` header value for
 /// `SET_COOKIE`, the message for `FAILED` and `ERROR`, the error message for
 /// a `COMPLETED` operation that failed.
 ///
+/// # Parameters
+/// `req`; `value_out`: receives the text, or `{ NULL, 0 }` if the current
+/// action has none (including a `COMPLETED`
+/// operation that succeeded).
+///
 /// # Returns
-/// The text, or `{ NULL, 0 }` if the current action has none (including a
-/// `COMPLETED` operation that succeeded).
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Memory and lifetimes
-/// Valid until the next call on the request that takes a non-const pointer.
+/// Valid until the next state-changing call on the request
+/// (`libsession_request_set_now` keeps it).
 ///
 /// # Safety
-/// `req` is NULL or live.
+/// `req` is NULL or live; `value_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_action_value(req: *const libsession_request) -> libsession_str {
-    ffi_boundary!(value(libsession_str::NONE) { readable(req).map_or(libsession_str::NONE, |r| r.view.value) })
+pub unsafe extern "C" fn libsession_request_action_value(
+    req: *const libsession_request,
+    value_out: *mut libsession_str,
+) -> ResultCode {
+    // SAFETY: `value_out` is NULL or writable (contract).
+    ffi_boundary!(reading(req, r) { unsafe { put(value_out, "value_out", r.view.value) } })
 }
 
 /// The expiry of the current `SAVE` or `TOUCH` action: the cookie's expiry in
-/// Unix milliseconds, for stores with TTLs.
+/// Unix milliseconds, for stores with TTLs (`libsession_request_action_ttl_seconds`
+/// computes connect-redis's TTL from it).
 ///
 /// # Parameters
-/// `req`; `expires_at_out`: receives the expiry if there is one.
+/// `req`; `expires_at_out`: receives the expiry (0 when there is none);
+/// `has_expiry_out`: receives false for a browser-session cookie (no expiry:
+/// a TTL store uses its default TTL).
 ///
 /// # Returns
-/// `true` (and `*expires_at_out` set) if the action has an expiry; `false`
-/// for a browser-session cookie, another action kind, or a NULL argument.
+/// `LIBSESSION_RESULT_OK`; `WRONG_ACTION` (the current action is not `SAVE`
+/// or `TOUCH`); `NULL_PARAMETER`; `PANIC`.
 ///
 /// # Safety
-/// `req` is NULL or live; `expires_at_out` is NULL or writable.
+/// `req` is NULL or live; the out-pointers are NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_action_expires_at(
     req: *const libsession_request,
     expires_at_out: *mut i64,
-) -> bool {
-    ffi_boundary!(value(false) {
-        match (readable(req).and_then(|r| r.view.expires_at), expires_at_out.is_null()) {
-            (Some(at), false) => {
-                // SAFETY: non-NULL and writable (contract).
-                unsafe { expires_at_out.write(at) };
-                true
-            }
-            _ => false,
+    has_expiry_out: *mut bool,
+) -> ResultCode {
+    ffi_boundary!(reading(req, r) {
+        out_ptr(expires_at_out, "expires_at_out")?;
+        out_ptr(has_expiry_out, "has_expiry_out")?;
+        let at = r.view.store_write_expiry()?;
+        // SAFETY: both checked non-NULL above, writable (contract).
+        unsafe {
+            put(expires_at_out, "expires_at_out", at.unwrap_or(0))?;
+            put(has_expiry_out, "has_expiry_out", at.is_some())
         }
+    })
+}
+
+/// The TTL in seconds for the current `SAVE` or `TOUCH` action, by
+/// connect-redis's rule (the one `src/host/redis_store.rs` follows), so a C
+/// store needs no JSON parser: with an expiry, `ceil((expires_at - now) /
+/// 1000)`, `now` being the request's clock (`libsession_request_new`, then
+/// `libsession_request_set_now`); without one, `default_ttl_seconds`
+/// (connect-redis's `ttl` option; 0 means its default, 86400).
+///
+/// **A TTL <= 0 means the record has already expired**: for `SAVE`, delete
+/// the key instead of writing it (connect-redis sends `DEL`); for `TOUCH`,
+/// delete it too (Redis's `EXPIRE` with it does so). Answer
+/// `libsession_request_handle_store_result` with `OK` either way.
+///
+/// # Parameters
+/// `req`; `default_ttl_seconds`; `ttl_out`: receives the TTL in seconds.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`; `WRONG_ACTION` (the current action is not `SAVE`
+/// or `TOUCH`); `NULL_PARAMETER`; `PANIC`.
+///
+/// # Safety
+/// `req` is NULL or live; `ttl_out` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_request_action_ttl_seconds(
+    req: *const libsession_request,
+    default_ttl_seconds: i64,
+    ttl_out: *mut i64,
+) -> ResultCode {
+    ffi_boundary!(reading(req, r) {
+        out_ptr(ttl_out, "ttl_out")?;
+        let ttl = connect_redis_ttl(r.view.store_write_expiry()?, r.now_ms, default_ttl_seconds);
+        // SAFETY: `ttl_out` is NULL or writable (contract).
+        unsafe { put(ttl_out, "ttl_out", ttl) }
     })
 }
 
 /// Answers a `LOAD` action.
 ///
 /// # Parameters
-/// `req`; `status`: a `libsession_load_status` value; `data`, `data_len`: for
+/// `req`; `status`: the store's answer; `data`, `data_len`: for
 /// `FOUND` the record's bytes (JSON text), for `MISSING` and `FAILED` the
-/// error message (UTF-8); ignored for `NOT_FOUND` (may be NULL).
+/// error message (UTF-8); ignored for `NOT_FOUND` (NULL with length 0 is
+/// fine; NULL with a length is `NULL_PARAMETER`, as everywhere).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER` (unknown
@@ -575,22 +777,22 @@ pub unsafe extern "C" fn libsession_request_action_expires_at(
 ///
 /// # Safety
 /// `req` is NULL or live; `data` is NULL or `data_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_handle_load_result(
     req: *mut libsession_request,
-    status: u32,
+    status: LoadStatusCode,
     data: *const u8,
     data_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
-        let status = libsession_load_status::try_from(status)?;
         // SAFETY: `data` is NULL or `data_len` readable bytes (contract).
-        let data = || unsafe { bytes_in(data, data_len, "data") };
-        let result = match status {
-            libsession_load_status::Found => LoadResult::Found(data()?),
+        let data = unsafe { bytes_in(data, data_len, "data") }?;
+        let result = match libsession_load_status::try_from(status)? {
+            libsession_load_status::Found => LoadResult::Found(data),
             libsession_load_status::NotFound => LoadResult::NotFound,
-            libsession_load_status::Missing => LoadResult::Missing { message: utf8(data()?, "data")? },
-            libsession_load_status::Failed => LoadResult::Failed { message: utf8(data()?, "data")? },
+            libsession_load_status::Missing => LoadResult::Missing { message: utf8(data, "data")? },
+            libsession_load_status::Failed => LoadResult::Failed { message: utf8(data, "data")? },
         };
         Ok(r.inner.handle_load(result)?)
     })
@@ -599,9 +801,9 @@ pub unsafe extern "C" fn libsession_request_handle_load_result(
 /// Answers a `SAVE`, `TOUCH` or `DESTROY` action.
 ///
 /// # Parameters
-/// `req`; `status`: a `libsession_store_status` value; `message`,
+/// `req`; `status`: the store's answer; `message`,
 /// `message_len`: for `FAILED`, the error message (UTF-8); ignored for `OK`
-/// (may be NULL).
+/// (NULL with length 0 is fine; NULL with a length is `NULL_PARAMETER`).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER`;
@@ -613,21 +815,20 @@ pub unsafe extern "C" fn libsession_request_handle_load_result(
 ///
 /// # Safety
 /// `req` is NULL or live; `message` is NULL or `message_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_handle_store_result(
     req: *mut libsession_request,
-    status: u32,
+    status: StoreStatusCode,
     message: *const u8,
     message_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
+        // SAFETY: `message` is NULL or `message_len` readable bytes (contract).
+        let message = unsafe { bytes_in(message, message_len, "message") }?;
         let result = match libsession_store_status::try_from(status)? {
             libsession_store_status::Ok => StoreResult::Ok,
-            libsession_store_status::Failed => {
-                // SAFETY: `message` is NULL or `message_len` readable bytes (contract).
-                let message = unsafe { str_in(message, message_len, "message") }?;
-                StoreResult::Failed { message }
-            }
+            libsession_store_status::Failed => StoreResult::Failed { message: utf8(message, "message")? },
         };
         Ok(r.inner.handle_store_result(result)?)
     })
@@ -643,19 +844,21 @@ pub unsafe extern "C" fn libsession_request_handle_store_result(
 /// `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `PANIC`.
 ///
 /// # Memory and lifetimes
-/// Valid until the next call on the request that takes a non-const pointer.
+/// Valid until the next state-changing call on the request, together with
+/// every other getter result (`libsession_request_set_now` keeps them).
 ///
 /// # Safety
 /// `req` is NULL or live; `json_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_session_json(
-    req: *mut libsession_request,
+    req: *const libsession_request,
     json_out: *mut libsession_str,
-) -> u32 {
-    ffi_boundary!(request(req, r) {
+) -> ResultCode {
+    ffi_boundary!(reading(req, r) {
         let out = out_ptr(json_out, "json_out")?;
         let record = r.inner.session_record().ok_or(Error::NoSession)?;
-        let s = r.scratch(|buf| buf.push_str(&record));
+        let s = r.keep(record);
         // SAFETY: `out` is non-NULL and writable (contract).
         unsafe { out.write(s) };
         Ok(())
@@ -671,19 +874,23 @@ pub unsafe extern "C" fn libsession_request_session_json(
 /// `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `PANIC`.
 ///
 /// # Memory and lifetimes
-/// Valid until the next call on the request that takes a non-const pointer.
+/// Valid until the next state-changing call on the request, together with
+/// every other getter result (`libsession_request_set_now` keeps them).
 ///
 /// # Safety
 /// `req` is NULL or live; `json_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_data_json(
-    req: *mut libsession_request,
+    req: *const libsession_request,
     json_out: *mut libsession_str,
-) -> u32 {
-    ffi_boundary!(request(req, r) {
+) -> ResultCode {
+    ffi_boundary!(reading(req, r) {
         let out = out_ptr(json_out, "json_out")?;
         let data = r.inner.data_json().ok_or(Error::NoSession)?;
-        let s = r.scratch(|buf| crate::json::write_value(buf, &data));
+        let mut text = String::new();
+        crate::json::write_value(&mut text, &data);
+        let s = r.keep(text);
         // SAFETY: `out` is non-NULL and writable (contract).
         unsafe { out.write(s) };
         Ok(())
@@ -702,19 +909,23 @@ pub unsafe extern "C" fn libsession_request_data_json(
 /// `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `PANIC`.
 ///
 /// # Memory and lifetimes
-/// Valid until the next call on the request that takes a non-const pointer.
+/// Valid until the next state-changing call on the request, together with
+/// every other getter result (`libsession_request_set_now` keeps them).
 ///
 /// # Safety
 /// `req` is NULL or live; `json_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_max_age_json(
-    req: *mut libsession_request,
+    req: *const libsession_request,
     json_out: *mut libsession_str,
-) -> u32 {
-    ffi_boundary!(request(req, r) {
+) -> ResultCode {
+    ffi_boundary!(reading(req, r) {
         let out = out_ptr(json_out, "json_out")?;
         let value = r.inner.max_age_json().ok_or(Error::NoSession)?;
-        let s = r.scratch(|buf| crate::json::write_value(buf, &value));
+        let mut text = String::new();
+        crate::json::write_value(&mut text, &value);
+        let s = r.keep(text);
         // SAFETY: `out` is non-NULL and writable (contract).
         unsafe { out.write(s) };
         Ok(())
@@ -732,19 +943,21 @@ pub unsafe extern "C" fn libsession_request_max_age_json(
 /// `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `INVALID_UTF8`; `PANIC`.
 ///
 /// # Memory and lifetimes
-/// Valid until the next call on the request that takes a non-const pointer.
+/// Valid until the next state-changing call on the request, together with
+/// every other getter result (`libsession_request_set_now` keeps them).
 ///
 /// # Safety
 /// `req` is NULL or live; `key` is NULL or `key_len` readable bytes;
 /// `json_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_get_json(
-    req: *mut libsession_request,
+    req: *const libsession_request,
     key: *const u8,
     key_len: usize,
     json_out: *mut libsession_str,
-) -> u32 {
-    ffi_boundary!(request(req, r) {
+) -> ResultCode {
+    ffi_boundary!(reading(req, r) {
         let out = out_ptr(json_out, "json_out")?;
         // SAFETY: `key` is NULL or `key_len` readable bytes (contract).
         let key = unsafe { str_in(key, key_len, "key") }?;
@@ -754,10 +967,7 @@ pub unsafe extern "C" fn libsession_request_get_json(
         let s = match r.inner.get_json(key) {
             // The record's own text, owned by the request's session.
             Some(std::borrow::Cow::Borrowed(text)) => libsession_str::borrow(text),
-            Some(std::borrow::Cow::Owned(text)) => {
-                r.scratch = text;
-                libsession_str::borrow(&r.scratch)
-            }
+            Some(std::borrow::Cow::Owned(text)) => r.keep(text),
             None => libsession_str::NONE,
         };
         // SAFETY: `out` is non-NULL and writable (contract).
@@ -781,6 +991,7 @@ pub unsafe extern "C" fn libsession_request_get_json(
 /// # Safety
 /// `req` is NULL or live; `key` and `json` are NULL or their lengths' worth
 /// of readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_set_json(
     req: *mut libsession_request,
@@ -788,7 +999,7 @@ pub unsafe extern "C" fn libsession_request_set_json(
     key_len: usize,
     json: *const u8,
     json_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
         // SAFETY: `key` is NULL or `key_len` readable bytes (contract).
         let key = unsafe { str_in(key, key_len, "key") }?;
@@ -805,12 +1016,13 @@ pub unsafe extern "C" fn libsession_request_set_json(
 ///
 /// # Safety
 /// `req` is NULL or live; `key` is NULL or `key_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_delete(
     req: *mut libsession_request,
     key: *const u8,
     key_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
         // SAFETY: `key` is NULL or `key_len` readable bytes (contract).
         let key = unsafe { str_in(key, key_len, "key") }?;
@@ -830,13 +1042,14 @@ pub unsafe extern "C" fn libsession_request_delete(
 /// # Safety
 /// `req` is NULL or live; `key` is NULL or `key_len` readable bytes;
 /// `value_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_increment(
     req: *mut libsession_request,
     key: *const u8,
     key_len: usize,
     value_out: *mut f64,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
         let out = out_ptr(value_out, "value_out")?;
         // SAFETY: `key` is NULL or `key_len` readable bytes (contract).
@@ -856,55 +1069,61 @@ pub unsafe extern "C" fn libsession_request_increment(
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_touch(req: *mut libsession_request) -> u32 {
+pub unsafe extern "C" fn libsession_request_touch(req: *mut libsession_request) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.touch()?) })
 }
 
 /// `req.session.cookie.maxAge = ms` (or `null` for a browser-session cookie).
 ///
 /// # Parameters
-/// `req`; `has_max_age`: false for `null`; `max_age_ms`: used when true.
+/// `req`; `has_max_age`: false for `null`; `max_age_ms`: used when true
+/// (milliseconds are `int64_t` throughout the API; a fractional maxAge can
+/// still be given as JSON, with `libsession_request_set_cookie_attr` and
+/// `ORIGINAL_MAX_AGE` followed by `libsession_request_touch`).
 ///
 /// # Returns
 /// As for `libsession_request_touch`.
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_set_max_age(
     req: *mut libsession_request,
     has_max_age: bool,
-    max_age_ms: f64,
-) -> u32 {
-    ffi_boundary!(request(req, r) { Ok(r.inner.set_max_age(has_max_age.then_some(max_age_ms))?) })
+    max_age_ms: i64,
+) -> ResultCode {
+    ffi_boundary!(request(req, r) { Ok(r.inner.set_max_age(has_max_age.then_some(max_age_ms as f64))?) })
 }
 
 /// `req.session.cookie.expires = new Date(at_ms)` (or `null`: no expiry).
 ///
 /// # Parameters
 /// `req`; `has_expires`: false for `null`; `expires_at_ms`: Unix ms, used
-/// when true (a non-finite value is an invalid date, as in JavaScript).
+/// when true.
 ///
 /// # Returns
 /// As for `libsession_request_touch`.
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_set_expires(
     req: *mut libsession_request,
     has_expires: bool,
-    expires_at_ms: f64,
-) -> u32 {
-    ffi_boundary!(request(req, r) { Ok(r.inner.set_expires(has_expires.then_some(expires_at_ms))?) })
+    expires_at_ms: i64,
+) -> ResultCode {
+    ffi_boundary!(request(req, r) { Ok(r.inner.set_expires(has_expires.then_some(expires_at_ms as f64))?) })
 }
 
 /// `req.session.cookie[attr] = JSON.parse(json)`, unvalidated until the
 /// header is written (as in express-session).
 ///
 /// # Parameters
-/// `req`; `attr`: a `libsession_cookie_attr` value; `json`, `json_len`: the
+/// `req`; `attr`: the attribute; `json`, `json_len`: the
 /// value as JSON text.
 ///
 /// # Returns
@@ -914,17 +1133,18 @@ pub unsafe extern "C" fn libsession_request_set_expires(
 ///
 /// # Safety
 /// `req` is NULL or live; `json` is NULL or `json_len` readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_set_cookie_attr(
     req: *mut libsession_request,
-    attr: u32,
+    attr: CookieAttrCode,
     json: *const u8,
     json_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
-        let attr = CookieAttr::from(libsession_cookie_attr::try_from(attr)?);
         // SAFETY: `json` is NULL or `json_len` readable bytes (contract).
         let value = unsafe { json_in(json, json_len, "json") }?;
+        let attr = CookieAttr::from(libsession_cookie_attr::try_from(attr)?);
         Ok(r.inner.set_cookie_attr(attr, value)?)
     })
 }
@@ -940,6 +1160,7 @@ pub unsafe extern "C" fn libsession_request_set_cookie_attr(
 /// # Safety
 /// `req` is NULL or live; `name` and `json` are NULL or their lengths' worth
 /// of readable bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_set_cookie_attr_by_name(
     req: *mut libsession_request,
@@ -947,10 +1168,13 @@ pub unsafe extern "C" fn libsession_request_set_cookie_attr_by_name(
     name_len: usize,
     json: *const u8,
     json_len: usize,
-) -> u32 {
+) -> ResultCode {
     ffi_boundary!(request(req, r) {
         // SAFETY: `name` is NULL or `name_len` readable bytes (contract).
         let name = unsafe { str_in(name, name_len, "name") }?;
+        // NULL checks come before any other validation.
+        // SAFETY: `json` is NULL or `json_len` readable bytes (contract).
+        unsafe { bytes_in(json, json_len, "json") }?;
         let attr = CookieAttr::from_name(name).ok_or_else(|| {
             Fail::new(libsession_result::UnknownCookieAttribute, format!("unknown cookie attribute `{name}`"))
         })?;
@@ -969,8 +1193,9 @@ pub unsafe extern "C" fn libsession_request_set_cookie_attr_by_name(
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_save(req: *mut libsession_request) -> u32 {
+pub unsafe extern "C" fn libsession_request_save(req: *mut libsession_request) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.save()?) })
 }
 
@@ -982,8 +1207,9 @@ pub unsafe extern "C" fn libsession_request_save(req: *mut libsession_request) -
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_reload(req: *mut libsession_request) -> u32 {
+pub unsafe extern "C" fn libsession_request_reload(req: *mut libsession_request) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.reload()?) })
 }
 
@@ -995,8 +1221,9 @@ pub unsafe extern "C" fn libsession_request_reload(req: *mut libsession_request)
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_destroy(req: *mut libsession_request) -> u32 {
+pub unsafe extern "C" fn libsession_request_destroy(req: *mut libsession_request) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.destroy()?) })
 }
 
@@ -1009,8 +1236,9 @@ pub unsafe extern "C" fn libsession_request_destroy(req: *mut libsession_request
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_regenerate(req: *mut libsession_request) -> u32 {
+pub unsafe extern "C" fn libsession_request_regenerate(req: *mut libsession_request) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.regenerate()?) })
 }
 
@@ -1023,8 +1251,9 @@ pub unsafe extern "C" fn libsession_request_regenerate(req: *mut libsession_requ
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_unset(req: *mut libsession_request) -> u32 {
+pub unsafe extern "C" fn libsession_request_unset(req: *mut libsession_request) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.unset()?) })
 }
 
@@ -1040,8 +1269,9 @@ pub unsafe extern "C" fn libsession_request_unset(req: *mut libsession_request) 
 ///
 /// # Safety
 /// `req` is NULL or live.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_finish(req: *mut libsession_request) -> u32 {
+pub unsafe extern "C" fn libsession_request_finish(req: *mut libsession_request) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.finish()?) })
 }
 
@@ -1049,104 +1279,127 @@ pub unsafe extern "C" fn libsession_request_finish(req: *mut libsession_request)
 /// `unset`.
 ///
 /// # Parameters
-/// `req`; `id_out`: receives the ID.
+/// `req`; `id_out`: receives the ID, or `{ NULL, 0 }` if the request has none
+/// (before the first poll, out of scope, store unavailable).
 ///
 /// # Returns
-/// `true` (and `*id_out` set) if the request has a session ID; `false` if it
-/// has none (before the first poll, out of scope, store unavailable), or for
-/// a NULL argument or a poisoned request.
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Memory and lifetimes
-/// Valid until the next call on the request that takes a non-const pointer.
+/// Valid until the next state-changing call on the request.
 ///
 /// # Safety
 /// `req` is NULL or live; `id_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_session_id(
     req: *const libsession_request,
     id_out: *mut libsession_str,
-) -> bool {
-    ffi_boundary!(value(false) {
-        match (readable(req).and_then(|r| r.inner.session_id()), id_out.is_null()) {
-            (Some(id), false) => {
-                // SAFETY: non-NULL and writable (contract).
-                unsafe { id_out.write(libsession_str::borrow(id)) };
-                true
-            }
-            _ => false,
-        }
+) -> ResultCode {
+    ffi_boundary!(reading(req, r) {
+        let id = r.inner.session_id().map_or(libsession_str::NONE, libsession_str::borrow);
+        // SAFETY: `id_out` is NULL or writable (contract).
+        unsafe { put(id_out, "id_out", id) }
     })
 }
 
 /// The session ID whose signed cookie the request carried, if the signature
 /// verified with one of the secrets.
 ///
+/// # Parameters
+/// `req`; `id_out`: receives the ID, or `{ NULL, 0 }` if there is none.
+///
 /// # Returns
 /// As for `libsession_request_session_id`.
 ///
 /// # Safety
 /// `req` is NULL or live; `id_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_cookie_session_id(
     req: *const libsession_request,
     id_out: *mut libsession_str,
-) -> bool {
-    ffi_boundary!(value(false) {
-        match (readable(req).and_then(|r| r.inner.cookie_session_id()), id_out.is_null()) {
-            (Some(id), false) => {
-                // SAFETY: non-NULL and writable (contract).
-                unsafe { id_out.write(libsession_str::borrow(id)) };
-                true
-            }
-            _ => false,
-        }
+) -> ResultCode {
+    ffi_boundary!(reading(req, r) {
+        let id = r.inner.cookie_session_id().map_or(libsession_str::NONE, libsession_str::borrow);
+        // SAFETY: `id_out` is NULL or writable (contract).
+        unsafe { put(id_out, "id_out", id) }
     })
 }
 
-/// Whether `req.session` exists (`false` for a NULL or poisoned request).
+/// Whether `req.session` exists.
+///
+/// # Parameters
+/// `req`; `has_session_out`: receives the answer.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
-/// `req` is NULL or live.
+/// `req` is NULL or live; `has_session_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_has_session(req: *const libsession_request) -> bool {
-    ffi_boundary!(value(false) { readable(req).is_some_and(|r| r.inner.has_session()) })
+pub unsafe extern "C" fn libsession_request_has_session(
+    req: *const libsession_request,
+    has_session_out: *mut bool,
+) -> ResultCode {
+    // SAFETY: `has_session_out` is NULL or writable (contract).
+    ffi_boundary!(reading(req, r) { unsafe { put(has_session_out, "has_session_out", r.inner.has_session()) } })
 }
 
 /// `req.session.cookie.maxAge`: milliseconds until the cookie expires.
 ///
 /// # Parameters
-/// `req`; `max_age_out`: receives the value.
+/// `req`; `max_age_out`: receives the milliseconds (0 when there is no
+/// expiry; rounded toward zero); `has_max_age_out`: receives false for a
+/// browser-session cookie or an invalid date, true otherwise.
 ///
 /// # Returns
-/// `true` (and `*max_age_out` set) if there is a session whose cookie has an
-/// expiry; `false` otherwise (browser-session cookie, no session, NULL
-/// argument, poisoned request).
+/// `LIBSESSION_RESULT_OK`; `NO_SESSION`; `NULL_PARAMETER`; `PANIC`.
 ///
 /// # Safety
-/// `req` is NULL or live; `max_age_out` is NULL or writable.
+/// `req` is NULL or live; the out-pointers are NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_max_age(req: *const libsession_request, max_age_out: *mut f64) -> bool {
-    ffi_boundary!(value(false) {
-        match (readable(req).and_then(|r| r.inner.max_age()), max_age_out.is_null()) {
-            (Some(ms), false) => {
-                // SAFETY: non-NULL and writable (contract).
-                unsafe { max_age_out.write(ms) };
-                true
-            }
-            _ => false,
+pub unsafe extern "C" fn libsession_request_max_age(
+    req: *const libsession_request,
+    max_age_out: *mut i64,
+    has_max_age_out: *mut bool,
+) -> ResultCode {
+    ffi_boundary!(reading(req, r) {
+        out_ptr(max_age_out, "max_age_out")?;
+        out_ptr(has_max_age_out, "has_max_age_out")?;
+        if !r.inner.has_session() {
+            return Err(Error::NoSession.into());
+        }
+        let ms = r.inner.max_age();
+        // SAFETY: both checked non-NULL above, writable (contract).
+        unsafe {
+            put(max_age_out, "max_age_out", ms.map_or(0, |ms| ms as i64))?;
+            put(has_max_age_out, "has_max_age_out", ms.is_some())
         }
     })
 }
 
 /// Whether the request counts as secure (TLS, or a trusted proxy's
-/// `X-Forwarded-Proto: https`). Known after the first poll; `false` for a
-/// NULL or poisoned request.
+/// `X-Forwarded-Proto: https`). Known after the first poll.
+///
+/// # Parameters
+/// `req`; `is_secure_out`: receives the answer.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
 ///
 /// # Safety
-/// `req` is NULL or live.
+/// `req` is NULL or live; `is_secure_out` is NULL or writable.
+#[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn libsession_request_is_secure(req: *const libsession_request) -> bool {
-    ffi_boundary!(value(false) { readable(req).is_some_and(|r| r.inner.is_secure()) })
+pub unsafe extern "C" fn libsession_request_is_secure(
+    req: *const libsession_request,
+    is_secure_out: *mut bool,
+) -> ResultCode {
+    // SAFETY: `is_secure_out` is NULL or writable (contract).
+    ffi_boundary!(reading(req, r) { unsafe { put(is_secure_out, "is_secure_out", r.inner.is_secure()) } })
 }
 
 #[cfg(test)]
@@ -1182,14 +1435,15 @@ mod tests {
         });
         assert_eq!(rc, libsession_result::Panic as u32);
         let mut kind = 0;
-        // SAFETY: a live request and a valid out-pointer.
+        let mut has = false;
+        // SAFETY: a live request and valid out-pointers.
         unsafe {
             assert_eq!(libsession_request_poll_action(req, &mut kind), libsession_result::Panic as u32);
             assert_eq!(kind, 0, "out-parameters are not written on failure");
-            assert!(!libsession_request_has_session(req));
-            let mut buf = [0u8; 128];
-            let n = libsession_request_last_error(req, buf.as_mut_ptr(), buf.len());
-            assert!(std::str::from_utf8(&buf[..n]).unwrap().ends_with("poisoned: injected"));
+            assert_eq!(libsession_request_has_session(req, &mut has), libsession_result::Panic as u32);
+            let mut message = libsession_str::NONE;
+            assert_eq!(libsession_request_last_error(req, &mut message), 0);
+            assert!(std::str::from_utf8(message.as_bytes().unwrap()).unwrap().ends_with("poisoned: injected"));
             libsession_request_free(req);
             libsession_config_free(c);
         }

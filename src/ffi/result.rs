@@ -4,9 +4,38 @@ use std::ffi::{CStr, c_char};
 
 use crate::{ConfigError, Error};
 
+// The enum types as they cross the boundary. C sees the enum's name
+// (cbindgen.toml renames each alias and leaves out its typedef); Rust sees
+// `u32`, because an integer from C that is no enum value must be validated
+// (`TryFrom<u32>`), and receiving it as a Rust enum would be undefined
+// behaviour. Outputs use them too, so that every enum in the header has one
+// width, 32 bits (the enums are `#[repr(u32)]`).
+
+/// A `libsession_result` crossing the boundary.
+pub type ResultCode = u32;
+/// A `libsession_action` crossing the boundary.
+pub type ActionCode = u32;
+/// A `libsession_load_status` crossing the boundary.
+pub type LoadStatusCode = u32;
+/// A `libsession_store_status` crossing the boundary.
+pub type StoreStatusCode = u32;
+/// A `libsession_cookie_attr` crossing the boundary.
+pub type CookieAttrCode = u32;
+/// A `libsession_tristate` crossing the boundary.
+pub type TristateCode = u32;
+/// A `libsession_secure` crossing the boundary.
+pub type SecureCode = u32;
+/// A `libsession_same_site` crossing the boundary.
+pub type SameSiteCode = u32;
+/// A `libsession_priority` crossing the boundary.
+pub type PriorityCode = u32;
+/// A `libsession_unset` crossing the boundary.
+pub type UnsetCode = u32;
+
 /// The result of a call: `LIBSESSION_RESULT_OK` (0) or why it failed.
 ///
-/// Functions return it as `uint32_t`. `libsession_result_str` gives a static
+/// Every fallible function returns it (32 bits wide in C and C++ alike).
+/// `libsession_result_str` gives a static
 /// message per code, `libsession_request_last_error` and
 /// `libsession_config_builder_last_error` the detail of a handle's most recent
 /// failure. Numbers are never reused; new codes go at the end of their group.
@@ -42,6 +71,9 @@ pub enum libsession_result {
     InsufficientEntropy = 9,
     /// No entropy was given and the operating system's random source failed.
     EntropyUnavailable = 10,
+    /// The current action has no such payload (for example the expiry of a
+    /// `LOAD` action), or there is no current action (misuse). Nothing changed.
+    WrongAction = 11,
 
     // ----- 100-199: conditions of the session (nothing changed unless said) -----
     /// The operation needs a session and the request has none (out of the
@@ -147,6 +179,7 @@ from_u32!(libsession_result {
     InvalidJson,
     InsufficientEntropy,
     EntropyUnavailable,
+    WrongAction,
     UnexpectedInput,
     WrongPhase,
     RequestFailed,
@@ -182,6 +215,7 @@ impl libsession_result {
             libsession_result::InvalidJson => c"a JSON argument is not valid JSON",
             libsession_result::InsufficientEntropy => c"at least 32 bytes of entropy are required",
             libsession_result::EntropyUnavailable => c"the operating system's random source failed",
+            libsession_result::WrongAction => c"the current action has no such payload",
             libsession_result::UnexpectedInput => c"unexpected input: no outstanding action asked for it",
             libsession_result::WrongPhase => c"call not allowed in the request's current phase",
             libsession_result::RequestFailed => c"the request failed earlier and accepts no more calls",
@@ -212,6 +246,7 @@ impl libsession_result {
             self,
             libsession_result::NullParameter
                 | libsession_result::InvalidParameter
+                | libsession_result::WrongAction
                 | libsession_result::UnexpectedInput
                 | libsession_result::WrongPhase
                 | libsession_result::RequestFailed
@@ -231,7 +266,7 @@ impl libsession_result {
 /// # Thread safety
 /// May be called from any thread at any time.
 #[unsafe(no_mangle)]
-pub extern "C" fn libsession_result_str(result: u32) -> *const c_char {
+pub extern "C" fn libsession_result_str(result: ResultCode) -> *const c_char {
     ffi_boundary!(value(c"libsession panicked".as_ptr()) {
         match libsession_result::try_from(result) {
             Ok(r) => r.message().as_ptr(),
@@ -241,8 +276,9 @@ pub extern "C" fn libsession_result_str(result: u32) -> *const c_char {
 }
 
 /// Whether a result code reports misuse of the API: a NULL required
-/// argument, an invalid enum value, or a call the request's state does not
-/// allow (`UNEXPECTED_INPUT`, `WRONG_PHASE`, `REQUEST_FAILED`). Misuse is a
+/// argument, an invalid enum value, a payload the current action lacks
+/// (`WRONG_ACTION`), or a call the request's state does not allow
+/// (`UNEXPECTED_INPUT`, `WRONG_PHASE`, `REQUEST_FAILED`). Misuse is a
 /// bug in the host; everything else is a condition to handle.
 ///
 /// # Returns
@@ -251,7 +287,7 @@ pub extern "C" fn libsession_result_str(result: u32) -> *const c_char {
 /// # Thread safety
 /// May be called from any thread at any time.
 #[unsafe(no_mangle)]
-pub extern "C" fn libsession_result_is_misuse(result: u32) -> bool {
+pub extern "C" fn libsession_result_is_misuse(result: ResultCode) -> bool {
     ffi_boundary!(value(false) { libsession_result::try_from(result).is_ok_and(libsession_result::is_misuse) })
 }
 
@@ -266,12 +302,16 @@ pub enum libsession_action {
     Load = 1,
     /// Store `libsession_request_action_record` (JSON text) under the action's
     /// ID, with the expiry from `libsession_request_action_expires_at` (Unix
-    /// ms, for stores with TTLs; none for a browser-session cookie). Then call
+    /// ms, for stores with TTLs; none for a browser-session cookie) or the TTL
+    /// from `libsession_request_action_ttl_seconds` (connect-redis's rule; a
+    /// TTL <= 0 means delete the key instead of writing it). Then call
     /// `libsession_request_handle_store_result`.
     Save = 2,
     /// Refresh the record under the action's ID: a store that keeps the
     /// cookie in the record replaces its `cookie` with the action record's; a
-    /// TTL store sets the TTL from the action's expiry. Then call
+    /// TTL store sets the TTL from the action's expiry or
+    /// `libsession_request_action_ttl_seconds` (a TTL <= 0 deletes the key, as
+    /// Redis's `EXPIRE` does). Then call
     /// `libsession_request_handle_store_result`.
     Touch = 3,
     /// Delete the record under the action's ID (absent is fine), then call
@@ -280,7 +320,8 @@ pub enum libsession_action {
     /// Add a `Set-Cookie` header whose value is `libsession_request_action_value`.
     SetCookie = 5,
     /// A store answer is owed: return to the event loop; poll again after
-    /// giving it.
+    /// giving it. At most one store action is outstanding per request, and
+    /// polling before it is answered keeps returning `WAIT`.
     Wait = 6,
     /// The session is ready (or deliberately absent). Run the handler, then
     /// call `libsession_request_finish`. Repeats until the host acts.
@@ -469,7 +510,7 @@ mod tests {
                 assert!(!r.message().to_bytes().is_empty());
             }
         }
-        assert!(libsession_result::try_from(11).is_err());
+        assert!(libsession_result::try_from(12).is_err());
         assert!(libsession_result_is_misuse(libsession_result::WrongPhase as u32));
         assert!(!libsession_result_is_misuse(libsession_result::NoSession as u32));
         assert!(!libsession_result_is_misuse(99_999));

@@ -71,6 +71,102 @@ static char *dup_str(libsession_str s) {
     return p;
 }
 
+#define GETTER_OK(call)                                                       \
+    do {                                                                      \
+        libsession_result rc_ = (call);                                       \
+        if (rc_ != LIBSESSION_RESULT_OK) {                                    \
+            h_fail(__FILE__, __LINE__, libsession_result_str(rc_));           \
+        }                                                                     \
+    } while (0)
+
+libsession_str act_id(const libsession_request *req) {
+    libsession_str s = {NULL, 0};
+    GETTER_OK(libsession_request_action_id(req, &s));
+    return s;
+}
+
+libsession_str act_record(const libsession_request *req) {
+    libsession_str s = {NULL, 0};
+    GETTER_OK(libsession_request_action_record(req, &s));
+    return s;
+}
+
+libsession_str act_value(const libsession_request *req) {
+    libsession_str s = {NULL, 0};
+    GETTER_OK(libsession_request_action_value(req, &s));
+    return s;
+}
+
+bool act_expires_at(const libsession_request *req, int64_t *at) {
+    bool has = false;
+    GETTER_OK(libsession_request_action_expires_at(req, at, &has));
+    return has;
+}
+
+bool get_session_id(const libsession_request *req, libsession_str *id) {
+    GETTER_OK(libsession_request_session_id(req, id));
+    return id->data != NULL;
+}
+
+bool get_cookie_session_id(const libsession_request *req, libsession_str *id) {
+    GETTER_OK(libsession_request_cookie_session_id(req, id));
+    return id->data != NULL;
+}
+
+bool get_has_session(const libsession_request *req) {
+    bool b = false;
+    GETTER_OK(libsession_request_has_session(req, &b));
+    return b;
+}
+
+bool get_is_secure(const libsession_request *req) {
+    bool b = false;
+    GETTER_OK(libsession_request_is_secure(req, &b));
+    return b;
+}
+
+bool get_max_age(const libsession_request *req, int64_t *ms) {
+    bool has = false;
+    libsession_result rc = libsession_request_max_age(req, ms, &has);
+    return rc == LIBSESSION_RESULT_OK && has;
+}
+
+uint64_t get_id_count(const libsession_request *req) {
+    uint64_t n = 0;
+    GETTER_OK(libsession_request_generated_id_count(req, &n));
+    return n;
+}
+
+void get_last_error(const libsession_request *req, char *buf, size_t size) {
+    libsession_str s = {NULL, 0};
+    GETTER_OK(libsession_request_last_error(req, &s));
+    str_copy(s, buf, size);
+}
+
+libsession_str cfg_name(const libsession_config *cfg) {
+    libsession_str s = {NULL, 0};
+    GETTER_OK(libsession_config_name(cfg, &s));
+    return s;
+}
+
+bool cfg_max_age(const libsession_config *cfg, int64_t *ms) {
+    bool has = false;
+    GETTER_OK(libsession_config_max_age(cfg, ms, &has));
+    return has;
+}
+
+libsession_unset cfg_unset(const libsession_config *cfg) {
+    libsession_unset u = LIBSESSION_UNSET_KEEP;
+    GETTER_OK(libsession_config_unset(cfg, &u));
+    return u;
+}
+
+bool cfg_express_compat(const libsession_config *cfg) {
+    bool b = false;
+    GETTER_OK(libsession_config_express_compat(cfg, &b));
+    return b;
+}
+
 void store_init(store *s) {
     memset(s, 0, sizeof *s);
 }
@@ -100,10 +196,10 @@ static void store_remove(store *s, store_entry *e) {
     *e = s->entries[--s->len];
 }
 
-uint32_t answer(libsession_request *req, uint32_t kind, store *s, int64_t now) {
+libsession_result answer(libsession_request *req, libsession_action kind, store *s, int64_t now) {
     char id[256];
     store_entry *e;
-    str_copy(libsession_request_action_id(req), id, sizeof id);
+    str_copy(act_id(req), id, sizeof id);
     e = store_find(s, id);
     if (kind == LIBSESSION_ACTION_LOAD) {
         s->gets++;
@@ -128,7 +224,7 @@ uint32_t answer(libsession_request *req, uint32_t kind, store *s, int64_t now) {
     if (kind == LIBSESSION_ACTION_SAVE || kind == LIBSESSION_ACTION_TOUCH) {
         int *fail = kind == LIBSESSION_ACTION_SAVE ? &s->fail_set : &s->fail_touch;
         int64_t at = 0;
-        bool has = libsession_request_action_expires_at(req, &at);
+        bool has = act_expires_at(req, &at);
         if (kind == LIBSESSION_ACTION_SAVE) {
             s->sets++;
         } else {
@@ -146,11 +242,11 @@ uint32_t answer(libsession_request *req, uint32_t kind, store *s, int64_t now) {
                 return libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_FAILED, S("store full"));
             }
             e = &s->entries[s->len++];
-            e->id = dup_str(libsession_request_action_id(req));
+            e->id = dup_str(act_id(req));
         } else {
             free(e->record);
         }
-        e->record = dup_str(libsession_request_action_record(req));
+        e->record = dup_str(act_record(req));
         e->has_expiry = has;
         e->expires_at = at;
         return libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_OK, NULL, 0);
@@ -169,11 +265,11 @@ uint32_t answer(libsession_request *req, uint32_t kind, store *s, int64_t now) {
     return LIBSESSION_RESULT_INVALID_PARAMETER;
 }
 
-uint32_t drive(libsession_request *req, store *s, int64_t now, outcome *o) {
+libsession_action drive(libsession_request *req, store *s, int64_t now, outcome *o) {
     int guard;
     for (guard = 0; guard < 1000; guard++) {
-        uint32_t kind = 0;
-        uint32_t rc = libsession_request_poll_action(req, &kind);
+        libsession_action kind = 0;
+        libsession_result rc = libsession_request_poll_action(req, &kind);
         if (rc != LIBSESSION_RESULT_OK) {
             fprintf(stderr, "poll failed: %s\n", libsession_result_str(rc));
             return 0;
@@ -191,21 +287,21 @@ uint32_t drive(libsession_request *req, store *s, int64_t now, outcome *o) {
             break;
         case LIBSESSION_ACTION_SET_COOKIE:
             o->set_cookies++;
-            str_copy(libsession_request_action_value(req), o->cookie, sizeof o->cookie);
+            str_copy(act_value(req), o->cookie, sizeof o->cookie);
             break;
         case LIBSESSION_ACTION_ERROR:
             o->errors++;
-            str_copy(libsession_request_action_value(req), o->error, sizeof o->error);
+            str_copy(act_value(req), o->error, sizeof o->error);
             break;
         case LIBSESSION_ACTION_COMPLETED: {
-            libsession_str v = libsession_request_action_value(req);
+            libsession_str v = act_value(req);
             o->completed++;
             o->completed_ok = v.data == NULL;
             str_copy(v, o->completed_error, sizeof o->completed_error);
             break;
         }
         case LIBSESSION_ACTION_FAILED:
-            str_copy(libsession_request_action_value(req), o->failed, sizeof o->failed);
+            str_copy(act_value(req), o->failed, sizeof o->failed);
             return kind;
         case LIBSESSION_ACTION_WAIT:
         case LIBSESSION_ACTION_READY:
@@ -228,7 +324,9 @@ const libsession_config *simple_config(void) {
     if (libsession_config_builder_add_secret(b, S("keyboard cat")) != LIBSESSION_RESULT_OK) {
         abort();
     }
-    libsession_config_builder_set_max_age(b, true, 60000.0);
+    if (libsession_config_builder_set_max_age(b, true, 60000) != LIBSESSION_RESULT_OK) {
+        abort();
+    }
     if (libsession_config_builder_build(b, &c) != LIBSESSION_RESULT_OK) {
         abort();
     }
@@ -246,7 +344,7 @@ libsession_request *new_request(const libsession_config *cfg, int64_t now, const
     e[0] = (uint8_t)(counter & 0xff);
     e[1] = (uint8_t)((counter >> 8) & 0xff);
     counter++;
-    if (libsession_request_new(cfg, (uint64_t)now, e, sizeof e, &req) != LIBSESSION_RESULT_OK) {
+    if (libsession_request_new(cfg, now, e, sizeof e, &req) != LIBSESSION_RESULT_OK) {
         abort();
     }
     if (cookie != NULL && libsession_request_add_cookie_header(req, (const uint8_t *)cookie, strlen(cookie)) !=

@@ -29,7 +29,7 @@ void h_fail(const char *file, int line, const char *what);
 
 #define CHECK_RC(call, want)                                                                \
     do {                                                                                    \
-        uint32_t rc_ = (call);                                                              \
+        libsession_result rc_ = (call);                                                     \
         if (rc_ == (uint32_t)(want)) {                                                      \
             h_checks_passed++;                                                              \
         } else {                                                                            \
@@ -88,6 +88,28 @@ void store_init(store *s);
 void store_clear(store *s);
 store_entry *store_find(store *s, const char *id);
 
+/* ----- getters as values (each checks its call returned OK) ----- */
+
+libsession_str act_id(const libsession_request *req);
+libsession_str act_record(const libsession_request *req);
+libsession_str act_value(const libsession_request *req);
+/* The action's expiry: whether it has one, and *at. */
+bool act_expires_at(const libsession_request *req, int64_t *at);
+/* Whether the request has a session ID (then *id is it). */
+bool get_session_id(const libsession_request *req, libsession_str *id);
+bool get_cookie_session_id(const libsession_request *req, libsession_str *id);
+bool get_has_session(const libsession_request *req);
+bool get_is_secure(const libsession_request *req);
+/* Whether the session's cookie has a maxAge (then *ms is it). */
+bool get_max_age(const libsession_request *req, int64_t *ms);
+uint64_t get_id_count(const libsession_request *req);
+/* The request's last error message as a C string (truncated to fit). */
+void get_last_error(const libsession_request *req, char *buf, size_t size);
+libsession_str cfg_name(const libsession_config *cfg);
+bool cfg_max_age(const libsession_config *cfg, int64_t *ms);
+libsession_unset cfg_unset(const libsession_config *cfg);
+bool cfg_express_compat(const libsession_config *cfg);
+
 /* What one run of the poll loop saw. */
 typedef struct {
     int set_cookies;
@@ -102,11 +124,11 @@ typedef struct {
 
 /* Polls and answers store actions until WAIT, READY, FAILED or DONE (or a
  * call fails: returns 0 then). */
-uint32_t drive(libsession_request *req, store *s, int64_t now, outcome *o);
+libsession_action drive(libsession_request *req, store *s, int64_t now, outcome *o);
 
 /* Answers one polled store action (LOAD/SAVE/TOUCH/DESTROY) from the store;
  * returns the result code of the handle_* call. */
-uint32_t answer(libsession_request *req, uint32_t kind, store *s, int64_t now);
+libsession_result answer(libsession_request *req, libsession_action kind, store *s, int64_t now);
 
 /* A config with one secret and a maxAge of one minute (strict defaults). */
 const libsession_config *simple_config(void);

@@ -17,11 +17,11 @@ static void test_canonical_poll_loop(void) {
     store_init(&s);
     for (round = 1; round <= 3; round++) {
         libsession_request *req = NULL;
-        uint32_t kind = 0;
+        libsession_action kind = 0;
         bool done = false;
         int guard = 0;
         int64_t now = NOW + round * 1000;
-        CHECK_OK(libsession_request_new(cfg, (uint64_t)now, S("0123456789abcdef0123456789abcdef"), &req));
+        CHECK_OK(libsession_request_new(cfg, (int64_t)now, S("0123456789abcdef0123456789abcdef"), &req));
         CHECK_OK(libsession_request_set_target(req, S("/")));
         if (cookie[0] != '\0') {
             CHECK_OK(libsession_request_add_cookie_header(req, (const uint8_t *)cookie, strlen(cookie)));
@@ -35,9 +35,9 @@ static void test_canonical_poll_loop(void) {
                 break;
             case LIBSESSION_ACTION_SAVE: {
                 int64_t at = 0;
-                CHECK(libsession_request_action_expires_at(req, &at));
+                CHECK(act_expires_at(req, &at));
                 CHECK(at == now + 60000);
-                CHECK(str_has(libsession_request_action_record(req), "\"views\":"));
+                CHECK(str_has(act_record(req), "\"views\":"));
                 CHECK_OK(answer(req, kind, &s, now));
                 break;
             }
@@ -53,7 +53,7 @@ static void test_canonical_poll_loop(void) {
                 break;
             }
             case LIBSESSION_ACTION_SET_COOKIE: {
-                libsession_str v = libsession_request_action_value(req);
+                libsession_str v = act_value(req);
                 char value[2048];
                 CHECK(str_has(v, "connect.sid=s%3A"));
                 CHECK(str_has(v, "; Path=/; Expires="));
@@ -109,11 +109,11 @@ static void test_data_operations(void) {
     memset(&o, 0, sizeof o);
     req = ready(cfg, &s, NULL);
 
-    CHECK(libsession_request_has_session(req));
-    CHECK(libsession_request_session_id(req, &id));
+    CHECK(get_has_session(req));
+    CHECK(get_session_id(req, &id));
     CHECK(id.len == 43);
-    CHECK(!libsession_request_cookie_session_id(req, &id));
-    CHECK(!libsession_request_is_secure(req));
+    CHECK(!get_cookie_session_id(req, &id));
+    CHECK(!get_is_secure(req));
 
     /* get of an absent key: OK with an absent string. */
     json.data = (const uint8_t *)"untouched";
@@ -165,27 +165,27 @@ static void test_cookie_operations(void) {
     const libsession_config *cfg = simple_config();
     store s;
     libsession_request *req;
-    double ms = 0;
+    int64_t ms = 0;
     outcome o;
     store_init(&s);
     memset(&o, 0, sizeof o);
     req = ready(cfg, &s, NULL);
 
-    CHECK(libsession_request_max_age(req, &ms));
+    CHECK(get_max_age(req, &ms));
     CHECK(ms == 60000.0);
-    CHECK_OK(libsession_request_set_max_age(req, true, 5000.0));
-    CHECK(libsession_request_max_age(req, &ms) && ms == 5000.0);
-    CHECK_OK(libsession_request_set_now(req, (uint64_t)(NOW + 1000)));
-    CHECK(libsession_request_max_age(req, &ms) && ms == 4000.0);
+    CHECK_OK(libsession_request_set_max_age(req, true, 5000));
+    CHECK(get_max_age(req, &ms) && ms == 5000.0);
+    CHECK_OK(libsession_request_set_now(req, (int64_t)(NOW + 1000)));
+    CHECK(get_max_age(req, &ms) && ms == 4000.0);
     CHECK_OK(libsession_request_touch(req));
-    CHECK(libsession_request_max_age(req, &ms) && ms == 5000.0);
-    CHECK_OK(libsession_request_set_max_age(req, false, 0.0));
-    CHECK(!libsession_request_max_age(req, &ms));
-    CHECK_OK(libsession_request_set_expires(req, true, (double)(NOW + 1000 + 7000)));
-    CHECK(libsession_request_max_age(req, &ms) && ms == 7000.0);
-    CHECK_OK(libsession_request_set_expires(req, false, 0.0));
-    CHECK(!libsession_request_max_age(req, &ms));
-    CHECK_OK(libsession_request_set_max_age(req, true, 3600000.0));
+    CHECK(get_max_age(req, &ms) && ms == 5000.0);
+    CHECK_OK(libsession_request_set_max_age(req, false, 0));
+    CHECK(!get_max_age(req, &ms));
+    CHECK_OK(libsession_request_set_expires(req, true, (int64_t)(NOW + 1000 + 7000)));
+    CHECK(get_max_age(req, &ms) && ms == 7000.0);
+    CHECK_OK(libsession_request_set_expires(req, false, 0));
+    CHECK(!get_max_age(req, &ms));
+    CHECK_OK(libsession_request_set_max_age(req, true, 3600000));
 
     CHECK_OK(libsession_request_set_cookie_attr(req, LIBSESSION_COOKIE_ATTR_PRIORITY, S("\"high\"")));
     CHECK_OK(libsession_request_set_cookie_attr(req, LIBSESSION_COOKIE_ATTR_PATH, S("\"/\"")));
@@ -217,12 +217,12 @@ static void test_save_reload_regenerate_destroy(void) {
     libsession_request *req;
     libsession_str id;
     char first_id[64], second_id[64];
-    uint32_t kind = 0;
+    libsession_action kind = 0;
     outcome o;
     store_init(&s);
     memset(&o, 0, sizeof o);
     req = ready(cfg, &s, NULL);
-    CHECK(libsession_request_session_id(req, &id));
+    CHECK(get_session_id(req, &id));
     str_copy(id, first_id, sizeof first_id);
 
     /* save: SAVE, then COMPLETED without error, then READY. */
@@ -230,12 +230,12 @@ static void test_save_reload_regenerate_destroy(void) {
     CHECK_OK(libsession_request_save(req));
     CHECK_OK(libsession_request_poll_action(req, &kind));
     CHECK(kind == LIBSESSION_ACTION_SAVE);
-    CHECK(str_eq(libsession_request_action_id(req), first_id));
-    CHECK(libsession_request_action_value(req).data == NULL);
+    CHECK(str_eq(act_id(req), first_id));
+    CHECK(act_value(req).data == NULL);
     CHECK_OK(answer(req, kind, &s, NOW));
     CHECK_OK(libsession_request_poll_action(req, &kind));
     CHECK(kind == LIBSESSION_ACTION_COMPLETED);
-    CHECK(libsession_request_action_value(req).data == NULL);
+    CHECK(act_value(req).data == NULL);
     CHECK_OK(libsession_request_poll_action(req, &kind));
     CHECK(kind == LIBSESSION_ACTION_READY);
     CHECK(s.len == 1);
@@ -255,15 +255,15 @@ static void test_save_reload_regenerate_destroy(void) {
     CHECK_OK(libsession_request_regenerate(req));
     CHECK_OK(libsession_request_poll_action(req, &kind));
     CHECK(kind == LIBSESSION_ACTION_DESTROY);
-    CHECK(str_eq(libsession_request_action_id(req), first_id));
+    CHECK(str_eq(act_id(req), first_id));
     CHECK_OK(answer(req, kind, &s, NOW));
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
     CHECK(o.completed == 2 && o.completed_ok);
     CHECK(s.len == 0);
-    CHECK(libsession_request_session_id(req, &id));
+    CHECK(get_session_id(req, &id));
     str_copy(id, second_id, sizeof second_id);
     CHECK(strcmp(first_id, second_id) != 0);
-    CHECK(libsession_request_generated_id_count(req) == 2);
+    CHECK(get_id_count(req) == 2);
     {
         libsession_str v;
         CHECK_OK(libsession_request_get_json(req, S("k"), &v));
@@ -276,11 +276,11 @@ static void test_save_reload_regenerate_destroy(void) {
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
     CHECK(s.len == 1);
     CHECK_OK(libsession_request_destroy(req));
-    CHECK(!libsession_request_has_session(req));
+    CHECK(!get_has_session(req));
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
     CHECK(o.completed == 4 && o.completed_ok);
     CHECK(s.len == 0);
-    CHECK(libsession_request_session_id(req, &id) && str_eq(id, second_id));
+    CHECK(get_session_id(req, &id) && str_eq(id, second_id));
     CHECK_RC(libsession_request_increment(req, S("k"), NULL), LIBSESSION_RESULT_NULL_PARAMETER);
     {
         double n = -1;
@@ -295,7 +295,7 @@ static void test_save_reload_regenerate_destroy(void) {
     req = ready(cfg, &s, NULL);
     CHECK_OK(libsession_request_set_json(req, S("k"), S("1")));
     CHECK_OK(libsession_request_unset(req));
-    CHECK(!libsession_request_has_session(req));
+    CHECK(!get_has_session(req));
     CHECK_OK(libsession_request_unset(req));
     memset(&o, 0, sizeof o);
     finish(req, &s, NOW, &o);
@@ -318,15 +318,15 @@ static void test_cookie_round_trip_and_touch(void) {
     memset(&o, 0, sizeof o);
     req = ready(cfg, &s, NULL);
     CHECK_OK(libsession_request_set_json(req, S("k"), S("1")));
-    CHECK(libsession_request_session_id(req, &id));
+    CHECK(get_session_id(req, &id));
     str_copy(id, first_id, sizeof first_id);
     finish(req, &s, NOW, &o);
     libsession_request_free(req);
     cookie_header_of(o.cookie, cookie, sizeof cookie);
 
     req = ready(cfg, &s, cookie);
-    CHECK(libsession_request_cookie_session_id(req, &id) && str_eq(id, first_id));
-    CHECK(libsession_request_session_id(req, &id) && str_eq(id, first_id));
+    CHECK(get_cookie_session_id(req, &id) && str_eq(id, first_id));
+    CHECK(get_session_id(req, &id) && str_eq(id, first_id));
     memset(&o, 0, sizeof o);
     finish(req, &s, NOW + 10, &o);
     CHECK(s.touches == 1); /* unmodified, resave off: touched, not saved */
@@ -336,13 +336,13 @@ static void test_cookie_round_trip_and_touch(void) {
 
     /* An expired record is a new session. */
     req = ready(cfg, &s, cookie);
-    CHECK(libsession_request_session_id(req, &id) && str_eq(id, first_id));
+    CHECK(get_session_id(req, &id) && str_eq(id, first_id));
     libsession_request_free(req); /* freed mid-request: allowed */
     {
         libsession_request *late = new_request(cfg, NOW + 120000, cookie);
         memset(&o, 0, sizeof o);
         CHECK(drive(late, &s, NOW + 120000, &o) == LIBSESSION_ACTION_READY);
-        CHECK(libsession_request_session_id(late, &id) && !str_eq(id, first_id));
+        CHECK(get_session_id(late, &id) && !str_eq(id, first_id));
         libsession_request_free(late);
     }
     store_clear(&s);
@@ -366,7 +366,7 @@ static void test_secret_rotation(void) {
     CHECK_OK(libsession_config_builder_new(&b));
     CHECK_OK(libsession_config_builder_add_secret(b, S("new secret")));
     CHECK_OK(libsession_config_builder_add_secret(b, S("old secret")));
-    libsession_config_builder_set_rolling(b, true);
+    CHECK_OK(libsession_config_builder_set_rolling(b, true));
     CHECK_OK(libsession_config_builder_build(b, &rotated));
     CHECK_OK(libsession_config_builder_new(&b));
     CHECK_OK(libsession_config_builder_add_secret(b, S("new secret")));
@@ -375,7 +375,7 @@ static void test_secret_rotation(void) {
     /* A session under the old secret. */
     req = ready(old_cfg, &s, NULL);
     CHECK_OK(libsession_request_set_json(req, S("who"), S("\"ada\"")));
-    CHECK(libsession_request_session_id(req, &id));
+    CHECK(get_session_id(req, &id));
     str_copy(id, sid, sizeof sid);
     memset(&o, 0, sizeof o);
     finish(req, &s, NOW, &o);
@@ -385,7 +385,7 @@ static void test_secret_rotation(void) {
     /* The rotated config accepts it and re-signs with the new secret. */
     req = ready(rotated, &s, old_cookie);
     CHECK(s.gets == 1);
-    CHECK(libsession_request_cookie_session_id(req, &id) && str_eq(id, sid));
+    CHECK(get_cookie_session_id(req, &id) && str_eq(id, sid));
     {
         libsession_str v;
         CHECK_OK(libsession_request_get_json(req, S("who"), &v));
@@ -401,11 +401,11 @@ static void test_secret_rotation(void) {
 
     /* Only the new secret: the new cookie verifies, the old one does not. */
     req = ready(new_only, &s, new_cookie);
-    CHECK(libsession_request_cookie_session_id(req, &id) && str_eq(id, sid));
+    CHECK(get_cookie_session_id(req, &id) && str_eq(id, sid));
     libsession_request_free(req);
     req = ready(new_only, &s, old_cookie);
-    CHECK(!libsession_request_cookie_session_id(req, &id));
-    CHECK(libsession_request_session_id(req, &id) && !str_eq(id, sid));
+    CHECK(!get_cookie_session_id(req, &id));
+    CHECK(get_session_id(req, &id) && !str_eq(id, sid));
     CHECK(s.gets == 2); /* the unverified cookie caused no load */
     libsession_request_free(req);
 
@@ -422,37 +422,37 @@ static void test_every_config_option(void) {
     store s;
     libsession_request *req;
     libsession_str name;
-    double ms = 0;
-    uint32_t kind = 0;
+    int64_t ms = 0;
+    libsession_action kind = 0;
     outcome o;
     store_init(&s);
 
     CHECK_OK(libsession_config_builder_new(&b));
     CHECK_OK(libsession_config_builder_set_name(b, S("sid")));
     CHECK_OK(libsession_config_builder_add_secret(b, S("s3cret")));
-    libsession_config_builder_set_resave(b, true);
-    libsession_config_builder_set_save_uninitialized(b, true);
-    libsession_config_builder_set_rolling(b, true);
+    CHECK_OK(libsession_config_builder_set_resave(b, true));
+    CHECK_OK(libsession_config_builder_set_save_uninitialized(b, true));
+    CHECK_OK(libsession_config_builder_set_rolling(b, true));
     CHECK_OK(libsession_config_builder_set_unset(b, LIBSESSION_UNSET_DESTROY));
     CHECK_OK(libsession_config_builder_set_proxy(b, LIBSESSION_TRISTATE_UNSET));
-    libsession_config_builder_set_trust_proxy(b, true);
+    CHECK_OK(libsession_config_builder_set_trust_proxy(b, true));
     CHECK_OK(libsession_config_builder_set_cookie_path(b, S("/app")));
     CHECK_OK(libsession_config_builder_set_cookie_domain(b, S("example.com")));
-    libsession_config_builder_set_http_only(b, false);
+    CHECK_OK(libsession_config_builder_set_http_only(b, false));
     CHECK_OK(libsession_config_builder_set_secure(b, LIBSESSION_SECURE_ALWAYS));
-    libsession_config_builder_set_max_age(b, true, 1000.0);
+    CHECK_OK(libsession_config_builder_set_max_age(b, true, 1000));
     CHECK_OK(libsession_config_builder_set_same_site(b, LIBSESSION_SAME_SITE_NONE));
     CHECK_OK(libsession_config_builder_set_partitioned(b, LIBSESSION_TRISTATE_TRUE));
     CHECK_OK(libsession_config_builder_set_priority(b, LIBSESSION_PRIORITY_HIGH));
-    libsession_config_builder_set_cookie_limits(b, 4096, 16);
-    libsession_config_builder_set_express_compat(b, false);
+    CHECK_OK(libsession_config_builder_set_cookie_limits(b, 4096, 16));
+    CHECK_OK(libsession_config_builder_set_express_compat(b, false));
     CHECK_OK(libsession_config_builder_build(b, &cfg));
 
-    name = libsession_config_name(cfg);
+    name = cfg_name(cfg);
     CHECK(str_eq(name, "sid"));
-    CHECK(libsession_config_max_age(cfg, &ms) && ms == 1000.0);
-    CHECK(libsession_config_unset(cfg) == LIBSESSION_UNSET_DESTROY);
-    CHECK(!libsession_config_express_compat(cfg));
+    CHECK(cfg_max_age(cfg, &ms) && ms == 1000.0);
+    CHECK(cfg_unset(cfg) == LIBSESSION_UNSET_DESTROY);
+    CHECK(!cfg_express_compat(cfg));
 
     /* Behind a trusted proxy saying https: secure, cookie sent. */
     req = new_request(cfg, NOW, NULL);
@@ -460,7 +460,7 @@ static void test_every_config_option(void) {
     CHECK_OK(libsession_request_add_forwarded_proto(req, S("https")));
     memset(&o, 0, sizeof o);
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
-    CHECK(libsession_request_is_secure(req));
+    CHECK(get_is_secure(req));
     finish(req, &s, NOW, &o);
     CHECK(o.set_cookies == 1);
     CHECK(strncmp(o.cookie, "sid=s%3A", 8) == 0);
@@ -476,7 +476,7 @@ static void test_every_config_option(void) {
     CHECK_OK(libsession_request_set_target(req, S("/app")));
     memset(&o, 0, sizeof o);
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
-    CHECK(!libsession_request_is_secure(req));
+    CHECK(!get_is_secure(req));
     finish(req, &s, NOW, &o);
     CHECK(o.set_cookies == 0);
     libsession_request_free(req);
@@ -487,7 +487,7 @@ static void test_every_config_option(void) {
     CHECK_OK(libsession_request_set_tls(req, true));
     memset(&o, 0, sizeof o);
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
-    CHECK(libsession_request_is_secure(req));
+    CHECK(get_is_secure(req));
     /* unset with unset=destroy: the stored session is destroyed at the end. */
     CHECK_OK(libsession_request_unset(req));
     CHECK_OK(libsession_request_finish(req));
@@ -502,10 +502,10 @@ static void test_every_config_option(void) {
     CHECK_OK(libsession_request_set_target(req, S("/other")));
     memset(&o, 0, sizeof o);
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
-    CHECK(!libsession_request_has_session(req));
+    CHECK(!get_has_session(req));
     {
         libsession_str id;
-        CHECK(!libsession_request_session_id(req, &id));
+        CHECK(!get_session_id(req, &id));
     }
     finish(req, &s, NOW, &o);
     CHECK(o.set_cookies == 0);
@@ -516,7 +516,7 @@ static void test_every_config_option(void) {
     CHECK_OK(libsession_request_set_target(req, S("/app")));
     CHECK_OK(libsession_request_set_store_unavailable(req, true));
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
-    CHECK(!libsession_request_has_session(req));
+    CHECK(!get_has_session(req));
     libsession_request_free(req);
 
     /* proxy=false ignores X-Forwarded-Proto even with trust_proxy. */
@@ -524,21 +524,21 @@ static void test_every_config_option(void) {
     CHECK_OK(libsession_config_builder_new(&b));
     CHECK_OK(libsession_config_builder_add_secret(b, S("s3cret")));
     CHECK_OK(libsession_config_builder_set_proxy(b, LIBSESSION_TRISTATE_FALSE));
-    libsession_config_builder_set_trust_proxy(b, true);
+    CHECK_OK(libsession_config_builder_set_trust_proxy(b, true));
     CHECK_OK(libsession_config_builder_set_same_site(b, LIBSESSION_SAME_SITE_AUTO));
     CHECK_OK(libsession_config_builder_set_secure(b, LIBSESSION_SECURE_AUTO));
     CHECK_OK(libsession_config_builder_set_partitioned(b, LIBSESSION_TRISTATE_FALSE));
     CHECK_OK(libsession_config_builder_set_priority(b, LIBSESSION_PRIORITY_NONE));
     CHECK_OK(libsession_config_builder_set_cookie_domain(b, NULL, 0));
-    libsession_config_builder_set_max_age(b, false, 0.0);
+    CHECK_OK(libsession_config_builder_set_max_age(b, false, 0));
     CHECK_OK(libsession_config_builder_build(b, &cfg));
-    CHECK(!libsession_config_max_age(cfg, &ms));
-    CHECK(libsession_config_unset(cfg) == LIBSESSION_UNSET_KEEP);
+    CHECK(!cfg_max_age(cfg, &ms));
+    CHECK(cfg_unset(cfg) == LIBSESSION_UNSET_KEEP);
     req = new_request(cfg, NOW, NULL);
     CHECK_OK(libsession_request_add_forwarded_proto(req, S("https")));
     memset(&o, 0, sizeof o);
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
-    CHECK(!libsession_request_is_secure(req));
+    CHECK(!get_is_secure(req));
     CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
     finish(req, &s, NOW, &o);
     CHECK(strcmp(strstr(o.cookie, ";"), "; Path=/; HttpOnly; SameSite=Lax") == 0);
@@ -557,14 +557,14 @@ static void test_express_options(void) {
         "\"app_trust_proxy\":false,\"cookie\":{\"maxAge\":1000,\"sameSite\":\"strict\",\"secure\":false}}";
     store s;
     libsession_request *req;
-    double ms = 0;
+    int64_t ms = 0;
     outcome o;
     store_init(&s);
     CHECK_OK(libsession_config_builder_new_from_express_options((const uint8_t *)options, strlen(options), &b));
     CHECK_OK(libsession_config_builder_build(b, &cfg));
-    CHECK(str_eq(libsession_config_name(cfg), "app.sid"));
-    CHECK(libsession_config_express_compat(cfg));
-    CHECK(libsession_config_max_age(cfg, &ms) && ms == 1000.0);
+    CHECK(str_eq(cfg_name(cfg), "app.sid"));
+    CHECK(cfg_express_compat(cfg));
+    CHECK(cfg_max_age(cfg, &ms) && ms == 1000.0);
     req = ready(cfg, &s, NULL);
     CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
     memset(&o, 0, sizeof o);
@@ -583,7 +583,7 @@ static void test_express_options(void) {
         libsession_str id;
         cookie_header_of(o.cookie, cookie, sizeof cookie);
         req = ready(cfg, &s, cookie);
-        CHECK(!libsession_request_cookie_session_id(req, &id));
+        CHECK(!get_cookie_session_id(req, &id));
         libsession_request_free(req);
     }
     libsession_config_free(cfg);
@@ -591,7 +591,7 @@ static void test_express_options(void) {
     /* express defaults: saveUninitialized, resave, no secret required at build. */
     CHECK_OK(libsession_config_builder_new_express(&b));
     CHECK_OK(libsession_config_builder_build(b, &cfg));
-    CHECK(libsession_config_express_compat(cfg));
+    CHECK(cfg_express_compat(cfg));
     req = new_request(cfg, NOW, NULL);
     memset(&o, 0, sizeof o);
     /* Without a secret every request fails like express-session's. */
@@ -620,7 +620,7 @@ static void test_wait_for_async_store(void) {
     const libsession_config *cfg = simple_config();
     store s;
     libsession_request *req;
-    uint32_t kind = 0;
+    libsession_action kind = 0;
     char cookie[2048];
     outcome o;
     store_init(&s);
@@ -634,15 +634,15 @@ static void test_wait_for_async_store(void) {
     req = new_request(cfg, NOW, cookie);
     CHECK_OK(libsession_request_poll_action(req, &kind));
     CHECK(kind == LIBSESSION_ACTION_LOAD);
-    CHECK(libsession_request_action_id(req).len == 43);
+    CHECK(act_id(req).len == 43);
     /* The host goes away to its event loop; polling again just waits. */
     CHECK_OK(libsession_request_poll_action(req, &kind));
     CHECK(kind == LIBSESSION_ACTION_WAIT);
-    CHECK(libsession_request_action_id(req).data == NULL);
+    CHECK(act_id(req).data == NULL);
     CHECK_OK(libsession_request_poll_action(req, &kind));
     CHECK(kind == LIBSESSION_ACTION_WAIT);
     /* Time passed while waiting. */
-    CHECK_OK(libsession_request_set_now(req, (uint64_t)(NOW + 500)));
+    CHECK_OK(libsession_request_set_now(req, (int64_t)(NOW + 500)));
     CHECK_OK(answer(req, LIBSESSION_ACTION_LOAD, &s, NOW + 500));
     CHECK_OK(libsession_request_poll_action(req, &kind));
     CHECK(kind == LIBSESSION_ACTION_READY);
@@ -663,21 +663,21 @@ static void test_push_session_id(void) {
     outcome o;
     store_init(&s);
     req = new_request(cfg, NOW, NULL);
-    CHECK(libsession_request_generated_id_count(req) == 0);
+    CHECK(get_id_count(req) == 0);
     CHECK_OK(libsession_request_push_session_id(req, S("chosen-id-1")));
     CHECK_OK(libsession_request_push_session_id(req, S("chosen-id-2")));
     memset(&o, 0, sizeof o);
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
-    CHECK(libsession_request_session_id(req, &id) && str_eq(id, "chosen-id-1"));
-    CHECK(libsession_request_generated_id_count(req) == 1);
+    CHECK(get_session_id(req, &id) && str_eq(id, "chosen-id-1"));
+    CHECK(get_id_count(req) == 1);
     CHECK_OK(libsession_request_regenerate(req));
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
-    CHECK(libsession_request_session_id(req, &id) && str_eq(id, "chosen-id-2"));
+    CHECK(get_session_id(req, &id) && str_eq(id, "chosen-id-2"));
     /* The queue is empty: IDs now come from the entropy. */
     CHECK_OK(libsession_request_regenerate(req));
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
-    CHECK(libsession_request_session_id(req, &id) && id.len == 43);
-    CHECK(libsession_request_generated_id_count(req) == 3);
+    CHECK(get_session_id(req, &id) && id.len == 43);
+    CHECK(get_id_count(req) == 3);
     CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
     finish(req, &s, NOW, &o);
     CHECK(strstr(o.cookie, "connect.sid=s%3A") == o.cookie);
@@ -692,28 +692,28 @@ static void test_entropy(void) {
     libsession_request *a = NULL, *b = NULL, *c = NULL, *d = NULL;
     libsession_str id;
     char ida[64], idb[64], idc[64], idd[64];
-    uint32_t kind;
+    libsession_action kind;
     size_t i;
     for (i = 0; i < sizeof seed; i++) {
         seed[i] = (uint8_t)(i * 7);
     }
     /* The same 32 bytes give the same ID; 64 bytes are accepted (hashed). */
-    CHECK_OK(libsession_request_new(cfg, (uint64_t)NOW, seed, 32, &a));
-    CHECK_OK(libsession_request_new(cfg, (uint64_t)NOW, seed, 32, &b));
-    CHECK_OK(libsession_request_new(cfg, (uint64_t)NOW, seed, 64, &c));
+    CHECK_OK(libsession_request_new(cfg, (int64_t)NOW, seed, 32, &a));
+    CHECK_OK(libsession_request_new(cfg, (int64_t)NOW, seed, 32, &b));
+    CHECK_OK(libsession_request_new(cfg, (int64_t)NOW, seed, 64, &c));
     /* No entropy: the operating system's. */
-    CHECK_OK(libsession_request_new(cfg, (uint64_t)NOW, NULL, 0, &d));
+    CHECK_OK(libsession_request_new(cfg, (int64_t)NOW, NULL, 0, &d));
     CHECK_OK(libsession_request_poll_action(a, &kind));
     CHECK_OK(libsession_request_poll_action(b, &kind));
     CHECK_OK(libsession_request_poll_action(c, &kind));
     CHECK_OK(libsession_request_poll_action(d, &kind));
-    CHECK(libsession_request_session_id(a, &id));
+    CHECK(get_session_id(a, &id));
     str_copy(id, ida, sizeof ida);
-    CHECK(libsession_request_session_id(b, &id));
+    CHECK(get_session_id(b, &id));
     str_copy(id, idb, sizeof idb);
-    CHECK(libsession_request_session_id(c, &id));
+    CHECK(get_session_id(c, &id));
     str_copy(id, idc, sizeof idc);
-    CHECK(libsession_request_session_id(d, &id));
+    CHECK(get_session_id(d, &id));
     str_copy(id, idd, sizeof idd);
     CHECK(strlen(ida) == 43 && strlen(idc) == 43 && strlen(idd) == 43);
     CHECK(strcmp(ida, idb) == 0);
@@ -732,7 +732,7 @@ static void test_store_failures(void) {
     store s;
     libsession_request *req;
     char cookie[2048];
-    uint32_t kind = 0;
+    libsession_action kind = 0;
     outcome o;
     store_init(&s);
     req = ready(cfg, &s, NULL);
@@ -761,7 +761,7 @@ static void test_store_failures(void) {
     req = new_request(cfg, NOW, cookie);
     memset(&o, 0, sizeof o);
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
-    CHECK(libsession_request_has_session(req));
+    CHECK(get_has_session(req));
     /* ...but on a reload it is an error. */
     CHECK_OK(libsession_request_set_json(req, S("b"), S("1")));
     CHECK_OK(libsession_request_save(req));
@@ -789,7 +789,7 @@ static void test_store_failures(void) {
     memset(&o, 0, sizeof o);
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
     CHECK(!o.completed_ok && strcmp(o.completed_error, "store destroy failed") == 0);
-    CHECK(libsession_request_has_session(req));
+    CHECK(get_has_session(req));
     libsession_request_free(req);
 
     /* A corrupt record: FAILED. */
@@ -847,7 +847,7 @@ static void *worker(void *arg) {
         libsession_request *req = NULL;
         store_init(&s);
         memset(&o, 0, sizeof o);
-        if (libsession_request_new(cfg, (uint64_t)NOW, NULL, 0, &req) != LIBSESSION_RESULT_OK) {
+        if (libsession_request_new(cfg, (int64_t)NOW, NULL, 0, &req) != LIBSESSION_RESULT_OK) {
             bad++;
             continue;
         }

@@ -57,7 +57,7 @@ impl Engine for CEngine {
     fn request(&self, config: &CConfig, f: &Facts, ids: SharedIds) -> Result<Box<dyn EngineRequest>, String> {
         let mut raw = std::ptr::null_mut();
         // SAFETY: a held config, 32 readable bytes, a valid out-pointer.
-        let rc = unsafe { libsession_request_new(config.0, f.now, ENTROPY.as_ptr(), ENTROPY.len(), &mut raw) };
+        let rc = unsafe { libsession_request_new(config.0, f.now as i64, ENTROPY.as_ptr(), ENTROPY.len(), &mut raw) };
         if rc != OK {
             return Err(code_message(rc));
         }
@@ -98,6 +98,13 @@ impl Drop for CReq {
     }
 }
 
+/// Milliseconds as the C ABI takes them (`int64_t`); the vectors only use
+/// whole numbers there.
+fn whole_ms(ms: f64) -> i64 {
+    assert!(ms.fract() == 0.0, "the C ABI takes whole milliseconds, the vector has {ms}");
+    ms as i64
+}
+
 /// Copies a borrowed string (valid until the next mutating call).
 fn owned(s: libsession_str) -> Option<String> {
     // SAFETY: `s` was just returned by the library and no call has happened since.
@@ -106,23 +113,21 @@ fn owned(s: libsession_str) -> Option<String> {
 
 impl CReq {
     fn last_error(&self) -> String {
-        let mut buf = vec![0u8; 256];
-        // SAFETY: a live request; `buf` has `buf.len()` writable bytes.
-        let n = unsafe { libsession_request_last_error(self.raw, buf.as_mut_ptr(), buf.len()) };
-        if n >= buf.len() {
-            buf.resize(n + 1, 0);
-            // SAFETY: as above, with a buffer large enough for the message.
-            unsafe { libsession_request_last_error(self.raw, buf.as_mut_ptr(), buf.len()) };
-        }
-        buf.truncate(n);
-        String::from_utf8(buf).expect("messages are UTF-8")
+        let mut message = libsession_str::NONE;
+        // SAFETY: a live request and a valid out-pointer.
+        let rc = unsafe { libsession_request_last_error(self.raw, &mut message) };
+        assert_eq!(rc, OK, "last_error: {}", code_message(rc));
+        owned(message).unwrap_or_default()
     }
 
     /// Removes from the shared ID list the IDs this request has taken, as
     /// the Rust engine's requests take them from the list directly.
     fn sync_ids(&mut self) {
         // SAFETY: a live request.
-        let generated = unsafe { libsession_request_generated_id_count(self.raw) };
+        let mut generated = 0;
+        // SAFETY: a live request and a valid out-pointer.
+        let rc = unsafe { libsession_request_generated_id_count(self.raw, &mut generated) };
+        assert_eq!(rc, OK, "generated_id_count: {}", code_message(rc));
         let mut ids = self.ids.clone();
         while self.consumed < generated {
             ids.next_id();
@@ -153,13 +158,22 @@ impl EngineRequest for CReq {
         self.check(rc)?;
         // SAFETY (accessors): a live request; the strings are copied before
         // the next mutating call.
-        let id = || owned(unsafe { libsession_request_action_id(self.raw) }).expect("an action id");
-        let record = || owned(unsafe { libsession_request_action_record(self.raw) }).expect("an action record");
-        let value = || owned(unsafe { libsession_request_action_value(self.raw) });
-        let expires_at = || {
-            let mut at = 0i64;
+        let text = |f: unsafe extern "C" fn(*const libsession_request, *mut libsession_str) -> u32| {
+            let mut s = libsession_str::NONE;
             // SAFETY: a live request and a valid out-pointer.
-            unsafe { libsession_request_action_expires_at(self.raw, &mut at) }.then_some(at)
+            let rc = unsafe { f(self.raw, &mut s) };
+            assert_eq!(rc, OK, "action accessor: {}", code_message(rc));
+            owned(s)
+        };
+        let id = || text(libsession_request_action_id).expect("an action id");
+        let record = || text(libsession_request_action_record).expect("an action record");
+        let value = || text(libsession_request_action_value);
+        let expires_at = || {
+            let (mut at, mut has) = (0i64, false);
+            // SAFETY: a live request and valid out-pointers.
+            let rc = unsafe { libsession_request_action_expires_at(self.raw, &mut at, &mut has) };
+            assert_eq!(rc, OK, "action_expires_at: {}", code_message(rc));
+            has.then_some(at)
         };
         const LOAD: u32 = libsession_action::Load as u32;
         const SAVE: u32 = libsession_action::Save as u32;
@@ -239,13 +253,13 @@ impl EngineRequest for CReq {
 
     fn set_max_age(&mut self, ms: Option<f64>) -> Result<(), OpErr> {
         // SAFETY: a live request.
-        let rc = unsafe { libsession_request_set_max_age(self.raw, ms.is_some(), ms.unwrap_or(0.0)) };
+        let rc = unsafe { libsession_request_set_max_age(self.raw, ms.is_some(), ms.map_or(0, whole_ms)) };
         self.op(rc)
     }
 
     fn set_expires(&mut self, at: Option<f64>) -> Result<(), OpErr> {
         // SAFETY: a live request.
-        let rc = unsafe { libsession_request_set_expires(self.raw, at.is_some(), at.unwrap_or(0.0)) };
+        let rc = unsafe { libsession_request_set_expires(self.raw, at.is_some(), at.map_or(0, whole_ms)) };
         self.op(rc)
     }
 
@@ -297,14 +311,15 @@ impl EngineRequest for CReq {
     fn session_id(&self) -> Option<String> {
         let mut id = libsession_str::NONE;
         // SAFETY: a live request and a valid out-pointer.
-        if unsafe { libsession_request_session_id(self.raw, &mut id) } { owned(id) } else { None }
+        let rc = unsafe { libsession_request_session_id(self.raw, &mut id) };
+        assert_eq!(rc, OK, "session_id: {}", code_message(rc));
+        owned(id)
     }
 
     fn session_json(&self) -> Option<String> {
         let mut json = libsession_str::NONE;
-        // SAFETY: a live request and a valid out-pointer. `session_json`
-        // writes the request's scratch buffer only; the runner's `&self`
-        // does not hold any borrowed output across this call.
+        // SAFETY: a live request and a valid out-pointer (a getter: it
+        // changes nothing).
         match unsafe { libsession_request_session_json(self.raw, &mut json) } {
             OK => owned(json),
             NO_SESSION => None,

@@ -127,12 +127,13 @@ def test_null_pointers_at_the_c_level_are_reported_not_crashed():
     assert L.libsession_request_set_json(None, b"k", 1, b"1", 1) == ls.Result.NULL_PARAMETER
     assert L.libsession_config_builder_new(None) == ls.Result.NULL_PARAMETER
     assert L.libsession_request_new(None, 0, None, 0, None) == ls.Result.NULL_PARAMETER
-    assert L.libsession_request_has_session(None) is False
-    assert L.libsession_request_session_id(None, None) is False
+    flag = ctypes.c_bool()
+    assert L.libsession_request_has_session(None, ctypes.byref(flag)) == ls.Result.NULL_PARAMETER
+    assert L.libsession_request_session_id(None, None) == ls.Result.NULL_PARAMETER
     L.libsession_request_free(None)
     L.libsession_config_free(None)
     L.libsession_config_builder_free(None)
-    assert L.libsession_request_last_error(None, None, 0) == 0
+    assert L.libsession_request_last_error(None, None) == ls.Result.NULL_PARAMETER
     assert L.libsession_result_is_misuse(ls.Result.NULL_PARAMETER)
     assert not L.libsession_result_is_misuse(ls.Result.NO_SESSION)
 

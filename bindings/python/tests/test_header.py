@@ -48,6 +48,20 @@ def parse_header(text: str) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
+ENUMS = (
+    "libsession_result",
+    "libsession_action",
+    "libsession_load_status",
+    "libsession_store_status",
+    "libsession_cookie_attr",
+    "libsession_tristate",
+    "libsession_secure",
+    "libsession_same_site",
+    "libsession_priority",
+    "libsession_unset",
+)
+
+
 def _expected_ctype(c: str, name: str) -> object:
     opaque = {"libsession_config", "libsession_config_builder", "libsession_request"}
     base = c.rstrip("*")
@@ -66,6 +80,8 @@ def _expected_ctype(c: str, name: str) -> object:
         "libsession_str": _lib.LibsessionStr,
         "void": None,
     }
+    # The enum types are 32 bits wide (uint32_t in C before C23).
+    scalars.update({e: ctypes.c_uint32 for e in ENUMS})
     assert base in scalars, f"{name}: no ctypes mapping for C type {c!r} (extend the test and the binding)"
     t = scalars[base]
     if stars == 0:
@@ -84,10 +100,10 @@ def header() -> dict[str, tuple[str, list[str]]]:
 
 def test_parser_reads_a_known_declaration(header):
     ret, params = header["libsession_request_new"]
-    assert ret == "uint32_t"
-    assert params == ["libsession_config*", "uint64_t", "uint8_t*", "size_t", "libsession_request**"]
+    assert ret == "libsession_result"
+    assert params == ["libsession_config*", "int64_t", "uint8_t*", "size_t", "libsession_request**"]
     assert header["libsession_version_number"] == ("uint32_t", [])
-    assert header["libsession_config_name"] == ("libsession_str", ["libsession_config*"])
+    assert header["libsession_config_name"] == ("libsession_result", ["libsession_config*", "libsession_str*"])
 
 
 def test_every_exported_function_is_bound(header):

@@ -11,7 +11,7 @@ from typing import Any
 from ._errors import MisuseError, Result, error_for
 from ._handle import OwnedHandle
 from ._text import text_or_bytes, utf8
-from ._lib import LIB
+from ._lib import LIB, LibsessionStr
 
 __all__ = ["Config"]
 
@@ -184,24 +184,30 @@ class Config(OwnedHandle):
     @property
     def name(self) -> str:
         """The session cookie's name."""
-        s = LIB.libsession_config_name(self._handle())
+        s = LibsessionStr()
+        _getter(LIB.libsession_config_name(self._handle(), ctypes.byref(s)))
         return ctypes.string_at(s.data, s.len).decode("utf-8")
 
     @property
-    def max_age(self) -> float | None:
+    def max_age(self) -> int | None:
         """The configured ``maxAge`` in milliseconds, or ``None``."""
-        out = ctypes.c_double()
-        return out.value if LIB.libsession_config_max_age(self._handle(), ctypes.byref(out)) else None
+        out, has = ctypes.c_int64(), ctypes.c_bool()
+        _getter(LIB.libsession_config_max_age(self._handle(), ctypes.byref(out), ctypes.byref(has)))
+        return out.value if has.value else None
 
     @property
     def unset(self) -> str:
         """``'keep'`` or ``'destroy'``."""
-        return "destroy" if LIB.libsession_config_unset(self._handle()) == 1 else "keep"
+        out = ctypes.c_uint32()
+        _getter(LIB.libsession_config_unset(self._handle(), ctypes.byref(out)))
+        return "destroy" if out.value == 1 else "keep"
 
     @property
     def express_compat(self) -> bool:
         """Whether the config runs in express compatibility mode."""
-        return bool(LIB.libsession_config_express_compat(self._handle()))
+        out = ctypes.c_bool()
+        _getter(LIB.libsession_config_express_compat(self._handle(), ctypes.byref(out)))
+        return bool(out.value)
 
     def __repr__(self) -> str:
         if self._ptr is None:
@@ -274,14 +280,18 @@ def _compile(o: dict[str, Any]) -> list[tuple[str, Any, tuple]]:
     if "max_age" in o:
         v = o.pop("max_age")
         if v is None:
-            steps.append(("max_age", L.libsession_config_builder_set_max_age, (False, 0.0)))
+            steps.append(("max_age", L.libsession_config_builder_set_max_age, (False, 0)))
         else:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise TypeError(f"Config: max_age must be a number of milliseconds or None, not {type(v).__name__}")
             f = float(v)
             if not math.isfinite(f):
                 raise ValueError(f"Config: max_age must be finite, got {v!r}")
-            steps.append(("max_age", L.libsession_config_builder_set_max_age, (True, f)))
+            if not f.is_integer() or not -(2**63) <= v < 2**63:
+                # The C API takes int64_t milliseconds; a fractional maxAge
+                # still goes through Config.from_express_options.
+                raise ValueError(f"Config: max_age must be a whole number of milliseconds, got {v!r}")
+            steps.append(("max_age", L.libsession_config_builder_set_max_age, (True, int(v))))
     if "same_site" in o:
         v = o.pop("same_site")
         if isinstance(v, bool):
@@ -310,6 +320,12 @@ def _compile(o: dict[str, Any]) -> list[tuple[str, Any, tuple]]:
     return steps
 
 
+def _getter(rc: int) -> None:
+    """Raises for a config getter's non-zero result (a closed config is caught earlier)."""
+    if rc:
+        raise error_for(rc)
+
+
 def _build(builder: ctypes.c_void_p, steps: list[tuple[str, Any, tuple]]) -> int:
     """Applies the steps to a fresh builder and builds it (the builder is
     consumed or freed whatever happens)."""
@@ -322,11 +338,11 @@ def _build(builder: ctypes.c_void_p, steps: list[tuple[str, Any, tuple]]) -> int
                 rc = fn(ptr, None, 0)
             else:
                 rc = fn(ptr, *args)
-            if rc:  # functions returning void give None
-                n = _builder_last_error(ptr, None, 0)
-                buf = ctypes.create_string_buffer(n + 1)
-                _builder_last_error(ptr, buf, n + 1)
-                detail = buf.value.decode("utf-8", "replace")
+            if rc:
+                s = LibsessionStr()
+                detail = ""
+                if _builder_last_error(ptr, ctypes.byref(s)) == 0 and s.data:
+                    detail = ctypes.string_at(s.data, s.len).decode("utf-8", "replace")
                 raise error_for(rc, f"{option}: {detail}" if detail else None)
     except BaseException:
         _builder_free(ptr)

@@ -37,6 +37,7 @@ class Result(enum.IntEnum):
     INVALID_JSON = 8
     INSUFFICIENT_ENTROPY = 9
     ENTROPY_UNAVAILABLE = 10
+    WRONG_ACTION = 11
     NO_SESSION = 100
     RESERVED_KEY = 101
     IDS_EXHAUSTED = 102
@@ -141,6 +142,7 @@ _MISUSE = frozenset(
         Result.UNEXPECTED_INPUT,
         Result.WRONG_PHASE,
         Result.REQUEST_FAILED,
+        Result.WRONG_ACTION,
     }
 )
 _CLASSES: dict[int, type[LibsessionError]] = {

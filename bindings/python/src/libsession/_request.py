@@ -6,7 +6,6 @@ import ctypes
 import datetime as _dt
 import errno
 import json
-import math
 from os import urandom as _urandom
 import time
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
@@ -108,15 +107,22 @@ def _message(v: object, what: str) -> bytes:
     return v.encode("utf-8", "replace")
 
 
-def _number_or_none(v: object, what: str) -> tuple[bool, float]:
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+
+
+def _ms_or_none(v: object, what: str) -> tuple[bool, int]:
+    """Milliseconds as the C API takes them: a whole number in int64_t."""
     if v is None:
-        return False, 0.0
+        return False, 0
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise TypeError(f"{what} must be a number of milliseconds or None, not {type(v).__name__}")
-    try:
-        return True, float(v)
-    except OverflowError:
-        return True, math.copysign(math.inf, v)
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise ValueError(f"{what} must be a whole number of milliseconds, got {v!r}")
+        v = int(v)
+    if not -(2**63) <= v < 2**63:
+        raise ValueError(f"{what} must fit in 64 bits, got {v}")
+    return True, v
 
 
 def _now_ms() -> int:
@@ -202,7 +208,19 @@ class Request(OwnedHandle):
 
     _free_handle = staticmethod(lambda ptr: _free(ptr))  # looked up per call
 
-    __slots__ = ("_ptr", "_kind", "_kind_ref", "_out_str", "_out_dbl", "_out_i64", "_session", "__weakref__")
+    __slots__ = (
+        "_ptr",
+        "_kind",
+        "_kind_ref",
+        "_out_str",
+        "_out_str_ref",
+        "_out_dbl",
+        "_out_i64",
+        "_out_u64",
+        "_out_bool",
+        "_session",
+        "__weakref__",
+    )
 
     def __init__(
         self,
@@ -226,8 +244,8 @@ class Request(OwnedHandle):
             if isinstance(now_ms, bool) or not isinstance(now_ms, int):
                 raise TypeError(f"Request: now_ms must be an int (Unix milliseconds), not {type(now_ms).__name__}")
             now_ms = int(now_ms)
-        if not 0 <= now_ms < 2**64:
-            raise ValueError(f"Request: now_ms must be between 0 and 2**64-1, got {now_ms}")
+        if not 0 <= now_ms < 2**63:
+            raise ValueError(f"Request: now_ms must be between 0 and 2**63-1, got {now_ms}")
         if entropy is None:
             entropy = _urandom(32)
         elif not isinstance(entropy, bytes):
@@ -249,8 +267,11 @@ class Request(OwnedHandle):
         self._kind = kind = ctypes.c_uint32()
         self._kind_ref = ctypes.pointer(kind)
         self._out_str = LibsessionStr()
+        self._out_str_ref = ctypes.pointer(self._out_str)
         self._out_dbl = ctypes.c_double()
         self._out_i64 = ctypes.c_int64()
+        self._out_u64 = ctypes.c_uint64()
+        self._out_bool = ctypes.c_bool()
         self._session: SessionView | None = None
         try:
             for i in ids:
@@ -284,14 +305,34 @@ class Request(OwnedHandle):
         return p
 
     def _error(self, rc: int) -> Exception:
-        p = self._ptr
-        n = _last_error(p, None, 0)
+        s = LibsessionStr()
         detail = None
-        if n:
-            buf = ctypes.create_string_buffer(n + 1)
-            _last_error(p, buf, n + 1)
-            detail = buf.value.decode("utf-8", "replace")
+        if _last_error(self._ptr, byref(s)) == 0 and s.data and s.len:
+            detail = string_at(s.data, s.len).decode("utf-8", "replace")
         return error_for(rc, detail)
+
+    def _str(self, getter: Any, p: int) -> LibsessionStr:
+        """A borrowed string from a getter (valid until the next state change)."""
+        rc = getter(p, self._out_str_ref)
+        if rc:
+            raise error_for(rc)
+        return self._out_str
+
+    def _text(self, getter: Any, p: int) -> str:
+        s = self._str(getter, p)
+        return string_at(s.data, s.len).decode()
+
+    def _expiry(self, p: int) -> int | None:
+        rc = _action_expires(p, byref(self._out_i64), byref(self._out_bool))
+        if rc:
+            raise error_for(rc)
+        return self._out_i64.value if self._out_bool.value else None
+
+    def _flag(self, getter: Any) -> bool:
+        rc = getter(self._p(), byref(self._out_bool))
+        if rc:
+            raise error_for(rc)
+        return bool(self._out_bool.value)
 
     def _check(self, rc: int) -> None:
         if rc:
@@ -335,8 +376,8 @@ class Request(OwnedHandle):
         """Updates the request's clock (Unix milliseconds; allowed at any time)."""
         if isinstance(now_ms, bool) or not isinstance(now_ms, int):
             raise TypeError(f"now_ms must be an int, not {type(now_ms).__name__}")
-        if not 0 <= now_ms < 2**64:
-            raise ValueError(f"now_ms must be between 0 and 2**64-1, got {now_ms}")
+        if not 0 <= now_ms < 2**63:
+            raise ValueError(f"now_ms must be between 0 and 2**63-1, got {now_ms}")
         self._check(_set_now(self._p(), now_ms))
 
     def push_session_id(self, session_id: str) -> None:
@@ -350,7 +391,10 @@ class Request(OwnedHandle):
     @property
     def generated_id_count(self) -> int:
         """How many new session IDs the request has generated (pushed or derived)."""
-        return int(_generated(self._p()))
+        rc = _generated(self._p(), byref(self._out_u64))
+        if rc:
+            raise error_for(rc)
+        return int(self._out_u64.value)
 
     # -- the loop --------------------------------------------------------------
     def next_action(self) -> A.Action:
@@ -372,24 +416,18 @@ class Request(OwnedHandle):
         if k == _DONE:
             return _DONE_ACTION
         if k == _LOAD:
-            s = _action_id(p)
-            return _Load(string_at(s.data, s.len).decode())
+            return _Load(self._text(_action_id, p))
         if k == _SAVE or k == _TOUCH:
-            s = _action_id(p)
-            sid = string_at(s.data, s.len).decode()
-            s = _action_record(p)
-            record = string_at(s.data, s.len).decode()
-            exp = self._out_i64.value if _action_expires(p, byref(self._out_i64)) else None
-            return (_Save if k == _SAVE else _Touch)(sid, record, exp)
+            sid = self._text(_action_id, p)
+            record = self._text(_action_record, p)
+            return (_Save if k == _SAVE else _Touch)(sid, record, self._expiry(p))
         if k == _SET_COOKIE:
-            s = _action_value(p)
-            return _SetCookie(string_at(s.data, s.len).decode())
+            return _SetCookie(self._text(_action_value, p))
         if k == _DESTROY:
-            s = _action_id(p)
-            return _Destroy(string_at(s.data, s.len).decode())
+            return _Destroy(self._text(_action_id, p))
         if k == _WAIT:
             return _WAIT_ACTION
-        s = _action_value(p)
+        s = self._str(_action_value, p)
         text = string_at(s.data, s.len).decode("utf-8", "replace") if s.data else None
         if k == _COMPLETED:
             return _Completed(text)
@@ -462,8 +500,7 @@ class Request(OwnedHandle):
                 raise self._error(rc)
             k = kind.value
             if k == _LOAD:
-                s = _action_id(p)
-                sid = string_at(s.data, s.len).decode()
+                sid = self._text(_action_id, p)
                 try:
                     rec = store.get(sid)
                 except Exception as e:  # reported to the engine, never dropped
@@ -484,15 +521,13 @@ class Request(OwnedHandle):
                             raise TypeError(f"store.get must return str, bytes or None, not {type(rec).__name__}")
                         rc = _handle_load(p, _FOUND, b, len(b))
             elif k == _SAVE or k == _TOUCH or k == _DESTROY:
-                s = _action_id(p)
-                sid = string_at(s.data, s.len).decode()
+                sid = self._text(_action_id, p)
                 try:
                     if k == _DESTROY:
                         store.destroy(sid)
                     else:
-                        s = _action_record(p)
-                        record = string_at(s.data, s.len).decode()
-                        exp = self._out_i64.value if _action_expires(p, byref(self._out_i64)) else None
+                        record = self._text(_action_record, p)
+                        exp = self._expiry(p)
                         (store.set if k == _SAVE else store.touch)(sid, record, exp)
                 except Exception as e:  # reported to the engine, never dropped
                     b = _exc_message(e).encode("utf-8", "replace")
@@ -555,7 +590,7 @@ class Request(OwnedHandle):
         b = _key_bytes(key)
         rc = _get_json(self._p(), b, len(b), byref(self._out_str))
         if rc:
-            raise self._error(rc)
+            raise error_for(rc)
         s = self._out_str
         if not s.data:
             return default
@@ -591,7 +626,7 @@ class Request(OwnedHandle):
 
     def set_max_age(self, ms: float | None) -> None:
         """``req.session.cookie.maxAge = ms`` (``None``: a browser-session cookie)."""
-        has, v = _number_or_none(ms, "max_age")
+        has, v = _ms_or_none(ms, "max_age")
         self._check(_set_max_age(self._p(), has, v))
 
     def set_expires(self, at: float | _dt.datetime | None) -> None:
@@ -600,8 +635,8 @@ class Request(OwnedHandle):
         if isinstance(at, _dt.datetime):
             if at.tzinfo is None or at.utcoffset() is None:
                 raise ValueError("set_expires: a datetime must be timezone-aware")
-            at = at.timestamp() * 1000.0
-        has, v = _number_or_none(at, "expires")
+            at = (at - _EPOCH) // _dt.timedelta(milliseconds=1)
+        has, v = _ms_or_none(at, "expires")
         self._check(_set_expires(self._p(), has, v))
 
     def set_cookie_attr(self, name: str, value: Any) -> None:
@@ -640,28 +675,31 @@ class Request(OwnedHandle):
     @property
     def session_id(self) -> str | None:
         """``req.sessionID`` (stays set after ``destroy`` and ``unset``), or ``None``."""
-        if _session_id(self._p(), byref(self._out_str)):
-            return self._borrowed()
+        self._str(_session_id, self._p())
+        return self._borrowed()
         return None
 
     @property
     def cookie_session_id(self) -> str | None:
         """The session ID of the request's cookie, if its signature verified."""
-        if _cookie_session_id(self._p(), byref(self._out_str)):
-            return self._borrowed()
+        self._str(_cookie_session_id, self._p())
+        return self._borrowed()
         return None
 
     @property
     def has_session(self) -> bool:
         """Whether ``req.session`` exists."""
-        return bool(_has_session(self._p()))
+        return self._flag(_has_session)
 
     @property
-    def max_age(self) -> float | None:
+    def max_age(self) -> int | None:
         """``req.session.cookie.maxAge`` (ms until the cookie expires), or ``None``."""
-        if _max_age(self._p(), byref(self._out_dbl)):
-            return self._out_dbl.value
-        return None
+        rc = _max_age(self._p(), byref(self._out_i64), byref(self._out_bool))
+        if rc == Result.NO_SESSION:
+            return None
+        if rc:
+            raise error_for(rc)
+        return self._out_i64.value if self._out_bool.value else None
 
     def max_age_json(self) -> str | None:
         """``req.session.cookie.maxAge`` as JSON text: the ms left, ``null`` for no
@@ -671,13 +709,13 @@ class Request(OwnedHandle):
         if rc == Result.NO_SESSION:
             return None
         if rc:
-            raise self._error(rc)
+            raise error_for(rc)
         return self._borrowed()
 
     @property
     def is_secure(self) -> bool:
         """Whether the request counts as secure (known after the first poll)."""
-        return bool(_is_secure(self._p()))
+        return self._flag(_is_secure)
 
     def session_json(self) -> str | None:
         """The session as its store record, JSON text (``JSON.stringify(req.session)``),
@@ -686,7 +724,7 @@ class Request(OwnedHandle):
         if rc == Result.NO_SESSION:
             return None
         if rc:
-            raise self._error(rc)
+            raise error_for(rc)
         return self._borrowed()
 
     def data_json(self) -> str:
@@ -694,7 +732,7 @@ class Request(OwnedHandle):
         (``NoSessionError`` without a session)."""
         rc = _data_json(self._p(), byref(self._out_str))
         if rc:
-            raise self._error(rc)
+            raise error_for(rc)
         return self._borrowed() or "{}"
 
     @property
@@ -722,7 +760,7 @@ class SessionView(MutableMapping):
         b = _key_bytes(key)
         rc = _get_json(req._p(), b, len(b), byref(req._out_str))
         if rc:
-            raise req._error(rc)
+            raise error_for(rc)
         s = req._out_str
         if not s.data:
             raise KeyError(key)
@@ -743,7 +781,7 @@ class SessionView(MutableMapping):
         b = _key_bytes(key)
         rc = _get_json(req._p(), b, len(b), byref(req._out_str))
         if rc:
-            raise req._error(rc)
+            raise error_for(rc)
         return bool(req._out_str.data)
 
     def to_dict(self) -> dict[str, Any]:
