@@ -328,12 +328,48 @@ pub const CONNECT_REDIS_DEFAULT_TTL: i64 = 86_400;
 
 /// connect-redis's `getTTL`, in seconds: `ceil((expires_at - now) / 1000)`
 /// for a cookie that expires at `expires_at` (Unix ms, as in
-/// [`Action::Save`](crate::Action::Save)), else `default_ttl`. A result
-/// <= 0 means the record must not be kept (a save deletes the key).
+/// [`Action::Save`](crate::Action::Save)), else `default_ttl` (connect-redis
+/// reads its option as `ttl || 86400`, so 0 means one day). A result <= 0
+/// means the record must not be kept (a save deletes the key). The one
+/// copy of the rule: `RedisStore` and the C ABI's
+/// `libsession_request_action_ttl_seconds` use it.
 pub fn connect_redis_ttl(expires_at: Option<i64>, now: i64, default_ttl: i64) -> i64 {
     match expires_at {
         // In f64, as JavaScript computes it (and without overflow).
         Some(at) => ((at as f64 - now as f64) / 1000.0).ceil() as i64,
+        None if default_ttl == 0 => CONNECT_REDIS_DEFAULT_TTL,
         None => default_ttl,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_follow_connect_redis() {
+        let now = 1_700_000_000_000;
+        assert_eq!(connect_redis_ttl(Some(now + 60_000), now, 5), 60);
+        assert_eq!(connect_redis_ttl(Some(now + 59_001), now, 5), 60);
+        assert_eq!(connect_redis_ttl(Some(now + 1), now, 5), 1);
+        assert_eq!(connect_redis_ttl(Some(now), now, 5), 0);
+        assert_eq!(connect_redis_ttl(Some(now - 1), now, 5), 0);
+        assert_eq!(connect_redis_ttl(Some(now - 1_500), now, 5), -1);
+        assert_eq!(connect_redis_ttl(None, now, 5), 5);
+        assert_eq!(connect_redis_ttl(None, now, 0), CONNECT_REDIS_DEFAULT_TTL);
+        assert_eq!(connect_redis_ttl(None, now, -3), -3);
+    }
+
+    #[test]
+    fn touches_replace_the_cookie_as_memory_store_does() {
+        let stored = r#"{"cookie":{"expires":null},"n":1}"#;
+        assert_eq!(
+            replace_cookie(stored, r#"{"cookie":{"expires":"x"},"n":2}"#).as_deref(),
+            Some(r#"{"cookie":{"expires":"x"},"n":1}"#)
+        );
+        assert_eq!(replace_cookie(r#"{"n":1}"#, r#"{"cookie":{}}"#).as_deref(), Some(r#"{"n":1,"cookie":{}}"#));
+        assert_eq!(replace_cookie(r#"{}"#, r#"{"cookie":{}}"#).as_deref(), Some(r#"{"cookie":{}}"#));
+        assert_eq!(replace_cookie("[1]", r#"{"cookie":{}}"#), None, "not an object: kept as it is");
+        assert_eq!(replace_cookie(stored, r#"{"n":1}"#), None, "no cookie to put in");
     }
 }

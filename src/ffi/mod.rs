@@ -102,7 +102,6 @@ macro_rules! ffi_boundary {
 pub mod config;
 pub mod request;
 pub mod result;
-mod ttl;
 pub mod version;
 
 pub use config::*;

@@ -10,8 +10,8 @@ use super::result::{
     ActionCode, CookieAttrCode, LoadStatusCode, ResultCode, StoreStatusCode, libsession_action, libsession_cookie_attr,
     libsession_load_status, libsession_store_status,
 };
-use super::ttl::connect_redis_ttl;
 use super::{Fail, bytes_in, json_in, libsession_result, libsession_str, out_ptr, put, str_in, utf8};
+use crate::record::connect_redis_ttl;
 use crate::{Action, CookieAttr, Error, LoadResult, Request, SEED_LEN, SeededIds, StoreResult, UnixMillis};
 
 /// One HTTP request's session lifecycle: express-session's middleware, the
