@@ -7,7 +7,12 @@
 //!   the same cookie, and vice versa;
 //! * for the same session state, the records each side writes (`GET
 //!   sess:<id>`) are byte-identical, and so are the TTLs and the cookies'
-//!   attributes; a read-only request on either side renews the TTL (touch).
+//!   attributes; a read-only request on either side renews the TTL (touch);
+//! * Redis's TTL is the authority (`StoreKind::Ttl`): a rolling session
+//!   touched by a read-only request (`EXPIRE` only, so the record's stored
+//!   `cookie.expires` goes stale) is still loaded, on either side, after that
+//!   stored expiry; a record that is JSON `null` is no session (a fresh one,
+//!   200), as connect-redis's `get` makes it for express-session.
 //!
 //! Needs `redis-server`, `node` and `npm ci` in `tests/interop` (run by
 //! `scripts/test-redis.sh`, which sets `LIBSESSION_REQUIRE_REDIS=1`).
@@ -22,7 +27,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
@@ -387,4 +392,212 @@ fn node_and_rust_share_expiring_cookies() {
         r#"{"secret":["interop secret","old secret"],"resave":false,"saveUninitialized":false,"rolling":false,"cookie":{"maxAge":60000,"sameSite":"lax"}}"#,
         true,
     );
+}
+
+// ----- TTL stores: Redis's TTL is the authority (issue 17) ----------------------
+
+/// Milliseconds since the epoch of an ISO date as `Date#toISOString` writes
+/// it (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
+fn iso_millis(iso: &str) -> i64 {
+    assert!(iso.len() == 24 && iso.ends_with('Z'), "an ISO date: {iso}");
+    let n = |range: std::ops::Range<usize>| -> i64 { iso[range].parse().unwrap_or_else(|_| panic!("{iso}")) };
+    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    // Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    ((days * 24 + n(11..13)) * 60 + n(14..16)) * 60_000 + n(17..19) * 1000 + n(20..23)
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn pttl(redis: &RedisServer, key: &str) -> i64 {
+    match redis.command(&["PTTL", key]) {
+        redis_server::Reply::Integer(n) => n,
+        other => panic!("PTTL {key}: {other:?}"),
+    }
+}
+
+/// A Set-Cookie's `Expires` attribute.
+fn cookie_expires(set_cookie: &str) -> &str {
+    set_cookie.split("; ").find_map(|part| part.strip_prefix("Expires=")).expect("an Expires attribute")
+}
+
+fn sleep_until(deadline: Instant) {
+    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+}
+
+/// `rolling: true`, `maxAge: 4000`, a session with data: created at t = 0
+/// on `create`, read (nothing modified) at 2.5 s on `touch`, so the store
+/// is only touched (connect-redis: `EXPIRE`, the record's stored
+/// `cookie.expires` stays at t + 4 s while the key lives to t + 6.5 s),
+/// then modified at 5 s on `load`, after the stored expiry: the same
+/// session, its data intact.
+fn rolling_past_the_stored_expiry(
+    redis: &RedisServer,
+    name: &str,
+    create: u16,
+    touch: u16,
+    load: u16,
+    exact_max_age: bool,
+) {
+    let t0 = Instant::now();
+
+    // t = 0: created with views = 1, SET ... EX 4.
+    let created = get_path(create, "/views", None);
+    assert_eq!(created.json["views"].as_f64(), Some(1.0), "{name}");
+    let (id, cookie) = (created.id(), created.cookie());
+    let key = format!("sess:{id}");
+    let record = redis.get(&key).expect("a record");
+    let (masked, expires) = split_expires(&record);
+    let (masked, original_max_age) = split_original_max_age(&masked);
+    assert_eq!(
+        masked,
+        r#"{"cookie":{"originalMaxAge":<originalMaxAge>,"expires":"<expires>","httpOnly":true,"path":"/"},"views":1}"#,
+        "{name}"
+    );
+    let original_max_age = original_max_age.unwrap();
+    if exact_max_age {
+        assert_eq!(original_max_age, 4000, "{name}: {record}");
+    } else {
+        // express-session may lose a millisecond (see split_original_max_age).
+        assert!((3990..=4000).contains(&original_max_age), "{name}: {record}");
+    }
+    let stored_expires = iso_millis(&expires.unwrap());
+    let ahead = stored_expires - now_millis();
+    assert!((3000..=4000).contains(&ahead), "{name}: expires {ahead} ms ahead: {record}");
+    let ttl = pttl(redis, &key);
+    assert!((3000..=4000).contains(&ttl), "{name}: PTTL {ttl} after creation");
+
+    // t = 2.5 s: a read-only request. The cookie rolls (a new Expires), the
+    // store is touched: the TTL is renewed, the record is left as it was.
+    sleep_until(t0 + Duration::from_millis(2500));
+    let ttl_before = pttl(redis, &key);
+    assert!((0..=2600).contains(&ttl_before), "{name}: PTTL {ttl_before} before the touch");
+    let touched = get_path(touch, "/show", Some(&cookie));
+    assert_eq!((touched.id(), &touched.json["data"]), (id.clone(), &json!({"views": 1})), "{name}");
+    assert_eq!(touched.cookie(), cookie, "{name}: rolling re-sends the same cookie");
+    assert_ne!(
+        cookie_expires(touched.set_cookie.as_deref().unwrap()),
+        cookie_expires(created.set_cookie.as_deref().unwrap()),
+        "{name}: the cookie rolled"
+    );
+    assert_eq!(redis.get(&key).as_deref(), Some(record.as_str()), "{name}: a touch does not rewrite the record");
+    let ttl_after = pttl(redis, &key);
+    assert!(
+        (3000..=4000).contains(&ttl_after) && ttl_after > ttl_before + 500,
+        "{name}: PTTL {ttl_after} after the touch"
+    );
+
+    // t = 5 s: the stored expiry has passed, the key has not.
+    sleep_until(t0 + Duration::from_millis(5000));
+    assert_eq!(redis.get(&key).as_deref(), Some(record.as_str()), "{name}: still the creation's record");
+    let ttl_left = pttl(redis, &key);
+    assert!(ttl_left > 0, "{name}: the key lives (PTTL {ttl_left})");
+    let sent_at = now_millis();
+    assert!(sent_at > stored_expires, "{name}: the stored expiry ({stored_expires}) has passed ({sent_at})");
+    let loaded = get_path(load, "/views", Some(&cookie));
+    assert_eq!((loaded.id(), loaded.json["views"].as_f64()), (id.clone(), Some(2.0)), "{name}: the same session");
+    assert_eq!(loaded.cookie(), cookie, "{name}");
+
+    // Saved (SET ... EX 4) with the new expiry.
+    let saved = redis.get(&key).expect("a record");
+    let (masked, expires) = split_expires(&saved);
+    assert_eq!(
+        masked,
+        format!(
+            r#"{{"cookie":{{"originalMaxAge":{original_max_age},"expires":"<expires>","httpOnly":true,"path":"/"}},"views":2}}"#
+        ),
+        "{name}"
+    );
+    assert!(iso_millis(&expires.unwrap()) >= sent_at + 3990, "{name}: {saved}");
+    let ttl = pttl(redis, &key);
+    assert!((3000..=4000).contains(&ttl), "{name}: PTTL {ttl} after the save");
+    assert!(redis.keys("sess:*").contains(&key), "{name}");
+}
+
+#[test]
+fn rolling_sessions_outlive_their_stored_expiry_in_redis() {
+    if !prerequisites() {
+        return;
+    }
+    let options = r#"{"secret":"interop secret","resave":false,"saveUninitialized":false,"rolling":true,"cookie":{"maxAge":4000}}"#;
+    let redis = RedisServer::start();
+    let node = NodeApp::start(&redis, options);
+    let rust = RustApp::start(&redis, options);
+    let (n, r) = (node.port, rust.port);
+    // Four sessions side by side, one thread each (about 5 s in all).
+    std::thread::scope(|s| {
+        let redis = &redis;
+        let runs = [
+            s.spawn(move || rolling_past_the_stored_expiry(redis, "rust, rust, rust", r, r, r, true)),
+            s.spawn(move || rolling_past_the_stored_expiry(redis, "node, node, rust", n, n, r, false)),
+            s.spawn(move || rolling_past_the_stored_expiry(redis, "rust, rust, node", r, r, n, true)),
+            // express-session itself, for reference.
+            s.spawn(move || rolling_past_the_stored_expiry(redis, "node, node, node", n, n, n, false)),
+        ];
+        for run in runs {
+            if let Err(panic) = run.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+    assert_eq!(redis.keys("sess:*").len(), 4);
+}
+
+/// A record that is JSON `null` under a validly signed ID: connect-redis's
+/// `get` returns `null`, which express-session takes as "no session", so
+/// both sides answer 200 with a fresh session and leave the key alone.
+#[test]
+fn a_null_record_in_redis_is_a_fresh_session() {
+    if !prerequisites() {
+        return;
+    }
+    let options = r#"{"secret":"interop secret","resave":false,"saveUninitialized":false}"#;
+    let redis = RedisServer::start();
+    let node = NodeApp::start(&redis, options);
+    let rust = RustApp::start(&redis, options);
+    let record = r#"{"cookie":{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"},"views":1}"#;
+
+    // The Rust app makes a session (and its signed cookie); its record becomes `null`.
+    let first = get_path(rust.port, "/views", None);
+    let (id, cookie) = (first.id(), first.cookie());
+    let key = format!("sess:{id}");
+    assert_eq!(redis.get(&key).as_deref(), Some(record));
+    assert_eq!(redis.command(&["SET", &key, "null"]), redis_server::Reply::Simple("OK".into()));
+    assert_eq!(redis.get(&key).as_deref(), Some("null"));
+
+    // Read-only: a fresh, uninitialized session, not saved, no cookie, on both sides.
+    for (side, port) in [("rust", rust.port), ("node", node.port)] {
+        let shown = get_path(port, "/show", Some(&cookie));
+        assert_ne!(shown.id(), id, "{side}: a new ID");
+        assert_eq!(shown.json["data"], json!({}), "{side}");
+        assert_eq!(shown.set_cookie, None, "{side}: nothing to save, no cookie");
+        assert_eq!(redis.keys("sess:*"), vec![key.clone()], "{side}");
+        assert_eq!(redis.get(&key).as_deref(), Some("null"), "{side}: the null record is left alone");
+    }
+
+    // Modifying: a fresh session, saved under a new ID, with a new cookie, on both sides.
+    let mut new_ids = Vec::new();
+    for (side, port) in [("rust", rust.port), ("node", node.port)] {
+        let fresh = get_path(port, "/views", Some(&cookie));
+        let new_id = fresh.id();
+        assert_eq!(fresh.json["views"].as_f64(), Some(1.0), "{side}: a fresh session");
+        assert!(new_id != id && !new_ids.contains(&new_id), "{side}: a new ID");
+        assert!(fresh.set_cookie.is_some(), "{side}: a Set-Cookie");
+        assert_ne!(fresh.cookie(), cookie, "{side}");
+        assert!(fresh.cookie().starts_with(&format!("connect.sid=s%3A{new_id}.")), "{side}: {}", fresh.cookie());
+        let new_key = format!("sess:{new_id}");
+        assert_eq!(redis.get(&new_key).as_deref(), Some(record), "{side}: the fresh session's record");
+        assert!((86_398..=86_400).contains(&redis.ttl(&new_key)), "{side}");
+        assert_eq!(redis.get(&key).as_deref(), Some("null"), "{side}: the null record is left alone");
+        new_ids.push(new_id);
+    }
+    let mut keys: Vec<String> = std::iter::once(&id).chain(&new_ids).map(|i| format!("sess:{i}")).collect();
+    keys.sort();
+    assert_eq!(redis.keys("sess:*"), keys);
 }
