@@ -672,6 +672,14 @@ typedef struct libsession_config_builder libsession_config_builder;
 typedef struct libsession_request libsession_request;
 
 /**
+ * A store record as the engine made it: its JSON text, and what the engine
+ * already knows of it (the session reading it gives, until a load takes
+ * it). Owned by the host; free with `libsession_stored_record_free`. Not
+ * thread-safe: one thread at a time (a store guards it with its own lock).
+ */
+typedef struct libsession_stored_record libsession_stored_record;
+
+/**
  * A borrowed string handed out by the library: `len` bytes at `data`, **not**
  * NUL-terminated (except where a function says so). Text is UTF-8.
  *
@@ -2067,6 +2075,123 @@ const char *libsession_result_str(libsession_result result);
  * May be called from any thread at any time.
  */
 bool libsession_result_is_misuse(libsession_result result);
+
+/**
+ * For the current `SAVE` or `TOUCH` action: its record as the engine made
+ * it. At the end of the request it carries the session itself, already
+ * read (the request has none afterwards: its getters answer
+ * `NO_SESSION`); for a handler's save it is the text alone.
+ *
+ * # Parameters
+ * `req`; `record_out`: receives a new handle, owned by the caller.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `WRONG_ACTION` (the current
+ * action is not `SAVE` or `TOUCH`); `REQUEST_FAILED`; `PANIC`.
+ *
+ * # Memory and lifetimes
+ * Free the handle with `libsession_stored_record_free`. The action's own
+ * strings (`libsession_request_action_record`, …) stay valid.
+ *
+ * # Safety
+ * `req` is NULL or live; `record_out` is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_take_stored_record(struct libsession_request *req,
+                                                        struct libsession_stored_record **record_out);
+
+/**
+ * Answers a `LOAD` action with a record the store kept. The engine takes
+ * the session out of it if the record still holds one (a later load of the
+ * same handle reads its text); the host keeps the handle.
+ *
+ * # Parameters
+ * `req`; `record`: a handle from `libsession_request_take_stored_record`
+ * or `libsession_stored_record_from_text`.
+ *
+ * # Returns
+ * As `libsession_request_handle_load_result`: `LIBSESSION_RESULT_OK`;
+ * `NULL_PARAMETER`; `UNEXPECTED_INPUT` (no `LOAD` is outstanding: the
+ * request is now failed); `REQUEST_FAILED`; `PANIC`. Then poll.
+ *
+ * # Safety
+ * `req` is NULL or live; `record` is NULL or a live handle not used by
+ * another thread during the call.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_handle_load_stored(struct libsession_request *req,
+                                                        struct libsession_stored_record *record);
+
+/**
+ * A record from its JSON text (one a store read elsewhere, or held as
+ * text): loading it reads the text.
+ *
+ * # Parameters
+ * `text`, `text_len`: the record (UTF-8; copied); `record_out`: receives a
+ * new handle, owned by the caller.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_UTF8`; `PANIC`.
+ *
+ * # Safety
+ * `text` is NULL or `text_len` readable bytes; `record_out` is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_stored_record_from_text(const uint8_t *text,
+                                                     size_t text_len,
+                                                     struct libsession_stored_record **record_out);
+
+/**
+ * The record's JSON text: what a store writes, and what `GET` returns for
+ * stores shared with express-session.
+ *
+ * # Parameters
+ * `record`; `text_out`: receives the text.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `PANIC`.
+ *
+ * # Memory and lifetimes
+ * Valid until the handle is freed or changed
+ * (`libsession_stored_record_apply_touch` on it).
+ *
+ * # Safety
+ * `record` is NULL or live; `text_out` is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_stored_record_text(const struct libsession_stored_record *record,
+                                                struct libsession_str *text_out);
+
+/**
+ * express-session MemoryStore's touch: `stored` (the record the store
+ * holds) gets the cookie of `touched` (the record of a `TOUCH` action).
+ * When the two differ only in their cookie (the usual case), `stored`
+ * becomes `touched`'s record, session included (taken from `touched`,
+ * which keeps its text). A `stored` that is not a JSON object, or a
+ * `touched` without a cookie, leaves `stored` as it is.
+ *
+ * # Parameters
+ * `stored`: the held record, changed in place; `touched`: the `TOUCH`
+ * action's record (from `libsession_request_take_stored_record`).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER` (the same
+ * handle twice); `PANIC`.
+ *
+ * # Safety
+ * Both are NULL or live handles not used by another thread during the call.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_stored_record_apply_touch(struct libsession_stored_record *stored,
+                                                       struct libsession_stored_record *touched);
+
+/**
+ * Frees a record handle. NULL is a no-op.
+ *
+ * # Safety
+ * `record` is NULL or a live handle from this library, not used afterwards.
+ */
+void libsession_stored_record_free(struct libsession_stored_record *record);
 
 /**
  * The library's version number, `MAJOR * 1000000 + MINOR * 1000 + PATCH`.

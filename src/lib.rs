@@ -90,7 +90,8 @@
 //! `genid`). The crate reads neither a clock nor the OS random source (clippy
 //! enforces it); the optional `os-rng` feature adds `OsRngIds` for hosts.
 //! The one exception is the C ABI ([`ffi`]): `libsession_request_new` reads
-//! 32 bytes from `getrandom(2)` when the host passes no entropy.
+//! 32 bytes from the OS (the `getrandom` crate) when the host passes no
+//! entropy.
 //!
 //! ## Errors
 //!
@@ -173,9 +174,9 @@ pub use async_driver::{AsyncStore, FoundRecord, StoreError};
 pub use config::{Config, ConfigBuilder, Priority, SameSite, Secure, Unset};
 pub use cookie_header::CookieLimits;
 pub use error::{ConfigError, Error};
-pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 #[cfg(feature = "os-rng")]
-pub use ids::{OsRngIds, os_random};
+pub use host::os_rng::{OsRngIds, os_random};
+pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 pub use json::{Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
 pub use record::StoredRecord;

@@ -87,6 +87,12 @@ fn c_api_rules_tests() {
     assert_passed(&c_test("test_api_rules"), 7);
 }
 
+/// The stored-record load path: handles taken at SAVE/TOUCH, given at LOAD.
+#[test]
+fn c_stored_record_tests() {
+    assert_passed(&c_test("test_stored"), 3);
+}
+
 /// NULL for every pointer parameter of every function in the header gives
 /// `NULL_PARAMETER` (`tests/c/gen_null_checks.py` writes the program from the
 /// header's prototypes, and refuses a header where a function taking a

@@ -91,43 +91,6 @@ impl IdSource for IdQueue {
     }
 }
 
-/// IDs from 32 bytes of the operating system's CSPRNG each (`getrandom(2)`).
-/// This is a host convenience, outside the pure core; it fails closed (no
-/// ID) if the OS source fails.
-#[cfg(feature = "os-rng")]
-#[derive(Default, Debug)]
-pub struct OsRngIds;
-
-#[cfg(feature = "os-rng")]
-impl IdSource for OsRngIds {
-    fn next_id(&mut self) -> Option<String> {
-        let mut seed = [0u8; SEED_LEN];
-        os_random(&mut seed).ok()?;
-        Some(URL_SAFE_NO_PAD.encode(seed))
-    }
-}
-
-/// Fills `buf` from `getrandom(2)`. Always compiled (the C ABI uses it when
-/// the host passes no entropy); exported from the crate with `os-rng`.
-#[allow(unsafe_code)]
-pub fn os_random(buf: &mut [u8]) -> std::io::Result<()> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        let rest = &mut buf[filled..];
-        // SAFETY: the pointer and length describe the writable slice `rest`.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        filled += n as usize;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

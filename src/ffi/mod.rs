@@ -102,11 +102,13 @@ macro_rules! ffi_boundary {
 pub mod config;
 pub mod request;
 pub mod result;
+pub mod stored;
 pub mod version;
 
 pub use config::*;
 pub use request::*;
 pub use result::*;
+pub use stored::*;
 pub use version::*;
 
 /// A borrowed string handed out by the library: `len` bytes at `data`, **not**

@@ -48,7 +48,7 @@ use crate::{Action, CookieAttr, Error, LoadResult, Request, SEED_LEN, SeededIds,
 /// getters included; may be moved between threads (an asynchronous store may
 /// answer on another thread than the one that polled).
 pub struct libsession_request {
-    inner: Request,
+    pub(crate) inner: Request,
     /// The request's clock (Unix ms), for the TTL of the current action.
     now_ms: i64,
     /// The payload of the most recent action, borrowed from `inner`.

@@ -4,6 +4,8 @@
 #[cfg(feature = "async")]
 pub mod async_driver;
 pub(crate) mod memory_store;
+#[cfg(feature = "os-rng")]
+pub(crate) mod os_rng;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 #[cfg(feature = "tower")]

@@ -70,10 +70,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::{Layer, Service};
 
+use crate::OsRngIds;
 use crate::action::{Action, UnixMillis};
 use crate::async_driver::{AsyncStore, StoreOp, drive, drive_from_current};
 use crate::config::Config;
-use crate::ids::{IdSource, OsRngIds};
+use crate::ids::IdSource;
 use crate::json::Value;
 use crate::request::Request;
 use crate::serde_value::{from_engine_value, to_engine_value};
