@@ -365,4 +365,30 @@ mod tests {
         assert_eq!(s, "s%3Aa%2Bb%2Fc%3D%C3%A9%20");
         assert_eq!(latin1(b"a\xe9"), "aé");
     }
+
+    proptest::proptest! {
+        /// The ASCII fast path of reading a cookie value (`decode_bytes_into`)
+        /// agrees with the reference (`latin1` then `decode_uri_component`)
+        /// wherever it answers, and answers for every ASCII value that fits.
+        #[test]
+        fn ascii_decoding_agrees_with_the_reference(raw in "([A-Za-z0-9:._+/=-]|%[0-9A-Fa-f]{2}|%[0-9G]?){0,40}") {
+            let mut buf = [0u8; 256];
+            let reference = decode_uri_component(&latin1(raw.as_bytes())).map(Cow::into_owned);
+            let fast = decode_bytes_into(raw.as_bytes(), &mut buf).map(str::to_string);
+            proptest::prop_assert_eq!(fast, reference);
+        }
+
+        /// The as-sent copy of a returning cookie (`is_uri_component_encoding`,
+        /// asked of values that decoded) is taken exactly when encoding the
+        /// decoded text gives it back, so the Set-Cookie is the one encoding
+        /// would write.
+        #[test]
+        fn the_as_sent_copy_is_what_encoding_writes(raw in "([A-Za-z0-9:._~*'()!-]|%[0-9A-Fa-f]{2}|[ +/=]){0,40}") {
+            if let Some(text) = decode_uri_component(&raw) {
+                let mut re_encoded = String::new();
+                encode_uri_component(&text, &mut re_encoded);
+                proptest::prop_assert_eq!(is_uri_component_encoding(raw.as_bytes()), re_encoded == raw, "{}", raw);
+            }
+        }
+    }
 }

@@ -17,7 +17,6 @@ use crate::json::{Map, Value};
 use crate::record::{Record, RecordInput, StoredRecord, read_record};
 use crate::session::{HashText, Layout, Session, is_object_prototype_name, is_reserved};
 use crate::session_cookie::{Attr, CookieAttr, CookieValue, SessionCookie};
-use crate::signing::Signature;
 
 /// The message express-session gives `reload()` when the record is gone.
 pub const FAILED_TO_LOAD: &str = "failed to load session";
@@ -33,9 +32,9 @@ struct RecordCache {
     layout: Layout,
 }
 
-/// A verified cookie's session ID, and its signature when the signing key
-/// (the first) verified it.
-type VerifiedCookie = (Arc<str>, Option<(Signature, Option<(usize, usize)>)>);
+/// A verified cookie's session ID, and where its value sits in the Cookie
+/// header when the signing key (the first) verified it and it is ASCII.
+type VerifiedCookie = (Arc<str>, Option<(usize, usize)>);
 
 /// An owned action, kept until the next call so that [`Action`] can borrow it.
 #[derive(Debug)]
@@ -192,10 +191,6 @@ pub struct Request {
     /// the middleware bailed out before reading the cookie).
     engaged: bool,
     cookie_id: Option<Arc<str>>,
-    /// The cookie's signature when the first (signing) key verified it: the
-    /// signature of `cookie_id` that a Set-Cookie for it needs (HMAC is
-    /// deterministic), so it is not computed a second time.
-    cookie_signature: Option<Signature>,
     /// Where the cookie's value sits in the Cookie header, when it is ASCII
     /// and carries the signing key's signature of `cookie_id`: if it is
     /// encoded as `encodeURIComponent` does, a Set-Cookie for `cookie_id`
@@ -280,7 +275,6 @@ impl Request {
             is_secure: false,
             engaged: false,
             cookie_id: None,
-            cookie_signature: None,
             cookie_value: None,
             session_id: None,
             session: None,
@@ -588,11 +582,8 @@ impl Request {
         }
         self.is_secure = self.compute_is_secure();
         let cookie_id = match self.read_cookie(&config) {
-            Ok(Some((id, signed))) => {
-                if let Some((signature, value)) = signed {
-                    self.cookie_signature = Some(signature);
-                    self.cookie_value = value;
-                }
+            Ok(Some((id, value))) => {
+                self.cookie_value = value;
                 Some(id)
             }
             Ok(None) => None,
@@ -617,7 +608,8 @@ impl Request {
     /// express-session's `getcookie`: the verified session ID, if any. `Err`
     /// reproduces the TypeError express-session throws for a cookie name that
     /// is an `Object.prototype` property (compatibility mode only).
-    /// With the ID, its signature if the signing key verified it.
+    /// With the ID, where its value is in the header if the signing key
+    /// verified it and it is ASCII.
     fn read_cookie(&self, config: &Config) -> Result<Option<VerifiedCookie>, String> {
         let header = match &self.facts.cookie {
             Some(h) if !h.is_empty() => h,
@@ -651,12 +643,10 @@ impl Request {
             return Ok(None);
         };
         let verified = config.keys.iter().enumerate().find_map(|(i, k)| Some((i, k.unsign(signed)?)));
-        Ok(verified.map(|(i, id)| {
-            let signature = if i == 0 { signed.get(id.len() + 1..).and_then(Signature::verified) } else { None };
-            // `raw` (ASCII) decoded to "s:" + id + "." + signature: if it is
-            // also its canonical encoding, a Set-Cookie for `id` carries it.
-            (Arc::from(id), signature.map(|s| (s, span.filter(|_| fast.is_some()))))
-        }))
+        // `raw` (ASCII) decoded to "s:" + id + "." + the signing key's
+        // signature: if it is also its canonical encoding, a Set-Cookie for
+        // `id` carries it as it was sent.
+        Ok(verified.map(|(i, id)| (Arc::from(id), span.filter(|_| i == 0 && fast.is_some()))))
     }
 
     /// express-session's `issecure`.
@@ -822,10 +812,7 @@ impl Request {
         if let Some(Ok(encoded)) = as_sent.map(std::str::from_utf8) {
             return Some(session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Encoded(encoded)));
         }
-        let signature = match &self.cookie_signature {
-            Some(verified) if same_id => verified.clone(),
-            _ => key.signature(id),
-        };
+        let signature = key.signature(id);
         let value = ["s:", id, ".", signature.as_str()];
         Some(session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Parts(&value)))
     }

@@ -65,14 +65,6 @@ pub struct Signature {
 }
 
 impl Signature {
-    /// A signature text as it was verified (at most [`SIGNATURE_LEN`] bytes).
-    pub fn verified(text: &str) -> Option<Signature> {
-        let b = text.as_bytes();
-        let mut sig = Signature { text: [0u8; SIGNATURE_LEN + 1], len: b.len() };
-        sig.text.get_mut(..b.len())?.copy_from_slice(b);
-        Some(sig)
-    }
-
     pub fn as_str(&self) -> &str {
         // Base64 output is ASCII.
         std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()

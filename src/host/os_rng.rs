@@ -23,7 +23,7 @@ impl IdSource for OsRngIds {
 
 /// Fills `buf` from the operating system's CSPRNG.
 pub fn os_random(buf: &mut [u8]) -> std::io::Result<()> {
-    getrandom::fill(buf).map_err(std::io::Error::other)
+    getrandom::fill(buf).map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 #[cfg(test)]
