@@ -12,7 +12,7 @@ use crate::action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis};
 use crate::config::Config;
 use crate::cookie_header::{decode_bytes_into, decode_uri_component, find_raw, is_uri_component_encoding, latin1};
 use crate::error::Error;
-use crate::ids::{IdSource, SeededIds};
+use crate::ids::IdSource;
 use crate::json::{Map, Value};
 use crate::record::{Record, RecordInput, StoredRecord, read_record};
 use crate::session::{HashText, Layout, Session, is_object_prototype_name, is_reserved};
@@ -23,11 +23,10 @@ pub const FAILED_TO_LOAD: &str = "failed to load session";
 /// The message express-session gives when no secret is configured.
 pub const SECRET_REQUIRED: &str = "secret option required for sessions";
 
-/// The record written for a data version: the text, the range whose removal
-/// gives the change-detection text, and where the cookie's value is.
+/// The record written at the end of the request: the text, the range whose
+/// removal gives the change-detection text, and where the cookie's value is.
 #[derive(Debug)]
 struct RecordCache {
-    version: u64,
     record: String,
     layout: Layout,
 }
@@ -49,57 +48,6 @@ enum Out {
     Completed(Option<String>),
     Error(String),
     Done,
-}
-
-/// The actions waiting to be polled: never more than four (a store
-/// operation, or Set-Cookie/Error, Error, Done), kept inline.
-#[derive(Debug, Default)]
-struct OutQueue {
-    slots: [Option<Out>; 4],
-    head: usize,
-    len: usize,
-}
-
-impl OutQueue {
-    fn push_back(&mut self, out: Out) {
-        if self.len < self.slots.len() {
-            self.slots[(self.head + self.len) % self.slots.len()] = Some(out);
-            self.len += 1;
-        }
-    }
-
-    fn pop_front(&mut self) -> Option<Out> {
-        if self.len == 0 {
-            return None;
-        }
-        let out = self.slots[self.head].take();
-        self.head = (self.head + 1) % self.slots.len();
-        self.len -= 1;
-        out
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn clear(&mut self) {
-        while self.pop_front().is_some() {}
-    }
-}
-
-/// The ID source, inline for the common [`SeededIds`] case.
-enum Ids {
-    Seeded(SeededIds),
-    Other(Box<dyn IdSource>),
-}
-
-impl Ids {
-    fn next_id(&mut self) -> Option<String> {
-        match self {
-            Ids::Seeded(s) => s.next_id(),
-            Ids::Other(s) => s.next_id(),
-        }
-    }
 }
 
 /// Which store answer is owed, and what it is for.
@@ -143,16 +91,6 @@ enum Phase {
     Failed,
 }
 
-/// A snapshot of the change-detection text (express-session's hashes).
-/// `Version(v)` stands for the text of the data as of version `v`, and is
-/// turned into text just before the data changes, so a request that never
-/// modifies its session never serializes it to compare.
-#[derive(Clone, Debug)]
-enum Snap {
-    Version(u64),
-    Text(HashText),
-}
-
 /// The facts of the HTTP request that the engine needs.
 #[derive(Debug, Default)]
 struct Facts {
@@ -175,13 +113,14 @@ struct Facts {
 pub struct Request {
     config: Arc<Config>,
     now: f64,
-    ids: Ids,
+    ids: Box<dyn IdSource>,
     /// IDs the host queued, used before the ID source's.
     pushed: std::collections::VecDeque<String>,
     generated: u64,
     facts: Facts,
     phase: Phase,
-    queue: OutQueue,
+    /// The actions waiting to be polled (never more than four).
+    queue: std::collections::VecDeque<Out>,
     current: Option<Out>,
     pending: Option<Pending>,
 
@@ -202,11 +141,12 @@ pub struct Request {
     /// versions (false after `regenerate`).
     wrapped: bool,
     original_id: Option<Arc<str>>,
-    original: Option<Snap>,
-    saved: Option<Snap>,
+    /// express-session's `originalHash` and `savedHash`: change-detection
+    /// texts (a loaded record's own text, with its cookie cut out, costs
+    /// nothing to take).
+    original: Option<HashText>,
+    saved: Option<HashText>,
     touched: bool,
-    data_version: u64,
-    hash_cache: Option<(u64, HashText)>,
     /// At the end of the request: the record for the final data version,
     /// with the span whose removal gives the change-detection text.
     record_cache: Option<RecordCache>,
@@ -219,12 +159,6 @@ const _: () = {
     const fn assert_send<T: Send>() {}
     assert_send::<Request>();
 };
-
-impl std::fmt::Debug for Ids {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Ids")
-    }
-}
 
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -239,26 +173,11 @@ impl std::fmt::Debug for Request {
 impl Request {
     /// A request at `now`, taking new session IDs from `ids`.
     pub fn new<I: IdSource + 'static>(config: Arc<Config>, now: UnixMillis, ids: I) -> Self {
-        // Keep the common seeded source inline (no allocation).
-        let mut slot = Some(ids);
-        let ids = match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<SeededIds>>() {
-            Some(seeded) => seeded.take().map(Ids::Seeded),
-            None => None,
-        };
-        let ids = match (ids, slot) {
-            (Some(ids), _) => ids,
-            (None, Some(other)) => Ids::Other(Box::new(other)),
-            (None, None) => Ids::Other(Box::new(crate::ids::IdQueue::default())),
-        };
-        Request::with_ids(config, now, ids)
+        Request::with_boxed_ids(config, now, Box::new(ids))
     }
 
     /// A request taking IDs from a boxed source.
     pub fn with_boxed_ids(config: Arc<Config>, now: UnixMillis, ids: Box<dyn IdSource>) -> Self {
-        Request::with_ids(config, now, Ids::Other(ids))
-    }
-
-    fn with_ids(config: Arc<Config>, now: UnixMillis, ids: Ids) -> Self {
         // The default target is `/`.
         let in_scope = b"/".starts_with(config.scope.as_bytes());
         Request {
@@ -269,7 +188,7 @@ impl Request {
             generated: 0,
             facts: Facts { in_scope, ..Facts::default() },
             phase: Phase::Start,
-            queue: OutQueue::default(),
+            queue: std::collections::VecDeque::new(),
             current: None,
             pending: None,
             is_secure: false,
@@ -283,8 +202,6 @@ impl Request {
             original: None,
             saved: None,
             touched: false,
-            data_version: 0,
-            hash_cache: None,
             record_cache: None,
             written: None,
         }
@@ -419,15 +336,15 @@ impl Request {
     /// session when reading the text would not give the same session (an
     /// attribute JSON does not carry as it is, such as an invalid date).
     pub fn take_stored_record(&mut self) -> Option<StoredRecord> {
-        let (Some(Out::Save { record, .. } | Out::Touch { record, .. }), Some(layout)) = (&self.current, &self.written)
-        else {
+        let Some(Out::Save { record, .. } | Out::Touch { record, .. }) = &self.current else {
             return None;
         };
         let text: Arc<str> = Arc::from(record.as_str());
+        let layout = self.written.as_ref().filter(|_| self.pending == Some(Pending::End));
+        let Some(layout) = layout else {
+            return Some(StoredRecord::from_text(text));
+        };
         let cookie = layout.cookie;
-        if self.pending != Some(Pending::End) {
-            return Some(StoredRecord::with_session(text, Some(cookie), None));
-        }
         let session = match self.session.take() {
             Some(session) => match session.into_read_form(text.clone(), layout) {
                 Ok(read) => Some(read),
@@ -484,8 +401,8 @@ impl Request {
                 self.wrapped = true;
                 self.original_id = self.session_id.clone();
                 self.original = Some(match original {
-                    Some(text) => Snap::Text(text),
-                    None => Snap::Version(self.data_version),
+                    Some(text) => text,
+                    None => self.current_hash(),
                 });
                 if !self.config.resave {
                     self.saved = self.original.clone();
@@ -671,7 +588,7 @@ impl Request {
     fn generate_ready(&mut self) -> Result<(), Error> {
         self.generate(true)?;
         self.original_id = self.session_id.clone();
-        self.original = Some(Snap::Version(self.data_version));
+        self.original = Some(self.current_hash());
         self.phase = Phase::App { load_error: None };
         Ok(())
     }
@@ -696,74 +613,43 @@ impl Request {
 
     // ----- change detection ---------------------------------------------
 
-    fn current_hash(&mut self) -> HashText {
-        let v = self.data_version;
-        match &self.hash_cache {
-            Some((cv, text)) if *cv == v => text.clone(),
-            _ => {
-                let text = self.session.as_deref().map_or_else(|| HashText::whole(""), Session::hash_text);
-                self.hash_cache = Some((v, text.clone()));
-                text
-            }
-        }
+    /// The change-detection text of the current data.
+    fn current_hash(&self) -> HashText {
+        self.session.as_deref().map_or_else(|| HashText::whole(""), Session::hash_text)
     }
 
-    /// The session's data, to change it: the one way the request changes
-    /// data, so that change detection's snapshots of the current data are
-    /// always taken first.
+    /// The session's data, to change it.
     fn data_for_change(&mut self) -> Option<&mut crate::session::Data> {
-        self.before_data_change();
         self.session.as_mut().map(|s| &mut s.data)
     }
 
-    /// Replaces `req.session` (a data change for change detection): the one
-    /// way the request installs or drops a session.
+    /// Replaces `req.session`: the one way the request installs or drops a
+    /// session.
     fn replace_session(&mut self, session: Option<Box<Session>>) {
-        self.before_data_change();
         self.session = session;
     }
 
-    /// Materializes snapshots that refer to the current data, then moves the
-    /// data version on. Called only by `data_for_change` and `replace_session`.
-    fn before_data_change(&mut self) {
-        let v = self.data_version;
-        let needs = |s: &Option<Snap>| matches!(s, Some(Snap::Version(x)) if *x == v);
-        if needs(&self.original) || needs(&self.saved) {
-            let text = self.current_hash();
-            for snap in [&mut self.original, &mut self.saved] {
-                if matches!(snap, Some(Snap::Version(x)) if *x == v) {
-                    *snap = Some(Snap::Text(text.clone()));
-                }
-            }
-        }
-        self.data_version += 1;
-    }
-
-    /// Serializes the record once the request is finishing (the cookie is
-    /// final then), for both the store write and change detection.
+    /// Serializes the record once the request is finishing (the cookie and
+    /// the data are final then), for both the store write and change
+    /// detection.
     fn ensure_record(&mut self) {
-        if self.phase != Phase::Finishing || self.record_cache.as_ref().is_some_and(|c| c.version == self.data_version)
-        {
+        if self.phase != Phase::Finishing || self.record_cache.is_some() {
             return;
         }
         if let Some(s) = &self.session {
             let (record, layout) = s.record_with_layout();
-            self.record_cache = Some(RecordCache { version: self.data_version, record, layout });
+            self.record_cache = Some(RecordCache { record, layout });
         }
     }
 
-    fn matches_current(&mut self, snap: Option<Snap>) -> bool {
-        if matches!(snap, Some(Snap::Text(_))) {
-            self.ensure_record();
-        }
-        match snap {
-            None => false,
-            Some(Snap::Version(v)) => v == self.data_version,
-            Some(Snap::Text(t)) => match &self.record_cache {
-                // The record minus its cookie entry is the text to compare.
-                Some(c) if c.version == self.data_version => t.eq_cut(&c.record, c.layout.cut),
-                _ => t.same_as(&self.current_hash()),
-            },
+    /// Whether `snap` is the current data's change-detection text.
+    fn matches_current(&mut self, snap: Option<HashText>) -> bool {
+        let Some(snap) = snap else { return false };
+        self.ensure_record();
+        match &self.record_cache {
+            // The record minus its cookie entry is the text to compare.
+            Some(c) => snap.eq_cut(&c.record, c.layout.cut),
+            None => snap.same_as(&self.current_hash()),
         }
     }
 
@@ -854,9 +740,8 @@ impl Request {
             None => {}
         }
         if self.should_save() {
-            if self.wrapped {
-                self.saved = Some(Snap::Version(self.data_version));
-            }
+            // (express-session's wrapped save updates savedHash here; no
+            // decision reads it after the end of the request.)
             let out = self.save_out();
             self.store_op(out, Pending::End);
         } else if self.cookie_id == self.session_id {
@@ -870,7 +755,7 @@ impl Request {
 
     fn record_parts(&mut self) -> (String, Option<i64>) {
         self.ensure_record();
-        let cached = self.record_cache.take().filter(|c| c.version == self.data_version);
+        let cached = self.record_cache.take();
         self.written = None;
         let cached = cached.map(|c| {
             self.written = Some(c.layout);
@@ -1001,7 +886,7 @@ impl Request {
     pub fn save(&mut self) -> Result<(), Error> {
         self.session_op()?;
         if self.wrapped {
-            self.saved = Some(Snap::Version(self.data_version));
+            self.saved = Some(self.current_hash());
         }
         let out = self.save_out();
         self.store_op(out, Pending::HandlerSave);
