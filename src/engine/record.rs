@@ -10,12 +10,11 @@
 //! `secure`, `httpOnly`, `domain`, `path`, `sameSite`). The session model
 //! ([`crate::session`]) writes it; this module reads it.
 
-use std::cell::OnceCell;
 use std::sync::Arc;
 
 use crate::action::StoreKind;
 use crate::json::{self, CookieMember, RecordText, Value};
-use crate::session::{Data, HashText, Key, Session, Slot, is_reserved};
+use crate::session::{Data, HashText, ReadSlot, Session};
 use crate::session_cookie::{COOKIE_KEYS, SessionCookie, cookie_key_index};
 
 /// A record the engine made, opaque to stores: its JSON text (what any
@@ -177,23 +176,19 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
     };
     let parsed = json::parse_record_str(text, cookie_key_index, &mut fields, read_canonical, |m| {
         in_order &= m.key_span.is_some();
-        let key = match m.key_span {
-            Some((a, b)) => Key::Text(a, b),
-            None => Key::Owned(m.key.to_string()),
-        };
         let slot = match m.value {
             json::MemberValue::Cookie => {
                 in_order &= cookie_span.is_none();
                 cookie_span = Some(m.span);
-                Slot::Cookie
+                ReadSlot::Cookie
             }
-            json::MemberValue::Raw(start, end) => Slot::Text { start, end, parsed: OnceCell::new() },
+            json::MemberValue::Raw(start, end) => ReadSlot::Text(start, end),
             json::MemberValue::Parsed(v) => {
                 in_order = false;
-                Slot::Value(v)
+                ReadSlot::Value(v)
             }
         };
-        in_order &= data.put(key, slot, &m.key);
+        in_order &= data.put_read(&m.key, m.key_span, slot);
     });
     let (cookie, compact) = match parsed {
         Err(e) => return Record::Corrupt(format!("corrupt session record: {e}")),
@@ -228,26 +223,14 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
             }
         }
     };
-    let dropped = data.entries.iter().any(|e| !matches!(e.slot, Slot::Cookie) && is_reserved(data.key(e)));
-    let original = dropped.then(|| {
-        let mut s = String::new();
-        data.write(&mut s, |_| {});
-        HashText::whole(&s)
-    });
+    let dropped = data.has_reserved_key();
+    let original = dropped.then(|| data.change_text());
     if dropped {
-        data.retain(|k| !is_reserved(k));
-    } else if in_order && let Some((a, b)) = cookie_span {
+        data.drop_reserved_keys();
+    } else if in_order && let Some(span) = cookie_span {
         // The record is the data's own JSON text: cutting out the cookie
         // member (and one comma) gives the change-detection text.
-        let n = data.entries.len();
-        let cut = if n == 1 {
-            (a, b)
-        } else if a == 1 {
-            (a, b + 1)
-        } else {
-            (a - 1, b)
-        };
-        data.pristine = Some(HashText { text: source, cut });
+        data.mark_as_read(span);
     }
     Record::Session { session: Box::new(Session::read(data, cookie, cookie_text)), original }
 }

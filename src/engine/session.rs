@@ -81,30 +81,30 @@ pub fn is_object_prototype_name(key: &str) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Data {
     /// The record text that `Key::Text` and `Slot::Text` refer to.
-    pub(crate) source: Option<Arc<str>>,
-    pub(crate) entries: Vec<Entry>,
+    source: Option<Arc<str>>,
+    entries: Vec<Entry>,
     /// How many leading entries are array-index keys (kept ascending).
     index_keys: usize,
     /// While the data is exactly as loaded from a canonical record: its
     /// change-detection text (the record with the cookie member cut out).
-    pub(crate) pristine: Option<HashText>,
+    pristine: Option<HashText>,
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct Entry {
+struct Entry {
     key: Key,
-    pub(crate) slot: Slot,
+    slot: Slot,
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum Key {
+enum Key {
     /// Characters of the source text (a key that needs no escaping).
     Text(usize, usize),
     Owned(String),
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum Slot {
+enum Slot {
     /// The `cookie` key's place (its value is the session's cookie).
     Cookie,
     /// Canonical JSON in the source text, parsed on first read.
@@ -116,17 +116,78 @@ pub(crate) enum Slot {
     Value(Value),
 }
 
+/// A record member as the record reader found it (see [`Data::put_read`]).
+pub(crate) enum ReadSlot {
+    /// The `cookie` member.
+    Cookie,
+    /// Canonical JSON at this byte range of the source (parsed when read).
+    Text(usize, usize),
+    /// A value that had to be parsed.
+    Value(Value),
+}
+
 impl Data {
-    /// Empty data whose entries will point into `source`.
+    /// Empty data whose entries will point into `source` (the record the
+    /// reader fills it from, with [`put_read`](Self::put_read)).
     pub(crate) fn over(source: Arc<str>) -> Self {
         Data { source: Some(source), entries: Vec::with_capacity(4), ..Data::default() }
+    }
+
+    /// Assigns a member the record reader found, as `obj[key] = value`
+    /// does; `key_span` is where the key's characters are in the source
+    /// when they need no escaping. Whether it was appended in order.
+    pub(crate) fn put_read(&mut self, key: &str, key_span: Option<(usize, usize)>, slot: ReadSlot) -> bool {
+        let key_slot = match key_span {
+            Some((a, b)) => Key::Text(a, b),
+            None => Key::Owned(key.to_string()),
+        };
+        let slot = match slot {
+            ReadSlot::Cookie => Slot::Cookie,
+            ReadSlot::Text(start, end) => Slot::Text { start, end, parsed: OnceCell::new() },
+            ReadSlot::Value(v) => Slot::Value(v),
+        };
+        self.put(key_slot, slot, key)
+    }
+
+    /// Whether a data key is one the session's own properties shadow.
+    pub(crate) fn has_reserved_key(&self) -> bool {
+        self.entries.iter().any(|e| !matches!(e.slot, Slot::Cookie) && is_reserved(self.key(e)))
+    }
+
+    /// Drops the keys the session's own properties shadow (as loading a
+    /// record into express-session's Session does).
+    pub(crate) fn drop_reserved_keys(&mut self) {
+        self.retain(|k| !is_reserved(k));
+    }
+
+    /// The change-detection text of the data as it is.
+    pub(crate) fn change_text(&self) -> HashText {
+        let mut s = String::new();
+        self.write(&mut s, |_| {});
+        HashText::whole(&s)
+    }
+
+    /// Marks the data as exactly its source's text, whose `cookie` member
+    /// is at `cookie` (key to value): its change-detection text is then the
+    /// source with that member and one comma cut out, with nothing to write.
+    pub(crate) fn mark_as_read(&mut self, cookie: (usize, usize)) {
+        let Some(source) = self.source.clone() else { return };
+        let (a, b) = cookie;
+        let cut = if self.entries.len() == 1 {
+            (a, b)
+        } else if a == 1 {
+            (a, b + 1)
+        } else {
+            (a - 1, b)
+        };
+        self.pristine = Some(HashText { text: source, cut });
     }
 
     fn text(&self, start: usize, end: usize) -> &str {
         self.source.as_deref().and_then(|s| s.get(start..end)).unwrap_or("")
     }
 
-    pub(crate) fn key<'s>(&'s self, e: &'s Entry) -> &'s str {
+    fn key<'s>(&'s self, e: &'s Entry) -> &'s str {
         match &e.key {
             Key::Text(a, b) => self.text(*a, *b),
             Key::Owned(k) => k,
@@ -187,7 +248,7 @@ impl Data {
 
     /// Assigns as `obj[key] = value` does; whether the entry was appended in
     /// order (not a repeat, not moved ahead as an index key).
-    pub(crate) fn put(&mut self, key: Key, slot: Slot, key_str: &str) -> bool {
+    fn put(&mut self, key: Key, slot: Slot, key_str: &str) -> bool {
         self.pristine = None;
         if let Some(i) = self.position(key_str) {
             self.entries[i].slot = slot;
@@ -254,7 +315,7 @@ impl Data {
     }
 
     /// Keeps the cookie slot and the entries whose key passes `keep`.
-    pub(crate) fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+    fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         self.pristine = None;
         let index_keys = self.index_keys;
         let kept: Vec<bool> =
@@ -267,7 +328,7 @@ impl Data {
     /// Writes the entries as a JSON object, the cookie slot by `cookie`
     /// (which may write nothing); returns the byte range of the cookie
     /// entry with one adjacent comma (empty if none).
-    pub(crate) fn write(&self, out: &mut String, cookie: impl FnMut(&mut String)) -> (usize, usize) {
+    fn write(&self, out: &mut String, cookie: impl FnMut(&mut String)) -> (usize, usize) {
         self.write_spans(out, cookie).0
     }
 
@@ -354,8 +415,8 @@ fn parse_canonical(text: &str) -> Value {
 /// byte range `cut` removed. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct HashText {
-    pub(crate) text: Arc<str>,
-    pub(crate) cut: (usize, usize),
+    text: Arc<str>,
+    cut: (usize, usize),
 }
 
 impl HashText {
