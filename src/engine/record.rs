@@ -13,9 +13,293 @@
 use std::sync::Arc;
 
 use crate::action::StoreKind;
-use crate::json::{self, CookieMember, RecordText, Value};
+use crate::json::{self, ParseError, Parser, Value, canonical_end};
 use crate::session::{Data, HashText, ReadSlot, Session};
 use crate::session_cookie::{COOKIE_KEYS, SessionCookie, cookie_key_index};
+
+/// A session record's top level, with its `cookie` member parsed into the
+/// known attributes only (no key strings are allocated for them), and every
+/// other member's value either kept as a span of canonical text (see
+/// [`canonical_end`]) or parsed.
+#[derive(Debug)]
+pub(crate) enum RecordText {
+    /// The text is not an object.
+    NotObject(Value),
+    /// An object (its members were handed out in text order, repeats
+    /// included), and the last `cookie` member's value, if any. `compact`:
+    /// no whitespace around the members (each member starts right after the
+    /// `{` or `,` before it).
+    Object { cookie: Option<CookieMember>, compact: bool },
+}
+
+/// One member of a record's top level.
+#[derive(Debug)]
+pub(crate) struct Member<'a> {
+    pub key: std::borrow::Cow<'a, str>,
+    /// Where the key's characters are in the text, when they need no
+    /// escaping (then they are the key itself).
+    pub key_span: Option<(usize, usize)>,
+    /// The whole member, from the key's opening quote to the value's end.
+    pub span: (usize, usize),
+    pub value: MemberValue,
+}
+
+/// A record member's value.
+#[derive(Debug)]
+pub(crate) enum MemberValue {
+    /// The `cookie` member (its value is the record's `cookie`).
+    Cookie,
+    /// Canonical text at this byte range: `JSON.stringify(JSON.parse(t))`
+    /// gives back exactly `t`, so it can be copied instead of re-serialized.
+    Raw(usize, usize),
+    Parsed(Value),
+}
+
+/// The value of a record's `cookie` member.
+#[derive(Debug)]
+pub(crate) enum CookieMember {
+    /// An object: `(index into the known keys, value)` in JavaScript property
+    /// order (a repeated key keeps its first place and its last value);
+    /// unknown keys are validated and dropped. They are in the [`Fields`]
+    /// given to [`parse_record`] (kept in place: records are read on every
+    /// request).
+    Fields,
+    /// An object the caller's canonical reader took (see [`parse_record_str`]).
+    Canonical,
+    /// Anything else.
+    Other(Value),
+}
+
+/// Most names [`parse_record`] keeps from a record's `cookie` member.
+pub(crate) const MAX_FIELDS: usize = 12;
+
+/// A record cookie's known attributes: `(index into the known names,
+/// value)`. Empty until the generic cookie reader fills it (most records
+/// never need it), so making and dropping one costs nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Fields {
+    items: Vec<(usize, Value)>,
+    /// The value under [`DATE_FIELD`] is the time value of the string the
+    /// record held there, read as `Date.parse` reads it (the string itself
+    /// is never needed: `createSession` turns it into a `Date`).
+    date: bool,
+}
+
+/// The known cookie attribute whose string value is read as a date
+/// (`expires`, in the order of `session_cookie::COOKIE_KEYS`).
+pub(crate) const DATE_FIELD: usize = 3;
+
+impl Fields {
+    pub fn iter(&self) -> impl Iterator<Item = &(usize, Value)> {
+        self.items.iter()
+    }
+
+    /// The time value of [`DATE_FIELD`]'s string, if that is what it holds.
+    pub fn date(&self) -> Option<f64> {
+        if !self.date {
+            return None;
+        }
+        match self.items.iter().find(|(k, _)| *k == DATE_FIELD) {
+            Some((_, Value::Number(t))) => Some(*t),
+            _ => None,
+        }
+    }
+
+    /// Assigns as `obj[key] = value` does: a repeated name keeps its place.
+    fn set(&mut self, k: usize, v: Value) {
+        if k == DATE_FIELD {
+            self.date = false;
+        }
+        let len = self.items.len();
+        match self.items.iter_mut().find(|(x, _)| *x == k) {
+            Some(slot) => slot.1 = v,
+            None if len < MAX_FIELDS => self.items.push((k, v)),
+            None => {}
+        }
+    }
+
+    /// Moves the entries out, in order, leaving none.
+    pub fn drain(&mut self) -> impl Iterator<Item = (usize, Value)> + '_ {
+        self.date = false;
+        self.items.drain(..)
+    }
+}
+
+/// Parses a session record; `known` gives the index of a cookie attribute
+/// name that is kept
+/// (at most [`MAX_FIELDS`]). Members other than `cookie` go to `member`.
+pub(crate) fn parse_record<'a>(
+    bytes: &'a [u8],
+    known: fn(&[u8]) -> Option<usize>,
+    fields: &mut Fields,
+    member: impl FnMut(Member<'a>),
+) -> Result<RecordText, ParseError> {
+    parse_record_with(Parser { b: bytes, i: 0, text: None }, known, fields, |_| None, member)
+}
+
+/// [`parse_record`] of text already known to be UTF-8 (its strings are
+/// sliced, not validated again). `canonical_cookie` is offered each
+/// `cookie` member that is an object first, at its `{`: it returns where the
+/// object ends if it read it (then the member is [`CookieMember::Canonical`]),
+/// or `None` to leave it to the generic reader.
+pub(crate) fn parse_record_str<'a>(
+    text: &'a str,
+    known: fn(&[u8]) -> Option<usize>,
+    fields: &mut Fields,
+    canonical_cookie: impl FnMut(usize) -> Option<usize>,
+    member: impl FnMut(Member<'a>),
+) -> Result<RecordText, ParseError> {
+    let p = Parser { b: text.as_bytes(), i: 0, text: Some(text) };
+    parse_record_with(p, known, fields, canonical_cookie, member)
+}
+
+fn parse_record_with<'a>(
+    mut p: Parser<'a>,
+    known: fn(&[u8]) -> Option<usize>,
+    fields: &mut Fields,
+    mut canonical_cookie: impl FnMut(usize) -> Option<usize>,
+    mut member: impl FnMut(Member<'a>),
+) -> Result<RecordText, ParseError> {
+    p.ws();
+    if p.b.get(p.i) != Some(&b'{') {
+        let v = p.value(0)?;
+        p.ws();
+        if p.i != p.b.len() {
+            return Err(p.err("trailing characters"));
+        }
+        return Ok(RecordText::NotObject(v));
+    }
+    let mut compact = p.i == 0;
+    p.i += 1;
+    let mut cookie = None;
+    p.ws();
+    if p.b.get(p.i) == Some(&b'}') {
+        p.i += 1;
+    } else {
+        loop {
+            let before = p.i;
+            p.ws();
+            compact &= p.i == before;
+            if p.b.get(p.i) != Some(&b'"') {
+                return Err(p.err("expected a string key"));
+            }
+            let start = p.i;
+            let key = p.string_cow()?;
+            let key_span = matches!(key, std::borrow::Cow::Borrowed(_)).then_some((start + 1, p.i - 1));
+            p.ws();
+            if p.b.get(p.i) != Some(&b':') {
+                return Err(p.err("expected ':'"));
+            }
+            p.i += 1;
+            p.ws();
+            let value = if key == "cookie" {
+                cookie = Some(if p.b.get(p.i) == Some(&b'{') {
+                    match canonical_cookie(p.i) {
+                        Some(end) => {
+                            p.i = end;
+                            CookieMember::Canonical
+                        }
+                        None => {
+                            read_cookie_fields(&mut p, known, fields)?;
+                            CookieMember::Fields
+                        }
+                    }
+                } else {
+                    CookieMember::Other(p.value(1)?)
+                });
+                MemberValue::Cookie
+            } else if let Some(end) = canonical_end(p.b, p.i) {
+                let at = p.i;
+                p.i = end;
+                MemberValue::Raw(at, end)
+            } else {
+                MemberValue::Parsed(p.value(1)?)
+            };
+            member(Member { key, key_span, span: (start, p.i), value });
+            let before = p.i;
+            p.ws();
+            compact &= p.i == before;
+            match p.b.get(p.i) {
+                Some(b',') => p.i += 1,
+                Some(b'}') => {
+                    p.i += 1;
+                    break;
+                }
+                _ => return Err(p.err("expected ',' or '}'")),
+            }
+        }
+    }
+    compact &= p.i == p.b.len();
+    p.ws();
+    if p.i != p.b.len() {
+        return Err(p.err("trailing characters"));
+    }
+    Ok(RecordText::Object { cookie, compact })
+}
+
+/// Reads a record cookie object at `p` into `out`: the attributes `known`
+/// names (at most [`MAX_FIELDS`]); the string of [`DATE_FIELD`] read as a
+/// date, as `createSession` turns it into one.
+fn read_cookie_fields(
+    p: &mut Parser<'_>,
+    known: fn(&[u8]) -> Option<usize>,
+    out: &mut Fields,
+) -> Result<(), ParseError> {
+    p.i += 1; // '{'
+    out.drain().for_each(drop);
+    p.ws();
+    if p.b.get(p.i) == Some(&b'}') {
+        p.i += 1;
+        return Ok(());
+    }
+    loop {
+        p.ws();
+        if p.b.get(p.i) != Some(&b'"') {
+            return Err(p.err("expected a string key"));
+        }
+        // Attribute names are plain ASCII: no decoding needed to look them up.
+        let plain = p.b[p.i + 1..].iter().position(|&c| !(0x20..0x7f).contains(&c) || c == b'"' || c == b'\\');
+        let k = match plain {
+            Some(n) if p.b[p.i + 1 + n] == b'"' => {
+                let key = &p.b[p.i + 1..p.i + 1 + n];
+                p.i += n + 2;
+                known(key)
+            }
+            _ => known(p.string_cow()?.as_bytes()),
+        };
+        p.ws();
+        if p.b.get(p.i) != Some(&b':') {
+            return Err(p.err("expected ':'"));
+        }
+        p.i += 1;
+        p.ws();
+        // Attribute strings are short and plain: no escapes to decode.
+        match (k, p.plain_string()) {
+            (Some(DATE_FIELD), Some(s)) => {
+                let t = crate::date::parse(s);
+                out.set(DATE_FIELD, Value::Number(t));
+                out.date = true;
+            }
+            (Some(k), Some(s)) => out.set(k, Value::String(s.to_string())),
+            (None, Some(_)) => {}
+            (k, None) => {
+                let v = p.value(2)?;
+                if let Some(k) = k {
+                    out.set(k, v);
+                }
+            }
+        }
+        p.ws();
+        match p.b.get(p.i) {
+            Some(b',') => p.i += 1,
+            Some(b'}') => {
+                p.i += 1;
+                return Ok(());
+            }
+            _ => return Err(p.err("expected ',' or '}'")),
+        }
+    }
+}
 
 /// A record the engine made, opaque to stores: its JSON text (what any
 /// store writes) and what the engine already knows of it (where its cookie
@@ -111,7 +395,7 @@ pub(crate) enum Record {
 
 /// MemoryStore's expiry rule on a parsed `cookie` member, and the record's
 /// `expires` string read as a date (which `createSession` needs too).
-pub(crate) fn member_expired(cookie: Option<&CookieMember>, fields: &json::Fields, now: f64) -> (bool, Option<f64>) {
+pub(crate) fn member_expired(cookie: Option<&CookieMember>, fields: &Fields, now: f64) -> (bool, Option<f64>) {
     let Some(CookieMember::Fields) = cookie else { return (false, None) };
     if let Some(t) = fields.date() {
         return (t <= now, Some(t));
@@ -150,7 +434,7 @@ pub(crate) fn read_record(record: RecordInput<'_>, now: f64, kind: StoreKind) ->
 
 /// Not UTF-8, so not JSON text: the parser says where.
 fn corrupt_bytes(bytes: &[u8]) -> Record {
-    Record::Corrupt(match json::parse_record(bytes, cookie_key_index, &mut json::Fields::default(), |_| {}) {
+    Record::Corrupt(match parse_record(bytes, cookie_key_index, &mut Fields::default(), |_| {}) {
         Err(e) => format!("corrupt session record: {e}"),
         Ok(_) => "corrupt session record: invalid UTF-8".into(),
     })
@@ -165,7 +449,7 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
     let mut data = Data::over(source.clone());
     let mut in_order = true;
     let mut cookie_span = None;
-    let mut fields = json::Fields::default();
+    let mut fields = Fields::default();
     // The record's cookie as `Cookie#toJSON` writes it, read directly.
     let mut canonical = None;
     let read_canonical = |at| {
@@ -174,16 +458,16 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
         canonical = Some(read);
         Some(end)
     };
-    let parsed = json::parse_record_str(text, cookie_key_index, &mut fields, read_canonical, |m| {
+    let parsed = parse_record_str(text, cookie_key_index, &mut fields, read_canonical, |m| {
         in_order &= m.key_span.is_some();
         let slot = match m.value {
-            json::MemberValue::Cookie => {
+            MemberValue::Cookie => {
                 in_order &= cookie_span.is_none();
                 cookie_span = Some(m.span);
                 ReadSlot::Cookie
             }
-            json::MemberValue::Raw(start, end) => ReadSlot::Text(start, end),
-            json::MemberValue::Parsed(v) => {
+            MemberValue::Raw(start, end) => ReadSlot::Text(start, end),
+            MemberValue::Parsed(v) => {
                 in_order = false;
                 ReadSlot::Value(v)
             }

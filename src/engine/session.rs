@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::json::{self, Map, Value};
 use crate::session_cookie::{COOKIE_KEYS, CookieText, SessionCookie};
 
-const _: () = assert!(COOKIE_KEYS.len() <= json::MAX_FIELDS);
+const _: () = assert!(COOKIE_KEYS.len() <= crate::record::MAX_FIELDS);
 
 /// Keys a record may not bring into a session, and the application may not
 /// set: the session's own properties and methods, and `Object.prototype`'s.
@@ -593,7 +593,7 @@ impl Session {
 mod tests {
     use super::*;
     use crate::action::StoreKind;
-    use crate::json::RecordText;
+    use crate::record::{Fields, RecordText, parse_record};
     use crate::record::{Record, RecordInput, read_record};
     use crate::session_cookie::cookie_key_index;
 
@@ -707,8 +707,8 @@ mod tests {
     /// `expires` date; `None` if it is not a session.
     fn generic_cookie(text: &str, now: f64) -> Option<(SessionCookie, Option<f64>)> {
         let record = format!("{{\"cookie\":{text}}}");
-        let mut fields = json::Fields::default();
-        let parsed = json::parse_record(record.as_bytes(), cookie_key_index, &mut fields, |_| {}).ok()?;
+        let mut fields = Fields::default();
+        let parsed = parse_record(record.as_bytes(), cookie_key_index, &mut fields, |_| {}).ok()?;
         let RecordText::Object { cookie, .. } = parsed else { return None };
         let (_, date) = crate::record::member_expired(cookie.as_ref(), &fields, now);
         Some((SessionCookie::from_record_parsed(cookie, &mut fields, date, now).ok()?, date))

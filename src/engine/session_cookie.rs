@@ -8,7 +8,8 @@
 
 use crate::cookie_header::encode_uri_component;
 use crate::date;
-use crate::json::{self, CookieMember, Value};
+use crate::json::{self, Value};
+use crate::record::{CookieMember, Fields};
 
 /// One attribute value: JavaScript `undefined`, a `Date` (time value, NaN if
 /// invalid), or a JSON value.
@@ -255,14 +256,14 @@ impl SessionCookie {
     /// member. Errors carry the TypeError message JavaScript would throw.
     #[cfg(test)]
     pub fn from_record(cookie: Option<CookieMember>, now: f64) -> Result<Self, String> {
-        SessionCookie::from_record_parsed(cookie, &mut json::Fields::default(), None, now)
+        SessionCookie::from_record_parsed(cookie, &mut Fields::default(), None, now)
     }
 
     /// [`from_record`](Self::from_record) with the record's `expires` string
     /// already read as a date.
     pub fn from_record_parsed(
         cookie: Option<CookieMember>,
-        fields: &mut json::Fields,
+        fields: &mut Fields,
         expires_date: Option<f64>,
         now: f64,
     ) -> Result<Self, String> {
@@ -804,7 +805,7 @@ mod tests {
         for (i, k) in COOKIE_KEYS.iter().enumerate() {
             assert_eq!(cookie_key_index(k.as_bytes()), Some(i));
         }
-        assert_eq!(COOKIE_KEYS[json::DATE_FIELD], "expires", "the attribute read as a date");
+        assert_eq!(COOKIE_KEYS[crate::record::DATE_FIELD], "expires", "the attribute read as a date");
         assert_eq!(cookie_key_index(b"data"), None);
         assert_eq!(cookie_key_index(b"Path"), None);
     }
