@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The C side of libsession, checked for memory errors:
 #
-#   1. builds the static library (cargo build --release);
+#   1. builds the static library (cargo build --release --features capi);
 #   2. compiles include/libsession.h on its own as C99 and as C++;
 #   3. builds the C tests (tests/c/) with -std=c99 -Wall -Wextra -Wpedantic
 #      -Werror and runs them (a) under AddressSanitizer + UndefinedBehavior-
@@ -39,7 +39,7 @@ export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 echo "== build the static library"
-cargo build --release --lib
+cargo build --release --lib --features capi
 mkdir -p "$OUT"
 
 echo "== the header alone, as C99 and as C++"

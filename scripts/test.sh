@@ -30,7 +30,7 @@ echo "==> cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
 echo "==> conformance runner on the vendored vectors"
 cargo run --release --example conformance -- tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
-cargo run --release --example conformance -- --c-abi tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
+cargo run --release --features capi --example conformance -- --c-abi tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
 
 # --- other hosts ----------------------------------------------------------
 for suite in scripts/test-c.sh scripts/test-python.sh scripts/test-redis.sh; do

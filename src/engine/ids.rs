@@ -107,8 +107,9 @@ impl IdSource for OsRngIds {
     }
 }
 
-/// Fills `buf` from `getrandom(2)`. Always compiled (the C ABI uses it when
-/// the host passes no entropy); exported from the crate with `os-rng`.
+/// Fills `buf` from `getrandom(2)`. Compiled for `OsRngIds` and for the C
+/// ABI (which uses it when the host passes no entropy); exported with `os-rng`.
+#[cfg(any(feature = "os-rng", feature = "capi"))]
 #[allow(unsafe_code)]
 pub fn os_random(buf: &mut [u8]) -> std::io::Result<()> {
     let mut filled = 0;
