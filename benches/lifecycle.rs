@@ -1,6 +1,6 @@
 //! Per-request cost of the engine, scenario by scenario, next to the cost of
 //! the primitive operations each scenario cannot avoid, measured in the same
-//! run (`cargo bench --bench lifecycle`).
+//! run (`cargo bench --features capi --bench lifecycle`).
 //!
 //! Scenarios (each a whole request lifecycle against the in-memory store):
 //! (a) a new visitor sets one key; (b) a returning visitor with a valid

@@ -2,11 +2,12 @@
 //!
 //! ```text
 //! cargo run --release --example conformance -- FILE...
-//! cargo run --release --example conformance -- --c-abi FILE...
+//! cargo run --release --features capi --example conformance -- --c-abi FILE...
 //! ```
 //!
 //! With `--c-abi`, the engine is driven only through the exported
-//! `extern "C"` functions (the C ABI), not the Rust API.
+//! `extern "C"` functions (the C ABI), not the Rust API; that needs the
+//! `capi` feature (`cargo run --release --features capi --example conformance -- --c-abi FILE...`).
 //!
 //! Prints one line per failing scenario (its name and first mismatch), then
 //! `N passed, M failed`; exits non-zero when M > 0.
@@ -14,11 +15,25 @@
 #[path = "../tests/conformance/runner.rs"]
 mod runner;
 
+#[cfg(feature = "capi")]
 #[path = "../tests/conformance/c_engine.rs"]
 mod c_engine;
 
+#[cfg(feature = "capi")]
 fn run(c_abi: bool, text: &str) -> Result<(usize, Vec<(String, String)>), String> {
     if c_abi { runner::run_file(&c_engine::CEngine, text) } else { runner::run_file(&runner::RustEngine, text) }
+}
+
+/// Without the `capi` feature there is no C ABI to drive.
+#[cfg(not(feature = "capi"))]
+fn run(c_abi: bool, text: &str) -> Result<(usize, Vec<(String, String)>), String> {
+    if c_abi {
+        eprintln!(
+            "--c-abi needs the C ABI: cargo run --release --features capi --example conformance -- --c-abi FILE..."
+        );
+        std::process::exit(2);
+    }
+    runner::run_file(&runner::RustEngine, text)
 }
 
 fn main() {

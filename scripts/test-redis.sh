@@ -3,7 +3,7 @@
 # redis-server (tests/redis_store.rs), and live interop with an express-session
 # + connect-redis app on Node (tests/redis_interop.rs, tests/interop/).
 # Each test starts its own redis-server on a free loopback port and stops it.
-# With LIBSESSION_REQUIRE_REDIS=1 a missing redis-server, node or
+# With LIBSESSION_REQUIRE_ALL=1 a missing redis-server, node or
 # node_modules fails the tests instead of skipping them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,6 @@ echo "==> $(redis-server --version | cut -d' ' -f1-3), node $(node --version)"
 echo "==> npm ci (tests/interop: express, express-session 1.19.0, connect-redis, redis)"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 
-export LIBSESSION_REQUIRE_REDIS=1
+export LIBSESSION_REQUIRE_ALL=1
 echo "==> cargo test: Redis store and Node interop"
 cargo test --release --features redis,tower --test redis_store --test redis_interop

@@ -11,6 +11,8 @@ missing=()
 for p in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node may come from elsewhere than Debian (nvm, a tarball): only its absence counts.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if ((${#missing[@]})); then
     echo "==> installing Debian packages: ${missing[*]}"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -18,6 +20,12 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
+echo "==> npm ci (tests/interop, for the Node interop test)"
+(cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+
+# Tests skip when a tool they drive (node, cc, redis-server, valgrind...) is
+# missing, so that plain `cargo test` needs only Rust; here every skip fails.
+export LIBSESSION_REQUIRE_ALL=1
 
 # --- Rust -----------------------------------------------------------------
 echo "==> rustfmt"
@@ -30,7 +38,7 @@ echo "==> cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
 echo "==> conformance runner on the vendored vectors"
 cargo run --release --example conformance -- tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
-cargo run --release --example conformance -- --c-abi tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
+cargo run --release --features capi --example conformance -- --c-abi tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
 
 # --- other hosts ----------------------------------------------------------
 for suite in scripts/test-c.sh scripts/test-python.sh scripts/test-redis.sh; do

@@ -89,9 +89,9 @@
 //! takes from its CSPRNG; [`IdQueue`] hands out given IDs (express-session's
 //! `genid`). The crate reads neither a clock nor the OS random source (clippy
 //! enforces it); the optional `os-rng` feature adds `OsRngIds` for hosts.
-//! The one exception is the C ABI ([`ffi`]): `libsession_request_new` reads
-//! 32 bytes from the OS (the `getrandom` crate) when the host passes no
-//! entropy.
+//! The one exception is the C ABI (`ffi`, feature `capi`):
+//! `libsession_request_new` reads 32 bytes from the OS (the `getrandom`
+//! crate) when the host passes no entropy.
 //!
 //! ## Errors
 //!
@@ -150,6 +150,8 @@ mod engine;
 // them.
 mod host;
 // The C ABI (`include/libsession.h`), a host of the engine like the others.
+// Behind `capi` so that Rust dependents export no `extern "C"` symbols.
+#[cfg(feature = "capi")]
 #[allow(unsafe_code)]
 pub mod ffi;
 

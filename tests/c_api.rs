@@ -5,7 +5,7 @@
 //! `scripts/test-c.sh` runs the same programs under AddressSanitizer +
 //! UndefinedBehaviorSanitizer and under valgrind. Needs `cc` and `c++`
 //! (Debian: build-essential, g++) and `python3` (the NULL-parameter test is
-//! generated from the header).
+//! generated from the header); skipped without them (`tests/common/tools.rs`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,6 +18,8 @@ fn root() -> PathBuf {
 
 #[path = "common/host_build.rs"]
 mod host_build;
+#[path = "common/tools.rs"]
+mod tools;
 
 /// Where this test puts what it builds.
 fn profile_dir() -> PathBuf {
@@ -38,13 +40,18 @@ fn run(cmd: &mut Command) -> String {
     stdout
 }
 
-/// Builds and runs one C test program; returns its output.
-fn c_test(name: &str) -> String {
+/// Builds and runs one C test program; returns its output (`None`: skipped,
+/// no C compiler).
+fn c_test(name: &str) -> Option<String> {
     c_test_from(&root().join("tests/c").join(format!("{name}.c")), name)
 }
 
-/// Builds and runs the C test program in `source`; returns its output.
-fn c_test_from(source: &std::path::Path, name: &str) -> String {
+/// Builds and runs the C test program in `source`; returns its output
+/// (`None`: skipped, no C compiler).
+fn c_test_from(source: &std::path::Path, name: &str) -> Option<String> {
+    if !tools::present(&format!("tests/c/{name}.c"), &["cc"]) {
+        return None;
+    }
     let lib = host_build::static_lib();
     assert!(lib.exists(), "{} is missing after cargo build", lib.display());
     let exe = out_dir().join(name);
@@ -61,11 +68,12 @@ fn c_test_from(source: &std::path::Path, name: &str) -> String {
         .arg(&exe));
     let output = run(&mut Command::new(&exe));
     print!("{output}");
-    output
+    Some(output)
 }
 
-/// The program's closing "N passed, 0 failed" line, with N > 0.
-fn assert_passed(output: &str, at_least: usize) {
+/// The program's closing "N passed, 0 failed" line, with N > 0 (if it ran).
+fn assert_passed(output: Option<String>, at_least: usize) {
+    let Some(output) = output else { return };
     let last = output.lines().last().unwrap_or("");
     let (passed, failed) = last.split_once(" passed, ").expect("a closing 'N passed, M failed' line");
     assert_eq!(failed, "0 failed", "{last}");
@@ -74,23 +82,23 @@ fn assert_passed(output: &str, at_least: usize) {
 
 #[test]
 fn c_lifecycle_tests() {
-    assert_passed(&c_test("test_lifecycle"), 14);
+    assert_passed(c_test("test_lifecycle"), 14);
 }
 
 #[test]
 fn c_error_path_tests() {
-    assert_passed(&c_test("test_errors"), 11);
+    assert_passed(c_test("test_errors"), 11);
 }
 
 #[test]
 fn c_api_rules_tests() {
-    assert_passed(&c_test("test_api_rules"), 7);
+    assert_passed(c_test("test_api_rules"), 7);
 }
 
 /// The stored-record load path: handles taken at SAVE/TOUCH, given at LOAD.
 #[test]
 fn c_stored_record_tests() {
-    assert_passed(&c_test("test_stored"), 3);
+    assert_passed(c_test("test_stored"), 3);
 }
 
 /// NULL for every pointer parameter of every function in the header gives
@@ -99,21 +107,27 @@ fn c_stored_record_tests() {
 /// pointer cannot report it, or a fallible function is not must-use).
 #[test]
 fn c_null_parameter_tests() {
+    if !tools::present("c_null_parameter_tests", &["cc", "python3"]) {
+        return;
+    }
     let generated = run(Command::new("python3")
         .arg(root().join("tests/c/gen_null_checks.py"))
         .arg(root().join("include/libsession.h")));
     let source = out_dir().join("test_null_params.c");
     std::fs::write(&source, generated).expect("write the generated test");
-    assert_passed(&c_test_from(&source, "test_null_params"), 1);
+    assert_passed(c_test_from(&source, "test_null_params"), 1);
 }
 
 #[test]
 fn c_version_test() {
-    assert_passed(&c_test("test_version"), 1);
+    assert_passed(c_test("test_version"), 1);
 }
 
 #[test]
 fn header_compiles_standalone_as_c99_and_cpp() {
+    if !tools::present("header_compiles_standalone_as_c99_and_cpp", &["cc", "c++"]) {
+        return;
+    }
     let header = root().join("include/libsession.h");
     let dir = out_dir();
     // As C99, pedantic, every warning an error; and included twice (guard).

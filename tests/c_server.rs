@@ -7,6 +7,7 @@
 //! `LIBSESSION_C_SERVER` to a prebuilt server binary (for example a
 //! sanitizer build from `scripts/test-c.sh`) to test that instead, and
 //! `LIBSESSION_C_SERVER_WRAPPER` to run it under a tool such as valgrind.
+//! Skipped when a tool it needs is missing (`tests/common/tools.rs`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -17,10 +18,25 @@ use std::time::Duration;
 
 #[path = "common/host_build.rs"]
 mod host_build;
+#[path = "common/tools.rs"]
+mod tools;
 
 /// Where this test puts what it builds.
 fn profile_dir() -> PathBuf {
     host_build::dir()
+}
+
+/// curl always; make and cc unless a prebuilt server is given; the
+/// wrapper's program (valgrind) if one is set.
+fn needed_tools() -> Vec<String> {
+    let mut tools = vec!["curl".to_string()];
+    if std::env::var_os("LIBSESSION_C_SERVER").is_none() {
+        tools.extend(["make".to_string(), "cc".to_string()]);
+    }
+    if let Some(program) = std::env::var("LIBSESSION_C_SERVER_WRAPPER").unwrap_or_default().split_whitespace().next() {
+        tools.push(program.to_string());
+    }
+    tools
 }
 
 fn build_server() -> PathBuf {
@@ -174,6 +190,9 @@ fn tamper(jar: &Path) {
 
 #[test]
 fn view_counter_server_over_http() {
+    if !tools::present("view_counter_server_over_http", &needed_tools()) {
+        return;
+    }
     let binary = build_server();
     let server = Server::start(&binary);
     let port = server.port;

@@ -15,12 +15,15 @@
 //!   200), as connect-redis's `get` makes it for express-session.
 //!
 //! Needs `redis-server`, `node` and `npm ci` in `tests/interop` (run by
-//! `scripts/test-redis.sh`, which sets `LIBSESSION_REQUIRE_REDIS=1`).
+//! `scripts/test-redis.sh` and `scripts/test.sh`, which set
+//! `LIBSESSION_REQUIRE_ALL=1`: skipped otherwise when one is missing).
 
 #![allow(clippy::disallowed_methods)] // a test host: it reads the clock
 
 #[path = "common/redis_server.rs"]
 mod redis_server;
+#[path = "common/tools.rs"]
+mod tools;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -32,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::{Extension, Router};
-use redis_server::{REQUIRE_ENV, RedisServer, required_tools_present};
+use redis_server::RedisServer;
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
 use session::redis_store::RedisStore;
@@ -45,19 +48,11 @@ fn interop_dir() -> PathBuf {
 
 /// Everything the test needs, or a loud skip (a failure when required).
 fn prerequisites() -> bool {
-    if !required_tools_present("redis_interop", &["redis-server", "node"]) {
+    if !tools::present("redis_interop", &["redis-server", "node"]) {
         return false;
     }
-    if interop_dir().join("node_modules").join("express-session").is_dir() {
-        return true;
-    }
-    let message = "tests/interop/node_modules is missing: run `npm ci` in tests/interop (scripts/test-redis.sh does)";
-    if std::env::var_os(REQUIRE_ENV).is_some() {
-        panic!("{message}");
-    }
-    // Straight to stderr, past the test harness's output capture.
-    let _ = writeln!(std::io::stderr(), "\n!!! SKIPPED redis_interop: {message}\n");
-    false
+    interop_dir().join("node_modules").join("express-session").is_dir()
+        || tools::skip("redis_interop", "tests/interop/node_modules is missing (run `npm ci` in tests/interop)")
 }
 
 // ----- the Node app -------------------------------------------------------------

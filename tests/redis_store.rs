@@ -4,6 +4,8 @@
 
 #[path = "common/redis_server.rs"]
 mod redis_server;
+#[path = "common/tools.rs"]
+mod tools;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +16,7 @@ use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
 use axum::{Extension, Router};
 use http_body_util::BodyExt;
-use redis_server::{RedisServer, Reply, required_tools_present};
+use redis_server::{RedisServer, Reply};
 use session::async_driver::{AsyncStore, drive};
 use session::redis_store::RedisStore;
 use session::tower_layer::{Session, SessionLayer};
@@ -24,7 +26,7 @@ use tower::ServiceExt;
 const NOW: i64 = 1_700_000_000_000;
 
 fn server(test: &str) -> Option<RedisServer> {
-    required_tools_present(test, &["redis-server"]).then(RedisServer::start)
+    tools::present(test, &["redis-server"]).then(RedisServer::start)
 }
 
 #[tokio::test]

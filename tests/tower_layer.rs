@@ -13,7 +13,7 @@ use axum::{Extension, Router};
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use session::async_driver::{AsyncStore, StoreError, StoreFuture};
-use session::tower_layer::{OnStoreError, Session, SessionError, SessionLayer};
+use session::tower_layer::{CANCELLED, OnStoreError, Session, SessionError, SessionLayer};
 use session::{Config, IdQueue, MemoryStore, Secure, UnixMillis};
 use tower::ServiceExt;
 
@@ -522,4 +522,136 @@ async fn a_store_that_does_not_answer_at_once_as_it_said() {
     assert!(reply.cookies().is_empty());
     assert!(store.inner.is_empty());
     assert_eq!(*errors.lock().unwrap(), ["session not saved: the store did not answer at once"]);
+}
+
+/// A store whose next `stall_gets` reads, `stall_sets` writes and
+/// `stall_destroys` deletions never answer (a store that hangs), and which
+/// answers at once otherwise.
+#[derive(Default)]
+struct Stalling {
+    inner: MemoryStore,
+    stall_gets: AtomicUsize,
+    stall_sets: AtomicUsize,
+    stall_destroys: AtomicUsize,
+}
+
+/// Takes one stall from `count`, if any is left.
+fn stall(count: &AtomicUsize) -> bool {
+    count.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+}
+
+impl AsyncStore for Stalling {
+    fn get<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
+        StoreFuture::boxed(async move {
+            if stall(&self.stall_gets) {
+                std::future::pending::<()>().await;
+            }
+            AsyncStore::get(&self.inner, id, now).await
+        })
+    }
+    fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+        StoreFuture::boxed(async move {
+            if stall(&self.stall_sets) {
+                std::future::pending::<()>().await;
+            }
+            AsyncStore::set(&self.inner, id, record, expires_at, now).await
+        })
+    }
+    fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
+        AsyncStore::touch(&self.inner, id, record, expires_at, now)
+    }
+    fn destroy<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
+        StoreFuture::boxed(async move {
+            if stall(&self.stall_destroys) {
+                std::future::pending::<()>().await;
+            }
+            AsyncStore::destroy(&self.inner, id, now).await
+        })
+    }
+}
+
+/// Runs one store operation under a short timeout (the store stalls, so it
+/// is dropped mid-way), then changes the session: what each step returned.
+async fn timed_out_then_changed(store: &Stalling, session: &Session, op: &str, key: &str) -> String {
+    let limit = Duration::from_millis(20);
+    let timed_out = match op {
+        "save" => {
+            store.stall_sets.store(1, Ordering::SeqCst);
+            tokio::time::timeout(limit, session.save()).await.is_err()
+        }
+        "reload" => {
+            store.stall_gets.store(1, Ordering::SeqCst);
+            tokio::time::timeout(limit, session.reload()).await.is_err()
+        }
+        "destroy" => {
+            store.stall_destroys.store(1, Ordering::SeqCst);
+            tokio::time::timeout(limit, session.destroy()).await.is_err()
+        }
+        _ => {
+            store.stall_destroys.store(1, Ordering::SeqCst);
+            tokio::time::timeout(limit, session.regenerate()).await.is_err()
+        }
+    };
+    let changed = session.insert(key, &1).map_err(|e| e.to_string());
+    format!("timed out {timed_out}, insert {changed:?}")
+}
+
+/// A handler that drops a save, reload, destroy or regenerate whose store
+/// hangs leaves neither the session busy nor its end-of-request save lost.
+#[tokio::test]
+async fn a_dropped_store_operation_leaves_the_session_usable() {
+    let store = Arc::new(Stalling::default());
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let sink = errors.clone();
+    let layer = SessionLayer::with_shared_store(config(), store.clone())
+        .on_error(move |m| sink.lock().unwrap().push(m.to_string()));
+    let app = Router::new()
+        .route("/", get(count))
+        .route(
+            "/op/{op}",
+            get({
+                let store = store.clone();
+                move |Extension(s): Extension<Session>, axum::extract::Path(op): axum::extract::Path<String>| async move {
+                    timed_out_then_changed(&store, &s, &op, &format!("after_{op}")).await
+                }
+            }),
+        )
+        .route("/data", get(|Extension(s): Extension<Session>| async move { s.data().unwrap().to_string() }))
+        .layer(layer);
+    let cookie = send(&app, "/", &[]).await.cookie_pair();
+    let sid = sid_of(&cookie);
+    let ok = "timed out true, insert Ok(())";
+
+    // save: the dropped save failed; the change after it is saved at the end.
+    let reply = send(&app, "/op/save", &[("cookie", &cookie)]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, ok));
+    assert_eq!(sid_of(&reply.cookie_pair()), sid);
+    let record = store.inner.get(&sid, 0).unwrap();
+    assert!(record.ends_with(r#""views":1,"after_save":1}"#), "{record}");
+
+    // reload: the data is kept, and the change is saved.
+    let reply = send(&app, "/op/reload", &[("cookie", &cookie)]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, ok));
+    assert_eq!(sid_of(&reply.cookie_pair()), sid);
+    let data = send(&app, "/data", &[("cookie", &cookie)]).await.body;
+    assert_eq!(data, r#"{"after_reload":1,"after_save":1,"views":1}"#);
+
+    // regenerate: express-session generates the new session even when the
+    // old one's destroy fails; the change lands in the new one.
+    let reply = send(&app, "/op/regenerate", &[("cookie", &cookie)]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, ok));
+    let regenerated = reply.cookie_pair();
+    assert_ne!(sid_of(&regenerated), sid);
+    let data = send(&app, "/data", &[("cookie", &regenerated)]).await.body;
+    assert_eq!(data, r#"{"after_regenerate":1}"#);
+
+    // destroy: the session is gone from the request either way (so the
+    // change is refused), and the old cookie's session is still served.
+    let reply = send(&app, "/op/destroy", &[("cookie", &cookie)]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.starts_with("timed out true, insert Err("), "{}", reply.body);
+    assert!(reply.cookies().is_empty());
+    assert_eq!(send(&app, "/", &[("cookie", &cookie)]).await.body, "2");
+
+    assert_eq!(*errors.lock().unwrap(), [CANCELLED; 4]);
 }

@@ -71,7 +71,7 @@ use serde::de::DeserializeOwned;
 use tower::{Layer, Service};
 
 use crate::OsRngIds;
-use crate::action::{Action, UnixMillis};
+use crate::action::{Action, LoadResult, StoreResult, UnixMillis};
 use crate::async_driver::{AsyncStore, StoreOp, drive, drive_from_current};
 use crate::config::Config;
 use crate::ids::IdSource;
@@ -582,8 +582,8 @@ pub enum SessionError {
     /// The value could not be converted to or from JSON.
     Json(serde_json::Error),
     /// An asynchronous operation (`save`, `reload`, `destroy`,
-    /// `regenerate`) on this session is under way: one at a time. (Or one
-    /// was cancelled before it finished, which leaves the session unusable.)
+    /// `regenerate`) on this session is under way: one at a time. (One whose
+    /// future is dropped ends then, answered as failed with [`CANCELLED`].)
     Busy,
     /// The request has been answered: the handle is stale.
     Finished,
@@ -640,7 +640,9 @@ struct Shared {
 ///
 /// The synchronous methods change the session in memory; the asynchronous
 /// ones talk to the store. The session is saved (or touched) after the
-/// handler by the layer, following express-session's rules.
+/// handler by the layer, following express-session's rules. The
+/// asynchronous ones are cancel-safe: dropping one before the store answers
+/// (a timeout) ends it as failed with [`CANCELLED`], and the session carries on.
 #[derive(Clone)]
 pub struct Session {
     shared: Arc<Shared>,
@@ -666,6 +668,67 @@ fn next_step(req: &mut Request) -> Result<Step, SessionError> {
         Action::Completed { error: None } => Ok(Step::Done(Ok(()))),
         Action::Completed { error: Some(message) } => Ok(Step::Done(Err(SessionError::Store(message.to_string())))),
         _ => Err(SessionError::Engine(crate::Error::WrongPhase)),
+    }
+}
+
+/// What the engine waits for while a handler's store operation is under way.
+#[derive(Clone, Copy)]
+enum Owed {
+    Load,
+    Store,
+}
+
+impl Owed {
+    fn of(op: &StoreOp) -> Self {
+        if matches!(op, StoreOp::Load { .. }) { Owed::Load } else { Owed::Store }
+    }
+}
+
+/// The answer given in place of the store's when a handler drops the future
+/// of a store operation (`tokio::time::timeout`, `select!`) before the store
+/// answered.
+pub const CANCELLED: &str = "session operation cancelled before the store answered";
+
+/// Ends a [`Session::store_op`] however it ends: frees the engine's turn
+/// and, if the future was dropped while the engine waited for the store,
+/// answers it with a failure ([`CANCELLED`]). The engine cannot go on
+/// without that answer, and the layer has no executor to finish the store's
+/// work on; whether the store applied the dropped operation is unknown, so
+/// the honest answer is that it failed (as a store error would: `save` and
+/// `destroy` failures leave the session as express-session does, a failed
+/// `reload` keeps the data). Changes made afterwards are saved at the end of
+/// the request as usual.
+struct Cancelled<'a> {
+    session: &'a Session,
+    owed: Option<Owed>,
+}
+
+impl Drop for Cancelled<'_> {
+    fn drop(&mut self) {
+        let mut state = self.session.state();
+        if let (Some(owed), Some(req)) = (self.owed.take(), state.req.as_deref_mut()) {
+            answer_cancelled(req, owed);
+            self.session.shared.settings.report(CANCELLED);
+        }
+        state.busy = false;
+    }
+}
+
+/// Answers the owed store action (and any the operation asks for next) as
+/// failed, until the engine completes the operation.
+fn answer_cancelled(req: &mut Request, mut owed: Owed) {
+    loop {
+        let answered = match owed {
+            Owed::Load => req.handle_load(LoadResult::Failed { message: CANCELLED }),
+            Owed::Store => req.handle_store_result(StoreResult::Failed { message: CANCELLED }),
+        };
+        if answered.is_err() {
+            return;
+        }
+        match next_step(req) {
+            Ok(Step::Store(op)) => owed = Owed::of(&op),
+            Ok(Step::Done(_)) | Err(_) => return,
+        }
     }
 }
 
@@ -701,6 +764,10 @@ impl Session {
     }
 
     /// An operation with a store round trip, answered by `Completed`.
+    ///
+    /// Cancel-safe: if this future is dropped while the store works, the
+    /// [`Cancelled`] guard answers the engine in its place, so the session
+    /// stays usable and the end-of-request save still happens.
     async fn store_op(&self, start: fn(&mut Request) -> Result<(), crate::Error>) -> Result<(), SessionError> {
         let settings = &self.shared.settings;
         let now = (settings.clock)();
@@ -716,28 +783,29 @@ impl Session {
             state.busy = true;
             next_step(req)
         };
+        // Declared before any state lock below, so dropped after it.
+        let mut guard = Cancelled { session: self, owed: None };
         loop {
             match step {
                 Ok(Step::Store(op)) => {
+                    guard.owed = Some(Owed::of(&op));
                     let answer = op.perform(&*settings.store, now.0 as i64).await;
                     let mut state = self.state();
                     let req = state.req.as_mut().ok_or(SessionError::Finished)?;
+                    guard.owed = None;
                     step = match answer.apply(req) {
                         Ok(()) => next_step(req),
                         Err(e) => Err(e.into()),
                     };
                 }
                 Ok(Step::Done(result)) => {
-                    self.state().busy = false;
+                    drop(guard);
                     if let Err(SessionError::Store(message)) = &result {
                         settings.report(message);
                     }
                     return result;
                 }
-                Err(e) => {
-                    self.state().busy = false;
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
         }
     }

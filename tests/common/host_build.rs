@@ -32,8 +32,8 @@ pub fn cargo_build(args: &[&str]) -> PathBuf {
     dir().join("release")
 }
 
-/// The static library, freshly built.
+/// The static library with the C ABI (feature `capi`), freshly built.
 #[allow(dead_code)] // not every test binary needs it
 pub fn static_lib() -> PathBuf {
-    cargo_build(&["--lib"]).join("libsession.a")
+    cargo_build(&["--lib", "--features", "capi"]).join("libsession.a")
 }

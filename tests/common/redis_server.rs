@@ -1,10 +1,8 @@
 //! A throwaway `redis-server` for the Redis tests: started on a free
 //! loopback port in its own temporary directory, without persistence, and
 //! killed when dropped. Plus a minimal RESP client for inspecting keys.
-//!
-//! If `redis-server` is not installed the tests skip with a loud message,
-//! unless `LIBSESSION_REQUIRE_REDIS` is set (as `scripts/test-redis.sh` does),
-//! in which case they fail.
+//! Whether `redis-server` is installed is the tests' question
+//! (`tools.rs`).
 
 #![allow(dead_code)] // each test binary uses a different part
 #![allow(clippy::disallowed_methods)] // a test host: it reads the clock
@@ -14,35 +12,6 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-pub const REQUIRE_ENV: &str = "LIBSESSION_REQUIRE_REDIS";
-
-/// Whether `program` is on the PATH.
-pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
-/// `true` if the test may run; `false` (after a loud message) if it must be
-/// skipped. Panics if something is missing while `LIBSESSION_REQUIRE_REDIS`
-/// is set.
-pub fn required_tools_present(test: &str, tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| !on_path(t)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    if std::env::var_os(REQUIRE_ENV).is_some() {
-        panic!("{test}: {} not installed, and {REQUIRE_ENV} is set", missing.join(", "));
-    }
-    // Straight to stderr, past the test harness's output capture.
-    let bar = "!".repeat(80);
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n{bar}\n!!! SKIPPED {test}: {} not installed\n!!! (apt-get install redis-server; \
-         scripts/test-redis.sh sets {REQUIRE_ENV}=1)\n{bar}\n",
-        missing.join(", ")
-    );
-    false
-}
 
 pub fn free_port() -> u16 {
     TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
