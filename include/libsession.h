@@ -608,6 +608,38 @@ typedef uint32_t libsession_unset;
 #endif // __cplusplus
 
 /**
+ * Which rules the records of a request's store follow
+ * (`libsession_request_set_store_kind`): express-session leaves them to the
+ * store, so the engine must be told.
+ */
+enum libsession_store_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * express-session's MemoryStore (the default): a loaded record whose
+   * stored `cookie.expires` has passed is not found, and a record that is
+   * JSON `null` fails the load as MemoryStore's `get` does.
+   */
+  LIBSESSION_STORE_KIND_MEMORY = 0,
+  /**
+   * A store whose TTL is the authority (connect-redis and most others):
+   * the stored `cookie.expires` is not checked (a touch refreshes only
+   * the TTL, so it may be stale while the key lives on), and a `null`
+   * record is "not found".
+   */
+  LIBSESSION_STORE_KIND_TTL = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum libsession_store_kind libsession_store_kind;
+#else
+typedef uint32_t libsession_store_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * An immutable, validated configuration, shared by every request.
  *
  * Handed out as `const libsession_config *` by
@@ -1234,6 +1266,92 @@ libsession_result libsession_config_unset(const struct libsession_config *config
 LIBSESSION_MUST_USE
 libsession_result libsession_config_express_compat(const struct libsession_config *config,
                                                    bool *express_compat_out);
+
+/**
+ * Says which rules the store's records follow (default
+ * `LIBSESSION_STORE_KIND_MEMORY`). A property of the store, not of the
+ * request: allowed at any time; it counts for the loads answered after it.
+ *
+ * # Parameters
+ * `req`; `kind`: a `libsession_store_kind`.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER` (`kind` is
+ * no `libsession_store_kind`: nothing changed); `REQUEST_FAILED`; `PANIC`.
+ *
+ * # Memory and lifetimes
+ * Borrowed outputs of the request stay valid.
+ *
+ * # Safety
+ * `req` is NULL or live.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_store_kind(struct libsession_request *req,
+                                                    libsession_store_kind kind);
+
+/**
+ * The Cookie-header limits a config has unless
+ * `libsession_config_builder_set_cookie_limits` changes them.
+ *
+ * # Parameters
+ * `max_header_bytes_out`: receives the bytes of Cookie header read;
+ * `max_pairs_out`: receives the most `name=value` pairs read.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `PANIC`.
+ *
+ * # Thread safety
+ * May be called from any thread at any time.
+ *
+ * # Safety
+ * Both are NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_default_cookie_limits(size_t *max_header_bytes_out,
+                                                   size_t *max_pairs_out);
+
+/**
+ * express-session MemoryStore's expiry of a record: the time (Unix ms,
+ * rounded up) from which its `cookie.expires` counts as passed (the
+ * `expires <= now` rule, JavaScript's date parsing included), for a store
+ * that inserts records it did not get from a `SAVE` (whose expiry
+ * `libsession_request_action_expires_at` gives).
+ *
+ * # Parameters
+ * `record`, `record_len`: the record, JSON text (UTF-8); `at_out`:
+ * receives the time; `has_out`: receives whether it ever expires (`false`:
+ * no cookie, no or a falsy `expires`, an invalid date; `*at_out` is then 0).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_UTF8`; `INVALID_JSON`;
+ * `PANIC`.
+ *
+ * # Thread safety
+ * May be called from any thread at any time.
+ *
+ * # Safety
+ * `record` is NULL or `record_len` readable bytes; `at_out` and `has_out`
+ * are NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_record_memory_store_expiry(const uint8_t *record,
+                                                        size_t record_len,
+                                                        int64_t *at_out,
+                                                        bool *has_out);
+
+/**
+ * The name of a result code's constant without its prefix
+ * (`"NULL_PARAMETER"` for `LIBSESSION_RESULT_NULL_PARAMETER`), so that a
+ * binding can list the codes without copying the table.
+ *
+ * # Returns
+ * A NUL-terminated string in static storage, never freed; NULL for a value
+ * that is no `libsession_result`.
+ *
+ * # Thread safety
+ * May be called from any thread at any time.
+ */
+const char *libsession_result_name(libsession_result result);
 
 /**
  * Creates a request.

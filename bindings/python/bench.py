@@ -68,7 +68,7 @@ def measure(fn, quick: bool) -> float:
 
 def libsession_setup():
     config = ls.Config(secret=SECRET, max_age=MAX_AGE_MS)
-    store = ls.MemoryStore(clock=lambda: NOW, sweep_interval_ms=None)
+    store = ls.MemoryStore(clock=lambda: NOW)
     seeded = ls.Request(config, now_ms=NOW - 60_000)
 
     def seed(req):

@@ -100,12 +100,14 @@ macro_rules! ffi_boundary {
 }
 
 pub mod config;
+pub mod host_support;
 pub mod request;
 pub mod result;
 pub mod stored;
 pub mod version;
 
 pub use config::*;
+pub use host_support::*;
 pub use request::*;
 pub use result::*;
 pub use stored::*;

@@ -16,7 +16,6 @@ from collections import deque
 from typing import Any
 
 import libsession as ls
-from libsession._jsdate import js_number, parse_date
 
 FAILED_TO_LOAD = "failed to load session"
 SECRET_REQUIRED = "secret option required for sessions"
@@ -168,6 +167,13 @@ class EngineRequest:
     def poll(self) -> Any:
         return self.call(self.req.next_action)
 
+    def load_stored(self, store: ls.MemoryStore, sid: str, now: int) -> bool:
+        """The one load path: the store answers with the record it keeps."""
+        return self.call(store.load_stored, sid, now, self.req)
+
+    def take_stored_record(self) -> ls.StoredRecord:
+        return self.call(self.req.take_stored_record)
+
     def handle_load(self, **kw: Any) -> None:
         self.call(lambda: self.req.handle_load_result(**kw))
 
@@ -204,8 +210,9 @@ class Faults:
 
 
 class StepCtx:
-    def __init__(self, store: ls.MemoryStore, faults: Faults) -> None:
+    def __init__(self, store: ls.MemoryStore, faults: Faults, now: int) -> None:
         self.store = store
+        self.now = now  # the store's clock (the Rust runner's `now as i64`)
         self.faults = faults
         self.status = 200
         self.set_cookie: list[str] = []
@@ -238,8 +245,8 @@ class StepCtx:
                     req.handle_load(failed="injected store get fault")
                 elif f == "enoent":
                     req.handle_load(missing="injected store get ENOENT")
-                else:
-                    req.handle_load(found=store.get(act.id))
+                elif not req.load_stored(store, act.id, self.now):
+                    req.handle_load(found=None)
             elif isinstance(act, ls.Save):
                 f = self.faults.outcome(1)
                 self.record_call("set", act.id, act.record, f)
@@ -247,7 +254,7 @@ class StepCtx:
                     failed = "injected store set fault"
                 else:
                     try:
-                        store.set(act.id, act.record, act.expires_at)
+                        store.save_stored(act.id, req.take_stored_record(), act.expires_at, self.now)
                         failed = None
                     except ls.MemoryStoreFull as e:
                         failed = str(e)
@@ -256,7 +263,7 @@ class StepCtx:
                 f = self.faults.outcome(2)
                 self.record_call("touch", act.id, act.record, f)
                 if f != "error":
-                    store.touch(act.id, act.record, act.expires_at)
+                    store.touch_stored(act.id, req.take_stored_record(), act.expires_at, self.now)
                 req.handle_store("injected store touch fault" if f == "error" else None)
             elif isinstance(act, ls.Destroy):
                 f = self.faults.outcome(3)
@@ -304,11 +311,20 @@ class StepCtx:
             return {"result": "ok"}
 
         def num(v: Any) -> float | None:
+            # The corpus gives numbers and null; a date string is read by the
+            # library (MemoryStore's expiry of a cookie expiring then).
             if v is None:
                 return None
+            if isinstance(v, bool):
+                return int(v)
+            if is_number(v):
+                return v
             if isinstance(v, str):
-                return parse_date(v)
-            return js_number(v)
+                at = ls.memory_store_expiry(to_text({"cookie": {"expires": v}}))
+                if at is None:
+                    raise Mismatch(f"{name}: {v!r} is no date the runner can pass")
+                return at
+            raise Mismatch(f"{name}: unsupported value {show(v)}")
 
         if name == "set":
             return sync(r.set, key, value)
@@ -380,7 +396,7 @@ def run_scenario(sc: dict[str, Any]) -> None:
         ids_v = get(sc, "ids")
         ids = SharedIds([str_of(i) for i in ids_v] if isinstance(ids_v, list) else [])
         clock = Clock()
-        store = ls.MemoryStore(clock=clock, sweep_interval_ms=None)
+        store = ls.MemoryStore(clock=clock)
         initial = get(sc, "store_initial")
         if isinstance(initial, dict):
             for sid, rec in initial.items():
@@ -430,7 +446,7 @@ def run_step(config: ls.Config, ids: SharedIds, store: ls.MemoryStore, clock: Cl
     clock.now = _i64(now)
     req = EngineRequest(config, facts, ids)
     try:
-        ctx = StepCtx(store, Faults(fault))
+        ctx = StepCtx(store, Faults(fault), clock.now)
         act = ctx.drive(req)
         if act is ls.READY:
             ctx.handler_ran = True

@@ -38,7 +38,7 @@ def config():
 
 @pytest.fixture
 def store():
-    return ls.MemoryStore(clock=lambda: NOW, sweep_interval_ms=None)
+    return ls.MemoryStore(clock=lambda: NOW)
 
 
 def free_port() -> int:

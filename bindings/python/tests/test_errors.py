@@ -244,9 +244,11 @@ def test_exception_attributes_and_hierarchy():
 # ----- store exceptions become store failures -----------------------------------------------
 
 
-class FlakyStore(ls.MemoryStore):
+class FlakyStore:
+    """A text-only store (get/set/touch/destroy) in front of a MemoryStore."""
+
     def __init__(self, fail=()):
-        super().__init__(clock=lambda: NOW, sweep_interval_ms=None)
+        self.inner = ls.MemoryStore(clock=lambda: NOW)
         self.fail = set(fail)
 
     def get(self, sid):
@@ -256,22 +258,22 @@ class FlakyStore(ls.MemoryStore):
             raise FileNotFoundError("gone")
         if "get-type" in self.fail:
             return 42
-        return super().get(sid)
+        return self.inner.get(sid)
 
     def set(self, sid, record, expires_at):
         if "set" in self.fail:
             raise OSError("set: disk full")
-        return super().set(sid, record, expires_at)
+        return self.inner.set(sid, record, expires_at)
 
     def touch(self, sid, record, expires_at):
         if "touch" in self.fail:
             raise RuntimeError("")  # an empty message: the type name is reported
-        return super().touch(sid, record, expires_at)
+        return self.inner.touch(sid, record, expires_at)
 
     def destroy(self, sid):
         if "destroy" in self.fail:
             raise KeyError("destroy failed")
-        return super().destroy(sid)
+        return self.inner.destroy(sid)
 
 
 def test_store_exceptions_are_reported_to_the_engine(config):

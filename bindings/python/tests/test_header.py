@@ -59,11 +59,12 @@ ENUMS = (
     "libsession_same_site",
     "libsession_priority",
     "libsession_unset",
+    "libsession_store_kind",
 )
 
 
 def _expected_ctype(c: str, name: str) -> object:
-    opaque = {"libsession_config", "libsession_config_builder", "libsession_request"}
+    opaque = {"libsession_config", "libsession_config_builder", "libsession_request", "libsession_stored_record"}
     base = c.rstrip("*")
     stars = len(c) - len(base)
     if base in opaque:

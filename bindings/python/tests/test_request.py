@@ -31,6 +31,12 @@ def test_new_visitor_loop_action_by_action(config, store):
     assert req.has_session and req.max_age == MAX_AGE
     assert req.session.increment("views") == 1
     req.finish()
+    # express-session's order: the headers (Set-Cookie) are written before
+    # the end-of-request save.
+    cookie = req.next_action()
+    assert isinstance(cookie, ls.SetCookie)
+    assert cookie.value.startswith("connect.sid=s%3Anew-id-aaaaaaaaaaaaaaaaaaaaaaaaaaaa.")
+    assert cookie.value.endswith("; Path=/; Expires=Tue, 14 Nov 2023 23:13:20 GMT; HttpOnly; SameSite=Lax")
     save = req.next_action()
     assert isinstance(save, ls.Save)
     assert save.id == "new-id-aaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -42,10 +48,6 @@ def test_new_visitor_loop_action_by_action(config, store):
     assert req.next_action() is ls.WAIT  # the store answer is owed
     store.set(save.id, save.record, save.expires_at)
     req.handle_store_result()
-    cookie = req.next_action()
-    assert isinstance(cookie, ls.SetCookie)
-    assert cookie.value.startswith("connect.sid=s%3Anew-id-aaaaaaaaaaaaaaaaaaaaaaaaaaaa.")
-    assert cookie.value.endswith("; Path=/; Expires=Tue, 14 Nov 2023 23:13:20 GMT; HttpOnly; SameSite=Lax")
     assert req.next_action() is ls.DONE
     assert req.next_action() is ls.DONE  # Done repeats forever
     req.close()
@@ -63,11 +65,11 @@ def test_returning_visitor_load_modify_save(config, store):
         assert req.session["views"] == 41
         assert req.session.increment("views") == 42
         req.finish()
+        assert isinstance(req.next_action(), ls.SetCookie)  # modified + expires: cookie re-sent
         save = req.next_action()
         assert isinstance(save, ls.Save) and json.loads(save.record)["views"] == 42
         store.set(save.id, save.record, save.expires_at)
         req.handle_store_result()
-        assert isinstance(req.next_action(), ls.SetCookie)  # modified + expires: cookie re-sent
         assert req.next_action() is ls.DONE
 
 
@@ -263,11 +265,11 @@ def test_error_after_the_response(config, store):
         assert req.next_action() is ls.READY
         req.session["a"] = 1
         req.finish()
+        # express-session writes the headers (with the cookie) before the
+        # save; its failure comes after, and the response stands.
+        assert isinstance(req.next_action(), ls.SetCookie)
         assert isinstance(req.next_action(), ls.Save)
         req.handle_store_result(failed="store exploded")
-        # express-session wrote the headers (with the cookie) before the
-        # save failed; the error comes after, and the response stands.
-        assert isinstance(req.next_action(), ls.SetCookie)
         assert req.next_action() == ls.Error("store exploded")
         assert req.next_action() is ls.DONE
 
@@ -366,6 +368,7 @@ def test_set_now(config, store):
         assert req.max_age == MAX_AGE
         req.session["a"] = 1
         req.finish()
+        assert isinstance(req.next_action(), ls.SetCookie)
         save = req.next_action()
         assert save.expires_at == NOW + MAX_AGE
 

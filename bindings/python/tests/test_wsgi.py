@@ -148,15 +148,16 @@ class FailingStore(ls.MemoryStore):
         super().__init__()
         self.fail = set()
 
-    def get(self, sid):
+    # The request loop uses the stored-record methods of a MemoryStore.
+    def load_stored(self, sid, now_ms, request):
         if "get" in self.fail:
             raise ConnectionError("redis is down")
-        return super().get(sid)
+        return super().load_stored(sid, now_ms, request)
 
-    def set(self, sid, record, expires_at):
+    def save_stored(self, sid, record, expires_at, now_ms):
         if "set" in self.fail:
             raise ConnectionError("cannot write")
-        return super().set(sid, record, expires_at)
+        return super().save_stored(sid, record, expires_at, now_ms)
 
 
 class _Silent(WSGIRequestHandler):

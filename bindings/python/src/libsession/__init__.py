@@ -12,7 +12,10 @@ hosts.
   sentinels ``WAIT`` and ``DONE``; ``handle_load_result`` and
   ``handle_store_result`` answer store actions; ``req.session`` is the
   session data as a dict-like view.
-* ``Store`` (protocol) and ``MemoryStore``: stores for ``poll_with``/``run``.
+* ``Store`` (protocol) and ``MemoryStore``: stores for ``poll_with``/``run``;
+  ``StoredRecord``: a record as the engine made it, which a store keeps so
+  that loading it parses nothing; ``StoreKind``: which rules a store's
+  records follow.
 * ``libsession.wsgi.SessionMiddleware``: WSGI middleware.
 
 The shared library is found next to this package, through the environment
@@ -38,7 +41,7 @@ from ._actions import (
     Touch,
     Wait,
 )
-from ._config import Config
+from ._config import DEFAULT_COOKIE_MAX_HEADER_BYTES, DEFAULT_COOKIE_MAX_PAIRS, Config, default_cookie_limits
 from ._errors import (
     ConfigError,
     EntropyError,
@@ -56,6 +59,7 @@ from ._errors import (
 from ._lib import LIB_PATH
 from ._lib import LIB as _LIB
 from ._request import Request, RunResult, SessionView
+from ._stored import StoredRecord, StoreKind, memory_store_expiry
 from .store import MemoryStore, MemoryStoreFull, Store
 
 __version__ = "0.1.0"
@@ -74,6 +78,8 @@ __all__ = [
     "Completed",
     "Config",
     "ConfigError",
+    "DEFAULT_COOKIE_MAX_HEADER_BYTES",
+    "DEFAULT_COOKIE_MAX_PAIRS",
     "DONE",
     "Destroy",
     "Done",
@@ -102,9 +108,13 @@ __all__ = [
     "Store",
     "StoreAction",
     "StoreError",
+    "StoreKind",
+    "StoredRecord",
     "Touch",
     "WAIT",
     "Wait",
+    "default_cookie_limits",
     "library_version",
+    "memory_store_expiry",
     "result_message",
 ]

@@ -13,7 +13,7 @@ from ._handle import OwnedHandle
 from ._text import text_or_bytes, utf8
 from ._lib import LIB, LibsessionStr
 
-__all__ = ["Config"]
+__all__ = ["Config", "default_cookie_limits", "DEFAULT_COOKIE_MAX_HEADER_BYTES", "DEFAULT_COOKIE_MAX_PAIRS"]
 
 _UNSET: Any = object()  # "keyword not given": distinct from an explicit None
 
@@ -26,9 +26,21 @@ _builder_build = _L.libsession_config_builder_build
 _builder_last_error = _L.libsession_config_builder_last_error
 _config_free = _L.libsession_config_free
 
-#: Defaults of ``libsession_config_builder_set_cookie_limits``.
-DEFAULT_COOKIE_MAX_HEADER_BYTES = 32768
-DEFAULT_COOKIE_MAX_PAIRS = 4096
+
+
+def default_cookie_limits() -> tuple[int, int]:
+    """The library's Cookie-header limits (``libsession_default_cookie_limits``):
+    ``(max_header_bytes, max_pairs)``, what a config has unless
+    ``cookie_max_header_bytes``/``cookie_max_pairs`` change them."""
+    max_bytes, max_pairs = ctypes.c_size_t(), ctypes.c_size_t()
+    rc = _L.libsession_default_cookie_limits(ctypes.byref(max_bytes), ctypes.byref(max_pairs))
+    if rc:
+        raise error_for(rc)
+    return max_bytes.value, max_pairs.value
+
+
+#: The library's defaults (``default_cookie_limits()``), read when the package loads.
+DEFAULT_COOKIE_MAX_HEADER_BYTES, DEFAULT_COOKIE_MAX_PAIRS = default_cookie_limits()
 
 _UNSET_VALUES = {"keep": 0, "destroy": 1}
 _SECURE_VALUES = {False: 0, True: 1, "auto": 2}
@@ -89,7 +101,8 @@ class Config(OwnedHandle):
       ``'auto'``), ``partitioned`` (``None`` or ``bool``), ``priority``
       (``None``, ``'low'``, ``'medium'``, ``'high'``).
     * ``cookie_max_header_bytes``, ``cookie_max_pairs`` (``int``): bounds of
-      Cookie header parsing (defaults 32768 and 4096).
+      Cookie header parsing (one alone keeps the library's default for the
+      other: ``default_cookie_limits()``).
     * ``express_compat`` (``bool``): express compatibility mode.
 
     Wrong types raise ``TypeError``, unknown keywords or values
@@ -166,7 +179,7 @@ class Config(OwnedHandle):
         builder = ctypes.c_void_p()
         rc = _builder_new_from_express(text, len(text), ctypes.byref(builder))
         if rc:
-            raise error_for(rc, _express_message(rc))
+            raise error_for(rc)
         self = cls.__new__(cls)
         self._ptr = None
         self._ptr = _build(builder, steps)
@@ -213,12 +226,6 @@ class Config(OwnedHandle):
         if self._ptr is None:
             return "<libsession.Config closed>"
         return f"<libsession.Config name={self.name!r} max_age={self.max_age!r} unset={self.unset!r}>"
-
-
-def _express_message(rc: int) -> str | None:
-    if rc == Result.INVALID_OPTION:
-        return "an express option has the wrong JSON type, or is unknown"
-    return None
 
 
 def _compile(o: dict[str, Any]) -> list[tuple[str, Any, tuple]]:

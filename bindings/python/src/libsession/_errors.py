@@ -23,39 +23,21 @@ __all__ = [
 ]
 
 
-class Result(enum.IntEnum):
-    """``libsession_result``: the C result codes."""
+def _result_codes() -> dict[str, int]:
+    """Every ``libsession_result`` the library defines, by name
+    (``libsession_result_name``): the codes are numbered in groups of a
+    hundred (see ``libsession.h``), and a name is NULL for no code."""
+    out: dict[str, int] = {}
+    for code in range(0, 1000):
+        name = LIB.libsession_result_name(code)
+        if name is not None:
+            out[name.decode("ascii")] = code
+    return out
 
-    OK = 0
-    NULL_PARAMETER = 1
-    INVALID_PARAMETER = 2
-    PANIC = 3
-    UNEXPECTED_INPUT = 4
-    WRONG_PHASE = 5
-    REQUEST_FAILED = 6
-    INVALID_UTF8 = 7
-    INVALID_JSON = 8
-    INSUFFICIENT_ENTROPY = 9
-    ENTROPY_UNAVAILABLE = 10
-    WRONG_ACTION = 11
-    NO_SESSION = 100
-    RESERVED_KEY = 101
-    IDS_EXHAUSTED = 102
-    UNKNOWN_COOKIE_ATTRIBUTE = 103
-    INVALID_COOKIE_VALUE = 104
-    NO_SECRET = 200
-    EMPTY_SECRET = 201
-    TOO_MANY_SECRETS = 202
-    INVALID_NAME = 203
-    INVALID_DOMAIN = 204
-    INVALID_PATH = 205
-    INVALID_SAME_SITE = 206
-    INVALID_PRIORITY = 207
-    INVALID_SECURE = 208
-    INVALID_MAX_AGE = 209
-    INVALID_UNSET = 210
-    SAME_SITE_NONE_WITHOUT_SECURE = 211
-    INVALID_OPTION = 212
+
+#: ``libsession_result``: the C result codes, as the loaded library names them.
+Result = enum.IntEnum("Result", _result_codes(), module=__name__)
+Result.__doc__ = "``libsession_result``: the C result codes (names and values from the library)."
 
 
 _result_str = LIB.libsession_result_str
@@ -135,37 +117,35 @@ class StoreError(Exception):
         super().__init__(message)
 
 
-_MISUSE = frozenset(
-    {
-        Result.NULL_PARAMETER,
-        Result.INVALID_PARAMETER,
-        Result.UNEXPECTED_INPUT,
-        Result.WRONG_PHASE,
-        Result.REQUEST_FAILED,
-        Result.WRONG_ACTION,
-    }
-)
-_CLASSES: dict[int, type[LibsessionError]] = {
-    Result.PANIC: PanicError,
-    Result.INVALID_UTF8: InvalidValueError,
-    Result.INVALID_JSON: InvalidValueError,
-    Result.INSUFFICIENT_ENTROPY: EntropyError,
-    Result.ENTROPY_UNAVAILABLE: EntropyError,
-    Result.NO_SESSION: NoSessionError,
-    Result.RESERVED_KEY: ReservedKeyError,
-    Result.IDS_EXHAUSTED: IdsExhaustedError,
-    Result.UNKNOWN_COOKIE_ATTRIBUTE: InvalidValueError,
-    Result.INVALID_COOKIE_VALUE: InvalidValueError,
+# Which exception class each condition raises: the binding's choice. Misuse
+# is the library's verdict (``libsession_result_is_misuse``), and the
+# configuration group is the codes 200-299 (``libsession.h``).
+_CLASSES: dict[str, type[LibsessionError]] = {
+    "PANIC": PanicError,
+    "INVALID_UTF8": InvalidValueError,
+    "INVALID_JSON": InvalidValueError,
+    "INSUFFICIENT_ENTROPY": EntropyError,
+    "ENTROPY_UNAVAILABLE": EntropyError,
+    "NO_SESSION": NoSessionError,
+    "RESERVED_KEY": ReservedKeyError,
+    "IDS_EXHAUSTED": IdsExhaustedError,
+    "UNKNOWN_COOKIE_ATTRIBUTE": InvalidValueError,
+    "INVALID_COOKIE_VALUE": InvalidValueError,
 }
-for _code in _MISUSE:
-    _CLASSES[_code] = MisuseError
-for _code in range(200, 213):
-    _CLASSES[_code] = ConfigError
+_BY_CODE: dict[int, type[LibsessionError]] = {Result[name]: cls for name, cls in _CLASSES.items() if name in Result.__members__}
+
+
+def _class_for(code: int) -> type[LibsessionError]:
+    cls = _BY_CODE.get(code)
+    if cls is not None:
+        return cls
+    if LIB.libsession_result_is_misuse(code):
+        return MisuseError
+    if 200 <= code < 300:
+        return ConfigError
+    return LibsessionError
 
 
 def error_for(code: int, message: str | None = None) -> LibsessionError:
     """The exception for a non-zero result code."""
-    cls = _CLASSES.get(code)
-    if cls is None:
-        cls = MisuseError if LIB.libsession_result_is_misuse(code) else LibsessionError
-    return cls(code, message)
+    return _class_for(code)(code, message)

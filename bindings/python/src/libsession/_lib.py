@@ -89,6 +89,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_request_set_tls": (_result, [_handle, c_bool]),
     "libsession_request_set_store_unavailable": (_result, [_handle, c_bool]),
     "libsession_request_set_now": (_result, [_handle, c_int64]),
+    "libsession_request_set_store_kind": (_result, [_handle, c_uint32]),
     # request: the loop
     "libsession_request_poll_action": (_result, [_handle, POINTER(c_uint32)]),
     "libsession_request_action_id": (_result, [_handle, _str_out]),
@@ -122,8 +123,19 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_request_has_session": (_result, [_handle, POINTER(c_bool)]),
     "libsession_request_max_age": (_result, [_handle, POINTER(c_int64), POINTER(c_bool)]),
     "libsession_request_is_secure": (_result, [_handle, POINTER(c_bool)]),
+    # stored records (the one load path)
+    "libsession_request_take_stored_record": (_result, [_handle, _handle_out]),
+    "libsession_request_handle_load_stored": (_result, [_handle, _handle]),
+    "libsession_stored_record_from_text": (_result, [_bytes_in, c_size_t, _handle_out]),
+    "libsession_stored_record_text": (_result, [_handle, _str_out]),
+    "libsession_stored_record_apply_touch": (_result, [_handle, _handle]),
+    "libsession_stored_record_free": (None, [_handle]),
+    # the library's rules and defaults, for hosts
+    "libsession_default_cookie_limits": (_result, [POINTER(c_size_t), POINTER(c_size_t)]),
+    "libsession_record_memory_store_expiry": (_result, [_bytes_in, c_size_t, POINTER(c_int64), POINTER(c_bool)]),
     # results and version
     "libsession_result_str": (c_char_p, [c_uint32]),
+    "libsession_result_name": (c_char_p, [c_uint32]),
     "libsession_result_is_misuse": (c_bool, [c_uint32]),
     "libsession_version_number": (_result, []),
     "libsession_version": (LibsessionStr, []),

@@ -15,10 +15,11 @@ from typing import Any
 
 from . import _actions as A
 from ._config import Config
-from ._errors import MisuseError, Result, error_for
+from ._errors import LibsessionError, MisuseError, Result, error_for
 from ._handle import OwnedHandle
 from ._text import text_or_bytes, utf8
 from ._lib import LIB, LibsessionStr
+from ._stored import StoredRecord, StoreKind
 
 __all__ = ["Request", "SessionView", "RunResult", "encode_json"]
 
@@ -34,6 +35,9 @@ _add_xfp = _L.libsession_request_add_forwarded_proto
 _set_tls = _L.libsession_request_set_tls
 _set_unavailable = _L.libsession_request_set_store_unavailable
 _set_now = _L.libsession_request_set_now
+_set_store_kind = _L.libsession_request_set_store_kind
+_take_stored = _L.libsession_request_take_stored_record
+_handle_load_stored = _L.libsession_request_handle_load_stored
 _poll = _L.libsession_request_poll_action
 _action_id = _L.libsession_request_action_id
 _action_record = _L.libsession_request_action_record
@@ -219,6 +223,8 @@ class Request(OwnedHandle):
         "_out_u64",
         "_out_bool",
         "_session",
+        "_now",
+        "_store_kind",
         "__weakref__",
     )
 
@@ -234,6 +240,7 @@ class Request(OwnedHandle):
         forwarded_proto: str | bytes | Iterable[str | bytes] | None = None,
         tls: bool = False,
         store_unavailable: bool = False,
+        store_kind: StoreKind | int = StoreKind.MEMORY,
     ) -> None:
         self._ptr: int | None = None
         if not isinstance(config, Config):
@@ -273,7 +280,11 @@ class Request(OwnedHandle):
         self._out_u64 = ctypes.c_uint64()
         self._out_bool = ctypes.c_bool()
         self._session: SessionView | None = None
+        self._now = now_ms
+        self._store_kind = StoreKind.MEMORY
         try:
+            if store_kind != StoreKind.MEMORY:
+                self.set_store_kind(store_kind)
             for i in ids:
                 self._check(_push_id(p, i, len(i)))
             if target_b is not None:
@@ -379,6 +390,28 @@ class Request(OwnedHandle):
         if not 0 <= now_ms < 2**63:
             raise ValueError(f"now_ms must be between 0 and 2**63-1, got {now_ms}")
         self._check(_set_now(self._p(), now_ms))
+        self._now = now_ms
+
+    @property
+    def now_ms(self) -> int:
+        """The request's clock (Unix milliseconds): what ``poll_with`` gives a
+        store as ``now``."""
+        return self._now
+
+    @property
+    def store_kind(self) -> StoreKind:
+        """Which rules the store's records follow (``set_store_kind``)."""
+        return self._store_kind
+
+    def set_store_kind(self, kind: StoreKind | int) -> None:
+        """``libsession_request_set_store_kind``: ``StoreKind.MEMORY`` (the
+        default) or ``StoreKind.TTL``; allowed at any time, it counts for the
+        loads answered after it. ``poll_with`` sets it from the store's
+        ``kind``."""
+        if isinstance(kind, bool) or not isinstance(kind, int):
+            raise TypeError(f"store kind must be a libsession.StoreKind, not {type(kind).__name__}")
+        self._check(_set_store_kind(self._p(), int(kind)))
+        self._store_kind = StoreKind(kind)
 
     def push_session_id(self, session_id: str) -> None:
         """Queues an ID for the next session this request creates (used
@@ -479,6 +512,34 @@ class Request(OwnedHandle):
         if rc:
             raise self._error(rc)
 
+    def take_stored_record(self) -> StoredRecord:
+        """For the current ``Save`` or ``Touch``: its record as the engine
+        made it (``libsession_request_take_stored_record``), for a store that
+        keeps records (give it back with ``handle_load_stored``). At the end
+        of the request it carries the session itself (the request has none
+        afterwards). The action's ``record`` text stays valid. When the
+        engine has no record of its own for the action, the handle holds the
+        action's text (loading it reads the text)."""
+        p = self._p()
+        out = ctypes.c_void_p()
+        rc = _take_stored(p, byref(out))
+        if rc == Result.WRONG_ACTION and self._kind.value in (_SAVE, _TOUCH):
+            return StoredRecord.from_text(self._text(_action_record, p))
+        if rc:
+            raise self._error(rc)
+        return StoredRecord(out.value)
+
+    def handle_load_stored(self, record: StoredRecord) -> None:
+        """Answers a ``Load`` with a record the store kept
+        (``libsession_request_handle_load_stored``): the engine takes the
+        session out of it if it still holds one (the store keeps the handle;
+        a store shared between threads calls this under its lock). Then poll."""
+        if not isinstance(record, StoredRecord):
+            raise TypeError(f"handle_load_stored: record must be a StoredRecord, not {type(record).__name__}")
+        rc = _handle_load_stored(self._p(), record._handle())
+        if rc:
+            raise self._error(rc)
+
     def poll_with(self, store: Any) -> A.Action:
         """Polls, answering every store action from ``store`` (a synchronous
         ``libsession.Store``), until an action that needs the host: returns
@@ -489,11 +550,25 @@ class Request(OwnedHandle):
         a store failure with ``str(exception)`` as the message (a ``get`` that
         raises ``FileNotFoundError``, or an exception whose ``code`` is
         ``'ENOENT'``, as the not-found error); the engine then reports it
-        where express-session would (``Failed``, ``Completed`` or ``Error``)."""
+        where express-session would (``Failed``, ``Completed`` or ``Error``).
+
+        The store's ``kind`` (default ``StoreKind.MEMORY``) is passed to the
+        engine first. A store with ``load_stored``, ``save_stored`` and
+        ``touch_stored`` (``MemoryStore``) keeps the engine's records:
+        ``load_stored(sid, now_ms, request)`` answers the load itself
+        (``handle_load_stored``) and returns whether it found the record;
+        ``save_stored``/``touch_stored(sid, record, expires_at, now_ms)``
+        get ``take_stored_record()``. ``now_ms`` is the request's clock."""
         # The hot path of every synchronous host: store actions are answered
         # straight from the payload, without building action objects.
         p = self._p()
         kind, kind_ref = self._kind, self._kind_ref
+        store_kind = getattr(store, "kind", StoreKind.MEMORY)
+        if store_kind != self._store_kind:
+            self.set_store_kind(store_kind)
+        load_stored = getattr(store, "load_stored", None)
+        if load_stored is not None:
+            save_stored, touch_stored = store.save_stored, store.touch_stored
         while True:
             rc = _poll(p, kind_ref)
             if rc:
@@ -501,6 +576,20 @@ class Request(OwnedHandle):
             k = kind.value
             if k == _LOAD:
                 sid = self._text(_action_id, p)
+                if load_stored is not None:
+                    try:
+                        found = load_stored(sid, self._now, self)
+                    except LibsessionError:
+                        raise  # misuse of the request, not a store failure
+                    except Exception as e:  # reported to the engine, never dropped
+                        status = _MISSING if _is_enoent(e) else _LOAD_FAILED
+                        b = _exc_message(e).encode("utf-8", "replace")
+                        rc = _handle_load(p, status, b, len(b))
+                    else:
+                        rc = 0 if found else _handle_load(p, _NOT_FOUND, None, 0)
+                    if rc:
+                        raise self._error(rc)
+                    continue
                 try:
                     rec = store.get(sid)
                 except Exception as e:  # reported to the engine, never dropped
@@ -522,9 +611,12 @@ class Request(OwnedHandle):
                         rc = _handle_load(p, _FOUND, b, len(b))
             elif k == _SAVE or k == _TOUCH or k == _DESTROY:
                 sid = self._text(_action_id, p)
+                held = self.take_stored_record() if load_stored is not None and k != _DESTROY else None
                 try:
                     if k == _DESTROY:
                         store.destroy(sid)
+                    elif held is not None:
+                        (save_stored if k == _SAVE else touch_stored)(sid, held, self._expiry(p), self._now)
                     else:
                         record = self._text(_action_record, p)
                         exp = self._expiry(p)
