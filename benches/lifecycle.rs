@@ -182,7 +182,7 @@ mod primitives {
     use sha2::Sha256;
     use std::hint::black_box;
 
-    pub fn hmac_b64(key: &Hmac<Sha256>, msg: &[u8]) -> usize {
+    pub(crate) fn hmac_b64(key: &Hmac<Sha256>, msg: &[u8]) -> usize {
         let mut mac = key.clone();
         mac.update(msg);
         let tag = mac.finalize().into_bytes();
@@ -191,7 +191,7 @@ mod primitives {
     }
 
     /// Verify = recompute the MAC, encode it, compare.
-    pub fn verify(key: &Hmac<Sha256>, msg: &[u8], sig: &[u8]) -> bool {
+    pub(crate) fn verify(key: &Hmac<Sha256>, msg: &[u8], sig: &[u8]) -> bool {
         let mut mac = key.clone();
         mac.update(msg);
         let tag = mac.finalize().into_bytes();
@@ -200,7 +200,7 @@ mod primitives {
         black_box(&out[..n]) == sig
     }
 
-    pub fn key() -> Hmac<Sha256> {
+    pub(crate) fn key() -> Hmac<Sha256> {
         <Hmac<Sha256> as Mac>::new_from_slice(b"keyboard cat").expect("key")
     }
 }
@@ -218,13 +218,13 @@ mod c_path {
     /// A C host's in-memory store on the stored-record path: it keeps the
     /// handles the engine makes and gives them back at each load.
     #[derive(Default)]
-    pub struct StoredStore {
+    pub(crate) struct StoredStore {
         records: RefCell<HashMap<String, *mut libsession_stored_record>>,
     }
 
     impl StoredStore {
         /// Holds `text` under `id` (as read elsewhere: the first load reads it).
-        pub fn insert_text(&self, id: &str, text: &str) {
+        pub(crate) fn insert_text(&self, id: &str, text: &str) {
             let mut handle = std::ptr::null_mut();
             // SAFETY: valid text and out-pointer.
             assert_eq!(unsafe { libsession_stored_record_from_text(text.as_ptr(), text.len(), &mut handle) }, 0);
@@ -250,7 +250,7 @@ mod c_path {
 
     /// Where a C host keeps records: as text, or as engine-made records.
     #[derive(Clone, Copy)]
-    pub enum Store<'a> {
+    pub(crate) enum Store<'a> {
         Text(&'a MemoryStore),
         Stored(&'a StoredStore),
     }
@@ -263,10 +263,10 @@ mod c_path {
     const READY: u32 = libsession_action::Ready as u32;
     const DONE: u32 = libsession_action::Done as u32;
 
-    pub struct Config(*const libsession_config);
+    pub(crate) struct Config(*const libsession_config);
 
     impl Config {
-        pub fn new() -> Config {
+        pub(crate) fn new() -> Config {
             let mut b = std::ptr::null_mut();
             let mut cfg = std::ptr::null();
             // SAFETY: out-pointers are valid; the builder is consumed by build.
@@ -312,14 +312,21 @@ mod c_path {
     }
 
     #[derive(Clone, Copy)]
-    pub enum Handler {
+    pub(crate) enum Handler {
         SetKey,
         Increment,
         Read,
     }
 
     /// One request; returns the Set-Cookie bytes seen.
-    pub fn run(cfg: &Config, store: Store<'_>, now: u64, seed: &[u8; 32], cookie: Option<&str>, h: Handler) -> usize {
+    pub(crate) fn run(
+        cfg: &Config,
+        store: Store<'_>,
+        now: u64,
+        seed: &[u8; 32],
+        cookie: Option<&str>,
+        h: Handler,
+    ) -> usize {
         let now_i = now as i64;
         let mut req = std::ptr::null_mut();
         let mut out = 0;
@@ -431,9 +438,9 @@ fn main() {
 
     let key = primitives::key();
     assert!(primitives::verify(&key, sid.as_bytes(), sig.as_bytes()), "primitive verify agrees with the engine");
-    let parsed = session::json::parse(record.as_bytes()).expect("record");
+    let parsed = session::Value::from_json_bytes(record.as_bytes()).expect("record");
     let new_record = r#"{"cookie":{"originalMaxAge":3600000,"partitioned":false,"expires":"2023-11-14T23:13:20.000Z","secure":false,"httpOnly":true,"path":"/","sameSite":"lax"},"user":"alice"}"#;
-    let new_parsed = session::json::from_str(new_record).expect("json");
+    let new_parsed = session::Value::from_json(new_record).expect("json");
     let ccfg = c_path::Config::new();
     let fresh = MemoryStore::new();
     let tampered_store = MemoryStore::new();
@@ -489,13 +496,13 @@ fn main() {
         black_box(primitives::hmac_b64(&key, black_box(sid.as_bytes())));
     });
     let p_parse = bench.add(false, || {
-        black_box(session::json::parse(black_box(record.as_bytes())).ok());
+        black_box(session::Value::from_json_bytes(black_box(record.as_bytes())).ok());
     });
     let p_serialize = bench.add(false, || {
-        black_box(session::json::to_string(black_box(&parsed)));
+        black_box((black_box(&parsed)).to_json());
     });
     let p_serialize_new = bench.add(false, || {
-        black_box(session::json::to_string(black_box(&new_parsed)));
+        black_box((black_box(&new_parsed)).to_json());
     });
     let p_id = bench.add(false, || {
         black_box(SeededIds::new(black_box(&SEED)).next_id());

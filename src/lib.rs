@@ -114,7 +114,7 @@
 //!
 //! * Cookie headers: at most 32 KiB and 16384 pairs are examined
 //!   ([`CookieLimits`]); a session cookie beyond that is not seen.
-//! * Store records: nesting deeper than [`json::MAX_DEPTH`] is corrupt. A
+//! * Store records: nesting deeper than [`MAX_DEPTH`] is corrupt. A
 //!   lone surrogate escape (which JavaScript keeps) reads as U+FFFD, since a
 //!   Rust string cannot hold it; a value the request does not change is
 //!   written back as it was, escape included.
@@ -155,11 +155,10 @@ mod host;
 #[allow(unsafe_code)]
 pub mod ffi;
 
-pub use engine::config;
-pub use engine::date;
-pub use engine::json;
 pub use engine::record;
-pub(crate) use engine::{action, cookie_header, error, ids, request, session, session_cookie, signing};
+pub(crate) use engine::{
+    action, config, cookie_header, date, error, ids, json, request, session, session_cookie, signing,
+};
 #[cfg(feature = "async")]
 pub use host::async_driver;
 pub(crate) use host::memory_store;
@@ -173,14 +172,22 @@ pub use host::tower_layer;
 pub use action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis};
 #[cfg(feature = "async")]
 pub use async_driver::{AsyncStore, FoundRecord, StoreError};
-pub use config::{Config, ConfigBuilder, Priority, SameSite, Secure, Unset};
+pub use config::{Config, ConfigBuilder, MAX_SECRETS, Priority, SameSite, Secure, Unset};
 pub use cookie_header::CookieLimits;
 pub use error::{ConfigError, Error};
 #[cfg(feature = "os-rng")]
 pub use host::os_rng::{OsRngIds, os_random};
 pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
-pub use json::{Map, Value};
+pub use json::{JsonError, MAX_DEPTH, Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
 pub use record::StoredRecord;
 pub use request::{FAILED_TO_LOAD, Request, SECRET_REQUIRED};
 pub use session_cookie::CookieAttr;
+
+/// Not API: what the crate's own integration tests and benchmarks reach
+/// inside it (JavaScript's `Date.parse`, checked against V8 by
+/// `tests/js_dates.rs`). No stability promise; do not use.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::date::parse as parse_js_date;
+}

@@ -472,7 +472,7 @@ proptest! {
                 .snapshot()
                 .into_iter()
                 .map(|(sid, text)| {
-                    let v = session::json::from_str(&text).expect("records are JSON");
+                    let v = session::Value::from_json(&text).expect("records are JSON");
                     let d = v.as_object().expect("object").iter().filter(|(k, _)| *k != "cookie")
                         .map(|(k, v)| (k.to_string(), v.as_f64().unwrap_or(f64::NAN))).collect();
                     (sid, d)

@@ -38,9 +38,9 @@ use axum::{Extension, Router};
 use redis_server::RedisServer;
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
+use session::ConfigBuilder;
 use session::redis_store::RedisStore;
 use session::tower_layer::{Session, SessionLayer};
-use session::{ConfigBuilder, json as sjson};
 
 fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("interop")
@@ -154,7 +154,7 @@ struct RustApp {
 
 impl RustApp {
     fn start(redis: &RedisServer, options: &str) -> RustApp {
-        let options = sjson::from_str(options).expect("options JSON");
+        let options = session::Value::from_json(options).expect("options JSON");
         let config = Arc::new(ConfigBuilder::from_express_options(&options).unwrap().build().unwrap());
         let store = RedisStore::open(&redis.url()).unwrap();
         let app = Router::new()

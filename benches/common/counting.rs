@@ -9,7 +9,7 @@ static ALLOCS: AtomicU64 = AtomicU64::new(0);
 /// atomic add per allocation.
 static ON: AtomicBool = AtomicBool::new(false);
 
-pub struct Counting;
+pub(crate) struct Counting;
 
 // SAFETY: forwards to the system allocator unchanged.
 unsafe impl GlobalAlloc for Counting {
@@ -38,24 +38,24 @@ static GLOBAL: Counting = Counting;
 
 /// Runs `f` and returns how many allocations it made.
 #[allow(dead_code)] // each benchmark uses one of the two ways
-pub fn count<R>(f: impl FnOnce() -> R) -> u64 {
+pub(crate) fn count<R>(f: impl FnOnce() -> R) -> u64 {
     let counter = Counter::start();
     f();
     counter.stop()
 }
 
 /// Counting from `start` to `stop` (around an `.await`, say).
-pub struct Counter(u64);
+pub(crate) struct Counter(u64);
 
 impl Counter {
-    pub fn start() -> Counter {
+    pub(crate) fn start() -> Counter {
         let before = ALLOCS.load(Ordering::Relaxed);
         ON.store(true, Ordering::Relaxed);
         Counter(before)
     }
 
     /// How many allocations were made since `start`.
-    pub fn stop(self) -> u64 {
+    pub(crate) fn stop(self) -> u64 {
         ON.store(false, Ordering::Relaxed);
         ALLOCS.load(Ordering::Relaxed) - self.0
     }

@@ -13,22 +13,45 @@ pub struct UnixMillis(pub u64);
 pub enum Action<'a> {
     /// Fetch the record stored under `id`, then call
     /// [`handle_load`](crate::Request::handle_load).
-    Load { id: &'a str },
+    Load {
+        /// The session ID (unsigned).
+        id: &'a str,
+    },
     /// Store `record` (JSON text) under `id`, then call
     /// [`handle_store_result`](crate::Request::handle_store_result).
     /// `expires_at` is the cookie expiry (Unix ms) for stores with TTLs;
     /// `None` for a browser-session cookie.
-    Save { id: &'a str, record: &'a str, expires_at: Option<i64> },
+    Save {
+        /// The session ID (unsigned).
+        id: &'a str,
+        /// `JSON.stringify(req.session)`.
+        record: &'a str,
+        /// The cookie's expiry (Unix ms); `None` for a browser-session cookie.
+        expires_at: Option<i64>,
+    },
     /// Refresh the expiry of the record under `id`: a store that keeps the
     /// cookie in the record replaces its `cookie` with `record`'s (as
     /// express-session's MemoryStore does), a TTL store sets the TTL. Then
     /// call [`handle_store_result`](crate::Request::handle_store_result).
-    Touch { id: &'a str, record: &'a str, expires_at: Option<i64> },
+    Touch {
+        /// The session ID (unsigned).
+        id: &'a str,
+        /// `JSON.stringify(req.session)`, with the touched cookie.
+        record: &'a str,
+        /// The cookie's new expiry (Unix ms); `None` for a browser-session cookie.
+        expires_at: Option<i64>,
+    },
     /// Delete the record under `id` (absent is fine), then call
     /// [`handle_store_result`](crate::Request::handle_store_result).
-    Destroy { id: &'a str },
+    Destroy {
+        /// The session ID (unsigned).
+        id: &'a str,
+    },
     /// Add this `Set-Cookie` header value to the response.
-    SetCookie { value: &'a str },
+    SetCookie {
+        /// The header's value (`name=value; Path=…; …`).
+        value: &'a str,
+    },
     /// A store answer is owed; poll again after giving it.
     Wait,
     /// The session is ready (or deliberately absent: out of path scope, or
@@ -38,14 +61,23 @@ pub enum Action<'a> {
     /// Loading failed (a store error, a corrupt record): do not run the
     /// handler; respond with an error (express-session answers 500), then
     /// call [`finish`](crate::Request::finish). Repeats until the host acts.
-    Failed { message: &'a str },
+    Failed {
+        /// What failed (the store's message, or the JavaScript error).
+        message: &'a str,
+    },
     /// A handler operation (save, reload, destroy, regenerate) finished;
     /// `error` is its failure message, if any. Then `Ready` again.
-    Completed { error: Option<&'a str> },
+    Completed {
+        /// The operation's failure message; `None` when it succeeded.
+        error: Option<&'a str>,
+    },
     /// An error after the response was decided (a failed end-of-request
     /// save, touch or destroy, an unserializable cookie): log it; the
     /// response stands (express-session passes it to `next` after headers).
-    Error { message: &'a str },
+    Error {
+        /// What went wrong.
+        message: &'a str,
+    },
     /// Nothing more to do; repeats forever.
     Done,
 }
@@ -70,16 +102,27 @@ pub enum LoadResult<'a> {
     NotFound,
     /// An error whose code is `ENOENT`: "not found" for the initial load,
     /// an error for `reload`, as in express-session.
-    Missing { message: &'a str },
+    Missing {
+        /// The store's message.
+        message: &'a str,
+    },
     /// The store failed.
-    Failed { message: &'a str },
+    Failed {
+        /// The store's message.
+        message: &'a str,
+    },
 }
 
 /// The store's answer to [`Action::Save`], [`Action::Touch`] or [`Action::Destroy`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreResult<'a> {
+    /// Done.
     Ok,
-    Failed { message: &'a str },
+    /// The store failed.
+    Failed {
+        /// The store's message.
+        message: &'a str,
+    },
 }
 
 /// How a store's `get` treats the records it holds: express-session leaves

@@ -41,8 +41,11 @@ pub enum SameSite {
     Off,
     /// express `true`: `SameSite=Strict`, stored as `true`.
     True,
+    /// `SameSite=Lax`.
     Lax,
+    /// `SameSite=Strict`.
     Strict,
+    /// `SameSite=None`.
     None,
     /// `None` on secure requests, `Lax` otherwise (resolved per new session).
     Auto,
@@ -51,8 +54,11 @@ pub enum SameSite {
 /// `cookie.priority`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Priority {
+    /// `Priority=Low`.
     Low,
+    /// `Priority=Medium`.
     Medium,
+    /// `Priority=High`.
     High,
 }
 
@@ -267,6 +273,7 @@ impl ConfigBuilder {
         Ok(b)
     }
 
+    /// express-session's `name`: the cookie's name (default `connect.sid`).
     pub fn name(mut self, name: &str) -> Self {
         self.name = name.into();
         self
@@ -283,11 +290,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// express-session's `resave`: save sessions the request did not change.
     pub fn resave(mut self, on: bool) -> Self {
         self.resave = on;
         self
     }
 
+    /// express-session's `saveUninitialized`: save (and set the cookie of)
+    /// new sessions the request did not change.
     pub fn save_uninitialized(mut self, on: bool) -> Self {
         self.save_uninitialized = on;
         self
@@ -299,6 +309,7 @@ impl ConfigBuilder {
         self
     }
 
+    /// express-session's `unset`: what `req.session = null` does.
     pub fn unset(mut self, unset: Unset) -> Self {
         self.unset = unset;
         self
@@ -319,21 +330,25 @@ impl ConfigBuilder {
         self
     }
 
+    /// `cookie.path` (default `/`): also the requests the session applies to.
     pub fn cookie_path(mut self, path: &str) -> Self {
         self.cookie.path = Some(s(path));
         self
     }
 
+    /// `cookie.domain` (default none: host-only).
     pub fn cookie_domain(mut self, domain: Option<&str>) -> Self {
         self.cookie.domain = domain.map(s);
         self
     }
 
+    /// `cookie.httpOnly` (default on).
     pub fn http_only(mut self, on: bool) -> Self {
         self.cookie.http_only = Some(Value::Bool(on));
         self
     }
 
+    /// `cookie.secure`.
     pub fn secure(mut self, secure: Secure) -> Self {
         self.cookie.secure = Some(match secure {
             Secure::Never => Value::Bool(false),
@@ -349,6 +364,7 @@ impl ConfigBuilder {
         self
     }
 
+    /// `cookie.sameSite`.
     pub fn same_site(mut self, same_site: SameSite) -> Self {
         self.cookie.same_site = Some(match same_site {
             SameSite::Off => Value::Bool(false),
@@ -361,11 +377,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// `cookie.partitioned` (`None`: not set).
     pub fn partitioned(mut self, on: Option<bool>) -> Self {
         self.cookie.partitioned = on.map(Value::Bool);
         self
     }
 
+    /// `cookie.priority` (`None`: not set).
     pub fn priority(mut self, priority: Option<Priority>) -> Self {
         self.cookie.priority = priority.map(|p| {
             s(match p {

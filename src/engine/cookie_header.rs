@@ -60,7 +60,7 @@ fn find_byte(h: &[u8], c: u8) -> Option<usize> {
 /// the first pair named `name` in the header, following `cookie.parse`
 /// 0.7.2 step by step, including its back-tracking over fragments that have
 /// no `=`.
-pub fn find_raw(header: &[u8], name: &[u8], limits: CookieLimits) -> Option<(usize, usize)> {
+pub(crate) fn find_raw(header: &[u8], name: &[u8], limits: CookieLimits) -> Option<(usize, usize)> {
     let h = &header[..header.len().min(limits.max_header_bytes)];
     let len = h.len();
     if len < 2 {
@@ -119,7 +119,7 @@ pub fn find_raw(header: &[u8], name: &[u8], limits: CookieLimits) -> Option<(usi
 }
 
 /// Latin-1 bytes as a string (each byte becomes the code point of its value).
-pub fn latin1(bytes: &[u8]) -> Cow<'_, str> {
+pub(crate) fn latin1(bytes: &[u8]) -> Cow<'_, str> {
     if bytes.is_ascii() {
         // ASCII is valid UTF-8.
         Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default())
@@ -129,7 +129,7 @@ pub fn latin1(bytes: &[u8]) -> Cow<'_, str> {
 }
 
 /// `decodeURIComponent`; `None` where JavaScript throws a URIError.
-pub fn decode_uri_component(s: &str) -> Option<Cow<'_, str>> {
+pub(crate) fn decode_uri_component(s: &str) -> Option<Cow<'_, str>> {
     if !s.contains('%') {
         return Some(Cow::Borrowed(s));
     }
@@ -157,7 +157,7 @@ pub fn decode_uri_component(s: &str) -> Option<Cow<'_, str>> {
 /// `None` if JavaScript would throw, or if the result does not fit (then use
 /// [`decode_uri_component`]). The result is checked to be UTF-8 once, at
 /// the end.
-pub fn decode_bytes_into<'b>(b: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
+pub(crate) fn decode_bytes_into<'b>(b: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
     let (mut i, mut n) = (0, 0);
     while i < b.len() {
         // Copy the run up to the next escape in one go.
@@ -225,7 +225,7 @@ fn next_reserved(b: &[u8], mut from: usize) -> Option<usize> {
 /// Whether `raw` is exactly what `encodeURIComponent` makes of its decoded
 /// text: unreserved bytes as they are, every other byte as `%XY` in upper
 /// case, nothing escaped that need not be.
-pub fn is_uri_component_encoding(raw: &[u8]) -> bool {
+pub(crate) fn is_uri_component_encoding(raw: &[u8]) -> bool {
     let hex = |at: usize| match raw.get(at) {
         Some(&c @ b'0'..=b'9') => Some(c - b'0'),
         Some(&c @ b'A'..=b'F') => Some(c - b'A' + 10),
@@ -242,7 +242,7 @@ pub fn is_uri_component_encoding(raw: &[u8]) -> bool {
 }
 
 /// `encodeURIComponent` (UTF-8, upper-case hex, unreserved marks kept).
-pub fn encode_uri_component(s: &str, out: &mut String) {
+pub(crate) fn encode_uri_component(s: &str, out: &mut String) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 8);
     let mut start = 0;

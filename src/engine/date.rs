@@ -5,7 +5,7 @@
 const MS_PER_DAY: f64 = 86_400_000.0;
 
 /// `TimeClip`: the time value `new Date(t)` holds.
-pub fn time_clip(t: f64) -> f64 {
+pub(crate) fn time_clip(t: f64) -> f64 {
     if !t.is_finite() || t.abs() > 8.64e15 {
         return f64::NAN;
     }
@@ -93,7 +93,7 @@ fn push_digits(out: &mut String, n: i64, width: usize) {
 /// Appends `Date#toISOString` of a valid time value; `false` (nothing
 /// written) for an invalid date, where JavaScript throws a RangeError and
 /// `toJSON` gives null.
-pub fn write_iso(out: &mut String, t: f64) -> bool {
+pub(crate) fn write_iso(out: &mut String, t: f64) -> bool {
     if t.is_nan() {
         return false;
     }
@@ -130,7 +130,8 @@ pub fn write_iso(out: &mut String, t: f64) -> bool {
 }
 
 /// `Date#toISOString` of a valid time value; `None` for an invalid date.
-pub fn to_iso_string(t: f64) -> Option<String> {
+#[cfg(test)]
+pub(crate) fn to_iso_string(t: f64) -> Option<String> {
     let mut s = String::with_capacity(24);
     write_iso(&mut s, t).then_some(s)
 }
@@ -140,7 +141,7 @@ const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Au
 
 /// Appends `Date#toUTCString` of a valid time value (the cookie `Expires`
 /// format); `false` for an invalid date.
-pub fn write_utc(out: &mut String, t: f64) -> bool {
+pub(crate) fn write_utc(out: &mut String, t: f64) -> bool {
     if t.is_nan() {
         return false;
     }
@@ -177,7 +178,7 @@ pub fn write_utc(out: &mut String, t: f64) -> bool {
 }
 
 /// `Date#toUTCString` of a valid time value; `None` for an invalid date.
-pub fn to_utc_string(t: f64) -> Option<String> {
+pub(crate) fn to_utc_string(t: f64) -> Option<String> {
     let mut s = String::with_capacity(29);
     write_utc(&mut s, t).then_some(s)
 }

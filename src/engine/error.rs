@@ -42,6 +42,7 @@ impl Error {
         matches!(self, Error::UnexpectedInput | Error::WrongPhase | Error::RequestFailed)
     }
 
+    /// The error's message (its `Display` text).
     pub fn as_str(self) -> &'static str {
         match self {
             Error::UnexpectedInput => "unexpected input: no outstanding action asked for it",

@@ -36,6 +36,8 @@ impl std::fmt::Debug for SeededIds {
 }
 
 impl SeededIds {
+    /// IDs derived from `seed` (take it from a CSPRNG, once per request or
+    /// per worker: the IDs are as unpredictable as the seed).
     pub fn new(seed: &[u8; SEED_LEN]) -> Self {
         SeededIds { seed: *seed, mac: None, counter: 0 }
     }
@@ -65,6 +67,7 @@ pub struct IdQueue {
 }
 
 impl IdQueue {
+    /// These IDs, in order.
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(ids: I) -> Self {
         IdQueue { ids: ids.into_iter().map(Into::into).collect(), fallback: None }
     }
@@ -75,6 +78,7 @@ impl IdQueue {
         self
     }
 
+    /// Queues one more ID.
     pub fn push(&mut self, id: impl Into<String>) {
         self.ids.push_back(id.into());
     }

@@ -10,18 +10,24 @@
 
 use std::fmt::Write as _;
 
-/// Deepest nesting accepted by [`parse`]; deeper input is rejected as corrupt
+/// Deepest nesting accepted by [`Value::from_json`]; deeper input is rejected as corrupt
 /// instead of risking the stack.
 pub const MAX_DEPTH: usize = 1024;
 
 /// A JSON value. Numbers are `f64`, as in JavaScript.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number (an IEEE double, as in JavaScript).
     Number(f64),
+    /// A string.
     String(String),
+    /// An array.
     Array(Vec<Value>),
+    /// An object, its keys in JavaScript property order.
     Object(Map),
 }
 
@@ -53,14 +59,17 @@ fn array_index_bytes(b: &[u8]) -> Option<u32> {
 }
 
 impl Map {
+    /// An empty object.
     pub fn new() -> Self {
         Map::default()
     }
 
+    /// How many keys.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether there is no key.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -69,14 +78,17 @@ impl Map {
         self.entries.iter().position(|(k, _)| k == key)
     }
 
+    /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// The value under `key`, to change it.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         self.entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_some()
     }
@@ -115,16 +127,40 @@ impl Map {
         self.entries.into_iter()
     }
 
+    /// The keys and values, in JavaScript property order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// The keys, in JavaScript property order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(|(k, _)| k.as_str())
     }
 }
 
+/// Why a text is not JSON (`JSON.parse` would throw a `SyntaxError`).
+pub type JsonError = ParseError;
+
 impl Value {
+    /// `JSON.parse(text)`, with JavaScript's semantics (duplicate keys keep
+    /// the first place and the last value, array-index keys come first,
+    /// numbers are doubles; a lone surrogate escape reads as U+FFFD).
+    /// Nesting deeper than [`MAX_DEPTH`] is an error.
+    pub fn from_json(text: &str) -> Result<Value, JsonError> {
+        from_str(text)
+    }
+
+    /// [`from_json`](Self::from_json) of bytes, which must be UTF-8.
+    pub fn from_json_bytes(bytes: &[u8]) -> Result<Value, JsonError> {
+        parse(bytes)
+    }
+
+    /// `JSON.stringify(value)`, byte for byte as V8 writes it.
+    pub fn to_json(&self) -> String {
+        to_string(self)
+    }
+
+    /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -132,6 +168,7 @@ impl Value {
         }
     }
 
+    /// The number, if this is one.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Number(n) => Some(*n),
@@ -139,6 +176,7 @@ impl Value {
         }
     }
 
+    /// The object, if this is one.
     pub fn as_object(&self) -> Option<&Map> {
         match self {
             Value::Object(m) => Some(m),
@@ -234,7 +272,7 @@ fn string_to_number(s: &str) -> f64 {
 }
 
 /// JavaScript's `WhiteSpace` and `LineTerminator` code points (what `trim` removes).
-pub fn is_js_whitespace(c: char) -> bool {
+pub(crate) fn is_js_whitespace(c: char) -> bool {
     matches!(
         c,
         '\u{9}' | '\u{a}' | '\u{b}' | '\u{c}' | '\u{d}' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
@@ -243,14 +281,14 @@ pub fn is_js_whitespace(c: char) -> bool {
 }
 
 /// `Number#toString()` for a finite or non-finite double.
-pub fn number_to_string(n: f64) -> String {
+pub(crate) fn number_to_string(n: f64) -> String {
     let mut s = String::new();
     write_number(&mut s, n);
     s
 }
 
 /// Appends `Number#toString()` of `n` (ECMA-262 Number::toString, radix 10).
-pub fn write_number(out: &mut String, n: f64) {
+pub(crate) fn write_number(out: &mut String, n: f64) {
     if n.is_nan() {
         out.push_str("NaN");
         return;
@@ -321,7 +359,7 @@ const NEEDS_ESCAPE: [bool; 256] = {
 };
 
 /// Appends the decimal digits of `n` (no formatting machinery).
-pub fn write_u64(out: &mut String, mut n: u64) {
+pub(crate) fn write_u64(out: &mut String, mut n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
@@ -338,7 +376,7 @@ pub fn write_u64(out: &mut String, mut n: u64) {
 }
 
 /// Appends a string literal escaped as `JSON.stringify` does.
-pub fn write_string(out: &mut String, s: &str) {
+pub(crate) fn write_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
@@ -370,7 +408,7 @@ pub fn write_string(out: &mut String, s: &str) {
 }
 
 /// Appends `JSON.stringify(value)`.
-pub fn write_value(out: &mut String, value: &Value) {
+pub(crate) fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
@@ -409,7 +447,7 @@ pub fn write_value(out: &mut String, value: &Value) {
 }
 
 /// `JSON.stringify(value)` as a new string.
-pub fn to_string(value: &Value) -> String {
+pub(crate) fn to_string(value: &Value) -> String {
     let mut s = String::new();
     write_value(&mut s, value);
     s
@@ -432,7 +470,7 @@ impl std::error::Error for ParseError {}
 
 /// `JSON.parse` of UTF-8 bytes. Lone surrogate escapes (which JavaScript
 /// accepts) are rejected, since a Rust string cannot hold them.
-pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
     parse_with(Parser { b: bytes, i: 0, text: None })
 }
 
@@ -447,7 +485,7 @@ fn parse_with(mut p: Parser<'_>) -> Result<Value, ParseError> {
 }
 
 /// `JSON.parse` of a string.
-pub fn from_str(s: &str) -> Result<Value, ParseError> {
+pub(crate) fn from_str(s: &str) -> Result<Value, ParseError> {
     // Already UTF-8: strings are sliced, not validated again.
     parse_with(Parser { b: s.as_bytes(), i: 0, text: Some(s) })
 }
@@ -1004,7 +1042,7 @@ mod tests {
 /// text, found by scanning (no values are built). `None` if the text is not
 /// an object or has no such key. Meant for canonical texts (as written by
 /// [`write_value`]), where the first occurrence is the only one.
-pub fn top_level_span(text: &[u8], key: &str) -> Option<(usize, usize)> {
+pub(crate) fn top_level_span(text: &[u8], key: &str) -> Option<(usize, usize)> {
     let mut i = skip_ws(text, 0);
     if text.get(i) != Some(&b'{') {
         return None;

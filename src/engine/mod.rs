@@ -2,12 +2,12 @@
 //! These modules perform no I/O and import nothing from the hosts.
 
 pub(crate) mod action;
-pub mod config;
+pub(crate) mod config;
 pub(crate) mod cookie_header;
-pub mod date;
+pub(crate) mod date;
 pub(crate) mod error;
 pub(crate) mod ids;
-pub mod json;
+pub(crate) mod json;
 pub mod record;
 pub(crate) mod request;
 pub(crate) mod session;

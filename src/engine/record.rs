@@ -8,7 +8,7 @@
 //! JavaScript property order, with a `cookie` member holding the cookie's
 //! `toJSON` (`originalMaxAge`, `partitioned`, `priority`, `expires`,
 //! `secure`, `httpOnly`, `domain`, `path`, `sameSite`). The session model
-//! ([`crate::session`]) writes it; this module reads it.
+//! (`session.rs`) writes it; this module reads it.
 
 use std::sync::Arc;
 
@@ -90,12 +90,12 @@ pub(crate) struct Fields {
 pub(crate) const DATE_FIELD: usize = 3;
 
 impl Fields {
-    pub fn iter(&self) -> impl Iterator<Item = &(usize, Value)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(usize, Value)> {
         self.items.iter()
     }
 
     /// The time value of [`DATE_FIELD`]'s string, if that is what it holds.
-    pub fn date(&self) -> Option<f64> {
+    pub(crate) fn date(&self) -> Option<f64> {
         if !self.date {
             return None;
         }
@@ -119,7 +119,7 @@ impl Fields {
     }
 
     /// Moves the entries out, in order, leaving none.
-    pub fn drain(&mut self) -> impl Iterator<Item = (usize, Value)> + '_ {
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = (usize, Value)> + '_ {
         self.date = false;
         self.items.drain(..)
     }
@@ -343,6 +343,7 @@ impl StoredRecord {
         &self.text
     }
 
+    /// The record's JSON text, without what the engine knew of it.
     pub fn into_text(self) -> Arc<str> {
         self.text
     }

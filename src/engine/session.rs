@@ -12,7 +12,7 @@ const _: () = assert!(COOKIE_KEYS.len() <= crate::record::MAX_FIELDS);
 
 /// Keys a record may not bring into a session, and the application may not
 /// set: the session's own properties and methods, and `Object.prototype`'s.
-pub const RESERVED_KEYS: &[&str] = &[
+pub(crate) const RESERVED_KEYS: &[&str] = &[
     "cookie",
     "id",
     "req",
@@ -36,7 +36,7 @@ pub const RESERVED_KEYS: &[&str] = &[
     "__lookupSetter__",
 ];
 
-pub fn is_reserved(key: &str) -> bool {
+pub(crate) fn is_reserved(key: &str) -> bool {
     // A match compiles to length and byte comparisons (this runs per key).
     matches!(
         key,
@@ -67,7 +67,7 @@ pub fn is_reserved(key: &str) -> bool {
 /// `Object.prototype` property names: a cookie *name* equal to one of these
 /// makes express-session throw when the cookie is absent (its cookie lookup
 /// is a plain object). Reproduced only in express compatibility mode.
-pub fn is_object_prototype_name(key: &str) -> bool {
+pub(crate) fn is_object_prototype_name(key: &str) -> bool {
     RESERVED_KEYS[9..].contains(&key)
 }
 
@@ -79,7 +79,7 @@ pub fn is_object_prototype_name(key: &str) -> bool {
 /// read, and written back by copying. A request that reads one key of a
 /// large session never parses the rest.
 #[derive(Clone, Debug, Default)]
-pub struct Data {
+pub(crate) struct Data {
     /// The record text that `Key::Text` and `Slot::Text` refer to.
     source: Option<Arc<str>>,
     entries: Vec<Entry>,
@@ -209,18 +209,18 @@ impl Data {
     }
 
     /// The data keys and values, without the cookie slot.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.entries.iter().filter_map(|e| Some((self.key(e), self.value(e)?)))
     }
 
     /// `session[key]` (`None` for absent keys and the cookie slot).
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         self.entries.iter().find(|e| self.key(e) == key).and_then(|e| self.value(e))
     }
 
     /// `JSON.stringify(session[key])`: the record's own text when the value
     /// is still as loaded (no parsing), else the value serialized.
-    pub fn get_json(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
+    pub(crate) fn get_json(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
         let e = self.entries.iter().find(|e| self.key(e) == key)?;
         match &e.slot {
             Slot::Cookie => None,
@@ -229,12 +229,12 @@ impl Data {
         }
     }
 
-    pub fn contains_key(&self, key: &str) -> bool {
+    pub(crate) fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_some()
     }
 
     /// `session[key] = value` (an existing key keeps its place).
-    pub fn insert(&mut self, key: &str, value: Value) {
+    pub(crate) fn insert(&mut self, key: &str, value: Value) {
         match self.position(key) {
             Some(i) => {
                 self.pristine = None;
@@ -272,7 +272,7 @@ impl Data {
     }
 
     /// `delete session[key]`; the removed value.
-    pub fn remove(&mut self, key: &str) -> Option<Value> {
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position(key)?;
         self.pristine = None;
         if i < self.index_keys {
@@ -386,7 +386,7 @@ struct Written {
 
 /// Where the parts of a record [`Session::record_with_layout`] wrote are.
 #[derive(Clone, Debug, Default)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// The `cookie` entry with one adjacent comma: cutting it out gives the
     /// change-detection text.
     pub cut: (usize, usize),
@@ -414,22 +414,22 @@ fn parse_canonical(text: &str) -> Value {
 /// `JSON.stringify` of the session without its cookie): `text` with the
 /// byte range `cut` removed. Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct HashText {
+pub(crate) struct HashText {
     text: Arc<str>,
     cut: (usize, usize),
 }
 
 impl HashText {
-    pub fn whole(text: &str) -> Self {
+    pub(crate) fn whole(text: &str) -> Self {
         HashText { text: Arc::from(text), cut: (0, 0) }
     }
 
     /// Whether this is the text `other` gives with `cut` removed.
-    pub fn eq_cut(&self, other: &str, cut: (usize, usize)) -> bool {
+    pub(crate) fn eq_cut(&self, other: &str, cut: (usize, usize)) -> bool {
         spliced_eq(self.text.as_bytes(), self.cut, other.as_bytes(), cut)
     }
 
-    pub fn same_as(&self, other: &HashText) -> bool {
+    pub(crate) fn same_as(&self, other: &HashText) -> bool {
         self.eq_cut(&other.text, other.cut)
     }
 }
@@ -466,14 +466,14 @@ fn spliced_eq(a: &[u8], ac: (usize, usize), b: &[u8], bc: (usize, usize)) -> boo
 /// a private side structure (the cookie's text as a record held it, which
 /// writing copies while it still applies; see [`CookieText`]).
 #[derive(Clone, Debug)]
-pub struct Session {
+pub(crate) struct Session {
     pub data: Data,
     pub cookie: SessionCookie,
     cookie_text: Option<CookieText>,
 }
 
 impl Session {
-    pub fn new(cookie: SessionCookie) -> Self {
+    pub(crate) fn new(cookie: SessionCookie) -> Self {
         let data =
             Data { entries: vec![Entry { key: Key::Owned("cookie".into()), slot: Slot::Cookie }], ..Data::default() };
         Session { data, cookie, cookie_text: None }
@@ -487,7 +487,7 @@ impl Session {
 
     /// The store record, and the byte range to cut out of it to get the
     /// change-detection text (the `cookie` entry with one adjacent comma).
-    pub fn record_with_cookie_span(&self) -> (String, (usize, usize)) {
+    pub(crate) fn record_with_cookie_span(&self) -> (String, (usize, usize)) {
         let mut out = String::with_capacity(self.data.source.as_deref().map_or(0, str::len).max(192) + 32);
         let (cut, _) = self.data.write_spans(&mut out, |o| {
             self.cookie.write_json_spans(self.cookie_text.as_ref(), o);
@@ -498,7 +498,7 @@ impl Session {
     /// The store record, and where its parts are: the change-detection cut,
     /// the cookie (for stores that touch it) and every entry (for
     /// [`into_read_form`](Self::into_read_form)).
-    pub fn record_with_layout(&self) -> (String, Layout) {
+    pub(crate) fn record_with_layout(&self) -> (String, Layout) {
         let mut out = String::with_capacity(self.data.source.as_deref().map_or(0, str::len).max(192) + 32);
         let mut expires = None;
         let (cut, cookie) =
@@ -513,7 +513,11 @@ impl Session {
     /// gives the session back when reading would not give it again (a
     /// cookie attribute that JSON does not carry as it is, such as an
     /// invalid date or `-0`).
-    pub fn into_read_form(mut self: Box<Self>, text: Arc<str>, layout: &Layout) -> Result<Box<Session>, Box<Session>> {
+    pub(crate) fn into_read_form(
+        mut self: Box<Self>,
+        text: Arc<str>,
+        layout: &Layout,
+    ) -> Result<Box<Session>, Box<Session>> {
         // A key the session's own properties shadow is written but not read
         // back (reading drops it): that session is not the one reading gives.
         let shadowed =
@@ -562,12 +566,12 @@ impl Session {
     }
 
     /// `JSON.stringify(session)`: the store record.
-    pub fn to_record(&self) -> String {
+    pub(crate) fn to_record(&self) -> String {
         self.record_with_cookie_span().0
     }
 
     /// The text express-session hashes to detect changes.
-    pub fn hash_text(&self) -> HashText {
+    pub(crate) fn hash_text(&self) -> HashText {
         if let Some(h) = &self.data.pristine {
             return h.clone();
         }
@@ -577,7 +581,7 @@ impl Session {
     }
 
     /// The session as a JSON value (`JSON.parse(JSON.stringify(req.session))`).
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut m = Map::new();
         for e in &self.data.entries {
             match self.data.value(e) {

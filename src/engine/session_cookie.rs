@@ -14,16 +14,16 @@ use crate::record::{CookieMember, Fields};
 /// One attribute value: JavaScript `undefined`, a `Date` (time value, NaN if
 /// invalid), or a JSON value.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Attr {
+pub(crate) enum Attr {
     Undefined,
     Date(f64),
     Val(Value),
 }
 
 impl Attr {
-    pub const NULL: Attr = Attr::Val(Value::Null);
+    pub(crate) const NULL: Attr = Attr::Val(Value::Null);
 
-    pub fn truthy(&self) -> bool {
+    pub(crate) fn truthy(&self) -> bool {
         match self {
             Attr::Undefined => false,
             Attr::Date(_) => true,
@@ -71,13 +71,21 @@ impl From<Value> for Attr {
 /// The cookie attributes a handler may assign directly (`req.session.cookie[A] = V`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CookieAttr {
+    /// `cookie.path`.
     Path,
+    /// `cookie.domain`.
     Domain,
+    /// `cookie.httpOnly`.
     HttpOnly,
+    /// `cookie.secure`.
     Secure,
+    /// `cookie.sameSite`.
     SameSite,
+    /// `cookie.partitioned`.
     Partitioned,
+    /// `cookie.priority`.
     Priority,
+    /// `cookie.originalMaxAge` (what `touch` resets `maxAge` to).
     OriginalMaxAge,
 }
 
@@ -101,7 +109,7 @@ impl CookieAttr {
 /// The attribute options a new session's cookie starts from (express-session's
 /// `cookie` option object; `None` = key absent).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct CookieOptions {
+pub(crate) struct CookieOptions {
     pub path: Option<Value>,
     pub domain: Option<Value>,
     pub http_only: Option<Value>,
@@ -116,7 +124,7 @@ pub struct CookieOptions {
 /// meaning to (others become inert own properties).
 /// `_expires` is the backing field of the `expires` accessor: assigning it
 /// bypasses the setter.
-pub const COOKIE_KEYS: &[&str] = &[
+pub(crate) const COOKIE_KEYS: &[&str] = &[
     "originalMaxAge",
     "partitioned",
     "priority",
@@ -131,7 +139,7 @@ pub const COOKIE_KEYS: &[&str] = &[
 ];
 
 /// The index in [`COOKIE_KEYS`] of a record cookie key.
-pub fn cookie_key_index(key: &[u8]) -> Option<usize> {
+pub(crate) fn cookie_key_index(key: &[u8]) -> Option<usize> {
     // A match compiles to length and byte comparisons (this runs per key).
     Some(match key {
         b"originalMaxAge" => 0,
@@ -160,10 +168,10 @@ pub(crate) struct CanonicalCookie {
 }
 
 /// Thrown by the `maxAge` setter for a truthy non-number.
-pub const MAX_AGE_TYPE_ERROR: &str = "maxAge must be a number or Date";
+pub(crate) const MAX_AGE_TYPE_ERROR: &str = "maxAge must be a number or Date";
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct SessionCookie {
+pub(crate) struct SessionCookie {
     pub original_max_age: Attr,
     pub partitioned: Attr,
     pub priority: Attr,
@@ -222,7 +230,7 @@ impl SessionCookie {
 
     /// A new session's cookie (`store.generate`): the options, then
     /// `secure: "auto"` and `sameSite: "auto"` resolved for this request.
-    pub fn generate(opts: &CookieOptions, now: f64, request_is_secure: bool) -> Self {
+    pub(crate) fn generate(opts: &CookieOptions, now: f64, request_is_secure: bool) -> Self {
         let mut c = SessionCookie::base();
         let set = |slot: &mut Attr, v: &Option<Value>| {
             if let Some(v) = v {
@@ -255,13 +263,13 @@ impl SessionCookie {
     /// express-session's `store.createSession` for the record's `cookie`
     /// member. Errors carry the TypeError message JavaScript would throw.
     #[cfg(test)]
-    pub fn from_record(cookie: Option<CookieMember>, now: f64) -> Result<Self, String> {
+    pub(crate) fn from_record(cookie: Option<CookieMember>, now: f64) -> Result<Self, String> {
         SessionCookie::from_record_parsed(cookie, &mut Fields::default(), None, now)
     }
 
     /// [`from_record`](Self::from_record) with the record's `expires` string
     /// already read as a date.
-    pub fn from_record_parsed(
+    pub(crate) fn from_record_parsed(
         cookie: Option<CookieMember>,
         fields: &mut Fields,
         expires_date: Option<f64>,
@@ -323,7 +331,7 @@ impl SessionCookie {
     /// the store's expiry check) and where the object ends; `None` for any
     /// other shape, which [`from_record_parsed`](Self::from_record_parsed)
     /// reads with the same result, only slower.
-    pub fn read_canonical(source: &std::sync::Arc<str>, at: usize) -> Option<CanonicalCookie> {
+    pub(crate) fn read_canonical(source: &std::sync::Arc<str>, at: usize) -> Option<CanonicalCookie> {
         let text: &str = source;
         const KEYS: [&str; 9] = [
             "\"originalMaxAge\":",
@@ -435,7 +443,7 @@ impl SessionCookie {
     }
 
     /// The `maxAge` getter: milliseconds left for a date, else `expires` itself.
-    pub fn max_age(&self, now: f64) -> Attr {
+    pub(crate) fn max_age(&self, now: f64) -> Attr {
         match self.expires {
             Attr::Date(t) => Attr::Val(Value::Number(t - now)),
             ref other => other.clone(),
@@ -443,13 +451,13 @@ impl SessionCookie {
     }
 
     /// The `expires` setter (also recomputes `originalMaxAge`).
-    pub fn set_expires(&mut self, v: Attr, now: f64) {
+    pub(crate) fn set_expires(&mut self, v: Attr, now: f64) {
         self.expires = v;
         self.original_max_age = self.max_age(now);
     }
 
     /// The `maxAge` setter.
-    pub fn set_max_age(&mut self, ms: Attr, now: f64) -> Result<(), &'static str> {
+    pub(crate) fn set_max_age(&mut self, ms: Attr, now: f64) -> Result<(), &'static str> {
         let expires = match ms {
             Attr::Val(Value::Number(n)) => Attr::Date(date::time_clip(now + n)),
             Attr::Date(_) => ms,
@@ -461,11 +469,11 @@ impl SessionCookie {
     }
 
     /// `session.touch()`: `maxAge = originalMaxAge`.
-    pub fn touch(&mut self, now: f64) -> Result<(), &'static str> {
+    pub(crate) fn touch(&mut self, now: f64) -> Result<(), &'static str> {
         self.set_max_age(self.original_max_age.clone(), now)
     }
 
-    pub fn set_attr(&mut self, attr: CookieAttr, v: Value) {
+    pub(crate) fn set_attr(&mut self, attr: CookieAttr, v: Value) {
         let v = Attr::Val(v);
         match attr {
             CookieAttr::Path => self.path = v,
@@ -480,14 +488,14 @@ impl SessionCookie {
     }
 
     /// `cookie.expires != null`.
-    pub fn has_expires(&self) -> bool {
+    pub(crate) fn has_expires(&self) -> bool {
         !self.expires.is_nullish()
     }
 
     /// When a record holding this cookie counts as expired (Unix ms, rounded
     /// up), by MemoryStore's `expires && expires <= now` rule; `None` for
     /// never. For a valid date this is simply its time value.
-    pub fn store_expiry(&self) -> Option<i64> {
+    pub(crate) fn store_expiry(&self) -> Option<i64> {
         let t = match &self.expires {
             Attr::Undefined => return None,
             Attr::Date(t) => *t,
@@ -505,7 +513,7 @@ impl SessionCookie {
     }
 
     /// `Cookie#toJSON()` written as JSON.
-    pub fn write_json(&self, out: &mut String) {
+    pub(crate) fn write_json(&self, out: &mut String) {
         self.write_json_spans(None, out);
     }
 
@@ -602,12 +610,12 @@ impl SessionCookie {
 
     /// Whether the store's rule takes the record this cookie came from as
     /// expired at `now` (an `expires` date at or before it).
-    pub fn expired_at(&self, now: f64) -> bool {
+    pub(crate) fn expired_at(&self, now: f64) -> bool {
         matches!(self.expires, Attr::Date(t) if t <= now)
     }
 
     /// `Cookie#toJSON()` as a value.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut s = String::new();
         self.write_json(&mut s);
         json::from_str(&s).unwrap_or(Value::Null)
@@ -616,7 +624,12 @@ impl SessionCookie {
     /// `cookie.serialize(name, signedValue, this.data)` from cookie 0.7.2;
     /// the value is given in parts (encoded one after the other).
     /// `name_is_token` is [`valid_name`]`(name)`, known beforehand.
-    pub fn serialize(&self, name: &str, name_is_token: bool, value: CookieValue<'_>) -> Result<String, &'static str> {
+    pub(crate) fn serialize(
+        &self,
+        name: &str,
+        name_is_token: bool,
+        value: CookieValue<'_>,
+    ) -> Result<String, &'static str> {
         if !name_is_token {
             return Err("argument name is invalid");
         }
@@ -739,7 +752,7 @@ fn simple_value(text: &str, i: usize) -> Option<(Simple<'_>, usize)> {
 
 /// A `Set-Cookie` value for [`SessionCookie::serialize`].
 #[derive(Clone, Copy, Debug)]
-pub enum CookieValue<'a> {
+pub(crate) enum CookieValue<'a> {
     /// Text to encode (`encodeURIComponent`), given in parts.
     Parts(&'a [&'a str]),
     /// Text encoded already, exactly as `encodeURIComponent` would.
@@ -756,13 +769,13 @@ fn js_lower(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// cookie 0.7.2 `cookieNameRegExp`: an RFC 7230 token.
-pub fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
 }
 
 /// cookie 0.7.2 `domainValueRegExp`: dot-separated labels of letters, digits
 /// and inner hyphens (1-63 characters), optionally with one leading dot.
-pub fn valid_domain(d: &str) -> bool {
+pub(crate) fn valid_domain(d: &str) -> bool {
     let d = d.strip_prefix('.').unwrap_or(d);
     !d.is_empty()
         && d.split('.').all(|label| {
@@ -777,7 +790,7 @@ pub fn valid_domain(d: &str) -> bool {
 
 /// cookie 0.7.2 `pathValueRegExp`: U+0020-U+003A and U+003D-U+007E (printable
 /// ASCII without `;` and `<`).
-pub fn valid_path(p: &str) -> bool {
+pub(crate) fn valid_path(p: &str) -> bool {
     p.bytes().all(|c| (0x20..=0x3a).contains(&c) || (0x3d..=0x7e).contains(&c))
 }
 

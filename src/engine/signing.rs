@@ -9,11 +9,11 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 
 /// Length of the unpadded base64 of a SHA-256 MAC.
-pub const SIGNATURE_LEN: usize = 43;
+pub(crate) const SIGNATURE_LEN: usize = 43;
 
 /// A signing key with its HMAC state precomputed once per configuration.
 #[derive(Clone)]
-pub struct Key {
+pub(crate) struct Key {
     mac: HmacSha256,
 }
 
@@ -24,7 +24,7 @@ impl std::fmt::Debug for Key {
 }
 
 impl Key {
-    pub fn new(secret: &[u8]) -> Self {
+    pub(crate) fn new(secret: &[u8]) -> Self {
         // HMAC accepts keys of any length, so this cannot fail.
         let mac = <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
         Key { mac }
@@ -37,7 +37,7 @@ impl Key {
     }
 
     /// The signature of `value` (what follows the `.`).
-    pub fn signature(&self, value: &str) -> Signature {
+    pub(crate) fn signature(&self, value: &str) -> Signature {
         let mut sig = Signature { text: [0u8; SIGNATURE_LEN + 1], len: 0 };
         sig.len = STANDARD_NO_PAD.encode_slice(self.tag(value.as_bytes()), &mut sig.text).unwrap_or(0);
         sig
@@ -45,7 +45,7 @@ impl Key {
 
     /// cookie-signature's `unsign`: the value before the last `.` if the whole
     /// input equals its signed form, compared in constant time.
-    pub fn unsign<'a>(&self, input: &'a str) -> Option<&'a str> {
+    pub(crate) fn unsign<'a>(&self, input: &'a str) -> Option<&'a str> {
         let dot = input.rfind('.')?;
         let (value, sig) = (&input[..dot], &input.as_bytes()[dot + 1..]);
         if sig.len() != SIGNATURE_LEN {
@@ -59,20 +59,20 @@ impl Key {
 
 /// A signature in base64 without padding, kept inline.
 #[derive(Clone)]
-pub struct Signature {
+pub(crate) struct Signature {
     text: [u8; SIGNATURE_LEN + 1],
     len: usize,
 }
 
 impl Signature {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         // Base64 output is ASCII.
         std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()
     }
 }
 
 /// Equality without an early exit on the first differing byte.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

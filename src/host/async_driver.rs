@@ -138,10 +138,13 @@ impl StoreError {
         StoreError { message: message.into(), missing: true }
     }
 
+    /// The store's message.
     pub fn message(&self) -> &str {
         &self.message
     }
 
+    /// Whether it is express-session's `ENOENT` ("not found" for the
+    /// initial load, an error for `reload`).
     pub fn is_missing(&self) -> bool {
         self.missing
     }
@@ -357,10 +360,34 @@ impl StoreAnswer {
 /// while the store works (the request sits behind a lock, say).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreOp {
-    Load { id: String },
-    Save { id: String, record: String, expires_at: Option<i64> },
-    Touch { id: String, record: String, expires_at: Option<i64> },
-    Destroy { id: String },
+    /// [`Action::Load`].
+    Load {
+        /// The session ID.
+        id: String,
+    },
+    /// [`Action::Save`].
+    Save {
+        /// The session ID.
+        id: String,
+        /// The record (JSON text).
+        record: String,
+        /// The cookie's expiry (Unix ms).
+        expires_at: Option<i64>,
+    },
+    /// [`Action::Touch`].
+    Touch {
+        /// The session ID.
+        id: String,
+        /// The record (JSON text), with the touched cookie.
+        record: String,
+        /// The cookie's new expiry (Unix ms).
+        expires_at: Option<i64>,
+    },
+    /// [`Action::Destroy`].
+    Destroy {
+        /// The session ID.
+        id: String,
+    },
 }
 
 impl StoreOp {

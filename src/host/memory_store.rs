@@ -102,6 +102,7 @@ impl Default for MemoryStore {
 pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 
 impl MemoryStore {
+    /// An empty store bounded to [`DEFAULT_MAX_ENTRIES`] records.
     pub fn new() -> Self {
         MemoryStore::with_max_entries(DEFAULT_MAX_ENTRIES)
     }
@@ -225,6 +226,7 @@ impl MemoryStore {
         self.lock().len()
     }
 
+    /// Whether the store holds no record.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

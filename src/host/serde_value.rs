@@ -70,7 +70,7 @@ fn number(n: f64) -> serde_json::Value {
 /// `JSON.parse(JSON.stringify(value))` for any serializable value: it is
 /// written by serde_json (struct fields in declaration order, non-finite
 /// floats as `null`) and read with JavaScript's rules.
-pub fn to_engine_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, serde_json::Error> {
+pub(crate) fn to_engine_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, serde_json::Error> {
     // Scalars (counters, IDs, flags) need no text; objects go through text
     // so that struct fields keep their order (a serde_json map would sort).
     if let Ok(scalar) = value.serialize(Scalar) {
@@ -83,7 +83,7 @@ pub fn to_engine_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value,
 }
 
 /// Deserializes an engine value into any `T`.
-pub fn from_engine_value<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, serde_json::Error> {
+pub(crate) fn from_engine_value<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, serde_json::Error> {
     serde_json::from_value(serde_json::Value::from(value))
 }
 

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 static BUILD: Mutex<()> = Mutex::new(());
 
 /// `target/host-build/release`: where these builds land.
-pub fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
@@ -18,7 +18,7 @@ pub fn dir() -> PathBuf {
 
 /// Runs `cargo build --release <args>` into [`dir`]; returns its `release/`.
 #[allow(dead_code)]
-pub fn cargo_build(args: &[&str]) -> PathBuf {
+pub(crate) fn cargo_build(args: &[&str]) -> PathBuf {
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|p| p.into_inner());
     let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--release"])
@@ -34,6 +34,6 @@ pub fn cargo_build(args: &[&str]) -> PathBuf {
 
 /// The static library with the C ABI (feature `capi`), freshly built.
 #[allow(dead_code)] // not every test binary needs it
-pub fn static_lib() -> PathBuf {
+pub(crate) fn static_lib() -> PathBuf {
     cargo_build(&["--lib", "--features", "capi"]).join("libsession.a")
 }

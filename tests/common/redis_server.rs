@@ -13,11 +13,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
-pub struct RedisServer {
+pub(crate) struct RedisServer {
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
@@ -25,7 +25,7 @@ pub struct RedisServer {
 
 impl RedisServer {
     /// Starts a server on a free port.
-    pub fn start() -> RedisServer {
+    pub(crate) fn start() -> RedisServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("libsession-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -34,12 +34,12 @@ impl RedisServer {
         server
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
     /// Starts (again) on the same port, with an empty data set.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         let log = std::fs::File::create(self.dir.join("redis.log")).expect("log file");
         let child = Command::new("redis-server")
@@ -63,7 +63,7 @@ impl RedisServer {
     }
 
     /// Kills the server (SIGKILL) and waits for it to exit.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -82,12 +82,12 @@ impl RedisServer {
     }
 
     /// Runs one command on a fresh connection.
-    pub fn command(&self, args: &[&str]) -> Reply {
+    pub(crate) fn command(&self, args: &[&str]) -> Reply {
         self.try_command(args).unwrap_or_else(|e| panic!("redis {args:?}: {e}"))
     }
 
     /// `GET key` as text (`None` if absent).
-    pub fn get(&self, key: &str) -> Option<String> {
+    pub(crate) fn get(&self, key: &str) -> Option<String> {
         match self.command(&["GET", key]) {
             Reply::Bulk(b) => Some(String::from_utf8(b).expect("UTF-8 record")),
             Reply::Nil => None,
@@ -96,7 +96,7 @@ impl RedisServer {
     }
 
     /// `TTL key`: seconds left, -1 for no expiry, -2 for no key.
-    pub fn ttl(&self, key: &str) -> i64 {
+    pub(crate) fn ttl(&self, key: &str) -> i64 {
         match self.command(&["TTL", key]) {
             Reply::Integer(n) => n,
             other => panic!("TTL {key}: {other:?}"),
@@ -104,7 +104,7 @@ impl RedisServer {
     }
 
     /// Every key matching `pattern`, sorted.
-    pub fn keys(&self, pattern: &str) -> Vec<String> {
+    pub(crate) fn keys(&self, pattern: &str) -> Vec<String> {
         match self.command(&["KEYS", pattern]) {
             Reply::Array(items) => {
                 let mut keys: Vec<String> = items
@@ -130,7 +130,7 @@ impl Drop for RedisServer {
 }
 
 #[derive(Debug, PartialEq)]
-pub enum Reply {
+pub(crate) enum Reply {
     Simple(String),
     Error(String),
     Integer(i64),

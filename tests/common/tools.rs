@@ -11,10 +11,10 @@ use std::io::Write;
 use std::path::Path;
 
 /// Set (to anything but `0` or empty): a missing tool fails the test.
-pub const REQUIRE_ALL: &str = "LIBSESSION_REQUIRE_ALL";
+pub(crate) const REQUIRE_ALL: &str = "LIBSESSION_REQUIRE_ALL";
 
 /// Whether `program` (a name looked up on the PATH, or a path) exists.
-pub fn on_path(program: &str) -> bool {
+pub(crate) fn on_path(program: &str) -> bool {
     if program.contains('/') {
         return Path::new(program).is_file();
     }
@@ -27,14 +27,14 @@ fn required() -> bool {
 
 /// `true` if every tool in `tools` is installed; otherwise `false` after a
 /// printed reason, or a panic when [`REQUIRE_ALL`] is set.
-pub fn present(test: &str, tools: &[impl AsRef<str>]) -> bool {
+pub(crate) fn present(test: &str, tools: &[impl AsRef<str>]) -> bool {
     let missing: Vec<&str> = tools.iter().map(AsRef::as_ref).filter(|t| !on_path(t)).collect();
     missing.is_empty() || skip(test, &format!("{} not found on the PATH", missing.join(", ")))
 }
 
 /// Skips `test` for `reason` (returns `false`), or panics when
 /// [`REQUIRE_ALL`] is set. For prerequisites other than a program.
-pub fn skip(test: &str, reason: &str) -> bool {
+pub(crate) fn skip(test: &str, reason: &str) -> bool {
     if required() {
         panic!("{test}: {reason}, and {REQUIRE_ALL} is set (scripts/test.sh installs what the tests need)");
     }

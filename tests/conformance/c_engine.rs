@@ -4,8 +4,8 @@
 //! shows the ABI can express every scenario.
 
 use session::IdSource;
+use session::Value;
 use session::ffi::*;
-use session::json::{self, Value};
 
 use crate::runner::{Act, Engine, EngineRequest, Facts, Load, OpErr, SharedIds};
 
@@ -23,7 +23,7 @@ fn code_message(rc: u32) -> String {
 }
 
 /// An owned config reference (`libsession_config_free` on drop).
-pub struct CConfig(*const libsession_config);
+pub(crate) struct CConfig(*const libsession_config);
 
 impl Drop for CConfig {
     fn drop(&mut self) {
@@ -32,13 +32,13 @@ impl Drop for CConfig {
     }
 }
 
-pub struct CEngine;
+pub(crate) struct CEngine;
 
 impl Engine for CEngine {
     type Config = CConfig;
 
     fn config(&self, options: &Value) -> Result<CConfig, String> {
-        let text = json::to_string(options);
+        let text = options.to_json();
         let mut builder = std::ptr::null_mut();
         // SAFETY: `text` outlives the call; `builder` is a valid out-pointer.
         let rc = unsafe { libsession_config_builder_new_from_express_options(text.as_ptr(), text.len(), &mut builder) };
@@ -226,7 +226,7 @@ impl EngineRequest for CReq {
     }
 
     fn set(&mut self, key: &str, value: &Value) -> Result<(), OpErr> {
-        let text = json::to_string(value);
+        let text = value.to_json();
         // SAFETY: a live request; `key` and `text` outlive the call.
         let rc = unsafe { libsession_request_set_json(self.raw, key.as_ptr(), key.len(), text.as_ptr(), text.len()) };
         self.op(rc)
@@ -264,7 +264,7 @@ impl EngineRequest for CReq {
     }
 
     fn set_cookie_attr(&mut self, attr: &str, value: &Value) -> Result<(), OpErr> {
-        let text = json::to_string(value);
+        let text = value.to_json();
         // SAFETY: a live request; `attr` and `text` outlive the call.
         let rc = unsafe {
             libsession_request_set_cookie_attr_by_name(self.raw, attr.as_ptr(), attr.len(), text.as_ptr(), text.len())
@@ -332,7 +332,7 @@ impl EngineRequest for CReq {
         // SAFETY: a live request and a valid out-pointer; the text is copied
         // before any other call.
         match unsafe { libsession_request_max_age_json(self.raw, &mut json) } {
-            OK => owned(json).and_then(|t| json::from_str(&t).ok()),
+            OK => owned(json).and_then(|t| Value::from_json(&t).ok()),
             NO_SESSION => None,
             rc => panic!("max_age_json failed: {}", code_message(rc)),
         }

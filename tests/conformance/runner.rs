@@ -9,12 +9,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use session::json::{self, Map, Value};
 use session::{IdSource, MemoryStore};
+use session::{Map, Value};
 
 /// An owned copy of an action, engine-neutral.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Act {
+pub(crate) enum Act {
     Load(String),
     Save { id: String, record: String, expires_at: Option<i64> },
     Touch { id: String, record: String, expires_at: Option<i64> },
@@ -29,7 +29,7 @@ pub enum Act {
 }
 
 /// A store answer.
-pub enum Load {
+pub(crate) enum Load {
     Found(String),
     NotFound,
     Missing(String),
@@ -37,13 +37,13 @@ pub enum Load {
 }
 
 /// Outcome of a handler operation as the engine reports it.
-pub enum OpErr {
+pub(crate) enum OpErr {
     NoSession,
     Other(String),
 }
 
 /// The request facts for one step.
-pub struct Facts<'a> {
+pub(crate) struct Facts<'a> {
     pub now: u64,
     pub target: &'a str,
     pub cookie_headers: Vec<&'a str>,
@@ -53,7 +53,7 @@ pub struct Facts<'a> {
 }
 
 /// One engine request, driven by the runner.
-pub trait EngineRequest {
+pub(crate) trait EngineRequest {
     fn poll(&mut self) -> Result<Act, String>;
     fn handle_load(&mut self, r: Load) -> Result<(), String>;
     fn handle_store(&mut self, failed: Option<String>) -> Result<(), String>;
@@ -78,7 +78,7 @@ pub trait EngineRequest {
 }
 
 /// Makes configurations and requests.
-pub trait Engine {
+pub(crate) trait Engine {
     type Config;
     fn config(&self, options: &Value) -> Result<Self::Config, String>;
     fn request(&self, config: &Self::Config, facts: &Facts, ids: SharedIds) -> Result<Box<dyn EngineRequest>, String>;
@@ -86,7 +86,7 @@ pub trait Engine {
 
 /// The scenario's `ids`, shared by the requests of all steps.
 #[derive(Clone)]
-pub struct SharedIds(pub Arc<Mutex<(VecDeque<String>, usize)>>);
+pub(crate) struct SharedIds(pub Arc<Mutex<(VecDeque<String>, usize)>>);
 
 impl SharedIds {
     fn new(ids: Vec<String>) -> Self {
@@ -112,14 +112,14 @@ impl IdSource for SharedIds {
 }
 
 /// The Rust API as an [`Engine`].
-pub struct RustEngine;
+pub(crate) struct RustEngine;
 
 /// The Rust API with the end-of-request records handed over with their
 /// sessions ([`session::Request::take_stored_record`]) and loaded back as
 /// [`session::LoadResult::Stored`] whenever the store gives back
 /// exactly that text, as an in-memory store keeping them does.
 #[derive(Default)]
-pub struct RustSavedEngine {
+pub(crate) struct RustSavedEngine {
     kept: Arc<Mutex<Kept>>,
 }
 
@@ -133,7 +133,7 @@ struct Kept {
 
 impl RustSavedEngine {
     /// How many loads took a kept session.
-    pub fn hits(&self) -> usize {
+    pub(crate) fn hits(&self) -> usize {
         self.kept.lock().map_or(0, |k| k.hits)
     }
 }
@@ -298,7 +298,7 @@ impl EngineRequest for RustReq {
 // ----- running --------------------------------------------------------------
 
 /// Deep JSON equality: object key order ignored, numbers by value.
-pub fn json_eq(a: &Value, b: &Value) -> bool {
+pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
@@ -310,7 +310,7 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
 }
 
 fn show(v: &Value) -> String {
-    let s = json::to_string(v);
+    let s = v.to_json();
     if s.len() > 400 { format!("{}…", &s[..s.floor_char_boundary(400)]) } else { s }
 }
 
@@ -320,7 +320,7 @@ fn get<'a>(v: &'a Value, k: &str) -> &'a Value {
 }
 
 fn str_of(v: &Value) -> String {
-    v.as_str().map(str::to_string).unwrap_or_else(|| json::to_string(v))
+    v.as_str().map(str::to_string).unwrap_or_else(|| v.to_json())
 }
 
 /// Per-step fault plan: for each method, the outcome of its n-th call.
@@ -431,7 +431,7 @@ impl StepCtx<'_> {
     fn call(&mut self, op: &str, sid: &str, record: Option<&str>, fault: &str) {
         let mut pairs = vec![("op", Value::String(op.into())), ("sid", Value::String(sid.into()))];
         if let Some(r) = record {
-            pairs.push(("record", json::from_str(r).unwrap_or(Value::String(format!("<unparsable {r}>")))));
+            pairs.push(("record", Value::from_json(r).unwrap_or(Value::String(format!("<unparsable {r}>")))));
         }
         if fault != "ok" {
             pairs.push(("fault", Value::String(fault.into())));
@@ -469,7 +469,7 @@ impl StepCtx<'_> {
         };
         let num = |v: &Value| match v {
             Value::Null => None,
-            Value::String(s) => Some(session::date::parse(s)),
+            Value::String(s) => Some(session::__private::parse_js_date(s)),
             v => Some(v.to_js_number()),
         };
         match name {
@@ -499,7 +499,7 @@ impl StepCtx<'_> {
             }
             "snapshot" => {
                 let session =
-                    req.session_json().map_or(Ok(Value::Null), |t| json::from_str(&t)).map_err(|e| e.to_string())?;
+                    req.session_json().map_or(Ok(Value::Null), |t| Value::from_json(&t)).map_err(|e| e.to_string())?;
                 self.obs.snapshots.push(obj(vec![
                     ("sessionID", req.session_id().map_or(Value::Null, Value::String)),
                     ("session", session),
@@ -513,7 +513,7 @@ impl StepCtx<'_> {
 }
 
 /// Runs one scenario; `Err` holds the first mismatch.
-pub fn run_scenario<E: Engine>(engine: &E, sc: &Value) -> Result<(), String> {
+pub(crate) fn run_scenario<E: Engine>(engine: &E, sc: &Value) -> Result<(), String> {
     let config = engine.config(get(sc, "options")).map_err(|e| format!("config: {e}"))?;
     let ids: Vec<String> = match get(sc, "ids") {
         Value::Array(a) => a.iter().map(str_of).collect(),
@@ -702,7 +702,7 @@ fn compare(o: &Observed, e: &Value, store: &MemoryStore) -> Result<(), String> {
     }
     let mut after = Map::new();
     for (sid, text) in store.snapshot() {
-        after.insert(sid, json::from_str(&text).unwrap_or(Value::String(text)));
+        after.insert(sid, Value::from_json(&text).unwrap_or(Value::String(text)));
     }
     let after = Value::Object(after);
     if !json_eq(get(e, "store_after"), &after) {
@@ -712,8 +712,8 @@ fn compare(o: &Observed, e: &Value, store: &MemoryStore) -> Result<(), String> {
 }
 
 /// Runs every scenario of a vector file's text. Returns (passed, failures).
-pub fn run_file<E: Engine>(engine: &E, text: &str) -> Result<(usize, Vec<(String, String)>), String> {
-    let doc = json::from_str(text).map_err(|e| e.to_string())?;
+pub(crate) fn run_file<E: Engine>(engine: &E, text: &str) -> Result<(usize, Vec<(String, String)>), String> {
+    let doc = Value::from_json(text).map_err(|e| e.to_string())?;
     if get(&doc, "format").as_str() != Some("express-session-conformance") {
         return Err("not an express-session-conformance file".into());
     }
