@@ -490,12 +490,12 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
         Ok(RecordText::Object { cookie, compact }) => (cookie, compact),
     };
     let in_order = in_order && compact;
-    let (cookie, cookie_text) = match (cookie, canonical) {
+    let cookie = match (cookie, canonical) {
         (Some(CookieMember::Canonical), Some(read)) => {
             if checks_expiry && read.date.is_some_and(|t| t <= now) {
                 return Record::Absent;
             }
-            (read.cookie, read.text)
+            read.cookie
         }
         (cookie, _) => {
             let (expired, expires_date) = member_expired(cookie.as_ref(), &fields, now);
@@ -503,7 +503,7 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
                 return Record::Absent;
             }
             match SessionCookie::from_record_parsed(cookie, &mut fields, expires_date, now) {
-                Ok(c) => (c, None),
+                Ok(c) => c,
                 Err(msg) => return Record::Corrupt(msg),
             }
         }
@@ -517,7 +517,7 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
         // member (and one comma) gives the change-detection text.
         data.mark_as_read(span);
     }
-    Record::Session { session: Box::new(Session::read(data, cookie, cookie_text)), original }
+    Record::Session { session: Box::new(Session::read(data, cookie)), original }
 }
 
 impl StoredRecord {

@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 use std::sync::Arc;
 
 use crate::json::{self, Map, Value};
-use crate::session_cookie::{COOKIE_KEYS, CookieText, SessionCookie};
+use crate::session_cookie::{COOKIE_KEYS, SessionCookie};
 
 const _: () = assert!(COOKIE_KEYS.len() <= crate::record::MAX_FIELDS);
 
@@ -462,36 +462,30 @@ fn spliced_eq(a: &[u8], ac: (usize, usize), b: &[u8], bc: (usize, usize)) -> boo
     true
 }
 
-/// express-session's `Session`: its data and its cookie. `cookie_text` is
-/// a private side structure (the cookie's text as a record held it, which
-/// writing copies while it still applies; see [`CookieText`]).
+/// express-session's `Session`: its data and its cookie.
 #[derive(Clone, Debug)]
 pub(crate) struct Session {
     pub data: Data,
     pub cookie: SessionCookie,
-    cookie_text: Option<CookieText>,
 }
 
 impl Session {
     pub(crate) fn new(cookie: SessionCookie) -> Self {
         let data =
             Data { entries: vec![Entry { key: Key::Owned("cookie".into()), slot: Slot::Cookie }], ..Data::default() };
-        Session { data, cookie, cookie_text: None }
+        Session { data, cookie }
     }
 
-    /// A session read from a record: its data, its cookie, and the text the
-    /// cookie was read from when a touch can copy it.
-    pub(crate) fn read(data: Data, cookie: SessionCookie, cookie_text: Option<CookieText>) -> Self {
-        Session { data, cookie, cookie_text }
+    /// A session read from a record: its data and its cookie.
+    pub(crate) fn read(data: Data, cookie: SessionCookie) -> Self {
+        Session { data, cookie }
     }
 
     /// The store record, and the byte range to cut out of it to get the
     /// change-detection text (the `cookie` entry with one adjacent comma).
     pub(crate) fn record_with_cookie_span(&self) -> (String, (usize, usize)) {
         let mut out = String::with_capacity(self.data.source.as_deref().map_or(0, str::len).max(192) + 32);
-        let (cut, _) = self.data.write_spans(&mut out, |o| {
-            self.cookie.write_json_spans(self.cookie_text.as_ref(), o);
-        });
+        let (cut, _) = self.data.write_spans(&mut out, |o| self.cookie.write_json(o));
         (out, cut)
     }
 
@@ -501,8 +495,7 @@ impl Session {
     pub(crate) fn record_with_layout(&self) -> (String, Layout) {
         let mut out = String::with_capacity(self.data.source.as_deref().map_or(0, str::len).max(192) + 32);
         let mut expires = None;
-        let (cut, cookie) =
-            self.data.write_spans(&mut out, |o| expires = self.cookie.write_json_spans(self.cookie_text.as_ref(), o));
+        let (cut, cookie) = self.data.write_spans(&mut out, |o| expires = self.cookie.write_json_spans(o));
         (out, Layout { cut, cookie, expires })
     }
 
@@ -532,9 +525,8 @@ impl Session {
         if shadowed || at.is_none_or(|end| b.get(end) != Some(&b'}')) || text.len() < layout.cut.1 {
             return Err(self);
         }
-        match self.cookie.keep_as_written(&text, layout.cookie, layout.expires) {
-            Ok(cookie_text) => self.cookie_text = cookie_text,
-            Err(()) => return Err(self),
+        if !self.cookie.reads_back_from(&text, layout.cookie, layout.expires) {
+            return Err(self);
         }
         let mut at = 1;
         for i in 0..self.data.entries.len() {
@@ -629,7 +621,7 @@ mod tests {
                     data.insert(k, Value::Number(1.0));
                 }
             }
-            let s = Session::read(data, SessionCookie::generate(&CookieOptions::default(), 0.0, false), None);
+            let s = Session::read(data, SessionCookie::generate(&CookieOptions::default(), 0.0, false));
             let (record, (a, b)) = s.record_with_cookie_span();
             assert_eq!(record, s.to_record());
             let hash = s.hash_text();
@@ -763,7 +755,7 @@ mod tests {
             let text = format!("{{{}}}", body.join(","));
             let generic = generic_cookie(&text, now);
             let fast = SessionCookie::read_canonical(&Arc::from(text.as_str()), 0);
-            if let Some(crate::session_cookie::CanonicalCookie { cookie, text: read, date, end }) = &fast {
+            if let Some(crate::session_cookie::CanonicalCookie { cookie, date, end }) = &fast {
                 proptest::prop_assert_eq!(*end, text.len());
                 let Some((generic, generic_date)) = generic else {
                     return Err(proptest::test_runner::TestCaseError::fail(format!("generic refused {text}")));
@@ -774,7 +766,7 @@ mod tests {
                 let (mut cookie, mut generic) = (cookie.clone(), generic);
                 for step in 0..2 {
                     let (mut a, mut b) = (String::new(), String::new());
-                    cookie.write_json_spans(read.as_ref(), &mut a);
+                    cookie.write_json(&mut a);
                     generic.write_json(&mut b);
                     proptest::prop_assert_eq!(&a, &b, "{} (step {})", text, step);
                     let (x, y) = (cookie.touch(now), generic.touch(now));

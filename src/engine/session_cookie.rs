@@ -157,14 +157,12 @@ pub(crate) fn cookie_key_index(key: &[u8]) -> Option<usize> {
     })
 }
 
-/// What [`SessionCookie::read_canonical`] reads: the cookie, its text
-/// (when a touch can copy it), its `expires` time value, and where the
-/// object ends.
+/// What [`SessionCookie::read_canonical`] reads: the cookie, its `expires`
+/// time value, and where the object ends.
 pub(crate) struct CanonicalCookie {
-    pub cookie: SessionCookie,
-    pub text: Option<CookieText>,
-    pub date: Option<f64>,
-    pub end: usize,
+    pub(crate) cookie: SessionCookie,
+    pub(crate) date: Option<f64>,
+    pub(crate) end: usize,
 }
 
 /// Thrown by the `maxAge` setter for a truthy non-number.
@@ -181,30 +179,6 @@ pub(crate) struct SessionCookie {
     pub domain: Attr,
     pub path: Attr,
     pub same_site: Attr,
-}
-
-/// A cookie's JSON text as a record held it, and the cookie it read as:
-/// writing a cookie that still equals it in every attribute but `expires`
-/// (the usual touch) copies the text around the new `expires` instead of
-/// serializing every attribute. Self-validating: nothing needs to
-/// invalidate it when the cookie changes, since the copy is taken only
-/// while the attributes are still those read. The session owns it beside
-/// its cookie ([`Session`](crate::session::Session)).
-#[derive(Clone)]
-pub(crate) struct CookieText {
-    text: std::sync::Arc<str>,
-    /// The object, `{` to `}`.
-    object: (usize, usize),
-    /// The `expires` value, quotes included.
-    expires: (usize, usize),
-    /// The cookie the text reads as.
-    as_read: SessionCookie,
-}
-
-impl std::fmt::Debug for CookieText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.text.get(self.object.0..self.object.1).unwrap_or(""))
-    }
 }
 
 impl SessionCookie {
@@ -327,10 +301,10 @@ impl SessionCookie {
     /// `text[at]` with the known attributes in their `toJSON` order, each at
     /// most once, valued `null`, a boolean, an integer or a string without
     /// escapes, and `expires` a date string or `null`. Returns the cookie,
-    /// its text (when a touch can copy it), the `expires` time value (for
-    /// the store's expiry check) and where the object ends; `None` for any
-    /// other shape, which [`from_record_parsed`](Self::from_record_parsed)
-    /// reads with the same result, only slower.
+    /// the `expires` time value (for the store's expiry check) and where the
+    /// object ends; `None` for any other shape, which
+    /// [`from_record_parsed`](Self::from_record_parsed) reads with the same
+    /// result, only slower.
     pub(crate) fn read_canonical(source: &std::sync::Arc<str>, at: usize) -> Option<CanonicalCookie> {
         let text: &str = source;
         const KEYS: [&str; 9] = [
@@ -351,8 +325,6 @@ impl SessionCookie {
         let mut i = at + 1;
         let mut c = SessionCookie::base_without_path();
         let (mut path, mut original_max_age, mut date) = (None, Attr::Undefined, None);
-        let mut expires_span = None;
-        let mut seen = 0u16;
         for (slot, key) in KEYS.iter().enumerate() {
             let sep = usize::from(i > at + 1);
             if sep == 1 && b.get(i) != Some(&b',') {
@@ -363,14 +335,11 @@ impl SessionCookie {
             }
             i += sep + key.len();
             let (value, end) = simple_value(text, i)?;
-            seen |= 1 << slot;
-            let start = i;
             i = end;
             let v = match value {
                 Simple::Str(s) if slot == 3 => {
                     let t = date::parse(s);
                     date = Some(t);
-                    expires_span = Some((start, end));
                     Attr::Date(t)
                 }
                 Simple::Str(s) => Attr::Val(Value::String(s.to_string())),
@@ -393,53 +362,8 @@ impl SessionCookie {
             return None;
         }
         c.path = path.unwrap_or_else(|| Attr::Val(Value::String("/".into())));
-        // The attributes that are written even when a record lacks them
-        // (`httpOnly`, `path`) must be in the text for it to be the cookie's.
-        const DEFAULTED: u16 = 1 << 5 | 1 << 7;
         c.original_max_age = original_max_age;
-        let text = expires_span.filter(|_| seen & DEFAULTED == DEFAULTED).map(|expires| CookieText {
-            text: source.clone(),
-            object: (at, i + 1),
-            expires,
-            as_read: c.clone(),
-        });
-        Some(CanonicalCookie { cookie: c, text, date, end: i + 1 })
-    }
-
-    /// Whether the two cookies agree in every attribute but `expires`.
-    fn same_but_expires(&self, other: &SessionCookie) -> bool {
-        self.original_max_age == other.original_max_age
-            && self.partitioned == other.partitioned
-            && self.priority == other.priority
-            && self.secure == other.secure
-            && self.http_only == other.http_only
-            && self.domain == other.domain
-            && self.path == other.path
-            && self.same_site == other.same_site
-    }
-
-    /// [`write_json`](Self::write_json) by copying `read` (the text the
-    /// cookie was read from) with the new `expires`; `None` (nothing
-    /// written) when that would not give the same text.
-    fn write_as_read(&self, read: &CookieText, out: &mut String) -> Option<(usize, usize)> {
-        let Attr::Date(t) = &self.expires else { return None };
-        if !self.same_but_expires(&read.as_read) {
-            return None;
-        }
-        let before = read.text.get(read.object.0..read.expires.0)?;
-        let after = read.text.get(read.expires.1..read.object.1)?;
-        let mark = out.len();
-        out.push_str(before);
-        let start = out.len();
-        out.push('"');
-        if !date::write_iso(out, *t) {
-            out.truncate(mark);
-            return None;
-        }
-        out.push('"');
-        let end = out.len();
-        out.push_str(after);
-        Some((start, end))
+        Some(CanonicalCookie { cookie: c, date, end: i + 1 })
     }
 
     /// The `maxAge` getter: milliseconds left for a date, else `expires` itself.
@@ -514,16 +438,12 @@ impl SessionCookie {
 
     /// `Cookie#toJSON()` written as JSON.
     pub(crate) fn write_json(&self, out: &mut String) {
-        self.write_json_spans(None, out);
+        self.write_json_spans(out);
     }
 
-    /// [`write_json`](Self::write_json), copying `read` (the text it was
-    /// read from) when that gives the same text; where `expires` went
-    /// (quotes included) when it was written as a date.
-    pub(crate) fn write_json_spans(&self, read: Option<&CookieText>, out: &mut String) -> Option<(usize, usize)> {
-        if let Some(expires) = read.and_then(|read| self.write_as_read(read, out)) {
-            return Some(expires);
-        }
+    /// [`write_json`](Self::write_json); where `expires` went (quotes
+    /// included) when it was written as a date.
+    pub(crate) fn write_json_spans(&self, out: &mut String) -> Option<(usize, usize)> {
         let mut expires = None;
         out.reserve(160);
         out.push('{');
@@ -560,18 +480,17 @@ impl SessionCookie {
 
     /// After this cookie was written at `object` of `text` (its `expires`,
     /// if a date, at `expires`): whether reading that text gives this
-    /// cookie again (`Err` if not), and then the text to keep for copying
-    /// (see `write_as_read`). Every attribute must be one that JSON carries as
+    /// cookie again. Every attribute must be one that JSON carries as
     /// it is: undefined (except the two the reader defaults), `null`, a
     /// boolean, a string, a finite number other than `-0`; and `expires` a
     /// date of the years 1970 to 9999 (whose ISO text reads back exactly)
     /// or `null`.
-    pub(crate) fn keep_as_written(
+    pub(crate) fn reads_back_from(
         &self,
         text: &std::sync::Arc<str>,
         object: (usize, usize),
         expires: Option<(usize, usize)>,
-    ) -> Result<Option<CookieText>, ()> {
+    ) -> bool {
         fn carried(a: &Attr) -> bool {
             match a {
                 Attr::Undefined => true,
@@ -603,9 +522,9 @@ impl SessionCookie {
             || !others.into_iter().all(carried)
             || text.get(object.0..object.1).is_none()
         {
-            return Err(());
+            return false;
         }
-        Ok(expires.map(|expires| CookieText { text: text.clone(), object, expires, as_read: self.clone() }))
+        true
     }
 
     /// Whether the store's rule takes the record this cookie came from as
@@ -821,57 +740,6 @@ mod tests {
         assert_eq!(COOKIE_KEYS[crate::record::DATE_FIELD], "expires", "the attribute read as a date");
         assert_eq!(cookie_key_index(b"data"), None);
         assert_eq!(cookie_key_index(b"Path"), None);
-    }
-
-    /// The cookie written in full, as if it had never been read from text.
-    fn full_json(c: &SessionCookie) -> String {
-        let mut s = String::new();
-        c.write_json(&mut s);
-        s
-    }
-
-    /// The cookie written with the text it was read from, if any.
-    fn copied_json(c: &SessionCookie, read: Option<&CookieText>) -> (String, bool) {
-        let mut s = String::new();
-        let copied = read.is_some_and(|r| c.write_as_read(r, &mut String::new()).is_some());
-        c.write_json_spans(read, &mut s);
-        (s, copied)
-    }
-
-    #[test]
-    fn cookies_read_from_text_are_written_as_in_full() {
-        let now = 1_700_000_000_000.0;
-        for text in [
-            r#"{"originalMaxAge":3600000,"expires":"2023-11-14T23:13:20.000Z","httpOnly":true,"path":"/"}"#,
-            r#"{"originalMaxAge":1500,"partitioned":true,"priority":"high","expires":"Tue, 14 Nov 2023 23:13:20 GMT","secure":false,"httpOnly":true,"domain":"example.org","path":"/app","sameSite":"strict"}"#,
-            r#"{"originalMaxAge":null,"expires":"not a date","httpOnly":true,"path":"/"}"#,
-            r#"{"expires":"2023-11-14T23:13:20.000Z"}"#,
-        ] {
-            let source: std::sync::Arc<str> = std::sync::Arc::from(text);
-            let Some(CanonicalCookie { cookie: mut c, text: read, .. }) = SessionCookie::read_canonical(&source, 0)
-            else {
-                panic!("{text}")
-            };
-            assert_eq!(read.is_some(), text.contains("path"), "{text}");
-            let read = read.as_ref();
-            // The two with a numeric originalMaxAge keep a date through a touch.
-            let copies = text.contains("3600000") || text.contains("1500");
-            assert_eq!(copied_json(&c, read).0, full_json(&c), "as read: {text}");
-            // touch: copied.
-            let _ = c.touch(now);
-            assert_eq!(copied_json(&c, read), (full_json(&c), copies), "touched: {text}");
-            // A new maxAge (changes originalMaxAge): written in full.
-            c.set_max_age(Attr::Val(Value::Number(60_000.5)), now).unwrap();
-            assert_eq!(copied_json(&c, read), (full_json(&c), false), "new maxAge: {text}");
-            // A new expires, originalMaxAge as read: copied.
-            c.set_expires(Attr::Date(now + 5.0), now);
-            c.original_max_age = read.map_or(Attr::Undefined, |r| r.as_read.original_max_age.clone());
-            assert_eq!(copied_json(&c, read), (full_json(&c), read.is_some()), "new expires: {text}");
-            // Any other attribute written: the copy is not taken.
-            c.set_attr(CookieAttr::Path, Value::String("/other".into()));
-            let (written, copied) = copied_json(&c, read);
-            assert!(!copied && written.contains(r#""path":"/other""#), "{written}");
-        }
     }
 
     #[test]
