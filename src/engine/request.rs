@@ -91,6 +91,18 @@ enum Phase {
     Failed,
 }
 
+/// A change-detection snapshot (express-session's `originalHash` and
+/// `savedHash`): the text, and which data it was taken of, so that data that
+/// has not changed since matches without comparing text.
+#[derive(Clone, Debug)]
+struct Snapshot {
+    text: HashText,
+    /// The session's generation and its data's change count when taken;
+    /// `None` when the text is not the data's own (a record whose shadowed
+    /// keys were dropped).
+    of: Option<(u64, u64)>,
+}
+
 /// The facts of the HTTP request that the engine needs.
 #[derive(Debug, Default)]
 struct Facts {
@@ -144,8 +156,11 @@ pub struct Request {
     /// express-session's `originalHash` and `savedHash`: change-detection
     /// texts (a loaded record's own text, with its cookie cut out, costs
     /// nothing to take).
-    original: Option<HashText>,
-    saved: Option<HashText>,
+    original: Option<Snapshot>,
+    saved: Option<Snapshot>,
+    /// Moves on each time `req.session` is replaced: with the data's own
+    /// change count, it names the data a snapshot was taken of.
+    generation: u64,
     touched: bool,
     /// At the end of the request: the record for the final data version,
     /// with the span whose removal gives the change-detection text.
@@ -200,6 +215,7 @@ impl Request {
             wrapped: false,
             original_id: None,
             original: None,
+            generation: 0,
             saved: None,
             touched: false,
             record_cache: None,
@@ -401,8 +417,8 @@ impl Request {
                 self.wrapped = true;
                 self.original_id = self.session_id.clone();
                 self.original = Some(match original {
-                    Some(text) => text,
-                    None => self.current_hash(),
+                    Some(text) => Snapshot { text, of: None },
+                    None => self.snapshot(),
                 });
                 if !self.config.resave {
                     self.saved = self.original.clone();
@@ -588,7 +604,8 @@ impl Request {
     fn generate_ready(&mut self) -> Result<(), Error> {
         self.generate(true)?;
         self.original_id = self.session_id.clone();
-        self.original = Some(self.current_hash());
+        // A new session's data is empty: its text is `{}`.
+        self.original = Some(Snapshot { text: HashText::empty_object(), of: self.data_state() });
         self.phase = Phase::App { load_error: None };
         Ok(())
     }
@@ -618,6 +635,16 @@ impl Request {
         self.session.as_deref().map_or_else(|| HashText::whole(""), Session::hash_text)
     }
 
+    /// Which data `req.session` holds: its generation and change count.
+    fn data_state(&self) -> Option<(u64, u64)> {
+        self.session.as_ref().map(|s| (self.generation, s.data.changes()))
+    }
+
+    /// A snapshot of the current data.
+    fn snapshot(&self) -> Snapshot {
+        Snapshot { text: self.current_hash(), of: self.data_state() }
+    }
+
     /// The session's data, to change it.
     fn data_for_change(&mut self) -> Option<&mut crate::session::Data> {
         self.session.as_mut().map(|s| &mut s.data)
@@ -627,6 +654,7 @@ impl Request {
     /// session.
     fn replace_session(&mut self, session: Option<Box<Session>>) {
         self.session = session;
+        self.generation += 1;
     }
 
     /// Serializes the record once the request is finishing (the cookie and
@@ -643,13 +671,16 @@ impl Request {
     }
 
     /// Whether `snap` is the current data's change-detection text.
-    fn matches_current(&mut self, snap: Option<HashText>) -> bool {
+    fn matches_current(&mut self, snap: Option<Snapshot>) -> bool {
         let Some(snap) = snap else { return false };
+        if snap.of.is_some() && snap.of == self.data_state() {
+            return true; // the same data, unchanged since
+        }
         self.ensure_record();
         match &self.record_cache {
             // The record minus its cookie entry is the text to compare.
-            Some(c) => snap.eq_cut(&c.record, c.layout.cut),
-            None => snap.same_as(&self.current_hash()),
+            Some(c) => snap.text.eq_cut(&c.record, c.layout.cut),
+            None => snap.text.same_as(&self.current_hash()),
         }
     }
 
@@ -886,7 +917,7 @@ impl Request {
     pub fn save(&mut self) -> Result<(), Error> {
         self.session_op()?;
         if self.wrapped {
-            self.saved = Some(self.current_hash());
+            self.saved = Some(self.snapshot());
         }
         let out = self.save_out();
         self.store_op(out, Pending::HandlerSave);

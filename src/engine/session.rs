@@ -88,6 +88,9 @@ pub(crate) struct Data {
     /// While the data is exactly as loaded from a canonical record: its
     /// change-detection text (the record with the cookie member cut out).
     pristine: Option<HashText>,
+    /// How many times the data changed (every change goes through
+    /// [`changed`](Self::changed)): equal counts mean equal data.
+    changes: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -147,6 +150,19 @@ impl Data {
             ReadSlot::Value(v) => Slot::Value(v),
         };
         self.put(key_slot, slot, key)
+    }
+
+    /// Every change of the data: the text it was read from no longer
+    /// stands for it, and the change count moves on.
+    fn changed(&mut self) {
+        self.pristine = None;
+        self.changes += 1;
+    }
+
+    /// How many times the data changed since it was made: a snapshot taken
+    /// at the same count is of the same data.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// Whether a data key is one the session's own properties shadow.
@@ -237,7 +253,7 @@ impl Data {
     pub(crate) fn insert(&mut self, key: &str, value: Value) {
         match self.position(key) {
             Some(i) => {
-                self.pristine = None;
+                self.changed();
                 self.entries[i].slot = Slot::Value(value);
             }
             None => {
@@ -249,7 +265,7 @@ impl Data {
     /// Assigns as `obj[key] = value` does; whether the entry was appended in
     /// order (not a repeat, not moved ahead as an index key).
     fn put(&mut self, key: Key, slot: Slot, key_str: &str) -> bool {
-        self.pristine = None;
+        self.changed();
         if let Some(i) = self.position(key_str) {
             self.entries[i].slot = slot;
             return false;
@@ -274,7 +290,7 @@ impl Data {
     /// `delete session[key]`; the removed value.
     pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position(key)?;
-        self.pristine = None;
+        self.changed();
         if i < self.index_keys {
             self.index_keys -= 1;
         }
@@ -316,7 +332,7 @@ impl Data {
 
     /// Keeps the cookie slot and the entries whose key passes `keep`.
     fn retain(&mut self, keep: impl Fn(&str) -> bool) {
-        self.pristine = None;
+        self.changed();
         let index_keys = self.index_keys;
         let kept: Vec<bool> =
             self.entries.iter().map(|e| matches!(e.slot, Slot::Cookie) || keep(self.key(e))).collect();
@@ -420,6 +436,12 @@ pub(crate) struct HashText {
 }
 
 impl HashText {
+    /// The text of empty data, `{}` (a new session's), shared.
+    pub(crate) fn empty_object() -> Self {
+        static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+        HashText { text: Arc::clone(EMPTY.get_or_init(|| Arc::from("{}"))), cut: (0, 0) }
+    }
+
     pub(crate) fn whole(text: &str) -> Self {
         HashText { text: Arc::from(text), cut: (0, 0) }
     }
@@ -802,6 +824,43 @@ mod tests {
             let Some(read) = SessionCookie::read_canonical(&Arc::from(text.as_str()), 0) else { panic!("{text}") };
             assert_eq!((read.cookie, read.end), (cookie, text.len()), "{text}");
         }
+    }
+
+    proptest::proptest! {
+        /// The change count the request compares before any text (a
+        /// snapshot at the same count matches without comparing): every
+        /// change of the data's text moves it on, whatever the operation.
+        #[test]
+        fn every_change_of_the_text_moves_the_change_count(
+            ops in proptest::collection::vec((0..4usize, 0..DATA_KEYS.len(), 0..DATA_VALUES.len()), 0..12),
+        ) {
+            let text = r#"{"cookie":{"originalMaxAge":60000,"expires":"2033-11-14T23:13:20.000Z","httpOnly":true,"path":"/"},"a":1,"id":2}"#;
+            let mut s = match read_record(RecordInput::Bytes(text.as_bytes()), NOW, StoreKind::Memory) {
+                Record::Session { session, .. } => *session,
+                _ => panic!("test record"),
+            };
+            let (mut count, mut seen) = (s.data.changes(), text_of(&s.hash_text()));
+            for (op, k, v) in ops {
+                match op {
+                    0 => s.data.insert(DATA_KEYS[k], data_value(v)),
+                    1 => drop(s.data.remove(DATA_KEYS[k])),
+                    2 => s.data.drop_reserved_keys(),
+                    _ => drop(s.data.put_read(DATA_KEYS[k], None, ReadSlot::Value(data_value(v)))),
+                }
+                let now = text_of(&s.hash_text());
+                if now != seen {
+                    proptest::prop_assert_ne!(s.data.changes(), count, "{} -> {}", seen, now);
+                }
+                (count, seen) = (s.data.changes(), now);
+            }
+        }
+    }
+
+    #[test]
+    fn a_new_sessions_change_text_is_the_empty_object() {
+        let s = Session::new(SessionCookie::generate(&CookieOptions::default(), NOW, false));
+        assert!(s.hash_text().same_as(&HashText::empty_object()));
+        assert!(HashText::empty_object().eq_cut("{}", (0, 0)));
     }
 
     #[test]
