@@ -101,6 +101,8 @@ struct Entry {
 
 #[derive(Clone, Debug)]
 enum Key {
+    /// `cookie` (a new session's cookie slot).
+    Cookie,
     /// Characters of the source text (a key that needs no escaping).
     Text(usize, usize),
     Owned(String),
@@ -130,6 +132,12 @@ pub(crate) enum ReadSlot {
 }
 
 impl Data {
+    /// The data with the `cookie` slot as its first entry (a new session's).
+    fn with_cookie_slot(mut self) -> Self {
+        self.entries.push(Entry { key: Key::Cookie, slot: Slot::Cookie });
+        self
+    }
+
     /// Empty data whose entries will point into `source` (the record the
     /// reader fills it from, with [`put_read`](Self::put_read)).
     pub(crate) fn over(source: Arc<str>) -> Self {
@@ -205,6 +213,7 @@ impl Data {
 
     fn key<'s>(&'s self, e: &'s Entry) -> &'s str {
         match &e.key {
+            Key::Cookie => "cookie",
             Key::Text(a, b) => self.text(*a, *b),
             Key::Owned(k) => k,
         }
@@ -315,6 +324,7 @@ impl Data {
             _ => (text.get(at) == Some(&b',')).then_some(at + 1)?,
         };
         let key_end = match &e.key {
+            Key::Cookie => start + "\"cookie\"".len(),
             Key::Text(a, b) => start + (b - a) + 2,
             Key::Owned(_) => json::canonical_end(text, start)?,
         };
@@ -361,6 +371,7 @@ impl Data {
                 out.push(',');
             }
             match &e.key {
+                Key::Cookie => out.push_str("\"cookie\""),
                 Key::Text(a, b) => {
                     out.push('"');
                     out.push_str(self.text(*a, *b));
@@ -493,8 +504,7 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) fn new(cookie: SessionCookie) -> Self {
-        let data =
-            Data { entries: vec![Entry { key: Key::Owned("cookie".into()), slot: Slot::Cookie }], ..Data::default() };
+        let data = Data { entries: Vec::with_capacity(4), ..Data::default() }.with_cookie_slot();
         Session { data, cookie }
     }
 
@@ -562,7 +572,7 @@ impl Session {
             // back as the same value and is written again unchanged: the
             // span reads as the value did (parsed when first read).
             let plain = match &e.key {
-                Key::Text(..) => true,
+                Key::Cookie | Key::Text(..) => true,
                 Key::Owned(k) => ke - ks == k.len() + 2,
             };
             if plain {
