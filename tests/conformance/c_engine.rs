@@ -34,6 +34,60 @@ impl Drop for CConfig {
 
 pub(crate) struct CEngine;
 
+/// The C ABI with the end-of-request records kept as the engine made them
+/// (`libsession_request_take_stored_record`) and loaded back with
+/// `libsession_request_handle_load_stored` whenever the store gives back
+/// exactly that text, as a C store keeping handles does.
+#[derive(Default)]
+pub(crate) struct CStoredEngine {
+    kept: std::sync::Arc<std::sync::Mutex<KeptRecords>>,
+}
+
+// Used by tests/conformance_c_abi.rs; the conformance example includes this
+// file too but runs the text path only.
+#[allow(dead_code)]
+impl CStoredEngine {
+    /// How many loads took a kept record.
+    pub(crate) fn hits(&self) -> usize {
+        self.kept.lock().map_or(0, |k| k.hits)
+    }
+}
+
+/// Record handles by their text.
+#[derive(Default)]
+struct KeptRecords {
+    records: std::collections::HashMap<String, StoredHandle>,
+    hits: usize,
+}
+
+/// An owned `libsession_stored_record` (freed on drop).
+struct StoredHandle(*mut libsession_stored_record);
+
+// SAFETY: a stored record is used by one thread at a time (the runner's
+// mutex guards the map that owns it).
+unsafe impl Send for StoredHandle {}
+
+impl Drop for StoredHandle {
+    fn drop(&mut self) {
+        // SAFETY: a handle from the library, freed once.
+        unsafe { libsession_stored_record_free(self.0) }
+    }
+}
+
+impl Engine for CStoredEngine {
+    type Config = CConfig;
+
+    fn config(&self, options: &Value) -> Result<CConfig, String> {
+        CEngine.config(options)
+    }
+
+    fn request(&self, config: &CConfig, f: &Facts, ids: SharedIds) -> Result<Box<dyn EngineRequest>, String> {
+        let mut req = CEngine.request_c(config, f, ids)?;
+        req.kept = Some(self.kept.clone());
+        Ok(Box::new(req))
+    }
+}
+
 impl Engine for CEngine {
     type Config = CConfig;
 
@@ -55,13 +109,19 @@ impl Engine for CEngine {
     }
 
     fn request(&self, config: &CConfig, f: &Facts, ids: SharedIds) -> Result<Box<dyn EngineRequest>, String> {
+        Ok(Box::new(self.request_c(config, f, ids)?))
+    }
+}
+
+impl CEngine {
+    fn request_c(&self, config: &CConfig, f: &Facts, ids: SharedIds) -> Result<CReq, String> {
         let mut raw = std::ptr::null_mut();
         // SAFETY: a held config, 32 readable bytes, a valid out-pointer.
         let rc = unsafe { libsession_request_new(config.0, f.now as i64, ENTROPY.as_ptr(), ENTROPY.len(), &mut raw) };
         if rc != OK {
             return Err(code_message(rc));
         }
-        let mut req = CReq { raw, ids, consumed: 0 };
+        let mut req = CReq { raw, ids, consumed: 0, kept: None };
         // The scenario's IDs are shared by all its steps: queue every ID not
         // yet used; after each call, the ones this request took are removed
         // from the shared list (see `sync_ids`).
@@ -80,7 +140,7 @@ impl Engine for CEngine {
         }
         req.check(unsafe { libsession_request_set_tls(req.raw, f.tls) })?;
         req.check(unsafe { libsession_request_set_store_unavailable(req.raw, f.store_unavailable) })?;
-        Ok(Box::new(req))
+        Ok(req)
     }
 }
 
@@ -89,6 +149,8 @@ struct CReq {
     ids: SharedIds,
     /// IDs of the shared list this request has used up.
     consumed: u64,
+    /// Where records are kept as handles (the stored-record path), if so.
+    kept: Option<std::sync::Arc<std::sync::Mutex<KeptRecords>>>,
 }
 
 impl Drop for CReq {
@@ -186,7 +248,7 @@ impl EngineRequest for CReq {
         const COMPLETED: u32 = libsession_action::Completed as u32;
         const ERROR: u32 = libsession_action::Error as u32;
         const DONE: u32 = libsession_action::Done as u32;
-        Ok(match kind {
+        let act = match kind {
             LOAD => Act::Load(id()),
             SAVE => Act::Save { id: id(), record: record(), expires_at: expires_at() },
             TOUCH => Act::Touch { id: id(), record: record(), expires_at: expires_at() },
@@ -199,10 +261,37 @@ impl EngineRequest for CReq {
             ERROR => Act::Error(value().expect("a message")),
             DONE => Act::Done,
             other => return Err(format!("unknown action kind {other}")),
-        })
+        };
+        if let (Some(kept), Act::Save { record, .. } | Act::Touch { record, .. }) = (&self.kept, &act) {
+            let mut handle = std::ptr::null_mut();
+            // SAFETY: a live request and a valid out-pointer; the action's
+            // strings were copied above.
+            let rc = unsafe { libsession_request_take_stored_record(self.raw, &mut handle) };
+            assert_eq!(rc, OK, "take_stored_record: {}", code_message(rc));
+            let handle = StoredHandle(handle);
+            let mut text = libsession_str::NONE;
+            // SAFETY: a live handle and a valid out-pointer.
+            assert_eq!(unsafe { libsession_stored_record_text(handle.0, &mut text) }, OK);
+            assert_eq!(owned(text).as_deref(), Some(record.as_str()), "the handle holds the action's record");
+            kept.lock().map_err(|e| e.to_string())?.records.insert(record.clone(), handle);
+        }
+        Ok(act)
     }
 
     fn handle_load(&mut self, r: Load) -> Result<(), String> {
+        if let (Some(kept), Load::Found(t)) = (&self.kept, &r) {
+            let handle = {
+                let mut kept = kept.lock().map_err(|e| e.to_string())?;
+                let handle = kept.records.remove(t.as_str());
+                kept.hits += usize::from(handle.is_some());
+                handle
+            };
+            if let Some(handle) = handle {
+                // SAFETY: a live request and a live handle (freed after the call).
+                let rc = unsafe { libsession_request_handle_load_stored(self.raw, handle.0) };
+                return self.check(rc);
+            }
+        }
         let (status, data) = match &r {
             Load::Found(t) => (libsession_load_status::Found, t.as_str()),
             Load::NotFound => (libsession_load_status::NotFound, ""),
