@@ -210,8 +210,11 @@ class Faults:
 
 
 class StepCtx:
-    def __init__(self, store: ls.MemoryStore, faults: Faults, now: int) -> None:
+    def __init__(self, store: ls.MemoryStore, faults: Faults, now: int, stored: bool = True) -> None:
         self.store = store
+        # Records kept as the engine made them (the stored-record path), or
+        # as text (what a text store does).
+        self.stored = stored
         self.now = now  # the store's clock (the Rust runner's `now as i64`)
         self.faults = faults
         self.status = 200
@@ -245,6 +248,8 @@ class StepCtx:
                     req.handle_load(failed="injected store get fault")
                 elif f == "enoent":
                     req.handle_load(missing="injected store get ENOENT")
+                elif not self.stored:
+                    req.handle_load(found=store.get(act.id, self.now))
                 elif not req.load_stored(store, act.id, self.now):
                     req.handle_load(found=None)
             elif isinstance(act, ls.Save):
@@ -254,7 +259,10 @@ class StepCtx:
                     failed = "injected store set fault"
                 else:
                     try:
-                        store.save_stored(act.id, req.take_stored_record(), act.expires_at, self.now)
+                        if self.stored:
+                            store.save_stored(act.id, req.take_stored_record(), act.expires_at, self.now)
+                        else:
+                            store.set(act.id, act.record, act.expires_at, self.now)
                         failed = None
                     except ls.MemoryStoreFull as e:
                         failed = str(e)
@@ -262,8 +270,10 @@ class StepCtx:
             elif isinstance(act, ls.Touch):
                 f = self.faults.outcome(2)
                 self.record_call("touch", act.id, act.record, f)
-                if f != "error":
+                if f != "error" and self.stored:
                     store.touch_stored(act.id, req.take_stored_record(), act.expires_at, self.now)
+                elif f != "error":
+                    store.touch(act.id, act.record, act.expires_at, self.now)
                 req.handle_store("injected store touch fault" if f == "error" else None)
             elif isinstance(act, ls.Destroy):
                 f = self.faults.outcome(3)
@@ -386,8 +396,10 @@ def _i64(x: float) -> int:
     return max(min(int(x) if math.isfinite(x) else (2**63 - 1 if x > 0 else -(2**63)), 2**63 - 1), -(2**63))
 
 
-def run_scenario(sc: dict[str, Any]) -> None:
-    """Runs one scenario; raises ``Mismatch`` at the first difference."""
+def run_scenario(sc: dict[str, Any], stored: bool = True) -> None:
+    """Runs one scenario; raises ``Mismatch`` at the first difference.
+    ``stored``: the store keeps records as the engine made them (handles);
+    otherwise as text."""
     try:
         config = ls.Config.from_express_options(get(sc, "options"))
     except (ls.LibsessionError, TypeError, ValueError) as e:
@@ -406,7 +418,7 @@ def run_scenario(sc: dict[str, Any]) -> None:
             raise Mismatch("no steps")
         for i, step in enumerate(steps):
             try:
-                run_step(config, ids, store, clock, step)
+                run_step(config, ids, store, clock, step, stored)
             except Mismatch as e:
                 raise Mismatch(f"step {i}: {e}") from None
             except ls.LibsessionError as e:
@@ -417,7 +429,9 @@ def run_scenario(sc: dict[str, Any]) -> None:
         raise Mismatch(f"{len(ids.queue)} id(s) never consumed")
 
 
-def run_step(config: ls.Config, ids: SharedIds, store: ls.MemoryStore, clock: Clock, step: Any) -> None:
+def run_step(
+    config: ls.Config, ids: SharedIds, store: ls.MemoryStore, clock: Clock, step: Any, stored: bool = True
+) -> None:
     now_v = get(step, "now")
     now = float(now_v) if is_number(now_v) else 0.0
     request = get(step, "request")
@@ -446,7 +460,7 @@ def run_step(config: ls.Config, ids: SharedIds, store: ls.MemoryStore, clock: Cl
     clock.now = _i64(now)
     req = EngineRequest(config, facts, ids)
     try:
-        ctx = StepCtx(store, Faults(fault), clock.now)
+        ctx = StepCtx(store, Faults(fault), clock.now, stored)
         act = ctx.drive(req)
         if act is ls.READY:
             ctx.handler_ran = True

@@ -31,10 +31,13 @@ def test_the_corpus_is_complete():
     assert len(CASES) == sum(FILES.values()) == 407
 
 
+@pytest.mark.parametrize("path", ["stored", "text"])
 @pytest.mark.parametrize("scenario", CASES)
-def test_scenario(scenario):
+def test_scenario(scenario, path):
+    """Every scenario through both load paths: records kept as the engine
+    made them (handles), and records kept as text."""
     try:
-        runner.run_scenario(scenario)
+        runner.run_scenario(scenario, stored=path == "stored")
     except runner.Mismatch as e:
         pytest.fail(str(e), pytrace=False)
 
