@@ -581,6 +581,12 @@ pub fn memory_store_expiry(record: &Value) -> Option<i64> {
         v if !v.truthy() => return None,
         v => v.to_js_number(),
     };
+    expired_from(t)
+}
+
+/// MemoryStore's `expires <= now` rule on an expiry time value: the first
+/// whole millisecond at which it holds (`None`: never, for NaN or +∞).
+pub(crate) fn expired_from(t: f64) -> Option<i64> {
     if t.is_nan() || t == f64::INFINITY {
         None
     } else if t == f64::NEG_INFINITY {

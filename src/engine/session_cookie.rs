@@ -427,13 +427,7 @@ impl SessionCookie {
             Attr::Val(v) if !v.truthy() => return None,
             Attr::Val(v) => v.to_js_number(),
         };
-        if t.is_nan() || t == f64::INFINITY {
-            None
-        } else if t == f64::NEG_INFINITY {
-            Some(i64::MIN)
-        } else {
-            Some(t.ceil() as i64)
-        }
+        crate::record::expired_from(t)
     }
 
     /// `Cookie#toJSON()` written as JSON.
