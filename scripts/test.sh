@@ -34,6 +34,8 @@ echo "==> clippy"
 cargo clippy --all-targets --all-features -- -D warnings
 echo "==> cargo test (unit, conformance, properties, demo, header, C ABI)"
 cargo test --release --all-features
+echo "==> unit and property tests in a debug build (arithmetic overflow checked)"
+cargo test --lib --all-features --quiet
 echo "==> cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
 echo "==> conformance runner on the vendored vectors"

@@ -27,15 +27,17 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// (year, month 1-12, day) → days since 1970-01-01.
+/// (year, month 1-12, day) → days since 1970-01-01. Saturating: a year far
+/// beyond `Date`'s range (a record may hold any digits) gives a day count
+/// that `time_clip` turns into NaN, never an overflow.
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
+    let y = if m <= 2 { y.saturating_sub(1) } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
     let m = i64::from(m);
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    era.saturating_mul(146_097).saturating_add(doe - 719_468)
 }
 
 struct Parts {
@@ -320,7 +322,7 @@ fn parse_legacy(s: &str) -> Option<f64> {
                 } else {
                     (n / 100, n % 100, 2)
                 };
-                let off = h * 60 + m;
+                let off = h.saturating_mul(60).saturating_add(m);
                 tz = Some(if sign == b'-' { -off } else { off });
                 i += used;
             }
@@ -404,7 +406,7 @@ fn parse_legacy(s: &str) -> Option<f64> {
     }
     let days = days_from_civil(year, month as u32, day as u32);
     let t = days as f64 * MS_PER_DAY + (h * 3_600_000 + minute * 60_000 + second * 1000 + ms) as f64;
-    let t = time_clip(t - (tz.unwrap_or(0) * 60_000) as f64);
+    let t = time_clip(t - tz.unwrap_or(0) as f64 * 60_000.0);
     if t.is_nan() { None } else { Some(t) }
 }
 
@@ -503,6 +505,42 @@ fn parse_iso(s: &str) -> Option<f64> {
     let t = make_time(year, month, day, h, mi, sec, ms)?;
     let t = time_clip(t - (offset_min * 60_000) as f64);
     if t.is_nan() { None } else { Some(t) }
+}
+
+#[cfg(test)]
+mod overflow_tests {
+    use super::*;
+
+    /// Digits beyond any date, where a record may put them: an invalid
+    /// date, never an overflow (run by `cargo test` in a debug build, which
+    /// checks arithmetic overflow).
+    #[test]
+    fn huge_numbers_are_invalid_dates_not_overflows() {
+        for s in [
+            "Mon,7777777777777777777",
+            "7777777777777777777",
+            "1 Jan 7777777777777777777",
+            "Jan 1 2020 10:00 +7777777777777777777",
+            "Jan 1 2020 10:00 -7777777777777777777",
+            "Jan 1 2020 10:00 GMT+99999999999999999",
+            "12/31/99999999999999999999",
+            "Mon, 01 Jan 2020 99999999999999999999:00:00 GMT",
+        ] {
+            assert!(parse(s).is_nan(), "{s}");
+        }
+        // V8 reads the first three fraction digits and ignores the rest.
+        assert_eq!(parse("2020-01-01T00:00:00.99999999999999999999Z"), 1_577_836_800_999.0);
+    }
+
+    proptest::proptest! {
+        /// Any text of date-like characters parses to a number or NaN
+        /// without panicking (overflow checks on in debug builds).
+        #[test]
+        fn date_like_text_never_panics(s in "[0-9 :.,/+TZ-]{0,40}|[A-Za-z]{3} [0-9]{1,25} [0-9]{1,25}( [+-][0-9]{1,25})?") {
+            let t = parse(&s);
+            proptest::prop_assert!(t.is_nan() || t.abs() <= 8.64e15);
+        }
+    }
 }
 
 #[cfg(test)]
