@@ -186,36 +186,3 @@ fn the_set_cookie_comes_before_the_end_of_request_store_action() {
     assert_eq!(req.poll_action().unwrap(), Action::Error { message: "down" });
     assert_eq!(req.poll_action().unwrap(), Action::Done);
 }
-
-/// A cookie signed with an empty key (an HMAC anyone can compute) for `id`.
-fn forged_with_empty_key(id: &str) -> String {
-    use base64::Engine as _;
-    use hmac::Mac as _;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"").expect("any key length");
-    mac.update(id.as_bytes());
-    let sig = base64::engine::general_purpose::STANDARD_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("connect.sid=s%3A{id}.{}", sig.replace('+', "%2B").replace('/', "%2F"))
-}
-
-#[test]
-fn empty_secrets_fail_closed_in_express_mode() {
-    // An empty first secret: every request fails as express-session fails
-    // it (`req.secret` is falsy), whatever the cookie.
-    for options in [r#"{"secret":""}"#, r#"{"secret":["","b"]}"#] {
-        let options = session::Value::from_json(options).unwrap();
-        let config = Arc::new(session::ConfigBuilder::from_express_options(&options).unwrap().build().unwrap());
-        let mut req = Request::new(config, UnixMillis(NOW), SeededIds::new(&[4; 32]));
-        req.add_cookie_header(forged_with_empty_key("victim").as_bytes()).unwrap();
-        assert_eq!(req.poll_action().unwrap(), Action::Failed { message: session::SECRET_REQUIRED }, "{options:?}");
-    }
-    // An empty later secret verifies nothing: the forged cookie gets a fresh
-    // session, and no store lookup.
-    let options = session::Value::from_json(r#"{"secret":["a",""]}"#).unwrap();
-    let config = Arc::new(session::ConfigBuilder::from_express_options(&options).unwrap().build().unwrap());
-    let mut req = Request::new(config, UnixMillis(NOW), SeededIds::new(&[4; 32]));
-    req.add_cookie_header(forged_with_empty_key("victim").as_bytes()).unwrap();
-    assert_eq!(req.poll_action().unwrap(), Action::Ready, "no Load of the forged ID");
-    assert_ne!(req.session_id(), Some("victim"));
-    // The strict builder refuses empty secrets outright.
-    assert_eq!(Config::builder().secrets(["a", ""]).build().unwrap_err(), session::ConfigError::EmptySecret);
-}

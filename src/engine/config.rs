@@ -439,7 +439,7 @@ impl ConfigBuilder {
         Ok(Config {
             name_latin1,
             name_is_token: crate::session_cookie::valid_name(&self.name),
-            keys: signing_keys(&secrets),
+            keys: secrets.iter().map(|k| Key::new(k)).collect(),
             name: self.name,
             resave: self.resave,
             save_uninitialized: self.save_uninitialized,
@@ -452,19 +452,6 @@ impl ConfigBuilder {
             limits: self.limits,
             express_compat: self.express_compat,
         })
-    }
-}
-
-/// The keys of `secrets`, failing closed: an empty first secret means no
-/// keys at all (every request fails with express-session's "secret option
-/// required for sessions", as express-session fails it, where `req.secret`
-/// is falsy), and an empty later secret verifies nothing (an HMAC under an
-/// empty key is a signature anyone can make). Strict configurations reject
-/// empty secrets before this ([`ConfigError::EmptySecret`]).
-fn signing_keys(secrets: &[Vec<u8>]) -> Vec<Key> {
-    match secrets.first() {
-        Some(first) if !first.is_empty() => secrets.iter().filter(|k| !k.is_empty()).map(|k| Key::new(k)).collect(),
-        _ => Vec::new(),
     }
 }
 
