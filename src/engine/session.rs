@@ -204,7 +204,7 @@ impl Data {
         } else {
             (a - 1, b)
         };
-        self.pristine = Some(HashText { text: source, cut });
+        self.pristine = Some(HashText { text: Some(source), cut });
     }
 
     fn text(&self, start: usize, end: usize) -> &str {
@@ -442,28 +442,33 @@ fn parse_canonical(text: &str) -> Value {
 /// byte range `cut` removed. Cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct HashText {
-    text: Arc<str>,
+    /// The text; `None` for `{}` (empty data), which needs no allocation.
+    text: Option<Arc<str>>,
     cut: (usize, usize),
 }
 
 impl HashText {
-    /// The text of empty data, `{}` (a new session's), shared.
+    /// The text of empty data, `{}` (a new session's): nothing allocated.
     pub(crate) fn empty_object() -> Self {
-        static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
-        HashText { text: Arc::clone(EMPTY.get_or_init(|| Arc::from("{}"))), cut: (0, 0) }
+        HashText { text: None, cut: (0, 0) }
     }
 
     pub(crate) fn whole(text: &str) -> Self {
-        HashText { text: Arc::from(text), cut: (0, 0) }
+        HashText { text: Some(Arc::from(text)), cut: (0, 0) }
+    }
+
+    /// The whole text, before the cut.
+    fn full(&self) -> &str {
+        self.text.as_deref().unwrap_or("{}")
     }
 
     /// Whether this is the text `other` gives with `cut` removed.
     pub(crate) fn eq_cut(&self, other: &str, cut: (usize, usize)) -> bool {
-        spliced_eq(self.text.as_bytes(), self.cut, other.as_bytes(), cut)
+        spliced_eq(self.full().as_bytes(), self.cut, other.as_bytes(), cut)
     }
 
     pub(crate) fn same_as(&self, other: &HashText) -> bool {
-        self.eq_cut(&other.text, other.cut)
+        self.eq_cut(other.full(), other.cut)
     }
 }
 
@@ -584,7 +589,7 @@ impl Session {
                 Slot::Value(_) => Slot::Text { start, end, parsed: OnceCell::new() },
             };
         }
-        self.data.pristine = Some(HashText { text: text.clone(), cut: layout.cut });
+        self.data.pristine = Some(HashText { text: Some(text.clone()), cut: layout.cut });
         self.data.source = Some(text);
         Ok(self)
     }
@@ -639,7 +644,7 @@ mod tests {
     }
 
     fn text_of(h: &HashText) -> String {
-        format!("{}{}", &h.text[..h.cut.0], &h.text[h.cut.1..])
+        format!("{}{}", &h.full()[..h.cut.0], &h.full()[h.cut.1..])
     }
 
     #[test]
