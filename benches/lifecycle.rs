@@ -205,8 +205,24 @@ mod primitives {
     }
 }
 
+/// A timed row of the C ABI path: added with the `capi` feature, absent
+/// (the table shows `-`) without it.
+#[cfg(feature = "capi")]
+macro_rules! c_row {
+    ($bench:expr, $f:expr) => {
+        Some($bench.add(false, $f))
+    };
+}
+#[cfg(not(feature = "capi"))]
+macro_rules! c_row {
+    ($bench:expr, $f:expr) => {
+        None::<usize>
+    };
+}
+
 /// The same lifecycle driven only through the exported `extern "C"`
 /// functions (as a C host would), against the same in-memory store.
+#[cfg(feature = "capi")]
 mod c_path {
     #![allow(unsafe_code)]
     use session::MemoryStore;
@@ -441,6 +457,7 @@ fn main() {
     let parsed = session::Value::from_json_bytes(record.as_bytes()).expect("record");
     let new_record = r#"{"cookie":{"originalMaxAge":3600000,"partitioned":false,"expires":"2023-11-14T23:13:20.000Z","secure":false,"httpOnly":true,"path":"/","sameSite":"lax"},"user":"alice"}"#;
     let new_parsed = session::Value::from_json(new_record).expect("json");
+    #[cfg(feature = "capi")]
     let ccfg = c_path::Config::new();
     let fresh = MemoryStore::new();
     let tampered_store = MemoryStore::new();
@@ -486,7 +503,9 @@ fn main() {
     };
 
     // A C host's store keeping engine-made records, seeded with the same record.
+    #[cfg(feature = "capi")]
     let c_stored = c_path::StoredStore::default();
+    #[cfg(feature = "capi")]
     c_stored.insert_text(&sid, &record);
     let mut bench = Bench { fns: Vec::new() };
     let p_verify = bench.add(false, || {
@@ -512,14 +531,14 @@ fn main() {
     if want("a") {
         let allocs = counting::count(set_key);
         let e = bench.add(true, set_key);
-        let c = bench.add(false, || {
+        let c = c_row!(bench, || {
             black_box(c_path::run(&ccfg, c_path::Store::Text(&fresh), NOW, &SEED, None, c_path::Handler::SetKey));
         });
         scenarios.push((
             "(a) new visitor sets a key",
             allocs,
             e,
-            Some(c),
+            c,
             vec![("id", p_id), ("serialize", p_serialize_new), ("sign", p_sign)],
         ));
     }
@@ -528,47 +547,47 @@ fn main() {
         increment(); // as it is in the timed loop: after a request of its own kind
         let allocs = counting::count(increment);
         let e = bench.add(true, increment);
-        let c = bench.add(false, || {
+        let c = c_row!(bench, || {
             let store = c_path::Store::Stored(&c_stored);
             black_box(c_path::run(&ccfg, store, NOW, &SEED, Some(&cookie), c_path::Handler::Increment));
         });
-        scenarios.push(("(b) returning visitor increments", allocs, e, Some(c), prims.clone()));
+        scenarios.push(("(b) returning visitor increments", allocs, e, c, prims.clone()));
         increment_text(); // as it is in the timed loop: after a request of its own kind
         let allocs = counting::count(increment_text);
         let e = bench.add(false, increment_text);
-        let c = bench.add(false, || {
+        let c = c_row!(bench, || {
             let store = c_path::Store::Text(&store);
             black_box(c_path::run(&ccfg, store, NOW, &SEED, Some(&cookie), c_path::Handler::Increment));
         });
-        scenarios.push(("    the same, from record text", allocs, e, Some(c), prims));
+        scenarios.push(("    the same, from record text", allocs, e, c, prims));
     }
     if want("c") {
         let prims = vec![("verify", p_verify), ("parse", p_parse), ("serialize", p_serialize)];
         read(); // as it is in the timed loop: after a request of its own kind
         let allocs = counting::count(read);
         let e = bench.add(true, read);
-        let c = bench.add(false, || {
+        let c = c_row!(bench, || {
             let store = c_path::Store::Stored(&c_stored);
             black_box(c_path::run(&ccfg, store, NOW, &SEED, Some(&cookie), c_path::Handler::Read));
         });
-        scenarios.push(("(c) returning visitor reads", allocs, e, Some(c), prims.clone()));
+        scenarios.push(("(c) returning visitor reads", allocs, e, c, prims.clone()));
         read_text(); // as it is in the timed loop: after a request of its own kind
         let allocs = counting::count(read_text);
         let e = bench.add(false, read_text);
-        let c = bench.add(false, || {
+        let c = c_row!(bench, || {
             let store = c_path::Store::Text(&store);
             black_box(c_path::run(&ccfg, store, NOW, &SEED, Some(&cookie), c_path::Handler::Read));
         });
-        scenarios.push(("    the same, from record text", allocs, e, Some(c), prims));
+        scenarios.push(("    the same, from record text", allocs, e, c, prims));
     }
     if want("d") {
         let allocs = counting::count(read_tampered);
         let e = bench.add(true, read_tampered);
-        let c = bench.add(false, || {
+        let c = c_row!(bench, || {
             let store = c_path::Store::Text(&tampered_store);
             black_box(c_path::run(&ccfg, store, NOW, &SEED, Some(&tampered), c_path::Handler::Read));
         });
-        scenarios.push(("(d) tampered cookie", allocs, e, Some(c), vec![("verify", p_verify), ("id", p_id)]));
+        scenarios.push(("(d) tampered cookie", allocs, e, c, vec![("verify", p_verify), ("id", p_id)]));
     }
     let ns = bench.run();
     assert!(tampered_store.is_empty(), "(d) stores nothing: no record is ever serialized");
@@ -601,7 +620,10 @@ fn main() {
          libsession_request_take_stored_record); \"from record text\" reads the text instead"
     );
     println!("budgets: (a) ratio <= 1.8, (d) <= 1.5; C ABI at most +15% over Rust for (b); (d) stores nothing");
-    write_json(&scenarios, &ns);
+    // Profiling runs (fixed iterations) time nothing worth keeping.
+    if std::env::var_os("LIBSESSION_BENCH_ITERS").is_none() {
+        write_json(&scenarios, &ns);
+    }
 }
 
 /// `target/bench/lifecycle.json`: one object per scenario (the main rows),
