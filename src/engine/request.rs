@@ -413,7 +413,7 @@ impl Request {
         match (pending, record) {
             (Pending::MiddlewareLoad, Record::Absent) => return self.generate_ready(),
             (Pending::MiddlewareLoad, Record::Session { session, original }) => {
-                self.install(session);
+                self.replace_session(Some(session));
                 self.wrapped = true;
                 self.original_id = self.session_id.clone();
                 self.original = Some(match original {
@@ -433,7 +433,7 @@ impl Request {
             (_, Record::Session { session, .. }) => {
                 // reload() keeps the request's original hash and the
                 // wrapping state of the session it replaces.
-                self.install(session);
+                self.replace_session(Some(session));
                 self.complete(None);
             }
         }
@@ -618,14 +618,9 @@ impl Request {
         self.generated += 1;
         let cookie = SessionCookie::generate(&self.config.cookie, self.now, self.is_secure);
         self.session_id = Some(Arc::from(id));
-        self.install(Box::new(Session::new(cookie)));
+        self.replace_session(Some(Box::new(Session::new(cookie))));
         self.wrapped = wrapped;
         Ok(())
-    }
-
-    /// Replaces `req.session` (a data change for change detection).
-    fn install(&mut self, session: Box<Session>) {
-        self.replace_session(Some(session));
     }
 
     // ----- change detection ---------------------------------------------

@@ -295,7 +295,6 @@ fn engine_request(
     // Boxed once: the request is large, and moves between this service's
     // future and the handler's handle.
     let mut req = Box::new(Request::with_boxed_ids(st.config.clone(), now, (st.ids)()));
-    req.set_store_kind(st.store.kind());
     let target = http.uri.path_and_query().map_or("/", |p| p.as_str());
     req.set_target(target.as_bytes())?;
     if cookies {
