@@ -318,9 +318,6 @@ pub struct StoredRecord {
     session: Option<Box<Session>>,
 }
 
-/// A [`StoredRecord`] taken apart: text, cookie place, session.
-pub(crate) type StoredParts = (Arc<str>, Option<(usize, usize)>, Option<Box<Session>>);
-
 impl StoredRecord {
     /// A record of text alone (it is read when loaded).
     pub fn from_text(text: Arc<str>) -> Self {
@@ -343,28 +340,9 @@ impl StoredRecord {
         &self.text
     }
 
-    /// The record's JSON text, without what the engine knew of it.
-    pub fn into_text(self) -> Arc<str> {
-        self.text
-    }
-
-    /// Where the `cookie` value is in the text, when the engine knows.
-    pub fn cookie_span(&self) -> Option<(usize, usize)> {
-        self.cookie
-    }
-
     /// Whether the session it holds comes with it, read.
     pub fn is_read(&self) -> bool {
         self.session.is_some()
-    }
-
-    /// The record without its read session (text and cookie place only).
-    pub fn without_session(self) -> Self {
-        StoredRecord { session: None, ..self }
-    }
-
-    pub(crate) fn into_parts(self) -> StoredParts {
-        (self.text, self.cookie, self.session)
     }
 }
 
@@ -523,11 +501,11 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
 impl StoredRecord {
     /// The record as a load by a store of `kind` reads it at `now`.
     pub(crate) fn read(self, now: f64, kind: StoreKind) -> Record {
-        match self.into_parts() {
+        match self.session {
             // MemoryStore's rule on the cookie, as reading the text applies it.
-            (_, _, Some(session)) if kind == StoreKind::Memory && session.cookie.expired_at(now) => Record::Absent,
-            (_, _, Some(session)) => Record::Session { session, original: None },
-            (text, _, None) => read_record(RecordInput::Shared(text), now, kind),
+            Some(session) if kind == StoreKind::Memory && session.cookie.expired_at(now) => Record::Absent,
+            Some(session) => Record::Session { session, original: None },
+            None => read_record(RecordInput::Shared(self.text), now, kind),
         }
     }
 
