@@ -207,6 +207,14 @@ pub trait AsyncStore: Send + Sync {
     fn kind(&self) -> StoreKind {
         StoreKind::Memory
     }
+    /// Whether this store keeps the records the engine makes
+    /// ([`save_record`](Self::save_record), [`touch_record`](Self::touch_record)).
+    /// Only then does the driver have the engine make them (a copy of the
+    /// record, and the session put in its read form); a store of text
+    /// (`false`, the default) gets [`set`](Self::set) and [`touch`](Self::touch).
+    fn keeps_records(&self) -> bool {
+        false
+    }
     /// [`set`](Self::set) as the driver calls it: with the record the
     /// engine made ([`Request::take_stored_record`]), for a store that
     /// keeps it and hands it back from [`load`](Self::load) as
@@ -259,6 +267,9 @@ macro_rules! forward_store {
             fn kind(&self) -> StoreKind {
                 (**self).kind()
             }
+            fn keeps_records(&self) -> bool {
+                (**self).keeps_records()
+            }
             fn save_record<'a>(&'a self, id: &'a str, record: StoredRecord, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
                 (**self).save_record(id, record, expires_at, now)
             }
@@ -297,6 +308,10 @@ impl AsyncStore for MemoryStore {
     }
 
     fn answers_at_once(&self) -> bool {
+        true
+    }
+
+    fn keeps_records(&self) -> bool {
         true
     }
 
@@ -478,8 +493,8 @@ pub async fn drive_from_current<'r, S: AsyncStore + ?Sized>(
 ) -> Result<Action<'r>, Error> {
     req.set_store_kind(store.kind());
     loop {
-        // A write hands the store the record as the engine made it.
-        let saved = req.take_stored_record();
+        // A write hands a store that keeps records the one the engine made.
+        let saved = if store.keeps_records() { req.take_stored_record() } else { None };
         let Some(answer) = perform_saved(req.current_action(), saved, store, now).await else { break };
         answer.apply(req)?;
         req.poll_action()?;
