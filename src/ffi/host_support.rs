@@ -6,7 +6,7 @@
 
 use std::ffi::c_char;
 
-use super::{Fail, ResultCode, json_in, libsession_result, out_ptr};
+use super::{ResultCode, json_in, libsession_result, out_ptr};
 use crate::{CookieLimits, StoreKind};
 
 /// A `libsession_store_kind` crossing the boundary.
@@ -29,16 +29,7 @@ pub enum libsession_store_kind {
     Ttl = 1,
 }
 
-impl TryFrom<u32> for libsession_store_kind {
-    type Error = Fail;
-    fn try_from(n: u32) -> Result<Self, Fail> {
-        match n {
-            0 => Ok(libsession_store_kind::Memory),
-            1 => Ok(libsession_store_kind::Ttl),
-            _ => Err(Fail::invalid(format!("{n} is not a valid libsession_store_kind"))),
-        }
-    }
-}
+super::result::from_u32!(libsession_store_kind { Memory, Ttl });
 
 impl From<libsession_store_kind> for StoreKind {
     fn from(k: libsession_store_kind) -> Self {

@@ -169,6 +169,7 @@ macro_rules! from_u32 {
         }
     };
 }
+pub(crate) use from_u32;
 
 from_u32!(libsession_result {
     Ok,
