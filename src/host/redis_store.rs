@@ -12,10 +12,11 @@
 //!   destroy = `DEL key`.
 //!
 //! It runs on tokio (the `redis` crate's multiplexed connection). The store
-//! connects on first use; any failed command (a dropped connection, a
-//! refused connection, a timeout) is the engine's store failure with the
-//! error's message, and the connection is discarded so that the next
-//! operation connects anew.
+//! connects on first use. A command that finds its connection broken (the
+//! server restarted or closed it) reconnects and runs once more; any other
+//! failure (refused, timed out, an error reply, or the retry failing) is the
+//! engine's store failure with the error's message, and the connection is
+//! discarded so that the next operation connects anew.
 
 use std::fmt;
 use std::time::Duration;
@@ -137,10 +138,12 @@ impl RedisStore {
         connect_redis_ttl(expires_at, now, self.default_ttl)
     }
 
-    async fn connection(&self) -> Result<(u64, MultiplexedConnection), StoreError> {
+    /// The shared connection, connecting if there is none; `fresh` says it
+    /// was made by this call (so a failure on it is not a stale connection's).
+    async fn connection(&self) -> Result<Connection, StoreError> {
         let mut slot = self.conn.lock().await;
         if let Some(conn) = &slot.1 {
-            return Ok((slot.0, conn.clone()));
+            return Ok(Connection { generation: slot.0, fresh: false, conn: conn.clone() });
         }
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.connection_timeout))
@@ -152,19 +155,39 @@ impl RedisStore {
             .map_err(|e| StoreError::new(e.to_string()))?;
         slot.0 += 1;
         slot.1 = Some(conn.clone());
-        Ok((slot.0, conn))
+        Ok(Connection { generation: slot.0, fresh: true, conn })
     }
 
-    /// Runs one command; a failure discards the connection it used.
+    /// Forgets the connection of `generation` (not a newer one), so that the
+    /// next command connects anew.
+    async fn discard(&self, generation: u64) {
+        let mut slot = self.conn.lock().await;
+        if slot.0 == generation {
+            slot.1 = None;
+        }
+    }
+
+    /// Runs one command. A failure discards the connection it used; if that
+    /// connection was an older one that broke (the server restarted, or
+    /// closed it while idle), the command runs once more on a new
+    /// connection: GET, SET, EXPIRE and DEL of one session's key are
+    /// idempotent. A timeout is not retried, so a frozen server costs one
+    /// timeout, not two.
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
-        let (generation, mut conn) = self.connection().await?;
+        let Connection { generation, fresh, mut conn } = self.connection().await?;
+        let e = match cmd.query_async(&mut conn).await {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        self.discard(generation).await;
+        if fresh || !broken_connection(&e) {
+            return Err(StoreError::new(e.to_string()));
+        }
+        let Connection { generation, mut conn, .. } = self.connection().await?;
         match cmd.query_async(&mut conn).await {
             Ok(value) => Ok(value),
             Err(e) => {
-                let mut slot = self.conn.lock().await;
-                if slot.0 == generation {
-                    slot.1 = None;
-                }
+                self.discard(generation).await;
                 Err(StoreError::new(e.to_string()))
             }
         }
@@ -206,6 +229,19 @@ impl RedisStore {
     async fn destroy_record(&self, sid: &str) -> Result<(), StoreError> {
         self.query(redis::cmd("DEL").arg(self.key(sid))).await
     }
+}
+
+/// A connection handed to one command.
+struct Connection {
+    generation: u64,
+    fresh: bool,
+    conn: MultiplexedConnection,
+}
+
+/// Whether `e` says the connection itself is gone (reset, closed, broken
+/// pipe), as opposed to a timeout or an error reply.
+fn broken_connection(e: &redis::RedisError) -> bool {
+    !e.is_timeout() && (e.is_connection_dropped() || e.is_unrecoverable_error())
 }
 
 impl AsyncStore for RedisStore {

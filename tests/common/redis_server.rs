@@ -41,6 +41,35 @@ impl RedisServer {
     /// Starts (again) on the same port, with an empty data set.
     pub(crate) fn restart(&mut self) {
         self.kill();
+        let _ = std::fs::remove_file(self.dir.join("dump.rdb"));
+        self.start_again();
+    }
+
+    /// Restarts on the same port keeping the data (written to disk with
+    /// `SAVE` first, read back at start-up).
+    pub(crate) fn restart_keeping_data(&mut self) {
+        assert_eq!(self.command(&["SAVE"]), Reply::Simple("OK".into()));
+        self.kill();
+        self.start_again();
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
+    pub(crate) fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Thaws a [`pause`](Self::pause)d server (SIGCONT).
+    pub(crate) fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = self.child.as_ref().expect("a running server").id();
+        // SAFETY: signals our own child process, which has not been reaped.
+        assert_eq!(unsafe { libc::kill(pid as libc::pid_t, signal) }, 0);
+    }
+
+    fn start_again(&mut self) {
         let log = std::fs::File::create(self.dir.join("redis.log")).expect("log file");
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
