@@ -1,6 +1,8 @@
 //! The connect-redis compatible store against a real `redis-server` started
 //! by the test: keys, records and TTLs (checked with `TTL key`), touch,
-//! destroy, expiry, and a server killed mid-test and restarted.
+//! destroy, expiry, and faults: a server killed, restarted, frozen.
+
+#![allow(clippy::disallowed_methods)] // a test host: it times the fault cases
 
 #[path = "common/redis_server.rs"]
 mod redis_server;
