@@ -34,12 +34,54 @@ pub const DEFAULT_PREFIX: &str = "sess:";
 /// cookie has no expiry.
 pub const DEFAULT_TTL: i64 = CONNECT_REDIS_DEFAULT_TTL;
 
+/// Where the store sends its commands.
+enum Server {
+    /// One server (or a proxy in front of several).
+    Single(Box<redis::Client>),
+    /// A Redis Cluster, known by some of its nodes; the cluster client is
+    /// built at connect time, with the store's timeouts.
+    #[cfg(feature = "redis-cluster")]
+    Cluster(Vec<redis::ConnectionInfo>),
+}
+
+impl Server {
+    fn describe(&self) -> String {
+        match self {
+            Server::Single(client) => client.get_connection_info().addr().to_string(),
+            #[cfg(feature = "redis-cluster")]
+            Server::Cluster(nodes) => {
+                let nodes: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
+                format!("cluster [{}]", nodes.join(", "))
+            }
+        }
+    }
+}
+
+/// An open connection: a multiplexed one to a single server, or a cluster
+/// connection (which routes each single-key command to its slot's master).
+#[derive(Clone)]
+enum Conn {
+    Single(MultiplexedConnection),
+    #[cfg(feature = "redis-cluster")]
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl Conn {
+    async fn query<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        match self {
+            Conn::Single(conn) => cmd.query_async(conn).await,
+            #[cfg(feature = "redis-cluster")]
+            Conn::Cluster(conn) => cmd.query_async(conn).await,
+        }
+    }
+}
+
 /// A connect-redis compatible session store.
 pub struct RedisStore {
-    client: redis::Client,
+    server: Server,
     /// The connection and its generation (so that a failure discards only
     /// the connection that failed, not a newer one).
-    conn: tokio::sync::Mutex<(u64, Option<MultiplexedConnection>)>,
+    conn: tokio::sync::Mutex<(u64, Option<Conn>)>,
     prefix: String,
     default_ttl: i64,
     disable_touch: bool,
@@ -51,7 +93,7 @@ pub struct RedisStore {
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
-            .field("server", &self.client.get_connection_info().addr().to_string())
+            .field("server", &self.server.describe())
             .field("prefix", &self.prefix)
             .field("default_ttl", &self.default_ttl)
             .field("disable_touch", &self.disable_touch)
@@ -62,16 +104,42 @@ impl fmt::Debug for RedisStore {
 
 impl RedisStore {
     /// A store for the server at `url` (`redis://host:port/db`,
-    /// `redis://:password@host`, `rediss://` is not enabled). Does not
-    /// connect yet: only a malformed URL fails here.
+    /// `redis://user:password@host`, `redis+unix:///path`, and with the
+    /// `redis-tls` feature `rediss://host:port/db`, verified against the
+    /// system's root certificates). Does not connect yet: only a malformed
+    /// URL fails here.
     pub fn open(url: &str) -> Result<Self, StoreError> {
         redis::Client::open(url).map(RedisStore::with_client).map_err(|e| StoreError::new(e.to_string()))
     }
 
-    /// A store on an existing client, with connect-redis's defaults.
+    /// A store on an existing client (for instance one built with
+    /// `redis::Client::build_with_tls` to trust a private CA), with
+    /// connect-redis's defaults.
     pub fn with_client(client: redis::Client) -> Self {
+        RedisStore::on(Server::Single(Box::new(client)))
+    }
+
+    /// A store on a Redis Cluster (feature `redis-cluster`), given the URLs
+    /// of some of its nodes (`redis://` or, with `redis-tls`, `rediss://`).
+    /// Every command is a single-key one, so any slot layout works; keys,
+    /// records and TTLs are the same as on one server (connect-redis on a
+    /// cluster client writes the same). Does not connect yet.
+    #[cfg(feature = "redis-cluster")]
+    pub fn open_cluster<S: AsRef<str>>(nodes: impl IntoIterator<Item = S>) -> Result<Self, StoreError> {
+        use redis::IntoConnectionInfo as _;
+        let nodes = nodes
+            .into_iter()
+            .map(|url| url.as_ref().into_connection_info().map_err(|e| StoreError::new(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        if nodes.is_empty() {
+            return Err(StoreError::new("a cluster needs at least one node URL"));
+        }
+        Ok(RedisStore::on(Server::Cluster(nodes)))
+    }
+
+    fn on(server: Server) -> Self {
         RedisStore {
-            client,
+            server,
             conn: tokio::sync::Mutex::new((0, None)),
             prefix: DEFAULT_PREFIX.to_string(),
             default_ttl: DEFAULT_TTL,
@@ -145,17 +213,29 @@ impl RedisStore {
         if let Some(conn) = &slot.1 {
             return Ok(Connection { generation: slot.0, fresh: false, conn: conn.clone() });
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connection_timeout))
-            .set_response_timeout(Some(self.response_timeout));
-        let conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|e| StoreError::new(e.to_string()))?;
+        let conn = self.connect().await.map_err(|e| StoreError::new(e.to_string()))?;
         slot.0 += 1;
         slot.1 = Some(conn.clone());
         Ok(Connection { generation: slot.0, fresh: true, conn })
+    }
+
+    async fn connect(&self) -> redis::RedisResult<Conn> {
+        match &self.server {
+            Server::Single(client) => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(self.connection_timeout))
+                    .set_response_timeout(Some(self.response_timeout));
+                client.get_multiplexed_async_connection_with_config(&config).await.map(Conn::Single)
+            }
+            #[cfg(feature = "redis-cluster")]
+            Server::Cluster(nodes) => {
+                let client = redis::cluster::ClusterClient::builder(nodes.clone())
+                    .connection_timeout(self.connection_timeout)
+                    .response_timeout(self.response_timeout)
+                    .build()?;
+                client.get_async_connection().await.map(Conn::Cluster)
+            }
+        }
     }
 
     /// Forgets the connection of `generation` (not a newer one), so that the
@@ -175,7 +255,7 @@ impl RedisStore {
     /// timeout, not two.
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         let Connection { generation, fresh, mut conn } = self.connection().await?;
-        let e = match cmd.query_async(&mut conn).await {
+        let e = match conn.query(cmd).await {
             Ok(value) => return Ok(value),
             Err(e) => e,
         };
@@ -184,7 +264,7 @@ impl RedisStore {
             return Err(StoreError::new(e.to_string()));
         }
         let Connection { generation, mut conn, .. } = self.connection().await?;
-        match cmd.query_async(&mut conn).await {
+        match conn.query(cmd).await {
             Ok(value) => Ok(value),
             Err(e) => {
                 self.discard(generation).await;
@@ -235,7 +315,7 @@ impl RedisStore {
 struct Connection {
     generation: u64,
     fresh: bool,
-    conn: MultiplexedConnection,
+    conn: Conn,
 }
 
 /// Whether `e` says the connection itself is gone (reset, closed, broken
