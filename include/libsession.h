@@ -640,6 +640,48 @@ typedef uint32_t libsession_store_kind;
 #endif // __cplusplus
 
 /**
+ * The Redis command of a `libsession_redis_command`.
+ */
+enum libsession_redis_op
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `GET key`. A nil or empty reply: answer `LOAD` with
+   * `LIBSESSION_LOAD_STATUS_NOT_FOUND`; otherwise with `FOUND` and the
+   * reply's bytes (a stored `null` is a fresh session with
+   * `LIBSESSION_STORE_KIND_TTL`).
+   */
+  LIBSESSION_REDIS_OP_GET = 0,
+  /**
+   * `SET key value EX ttl_seconds`, or `SET key value` when `has_ttl` is
+   * false (connect-redis's `disableTTL`).
+   */
+  LIBSESSION_REDIS_OP_SET = 1,
+  /**
+   * `EXPIRE key ttl_seconds` (a TTL <= 0 makes Redis delete the key).
+   */
+  LIBSESSION_REDIS_OP_EXPIRE = 2,
+  /**
+   * `DEL key` (an absent key is fine).
+   */
+  LIBSESSION_REDIS_OP_DEL = 3,
+  /**
+   * Send nothing (a touch under `disableTouch` or `disableTTL`); answer
+   * the action with `LIBSESSION_STORE_STATUS_OK`.
+   */
+  LIBSESSION_REDIS_OP_NONE = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum libsession_redis_op libsession_redis_op;
+#else
+typedef uint32_t libsession_redis_op;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * An immutable, validated configuration, shared by every request.
  *
  * Handed out as `const libsession_config *` by
@@ -665,6 +707,13 @@ typedef struct libsession_config libsession_config;
  * Thread safety: not synchronized; use a builder from one thread at a time.
  */
 typedef struct libsession_config_builder libsession_config_builder;
+
+/**
+ * connect-redis's options (`prefix`, `ttl`, `disableTouch`, `disableTTL`),
+ * made by `libsession_redis_options_new`. Immutable: may be shared between
+ * threads.
+ */
+typedef struct libsession_redis_options libsession_redis_options;
 
 /**
  * One HTTP request's session lifecycle: express-session's middleware, the
@@ -732,6 +781,35 @@ typedef struct libsession_str {
    */
   size_t len;
 } libsession_str;
+
+/**
+ * One Redis command for the current store action
+ * (`libsession_request_redis_command`).
+ */
+typedef struct libsession_redis_command {
+  /**
+   * The command to send (a `libsession_redis_op`).
+   */
+  libsession_redis_op op;
+  /**
+   * The key (`prefix + session ID`); `{ NULL, 0 }` for `NONE`.
+   */
+  struct libsession_str key;
+  /**
+   * For `SET`, the value: the record's JSON text; otherwise `{ NULL, 0 }`.
+   */
+  struct libsession_str value;
+  /**
+   * Whether `ttl_seconds` counts: true for `EXPIRE` and for a `SET` with
+   * expiry.
+   */
+  bool has_ttl;
+  /**
+   * The TTL in seconds (`EX` for `SET`, the argument of `EXPIRE`); 0 when
+   * `has_ttl` is false.
+   */
+  int64_t ttl_seconds;
+} libsession_redis_command;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1352,6 +1430,139 @@ libsession_result libsession_record_memory_store_expiry(const uint8_t *record,
  * May be called from any thread at any time.
  */
 const char *libsession_result_name(libsession_result result);
+
+/**
+ * Reads connect-redis's options from a JSON object (what
+ * `new RedisStore(options)` takes, without `client`): `prefix` (a string,
+ * default `"sess:"`, may be empty), `ttl` (a number of seconds, default
+ * 86400; 0 also means 86400, as connect-redis's `ttl || 86400`; negative:
+ * sessions without expiry are deleted), `disableTouch` and `disableTTL`
+ * (booleans). `null` means absent; `{}` gives the defaults.
+ *
+ * # Parameters
+ * `json`, `json_len`: the options as UTF-8 JSON text (not NUL-terminated).
+ * `options_out`: where to store the options.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_UTF8`; `INVALID_JSON`;
+ * `INVALID_OPTION` (not an object, a wrong type, an unsupported option such
+ * as `serializer`, `client`, `scanCount` or a non-numeric `ttl`, or an
+ * unknown name). No handle exists yet, so the code is the only report;
+ * `libsession_redis_options_check` gives the message.
+ *
+ * # Memory and lifetimes
+ * `json` is read during the call only. Free the options with
+ * `libsession_redis_options_free`.
+ *
+ * # Safety
+ * `json` is NULL or `json_len` readable bytes; `options_out` is NULL or
+ * writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_redis_options_new(const uint8_t *json,
+                                               size_t json_len,
+                                               struct libsession_redis_options **options_out);
+
+/**
+ * Why `libsession_redis_options_new` refuses an options object: the
+ * message of its failure, NUL-terminated, written into a caller's buffer.
+ *
+ * # Parameters
+ * `json`, `json_len`: the options, as for `libsession_redis_options_new`.
+ * `message`, `message_size`: a buffer; the message is cut to
+ * `message_size - 1` bytes (at a UTF-8 boundary) and NUL-terminated (an
+ * empty string when the options are valid). `message_size` may be 0 only
+ * with a NULL `message`.
+ *
+ * # Returns
+ * What `libsession_redis_options_new` returns for the same text, or
+ * `NULL_PARAMETER` (`message` NULL with a size).
+ *
+ * # Thread safety
+ * May be called from any thread at any time.
+ *
+ * # Safety
+ * `json` is NULL or `json_len` readable bytes; `message` is NULL or
+ * `message_size` writable bytes.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_redis_options_check(const uint8_t *json,
+                                                 size_t json_len,
+                                                 uint8_t *message,
+                                                 size_t message_size);
+
+/**
+ * Frees options.
+ *
+ * # Parameters
+ * `options`: options from `libsession_redis_options_new`, or NULL (a no-op).
+ *
+ * # Memory and lifetimes
+ * `options` and every string borrowed from it must not be used afterwards;
+ * freeing twice is undefined behaviour.
+ *
+ * # Safety
+ * `options` is NULL or live.
+ */
+void libsession_redis_options_free(struct libsession_redis_options *options);
+
+/**
+ * The key prefix of the options (`prefix`), for helpers that scan keys
+ * (`SCAN 0 MATCH <prefix>*`) or build keys for sessions by ID.
+ *
+ * # Parameters
+ * `options`; `prefix_out`: receives the prefix (possibly empty, never
+ * absent).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `PANIC`.
+ *
+ * # Memory and lifetimes
+ * Valid until the options are freed.
+ *
+ * # Safety
+ * `options` is NULL or live; `prefix_out` is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_redis_options_prefix(const struct libsession_redis_options *options,
+                                                  struct libsession_str *prefix_out);
+
+/**
+ * The Redis command for the current `LOAD`, `SAVE`, `TOUCH` or `DESTROY`
+ * action, by connect-redis's rules (`docs/redis.md`): `GET` for a load;
+ * `SET` with `EX` (none under `disableTTL`) for a save whose TTL is > 0,
+ * else `DEL`; `EXPIRE` for a touch, or `NONE` under `disableTouch` or
+ * `disableTTL`; `DEL` for a destroy. The TTL is `ceil((expires_at - now) /
+ * 1000)` for a cookie with an expiry, `now` being the request's clock
+ * (`libsession_request_new`, then `libsession_request_set_now`), else the
+ * options' `ttl`.
+ *
+ * Send the command, then answer the action: a `LOAD` with the reply (nil
+ * or empty: `NOT_FOUND`; a failed command: `FAILED` with its message), the
+ * others with `libsession_request_handle_store_result` (`OK`, or `FAILED`
+ * with the message of a failed command: never drop a failure). Set
+ * `LIBSESSION_STORE_KIND_TTL` on the request (`libsession_request_set_store_kind`):
+ * Redis's TTL is the authority.
+ *
+ * # Parameters
+ * `req`; `options`; `command_out`: receives the command.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `WRONG_ACTION` (the current action is not a
+ * store action); `NULL_PARAMETER`; `PANIC`.
+ *
+ * # Memory and lifetimes
+ * The key and value are borrowed from the request: valid until its next
+ * state-changing call (`libsession_request_set_now` keeps them), together
+ * with every other getter result.
+ *
+ * # Safety
+ * `req` and `options` are NULL or live; `command_out` is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_redis_command(const struct libsession_request *req,
+                                                   const struct libsession_redis_options *options,
+                                                   struct libsession_redis_command *command_out);
 
 /**
  * Creates a request.

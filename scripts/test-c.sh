@@ -33,7 +33,7 @@ need python3 python3
 
 LIB=target/release/libsession.a
 OUT=target/c-tests
-TESTS=(test_lifecycle test_errors test_version test_api_rules test_stored test_null_params)
+TESTS=(test_lifecycle test_errors test_version test_api_rules test_stored test_redis test_null_params)
 CFLAGS=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -Iinclude -Itests/c)
 LIBS=(-lpthread -ldl -lm)
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)

@@ -155,6 +155,7 @@ mod host;
 #[allow(unsafe_code)]
 pub mod ffi;
 
+pub use engine::connect_redis;
 pub use engine::record;
 pub(crate) use engine::{
     action, config, cookie_header, date, error, ids, json, request, session, session_cookie, signing,

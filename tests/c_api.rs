@@ -101,6 +101,13 @@ fn c_stored_record_tests() {
     assert_passed(c_test("test_stored"), 3);
 }
 
+/// connect-redis's command plan (`libsession_request_redis_command`) run by a
+/// fake Redis: keys, values, TTLs, touch, destroy, options and their errors.
+#[test]
+fn c_redis_command_plan_tests() {
+    assert_passed(c_test("test_redis"), 6);
+}
+
 /// NULL for every pointer parameter of every function in the header gives
 /// `NULL_PARAMETER` (`tests/c/gen_null_checks.py` writes the program from the
 /// header's prototypes, and refuses a header where a function taking a

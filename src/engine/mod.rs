@@ -3,6 +3,7 @@
 
 pub(crate) mod action;
 pub(crate) mod config;
+pub mod connect_redis;
 pub(crate) mod cookie_header;
 pub(crate) mod date;
 pub(crate) mod error;

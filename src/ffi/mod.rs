@@ -101,6 +101,7 @@ macro_rules! ffi_boundary {
 
 pub mod config;
 pub mod host_support;
+pub mod redis;
 pub mod request;
 pub mod result;
 pub mod stored;
@@ -108,6 +109,7 @@ pub mod version;
 
 pub use config::*;
 pub use host_support::*;
+pub use redis::*;
 pub use request::*;
 pub use result::*;
 pub use stored::*;

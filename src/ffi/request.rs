@@ -50,7 +50,7 @@ use crate::{Action, CookieAttr, Error, LoadResult, Request, SEED_LEN, SeededIds,
 pub struct libsession_request {
     pub(crate) inner: Request,
     /// The request's clock (Unix ms), for the TTL of the current action.
-    now_ms: i64,
+    pub(crate) now_ms: i64,
     /// The payload of the most recent action, borrowed from `inner`.
     pub(crate) view: View,
     /// The texts getters made, kept until the next state-changing call so
@@ -86,11 +86,11 @@ impl std::fmt::Debug for libsession_request {
 /// The current action's kind and payload (raw views into the request).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct View {
-    kind: Option<libsession_action>,
-    id: libsession_str,
-    record: libsession_str,
+    pub(crate) kind: Option<libsession_action>,
+    pub(crate) id: libsession_str,
+    pub(crate) record: libsession_str,
     value: libsession_str,
-    expires_at: Option<i64>,
+    pub(crate) expires_at: Option<i64>,
 }
 
 impl View {
@@ -161,7 +161,7 @@ impl libsession_request {
     }
 
     /// Keeps `text` until the next state-changing call and returns a view of it.
-    fn keep(&self, text: String) -> libsession_str {
+    pub(crate) fn keep(&self, text: String) -> libsession_str {
         let mut outputs = self.outputs.borrow_mut();
         outputs.push(text);
         // The `String` just pushed: its bytes stay put until `outputs` is

@@ -29,6 +29,8 @@ HANDLES = {
     "struct libsession_request **": "&fx.req_out",
     "struct libsession_config_builder **": "&fx.builder_out",
     "const struct libsession_config **": "&fx.cfg_out",
+    "const struct libsession_redis_options *": "fx.redis",
+    "struct libsession_redis_options **": "&fx.redis_out",
     "const uint8_t *": '(const uint8_t *)"x"',
 }
 SCALARS = {"size_t": "1", "bool": "false", "int64_t": "NOW", "uint64_t": "0", "uint32_t": "0", "double": "0.0"}
@@ -111,6 +113,8 @@ typedef struct {
     libsession_config_builder *builder_out;
     const libsession_config *cfg_out;
     libsession_request *req_out;
+    libsession_redis_options *redis;
+    libsession_redis_options *redis_out;
     union {
         libsession_str s;
         int64_t i;
@@ -130,6 +134,10 @@ static void fx_init(fixture *fx) {
     }
     fx->cfg = simple_config();
     fx->req = new_request(fx->cfg, NOW, NULL);
+    if (libsession_redis_options_new(NULL, 0, &fx->redis) != LIBSESSION_RESULT_INVALID_JSON ||
+        libsession_redis_options_new((const uint8_t *)"{}", 2, &fx->redis) != LIBSESSION_RESULT_OK) {
+        h_fail(__FILE__, __LINE__, "redis_options_new");
+    }
 }
 
 static void fx_free(fixture *fx, bool builder_consumed) {
@@ -141,6 +149,8 @@ static void fx_free(fixture *fx, bool builder_consumed) {
     libsession_config_builder_free(fx->builder_out);
     libsession_config_free(fx->cfg_out);
     libsession_request_free(fx->req_out);
+    libsession_redis_options_free(fx->redis);
+    libsession_redis_options_free(fx->redis_out);
 }
 
 static void test_null_for_every_pointer_parameter(void) {
