@@ -26,10 +26,11 @@ use redis::aio::MultiplexedConnection;
 
 use crate::action::StoreKind;
 use crate::async_driver::{AsyncStore, StoreError, StoreFuture};
-use crate::record::{CONNECT_REDIS_DEFAULT_TTL, connect_redis_ttl};
+use crate::connect_redis::{ConnectRedisOptions, RedisCommand};
+use crate::record::CONNECT_REDIS_DEFAULT_TTL;
 
 /// connect-redis's default key prefix.
-pub const DEFAULT_PREFIX: &str = "sess:";
+pub const DEFAULT_PREFIX: &str = crate::connect_redis::DEFAULT_PREFIX;
 /// connect-redis's default TTL in seconds (one day), for sessions whose
 /// cookie has no expiry.
 pub const DEFAULT_TTL: i64 = CONNECT_REDIS_DEFAULT_TTL;
@@ -82,10 +83,9 @@ pub struct RedisStore {
     /// The connection and its generation (so that a failure discards only
     /// the connection that failed, not a newer one).
     conn: tokio::sync::Mutex<(u64, Option<Conn>)>,
-    prefix: String,
-    default_ttl: i64,
-    disable_touch: bool,
-    disable_ttl: bool,
+    /// connect-redis's options: they decide every command (one rule, shared
+    /// with the C ABI and so with every host).
+    options: ConnectRedisOptions,
     connection_timeout: Duration,
     response_timeout: Duration,
 }
@@ -94,10 +94,7 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
             .field("server", &self.server.describe())
-            .field("prefix", &self.prefix)
-            .field("default_ttl", &self.default_ttl)
-            .field("disable_touch", &self.disable_touch)
-            .field("disable_ttl", &self.disable_ttl)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -141,18 +138,22 @@ impl RedisStore {
         RedisStore {
             server,
             conn: tokio::sync::Mutex::new((0, None)),
-            prefix: DEFAULT_PREFIX.to_string(),
-            default_ttl: DEFAULT_TTL,
-            disable_touch: false,
-            disable_ttl: false,
+            options: ConnectRedisOptions::default(),
             connection_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(2),
         }
     }
 
+    /// All of connect-redis's options at once, e.g. read from its options
+    /// object with [`ConnectRedisOptions::from_json`].
+    pub fn options(mut self, options: ConnectRedisOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// connect-redis's `prefix` (default `sess:`; may be empty).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.options = self.options.prefix(prefix);
         self
     }
 
@@ -161,21 +162,21 @@ impl RedisStore {
     /// option as `ttl || 86400`, so its `ttl: 0` means 86400 here too; a
     /// negative value makes such sessions be deleted instead of saved.
     pub fn default_ttl(mut self, seconds: i64) -> Self {
-        self.default_ttl = if seconds == 0 { DEFAULT_TTL } else { seconds };
+        self.options = self.options.ttl(seconds);
         self
     }
 
     /// connect-redis's `disableTouch`: touches do nothing (the TTL is only
     /// renewed when the session is saved).
     pub fn disable_touch(mut self, on: bool) -> Self {
-        self.disable_touch = on;
+        self.options = self.options.disable_touch(on);
         self
     }
 
     /// connect-redis's `disableTTL`: records are written without expiry and
     /// touches do nothing. (A save whose TTL is <= 0 still deletes.)
     pub fn disable_ttl(mut self, on: bool) -> Self {
-        self.disable_ttl = on;
+        self.options = self.options.disable_ttl(on);
         self
     }
 
@@ -193,17 +194,14 @@ impl RedisStore {
 
     /// The key of session `sid`: prefix + sid.
     pub fn key(&self, sid: &str) -> String {
-        let mut key = String::with_capacity(self.prefix.len() + sid.len());
-        key.push_str(&self.prefix);
-        key.push_str(sid);
-        key
+        self.options.key(sid)
     }
 
     /// connect-redis's `getTTL`, in seconds: `ceil((expires_at - now) / 1000)`
     /// for a cookie that expires at `expires_at` (Unix ms, as in
     /// [`Action::Save`](crate::Action::Save)), else the default TTL.
     pub fn ttl(&self, expires_at: Option<i64>, now: i64) -> i64 {
-        connect_redis_ttl(expires_at, now, self.default_ttl)
+        self.options.ttl_for(expires_at, now)
     }
 
     /// The shared connection, connecting if there is none; `fresh` says it
@@ -278,36 +276,35 @@ impl RedisStore {
         self.query::<()>(&redis::cmd("PING")).await
     }
 
-    async fn get_record(&self, sid: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let data: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(self.key(sid))).await?;
-        // connect-redis: `if (!data) return null` (an empty string is no record).
-        Ok(data.filter(|d| !d.is_empty()))
-    }
-
-    async fn set_record(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) -> Result<(), StoreError> {
-        let ttl = self.ttl(expires_at, now);
-        let key = self.key(sid);
-        if ttl <= 0 {
-            return self.query(redis::cmd("DEL").arg(key)).await;
-        }
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(key).arg(record);
-        if !self.disable_ttl {
-            cmd.arg("EX").arg(ttl);
-        }
-        self.query(&cmd).await
-    }
-
-    async fn touch_record(&self, sid: &str, expires_at: Option<i64>, now: i64) -> Result<(), StoreError> {
-        if self.disable_touch || self.disable_ttl {
-            return Ok(());
-        }
-        // A non-positive TTL makes Redis delete the key, as with connect-redis.
-        self.query(redis::cmd("EXPIRE").arg(self.key(sid)).arg(self.ttl(expires_at, now))).await
-    }
-
-    async fn destroy_record(&self, sid: &str) -> Result<(), StoreError> {
-        self.query(redis::cmd("DEL").arg(self.key(sid))).await
+    /// Sends one planned command; `GET`'s reply is returned.
+    async fn run(&self, command: RedisCommand<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        let cmd = match command {
+            RedisCommand::Get { key } => {
+                let data: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(key)).await?;
+                // connect-redis: `if (!data) return null` (an empty string is no record).
+                return Ok(data.filter(|d| !d.is_empty()));
+            }
+            RedisCommand::Set { key, value, ttl } => {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(key).arg(value);
+                if let Some(ttl) = ttl {
+                    cmd.arg("EX").arg(ttl);
+                }
+                cmd
+            }
+            RedisCommand::Expire { key, ttl } => {
+                let mut cmd = redis::cmd("EXPIRE");
+                cmd.arg(key).arg(ttl);
+                cmd
+            }
+            RedisCommand::Del { key } => {
+                let mut cmd = redis::cmd("DEL");
+                cmd.arg(key);
+                cmd
+            }
+            RedisCommand::Nothing => return Ok(None),
+        };
+        self.query::<()>(&cmd).await.map(|()| None)
     }
 }
 
@@ -326,19 +323,19 @@ fn broken_connection(e: &redis::RedisError) -> bool {
 
 impl AsyncStore for RedisStore {
     fn get<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
-        StoreFuture::boxed(self.get_record(id))
+        StoreFuture::boxed(self.run(self.options.load(id)))
     }
 
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
-        StoreFuture::boxed(self.set_record(id, record, expires_at, now))
+        StoreFuture::boxed(async move { self.run(self.options.save(id, record, expires_at, now)).await.map(drop) })
     }
 
     fn touch<'a>(&'a self, id: &'a str, _record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
-        StoreFuture::boxed(self.touch_record(id, expires_at, now))
+        StoreFuture::boxed(async move { self.run(self.options.touch(id, expires_at, now)).await.map(drop) })
     }
 
     fn destroy<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, ()> {
-        StoreFuture::boxed(self.destroy_record(id))
+        StoreFuture::boxed(async move { self.run(self.options.destroy(id)).await.map(drop) })
     }
 
     /// Redis's TTL is the authority: a touch refreshes only the TTL, so the
