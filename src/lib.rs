@@ -156,6 +156,8 @@ mod host;
 pub mod ffi;
 
 pub use engine::connect_redis;
+pub use engine::event;
+pub use engine::guards;
 pub use engine::record;
 pub(crate) use engine::{
     action, config, cookie_header, date, error, ids, json, request, session, session_cookie, signing,
@@ -176,6 +178,8 @@ pub use async_driver::{AsyncStore, FoundRecord, StoreError};
 pub use config::{Config, ConfigBuilder, MAX_SECRETS, Priority, SameSite, Secure, Unset};
 pub use cookie_header::CookieLimits;
 pub use error::{ConfigError, Error};
+pub use event::{Event, StoreOperation};
+pub use guards::{DuplicateCookies, OnLoadError, OnSaveError};
 #[cfg(feature = "os-rng")]
 pub use host::os_rng::{OsRngIds, os_random};
 pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};

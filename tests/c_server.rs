@@ -230,10 +230,17 @@ fn view_counter_server_over_http() {
     assert_eq!(r.body, "Views: 1\n");
     assert_eq!(sid(r.set_cookie.as_deref().unwrap()), third);
 
-    // /logout destroys the session: no cookie is sent, and the next visit
-    // (with the old cookie) starts over with a new ID.
+    // /logout destroys the session and removes the cookie (clearCookieOnDestroy,
+    // on by default): the next visit starts over with a new ID.
     let r = curl(port, "/logout", &jar);
-    assert_eq!((r.status, r.body.as_str(), r.set_cookie.as_deref()), (200, "Logged out\n", None));
+    assert_eq!(
+        (r.status, r.body.as_str(), r.set_cookie.as_deref()),
+        (
+            200,
+            "Logged out\n",
+            Some("connect.sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax")
+        )
+    );
     let r = curl(port, "/", &jar);
     assert_eq!(r.body, "Views: 1\n");
     let fourth = sid(r.set_cookie.as_deref().expect("a new cookie after logout"));

@@ -32,6 +32,13 @@ fn config(max_age: Option<f64>, rolling: bool, resave: bool, save_uninitialized:
     )
 }
 
+/// The cookie a browser keeps after `set_cookie`: none after a removal
+/// (an empty value, expired).
+fn jar_after(set_cookie: &str) -> Option<String> {
+    let value = set_cookie.split(';').next().and_then(|p| p.split_once('=')).map(|(_, v)| v.to_string());
+    value.filter(|v| !v.is_empty())
+}
+
 fn sign(id: &str, secret: &str) -> String {
     // Build a signed cookie value through the engine itself: a fresh session
     // with a queued ID, saved, gives "name=s%3A<id>.<sig>; ...".
@@ -346,7 +353,7 @@ proptest! {
             prop_assert_eq!(req.finish().err(), Some(Error::WrongPhase));
             prop_assert!(d.set_cookies.len() <= 1, "{} Set-Cookie headers", d.set_cookies.len());
             if let Some(c) = d.set_cookies.first() {
-                jar = c.split(';').next().and_then(|p| p.split_once('=')).map(|(_, v)| v.to_string());
+                jar = jar_after(c);
             }
         }
     }
@@ -398,6 +405,7 @@ proptest! {
         let now = 1_700_000_000_000i64;
         for (n, ops) in requests.iter().enumerate() {
             let mut req = Request::new(cfg.clone(), UnixMillis(now as u64), SeededIds::new(&[n as u8 + 100; 32]));
+            let cookie_sent = jar.is_some();
             if let Some(c) = &jar {
                 req.add_cookie_header(format!("connect.sid={c}").as_bytes()).expect("facts");
             }
@@ -462,10 +470,17 @@ proptest! {
             if modified {
                 model_store.insert(current_sid.clone(), data.clone());
             }
-            // Browser-session cookie: sent only for a new ID that was modified.
-            prop_assert_eq!(set_cookie.is_some(), alive && is_new && modified);
+            // Browser-session cookie: sent only for a new ID that was modified;
+            // a destroyed session's cookie is removed (clearCookieOnDestroy,
+            // a secure default) when the request sent one.
+            let removal = !alive && cookie_sent;
+            prop_assert_eq!(set_cookie.is_some(), alive && is_new && modified || removal);
+            if removal {
+                let c = set_cookie.as_deref().unwrap_or_default();
+                prop_assert!(c.starts_with("connect.sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"), "{}", c);
+            }
             if let Some(c) = set_cookie {
-                jar = c.split(';').next().and_then(|p| p.split_once('=')).map(|(_, v)| v.to_string());
+                jar = jar_after(&c);
             }
             // The store holds exactly the model's sessions.
             let mut actual: Vec<(String, Data)> = store

@@ -15,6 +15,7 @@
 
 use crate::cookie_header::CookieLimits;
 use crate::error::ConfigError;
+use crate::guards::{DuplicateCookies, Guards, OnLoadError, OnSaveError};
 use crate::json::{Map, Value};
 use crate::session_cookie::{CookieOptions, valid_domain, valid_name, valid_path};
 use crate::signing::Key;
@@ -96,6 +97,8 @@ pub struct Config {
     pub(crate) scope: String,
     pub(crate) limits: CookieLimits,
     pub(crate) express_compat: bool,
+    /// The options beyond express-session.
+    pub(crate) guards: Guards,
 }
 
 const _: () = {
@@ -151,6 +154,7 @@ pub struct ConfigBuilder {
     cookie: CookieOptions,
     limits: CookieLimits,
     express_compat: bool,
+    guards: Guards,
 }
 
 impl Default for ConfigBuilder {
@@ -190,6 +194,7 @@ impl ConfigBuilder {
             },
             limits: CookieLimits::default(),
             express_compat: false,
+            guards: Guards::secure(),
         }
     }
 
@@ -207,6 +212,7 @@ impl ConfigBuilder {
                 ..CookieOptions::default()
             },
             express_compat: true,
+            guards: Guards::express(),
             ..ConfigBuilder::new()
         }
     }
@@ -267,10 +273,91 @@ impl ConfigBuilder {
                     Value::Null => {}
                     _ => return Err(ConfigError::InvalidOption),
                 },
+                // Beyond express-session (docs/options.md).
+                "ignore" => match v {
+                    Value::Array(paths) => {
+                        b.guards.ignore = paths
+                            .iter()
+                            .map(|p| p.as_str().map(str::to_string).ok_or(ConfigError::InvalidOption))
+                            .collect::<Result<_, _>>()?
+                    }
+                    Value::Null => b.guards.ignore.clear(),
+                    _ => return Err(ConfigError::InvalidOption),
+                },
+                "clearCookieOnDestroy" => b.guards.clear_cookie_on_destroy = bool_opt(v)?,
+                "resignOldKeys" => b.guards.resign_old_keys = bool_opt(v)?,
+                "duplicateCookies" => {
+                    b.guards.duplicate_cookies = match v.as_str() {
+                        Some("first") => DuplicateCookies::First,
+                        Some("tryEach") => DuplicateCookies::TryEach,
+                        _ => return Err(ConfigError::InvalidOption),
+                    }
+                }
+                "onLoadError" => {
+                    b.guards.on_load_error = match v.as_str() {
+                        Some("fail") => OnLoadError::Fail,
+                        Some("fresh") => OnLoadError::Fresh,
+                        _ => return Err(ConfigError::InvalidOption),
+                    }
+                }
+                "onSaveError" => {
+                    b.guards.on_save_error = match v.as_str() {
+                        Some("report") => OnSaveError::Report,
+                        Some("withholdCookie") => OnSaveError::WithholdCookie,
+                        _ => return Err(ConfigError::InvalidOption),
+                    }
+                }
                 _ => return Err(ConfigError::InvalidOption),
             }
         }
         Ok(b)
+    }
+
+    /// `ignore` (Connect's): requests for these exact pathnames get no
+    /// session at all: no load, no cookie, no save. Default: none.
+    pub fn ignore<S: Into<String>>(mut self, paths: impl IntoIterator<Item = S>) -> Self {
+        self.guards.ignore = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `clearCookieOnDestroy`: destroying the session (`destroy`, and
+    /// `unset: "destroy"`) sends a removal Set-Cookie (same name, path and
+    /// domain, expired), so the browser forgets the cookie at logout.
+    /// Secure default on; express-session: off.
+    pub fn clear_cookie_on_destroy(mut self, on: bool) -> Self {
+        self.guards.clear_cookie_on_destroy = on;
+        self
+    }
+
+    /// `resignOldKeys`: a cookie verified by a secret other than the first
+    /// gets a Set-Cookie signed by the first, so a key rotation completes as
+    /// users return. Secure default on; express-session: off.
+    pub fn resign_old_keys(mut self, on: bool) -> Self {
+        self.guards.resign_old_keys = on;
+        self
+    }
+
+    /// `duplicateCookies`: with several cookies of the session's name, try
+    /// the first only (express-session) or each in order. Secure default:
+    /// [`DuplicateCookies::TryEach`].
+    pub fn duplicate_cookies(mut self, policy: DuplicateCookies) -> Self {
+        self.guards.duplicate_cookies = policy;
+        self
+    }
+
+    /// `onLoadError`: fail the request when loading fails (express-session,
+    /// the default) or carry on with a fresh session.
+    pub fn on_load_error(mut self, policy: OnLoadError) -> Self {
+        self.guards.on_load_error = policy;
+        self
+    }
+
+    /// `onSaveError`: report a failed end-of-request save after the response
+    /// (express-session, the default), or withhold the Set-Cookie until the
+    /// save succeeds.
+    pub fn on_save_error(mut self, policy: OnSaveError) -> Self {
+        self.guards.on_save_error = policy;
+        self
     }
 
     /// express-session's `name`: the cookie's name (default `connect.sid`).
@@ -451,6 +538,7 @@ impl ConfigBuilder {
             cookie: self.cookie,
             limits: self.limits,
             express_compat: self.express_compat,
+            guards: self.guards,
         })
     }
 }

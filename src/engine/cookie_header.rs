@@ -56,42 +56,68 @@ fn find_byte(h: &[u8], c: u8) -> Option<usize> {
     words.remainder().iter().position(|&x| x == c).map(|p| p + at)
 }
 
-/// Where the raw value (after trimming and unquoting, before percent-decoding) of
-/// the first pair named `name` in the header, following `cookie.parse`
-/// 0.7.2 step by step, including its back-tracking over fragments that have
-/// no `=`.
-pub(crate) fn find_raw(header: &[u8], name: &[u8], limits: CookieLimits) -> Option<(usize, usize)> {
+/// Where the raw values (after trimming and unquoting, before
+/// percent-decoding) of the pairs named `name` are, in header order,
+/// following `cookie.parse` 0.7.2 step by step, including its back-tracking
+/// over fragments that have no `=`. express-session reads the first; the
+/// others are for trying each of several cookies of one name (RFC 6265bis:
+/// a parent domain's or a longer path's cookie is sent beside the app's own).
+pub(crate) fn raw_values<'h>(header: &'h [u8], name: &'h [u8], limits: CookieLimits) -> RawValues<'h> {
     let h = &header[..header.len().min(limits.max_header_bytes)];
-    let len = h.len();
-    if len < 2 {
-        return None;
-    }
-    let mut index = 0;
-    let mut pairs = 0;
-    loop {
-        let eq = find(h, b'=', index)?;
-        let end = match find(h, b';', index) {
-            None => len,
-            Some(semi) if eq > semi => {
-                // Back-track to just after the last ';' before this '='.
-                index = h[..eq].iter().rposition(|&c| c == b';').map_or(0, |p| p + 1);
+    RawValues { h, name, max_pairs: limits.max_pairs, index: 0, pairs: 0, done: h.len() < 2 }
+}
+
+/// The iterator of [`raw_values`].
+pub(crate) struct RawValues<'h> {
+    h: &'h [u8],
+    name: &'h [u8],
+    max_pairs: usize,
+    index: usize,
+    pairs: usize,
+    done: bool,
+}
+
+impl Iterator for RawValues<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let h = self.h;
+        let len = h.len();
+        while !self.done {
+            let index = self.index;
+            let Some(eq) = find(h, b'=', index) else {
+                self.done = true;
+                return None;
+            };
+            let end = match find(h, b';', index) {
+                None => len,
+                Some(semi) if eq > semi => {
+                    // Back-track to just after the last ';' before this '='.
+                    self.index = h[..eq].iter().rposition(|&c| c == b';').map_or(0, |p| p + 1);
+                    continue;
+                }
+                Some(semi) => semi,
+            };
+            self.pairs += 1;
+            if self.pairs > self.max_pairs {
+                self.done = true;
+                return None;
+            }
+            self.index = end + 1;
+            if self.index >= len {
+                self.done = true;
+            }
+            let mut ks = index;
+            while ks < eq && is_sp(h[ks]) {
+                ks += 1;
+            }
+            let mut ke = eq;
+            while ke > ks && is_sp(h[ke - 1]) {
+                ke -= 1;
+            }
+            if &h[ks..ke] != self.name {
                 continue;
             }
-            Some(semi) => semi,
-        };
-        pairs += 1;
-        if pairs > limits.max_pairs {
-            return None;
-        }
-        let mut ks = index;
-        while ks < eq && is_sp(h[ks]) {
-            ks += 1;
-        }
-        let mut ke = eq;
-        while ke > ks && is_sp(h[ke - 1]) {
-            ke -= 1;
-        }
-        if &h[ks..ke] == name {
             let mut vs = eq + 1;
             while vs < end && is_sp(h[vs]) {
                 vs += 1;
@@ -111,10 +137,7 @@ pub(crate) fn find_raw(header: &[u8], name: &[u8], limits: CookieLimits) -> Opti
             }
             return Some((vs, ve));
         }
-        index = end + 1;
-        if index >= len {
-            return None;
-        }
+        None
     }
 }
 
@@ -262,7 +285,7 @@ mod tests {
     use super::*;
 
     fn get<'a>(h: &'a str, n: &str) -> Option<&'a str> {
-        find_raw(h.as_bytes(), n.as_bytes(), CookieLimits::default()).map(|(a, b)| &h[a..b])
+        raw_values(h.as_bytes(), n.as_bytes(), CookieLimits::default()).next().map(|(a, b)| &h[a..b])
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod connect_redis;
 pub(crate) mod cookie_header;
 pub(crate) mod date;
 pub(crate) mod error;
+pub mod event;
+pub mod guards;
 pub(crate) mod ids;
 pub(crate) mod json;
 pub mod record;

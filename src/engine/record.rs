@@ -362,9 +362,10 @@ impl std::fmt::Debug for StoredRecord {
 
 /// What a store record turned out to be.
 pub(crate) enum Record {
-    /// express-session would generate a new session (falsy record, or
-    /// expired by the store's rule).
+    /// express-session would generate a new session (a falsy record).
     Absent,
+    /// Likewise, because the record expired by the store's rule.
+    Expired,
     /// A session; `original` is the change-detection text when it differs
     /// from the loaded data (keys were dropped).
     Session { session: Box<Session>, original: Option<HashText> },
@@ -471,14 +472,14 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
     let cookie = match (cookie, canonical) {
         (Some(CookieMember::Canonical), Some(read)) => {
             if checks_expiry && read.date.is_some_and(|t| t <= now) {
-                return Record::Absent;
+                return Record::Expired;
             }
             read.cookie
         }
         (cookie, _) => {
             let (expired, expires_date) = member_expired(cookie.as_ref(), &fields, now);
             if checks_expiry && expired {
-                return Record::Absent;
+                return Record::Expired;
             }
             match SessionCookie::from_record_parsed(cookie, &mut fields, expires_date, now) {
                 Ok(c) => c,
@@ -503,7 +504,7 @@ impl StoredRecord {
     pub(crate) fn read(self, now: f64, kind: StoreKind) -> Record {
         match self.session {
             // MemoryStore's rule on the cookie, as reading the text applies it.
-            Some(session) if kind == StoreKind::Memory && session.cookie.expired_at(now) => Record::Absent,
+            Some(session) if kind == StoreKind::Memory && session.cookie.expired_at(now) => Record::Expired,
             Some(session) => Record::Session { session, original: None },
             None => read_record(RecordInput::Shared(self.text), now, kind),
         }

@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use crate::action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis};
 use crate::config::Config;
-use crate::cookie_header::{decode_bytes_into, decode_uri_component, find_raw, is_uri_component_encoding, latin1};
+use crate::cookie_header::{decode_bytes_into, decode_uri_component, is_uri_component_encoding, latin1, raw_values};
 use crate::error::Error;
+use crate::event::{Event, StoreOperation};
+use crate::guards::{DuplicateCookies, OnLoadError, OnSaveError};
 use crate::ids::IdSource;
 use crate::json::{Map, Value};
 use crate::record::{Record, RecordInput, StoredRecord, read_record};
@@ -31,9 +33,15 @@ struct RecordCache {
     layout: Layout,
 }
 
-/// A verified cookie's session ID, and where its value sits in the Cookie
-/// header when the signing key (the first) verified it and it is ASCII.
-type VerifiedCookie = (Arc<str>, Option<(usize, usize)>);
+/// A verified cookie: its session ID, the position of the secret that
+/// verified it, and where its value sits in the Cookie header when the
+/// signing key (the first) verified it and it is ASCII.
+#[derive(Clone, Debug)]
+struct VerifiedCookie {
+    id: Arc<str>,
+    key_index: usize,
+    span: Option<(usize, usize)>,
+}
 
 /// An owned action, kept until the next call so that [`Action`] can borrow it.
 #[derive(Debug)]
@@ -114,6 +122,11 @@ struct Facts {
     tls: bool,
     store_unavailable: bool,
     store_kind: StoreKind,
+    /// The target's pathname is one of the `ignore` paths.
+    ignored: bool,
+    /// The host asked for a removal cookie when the request's cookie names
+    /// no live session.
+    clear_stale_cookie: bool,
 }
 
 /// One HTTP request's session lifecycle. `Send`: it may move between
@@ -168,6 +181,24 @@ pub struct Request {
     /// Where the parts of the outstanding end-of-request Save's or Touch's
     /// record are.
     written: Option<Layout>,
+
+    // Beyond express-session (config.guards).
+    /// Events for the host, oldest first ([`Request::poll_event`]).
+    events: std::collections::VecDeque<Event>,
+    /// The position of the secret that verified `cookie_id`.
+    cookie_key: usize,
+    /// More verified cookies of the session's name to try, in order, when
+    /// the one being loaded has no session (`duplicateCookies: "tryEach"`).
+    candidates: Vec<VerifiedCookie>,
+    /// A cookie of the session's name came with the request.
+    cookie_sent: bool,
+    /// The handler destroyed the session (or `unset: "destroy"` will).
+    destroyed: bool,
+    /// The middleware loaded the session the cookie names.
+    loaded_from_cookie: bool,
+    /// The Set-Cookie held until the end-of-request save succeeds
+    /// (`onSaveError: "withholdCookie"`).
+    held_cookie: Option<String>,
 }
 
 const _: () = {
@@ -195,13 +226,14 @@ impl Request {
     pub fn with_boxed_ids(config: Arc<Config>, now: UnixMillis, ids: Box<dyn IdSource>) -> Self {
         // The default target is `/`.
         let in_scope = b"/".starts_with(config.scope.as_bytes());
+        let ignored = config.guards.ignore.iter().any(|p| p == "/");
         Request {
             config,
             now: now.0 as f64,
             ids,
             pushed: std::collections::VecDeque::new(),
             generated: 0,
-            facts: Facts { in_scope, ..Facts::default() },
+            facts: Facts { in_scope, ignored, ..Facts::default() },
             phase: Phase::Start,
             queue: std::collections::VecDeque::new(),
             current: None,
@@ -220,6 +252,13 @@ impl Request {
             touched: false,
             record_cache: None,
             written: None,
+            events: std::collections::VecDeque::new(),
+            cookie_key: 0,
+            candidates: Vec::new(),
+            cookie_sent: false,
+            destroyed: false,
+            loaded_from_cookie: false,
+            held_cookie: None,
         }
     }
 
@@ -237,8 +276,28 @@ impl Request {
     /// (an empty target counts as `/`).
     pub fn set_target(&mut self, target: &[u8]) -> Result<(), Error> {
         self.fact_phase()?;
-        self.facts.in_scope = pathname(target).starts_with(self.config.scope.as_bytes());
+        let path = pathname(target);
+        self.facts.in_scope = path.starts_with(self.config.scope.as_bytes());
+        self.facts.ignored = self.config.guards.ignore.iter().any(|p| p.as_bytes() == &*path);
         Ok(())
+    }
+
+    /// Asks for a removal Set-Cookie (same name, path and domain, expired)
+    /// when the request's cookie names no live session (a forged or stale
+    /// cookie, a session gone from the store) and the response sets no new
+    /// one, so the browser stops sending it. Off by default.
+    pub fn set_clear_stale_cookie(&mut self, on: bool) -> Result<(), Error> {
+        self.fact_phase()?;
+        self.facts.clear_stale_cookie = on;
+        Ok(())
+    }
+
+    /// The next event of this request's session (oldest first), if any: a
+    /// forged cookie, an old key, a record gone or corrupt, a store failure
+    /// (see [`Event`]). Drain them whenever convenient, typically after
+    /// `Done`; they never change what the request does.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
     }
 
     /// One `Cookie` header value; several are joined with `"; "` as Node does.
@@ -391,28 +450,80 @@ impl Request {
                 self.loaded(pending, record)
             }
             LoadResult::NotFound | LoadResult::Missing { .. } if pending == Pending::MiddlewareLoad => {
-                self.generate_ready()
+                self.events.push_back(Event::RecordNotFound);
+                self.no_session_for_cookie()
             }
             LoadResult::Failed { message } if pending == Pending::MiddlewareLoad => {
-                self.phase = Phase::App { load_error: Some(message.to_string()) };
-                Ok(())
+                self.events.push_back(Event::StoreError { operation: StoreOperation::Load });
+                self.load_failed(message.to_string())
             }
             LoadResult::Failed { message } | LoadResult::Missing { message } => {
+                self.events.push_back(Event::StoreError { operation: StoreOperation::Load });
                 self.complete(Some(message.to_string()));
                 Ok(())
             }
             LoadResult::NotFound => {
+                self.events.push_back(Event::RecordNotFound);
                 self.complete(Some(FAILED_TO_LOAD.into()));
                 Ok(())
             }
         }
     }
 
+    /// The cookie's session is not there (no record, or one expired or
+    /// falsy): the next verified cookie of the name (`duplicateCookies:
+    /// "tryEach"`), or a new session.
+    fn no_session_for_cookie(&mut self) -> Result<(), Error> {
+        if self.candidates.is_empty() {
+            return self.generate_ready();
+        }
+        let next = self.candidates.remove(0);
+        self.use_cookie(Some(next));
+        self.store_op(Out::Load, Pending::MiddlewareLoad);
+        Ok(())
+    }
+
+    /// Loading the cookie's session failed with `message` (a store error, a
+    /// corrupt record): express-session fails the request; with
+    /// `onLoadError: "fresh"` the request carries on with a new session (the
+    /// old record untouched).
+    fn load_failed(&mut self, message: String) -> Result<(), Error> {
+        if self.config.guards.on_load_error == OnLoadError::Fresh {
+            self.candidates.clear();
+            return self.generate_ready();
+        }
+        self.phase = Phase::App { load_error: Some(message) };
+        Ok(())
+    }
+
+    /// The cookie whose session the middleware loads (or none).
+    fn use_cookie(&mut self, cookie: Option<VerifiedCookie>) {
+        let (id, key_index, span) = match cookie {
+            Some(c) => (Some(c.id), c.key_index, c.span),
+            None => (None, 0, None),
+        };
+        if key_index > 0 {
+            self.events.push_back(Event::VerifiedByOldKey { index: key_index });
+        }
+        self.cookie_value = span;
+        self.cookie_key = key_index;
+        self.cookie_id = id.clone();
+        self.session_id = id;
+    }
+
     /// A record the store found, read.
     fn loaded(&mut self, pending: Pending, record: Record) -> Result<(), Error> {
+        let event = match &record {
+            Record::Absent => Some(Event::RecordNotFound),
+            Record::Expired => Some(Event::RecordExpired),
+            Record::Corrupt(_) => Some(Event::RecordCorrupt),
+            Record::Session { .. } => None,
+        };
+        self.events.extend(event);
         match (pending, record) {
-            (Pending::MiddlewareLoad, Record::Absent) => return self.generate_ready(),
+            (Pending::MiddlewareLoad, Record::Absent | Record::Expired) => return self.no_session_for_cookie(),
             (Pending::MiddlewareLoad, Record::Session { session, original }) => {
+                self.loaded_from_cookie = true;
                 self.replace_session(Some(session));
                 self.wrapped = true;
                 self.original_id = self.session_id.clone();
@@ -425,10 +536,8 @@ impl Request {
                 }
                 self.phase = Phase::App { load_error: None };
             }
-            (Pending::MiddlewareLoad, Record::Corrupt(message)) => {
-                self.phase = Phase::App { load_error: Some(message) };
-            }
-            (_, Record::Absent) => self.complete(Some(FAILED_TO_LOAD.into())),
+            (Pending::MiddlewareLoad, Record::Corrupt(message)) => return self.load_failed(message),
+            (_, Record::Absent | Record::Expired) => self.complete(Some(FAILED_TO_LOAD.into())),
             (_, Record::Corrupt(message)) => self.complete(Some(message)),
             (_, Record::Session { session, .. }) => {
                 // reload() keeps the request's original hash and the
@@ -447,6 +556,14 @@ impl Request {
             StoreResult::Ok => None,
             StoreResult::Failed { message } => Some(message.to_string()),
         };
+        if error.is_some() {
+            let operation = match (pending, &self.current) {
+                (Pending::HandlerSave, _) | (Pending::End, Some(Out::Save { .. })) => StoreOperation::Save,
+                (Pending::End, Some(Out::Touch { .. })) => StoreOperation::Touch,
+                _ => StoreOperation::Destroy,
+            };
+            self.events.push_back(Event::StoreError { operation });
+        }
         match pending {
             Pending::HandlerSave | Pending::HandlerDestroy => self.complete(error),
             Pending::Regenerate => {
@@ -454,8 +571,11 @@ impl Request {
                 self.complete(error);
             }
             Pending::End => {
-                if let Some(message) = error {
-                    self.queue.push_back(Out::Error(message));
+                let held = self.held_cookie.take();
+                match error {
+                    // The session was not stored: no cookie for it.
+                    Some(message) => self.queue.push_back(Out::Error(message)),
+                    None => self.queue.extend(held.map(Out::SetCookie)),
                 }
                 self.done();
             }
@@ -480,6 +600,7 @@ impl Request {
     }
 
     fn fail(&mut self, e: Error) -> Error {
+        self.events.push_back(Event::Misuse);
         self.phase = Phase::Failed;
         self.queue.clear();
         self.current = None;
@@ -506,6 +627,10 @@ impl Request {
     fn start(&mut self) -> Result<(), Error> {
         self.phase = Phase::App { load_error: None };
         let config = Arc::clone(&self.config);
+        if self.facts.ignored {
+            self.events.push_back(Event::Ignored);
+            return Ok(());
+        }
         if self.facts.store_unavailable || !self.facts.in_scope {
             return Ok(());
         }
@@ -514,20 +639,17 @@ impl Request {
             return Ok(());
         }
         self.is_secure = self.compute_is_secure();
-        let cookie_id = match self.read_cookie(&config) {
-            Ok(Some((id, value))) => {
-                self.cookie_value = value;
-                Some(id)
-            }
-            Ok(None) => None,
+        let mut cookies = match self.read_cookie(&config) {
+            Ok(cookies) => cookies,
             Err(message) => {
                 self.phase = Phase::App { load_error: Some(message) };
                 return Ok(());
             }
         };
         self.engaged = true;
-        self.cookie_id = cookie_id.clone();
-        self.session_id = cookie_id;
+        let first = (!cookies.is_empty()).then(|| cookies.remove(0));
+        self.candidates = cookies;
+        self.use_cookie(first);
         match &self.session_id {
             Some(id) if !id.is_empty() => {
                 self.phase = Phase::Loading;
@@ -538,48 +660,56 @@ impl Request {
         }
     }
 
-    /// express-session's `getcookie`: the verified session ID, if any. `Err`
-    /// reproduces the TypeError express-session throws for a cookie name that
-    /// is an `Object.prototype` property (compatibility mode only).
-    /// With the ID, where its value is in the header if the signing key
-    /// verified it and it is ASCII.
-    fn read_cookie(&self, config: &Config) -> Result<Option<VerifiedCookie>, String> {
-        let header = match &self.facts.cookie {
+    /// express-session's `getcookie`: the verified session ID, if any (with
+    /// `duplicateCookies: "tryEach"`, every verified cookie of the name, in
+    /// order). `Err` reproduces the TypeError express-session throws for a
+    /// cookie name that is an `Object.prototype` property (compatibility
+    /// mode only). Queues the events of what it found.
+    fn read_cookie(&mut self, config: &Config) -> Result<Vec<VerifiedCookie>, String> {
+        let mut verified = Vec::new();
+        let header = match self.facts.cookie.take() {
             Some(h) if !h.is_empty() => h,
-            _ => return Ok(None),
+            other => {
+                self.facts.cookie = other;
+                self.events.push_back(Event::NoCookie);
+                return Ok(verified);
+            }
         };
+        let result = self.verify_cookies(config, &header, &mut verified);
+        self.facts.cookie = Some(header);
+        result.map(|()| verified)
+    }
+
+    fn verify_cookies(&mut self, config: &Config, header: &[u8], out: &mut Vec<VerifiedCookie>) -> Result<(), String> {
         // cookie.parse fills a plain object, where `__proto__` can never be an
         // own property: express-session always reads Object.prototype there.
         if config.express_compat && config.name == "__proto__" {
             return Err("raw.substr is not a function".into());
         }
-        let span = config.name_latin1.as_deref().and_then(|name| find_raw(header, name, config.limits));
-        let raw = span.and_then(|(a, b)| header.get(a..b));
-        let Some(raw) = raw else {
-            if config.express_compat && is_object_prototype_name(&config.name) {
-                return Err("raw.substr is not a function".into());
+        let try_each = config.guards.duplicate_cookies == DuplicateCookies::TryEach;
+        let name = config.name_latin1.as_deref().unwrap_or_default();
+        let spans = config.name_latin1.as_ref().map(|_| raw_values(header, name, config.limits));
+        let mut invalid = false;
+        for span in spans.into_iter().flatten() {
+            self.cookie_sent = true;
+            match verify_value(config, header, span) {
+                Some(cookie) => out.push(cookie),
+                None => invalid = true,
             }
-            return Ok(None);
-        };
-        let mut buf = [0u8; 256];
-        // ASCII (the usual value) is decoded as it is: Latin-1 and UTF-8 agree.
-        let fast = if raw.is_ascii() { decode_bytes_into(raw, &mut buf) } else { None };
-        let text;
-        let value = match fast {
-            Some(v) => std::borrow::Cow::Borrowed(v),
-            None => {
-                text = latin1(raw);
-                decode_uri_component(&text).unwrap_or(std::borrow::Cow::Borrowed(&text))
+            if !try_each {
+                break;
             }
-        };
-        let Some(signed) = value.strip_prefix("s:") else {
-            return Ok(None);
-        };
-        let verified = config.keys.iter().enumerate().find_map(|(i, k)| Some((i, k.unsign(signed)?)));
-        // `raw` (ASCII) decoded to "s:" + id + "." + the signing key's
-        // signature: if it is also its canonical encoding, a Set-Cookie for
-        // `id` carries it as it was sent.
-        Ok(verified.map(|(i, id)| (Arc::from(id), span.filter(|_| i == 0 && fast.is_some()))))
+        }
+        if !self.cookie_sent && config.express_compat && is_object_prototype_name(&config.name) {
+            return Err("raw.substr is not a function".into());
+        }
+        if invalid {
+            self.events.push_back(Event::SignatureInvalid);
+        }
+        if !self.cookie_sent {
+            self.events.push_back(Event::NoCookie);
+        }
+        Ok(())
     }
 
     /// express-session's `issecure`.
@@ -700,7 +830,9 @@ impl Request {
             self.config.save_uninitialized || self.is_modified()
         } else {
             let has_expires = self.session.as_ref().is_some_and(|s| s.cookie.has_expires());
-            self.config.rolling || (has_expires && self.is_modified())
+            // resignOldKeys: a cookie an older secret signed is signed anew.
+            let resign = self.cookie_key > 0 && self.config.guards.resign_old_keys;
+            self.config.rolling || resign || (has_expires && self.is_modified())
         }
     }
 
@@ -742,11 +874,14 @@ impl Request {
         }
         let sid_truthy = self.session_id.as_deref().is_some_and(|s| !s.is_empty());
         if sid_truthy && self.config.unset_destroy && self.session.is_none() {
+            self.destroyed = true;
+            self.queue_removal_cookie();
             self.store_op(Out::Destroy, Pending::End);
             return Ok(());
         }
         let now = self.now;
         let Some(session) = self.session.as_mut() else {
+            self.queue_removal_cookie();
             self.done();
             return Ok(());
         };
@@ -760,12 +895,22 @@ impl Request {
         }
         // express-session writes its headers before the store call at the
         // end of the response: the Set-Cookie comes before the store action.
-        match self.set_cookie_decision() {
+        let cookie = self.set_cookie_decision();
+        let sets_cookie = matches!(cookie, Some(Ok(_)));
+        let save = self.should_save();
+        match cookie {
+            // onSaveError "withholdCookie": the cookie waits for the save.
+            Some(Ok(value)) if save && self.config.guards.on_save_error == OnSaveError::WithholdCookie => {
+                self.held_cookie = Some(value);
+            }
             Some(Ok(value)) => self.queue.push_back(Out::SetCookie(value)),
             Some(Err(message)) => self.queue.push_back(Out::Error(message.into())),
             None => {}
         }
-        if self.should_save() {
+        if !sets_cookie && self.cookie_id != self.session_id {
+            self.queue_removal_cookie();
+        }
+        if save {
             // (express-session's wrapped save updates savedHash here; no
             // decision reads it after the end of the request.)
             let out = self.save_out();
@@ -777,6 +922,29 @@ impl Request {
             self.done();
         }
         Ok(())
+    }
+
+    /// The removal Set-Cookie (same name, path and domain, expired at the
+    /// epoch), when the request sent a cookie and either destroyed its
+    /// session (`clearCookieOnDestroy`) or it names no live session and the
+    /// host asked ([`set_clear_stale_cookie`](Self::set_clear_stale_cookie)).
+    fn queue_removal_cookie(&mut self) {
+        if !self.cookie_sent {
+            return;
+        }
+        let wanted = if self.destroyed {
+            self.config.guards.clear_cookie_on_destroy
+        } else {
+            self.facts.clear_stale_cookie && !self.loaded_from_cookie
+        };
+        if !wanted {
+            return;
+        }
+        let mut cookie = SessionCookie::generate(&self.config.cookie, self.now, self.is_secure);
+        cookie.set_expires(Attr::Date(0.0), self.now);
+        if let Ok(value) = cookie.serialize(&self.config.name, self.config.name_is_token, CookieValue::Encoded("")) {
+            self.queue.push_back(Out::SetCookie(value));
+        }
     }
 
     fn record_parts(&mut self) -> (String, Option<i64>) {
@@ -932,6 +1100,7 @@ impl Request {
     pub fn destroy(&mut self) -> Result<(), Error> {
         self.session_op()?;
         self.replace_session(None);
+        self.destroyed = true;
         self.store_op(Out::Destroy, Pending::HandlerDestroy);
         Ok(())
     }
@@ -1039,6 +1208,31 @@ impl Request {
     pub fn cookie_session_id(&self) -> Option<&str> {
         self.cookie_id.as_deref()
     }
+}
+
+/// One raw cookie value (its span in the header) decoded and verified, as
+/// express-session's `getcookie` does: `s:` + ID + `.` + a signature one of
+/// the secrets makes.
+fn verify_value(config: &Config, header: &[u8], (a, b): (usize, usize)) -> Option<VerifiedCookie> {
+    let raw = header.get(a..b)?;
+    let mut buf = [0u8; 256];
+    // ASCII (the usual value) is decoded as it is: Latin-1 and UTF-8 agree.
+    let fast = if raw.is_ascii() { decode_bytes_into(raw, &mut buf) } else { None };
+    let text;
+    let value = match fast {
+        Some(v) => std::borrow::Cow::Borrowed(v),
+        None => {
+            text = latin1(raw);
+            decode_uri_component(&text).unwrap_or(std::borrow::Cow::Borrowed(&text))
+        }
+    };
+    let signed = value.strip_prefix("s:")?;
+    let (key_index, id) = config.keys.iter().enumerate().find_map(|(i, k)| Some((i, k.unsign(signed)?)))?;
+    // `raw` (ASCII) decoded to "s:" + id + "." + the signing key's
+    // signature: if it is also its canonical encoding, a Set-Cookie for `id`
+    // carries it as it was sent.
+    let span = Some((a, b)).filter(|_| key_index == 0 && fast.is_some());
+    Some(VerifiedCookie { id: Arc::from(id), key_index, span })
 }
 
 fn join(slot: &mut Option<Vec<u8>>, value: &[u8], sep: &[u8]) {

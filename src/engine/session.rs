@@ -1020,7 +1020,7 @@ mod tests {
                     read.data.insert("zz", Value::Number(1.0));
                     proptest::prop_assert_eq!(observed(&fast), observed(&read), "{} changed", text);
                 }
-                Record::Absent => proptest::prop_assert!(fast.cookie.expired_at(NOW), "{}", text),
+                Record::Absent | Record::Expired => proptest::prop_assert!(fast.cookie.expired_at(NOW), "{}", text),
                 Record::Corrupt(e) => {
                     return Err(proptest::test_runner::TestCaseError::fail(format!("{e}: {text}")));
                 }

@@ -1,0 +1,77 @@
+//! The options beyond express-session: guards a modern session library owes
+//! its users (OWASP ASVS 5.0 V7, RFC 6265bis), each under an
+//! express-options JSON name. All are off in express-session's mode
+//! ([`ConfigBuilder::express`](crate::ConfigBuilder::express) and
+//! `from_express_options` without them), so every express-session corpus
+//! behaves as express-session does; the secure-default builder turns on
+//! those that cost no compatibility. `docs/options.md` lists them all.
+
+/// With several cookies of the session's name (RFC 6265bis: a cookie set for
+/// a parent domain or a longer path is sent beside the app's own), which to use.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DuplicateCookies {
+    /// The first one only, as express-session does (`"first"`).
+    First,
+    /// Each in order: the first that verifies and whose session loads
+    /// (`"tryEach"`).
+    TryEach,
+}
+
+/// What a failed load (a store error, a corrupt record) does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OnLoadError {
+    /// Fail the request (`Action::Failed`; express-session answers 500): `"fail"`.
+    Fail,
+    /// Carry on with a fresh session, leaving the old record alone: `"fresh"`.
+    Fresh,
+}
+
+/// What a failed end-of-request save does to the response.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OnSaveError {
+    /// Send the Set-Cookie at once and report the failure after the
+    /// response (`Action::Error`), as express-session does: `"report"`.
+    Report,
+    /// Hold the Set-Cookie of a saved session until the store answers, and
+    /// send none if the save failed, so that no client holds a cookie for a
+    /// session that was never stored: `"withholdCookie"`.
+    WithholdCookie,
+}
+
+/// The beyond-express options of a [`Config`](crate::Config).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Guards {
+    /// Paths (exact pathnames) that get no session at all (Connect's `ignore`).
+    pub(crate) ignore: Vec<String>,
+    /// Destroying a session (and `unset: "destroy"`) sends a removal cookie.
+    pub(crate) clear_cookie_on_destroy: bool,
+    /// A cookie verified by an older secret is re-signed by the first.
+    pub(crate) resign_old_keys: bool,
+    pub(crate) duplicate_cookies: DuplicateCookies,
+    pub(crate) on_load_error: OnLoadError,
+    pub(crate) on_save_error: OnSaveError,
+}
+
+impl Guards {
+    /// express-session's own behaviour: every guard off.
+    pub(crate) fn express() -> Self {
+        Guards {
+            ignore: Vec::new(),
+            clear_cookie_on_destroy: false,
+            resign_old_keys: false,
+            duplicate_cookies: DuplicateCookies::First,
+            on_load_error: OnLoadError::Fail,
+            on_save_error: OnSaveError::Report,
+        }
+    }
+
+    /// The secure defaults: the guards that cost no compatibility on.
+    pub(crate) fn secure() -> Self {
+        Guards {
+            clear_cookie_on_destroy: true,
+            resign_old_keys: true,
+            duplicate_cookies: DuplicateCookies::TryEach,
+            ..Guards::express()
+        }
+    }
+}
