@@ -111,7 +111,9 @@ def test_demo_counter_regenerate_destroy_tamper(demo):
     assert views(body) == 1
 
     status, cookies, body = b.get("/destroy")
-    assert status == 200 and cookies == []  # express-session does not clear the cookie
+    # clearCookieOnDestroy (a secure default): the cookie is removed.
+    assert status == 200 and len(cookies) == 1
+    assert cookies[0].startswith("connect.sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
     status, cookies, body = b.get("/")
     assert views(body) == 1 and len(cookies) == 1  # the destroyed session is gone: a fresh one
     assert b.cookie().split(".")[0] != regenerated.split(".")[0]
