@@ -242,7 +242,9 @@ def test_save_reload_destroy_regenerate(config, store):
         with pytest.raises(ls.NoSessionError):
             req.session["x"] = 1
         out = req.run(store)
-        assert out.set_cookie == [] and out.errors == []
+        # clearCookieOnDestroy (a secure default): the cookie is removed.
+        assert out.errors == [] and len(out.set_cookie) == 1
+        assert out.set_cookie[0].startswith("connect.sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
 
 
 def test_failed_operations_complete_with_the_error(config, store):
@@ -284,7 +286,10 @@ def test_unset_keep_and_destroy(store):
                 assert not req.has_session
                 assert req.session_id == f"unset-{unset}"
                 out = req.run(store)
-            assert out.set_cookie == []
+            # unset "destroy" destroys the session: its cookie is removed
+            # (clearCookieOnDestroy); "keep" leaves both alone.
+            assert len(out.set_cookie) == (1 if destroyed else 0)
+            assert all(c.startswith("connect.sid=; ") for c in out.set_cookie)
             assert (f"unset-{unset}" not in store) == destroyed
 
 
