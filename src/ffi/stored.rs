@@ -155,6 +155,8 @@ pub unsafe extern "C" fn libsession_stored_record_text(
     text_out: *mut libsession_str,
 ) -> ResultCode {
     ffi_boundary!(result {
+        // Every pointer is checked before any is read.
+        out_ptr(text_out, "text_out")?;
         // SAFETY: NULL or a live handle (contract).
         let record = unsafe { record.as_ref() }.ok_or_else(|| Fail::null("record"))?;
         // SAFETY: `text_out` is NULL or writable (contract).
