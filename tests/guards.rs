@@ -49,7 +49,7 @@ fn run(
                 if faults.0 {
                     req.handle_load(LoadResult::Failed { message: "store down" }).unwrap();
                 } else {
-                    let text = store.get(&id.to_string(), NOW);
+                    let text = store.get(id, NOW);
                     match text {
                         Some(t) => req.handle_load(LoadResult::Found(t.as_bytes())).unwrap(),
                         None => req.handle_load(LoadResult::NotFound).unwrap(),
