@@ -6,7 +6,7 @@
 
 use std::ffi::c_char;
 
-use super::{ResultCode, json_in, libsession_result, out_ptr};
+use super::{ResultCode, json_in, libsession_result, libsession_str, out_ptr};
 use crate::{CookieLimits, StoreKind};
 
 /// A `libsession_store_kind` crossing the boundary.
@@ -144,6 +144,47 @@ pub unsafe extern "C" fn libsession_record_memory_store_expiry(
             has.write(expiry.is_some());
         }
         Ok(())
+    })
+}
+
+/// Whether `c` is `s` followed by one NUL (checked at compile time).
+const fn is_nul_terminated(c: &str, s: &str) -> bool {
+    let (c, s) = (c.as_bytes(), s.as_bytes());
+    if c.len() != s.len() + 1 || c[s.len()] != 0 {
+        return false;
+    }
+    let mut i = 0;
+    while i < s.len() {
+        if c[i] != s[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// connect-redis's default key prefix, `"sess:"`: a TTL store shared with
+/// connect-redis keys a session by this prefix (or the one its users
+/// configured) followed by the session ID, the `libsession_request_action_id`
+/// of a `LOAD`, `SAVE`, `TOUCH` or `DESTROY`. With
+/// `libsession_request_action_ttl_seconds` (the TTL rule) a host needs no
+/// copy of connect-redis's rules.
+///
+/// # Returns
+/// A static string; `data[len]` is a NUL, so `data` may also be used as a C
+/// string. Never freed.
+///
+/// # Thread safety
+/// May be called from any thread at any time.
+#[unsafe(no_mangle)]
+pub extern "C" fn libsession_connect_redis_default_prefix() -> libsession_str {
+    const PREFIX: &str = concat!("sess:", "\0");
+    const _: () = assert!(
+        is_nul_terminated(PREFIX, crate::record::CONNECT_REDIS_DEFAULT_PREFIX),
+        "the C string is the prefix and a NUL"
+    );
+    ffi_boundary!(value(libsession_str::NONE) {
+        libsession_str { data: PREFIX.as_ptr(), len: PREFIX.len() - 1 }
     })
 }
 

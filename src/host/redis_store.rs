@@ -25,10 +25,10 @@ use redis::aio::MultiplexedConnection;
 
 use crate::action::StoreKind;
 use crate::async_driver::{AsyncStore, StoreError, StoreFuture};
-use crate::record::{CONNECT_REDIS_DEFAULT_TTL, connect_redis_ttl};
+use crate::record::{CONNECT_REDIS_DEFAULT_PREFIX, CONNECT_REDIS_DEFAULT_TTL, connect_redis_ttl};
 
 /// connect-redis's default key prefix.
-pub const DEFAULT_PREFIX: &str = "sess:";
+pub const DEFAULT_PREFIX: &str = CONNECT_REDIS_DEFAULT_PREFIX;
 /// connect-redis's default TTL in seconds (one day), for sessions whose
 /// cookie has no expiry.
 pub const DEFAULT_TTL: i64 = CONNECT_REDIS_DEFAULT_TTL;

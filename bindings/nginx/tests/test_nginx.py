@@ -1,0 +1,559 @@
+#!/usr/bin/env python3
+"""The nginx module's tests (run by scripts/test-nginx.sh).
+
+Starts one redis-server, the express-session + connect-redis app of
+tests/interop/nginx-app.js (it also echoes the headers it receives), and ONE
+nginx (worker_processes 2, loopback, a temporary prefix) with the built
+module, then checks the issue's proof items. Prints each check; exits 1 on
+any failure.
+
+Usage: test_nginx.py MODULE.so
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import secrets as pysecrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+SECRET = "s3cr3t-" + pysecrets.token_hex(24)  # 55 bytes
+OLD_SECRET = "old-" + pysecrets.token_hex(20)
+MAX_AGE = 600000
+OPTIONS = {
+    "name": "sid",
+    "resave": False,
+    "saveUninitialized": False,
+    "rolling": True,
+    "cookie": {"maxAge": MAX_AGE},
+}
+
+failures = []
+
+
+def check(cond, what, detail=""):
+    print(("  ok   " if cond else "  FAIL ") + what + ("" if cond else f"  [{detail}]"), flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Resp:
+    def __init__(self, status, headers, body, elapsed):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.elapsed = elapsed
+
+    def header(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def cookie(self, name="sid"):
+        for v in self.header("Set-Cookie"):
+            if v.startswith(name + "="):
+                return v.split(";", 1)[0]
+        return None
+
+
+def get(port, path, cookie=None, headers=None, timeout=10):
+    h = dict(headers or {})
+    if cookie:
+        h["Cookie"] = cookie
+    t = time.time()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", path, headers=h)
+        r = c.getresponse()
+        body = r.read().decode("utf-8", "replace")
+        return Resp(r.status, r.getheaders(), body, time.time() - t)
+    finally:
+        c.close()
+
+
+def sign(sid, secret=SECRET):
+    mac = base64.b64encode(hmac.new(secret.encode(), sid.encode(), hashlib.sha256).digest()).decode().rstrip("=")
+    return "sid=" + urllib.parse.quote("s:" + sid + "." + mac, safe="")
+
+
+class Suite:
+    def __init__(self, module):
+        self.module = module
+        self.tmp = tempfile.mkdtemp(prefix="libsession-nginx-")
+        self.procs = []
+        self.redis_port = free_port()
+        self.port = free_port()
+        for d in ("conf", "logs", "redis"):
+            os.makedirs(os.path.join(self.tmp, d))
+        with open(self.path("conf/session.json"), "w") as f:
+            json.dump(OPTIONS, f)
+        with open(self.path("conf/secrets"), "w") as f:
+            f.write(SECRET + "\n" + OLD_SECRET + "\n")
+
+    def path(self, p):
+        return os.path.join(self.tmp, p)
+
+    # --- servers ---------------------------------------------------------
+
+    def start_redis(self):
+        self.redis = subprocess.Popen(
+            ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.path("redis"), "--dbfilename", "dump.rdb"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_port(self.redis_port):
+            raise RuntimeError("redis-server did not start")
+
+    def redis_cli(self, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.redis_port), *args], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip()
+
+    def start_node(self):
+        env = dict(os.environ, REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0", SESSION_OPTIONS=json.dumps(OPTIONS),
+                   SESSION_SECRET=SECRET, PORT="0")
+        self.node = subprocess.Popen(["node", os.path.join(ROOT, "tests/interop/nginx-app.js")], env=env,
+                                     stdout=subprocess.PIPE, stderr=open(self.path("logs/node.log"), "w"), text=True)
+        self.procs.append(self.node)
+        line = self.node.stdout.readline()
+        m = re.match(r"listening on (\d+)", line)
+        if not m:
+            raise RuntimeError("the Node app did not start: " + line)
+        self.node_port = int(m.group(1))
+
+    def conf(self, body, http_extra="", master=True):
+        return f"""
+load_module {self.module};
+worker_processes 2;
+{"" if master else "master_process off; daemon off;"}
+error_log {self.path("logs/error.log")} info;
+pid {self.path("logs/nginx.pid")};
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {self.path("logs")};
+    proxy_temp_path {self.path("logs")};
+    fastcgi_temp_path {self.path("logs")};
+    uwsgi_temp_path {self.path("logs")};
+    scgi_temp_path {self.path("logs")};
+    {http_extra}
+    {body}
+}}
+"""
+
+    def main_conf(self, port, master=True):
+        redis = f"redis://127.0.0.1:{self.redis_port}/0"
+        return self.conf(f"""
+    libsession_options {self.path("conf/session.json")};
+    libsession_secrets {self.path("conf/secrets")};
+    libsession_store   {redis} prefix=sess: timeout=1s;
+    upstream node {{ server 127.0.0.1:{self.node_port}; keepalive 8; }}
+    server {{
+        listen 127.0.0.1:{port} reuseport;
+        location /app/ {{
+            libsession on;
+            libsession_require user;
+            proxy_set_header X-User $libsession_user;
+            proxy_set_header X-Session-Id $libsession_id;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://node/echo/;
+        }}
+        location /fresh/ {{
+            libsession on;
+            libsession_store_error fresh;
+            libsession_require user;
+            return 200 "user=$libsession_user\\n";
+        }}
+        location = /any {{
+            libsession on;
+            libsession_require session;
+            return 200 "any\\n";
+        }}
+        location = /visits {{
+            libsession on;
+            libsession_store shm zone=sessions:1m;
+            libsession_increment views;
+            return 200 "views=$libsession_views pid=$pid\\n";
+        }}
+        location = /shm-gated {{
+            libsession on;
+            libsession_store shm zone=sessions:1m;
+            libsession_require session;
+            return 200 "views=$libsession_views\\n";
+        }}
+        location = /plain {{ return 200 "plain\\n"; }}
+    }}
+""", master=master)
+
+    def start_nginx(self):
+        with open(self.path("conf/nginx.conf"), "w") as f:
+            f.write(self.main_conf(self.port))
+        out = subprocess.run([NGINX, "-p", self.tmp, "-c", self.path("conf/nginx.conf"), "-e", self.path("logs/error.log")],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("nginx did not start: " + out.stderr)
+        if not wait_port(self.port):
+            raise RuntimeError("nginx does not listen")
+
+    def nginx_signal(self, sig):
+        return subprocess.run([NGINX, "-p", self.tmp, "-c", self.path("conf/nginx.conf"), "-e", self.path("logs/error.log"),
+                               "-s", sig], capture_output=True, text=True)
+
+    def stop(self):
+        try:
+            self.nginx_signal("quit")
+            pidfile = self.path("logs/nginx.pid")
+            for _ in range(50):
+                if not os.path.exists(pidfile):
+                    break
+                time.sleep(0.1)
+        except Exception:
+            pass
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        if getattr(self, "redis", None) and self.redis.poll() is None:
+            try:
+                os.kill(self.redis.pid, signal.SIGCONT)
+            except OSError:
+                pass
+            self.redis.terminate()
+            self.redis.wait(5)
+
+    def login(self, user="alice", max_age=None):
+        q = f"/login?user={user}" + (f"&maxAge={max_age}" if max_age else "")
+        r = get(self.node_port, q)
+        return r.cookie(), json.loads(r.body)["id"] if r.status == 200 else None
+
+    # --- the checks --------------------------------------------------------
+
+    def test_interop(self):
+        print("== a login on the Node app (express-session + connect-redis) is accepted by nginx through Redis")
+        cookie, sid = self.login("alice")
+        check(cookie is not None and sid, "Node /login sets a signed cookie", cookie)
+        check(self.redis_cli("EXISTS", "sess:" + sid) == "1", "connect-redis wrote sess:<id>")
+        r = get(self.port, "/app/hello", cookie)
+        check(r.status == 200, "nginx /app/ with Node's cookie -> 200", f"{r.status} {r.body[:200]}")
+        echoed = json.loads(r.body) if r.status == 200 else {"headers": {}}
+        check(echoed["headers"].get("x-user") == "alice", "X-User: alice reached the upstream", echoed["headers"].get("x-user"))
+        check(echoed["headers"].get("x-session-id") == sid, "X-Session-Id reached the upstream")
+        check(echoed.get("url") == "/echo/hello", "proxied to the upstream's path", echoed.get("url"))
+        r = get(self.port, "/any", cookie)
+        check(r.status == 200 and r.body == "any\n", "libsession_require session: a stored session -> 200", r.status)
+
+        print("== rolling and touch as express-session does them")
+        self.redis_cli("PEXPIRE", "sess:" + sid, "5000")
+        before = int(self.redis_cli("PTTL", "sess:" + sid))
+        r = get(self.port, "/app/x", cookie)
+        after = int(self.redis_cli("PTTL", "sess:" + sid))
+        check(r.status == 200, "gated request -> 200", r.status)
+        check(before <= 5000 and after > MAX_AGE - 10000, "touch: the record's TTL is refreshed to maxAge",
+              f"before={before} after={after}")
+        sc = r.header("Set-Cookie")
+        check(len(sc) == 1 and sc[0].startswith(cookie + ";") and "Expires=" in sc[0] and "HttpOnly" in sc[0],
+              "rolling: the same signed cookie re-sent with a new Expires on the proxied response", sc)
+        rec = json.loads(self.redis_cli("GET", "sess:" + sid))
+        check(rec.get("user") == "alice", "the record still holds the Node app's data", rec)
+
+        print("== the old secret still verifies (rotation)")
+        r = get(self.port, "/app/rot", sign(sid, OLD_SECRET))
+        check(r.status == 200, "a cookie signed with the second secret -> 200", r.status)
+
+        print("== logout on Node -> 401 at nginx")
+        r = get(self.node_port, "/logout", cookie)
+        check(r.status == 200, "Node /logout -> 200", r.status)
+        r = get(self.port, "/app/hello", cookie)
+        check(r.status == 401, "nginx after the logout -> 401", f"{r.status} {r.body[:100]}")
+
+    def test_bad_cookies(self):
+        print("== tampered, unknown, expired -> 401, never 500")
+        cookie, sid = self.login("bob")
+        check(get(self.port, "/app/", cookie).status == 200, "a valid session -> 200")
+        name, value = cookie.split("=", 1)
+        tampered = name + "=" + value[:-2] + ("A" if value[-2] != "A" else "B") + value[-1]
+        cases = [
+            ("no cookie", None),
+            ("tampered signature", tampered),
+            ("tampered ID", name + "=" + value.replace(sid[:4], "AAAA", 1)),
+            ("unsigned cookie", "sid=" + sid),
+            ("unknown ID, correctly signed", sign("unknown" + pysecrets.token_hex(16))),
+            ("garbage", "sid=%%%zz;;==; sid=s%3A"),
+            ("signed with another secret", sign(sid, "another-secret-" + "x" * 32)),
+        ]
+        for what, c in cases:
+            r = get(self.port, "/app/", c)
+            check(r.status == 401, f"{what} -> 401", f"{r.status} {r.body[:100]}")
+        short, ssid = self.login("carol", max_age=1000)
+        check(get(self.port, "/app/", short).status == 200, "a session with maxAge=1000 -> 200 at first")
+        time.sleep(1.6)
+        r = get(self.port, "/app/", short)
+        check(r.status == 401, "the same session after it expired -> 401", r.status)
+        r = get(self.port, "/any", "sid=nothing")
+        check(r.status == 401, "libsession_require session without a session -> 401", r.status)
+
+    def test_shm(self):
+        print("== shm store: sessions seen by both workers, kept across nginx -s reload")
+        r = get(self.port, "/visits")
+        cookie = r.cookie()
+        check(r.status == 200 and r.body.startswith("views=1 ") and cookie, "first visit: views=1 and a cookie", r.body)
+        pids = set()
+        n = 1
+        for _ in range(30):
+            r = get(self.port, "/visits", cookie)
+            n += 1
+            m = re.match(r"views=(\d+) pid=(\d+)", r.body)
+            if not check(r.status == 200 and m and int(m.group(1)) == n, f"visit {n}: views={n}", r.body):
+                break
+            pids.add(m.group(2))
+            if len(pids) >= 2 and n >= 6:
+                break
+        check(len(pids) >= 2, "both workers served the same session", pids)
+        r = get(self.port, "/shm-gated", cookie)
+        check(r.status == 200 and r.body == f"views={n}\n", "libsession_require session on shm -> 200", r.body)
+        check(get(self.port, "/shm-gated", sign("nope" + pysecrets.token_hex(8))).status == 401,
+              "an unknown ID on shm -> 401")
+        old_pids = pids
+        out = self.nginx_signal("reload")
+        check(out.returncode == 0, "nginx -s reload", out.stderr)
+        deadline = time.time() + 10
+        new_pid = None
+        while time.time() < deadline:
+            r = get(self.port, "/visits", None)
+            m = re.search(r"pid=(\d+)", r.body)
+            if m and m.group(1) not in old_pids:
+                new_pid = m.group(1)
+                break
+            time.sleep(0.2)
+        check(new_pid is not None, "new workers answer after the reload")
+        r = get(self.port, "/visits", cookie)
+        check(r.status == 200 and r.body.startswith(f"views={n + 1} "), "the session survived the reload", r.body)
+
+    def test_redis_outage(self):
+        print("== Redis frozen (SIGSTOP): the configured outcome within the timeout (1s)")
+        cookie, sid = self.login("dave")
+        check(get(self.port, "/app/", cookie).status == 200, "before: 200")
+        os.kill(self.redis.pid, signal.SIGSTOP)
+        try:
+            r = get(self.port, "/app/", cookie)
+            check(r.status == 503 and 0.9 <= r.elapsed < 1.8, "libsession_store_error fail -> 503 after the timeout",
+                  f"{r.status} in {r.elapsed:.2f}s")
+            r = get(self.port, "/fresh/", cookie)
+            check(r.status == 401 and 0.9 <= r.elapsed < 1.8,
+                  "libsession_store_error fresh -> a fresh session (401 under require) after the timeout",
+                  f"{r.status} in {r.elapsed:.2f}s")
+
+            print("== client aborts while a Redis answer is owed")
+            for _ in range(10):
+                s = socket.create_connection(("127.0.0.1", self.port))
+                s.sendall(f"GET /app/abort HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+                time.sleep(0.05)
+                s.close()
+            time.sleep(0.3)
+        finally:
+            os.kill(self.redis.pid, signal.SIGCONT)
+        time.sleep(1.2)
+        r = get(self.port, "/app/", cookie)
+        check(r.status == 200, "Redis thawed: the next request -> 200", f"{r.status} {r.body[:100]}")
+
+        print("== Redis stopped (connection refused), then back")
+        self.redis_cli("SAVE")
+        self.redis.terminate()
+        self.redis.wait(5)
+        r = get(self.port, "/app/", cookie)
+        check(r.status == 503 and r.elapsed < 1.0, "Redis down: fail -> 503 at once", f"{r.status} in {r.elapsed:.2f}s")
+        r = get(self.port, "/fresh/", cookie)
+        check(r.status == 401 and r.elapsed < 1.0, "Redis down: fresh -> 401 under require", f"{r.status} in {r.elapsed:.2f}s")
+        r = get(self.port, "/visits")
+        check(r.status == 200, "shm locations do not depend on Redis", r.status)
+        self.start_redis()
+        r = get(self.port, "/app/", cookie)
+        check(r.status == 200, "Redis back: the next request -> 200", f"{r.status} {r.body[:100]}")
+        echoed = json.loads(r.body) if r.status == 200 else {"headers": {}}
+        check(echoed["headers"].get("x-user") == "dave", "X-User: dave after the restart")
+
+    def test_nginx_t(self):
+        print("== nginx -t rejects bad configurations, with the file and line")
+        good_opts = self.path("conf/session.json")
+        good_secrets = self.path("conf/secrets")
+        with open(self.path("conf/short-secret"), "w") as f:
+            f.write(SECRET + "\n" + "tooshort-but-secret\n")
+        with open(self.path("conf/bad.json"), "w") as f:
+            f.write('{"name": "sid", "cookie": {"maxAge": }')
+        with open(self.path("conf/bad-option.json"), "w") as f:
+            f.write('{"cookie": {"sameSite": "sideways"}}')
+        cases = [
+            ("a missing secrets file", f"libsession_secrets {self.path('conf/nope')};", "conf/nope\" failed"),
+            ("a secret shorter than 32 bytes", f"libsession_secrets {self.path('conf/short-secret')};",
+             "the secret on line 2 of"),
+            ("bad options JSON", f"libsession_options {self.path('conf/bad.json')};", "INVALID_JSON"),
+            ("an unknown store URL", "libsession_store memcached://127.0.0.1:11211;", "unknown session store"),
+            ("a bad shm zone", "libsession_store shm zone=x;", "invalid zone"),
+            ("a bad Redis URL", "libsession_store redis://:99999/0;", "invalid Redis store URL"),
+        ]
+        for what, directive, expect in cases:
+            body = f"""
+    libsession_options {good_opts};
+    libsession_secrets {good_secrets};
+    {directive}
+    server {{ listen 127.0.0.1:{free_port()}; location / {{ libsession on; libsession_store shm zone=z:1m; }} }}
+"""
+            if "libsession_options" in directive:
+                body = body.replace(f"libsession_options {good_opts};", "", 1)
+            if "libsession_secrets" in directive:
+                body = body.replace(f"libsession_secrets {good_secrets};", "", 1)
+            conf = self.conf(body)
+            path = self.path("conf/bad.conf")
+            with open(path, "w") as f:
+                f.write(conf)
+            line = next(i + 1 for i, l in enumerate(conf.split("\n")) if directive in l)
+            out = subprocess.run([NGINX, "-t", "-p", self.tmp, "-c", path, "-e", self.path("logs/t.log")],
+                                 capture_output=True, text=True)
+            msg = out.stderr
+            ok = out.returncode != 0 and expect in msg and f"bad.conf:{line}" in msg and SECRET not in msg
+            check(ok, f"nginx -t: {what} ({expect!r} in bad.conf:{line})", msg.strip()[-300:])
+        body = f"""
+    libsession_options {good_opts};
+    server {{ listen 127.0.0.1:{free_port()}; location / {{ libsession on; libsession_store shm zone=z:1m; }} }}
+"""
+        out = subprocess.run([NGINX, "-t", "-p", self.tmp, "-c", self.write("conf/nosecret.conf", self.conf(body)),
+                              "-e", self.path("logs/t.log")], capture_output=True, text=True)
+        check(out.returncode != 0 and "libsession_secrets" in out.stderr, "nginx -t: libsession on without secrets",
+              out.stderr.strip()[-200:])
+        out = subprocess.run([NGINX, "-t", "-p", self.tmp, "-c", self.path("conf/nginx.conf"), "-e", self.path("logs/t.log")],
+                             capture_output=True, text=True)
+        check(out.returncode == 0, "nginx -t accepts the suite's configuration", out.stderr[-300:])
+
+    def write(self, p, text):
+        with open(self.path(p), "w") as f:
+            f.write(text)
+        return self.path(p)
+
+    def test_symbols(self):
+        print("== nm -D: no Rust symbol exported")
+        out = subprocess.run(["nm", "-D", "--defined-only", self.module], capture_output=True, text=True).stdout
+        names = [l.split()[-1] for l in out.splitlines() if l.strip()]
+        print("     exported:", " ".join(names))
+        rusty = [n for n in names if n.startswith("_ZN") or "rust" in n.lower() or n.startswith("libsession_")]
+        check(not rusty, "no Rust symbol (_ZN*, *rust*) and no libsession_* function exported", rusty[:5])
+        check(sorted(names) == ["ngx_module_names", "ngx_module_order", "ngx_modules"],
+              "exactly nginx's entry points are exported (ngx_modules, ngx_module_names, ngx_module_order)", names)
+
+    def test_error_log(self):
+        print("== the error log is clean")
+        text = open(self.path("logs/error.log"), errors="replace").read()
+        bad = [l for l in text.splitlines()
+               if re.search(r"\[(alert|crit|emerg)\]|exited on signal|core dumped|open socket", l)]
+        check(not bad, "no alert, crit, emerg or crashed worker in the error log", bad[:5])
+        check(SECRET not in text and OLD_SECRET not in text, "no secret in the error log")
+
+    def test_valgrind(self):
+        print("== valgrind: one nginx process (master_process off), a short run")
+        if not shutil.which("valgrind"):
+            check(not os.environ.get("LIBSESSION_REQUIRE_ALL"), "valgrind is installed")
+            return
+        port = free_port()
+        # one process: no reuseport (it would make a listening socket per worker)
+        conf = self.main_conf(port, master=False).replace(" reuseport", "") \
+            .replace(self.path("logs/nginx.pid"), self.path("logs/vg.pid")) \
+            .replace("zone=sessions:1m", "zone=vgsessions:1m").replace(self.path("logs/error.log"), self.path("logs/vg-error.log"))
+        path = self.write("conf/vg.conf", conf)
+        log = self.path("logs/valgrind.log")
+        vg = subprocess.Popen(["valgrind", "--error-exitcode=99", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                               "--errors-for-leak-kinds=none", "--num-callers=40", f"--log-file={log}",
+                               NGINX, "-p", self.tmp, "-c", path, "-e", self.path("logs/vg-error.log")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if not check(wait_port(port, 60), "nginx under valgrind listens"):
+                return
+            cookie, sid = self.login("vg")
+            statuses = []
+            statuses.append(get(port, "/app/v", cookie, timeout=30).status)
+            statuses.append(get(port, "/app/v", None, timeout=30).status)
+            statuses.append(get(port, "/app/v", sign("unknown1234567890"), timeout=30).status)
+            r = get(port, "/visits", timeout=30)
+            statuses.append(r.status)
+            statuses.append(get(port, "/visits", r.cookie(), timeout=30).status)
+            statuses.append(get(port, "/fresh/", cookie, timeout=30).status)
+            statuses.append(get(port, "/any", cookie, timeout=30).status)
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(f"GET /app/abort HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+            s.close()
+            statuses.append(get(port, "/app/after-abort", cookie, timeout=30).status)
+            check(statuses == [200, 401, 401, 200, 200, 200, 200, 200], "requests under valgrind answered", statuses)
+        finally:
+            vg.send_signal(signal.SIGQUIT)
+            try:
+                rc = vg.wait(60)
+            except subprocess.TimeoutExpired:
+                vg.kill()
+                rc = vg.wait()
+        text = open(log, errors="replace").read()
+        m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+        check(rc == 0 and m and m.group(1) == "0", "valgrind: no memory error (invalid read/write, uninitialised use)",
+              f"rc={rc} {m and m.group(0)}")
+        # nginx itself leaves a few blocks at exit (ngx_set_environment, its pools);
+        # a lost block allocated by the module or libsession is a leak of ours
+        records = re.split(r"\n==\d+== \n", text)
+        ours = [r for r in records if "are definitely lost" in r or "are indirectly lost" in r
+                if "libsession" in r]
+        check(not ours, "valgrind: no block lost by the module or libsession", ours[:1])
+        lost = re.search(r"definitely lost: ([\d,]+) bytes", text)
+        print(f"     valgrind: {m and m.group(0)}; definitely lost in all: {lost and lost.group(1)} bytes (nginx's own)")
+        if rc != 0 or ours:
+            print(text[-4000:])
+
+    def run(self):
+        try:
+            self.start_redis()
+            self.start_node()
+            self.start_nginx()
+            print(f"servers: nginx :{self.port} (2 workers), node :{self.node_port}, redis :{self.redis_port}, prefix {self.tmp}")
+            for t in (self.test_symbols, self.test_interop, self.test_bad_cookies, self.test_shm, self.test_redis_outage,
+                      self.test_nginx_t, self.test_error_log, self.test_valgrind):
+                try:
+                    t()
+                except Exception as e:  # a crash of the test itself is a failure too
+                    check(False, f"{t.__name__} ran to the end", repr(e))
+        finally:
+            self.stop()
+        if failures:
+            print(f"\n{len(failures)} check(s) failed; logs in {self.tmp}/logs")
+            return 1
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        print("\nall nginx checks passed")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(Suite(os.path.abspath(sys.argv[1])).run())
