@@ -10,6 +10,7 @@
 //
 //   GET /login?user=NAME[&maxAge=MS]  the session gets `user` (and a maxAge)
 //   GET /logout                        destroys the session
+//   GET /show                          the session's data as JSON
 //   GET /auth                          200 with X-User if logged in, else 401
 //                                      (for nginx's auth_request)
 //   GET /echo/...                      the request headers as JSON (no session)
@@ -40,6 +41,10 @@ async function main() {
   });
   app.get("/logout", sessions, (req, res, next) => {
     req.session.destroy((err) => (err ? next(err) : res.json({ ok: true })));
+  });
+  app.get("/show", sessions, (req, res) => {
+    const { cookie, ...data } = JSON.parse(JSON.stringify(req.session));
+    res.json({ id: req.sessionID, data });
   });
   app.get("/auth", sessions, (req, res) => {
     if (req.session.user) {

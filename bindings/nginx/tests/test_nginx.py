@@ -191,6 +191,11 @@ http {{
             libsession_require user;
             return 200 "user=$libsession_user\\n";
         }}
+        location = /rvisits {{
+            libsession on;
+            libsession_increment views;
+            return 200 "views=$libsession_views\\n";
+        }}
         location = /any {{
             libsession on;
             libsession_require session;
@@ -209,6 +214,30 @@ http {{
             return 200 "views=$libsession_views\\n";
         }}
         location = /plain {{ return 200 "plain\\n"; }}
+        # the benchmark's locations (scripts/bench-nginx.sh)
+        location = /bench/shm {{
+            libsession on;
+            libsession_store shm zone=sessions:1m;
+            libsession_require session;
+            return 200 "ok\\n";
+        }}
+        location = /bench/redis {{
+            libsession on;
+            libsession_require user;
+            return 200 "ok\\n";
+        }}
+        location = /bench/auth {{
+            auth_request /_auth;
+            return 200 "ok\\n";
+        }}
+        location = /_auth {{
+            internal;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_pass http://node/auth;
+        }}
     }}
 """, master=master)
 
@@ -289,6 +318,19 @@ http {{
         print("== the old secret still verifies (rotation)")
         r = get(self.port, "/app/rot", sign(sid, OLD_SECRET))
         check(r.status == 200, "a cookie signed with the second secret -> 200", r.status)
+
+        print("== a session written by nginx to Redis is read by the Node app")
+        r = get(self.port, "/rvisits")
+        rc = r.cookie()
+        r2 = get(self.port, "/rvisits", rc)
+        check(r.body == "views=1\n" and r2.body == "views=2\n" and rc, "nginx /rvisits twice: views=1, views=2",
+              (r.body, r2.body))
+        shown = get(self.node_port, "/show", rc)
+        data = json.loads(shown.body) if shown.status == 200 else {}
+        check(data.get("data") == {"views": 2} and "sess:" + data.get("id", "") in self.redis_cli("KEYS", "sess:*").split("\n"),
+              "Node's /show reads nginx's record: {views: 2}", shown.body)
+        ttl = int(self.redis_cli("TTL", "sess:" + data.get("id", "")))
+        check(MAX_AGE // 1000 - 5 <= ttl <= MAX_AGE // 1000, "connect-redis's TTL: ceil(maxAge / 1000)", ttl)
 
         print("== logout on Node -> 401 at nginx")
         r = get(self.node_port, "/logout", cookie)
@@ -380,6 +422,9 @@ http {{
                 time.sleep(0.05)
                 s.close()
             time.sleep(0.3)
+            log = open(self.path("logs/error.log"), errors="replace").read()
+            check(log.count('client prematurely closed connection, client: 127.0.0.1, server: , request: "GET /app/abort') >= 10,
+                  "nginx saw the 10 clients go away while the Redis answer was owed")
         finally:
             os.kill(self.redis.pid, signal.SIGCONT)
         time.sleep(1.2)
