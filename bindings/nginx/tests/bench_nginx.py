@@ -8,7 +8,9 @@ loopback against four locations of the same nginx:
   plain  `return 200`, no session
   shm    a session required, shm store (rolling: a touch and a cookie each)
   redis  `libsession_require user` on the Node app's Redis sessions
-  auth   `auth_request` to the Node express-session app (the alternative)
+  gif    `empty_gif` (a content-phase answer, no session: auth's baseline)
+  auth   `auth_request` to the Node express-session app (the alternative),
+         then `empty_gif`
 
 Usage: bench_nginx.py MODULE.so [SECONDS] [CONNECTIONS]
 """
@@ -46,7 +48,11 @@ def main():
         redis_cookie, _ = s.login("bench")
         shm_cookie = t.get(s.port, "/visits").cookie()
         checks = [("/plain", None), ("/bench/shm", shm_cookie), ("/bench/redis", redis_cookie),
-                  ("/bench/auth", redis_cookie)]
+                  ("/bench/gif", None), ("/bench/auth", redis_cookie)]
+        r = t.get(s.port, "/bench/auth", None)
+        if r.status != 401:
+            print(f"/bench/auth without a cookie answers {r.status}, not 401: auth_request is not in the path")
+            return 1
         for path, cookie in checks:
             r = t.get(s.port, path, cookie)
             if r.status != 200:
@@ -54,7 +60,7 @@ def main():
                 return 1
         print(f"wrk -t2 -c{conns} -d{seconds}s, loopback, nginx worker_processes 2 (nproc={os.cpu_count()})")
         results = {}
-        for name, (path, cookie) in zip(["plain", "shm", "redis", "auth_request"], checks):
+        for name, (path, cookie) in zip(["plain", "shm", "redis", "gif", "auth_request"], checks):
             rps, bad, p50 = wrk(s.port, path, cookie, seconds, conns)
             results[name] = rps
             print(f"  {name:<13} {path:<13} {rps:>10.0f} req/s   p50 {p50:>8}   non-2xx {bad}", flush=True)

@@ -226,10 +226,13 @@ http {{
             libsession_require user;
             return 200 "ok\\n";
         }}
+        # `return` would answer in the rewrite phase, before auth_request's
+        # access phase: these two answer in the content phase
         location = /bench/auth {{
             auth_request /_auth;
-            return 200 "ok\\n";
+            empty_gif;
         }}
+        location = /bench/gif {{ empty_gif; }}
         location = /_auth {{
             internal;
             proxy_http_version 1.1;
