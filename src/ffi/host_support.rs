@@ -273,6 +273,17 @@ mod tests {
     }
 
     #[test]
+    fn connect_redis_prefix_is_the_store_default_and_nul_terminated() {
+        let s = libsession_connect_redis_default_prefix();
+        // SAFETY: a static string of `len` bytes and a NUL.
+        let bytes = unsafe { std::slice::from_raw_parts(s.data, s.len + 1) };
+        assert_eq!(&bytes[..s.len], crate::record::CONNECT_REDIS_DEFAULT_PREFIX.as_bytes());
+        assert_eq!(bytes[s.len], 0);
+        assert!(!is_nul_terminated("sess:", "sess:"));
+        assert!(!is_nul_terminated("sesx:\0", "sess:"));
+    }
+
+    #[test]
     fn defaults_and_expiry() {
         let (mut bytes, mut pairs) = (0, 0);
         // SAFETY: valid out-parameters.

@@ -207,6 +207,12 @@ http {{
             libsession_increment views;
             return 200 "views=$libsession_views pid=$pid\\n";
         }}
+        location = /tiny-visits {{
+            libsession on;
+            libsession_store shm zone=tiny:32k;
+            libsession_increment views;
+            return 200 "views=$libsession_views\\n";
+        }}
         location = /shm-gated {{
             libsession on;
             libsession_store shm zone=sessions:1m;
@@ -404,6 +410,17 @@ http {{
         r = get(self.port, "/visits", cookie)
         check(r.status == 200 and r.body.startswith(f"views={n + 1} "), "the session survived the reload", r.body)
 
+    def test_shm_full(self):
+        print("== shm store: a full zone drops its least recently used records")
+        first = get(self.port, "/tiny-visits").cookie()
+        check(get(self.port, "/tiny-visits", first).body == "views=2\n", "a session in the 32k zone: views=2")
+        statuses = set()
+        for _ in range(300):
+            statuses.add(get(self.port, "/tiny-visits").status)
+        check(statuses == {200}, "300 new sessions in a 32k zone: all 200", statuses)
+        r = get(self.port, "/tiny-visits", first)
+        check(r.status == 200 and r.body == "views=1\n", "the oldest session was evicted: a fresh one (views=1)", r.body)
+
     def test_redis_outage(self):
         print("== Redis frozen (SIGSTOP): the configured outcome within the timeout (1s)")
         cookie, sid = self.login("dave")
@@ -535,6 +552,10 @@ http {{
         conf = self.main_conf(port, master=False).replace(" reuseport", "") \
             .replace(self.path("logs/nginx.pid"), self.path("logs/vg.pid")) \
             .replace("zone=sessions:1m", "zone=vgsessions:1m").replace(self.path("logs/error.log"), self.path("logs/vg-error.log"))
+        # a short maxAge: shm expiry is checked in this run
+        with open(self.path("conf/vg-session.json"), "w") as f:
+            json.dump(dict(OPTIONS, cookie={"maxAge": 2500}), f)
+        conf = conf.replace(self.path("conf/session.json"), self.path("conf/vg-session.json"))
         path = self.write("conf/vg.conf", conf)
         log = self.path("logs/valgrind.log")
         vg = subprocess.Popen(["valgrind", "--error-exitcode=99", "--leak-check=full", "--show-leak-kinds=definite,indirect",
@@ -559,6 +580,15 @@ http {{
             s.close()
             statuses.append(get(port, "/app/after-abort", cookie, timeout=30).status)
             check(statuses == [200, 401, 401, 200, 200, 200, 200, 200], "requests under valgrind answered", statuses)
+            print("== shm expiry (maxAge 2.5s in this run)")
+            r = get(port, "/visits", timeout=30)
+            c = r.cookie()
+            r2 = get(port, "/visits", c, timeout=30)
+            check(r2.body.startswith("views=2 "), "a new shm session: views=2", r2.body)
+            time.sleep(3)
+            check(get(port, "/shm-gated", c, timeout=30).status == 401, "expired: libsession_require session -> 401")
+            r3 = get(port, "/visits", c, timeout=30)
+            check(r3.body.startswith("views=1 ") and r3.cookie() != c, "expired: a fresh session with a new cookie", r3.body)
         finally:
             vg.send_signal(signal.SIGQUIT)
             try:
@@ -587,7 +617,8 @@ http {{
             self.start_node()
             self.start_nginx()
             print(f"servers: nginx :{self.port} (2 workers), node :{self.node_port}, redis :{self.redis_port}, prefix {self.tmp}")
-            for t in (self.test_symbols, self.test_interop, self.test_bad_cookies, self.test_shm, self.test_redis_outage,
+            for t in (self.test_symbols, self.test_interop, self.test_bad_cookies, self.test_shm, self.test_shm_full,
+                      self.test_redis_outage,
                       self.test_nginx_t, self.test_error_log, self.test_valgrind):
                 try:
                     t()
