@@ -8,7 +8,9 @@
 // prefix, default "sess:"), PORT (0 for any free port). Prints
 // "listening on <port>" once ready.
 //
-//   GET /login?user=NAME[&maxAge=MS]  the session gets `user` (and a maxAge)
+//   GET /login?user=NAME[&maxAge=MS][&profile=1]
+//                                      the session gets `user` (a maxAge, a
+//                                      `profile` object)
 //   GET /logout                        destroys the session
 //   GET /show                          the session's data as JSON
 //   GET /auth                          200 with X-User if logged in, else 401
@@ -37,6 +39,7 @@ async function main() {
   app.get("/login", sessions, (req, res) => {
     req.session.user = String(req.query.user || "alice");
     if (req.query.maxAge) req.session.cookie.maxAge = Number(req.query.maxAge);
+    if (req.query.profile) req.session.profile = { level: 3, roles: ["admin"], ok: true, none: null };
     res.json({ id: req.sessionID, user: req.session.user });
   });
   app.get("/logout", sessions, (req, res, next) => {

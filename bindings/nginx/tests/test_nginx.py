@@ -181,6 +181,7 @@ http {{
             libsession_require user;
             proxy_set_header X-User $libsession_user;
             proxy_set_header X-Session-Id $libsession_id;
+            proxy_set_header X-Profile $libsession_profile;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_pass http://node/echo/;
@@ -309,6 +310,22 @@ http {{
         check(echoed.get("url") == "/echo/hello", "proxied to the upstream's path", echoed.get("url"))
         r = get(self.port, "/any", cookie)
         check(r.status == 200 and r.body == "any\n", "libsession_require session: a stored session -> 200", r.status)
+
+        print("== $libsession_<key>: strings unquoted (no header splitting), other values as JSON")
+        name = 'Zoë "q" \\ \n\t☃ 😀 </x>'
+        r = get(self.node_port, "/login?profile=1&user=" + urllib.parse.quote(name))
+        c2 = r.cookie()
+        r = get(self.port, "/app/vars", c2)
+        h = json.loads(r.body)["headers"] if r.status == 200 else {}
+        # Node reads header bytes as latin1
+        want = name.replace("\n", " ").replace("\t", " ").encode().decode("latin1")
+        check(h.get("x-user") == want, "X-User: the string's UTF-8, control characters as spaces", (h.get("x-user"), want))
+        check(json.loads(h.get("x-profile", "null")) == {"level": 3, "roles": ["admin"], "ok": True, "none": None},
+              "X-Profile: an object as its JSON text", h.get("x-profile"))
+        r = get(self.port, "/app/vars", cookie)
+        h = json.loads(r.body)["headers"] if r.status == 200 else {"x-profile": "?"}
+        check("x-profile" not in h and h.get("x-user") == "alice",
+              "a session without the key: the variable is empty, the header left out", h.get("x-profile"))
 
         print("== rolling and touch as express-session does them")
         self.redis_cli("PEXPIRE", "sess:" + sid, "5000")
