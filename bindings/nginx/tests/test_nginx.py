@@ -597,6 +597,23 @@ http {{
             s.close()
             statuses.append(get(port, "/app/after-abort", cookie, timeout=30).status)
             check(statuses == [200, 401, 401, 200, 200, 200, 200, 200], "requests under valgrind answered", statuses)
+            print("== under valgrind: a Redis timeout, and a client gone while a reply is owed")
+            os.kill(self.redis.pid, signal.SIGSTOP)
+            try:
+                r = get(port, "/app/v", cookie, timeout=30)
+                check(r.status == 503, "Redis frozen: 503 after the timeout", r.status)
+                s = socket.create_connection(("127.0.0.1", port))
+                s.sendall(f"GET /app/abort HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+                time.sleep(0.3)
+                s.close()
+                time.sleep(0.5)
+            finally:
+                os.kill(self.redis.pid, signal.SIGCONT)
+            time.sleep(0.5)
+            check(get(port, "/app/v", cookie, timeout=30).status == 200, "Redis thawed: 200")
+            vglog = open(self.path("logs/vg-error.log"), errors="replace").read()
+            check('prematurely closed connection, client: 127.0.0.1, server: , request: "GET /app/abort' in vglog,
+                  "nginx saw the client go while the reply was owed")
             print("== shm expiry (maxAge 2.5s in this run)")
             r = get(port, "/visits", timeout=30)
             c = r.cookie()
