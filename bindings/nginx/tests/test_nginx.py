@@ -429,6 +429,9 @@ http {{
 
     def test_shm_full(self):
         print("== shm store: a full zone drops its least recently used records")
+        r = get(self.port, "/tiny-visits", headers={"X-Forwarded-Proto": "https"})
+        check(r.status == 200 and "Secure" not in r.header("Set-Cookie")[0],
+              "X-Forwarded-Proto from an untrusted proxy (no proxy option) is ignored", r.header("Set-Cookie"))
         first = get(self.port, "/tiny-visits").cookie()
         check(get(self.port, "/tiny-visits", first).body == "views=2\n", "a session in the 32k zone: views=2")
         statuses = set()
@@ -569,9 +572,10 @@ http {{
         conf = self.main_conf(port, master=False).replace(" reuseport", "") \
             .replace(self.path("logs/nginx.pid"), self.path("logs/vg.pid")) \
             .replace("zone=sessions:1m", "zone=vgsessions:1m").replace(self.path("logs/error.log"), self.path("logs/vg-error.log"))
-        # a short maxAge: shm expiry is checked in this run
+        # a short maxAge: shm expiry is checked in this run; a trusted proxy
+        # and secure: "auto": X-Forwarded-Proto decides the Secure attribute
         with open(self.path("conf/vg-session.json"), "w") as f:
-            json.dump(dict(OPTIONS, cookie={"maxAge": 2500}), f)
+            json.dump(dict(OPTIONS, proxy=True, cookie={"maxAge": 2500, "secure": "auto"}), f)
         conf = conf.replace(self.path("conf/session.json"), self.path("conf/vg-session.json"))
         path = self.write("conf/vg.conf", conf)
         log = self.path("logs/valgrind.log")
@@ -614,6 +618,13 @@ http {{
             vglog = open(self.path("logs/vg-error.log"), errors="replace").read()
             check('prematurely closed connection, client: 127.0.0.1, server: , request: "GET /app/abort' in vglog,
                   "nginx saw the client go while the reply was owed")
+            print("== X-Forwarded-Proto (trusted: proxy true) and secure: auto")
+            r = get(port, "/visits", headers={"X-Forwarded-Proto": "https"}, timeout=30)
+            sc = r.header("Set-Cookie")
+            check(len(sc) == 1 and "; Secure" in sc[0], "X-Forwarded-Proto: https -> a Secure cookie", sc)
+            r = get(port, "/visits", headers={"X-Forwarded-Proto": "http"}, timeout=30)
+            sc = r.header("Set-Cookie")
+            check(len(sc) == 1 and "Secure" not in sc[0], "X-Forwarded-Proto: http -> no Secure attribute", sc)
             print("== shm expiry (maxAge 2.5s in this run)")
             r = get(port, "/visits", timeout=30)
             c = r.cookie()
