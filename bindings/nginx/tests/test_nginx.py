@@ -21,6 +21,7 @@ import secrets as pysecrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -167,7 +168,7 @@ http {{
 }}
 """
 
-    def main_conf(self, port, master=True):
+    def main_conf(self, port, master=True, tls_port=None):
         redis = f"redis://127.0.0.1:{self.redis_port}/0"
         return self.conf(f"""
     libsession_options {self.path("conf/session.json")};
@@ -176,6 +177,7 @@ http {{
     upstream node {{ server 127.0.0.1:{self.node_port}; keepalive 8; }}
     server {{
         listen 127.0.0.1:{port} reuseport;
+        {self.tls(tls_port)}
         location /app/ {{
             libsession on;
             libsession_require user;
@@ -250,6 +252,16 @@ http {{
         }}
     }}
 """, master=master)
+
+    def tls(self, port):
+        """A TLS listener with a throwaway self-signed certificate."""
+        if port is None:
+            return ""
+        key, crt = self.path("conf/tls.key"), self.path("conf/tls.crt")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-subj", "/CN=localhost", "-days", "1", "-keyout", key, "-out", crt],
+                       check=True, capture_output=True)
+        return f"listen 127.0.0.1:{port} ssl; ssl_certificate {crt}; ssl_certificate_key {key};"
 
     def start_nginx(self):
         with open(self.path("conf/nginx.conf"), "w") as f:
@@ -569,7 +581,8 @@ http {{
             return
         port = free_port()
         # one process: no reuseport (it would make a listening socket per worker)
-        conf = self.main_conf(port, master=False).replace(" reuseport", "") \
+        tls_port = free_port()
+        conf = self.main_conf(port, master=False, tls_port=tls_port).replace(" reuseport", "") \
             .replace(self.path("logs/nginx.pid"), self.path("logs/vg.pid")) \
             .replace("zone=sessions:1m", "zone=vgsessions:1m").replace(self.path("logs/error.log"), self.path("logs/vg-error.log"))
         # a short maxAge: shm expiry is checked in this run; a trusted proxy
@@ -625,6 +638,17 @@ http {{
             r = get(port, "/visits", headers={"X-Forwarded-Proto": "http"}, timeout=30)
             sc = r.header("Set-Cookie")
             check(len(sc) == 1 and "Secure" not in sc[0], "X-Forwarded-Proto: http -> no Secure attribute", sc)
+            print("== TLS from nginx's connection (secure: auto)")
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            c = http.client.HTTPSConnection("127.0.0.1", tls_port, timeout=30, context=ctx)
+            c.request("GET", "/visits")
+            resp = c.getresponse()
+            resp.read()
+            sc = [v for k, v in resp.getheaders() if k.lower() == "set-cookie"]
+            c.close()
+            check(resp.status == 200 and len(sc) == 1 and "; Secure" in sc[0], "over TLS -> a Secure cookie", sc)
             print("== shm expiry (maxAge 2.5s in this run)")
             r = get(port, "/visits", timeout=30)
             c = r.cookie()
