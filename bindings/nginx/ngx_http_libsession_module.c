@@ -197,7 +197,7 @@ ngx_http_libsession_log_result(ngx_log_t *log, ngx_uint_t level,
                   what, libsession_result_name(rc)
                         ? libsession_result_name(rc) : "?",
                   libsession_result_str(rc),
-                  (int) msg.len, msg.data ? (const char *) msg.data : "");
+                  (size_t) msg.len, msg.data ? (const char *) msg.data : "");
 }
 
 
@@ -502,7 +502,7 @@ ngx_http_libsession_drive(ngx_http_libsession_ctx_t *ctx)
 
             ngx_log_error(NGX_LOG_ERR, log, 0,
                           "libsession: the session could not be loaded: %*s",
-                          (int) s.len, s.data);
+                          (size_t) s.len, s.data);
 
             ctx->rc = ctx->load_failed ? NGX_HTTP_SERVICE_UNAVAILABLE
                                        : NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -529,7 +529,7 @@ ngx_http_libsession_drive(ngx_http_libsession_ctx_t *ctx)
             }
 
             ngx_log_error(NGX_LOG_ERR, log, 0, "libsession: %*s",
-                          (int) s.len, s.data);
+                          (size_t) s.len, s.data);
             break;
 
         case LIBSESSION_ACTION_DONE:
@@ -754,6 +754,21 @@ ngx_http_libsession_answer_load(ngx_http_libsession_ctx_t *ctx, u_char *data,
               data ? LIBSESSION_LOAD_STATUS_FOUND
                    : LIBSESSION_LOAD_STATUS_NOT_FOUND,
               data, data ? len : 0);
+
+    if (lrc != LIBSESSION_RESULT_OK && data != NULL
+        && !libsession_result_is_misuse(lrc))
+    {
+        /* a record libsession cannot take (not UTF-8): a failed load, as
+         * connect-redis's failed JSON.parse is */
+        ngx_http_libsession_log_result(ctx->request->connection->log,
+                                       NGX_LOG_ERR, ctx->req,
+                                       "reading a stored record", lrc);
+
+        lrc = libsession_request_handle_load_result(ctx->req,
+                  LIBSESSION_LOAD_STATUS_FAILED,
+                  (const uint8_t *) "the stored record is unreadable",
+                  sizeof("the stored record is unreadable") - 1);
+    }
 
     if (lrc != LIBSESSION_RESULT_OK) {
         ngx_http_libsession_log_result(ctx->request->connection->log,
@@ -1538,7 +1553,7 @@ ngx_http_libsession_init_main_conf(ngx_conf_t *cf, void *conf)
                               "libsession: adding the secrets of \"%V\" "
                               "failed: %s %*s", &mcf->secrets_file,
                               libsession_result_str(lrc),
-                              (int) msg.len, msg.data);
+                              (size_t) msg.len, msg.data);
                 libsession_config_builder_free(builder);
                 return NGX_CONF_ERROR;
             }

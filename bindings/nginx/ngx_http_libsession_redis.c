@@ -43,6 +43,8 @@ static ngx_uint_t  ngx_http_libsession_redis_exiting;
 static redisAsyncContext *ngx_http_libsession_redis_connect(
     ngx_http_libsession_redis_t *rs, ngx_log_t *log);
 static void ngx_http_libsession_redis_drop(ngx_http_libsession_redis_t *rs);
+static void ngx_http_libsession_redis_message(char *buf, size_t size,
+    const char *prefix, const char *text);
 static void ngx_http_libsession_redis_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
 static void ngx_http_libsession_redis_timeout(ngx_event_t *ev);
@@ -540,6 +542,24 @@ ngx_http_libsession_redis_answer_failure(ngx_http_libsession_ctx_t *ctx,
 }
 
 
+/* A message for libsession (which takes UTF-8): printable ASCII only. */
+static void
+ngx_http_libsession_redis_message(char *buf, size_t size, const char *prefix,
+    const char *text)
+{
+    u_char  *p, *q;
+
+    p = ngx_snprintf((u_char *) buf, size - 1, "%s%s", prefix, text);
+    *p = '\0';
+
+    for (q = (u_char *) buf; q < p; q++) {
+        if (*q < 0x20 || *q >= 0x7f) {
+            *q = '?';
+        }
+    }
+}
+
+
 static void
 ngx_http_libsession_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata)
@@ -565,14 +585,14 @@ ngx_http_libsession_redis_reply(redisAsyncContext *ac, void *r,
     }
 
     if (reply == NULL) {
-        ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "%s%Z",
-                     (ac->errstr && ac->err) ? ac->errstr
-                                             : "the Redis connection closed");
+        ngx_http_libsession_redis_message(msg, sizeof(msg), "",
+            (ac->errstr && ac->err) ? ac->errstr
+                                    : "the Redis connection closed");
         ngx_http_libsession_redis_answer_failure(ctx, kind, msg);
 
     } else if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "Redis: %*s%Z",
-                     (size_t) reply->len, reply->str);
+        ngx_http_libsession_redis_message(msg, sizeof(msg), "Redis: ",
+                                          reply->str ? reply->str : "?");
         ngx_http_libsession_redis_answer_failure(ctx, kind, msg);
 
     } else if (kind == LIBSESSION_ACTION_LOAD) {

@@ -93,7 +93,7 @@ ngx_http_libsession_shm_conf(ngx_conf_t *cf,
     if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid zone size \"%V\" (at least %uzk)",
-                           &s, 8 * ngx_pagesize / 1024);
+                           &s, (size_t) (8 * ngx_pagesize / 1024));
         return NGX_CONF_ERROR;
     }
 

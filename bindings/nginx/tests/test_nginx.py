@@ -402,6 +402,20 @@ http {{
         r = get(self.port, "/any", "sid=nothing")
         check(r.status == 401, "libsession_require session without a session -> 401", r.status)
 
+    def test_corrupt_records(self):
+        print("== corrupt records in Redis: no crash, no hang")
+        # connect-redis: `null` is "not found"; a record JSON.parse or express-session
+        # cannot take fails the load (next(err): 500), as on Node
+        cases = [("not JSON", b"garbage{", 500), ("invalid UTF-8", b'{"user":"\xff\xfe"}', 500), ("null", b"null", 401),
+                 ("an array", b"[1,2]", 500), ("a bad cookie", b'{"cookie":5,"user":"x"}', 500), ("empty", b"", 500),
+                 ("deep nesting", b"[" * 100000 + b"]" * 100000, 500)]
+        for what, raw, want in cases:
+            sid = "corrupt" + pysecrets.token_hex(12)
+            subprocess.run(["redis-cli", "-p", str(self.redis_port), "-x", "SET", "sess:" + sid], input=raw,
+                           capture_output=True, timeout=10)
+            r = get(self.port, "/app/", sign(sid))
+            check(r.status == want, f"a record that is {what} -> {want}", r.status)
+
     def test_shm(self):
         print("== shm store: sessions seen by both workers, kept across nginx -s reload")
         r = get(self.port, "/visits")
@@ -686,7 +700,8 @@ http {{
             self.start_node()
             self.start_nginx()
             print(f"servers: nginx :{self.port} (2 workers), node :{self.node_port}, redis :{self.redis_port}, prefix {self.tmp}")
-            for t in (self.test_symbols, self.test_interop, self.test_bad_cookies, self.test_shm, self.test_shm_full,
+            for t in (self.test_symbols, self.test_interop, self.test_bad_cookies, self.test_corrupt_records,
+                      self.test_shm, self.test_shm_full,
                       self.test_redis_outage,
                       self.test_nginx_t, self.test_error_log, self.test_valgrind):
                 try:
