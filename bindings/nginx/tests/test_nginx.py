@@ -199,6 +199,13 @@ http {{
             libsession_increment views;
             return 200 "views=$libsession_views\\n";
         }}
+        location /page/ {{
+            libsession on;
+            libsession_require user;
+            error_page 401 = /denied;
+            return 200 "page for $libsession_user\\n";
+        }}
+        location = /denied {{ return 401 "please log in ($libsession_id)\\n"; }}
         location = /any {{
             libsession on;
             libsession_require session;
@@ -322,6 +329,13 @@ http {{
         check(echoed.get("url") == "/echo/hello", "proxied to the upstream's path", echoed.get("url"))
         r = get(self.port, "/any", cookie)
         check(r.status == 200 and r.body == "any\n", "libsession_require session: a stored session -> 200", r.status)
+
+        print("== error_page 401 to another location (an internal redirect)")
+        r = get(self.port, "/page/x", cookie)
+        check(r.status == 200 and r.body == "page for alice\n", "a logged-in user gets the page", r.body)
+        r = get(self.port, "/page/x")
+        check(r.status == 401 and re.fullmatch(r"please log in \([\w-]{32,}\)\n", r.body) is not None,
+              "no session: error_page's location answers, the session still at hand", f"{r.status} {r.body!r}")
 
         print("== $libsession_<key>: strings unquoted (no header splitting), other values as JSON")
         name = 'Zoë "q" \\ \n\t☃ 😀 </x>'
