@@ -12,6 +12,7 @@
 # then it fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/sbin:/sbin"   # nginx is in /usr/sbin
 
 skip() {
     if [ -n "${LIBSESSION_REQUIRE_ALL:-}" ]; then
