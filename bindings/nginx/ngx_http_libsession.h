@@ -120,6 +120,9 @@ char *ngx_http_libsession_shm_conf(ngx_conf_t *cf,
  * NGX_ERROR when libsession refused the answer. */
 ngx_int_t ngx_http_libsession_shm_action(ngx_http_libsession_ctx_t *ctx,
     libsession_action kind, libsession_str *id);
+/* Starts this worker's periodic reaping of the store's zone. */
+void ngx_http_libsession_shm_start_reaper(ngx_http_libsession_store_t *store,
+    ngx_log_t *log);
 
 
 /* The Redis store (ngx_http_libsession_redis.c). */

@@ -59,6 +59,7 @@ static char *ngx_http_libsession_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_libsession_init(ngx_conf_t *cf);
 static void ngx_http_libsession_config_cleanup(void *data);
+static ngx_int_t ngx_http_libsession_init_process(ngx_cycle_t *cycle);
 static void ngx_http_libsession_exit_process(ngx_cycle_t *cycle);
 
 
@@ -150,7 +151,7 @@ ngx_module_t  ngx_http_libsession_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_libsession_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_libsession_exit_process,      /* exit process */
@@ -1691,6 +1692,36 @@ ngx_http_libsession_init(ngx_conf_t *cf)
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_libsession_header_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_libsession_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                        i;
+    ngx_http_libsession_store_t     **stores;
+    ngx_http_libsession_main_conf_t  *mcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                              ngx_http_libsession_module);
+    if (mcf == NULL) {
+        return NGX_OK;
+    }
+
+    stores = mcf->stores.elts;
+    for (i = 0; i < mcf->stores.nelts; i++) {
+        if (stores[i]->kind == NGX_HTTP_LIBSESSION_STORE_SHM) {
+            ngx_http_libsession_shm_start_reaper(stores[i], cycle->log);
+        }
+    }
 
     return NGX_OK;
 }

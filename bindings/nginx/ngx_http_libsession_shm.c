@@ -13,7 +13,9 @@
 #include "ngx_http_libsession.h"
 
 
-#define NGX_HTTP_LIBSESSION_REAP  16
+#define NGX_HTTP_LIBSESSION_REAP         16
+#define NGX_HTTP_LIBSESSION_REAP_TIMER   256
+#define NGX_HTTP_LIBSESSION_REAP_PERIOD  5000
 
 
 typedef struct {
@@ -29,6 +31,7 @@ struct ngx_http_libsession_shm_s {
     ngx_http_libsession_shm_sh_t  *sh;
     ngx_slab_pool_t               *shpool;
     ngx_shm_zone_t                *zone;
+    ngx_event_t                    reaper;   /* this worker's */
 };
 
 
@@ -52,7 +55,8 @@ static ngx_http_libsession_shm_node_t *ngx_http_libsession_shm_lookup(
 static void ngx_http_libsession_shm_delete(ngx_http_libsession_shm_t *shm,
     ngx_http_libsession_shm_node_t *sn);
 static void ngx_http_libsession_shm_reap(ngx_http_libsession_shm_t *shm,
-    int64_t now);
+    int64_t now, ngx_uint_t max);
+static void ngx_http_libsession_shm_reaper(ngx_event_t *ev);
 static ngx_int_t ngx_http_libsession_shm_put(ngx_http_libsession_shm_t *shm,
     libsession_str *id, uint32_t hash, const u_char *record, size_t len,
     ngx_uint_t expires, int64_t at, ngx_log_t *log);
@@ -270,13 +274,14 @@ ngx_http_libsession_shm_delete(ngx_http_libsession_shm_t *shm,
 
 /* Deletes records whose expiry has passed, the earliest first. */
 static void
-ngx_http_libsession_shm_reap(ngx_http_libsession_shm_t *shm, int64_t now)
+ngx_http_libsession_shm_reap(ngx_http_libsession_shm_t *shm, int64_t now,
+    ngx_uint_t max)
 {
     ngx_uint_t                       n;
     ngx_rbtree_node_t               *node;
     ngx_http_libsession_shm_node_t  *sn;
 
-    for (n = 0; n < NGX_HTTP_LIBSESSION_REAP; n++) {
+    for (n = 0; n < max; n++) {
         if (shm->sh->expiry.root == shm->sh->expiry.sentinel) {
             return;
         }
@@ -291,6 +296,46 @@ ngx_http_libsession_shm_reap(ngx_http_libsession_shm_t *shm, int64_t now)
                   - offsetof(ngx_http_libsession_shm_node_t, expiry_node));
         ngx_http_libsession_shm_delete(shm, sn);
     }
+}
+
+
+/* Every worker reaps each zone now and then too, so that records nobody
+ * reads or writes again go away; a cancelable timer, which does not keep a
+ * worker from exiting. */
+void
+ngx_http_libsession_shm_start_reaper(ngx_http_libsession_store_t *store,
+    ngx_log_t *log)
+{
+    ngx_http_libsession_shm_t  *shm = store->shm;
+
+    if (shm->reaper.handler != NULL) {
+        return;     /* one zone named by several directives */
+    }
+
+    shm->reaper.handler = ngx_http_libsession_shm_reaper;
+    shm->reaper.data = shm;
+    shm->reaper.log = log;
+    shm->reaper.cancelable = 1;
+
+    ngx_add_timer(&shm->reaper, NGX_HTTP_LIBSESSION_REAP_PERIOD);
+}
+
+
+static void
+ngx_http_libsession_shm_reaper(ngx_event_t *ev)
+{
+    ngx_http_libsession_shm_t  *shm = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+    ngx_http_libsession_shm_reap(shm, ngx_http_libsession_now(),
+                                 NGX_HTTP_LIBSESSION_REAP_TIMER);
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    ngx_add_timer(ev, NGX_HTTP_LIBSESSION_REAP_PERIOD);
 }
 
 
@@ -446,7 +491,7 @@ ngx_http_libsession_shm_action(ngx_http_libsession_ctx_t *ctx,
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
-    ngx_http_libsession_shm_reap(shm, now);
+    ngx_http_libsession_shm_reap(shm, now, NGX_HTTP_LIBSESSION_REAP);
 
     if (kind == LIBSESSION_ACTION_SAVE) {
         if (ngx_http_libsession_shm_put(shm, id, hash, record.data,

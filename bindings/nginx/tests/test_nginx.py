@@ -464,6 +464,17 @@ http {{
                 break
             time.sleep(0.2)
         check(new_pid is not None, "new workers answer after the reload")
+        def alive(pid):
+            try:
+                os.kill(int(pid), 0)
+                return True
+            except OSError:
+                return False
+        deadline = time.time() + 3
+        while time.time() < deadline and any(alive(p) for p in old_pids):
+            time.sleep(0.1)
+        check(not any(alive(p) for p in old_pids),
+              "the old workers exit at once (cancelable reaper timer, Redis connection closed)", old_pids)
         r = get(self.port, "/visits", cookie)
         check(r.status == 200 and r.body.startswith(f"views={n + 1} "), "the session survived the reload", r.body)
 
