@@ -77,6 +77,7 @@ struct ngx_http_libsession_ctx_s {
     ngx_array_t                     cookies;    /* ngx_str_t Set-Cookie values */
     ngx_str_t                       id;         /* $libsession_id */
     ngx_str_t                      *values;     /* per main conf var_keys */
+    ngx_str_t                       loaded;     /* the shm record loaded */
 
     ngx_int_t                       rc;         /* NGX_DECLINED or a status */
 

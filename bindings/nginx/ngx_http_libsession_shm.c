@@ -455,6 +455,9 @@ ngx_http_libsession_shm_action(ngx_http_libsession_ctx_t *ctx,
                                                           "out of memory");
         }
 
+        ctx->loaded.data = copy;
+        ctx->loaded.len = len;
+
         return ngx_http_libsession_answer_load(ctx, copy, len);
     }
 
@@ -505,7 +508,23 @@ ngx_http_libsession_shm_action(ngx_http_libsession_ctx_t *ctx,
         /* TOUCH: MemoryStore's touch of the record held, if any */
         sn = ngx_http_libsession_shm_lookup(shm, id, hash);
 
-        if (sn != NULL) {
+        if (sn != NULL && ctx->loaded.data != NULL
+            && sn->record_len == ctx->loaded.len
+            && ngx_memcmp(sn->data + sn->id_len, ctx->loaded.data,
+                          ctx->loaded.len) == 0)
+        {
+            /* the record held is the one this request loaded, and a TOUCH
+             * means the session was not modified: the two differ only in
+             * their cookie, and apply_touch's rule makes the held record
+             * the touched one */
+            if (ngx_http_libsession_shm_put(shm, id, hash, record.data,
+                                            record.len, has, at, log)
+                != NGX_OK)
+            {
+                error = "touching the record failed";
+            }
+
+        } else if (sn != NULL) {
             held = NULL;
             touched = NULL;
             rc = NGX_ERROR;
