@@ -13,6 +13,8 @@
 
 #include "ngx_http_libsession.h"
 
+#include <sys/random.h>
+
 
 static ngx_int_t ngx_http_libsession_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_libsession_start(ngx_http_request_t *r,
@@ -168,6 +170,42 @@ static ngx_str_t  ngx_http_libsession_prefix = ngx_string("libsession_");
 
 /* ----- the request ----- */
 
+#define NGX_HTTP_LIBSESSION_ENTROPY       32
+#define NGX_HTTP_LIBSESSION_ENTROPY_POOL  4096
+
+/* This worker's entropy: the kernel's CSPRNG output, read 4 KB at a time
+ * (one getrandom(2) per 128 requests instead of one per request); each
+ * 32-byte chunk seeds one request's session IDs, and is wiped once used.
+ * Only workers fill it (never the master before a fork). */
+static u_char  ngx_http_libsession_entropy[NGX_HTTP_LIBSESSION_ENTROPY_POOL];
+static size_t  ngx_http_libsession_entropy_used =
+    NGX_HTTP_LIBSESSION_ENTROPY_POOL;
+
+
+static u_char *
+ngx_http_libsession_take_entropy(void)
+{
+    u_char   *p;
+    ssize_t   n;
+
+    if (ngx_http_libsession_entropy_used + NGX_HTTP_LIBSESSION_ENTROPY
+        > NGX_HTTP_LIBSESSION_ENTROPY_POOL)
+    {
+        n = getrandom(ngx_http_libsession_entropy,
+                      NGX_HTTP_LIBSESSION_ENTROPY_POOL, 0);
+        if (n != NGX_HTTP_LIBSESSION_ENTROPY_POOL) {
+            return NULL;    /* libsession reads the OS source itself */
+        }
+
+        ngx_http_libsession_entropy_used = 0;
+    }
+
+    p = ngx_http_libsession_entropy + ngx_http_libsession_entropy_used;
+    ngx_http_libsession_entropy_used += NGX_HTTP_LIBSESSION_ENTROPY;
+
+    return p;
+}
+
 int64_t
 ngx_http_libsession_now(void)
 {
@@ -255,6 +293,7 @@ static ngx_int_t
 ngx_http_libsession_start(ngx_http_request_t *r,
     ngx_http_libsession_loc_conf_t *lcf, ngx_http_libsession_ctx_t **ctxp)
 {
+    u_char                           *entropy;
     ngx_uint_t                        i, nkeys;
     ngx_list_part_t                  *part;
     ngx_table_elt_t                  *h;
@@ -306,8 +345,16 @@ ngx_http_libsession_start(ngx_http_request_t *r,
 
     ngx_http_set_ctx(r, ctx, ngx_http_libsession_module);
 
+    entropy = ngx_http_libsession_take_entropy();
+
     lrc = libsession_request_new(mcf->config, ngx_http_libsession_now(),
-                                 NULL, 0, &req);
+                                 entropy,
+                                 entropy ? NGX_HTTP_LIBSESSION_ENTROPY : 0,
+                                 &req);
+
+    if (entropy != NULL) {
+        ngx_explicit_memzero(entropy, NGX_HTTP_LIBSESSION_ENTROPY);
+    }
     if (lrc != LIBSESSION_RESULT_OK) {
         ngx_http_libsession_log_result(r->connection->log, NGX_LOG_ERR, NULL,
                                        "libsession_request_new", lrc);

@@ -421,7 +421,7 @@ ngx_http_libsession_shm_action(ngx_http_libsession_ctx_t *ctx,
     shm = ctx->store->shm;
     log = ctx->request->connection->log;
     now = ngx_http_libsession_now();
-    hash = ngx_crc32_short((u_char *) id->data, id->len);
+    hash = ngx_crc32_long((u_char *) id->data, id->len);
 
     if (kind == LIBSESSION_ACTION_LOAD) {
         copy = NULL;
