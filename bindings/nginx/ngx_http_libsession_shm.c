@@ -36,7 +36,7 @@ struct ngx_http_libsession_shm_s {
 
 
 typedef struct {
-    ngx_rbtree_node_t   node;         /* key: crc32 of the ID */
+    ngx_rbtree_node_t   node;         /* key: murmur2 of the ID */
     ngx_rbtree_node_t   expiry_node;  /* key: expiry, Unix ms */
     ngx_queue_t         queue;
     unsigned            expires:1;
@@ -421,7 +421,7 @@ ngx_http_libsession_shm_action(ngx_http_libsession_ctx_t *ctx,
     shm = ctx->store->shm;
     log = ctx->request->connection->log;
     now = ngx_http_libsession_now();
-    hash = ngx_crc32_long((u_char *) id->data, id->len);
+    hash = ngx_murmur_hash2((u_char *) id->data, id->len);
 
     if (kind == LIBSESSION_ACTION_LOAD) {
         copy = NULL;
