@@ -23,7 +23,7 @@ skip() {
     exit 0
 }
 
-DEBS=(nginx nginx-dev libhiredis-dev redis-server redis-tools valgrind wrk binutils gcc make python3)
+DEBS=(nginx nginx-dev libhiredis-dev redis-server redis-tools valgrind wrk binutils gcc make python3 curl openssl)
 missing=()
 for p in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -112,6 +112,7 @@ class Suite:
         self.procs = []
         self.redis_port = free_port()
         self.port = free_port()
+        self.h2_port = free_port()
         for d in ("conf", "logs", "redis"):
             os.makedirs(os.path.join(self.tmp, d))
         with open(self.path("conf/session.json"), "w") as f:
@@ -177,6 +178,7 @@ http {{
     upstream node {{ server 127.0.0.1:{self.node_port}; keepalive 8; }}
     server {{
         listen 127.0.0.1:{port} reuseport;
+        {f"listen 127.0.0.1:{self.h2_port} http2;" if master else ""}
         {self.tls(tls_port)}
         location /app/ {{
             libsession on;
@@ -478,6 +480,21 @@ http {{
         r = get(self.port, "/visits", cookie)
         check(r.status == 200 and r.body.startswith(f"views={n + 1} "), "the session survived the reload", r.body)
 
+    def test_http2(self):
+        print("== HTTP/2 (h2c): the cookie, whole or in crumbs")
+        cookie, sid = self.login("h2")
+        for what, args in (("one Cookie header", ["-H", f"Cookie: a=1; {cookie}; b=2"]),
+                           ("cookie crumbs", ["-H", "Cookie: a=1", "-H", f"Cookie: {cookie}", "-H", "Cookie: b=2"])):
+            out = subprocess.run(["curl", "-s", "-i", "--http2-prior-knowledge", *args,
+                                  f"http://127.0.0.1:{self.h2_port}/app/h2"], capture_output=True, text=True).stdout
+            lines = out.splitlines()
+            check(bool(lines) and lines[0].startswith("HTTP/2 200") and '"x-user":"h2"' in out
+                  and any(l.lower().startswith("set-cookie: " + cookie.lower()) for l in lines),
+                  f"HTTP/2, {what}: 200, X-User upstream, the rolling cookie", lines[:1])
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "--http2-prior-knowledge",
+                              f"http://127.0.0.1:{self.h2_port}/app/h2"], capture_output=True, text=True)
+        check(out.stdout == "2 401", "HTTP/2 without a cookie: 401", out.stdout)
+
     def test_shm_full(self):
         print("== shm store: a full zone drops its least recently used records")
         r = get(self.port, "/tiny-visits", headers={"X-Forwarded-Proto": "https"})
@@ -726,6 +743,7 @@ http {{
             self.start_nginx()
             print(f"servers: nginx :{self.port} (2 workers), node :{self.node_port}, redis :{self.redis_port}, prefix {self.tmp}")
             for t in (self.test_symbols, self.test_interop, self.test_bad_cookies, self.test_corrupt_records,
+                      self.test_http2,
                       self.test_shm, self.test_shm_full,
                       self.test_redis_outage,
                       self.test_nginx_t, self.test_error_log, self.test_valgrind):
