@@ -59,6 +59,7 @@ ngx_http_libsession_redis_conf(ngx_conf_t *cf,
 {
     u_char                       *p, *last, *colon, *slash;
     ngx_str_t                     s;
+    ngx_url_t                     u;
     ngx_uint_t                    i;
     libsession_str                prefix;
     ngx_http_libsession_redis_t  *rs;
@@ -88,15 +89,6 @@ ngx_http_libsession_redis_conf(ngx_conf_t *cf,
         goto invalid;
     }
 
-    rs->host.data = ngx_pnalloc(cf->pool, s.len + 1);
-    if (rs->host.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memcpy(rs->host.data, s.data, s.len);
-    rs->host.data[s.len] = '\0';
-    rs->host.len = s.len;
-
     rs->port = 6379;
     if (colon) {
         rs->port = ngx_atoi(colon + 1, slash - colon - 1);
@@ -104,6 +96,29 @@ ngx_http_libsession_redis_conf(ngx_conf_t *cf,
             goto invalid;
         }
     }
+
+    /* a name is resolved now, as nginx does for proxy_pass: hiredis would
+     * resolve it with the blocking getaddrinfo() in the event loop */
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = s;
+    u.default_port = (in_port_t) rs->port;
+    u.no_port = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cannot resolve the Redis host \"%V\"%s%s", &s,
+                           u.err ? ": " : "", u.err ? u.err : "");
+        return NGX_CONF_ERROR;
+    }
+
+    rs->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (rs->host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rs->host.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                                 rs->host.data, NGX_SOCKADDR_STRLEN, 0);
+    rs->host.data[rs->host.len] = '\0';
 
     rs->db = 0;
     if (slash < last && slash + 1 < last) {

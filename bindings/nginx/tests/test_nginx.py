@@ -573,6 +573,10 @@ http {{
             ("an unknown store URL", "libsession_store memcached://127.0.0.1:11211;", "unknown session store"),
             ("a bad shm zone", "libsession_store shm zone=x;", "invalid zone"),
             ("a bad Redis URL", "libsession_store redis://:99999/0;", "invalid Redis store URL"),
+            ("an unresolvable Redis host", "libsession_store redis://no-such-host.invalid:6379/0;",
+             "cannot resolve the Redis host"),
+            ("an unknown Redis parameter", "libsession_store redis://127.0.0.1:6379/0 ttl=5;",
+             "invalid Redis store parameter"),
         ]
         for what, directive, expect in cases:
             body = f"""
