@@ -114,6 +114,11 @@ void ngx_http_libsession_log_result(ngx_log_t *log, ngx_uint_t level,
     libsession_request *req, const char *what, libsession_result rc);
 
 
+/* Reads a file named in the configuration (relative to the prefix). */
+ngx_int_t ngx_http_libsession_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *out);
+
+
 /* The shared-memory store (ngx_http_libsession_shm.c). */
 char *ngx_http_libsession_shm_conf(ngx_conf_t *cf,
     ngx_http_libsession_store_t *store, ngx_str_t *args, ngx_uint_t n);

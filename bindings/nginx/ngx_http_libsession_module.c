@@ -50,8 +50,6 @@ static char *ngx_http_libsession_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_libsession_increment(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static ngx_int_t ngx_http_libsession_read_file(ngx_conf_t *cf,
-    ngx_str_t *name, ngx_str_t *out);
 
 static ngx_int_t ngx_http_libsession_add_variables(ngx_conf_t *cf);
 static void *ngx_http_libsession_create_main_conf(ngx_conf_t *cf);
@@ -1220,7 +1218,7 @@ ngx_http_libsession_add_variables(ngx_conf_t *cf)
 
 /* ----- configuration ----- */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_libsession_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *out)
 {
     ssize_t          n;

@@ -24,6 +24,7 @@ struct ngx_http_libsession_redis_s {
     ngx_int_t              port;
     ngx_int_t              db;
     ngx_str_t              prefix;
+    ngx_str_t              password;  /* empty: no AUTH; never logged */
     ngx_msec_t             timeout;
     redisAsyncContext     *ac;       /* this worker's connection */
 };
@@ -50,6 +51,39 @@ static void ngx_http_libsession_redis_reply(redisAsyncContext *ac,
 static void ngx_http_libsession_redis_timeout(ngx_event_t *ev);
 static void ngx_http_libsession_redis_answer_failure(
     ngx_http_libsession_ctx_t *ctx, libsession_action kind, const char *msg);
+
+
+/* The password: the first line of the file (a trailing \r dropped). */
+static ngx_int_t
+ngx_http_libsession_redis_password(ngx_conf_t *cf,
+    ngx_http_libsession_redis_t *rs, ngx_str_t *file)
+{
+    u_char     *eol;
+    ngx_str_t   text;
+
+    if (ngx_http_libsession_read_file(cf, file, &text) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    eol = ngx_strlchr(text.data, text.data + text.len, '\n');
+    if (eol != NULL) {
+        text.len = eol - text.data;
+    }
+
+    if (text.len && text.data[text.len - 1] == '\r') {
+        text.len--;
+    }
+
+    if (text.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" holds no Redis password", file);
+        return NGX_ERROR;
+    }
+
+    rs->password = text;
+
+    return NGX_OK;
+}
 
 
 char *
@@ -151,6 +185,19 @@ ngx_http_libsession_redis_conf(ngx_conf_t *cf,
             if (rs->timeout == (ngx_msec_t) NGX_ERROR || rs->timeout == 0) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid timeout \"%V\"", &args[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (args[i].len > 14
+            && ngx_strncmp(args[i].data, "password_file=", 14) == 0)
+        {
+            s.data = args[i].data + 14;
+            s.len = args[i].len - 14;
+
+            if (ngx_http_libsession_redis_password(cf, rs, &s) != NGX_OK) {
                 return NGX_CONF_ERROR;
             }
 
@@ -368,6 +415,16 @@ ngx_http_libsession_redis_connect(ngx_http_libsession_redis_t *rs,
     }
 
     rs->ac = ac;
+
+    /* sent first: a failed AUTH fails the commands after it (NOAUTH) */
+    if (rs->password.len
+        && redisAsyncCommand(ac, NULL, NULL, "AUTH %b", rs->password.data,
+                             rs->password.len)
+           != REDIS_OK)
+    {
+        ngx_http_libsession_redis_drop(rs);
+        return NULL;
+    }
 
     if (rs->db != 0
         && redisAsyncCommand(ac, NULL, NULL, "SELECT %d", (int) rs->db)

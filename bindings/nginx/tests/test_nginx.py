@@ -32,6 +32,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SECRET = "s3cr3t-" + pysecrets.token_hex(24)  # 55 bytes
 OLD_SECRET = "old-" + pysecrets.token_hex(20)
+REDIS_PASSWORD = "redis-pw-" + pysecrets.token_hex(8)
 MAX_AGE = 600000
 OPTIONS = {
     "name": "sid",
@@ -119,6 +120,10 @@ class Suite:
             json.dump(OPTIONS, f)
         with open(self.path("conf/secrets"), "w") as f:
             f.write(SECRET + "\n" + OLD_SECRET + "\n")
+        with open(self.path("conf/redis-password"), "w") as f:
+            f.write(REDIS_PASSWORD + "\n")
+        with open(self.path("conf/wrong-password"), "w") as f:
+            f.write("not-the-password\n")
 
     def path(self, p):
         return os.path.join(self.tmp, p)
@@ -128,17 +133,19 @@ class Suite:
     def start_redis(self):
         self.redis = subprocess.Popen(
             ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--requirepass", REDIS_PASSWORD,
              "--appendonly", "no", "--dir", self.path("redis"), "--dbfilename", "dump.rdb"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_port(self.redis_port):
             raise RuntimeError("redis-server did not start")
 
     def redis_cli(self, *args):
-        out = subprocess.run(["redis-cli", "-p", str(self.redis_port), *args], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["redis-cli", "-p", str(self.redis_port), "-a", REDIS_PASSWORD, "--no-auth-warning", *args],
+                             capture_output=True, text=True, timeout=10)
         return out.stdout.strip()
 
     def start_node(self):
-        env = dict(os.environ, REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0", SESSION_OPTIONS=json.dumps(OPTIONS),
+        env = dict(os.environ, REDIS_URL=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{self.redis_port}/0", SESSION_OPTIONS=json.dumps(OPTIONS),
                    SESSION_SECRET=SECRET, PORT="0")
         self.node = subprocess.Popen(["node", os.path.join(ROOT, "tests/interop/nginx-app.js")], env=env,
                                      stdout=subprocess.PIPE, stderr=open(self.path("logs/node.log"), "w"), text=True)
@@ -174,7 +181,7 @@ http {{
         return self.conf(f"""
     libsession_options {self.path("conf/session.json")};
     libsession_secrets {self.path("conf/secrets")};
-    libsession_store   {redis} prefix=sess: timeout=1s;
+    libsession_store   {redis} prefix=sess: timeout=1s password_file={self.path("conf/redis-password")};
     upstream node {{ server 127.0.0.1:{self.node_port}; keepalive 8; }}
     server {{
         listen 127.0.0.1:{port} reuseport;
@@ -195,6 +202,18 @@ http {{
             libsession_store_error fresh;
             libsession_require user;
             return 200 "user=$libsession_user\\n";
+        }}
+        location /badauth/ {{
+            libsession on;
+            libsession_store {redis} password_file={self.path("conf/wrong-password")};
+            libsession_require user;
+            return 200 "never\\n";
+        }}
+        location /noauth/ {{
+            libsession on;
+            libsession_store {redis};
+            libsession_require user;
+            return 200 "never\\n";
         }}
         location = /rvisits {{
             libsession on;
@@ -386,6 +405,12 @@ http {{
         ttl = int(self.redis_cli("TTL", "sess:" + data.get("id", "")))
         check(MAX_AGE // 1000 - 5 <= ttl <= MAX_AGE // 1000, "connect-redis's TTL: ceil(maxAge / 1000)", ttl)
 
+        print("== Redis AUTH (password_file=)")
+        r = get(self.port, "/badauth/", cookie)
+        check(r.status == 503, "a wrong Redis password: the store fails -> 503", r.status)
+        r = get(self.port, "/noauth/", cookie)
+        check(r.status == 503, "no Redis password where one is required -> 503", r.status)
+
         print("== logout on Node -> 401 at nginx")
         r = get(self.node_port, "/logout", cookie)
         check(r.status == 200, "Node /logout -> 200", r.status)
@@ -427,7 +452,8 @@ http {{
                  ("deep nesting", b"[" * 100000 + b"]" * 100000, 500)]
         for what, raw, want in cases:
             sid = "corrupt" + pysecrets.token_hex(12)
-            subprocess.run(["redis-cli", "-p", str(self.redis_port), "-x", "SET", "sess:" + sid], input=raw,
+            subprocess.run(["redis-cli", "-p", str(self.redis_port), "-a", REDIS_PASSWORD, "--no-auth-warning",
+                            "-x", "SET", "sess:" + sid], input=raw,
                            capture_output=True, timeout=10)
             r = get(self.port, "/app/", sign(sid))
             check(r.status == want, f"a record that is {what} -> {want}", r.status)
@@ -632,7 +658,8 @@ http {{
         bad = [l for l in text.splitlines()
                if re.search(r"\[(alert|crit|emerg)\]|exited on signal|core dumped|open socket", l)]
         check(not bad, "no alert, crit, emerg or crashed worker in the error log", bad[:5])
-        check(SECRET not in text and OLD_SECRET not in text, "no secret in the error log")
+        check(SECRET not in text and OLD_SECRET not in text and REDIS_PASSWORD not in text,
+              "no secret and no Redis password in the error log")
 
     def test_valgrind(self):
         print("== valgrind: one nginx process (master_process off), a short run")
