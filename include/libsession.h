@@ -1418,6 +1418,23 @@ libsession_result libsession_record_memory_store_expiry(const uint8_t *record,
                                                         bool *has_out);
 
 /**
+ * connect-redis's default key prefix, `"sess:"`: a TTL store shared with
+ * connect-redis keys a session by this prefix (or the one its users
+ * configured) followed by the session ID, the `libsession_request_action_id`
+ * of a `LOAD`, `SAVE`, `TOUCH` or `DESTROY`. With
+ * `libsession_request_action_ttl_seconds` (the TTL rule) a host needs no
+ * copy of connect-redis's rules.
+ *
+ * # Returns
+ * A static string; `data[len]` is a NUL, so `data` may also be used as a C
+ * string. Never freed.
+ *
+ * # Thread safety
+ * May be called from any thread at any time.
+ */
+struct libsession_str libsession_connect_redis_default_prefix(void);
+
+/**
  * The name of a result code's constant without its prefix
  * (`"NULL_PARAMETER"` for `LIBSESSION_RESULT_NULL_PARAMETER`), so that a
  * binding can list the codes without copying the table.

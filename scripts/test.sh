@@ -43,7 +43,7 @@ cargo run --release --example conformance -- tests/conformance/vectors/named.jso
 cargo run --release --features capi --example conformance -- --c-abi tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
 
 # --- other hosts ----------------------------------------------------------
-for suite in scripts/test-c.sh scripts/test-python.sh scripts/test-redis.sh; do
+for suite in scripts/test-c.sh scripts/test-python.sh scripts/test-redis.sh scripts/test-nginx.sh; do
     if [ -x "$suite" ]; then
         echo "==> $suite"
         "$suite"

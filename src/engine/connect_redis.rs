@@ -22,7 +22,7 @@ use crate::json::Value;
 use crate::record::{CONNECT_REDIS_DEFAULT_TTL, connect_redis_ttl};
 
 /// connect-redis's default key prefix.
-pub const DEFAULT_PREFIX: &str = "sess:";
+pub const DEFAULT_PREFIX: &str = crate::record::CONNECT_REDIS_DEFAULT_PREFIX;
 
 /// connect-redis's options that decide keys and TTLs (its constructor's
 /// `prefix`, `ttl`, `disableTouch` and `disableTTL`).

@@ -579,6 +579,10 @@ pub(crate) fn expired_from(t: f64) -> Option<i64> {
 /// cookie has no expiry.
 pub const CONNECT_REDIS_DEFAULT_TTL: i64 = 86_400;
 
+/// connect-redis's default key prefix: a session's key is this prefix and
+/// its ID (unsigned).
+pub const CONNECT_REDIS_DEFAULT_PREFIX: &str = "sess:";
+
 /// connect-redis's `getTTL`, in seconds: `ceil((expires_at - now) / 1000)`
 /// for a cookie that expires at `expires_at` (Unix ms, as in
 /// [`Action::Save`](crate::Action::Save)), else `default_ttl` (connect-redis

@@ -6,7 +6,7 @@
 
 use std::ffi::c_char;
 
-use super::{ResultCode, json_in, libsession_result, out_ptr};
+use super::{ResultCode, json_in, libsession_result, libsession_str, out_ptr};
 use crate::{CookieLimits, StoreKind};
 
 /// A `libsession_store_kind` crossing the boundary.
@@ -147,6 +147,47 @@ pub unsafe extern "C" fn libsession_record_memory_store_expiry(
     })
 }
 
+/// Whether `c` is `s` followed by one NUL (checked at compile time).
+const fn is_nul_terminated(c: &str, s: &str) -> bool {
+    let (c, s) = (c.as_bytes(), s.as_bytes());
+    if c.len() != s.len() + 1 || c[s.len()] != 0 {
+        return false;
+    }
+    let mut i = 0;
+    while i < s.len() {
+        if c[i] != s[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// connect-redis's default key prefix, `"sess:"`: a TTL store shared with
+/// connect-redis keys a session by this prefix (or the one its users
+/// configured) followed by the session ID, the `libsession_request_action_id`
+/// of a `LOAD`, `SAVE`, `TOUCH` or `DESTROY`. With
+/// `libsession_request_action_ttl_seconds` (the TTL rule) a host needs no
+/// copy of connect-redis's rules.
+///
+/// # Returns
+/// A static string; `data[len]` is a NUL, so `data` may also be used as a C
+/// string. Never freed.
+///
+/// # Thread safety
+/// May be called from any thread at any time.
+#[unsafe(no_mangle)]
+pub extern "C" fn libsession_connect_redis_default_prefix() -> libsession_str {
+    const PREFIX: &str = concat!("sess:", "\0");
+    const _: () = assert!(
+        is_nul_terminated(PREFIX, crate::record::CONNECT_REDIS_DEFAULT_PREFIX),
+        "the C string is the prefix and a NUL"
+    );
+    ffi_boundary!(value(libsession_str::NONE) {
+        libsession_str { data: PREFIX.as_ptr(), len: PREFIX.len() - 1 }
+    })
+}
+
 /// The name of a result code's constant without its prefix
 /// (`"NULL_PARAMETER"` for `LIBSESSION_RESULT_NULL_PARAMETER`), so that a
 /// binding can list the codes without copying the table.
@@ -229,6 +270,17 @@ mod tests {
     fn store_kinds_are_validated() {
         assert_eq!(StoreKind::from(libsession_store_kind::try_from(1).unwrap()), StoreKind::Ttl);
         assert_eq!(libsession_store_kind::try_from(2).unwrap_err().code(), libsession_result::InvalidParameter as u32);
+    }
+
+    #[test]
+    fn connect_redis_prefix_is_the_store_default_and_nul_terminated() {
+        let s = libsession_connect_redis_default_prefix();
+        // SAFETY: a static string of `len` bytes and a NUL.
+        let bytes = unsafe { std::slice::from_raw_parts(s.data, s.len + 1) };
+        assert_eq!(&bytes[..s.len], crate::record::CONNECT_REDIS_DEFAULT_PREFIX.as_bytes());
+        assert_eq!(bytes[s.len], 0);
+        assert!(!is_nul_terminated("sess:", "sess:"));
+        assert!(!is_nul_terminated("sesx:\0", "sess:"));
     }
 
     #[test]

@@ -133,6 +133,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     # the library's rules and defaults, for hosts
     "libsession_default_cookie_limits": (_result, [POINTER(c_size_t), POINTER(c_size_t)]),
     "libsession_record_memory_store_expiry": (_result, [_bytes_in, c_size_t, POINTER(c_int64), POINTER(c_bool)]),
+    "libsession_connect_redis_default_prefix": (LibsessionStr, []),
     # results and version
     "libsession_result_str": (c_char_p, [c_uint32]),
     "libsession_result_name": (c_char_p, [c_uint32]),
