@@ -682,6 +682,101 @@ typedef uint32_t libsession_redis_op;
 #endif // __cplusplus
 
 /**
+ * What happened (see `libsession_request_poll_event`).
+ */
+enum libsession_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No event is left.
+   */
+  LIBSESSION_EVENT_KIND_NONE = 0,
+  /**
+   * The request carried no cookie of the session's name.
+   */
+  LIBSESSION_EVENT_KIND_NO_COOKIE = 1,
+  /**
+   * A cookie of the session's name had no valid signature (forged,
+   * tampered with, or signed by a secret no longer configured).
+   */
+  LIBSESSION_EVENT_KIND_SIGNATURE_INVALID = 2,
+  /**
+   * The cookie verified with a secret other than the first (`key_index`).
+   */
+  LIBSESSION_EVENT_KIND_VERIFIED_BY_OLD_KEY = 3,
+  /**
+   * The store has no record for the cookie's session.
+   */
+  LIBSESSION_EVENT_KIND_RECORD_NOT_FOUND = 4,
+  /**
+   * The store's record had expired (MemoryStore's rule).
+   */
+  LIBSESSION_EVENT_KIND_RECORD_EXPIRED = 5,
+  /**
+   * The store's record could not be read as a session.
+   */
+  LIBSESSION_EVENT_KIND_RECORD_CORRUPT = 6,
+  /**
+   * The store failed an operation (`operation`).
+   */
+  LIBSESSION_EVENT_KIND_STORE_ERROR = 7,
+  /**
+   * A call out of order failed the request.
+   */
+  LIBSESSION_EVENT_KIND_MISUSE = 8,
+  /**
+   * The request's path is one of the `ignore` paths.
+   */
+  LIBSESSION_EVENT_KIND_IGNORED = 9,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum libsession_event_kind libsession_event_kind;
+#else
+typedef uint32_t libsession_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The store operation of a `STORE_ERROR` event.
+ */
+enum libsession_store_operation
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Not a store error.
+   */
+  LIBSESSION_STORE_OPERATION_NONE = 0,
+  /**
+   * The load at the start of the request, or a reload.
+   */
+  LIBSESSION_STORE_OPERATION_LOAD = 1,
+  /**
+   * A save.
+   */
+  LIBSESSION_STORE_OPERATION_SAVE = 2,
+  /**
+   * The end-of-request touch.
+   */
+  LIBSESSION_STORE_OPERATION_TOUCH = 3,
+  /**
+   * A destroy.
+   */
+  LIBSESSION_STORE_OPERATION_DESTROY = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum libsession_store_operation libsession_store_operation;
+#else
+typedef uint32_t libsession_store_operation;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * An immutable, validated configuration, shared by every request.
  *
  * Handed out as `const libsession_config *` by
@@ -781,6 +876,26 @@ typedef struct libsession_str {
    */
   size_t len;
 } libsession_str;
+
+/**
+ * One event (`libsession_request_poll_event`).
+ */
+typedef struct libsession_event {
+  /**
+   * What happened (a `libsession_event_kind`); `NONE` when no event is left.
+   */
+  libsession_event_kind kind;
+  /**
+   * For `VERIFIED_BY_OLD_KEY`: the position of the secret that verified
+   * the cookie (1 or more); otherwise 0.
+   */
+  uint32_t key_index;
+  /**
+   * For `STORE_ERROR`: which operation failed (a
+   * `libsession_store_operation`); otherwise `NONE`.
+   */
+  libsession_store_operation operation;
+} libsession_event;
 
 /**
  * One Redis command for the current store action
@@ -1344,6 +1459,44 @@ libsession_result libsession_config_unset(const struct libsession_config *config
 LIBSESSION_MUST_USE
 libsession_result libsession_config_express_compat(const struct libsession_config *config,
                                                    bool *express_compat_out);
+
+/**
+ * Takes the request's oldest event: what happened to its session that a
+ * host may count or alert on (a forged cookie, a key rotation under way, a
+ * record gone or corrupt, a store failure). Drain them whenever
+ * convenient, typically after `DONE`; they never change what the request
+ * does. Also works on a failed request (its `MISUSE` event). The current
+ * action's strings and earlier getter results stay valid.
+ *
+ * # Parameters
+ * `req`; `event_out`: receives the event, with kind
+ * `LIBSESSION_EVENT_KIND_NONE` when none is left.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
+ * # Safety
+ * `req` is NULL or live; `event_out` is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_poll_event(struct libsession_request *req,
+                                                struct libsession_event *event_out);
+
+/**
+ * Asks for a removal Set-Cookie (same name, path and domain, expired) when
+ * the request's cookie names no live session (forged, stale, or its
+ * session gone from the store) and the response sets no new one, so the
+ * browser stops sending it. Off by default. Only before the first poll.
+ *
+ * # Returns
+ * As for `libsession_request_set_target`.
+ *
+ * # Safety
+ * `req` is NULL or live.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_set_clear_stale_cookie(struct libsession_request *req,
+                                                            bool on);
 
 /**
  * Says which rules the store's records follow (default

@@ -100,6 +100,7 @@ macro_rules! ffi_boundary {
 }
 
 pub mod config;
+pub mod event;
 pub mod host_support;
 pub mod redis;
 pub mod request;
@@ -108,6 +109,7 @@ pub mod stored;
 pub mod version;
 
 pub use config::*;
+pub use event::*;
 pub use host_support::*;
 pub use redis::*;
 pub use request::*;

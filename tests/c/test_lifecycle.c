@@ -727,6 +727,78 @@ static void test_entropy(void) {
 }
 
 /* Store failures are inputs, reported where express-session reports them. */
+/* The events a host drains: what happened to the cookie and the store, in
+ * order, then NONE; a logout's removal cookie (clearCookieOnDestroy). */
+static void test_events_and_removal_cookie(void) {
+    const libsession_config *cfg = simple_config();
+    store s;
+    libsession_request *req;
+    char cookie[2048], tampered[2048];
+    libsession_event ev;
+    outcome o;
+    size_t n;
+    store_init(&s);
+
+    req = ready(cfg, &s, NULL);
+    CHECK_OK(libsession_request_poll_event(req, &ev));
+    CHECK(ev.kind == LIBSESSION_EVENT_KIND_NO_COOKIE && ev.key_index == 0 &&
+          ev.operation == LIBSESSION_STORE_OPERATION_NONE);
+    CHECK_OK(libsession_request_poll_event(req, &ev));
+    CHECK(ev.kind == LIBSESSION_EVENT_KIND_NONE);
+    CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW, &o);
+    libsession_request_free(req);
+    cookie_header_of(o.cookie, cookie, sizeof cookie);
+
+    /* A tampered signature: a fresh session and SIGNATURE_INVALID. */
+    n = strlen(cookie);
+    memcpy(tampered, cookie, n + 1);
+    tampered[n - 1] = tampered[n - 1] == 'A' ? 'B' : 'A';
+    req = ready(cfg, &s, tampered);
+    CHECK_OK(libsession_request_poll_event(req, &ev));
+    CHECK(ev.kind == LIBSESSION_EVENT_KIND_SIGNATURE_INVALID);
+    libsession_request_free(req);
+
+    /* A store failure on load: STORE_ERROR with the operation. */
+    s.fail_get = 1;
+    req = new_request(cfg, NOW, cookie);
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_FAILED);
+    CHECK_OK(libsession_request_poll_event(req, &ev));
+    CHECK(ev.kind == LIBSESSION_EVENT_KIND_STORE_ERROR && ev.operation == LIBSESSION_STORE_OPERATION_LOAD);
+    CHECK_OK(libsession_request_finish(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_DONE);
+    libsession_request_free(req);
+
+    /* Logout: the destroy, then a removal cookie. */
+    req = ready(cfg, &s, cookie);
+    CHECK_OK(libsession_request_destroy(req));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK_OK(libsession_request_finish(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_DONE);
+    CHECK(o.set_cookies == 1);
+    CHECK(strncmp(o.cookie, "connect.sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT", 60) == 0);
+    libsession_request_free(req);
+
+    /* A stale cookie removed when the host asks. */
+    req = new_request(cfg, NOW, cookie);
+    CHECK_OK(libsession_request_set_clear_stale_cookie(req, true));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK_OK(libsession_request_poll_event(req, &ev));
+    CHECK(ev.kind == LIBSESSION_EVENT_KIND_RECORD_NOT_FOUND);
+    CHECK_OK(libsession_request_finish(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_DONE);
+    CHECK(o.set_cookies == 1 && strncmp(o.cookie, "connect.sid=; ", 14) == 0);
+    CHECK_RC(libsession_request_set_clear_stale_cookie(req, true), LIBSESSION_RESULT_WRONG_PHASE);
+    libsession_request_free(req);
+
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
 static void test_store_failures(void) {
     const libsession_config *cfg = simple_config();
     store s;
@@ -892,6 +964,7 @@ int main(void) {
         TEST(test_push_session_id),
         TEST(test_entropy),
         TEST(test_store_failures),
+        TEST(test_events_and_removal_cookie),
         TEST(test_config_outlived_by_requests),
         TEST(test_config_shared_by_threads),
     };

@@ -60,6 +60,8 @@ ENUMS = (
     "libsession_priority",
     "libsession_unset",
     "libsession_store_kind",
+    "libsession_event_kind",
+    "libsession_store_operation",
 )
 
 
@@ -79,6 +81,7 @@ def _expected_ctype(c: str, name: str) -> object:
         "bool": ctypes.c_bool,
         "double": ctypes.c_double,
         "libsession_str": _lib.LibsessionStr,
+        "libsession_event": _lib.LibsessionEvent,
         "void": None,
     }
     # The enum types are 32 bits wide (uint32_t in C before C23).
@@ -149,6 +152,14 @@ def test_loaded_functions_carry_the_declarations(header):
 
 def _enum(text: str, prefix: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(rf"\b{prefix}(\w+) = (\d+)", text)}
+
+
+def test_event_kinds_and_operations_match_the_header():
+    text = HEADER.read_text(encoding="utf-8")
+    kinds = _enum(text, "LIBSESSION_EVENT_KIND_")
+    assert kinds and kinds == {k.name: int(k) for k in ls.EventKind}
+    ops = _enum(text, "LIBSESSION_STORE_OPERATION_")
+    assert ops == {"NONE": 0, **{o.name: int(o) for o in ls.StoreOperation}}
 
 
 def test_result_codes_match_the_header():

@@ -59,6 +59,7 @@ from ._errors import (
 from ._lib import LIB_PATH
 from ._lib import LIB as _LIB
 from ._request import Request, RunResult, SessionView
+from ._events import Event, EventKind, StoreOperation
 from ._stored import StoredRecord, StoreKind, memory_store_expiry
 from .store import MemoryStore, MemoryStoreFull, Store
 
@@ -109,6 +110,9 @@ __all__ = [
     "StoreAction",
     "StoreError",
     "StoreKind",
+    "Event",
+    "EventKind",
+    "StoreOperation",
     "StoredRecord",
     "Touch",
     "WAIT",

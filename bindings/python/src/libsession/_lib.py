@@ -26,7 +26,7 @@ import sys
 from ctypes import POINTER, c_bool, c_char_p, c_double, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 
-__all__ = ["LIB", "LIB_PATH", "SIGNATURES", "LibsessionStr", "EXPECTED_VERSION", "library_candidates"]
+__all__ = ["LIB", "LIB_PATH", "SIGNATURES", "LibsessionStr", "LibsessionEvent", "EXPECTED_VERSION", "library_candidates"]
 
 #: The library version this package is written against (``MAJOR.MINOR``
 #: must match: there is no ABI stability promise before 1.0).
@@ -37,6 +37,12 @@ class LibsessionStr(ctypes.Structure):
     """``libsession_str``: a borrowed ``(data, len)`` string; ``data`` NULL means absent."""
 
     _fields_ = [("data", c_void_p), ("len", c_size_t)]
+
+
+class LibsessionEvent(ctypes.Structure):
+    """``libsession_event``: one event of a request's session."""
+
+    _fields_ = [("kind", c_uint32), ("key_index", c_uint32), ("operation", c_uint32)]
 
 
 _handle = c_void_p  # every opaque handle travels as a plain pointer
@@ -87,6 +93,8 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_request_add_cookie_header": (_result, [_handle, _bytes_in, c_size_t]),
     "libsession_request_add_forwarded_proto": (_result, [_handle, _bytes_in, c_size_t]),
     "libsession_request_set_tls": (_result, [_handle, c_bool]),
+    "libsession_request_poll_event": (_result, [_handle, POINTER(LibsessionEvent)]),
+    "libsession_request_set_clear_stale_cookie": (_result, [_handle, c_bool]),
     "libsession_request_set_store_unavailable": (_result, [_handle, c_bool]),
     "libsession_request_set_now": (_result, [_handle, c_int64]),
     "libsession_request_set_store_kind": (_result, [_handle, c_uint32]),

@@ -18,7 +18,8 @@ from ._config import Config
 from ._errors import LibsessionError, MisuseError, Result, error_for
 from ._handle import OwnedHandle
 from ._text import text_or_bytes, utf8
-from ._lib import LIB, LibsessionStr
+from ._events import Event, EventKind, StoreOperation
+from ._lib import LIB, LibsessionEvent, LibsessionStr
 from ._stored import StoredRecord, StoreKind
 
 __all__ = ["Request", "SessionView", "RunResult", "encode_json"]
@@ -33,6 +34,8 @@ _set_target = _L.libsession_request_set_target
 _add_cookie = _L.libsession_request_add_cookie_header
 _add_xfp = _L.libsession_request_add_forwarded_proto
 _set_tls = _L.libsession_request_set_tls
+_poll_event = _L.libsession_request_poll_event
+_set_clear_stale = _L.libsession_request_set_clear_stale_cookie
 _set_unavailable = _L.libsession_request_set_store_unavailable
 _set_now = _L.libsession_request_set_now
 _set_store_kind = _L.libsession_request_set_store_kind
@@ -241,6 +244,7 @@ class Request(OwnedHandle):
         tls: bool = False,
         store_unavailable: bool = False,
         store_kind: StoreKind | int = StoreKind.MEMORY,
+        clear_stale_cookie: bool = False,
     ) -> None:
         self._ptr: int | None = None
         if not isinstance(config, Config):
@@ -297,6 +301,8 @@ class Request(OwnedHandle):
                 self._check(_set_tls(p, True))
             if store_unavailable:
                 self._check(_set_unavailable(p, True))
+            if clear_stale_cookie:
+                self._check(_set_clear_stale(p, True))
         except BaseException:
             self.close()
             raise
@@ -376,6 +382,32 @@ class Request(OwnedHandle):
         if not isinstance(tls, bool):
             raise TypeError(f"tls must be a bool, not {type(tls).__name__}")
         self._check(_set_tls(self._p(), tls))
+
+    def set_clear_stale_cookie(self, on: bool) -> None:
+        """Asks for a removal Set-Cookie when the request's cookie names no
+        live session (forged, stale, gone from the store) and the response
+        sets no new one. Only before the first poll."""
+        if not isinstance(on, bool):
+            raise TypeError(f"on must be a bool, not {type(on).__name__}")
+        self._check(_set_clear_stale(self._p(), on))
+
+    def poll_event(self) -> Event | None:
+        """The oldest event of the session not taken yet (a forged cookie, an
+        old key, a record gone or corrupt, a store failure), or ``None``.
+        Events never change what the request does."""
+        ev = LibsessionEvent()
+        self._check(_poll_event(self._p(), byref(ev)))
+        if ev.kind == EventKind.NONE:
+            return None
+        op = StoreOperation(ev.operation) if ev.operation else None
+        return Event(EventKind(ev.kind), ev.key_index, op)
+
+    def events(self) -> list[Event]:
+        """Every event not taken yet, oldest first (``poll_event`` until ``None``)."""
+        out = []
+        while (e := self.poll_event()) is not None:
+            out.append(e)
+        return out
 
     def set_store_unavailable(self, unavailable: bool) -> None:
         """The store is known to be unavailable: no session for this request."""
