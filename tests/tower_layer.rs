@@ -13,7 +13,7 @@ use axum::{Extension, Router};
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use session::async_driver::{AsyncStore, StoreError, StoreFuture};
-use session::tower_layer::{CANCELLED, OnStoreError, Session, SessionError, SessionLayer};
+use session::tower_layer::{CANCELLED, Session, SessionError, SessionLayer};
 use session::{Config, IdQueue, MemoryStore, Secure, UnixMillis};
 use tower::ServiceExt;
 
@@ -337,17 +337,31 @@ async fn store_failure_responds_500_by_default_with(at_once: bool) {
 }
 
 async fn store_failure_can_continue_with_a_fresh_session_with(at_once: bool) {
-    let h = harness(at_once, config(), |l| l.on_store_error(OnStoreError::FreshSession));
+    // onLoadError "fresh", and the events of each request.
+    let fresh_config = Config::builder()
+        .secret("tower secret")
+        .max_age(Some(60_000.0))
+        .on_load_error(session::OnLoadError::Fresh)
+        .build()
+        .unwrap();
+    let events = Arc::new(Mutex::new(Vec::<session::Event>::new()));
+    let sink = events.clone();
+    let h = harness(at_once, Arc::new(fresh_config), |l| l.on_event(move |e| sink.lock().unwrap().push(*e)));
     let cookie = send(&h.app, "/", &[]).await.cookie_pair();
     send(&h.app, "/", &[("cookie", &cookie)]).await;
+    assert_eq!(*events.lock().unwrap(), [session::Event::NoCookie]);
     h.store.down.store(true, Ordering::SeqCst);
     let reply = send(&h.app, "/", &[("cookie", &cookie)]).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, "1", "a fresh session");
     let fresh = reply.cookie_pair();
     assert_ne!(sid_of(&fresh), sid_of(&cookie));
-    // Its save failed too (the store is still down), after the response.
-    assert_eq!(*h.errors.lock().unwrap(), ["store is down", "store is down"]);
+    // The load failure is an event; the save failed too (the store is still
+    // down), reported after the response.
+    let load_failed = session::Event::StoreError { operation: session::StoreOperation::Load };
+    let save_failed = session::Event::StoreError { operation: session::StoreOperation::Save };
+    assert_eq!(events.lock().unwrap()[1..], [load_failed, save_failed]);
+    assert_eq!(*h.errors.lock().unwrap(), ["store is down"]);
 
     // A corrupt record is a load failure as well: the visitor starts over.
     h.store.down.store(false, Ordering::SeqCst);
@@ -357,7 +371,8 @@ async fn store_failure_can_continue_with_a_fresh_session_with(at_once: bool) {
     let new = sid_of(&reply.cookie_pair());
     assert_ne!(new, sid_of(&cookie));
     assert_eq!(h.store.inner.get(&sid_of(&cookie), 0).as_deref(), Some("{not json"), "left alone");
-    assert_eq!(h.errors.lock().unwrap().len(), 3);
+    assert_eq!(events.lock().unwrap().last(), Some(&session::Event::RecordCorrupt));
+    assert_eq!(h.errors.lock().unwrap().len(), 1);
 }
 
 async fn concurrent_increments(at_once: bool, lock_sessions: bool, n: usize) -> (u64, usize) {

@@ -29,11 +29,14 @@
 //! ## When the store fails
 //!
 //! If loading the session fails (the store is down, the record is corrupt),
-//! the engine reports [`Action::Failed`]. The layer then follows its
-//! [`OnStoreError`] policy: respond `500 Internal Server Error` without
-//! calling the inner service (express-session's behaviour, the default), or
-//! call it with a fresh session under a new ID (the stored session is left
-//! alone; the visitor starts over). Failures after the response was decided
+//! the configuration's `onLoadError` decides
+//! ([`ConfigBuilder::on_load_error`](crate::ConfigBuilder::on_load_error)):
+//! respond `500 Internal Server Error` without calling the inner service
+//! (express-session's behaviour, the default), or call it with a fresh
+//! session under a new ID (the stored session is left alone; the visitor
+//! starts over). The request's [`Event`]s (a forged cookie, a store
+//! failure...) go to the layer's event hook ([`SessionLayer::on_event`]).
+//! Failures after the response was decided
 //! (a failed end-of-request save) and failed handler operations' messages go
 //! to the layer's error hook (stderr by default); a handler operation also
 //! returns [`SessionError::Store`].
@@ -57,6 +60,7 @@
 //! the other requests of its own session (only), and a handler must not wait
 //! for another request of its own session: that would deadlock.
 
+use crate::Event;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
@@ -89,19 +93,8 @@ pub type ErrorHook = Arc<dyn Fn(&str) + Send + Sync>;
 
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
-/// What to do when loading the session fails ([`Action::Failed`]).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub enum OnStoreError {
-    /// Respond `500 Internal Server Error` (with an empty body) without
-    /// calling the inner service, as express-session does.
-    #[default]
-    Respond500,
-    /// Call the inner service with a fresh session under a new ID (as if the
-    /// request had carried no session cookie). The stored session is not
-    /// touched; the new one is saved at the end as usual (and, if the store
-    /// is still down, that save fails and is reported to the error hook).
-    FreshSession,
-}
+/// A hook receiving each request's session events.
+pub type EventHook = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// The wall clock (a host helper: the engine itself reads no clock).
 #[allow(clippy::disallowed_methods)]
@@ -114,7 +107,7 @@ pub fn system_clock() -> UnixMillis {
 struct Settings {
     config: Arc<Config>,
     store: Arc<dyn AsyncStore>,
-    on_store_error: OnStoreError,
+    on_event: Option<EventHook>,
     tls: bool,
     lock_sessions: bool,
     clock: Clock,
@@ -126,6 +119,15 @@ struct Settings {
 impl Settings {
     fn report(&self, message: &str) {
         (self.on_error)(message)
+    }
+
+    /// Hands the request's events to the event hook, if any.
+    fn drain_events(&self, req: &mut Request) {
+        while let Some(event) = req.poll_event() {
+            if let Some(hook) = &self.on_event {
+                hook(&event);
+            }
+        }
     }
 }
 
@@ -140,7 +142,7 @@ impl fmt::Debug for SessionLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionLayer")
             .field("cookie", &self.settings.config.name())
-            .field("on_store_error", &self.settings.on_store_error)
+            .field("on_event", &self.settings.on_event.is_some())
             .field("tls", &self.settings.tls)
             .field("lock_sessions", &self.settings.lock_sessions)
             .finish_non_exhaustive()
@@ -161,7 +163,7 @@ impl SessionLayer {
             settings: Arc::new(Settings {
                 config,
                 store,
-                on_store_error: OnStoreError::Respond500,
+                on_event: None,
                 tls: false,
                 lock_sessions: true,
                 clock: Arc::new(system_clock),
@@ -177,9 +179,11 @@ impl SessionLayer {
         self
     }
 
-    /// The policy when loading the session fails.
-    pub fn on_store_error(self, policy: OnStoreError) -> Self {
-        self.with(|s| s.on_store_error = policy)
+    /// A hook receiving every [`Event`] of each request's session once the
+    /// request is done (a forged cookie, an old key, a store failure...): for
+    /// counters and alerts. Events never change what the layer does.
+    pub fn on_event(self, hook: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.with(|s| s.on_event = Some(Arc::new(hook)))
     }
 
     /// Whether the connections this service sees are TLS (the engine's
@@ -322,6 +326,7 @@ async fn finish<RB>(st: &Settings, req: &mut Request, response: &mut http::Respo
     req.set_now(now);
     if let Err(e) = req.finish() {
         st.report(&format!("session not saved: {e}"));
+        st.drain_events(req);
         return;
     }
     let mut cookies = Vec::new();
@@ -348,6 +353,7 @@ async fn finish<RB>(st: &Settings, req: &mut Request, response: &mut http::Respo
             }
         }
     }
+    st.drain_events(req);
 }
 
 /// Why the session is not ready for the handler.
@@ -424,23 +430,7 @@ async fn prepare<RB: Default>(st: &Settings, http_req: Head<'_>) -> Prepared<RB>
             let mut response = status(http::StatusCode::INTERNAL_SERVER_ERROR);
             finish(st, &mut req, &mut response).await;
             drop(lock.take());
-            match st.on_store_error {
-                OnStoreError::Respond500 => return Prepared::Respond(response),
-                OnStoreError::FreshSession => {
-                    let fresh = engine_request(st, now, &http_req, false);
-                    let ready = match fresh {
-                        Ok(fresh) => {
-                            req = fresh;
-                            until_ready(st, &mut req, false, now.0 as i64).await
-                        }
-                        Err(e) => Err(NotReady::Internal(format!("session engine error: {e}"))),
-                    };
-                    if let Err(NotReady::Failed(message) | NotReady::Internal(message)) = ready {
-                        st.report(&message);
-                        return internal_error();
-                    }
-                }
-            }
+            return Prepared::Respond(response);
         }
     }
     Prepared::Handler { req, lock }
