@@ -60,11 +60,18 @@ ENUMS = (
     "libsession_priority",
     "libsession_unset",
     "libsession_store_kind",
+    "libsession_redis_op",
 )
 
 
 def _expected_ctype(c: str, name: str) -> object:
-    opaque = {"libsession_config", "libsession_config_builder", "libsession_request", "libsession_stored_record"}
+    opaque = {
+        "libsession_config",
+        "libsession_config_builder",
+        "libsession_request",
+        "libsession_stored_record",
+        "libsession_redis_options",
+    }
     base = c.rstrip("*")
     stars = len(c) - len(base)
     if base in opaque:
@@ -79,6 +86,7 @@ def _expected_ctype(c: str, name: str) -> object:
         "bool": ctypes.c_bool,
         "double": ctypes.c_double,
         "libsession_str": _lib.LibsessionStr,
+        "libsession_redis_command": _lib.LibsessionRedisCommand,
         "void": None,
     }
     # The enum types are 32 bits wide (uint32_t in C before C23).

@@ -26,7 +26,15 @@ import sys
 from ctypes import POINTER, c_bool, c_char_p, c_double, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 
-__all__ = ["LIB", "LIB_PATH", "SIGNATURES", "LibsessionStr", "EXPECTED_VERSION", "library_candidates"]
+__all__ = [
+    "LIB",
+    "LIB_PATH",
+    "SIGNATURES",
+    "LibsessionStr",
+    "LibsessionRedisCommand",
+    "EXPECTED_VERSION",
+    "library_candidates",
+]
 
 #: The library version this package is written against (``MAJOR.MINOR``
 #: must match: there is no ABI stability promise before 1.0).
@@ -37,6 +45,18 @@ class LibsessionStr(ctypes.Structure):
     """``libsession_str``: a borrowed ``(data, len)`` string; ``data`` NULL means absent."""
 
     _fields_ = [("data", c_void_p), ("len", c_size_t)]
+
+
+class LibsessionRedisCommand(ctypes.Structure):
+    """``libsession_redis_command``: one Redis command of connect-redis's plan."""
+
+    _fields_ = [
+        ("op", c_uint32),
+        ("key", LibsessionStr),
+        ("value", LibsessionStr),
+        ("has_ttl", c_bool),
+        ("ttl_seconds", c_int64),
+    ]
 
 
 _handle = c_void_p  # every opaque handle travels as a plain pointer
@@ -133,6 +153,12 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     # the library's rules and defaults, for hosts
     "libsession_default_cookie_limits": (_result, [POINTER(c_size_t), POINTER(c_size_t)]),
     "libsession_record_memory_store_expiry": (_result, [_bytes_in, c_size_t, POINTER(c_int64), POINTER(c_bool)]),
+    # connect-redis's command plan
+    "libsession_redis_options_new": (_result, [_bytes_in, c_size_t, _handle_out]),
+    "libsession_redis_options_check": (_result, [_bytes_in, c_size_t, c_char_p, c_size_t]),
+    "libsession_redis_options_free": (None, [_handle]),
+    "libsession_redis_options_prefix": (_result, [_handle, _str_out]),
+    "libsession_request_redis_command": (_result, [_handle, _handle, POINTER(LibsessionRedisCommand)]),
     # results and version
     "libsession_result_str": (c_char_p, [c_uint32]),
     "libsession_result_name": (c_char_p, [c_uint32]),
