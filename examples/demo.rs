@@ -4,7 +4,15 @@
 //! cargo run --example demo              # http://127.0.0.1:3000/
 //! cargo run --example demo -- --port 0  # any free port (printed)
 //! cargo run --example demo --features redis -- --redis redis://127.0.0.1:6379/
+//! cargo run --example demo -- --options session.json   # express-session's options
 //! ```
+//!
+//! `--options FILE.json` reads an express-session options object (the one a
+//! Node app passes to `session()`: `secret`, `name`, `cookie`, `resave`,
+//! `saveUninitialized`, `rolling`, ...), with connect-redis's options
+//! (`prefix`, `ttl`, `disableTouch`, `disableTTL`) under a `"store"` member,
+//! so a Node app and this demo start from one file. Without it: secure
+//! defaults, the secret from `SESSION_SECRET` (default `keyboard cat`).
 //!
 //! `GET /` counts your views in your session; `GET /login` regenerates the
 //! session (new ID, as after a login); `GET /logout` destroys it. A small
@@ -20,7 +28,8 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use session::{Action, Config, MemoryStore, Request, SeededIds, UnixMillis, Value};
+use session::connect_redis::ConnectRedisOptions;
+use session::{Action, Config, ConfigBuilder, MemoryStore, Request, SeededIds, UnixMillis, Value};
 
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -46,9 +55,9 @@ impl Store {
 }
 
 #[cfg(feature = "redis")]
-fn redis_store(url: &str) -> Store {
+fn redis_store(url: &str, options: session::connect_redis::ConnectRedisOptions) -> Store {
     let store = match session::redis_store::RedisStore::open(url) {
-        Ok(s) => s,
+        Ok(s) => s.options(options),
         Err(e) => {
             eprintln!("bad Redis URL {url}: {e}");
             std::process::exit(2);
@@ -63,7 +72,7 @@ fn redis_store(url: &str) -> Store {
 }
 
 #[cfg(not(feature = "redis"))]
-fn redis_store(url: &str) -> Store {
+fn redis_store(url: &str, _options: session::connect_redis::ConnectRedisOptions) -> Store {
     eprintln!("a Redis URL was given ({url}), but this demo was built without Redis support:");
     eprintln!("  cargo run --example demo --features redis -- --redis {url}");
     std::process::exit(2);
@@ -229,28 +238,78 @@ fn serve(mut stream: TcpStream, config: Arc<Config>, store: Arc<Store>) {
     }
 }
 
+const USAGE: &str = "usage: demo [--port N] [--options FILE.json] [--redis URL]
+  --port N          listen on 127.0.0.1:N (0: any free port; default 3000 or $PORT)
+  --options FILE    an express-session options object (JSON); connect-redis options under \"store\"
+  --redis URL       keep sessions in Redis (redis://host:port/db; or $REDIS_URL; needs --features redis)";
+
+/// Exits with status 2 and `message` (a usage error).
+fn usage_error(message: &str) -> ! {
+    eprintln!("{message}\n{USAGE}");
+    std::process::exit(2);
+}
+
+/// The session configuration and connect-redis options from an options file.
+fn read_options(path: &str) -> Result<(ConfigBuilder, ConnectRedisOptions), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut options = Value::from_json(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
+    let Value::Object(members) = &mut options else {
+        return Err(format!("{path}: an express-session options object is a JSON object"));
+    };
+    let store = match members.remove("store") {
+        Some(store) => ConnectRedisOptions::from_json(&store).map_err(|e| format!("{path}: \"store\": {e}"))?,
+        None => ConnectRedisOptions::default(),
+    };
+    let has_secret = members.contains_key("secret");
+    let mut config = ConfigBuilder::from_express_options(&options).map_err(|e| format!("{path}: {e}"))?;
+    if !has_secret {
+        config = config.secret(secret_from_env());
+    }
+    Ok((config, store))
+}
+
+fn secret_from_env() -> String {
+    std::env::var("SESSION_SECRET").unwrap_or_else(|_| "keyboard cat".into())
+}
+
 fn main() {
     let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let mut redis_url = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
+    let mut options_file = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or(port),
+            "--port" => match args.next().map(|p| p.parse::<u16>()) {
+                Some(Ok(p)) => port = p,
+                Some(Err(_)) => usage_error("--port needs a port number (0-65535)"),
+                None => usage_error("--port needs a port number"),
+            },
             "--redis" => match args.next() {
                 Some(url) => redis_url = Some(url),
-                None => {
-                    eprintln!("--redis needs a URL, e.g. redis://127.0.0.1:6379/");
-                    std::process::exit(2);
-                }
+                None => usage_error("--redis needs a URL, e.g. redis://127.0.0.1:6379/"),
             },
-            other => {
-                eprintln!("unknown argument {other}; usage: demo [--port N] [--redis URL]");
-                std::process::exit(2);
+            "--options" => match args.next() {
+                Some(file) => options_file = Some(file),
+                None => usage_error("--options needs a JSON file"),
+            },
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return;
             }
+            other => usage_error(&format!("unknown argument {other}")),
         }
     }
-    let secret = std::env::var("SESSION_SECRET").unwrap_or_else(|_| "keyboard cat".into());
-    let config = match Config::builder().secret(secret).max_age(Some(24.0 * 3600.0 * 1000.0)).build() {
+    let (builder, store_options) = match &options_file {
+        Some(path) => read_options(path).unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }),
+        None => (
+            Config::builder().secret(secret_from_env()).max_age(Some(24.0 * 3600.0 * 1000.0)),
+            ConnectRedisOptions::default(),
+        ),
+    };
+    let config = match builder.build() {
         Ok(c) => Arc::new(c),
         Err(e) => {
             eprintln!("configuration error: {e}");
@@ -258,7 +317,7 @@ fn main() {
         }
     };
     let store = Arc::new(match &redis_url {
-        Some(url) => redis_store(url),
+        Some(url) => redis_store(url, store_options),
         None => Store::Memory(MemoryStore::new()),
     });
     let listener = match TcpListener::bind(("127.0.0.1", port)) {

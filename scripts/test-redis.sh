@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in redis-server node npm; do
+for tool in redis-server redis-cli openssl node npm; do
     command -v "$tool" >/dev/null || { echo "test-redis.sh: $tool is not installed" >&2; exit 1; }
 done
 echo "==> $(redis-server --version | cut -d' ' -f1-3), node $(node --version)"
@@ -17,5 +17,6 @@ echo "==> npm ci (tests/interop: express, express-session 1.19.0, connect-redis,
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 
 export LIBSESSION_REQUIRE_ALL=1
-echo "==> cargo test: Redis store and Node interop"
-cargo test --release --features redis,tower --test redis_store --test redis_interop
+echo "==> cargo test: Redis store (faults, Cluster, TLS) and Node interop"
+cargo test --release --features redis-cluster,redis-tls,tower \
+    --test redis_store --test redis_interop --test redis_cluster --test redis_tls

@@ -26,8 +26,16 @@ fn demo_binary() -> PathBuf {
 }
 
 fn start() -> (Server, String) {
-    let mut child =
-        Command::new(demo_binary()).args(["--port", "0"]).stdout(Stdio::piped()).spawn().expect("demo starts");
+    start_with(&[])
+}
+
+fn start_with(args: &[&str]) -> (Server, String) {
+    let mut child = Command::new(demo_binary())
+        .args(["--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("demo starts");
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("demo prints its URL");
     let url = line.trim().rsplit(' ').next().expect("a URL").to_string();
@@ -108,5 +116,65 @@ fn counts_views_across_requests_with_a_real_client() {
     assert_eq!(views(&body), 1);
     assert!(head.to_ascii_lowercase().contains("set-cookie"), "a new session cookie after logout");
     assert_ne!(session_cookie(&jar), regenerated);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn reads_an_express_session_options_file() {
+    if !tools::present("reads_an_express_session_options_file", &["curl"]) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("libsession-demo-options-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let options = dir.join("session.json");
+    std::fs::write(
+        &options,
+        r#"{"secret":"one file for Node and libsession","name":"app.sid","resave":false,"saveUninitialized":false,
+            "cookie":{"maxAge":60000,"sameSite":"strict"},"store":{"prefix":"app:","ttl":600,"disableTouch":true}}"#,
+    )
+    .unwrap();
+    let (_server, url) = start_with(&["--options", options.to_str().unwrap()]);
+    let jar = dir.join("jar");
+    let (head, body) = get(&url, &jar);
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("set-cookie: app.sid=s%3a"), "the cookie name from the file: {head}");
+    assert!(head.contains("expires=") && head.contains("samesite=strict"), "cookie options from the file: {head}");
+    assert_eq!(views(&body), 1);
+    assert_eq!(views(&get(&url, &jar).1), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_arguments_and_options_are_usage_errors() {
+    let run = |args: &[&str]| Command::new(demo_binary()).args(args).output().expect("demo runs");
+    let help = run(&["--help"]);
+    assert!(help.status.success(), "--help exits 0");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--options"), "--help lists the options");
+    for (args, says) in [
+        (vec!["--port", "abc"], "--port needs a port number"),
+        (vec!["--port", "70000"], "--port needs a port number"),
+        (vec!["--frobnicate"], "unknown argument --frobnicate"),
+        (vec!["--options", "/nonexistent/session.json"], "cannot read /nonexistent/session.json"),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let dir = std::env::temp_dir().join(format!("libsession-demo-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (text, says) in [
+        ("{not json", "not JSON"),
+        ("[1]", "a JSON object"),
+        (r#"{"secret":"s","store":{"serializer":"x"}}"#, "serializer"),
+        (r#"{"secret":"s","resave":"yes"}"#, "session.json"),
+    ] {
+        let file = dir.join("session.json");
+        std::fs::write(&file, text).unwrap();
+        let out = run(&["--options", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{text}: {stderr}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,8 @@
 //! The connect-redis compatible store against a real `redis-server` started
 //! by the test: keys, records and TTLs (checked with `TTL key`), touch,
-//! destroy, expiry, and a server killed mid-test and restarted.
+//! destroy, expiry, and faults: a server killed, restarted, frozen.
+
+#![allow(clippy::disallowed_methods)] // a test host: it times the fault cases
 
 #[path = "common/redis_server.rs"]
 mod redis_server;
@@ -209,4 +211,109 @@ async fn a_killed_server_is_a_store_failure_and_a_restarted_one_is_used_again() 
     assert_eq!(redis.keys("sess:*").len(), 1);
     assert_eq!(errors.lock().unwrap().len(), 3, "no new failures");
     store.ping().await.unwrap();
+}
+
+/// The app of the fault tests: the counter on `store`, failures collected.
+fn counter_app(store: Arc<RedisStore>) -> (Router, Arc<Mutex<Vec<String>>>) {
+    let config = Arc::new(Config::builder().secret("redis secret").build().unwrap());
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = errors.clone();
+    let clock = Arc::new(AtomicU64::new(NOW as u64));
+    let app = Router::new().route("/", get(count)).layer(
+        SessionLayer::with_shared_store(config, store)
+            .clock(move || UnixMillis(clock.fetch_add(1, Ordering::SeqCst)))
+            .on_error(move |m| sink.lock().unwrap().push(m.to_string())),
+    );
+    (app, errors)
+}
+
+#[tokio::test]
+async fn a_restart_while_idle_costs_no_request() {
+    let Some(mut redis) = server("a_restart_while_idle_costs_no_request") else { return };
+    let store = Arc::new(RedisStore::open(&redis.url()).unwrap());
+    let (app, errors) = counter_app(store.clone());
+    let (_, cookie, body) = send(&app, None).await;
+    assert_eq!(body, "1");
+    let cookie = cookie.unwrap();
+    assert_eq!(send(&app, Some(&cookie)).await.2, "2");
+
+    // The store holds a connection the restart breaks; the first request
+    // after it reconnects and retries instead of failing.
+    for round in 3..6 {
+        redis.restart_keeping_data();
+        let (status, _, body) = send(&app, Some(&cookie)).await;
+        assert_eq!((status, body), (StatusCode::OK, round.to_string()), "round {round}");
+    }
+    // A new visitor's save after a restart is stored, not lost after the response.
+    redis.restart_keeping_data();
+    let (status, new_cookie, body) = send(&app, None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "1"));
+    assert_eq!(send(&app, Some(&new_cookie.unwrap())).await.2, "2");
+    assert!(errors.lock().unwrap().is_empty(), "no failure reported: {:?}", errors.lock().unwrap());
+    assert_eq!(redis.keys("sess:*").len(), 2);
+}
+
+/// The counter, killing the server between the load and the end-of-request save.
+async fn count_then_kill(Extension(session): Extension<Session>, Extension(redis): Extension<SharedServer>) -> String {
+    let views = session.get::<u64>("views").unwrap().unwrap_or(0) + 1;
+    session.insert("views", &views).unwrap();
+    redis.0.lock().unwrap().kill();
+    views.to_string()
+}
+
+#[derive(Clone)]
+struct SharedServer(Arc<Mutex<RedisServer>>);
+
+#[tokio::test]
+async fn a_server_killed_mid_request_is_a_reported_save_failure() {
+    let Some(redis) = server("a_server_killed_mid_request_is_a_reported_save_failure") else { return };
+    let store = Arc::new(RedisStore::open(&redis.url()).unwrap().connection_timeout(Duration::from_millis(500)));
+    let redis = SharedServer(Arc::new(Mutex::new(redis)));
+    let config = Arc::new(Config::builder().secret("redis secret").build().unwrap());
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = errors.clone();
+    let app = Router::new()
+        .route("/", get(count))
+        .route("/kill", get(count_then_kill))
+        .layer(Extension(redis.clone()))
+        .layer(
+            SessionLayer::with_shared_store(config, store).on_error(move |m| sink.lock().unwrap().push(m.to_string())),
+        );
+    let (_, cookie, _) = send(&app, None).await;
+    let cookie = cookie.unwrap();
+    let started = std::time::Instant::now();
+    let req = Request::builder().uri("/kill").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the handler ran; the save fails after the response");
+    let _ = response.into_body().collect().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "no hang: {:?}", started.elapsed());
+    let errors = errors.lock().unwrap().clone();
+    assert_eq!(errors.len(), 1, "the failed save is reported: {errors:?}");
+    // The server is gone: a load fails (500), within the connect timeout.
+    let started = std::time::Instant::now();
+    assert_eq!(send(&app, Some(&cookie)).await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(started.elapsed() < Duration::from_secs(3), "no hang: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_frozen_server_fails_the_request_within_the_timeout() {
+    let Some(redis) = server("a_frozen_server_fails_the_request_within_the_timeout") else { return };
+    let timeout = Duration::from_millis(400);
+    let store = Arc::new(RedisStore::open(&redis.url()).unwrap().response_timeout(timeout).connection_timeout(timeout));
+    let (app, errors) = counter_app(store);
+    let (_, cookie, _) = send(&app, None).await;
+    let cookie = cookie.unwrap();
+    assert_eq!(send(&app, Some(&cookie)).await.2, "2");
+
+    redis.pause();
+    let started = std::time::Instant::now();
+    let (status, set_cookie, _) = send(&app, Some(&cookie)).await;
+    let took = started.elapsed();
+    redis.resume();
+    assert_eq!((status, set_cookie), (StatusCode::INTERNAL_SERVER_ERROR, None));
+    assert!(took >= timeout && took < timeout * 3, "failed after {took:?} (timeout {timeout:?}): not retried");
+    assert_eq!(errors.lock().unwrap().len(), 1);
+    // Thawed: the next request works, and the session is intact.
+    let (status, _, body) = send(&app, Some(&cookie)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "3"));
 }

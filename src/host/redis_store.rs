@@ -12,10 +12,11 @@
 //!   destroy = `DEL key`.
 //!
 //! It runs on tokio (the `redis` crate's multiplexed connection). The store
-//! connects on first use; any failed command (a dropped connection, a
-//! refused connection, a timeout) is the engine's store failure with the
-//! error's message, and the connection is discarded so that the next
-//! operation connects anew.
+//! connects on first use. A command that finds its connection broken (the
+//! server restarted or closed it) reconnects and runs once more; any other
+//! failure (refused, timed out, an error reply, or the retry failing) is the
+//! engine's store failure with the error's message, and the connection is
+//! discarded so that the next operation connects anew.
 
 use std::fmt;
 use std::time::Duration;
@@ -25,24 +26,66 @@ use redis::aio::MultiplexedConnection;
 
 use crate::action::StoreKind;
 use crate::async_driver::{AsyncStore, StoreError, StoreFuture};
-use crate::record::{CONNECT_REDIS_DEFAULT_TTL, connect_redis_ttl};
+use crate::connect_redis::{ConnectRedisOptions, RedisCommand};
+use crate::record::CONNECT_REDIS_DEFAULT_TTL;
 
 /// connect-redis's default key prefix.
-pub const DEFAULT_PREFIX: &str = "sess:";
+pub const DEFAULT_PREFIX: &str = crate::connect_redis::DEFAULT_PREFIX;
 /// connect-redis's default TTL in seconds (one day), for sessions whose
 /// cookie has no expiry.
 pub const DEFAULT_TTL: i64 = CONNECT_REDIS_DEFAULT_TTL;
 
+/// Where the store sends its commands.
+enum Server {
+    /// One server (or a proxy in front of several).
+    Single(Box<redis::Client>),
+    /// A Redis Cluster, known by some of its nodes; the cluster client is
+    /// built at connect time, with the store's timeouts.
+    #[cfg(feature = "redis-cluster")]
+    Cluster(Vec<redis::ConnectionInfo>),
+}
+
+impl Server {
+    fn describe(&self) -> String {
+        match self {
+            Server::Single(client) => client.get_connection_info().addr().to_string(),
+            #[cfg(feature = "redis-cluster")]
+            Server::Cluster(nodes) => {
+                let nodes: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
+                format!("cluster [{}]", nodes.join(", "))
+            }
+        }
+    }
+}
+
+/// An open connection: a multiplexed one to a single server, or a cluster
+/// connection (which routes each single-key command to its slot's master).
+#[derive(Clone)]
+enum Conn {
+    Single(MultiplexedConnection),
+    #[cfg(feature = "redis-cluster")]
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl Conn {
+    async fn query<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        match self {
+            Conn::Single(conn) => cmd.query_async(conn).await,
+            #[cfg(feature = "redis-cluster")]
+            Conn::Cluster(conn) => cmd.query_async(conn).await,
+        }
+    }
+}
+
 /// A connect-redis compatible session store.
 pub struct RedisStore {
-    client: redis::Client,
+    server: Server,
     /// The connection and its generation (so that a failure discards only
     /// the connection that failed, not a newer one).
-    conn: tokio::sync::Mutex<(u64, Option<MultiplexedConnection>)>,
-    prefix: String,
-    default_ttl: i64,
-    disable_touch: bool,
-    disable_ttl: bool,
+    conn: tokio::sync::Mutex<(u64, Option<Conn>)>,
+    /// connect-redis's options: they decide every command (one rule, shared
+    /// with the C ABI and so with every host).
+    options: ConnectRedisOptions,
     connection_timeout: Duration,
     response_timeout: Duration,
 }
@@ -50,40 +93,67 @@ pub struct RedisStore {
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
-            .field("server", &self.client.get_connection_info().addr().to_string())
-            .field("prefix", &self.prefix)
-            .field("default_ttl", &self.default_ttl)
-            .field("disable_touch", &self.disable_touch)
-            .field("disable_ttl", &self.disable_ttl)
+            .field("server", &self.server.describe())
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
 
 impl RedisStore {
     /// A store for the server at `url` (`redis://host:port/db`,
-    /// `redis://:password@host`, `rediss://` is not enabled). Does not
-    /// connect yet: only a malformed URL fails here.
+    /// `redis://user:password@host`, `redis+unix:///path`, and with the
+    /// `redis-tls` feature `rediss://host:port/db`, verified against the
+    /// system's root certificates). Does not connect yet: only a malformed
+    /// URL fails here.
     pub fn open(url: &str) -> Result<Self, StoreError> {
         redis::Client::open(url).map(RedisStore::with_client).map_err(|e| StoreError::new(e.to_string()))
     }
 
-    /// A store on an existing client, with connect-redis's defaults.
+    /// A store on an existing client (for instance one built with
+    /// `redis::Client::build_with_tls` to trust a private CA), with
+    /// connect-redis's defaults.
     pub fn with_client(client: redis::Client) -> Self {
+        RedisStore::on(Server::Single(Box::new(client)))
+    }
+
+    /// A store on a Redis Cluster (feature `redis-cluster`), given the URLs
+    /// of some of its nodes (`redis://` or, with `redis-tls`, `rediss://`).
+    /// Every command is a single-key one, so any slot layout works; keys,
+    /// records and TTLs are the same as on one server (connect-redis on a
+    /// cluster client writes the same). Does not connect yet.
+    #[cfg(feature = "redis-cluster")]
+    pub fn open_cluster<S: AsRef<str>>(nodes: impl IntoIterator<Item = S>) -> Result<Self, StoreError> {
+        use redis::IntoConnectionInfo as _;
+        let nodes = nodes
+            .into_iter()
+            .map(|url| url.as_ref().into_connection_info().map_err(|e| StoreError::new(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        if nodes.is_empty() {
+            return Err(StoreError::new("a cluster needs at least one node URL"));
+        }
+        Ok(RedisStore::on(Server::Cluster(nodes)))
+    }
+
+    fn on(server: Server) -> Self {
         RedisStore {
-            client,
+            server,
             conn: tokio::sync::Mutex::new((0, None)),
-            prefix: DEFAULT_PREFIX.to_string(),
-            default_ttl: DEFAULT_TTL,
-            disable_touch: false,
-            disable_ttl: false,
+            options: ConnectRedisOptions::default(),
             connection_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(2),
         }
     }
 
+    /// All of connect-redis's options at once, e.g. read from its options
+    /// object with [`ConnectRedisOptions::from_json`].
+    pub fn options(mut self, options: ConnectRedisOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// connect-redis's `prefix` (default `sess:`; may be empty).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.options = self.options.prefix(prefix);
         self
     }
 
@@ -92,21 +162,21 @@ impl RedisStore {
     /// option as `ttl || 86400`, so its `ttl: 0` means 86400 here too; a
     /// negative value makes such sessions be deleted instead of saved.
     pub fn default_ttl(mut self, seconds: i64) -> Self {
-        self.default_ttl = if seconds == 0 { DEFAULT_TTL } else { seconds };
+        self.options = self.options.ttl(seconds);
         self
     }
 
     /// connect-redis's `disableTouch`: touches do nothing (the TTL is only
     /// renewed when the session is saved).
     pub fn disable_touch(mut self, on: bool) -> Self {
-        self.disable_touch = on;
+        self.options = self.options.disable_touch(on);
         self
     }
 
     /// connect-redis's `disableTTL`: records are written without expiry and
     /// touches do nothing. (A save whose TTL is <= 0 still deletes.)
     pub fn disable_ttl(mut self, on: bool) -> Self {
-        self.disable_ttl = on;
+        self.options = self.options.disable_ttl(on);
         self
     }
 
@@ -124,47 +194,78 @@ impl RedisStore {
 
     /// The key of session `sid`: prefix + sid.
     pub fn key(&self, sid: &str) -> String {
-        let mut key = String::with_capacity(self.prefix.len() + sid.len());
-        key.push_str(&self.prefix);
-        key.push_str(sid);
-        key
+        self.options.key(sid)
     }
 
     /// connect-redis's `getTTL`, in seconds: `ceil((expires_at - now) / 1000)`
     /// for a cookie that expires at `expires_at` (Unix ms, as in
     /// [`Action::Save`](crate::Action::Save)), else the default TTL.
     pub fn ttl(&self, expires_at: Option<i64>, now: i64) -> i64 {
-        connect_redis_ttl(expires_at, now, self.default_ttl)
+        self.options.ttl_for(expires_at, now)
     }
 
-    async fn connection(&self) -> Result<(u64, MultiplexedConnection), StoreError> {
+    /// The shared connection, connecting if there is none; `fresh` says it
+    /// was made by this call (so a failure on it is not a stale connection's).
+    async fn connection(&self) -> Result<Connection, StoreError> {
         let mut slot = self.conn.lock().await;
         if let Some(conn) = &slot.1 {
-            return Ok((slot.0, conn.clone()));
+            return Ok(Connection { generation: slot.0, fresh: false, conn: conn.clone() });
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connection_timeout))
-            .set_response_timeout(Some(self.response_timeout));
-        let conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|e| StoreError::new(e.to_string()))?;
+        let conn = self.connect().await.map_err(|e| StoreError::new(e.to_string()))?;
         slot.0 += 1;
         slot.1 = Some(conn.clone());
-        Ok((slot.0, conn))
+        Ok(Connection { generation: slot.0, fresh: true, conn })
     }
 
-    /// Runs one command; a failure discards the connection it used.
+    async fn connect(&self) -> redis::RedisResult<Conn> {
+        match &self.server {
+            Server::Single(client) => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(self.connection_timeout))
+                    .set_response_timeout(Some(self.response_timeout));
+                client.get_multiplexed_async_connection_with_config(&config).await.map(Conn::Single)
+            }
+            #[cfg(feature = "redis-cluster")]
+            Server::Cluster(nodes) => {
+                let client = redis::cluster::ClusterClient::builder(nodes.clone())
+                    .connection_timeout(self.connection_timeout)
+                    .response_timeout(self.response_timeout)
+                    .build()?;
+                client.get_async_connection().await.map(Conn::Cluster)
+            }
+        }
+    }
+
+    /// Forgets the connection of `generation` (not a newer one), so that the
+    /// next command connects anew.
+    async fn discard(&self, generation: u64) {
+        let mut slot = self.conn.lock().await;
+        if slot.0 == generation {
+            slot.1 = None;
+        }
+    }
+
+    /// Runs one command. A failure discards the connection it used; if that
+    /// connection was an older one that broke (the server restarted, or
+    /// closed it while idle), the command runs once more on a new
+    /// connection: GET, SET, EXPIRE and DEL of one session's key are
+    /// idempotent. A timeout is not retried, so a frozen server costs one
+    /// timeout, not two.
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
-        let (generation, mut conn) = self.connection().await?;
-        match cmd.query_async(&mut conn).await {
+        let Connection { generation, fresh, mut conn } = self.connection().await?;
+        let e = match conn.query(cmd).await {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        self.discard(generation).await;
+        if fresh || !broken_connection(&e) {
+            return Err(StoreError::new(e.to_string()));
+        }
+        let Connection { generation, mut conn, .. } = self.connection().await?;
+        match conn.query(cmd).await {
             Ok(value) => Ok(value),
             Err(e) => {
-                let mut slot = self.conn.lock().await;
-                if slot.0 == generation {
-                    slot.1 = None;
-                }
+                self.discard(generation).await;
                 Err(StoreError::new(e.to_string()))
             }
         }
@@ -175,54 +276,66 @@ impl RedisStore {
         self.query::<()>(&redis::cmd("PING")).await
     }
 
-    async fn get_record(&self, sid: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let data: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(self.key(sid))).await?;
-        // connect-redis: `if (!data) return null` (an empty string is no record).
-        Ok(data.filter(|d| !d.is_empty()))
+    /// Sends one planned command; `GET`'s reply is returned.
+    async fn run(&self, command: RedisCommand<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        let cmd = match command {
+            RedisCommand::Get { key } => {
+                let data: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(key)).await?;
+                // connect-redis: `if (!data) return null` (an empty string is no record).
+                return Ok(data.filter(|d| !d.is_empty()));
+            }
+            RedisCommand::Set { key, value, ttl } => {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(key).arg(value);
+                if let Some(ttl) = ttl {
+                    cmd.arg("EX").arg(ttl);
+                }
+                cmd
+            }
+            RedisCommand::Expire { key, ttl } => {
+                let mut cmd = redis::cmd("EXPIRE");
+                cmd.arg(key).arg(ttl);
+                cmd
+            }
+            RedisCommand::Del { key } => {
+                let mut cmd = redis::cmd("DEL");
+                cmd.arg(key);
+                cmd
+            }
+            RedisCommand::Nothing => return Ok(None),
+        };
+        self.query::<()>(&cmd).await.map(|()| None)
     }
+}
 
-    async fn set_record(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) -> Result<(), StoreError> {
-        let ttl = self.ttl(expires_at, now);
-        let key = self.key(sid);
-        if ttl <= 0 {
-            return self.query(redis::cmd("DEL").arg(key)).await;
-        }
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(key).arg(record);
-        if !self.disable_ttl {
-            cmd.arg("EX").arg(ttl);
-        }
-        self.query(&cmd).await
-    }
+/// A connection handed to one command.
+struct Connection {
+    generation: u64,
+    fresh: bool,
+    conn: Conn,
+}
 
-    async fn touch_record(&self, sid: &str, expires_at: Option<i64>, now: i64) -> Result<(), StoreError> {
-        if self.disable_touch || self.disable_ttl {
-            return Ok(());
-        }
-        // A non-positive TTL makes Redis delete the key, as with connect-redis.
-        self.query(redis::cmd("EXPIRE").arg(self.key(sid)).arg(self.ttl(expires_at, now))).await
-    }
-
-    async fn destroy_record(&self, sid: &str) -> Result<(), StoreError> {
-        self.query(redis::cmd("DEL").arg(self.key(sid))).await
-    }
+/// Whether `e` says the connection itself is gone (reset, closed, broken
+/// pipe), as opposed to a timeout or an error reply.
+fn broken_connection(e: &redis::RedisError) -> bool {
+    !e.is_timeout() && (e.is_connection_dropped() || e.is_unrecoverable_error())
 }
 
 impl AsyncStore for RedisStore {
     fn get<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, Option<Vec<u8>>> {
-        StoreFuture::boxed(self.get_record(id))
+        StoreFuture::boxed(self.run(self.options.load(id)))
     }
 
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
-        StoreFuture::boxed(self.set_record(id, record, expires_at, now))
+        StoreFuture::boxed(async move { self.run(self.options.save(id, record, expires_at, now)).await.map(drop) })
     }
 
     fn touch<'a>(&'a self, id: &'a str, _record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
-        StoreFuture::boxed(self.touch_record(id, expires_at, now))
+        StoreFuture::boxed(async move { self.run(self.options.touch(id, expires_at, now)).await.map(drop) })
     }
 
     fn destroy<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, ()> {
-        StoreFuture::boxed(self.destroy_record(id))
+        StoreFuture::boxed(async move { self.run(self.options.destroy(id)).await.map(drop) })
     }
 
     /// Redis's TTL is the authority: a touch refreshes only the TTL, so the

@@ -647,6 +647,44 @@ pub struct Session {
     shared: Arc<Shared>,
 }
 
+/// axum (feature `axum`): `async fn handler(session: Session)` takes the
+/// session the [`SessionLayer`] put in the request. Without the layer in
+/// front of the route, the handler is not called: the response is 500 with
+/// [`MissingSessionLayer`]'s message (a wiring mistake, not a client's).
+#[cfg(feature = "axum")]
+impl<S: Send + Sync> axum_core::extract::FromRequestParts<S> for Session {
+    type Rejection = MissingSessionLayer;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Session>().cloned().ok_or(MissingSessionLayer)
+    }
+}
+
+/// The rejection of the [`Session`] extractor when no [`SessionLayer`] runs
+/// in front of the route: a 500 response saying so.
+#[cfg(feature = "axum")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissingSessionLayer;
+
+#[cfg(feature = "axum")]
+impl fmt::Display for MissingSessionLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no session: the route is not behind libsession's SessionLayer")
+    }
+}
+
+#[cfg(feature = "axum")]
+impl std::error::Error for MissingSessionLayer {}
+
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponse for MissingSessionLayer {
+    fn into_response(self) -> axum_core::response::Response {
+        let mut response = axum_core::response::Response::new(axum_core::body::Body::from(self.to_string()));
+        *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        response
+    }
+}
+
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session").field("id", &self.id()).finish_non_exhaustive()

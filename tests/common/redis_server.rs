@@ -21,15 +21,23 @@ pub(crate) struct RedisServer {
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// More `redis-server` arguments (a cluster node's).
+    extra: Vec<String>,
 }
 
 impl RedisServer {
     /// Starts a server on a free port.
     pub(crate) fn start() -> RedisServer {
+        RedisServer::start_with(&[])
+    }
+
+    /// Starts a server on a free port with more `redis-server` arguments.
+    pub(crate) fn start_with(extra: &[&str]) -> RedisServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("libsession-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let mut server = RedisServer { port, dir, child: None };
+        let extra = extra.iter().map(|a| a.to_string()).collect();
+        let mut server = RedisServer { port, dir, child: None, extra };
         server.restart();
         server
     }
@@ -41,11 +49,41 @@ impl RedisServer {
     /// Starts (again) on the same port, with an empty data set.
     pub(crate) fn restart(&mut self) {
         self.kill();
+        let _ = std::fs::remove_file(self.dir.join("dump.rdb"));
+        self.start_again();
+    }
+
+    /// Restarts on the same port keeping the data (written to disk with
+    /// `SAVE` first, read back at start-up).
+    pub(crate) fn restart_keeping_data(&mut self) {
+        assert_eq!(self.command(&["SAVE"]), Reply::Simple("OK".into()));
+        self.kill();
+        self.start_again();
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
+    pub(crate) fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Thaws a [`pause`](Self::pause)d server (SIGCONT).
+    pub(crate) fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = self.child.as_ref().expect("a running server").id();
+        // SAFETY: signals our own child process, which has not been reaped.
+        assert_eq!(unsafe { libc::kill(pid as libc::pid_t, signal) }, 0);
+    }
+
+    fn start_again(&mut self) {
         let log = std::fs::File::create(self.dir.join("redis.log")).expect("log file");
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
+            .args(&self.extra)
             .stdout(Stdio::from(log.try_clone().expect("log file")))
             .stderr(Stdio::from(log))
             .spawn()
@@ -170,4 +208,48 @@ fn read_reply(r: &mut impl BufRead) -> std::io::Result<Reply> {
         }
         _ => return Err(bad()),
     })
+}
+
+/// A throwaway Redis Cluster: three masters (no replicas) started from the
+/// Debian `redis-server` with `--cluster-enabled yes` on free loopback ports,
+/// joined with `redis-cli --cluster create`.
+pub(crate) struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    pub(crate) fn start() -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..3).map(|_| RedisServer::start_with(&["--cluster-enabled", "yes"])).collect();
+        let addrs: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("redis-cli runs");
+        assert!(out.status.success(), "redis-cli --cluster create: {}", String::from_utf8_lossy(&out.stdout));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for node in &nodes {
+            loop {
+                if let Ok(Reply::Bulk(info)) = node.try_command(&["CLUSTER", "INFO"])
+                    && String::from_utf8_lossy(&info).contains("cluster_state:ok")
+                {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the cluster did not become ready");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        RedisCluster { nodes }
+    }
+
+    /// Every node's URL.
+    pub(crate) fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The node holding `key` (the one whose `EXISTS` says so).
+    pub(crate) fn owner(&self, key: &str) -> Option<&RedisServer> {
+        self.nodes.iter().find(|n| n.command(&["EXISTS", key]) == Reply::Integer(1))
+    }
 }

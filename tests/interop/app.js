@@ -2,7 +2,7 @@
 // Node side of libsession's live interop test (tests/redis_interop.rs, which
 // runs the same routes in Rust).
 //
-// Environment: REDIS_URL, SESSION_OPTIONS (express-session options as JSON,
+// Environment: REDIS_URL (with REDIS_CLUSTER=1: a cluster node), SESSION_OPTIONS (express-session options as JSON,
 // without `store`), PREFIX (connect-redis prefix, default "sess:"), PORT
 // (0 for any free port). Prints "listening on <port>" once ready.
 "use strict";
@@ -10,7 +10,7 @@
 const express = require("express");
 const session = require("express-session");
 const { RedisStore } = require("connect-redis");
-const { createClient } = require("redis");
+const { createClient, createCluster } = require("redis");
 
 // The value /put stores: strings, numbers and key orders that JSON.stringify
 // writes in its own way (array-index keys first, exponents, escapes).
@@ -26,7 +26,10 @@ const USER = {
 };
 
 async function main() {
-  const client = createClient({ url: process.env.REDIS_URL });
+  // REDIS_CLUSTER=1: REDIS_URL is one node of a Redis Cluster.
+  const client = process.env.REDIS_CLUSTER
+    ? createCluster({ rootNodes: [{ url: process.env.REDIS_URL }] })
+    : createClient({ url: process.env.REDIS_URL });
   client.on("error", (err) => console.error("redis client error:", err.message));
   await client.connect();
 
