@@ -4,7 +4,7 @@
 //! `/logout`, then a clean stop on SIGTERM; and the same server with
 //! `--options FILE.json --redis URL` against a real redis-server: the keys,
 //! records and TTLs connect-redis writes, touch, a Redis restart while idle,
-//! store failures as 500, logout.
+//! a frozen Redis (timeout) and a stopped one as 500, logout.
 //!
 //! Needs `cc`, `make` and `curl` (Debian: build-essential, curl). Set
 //! `LIBSESSION_C_SERVER` to a prebuilt server binary (for example a
@@ -330,17 +330,24 @@ fn view_counter_server_with_redis() {
     assert_eq!(curl(port, "/login?user=a%20b", &jar).status, 400);
 
     // Redis restarts (data kept) while the server is idle: no request fails.
-    redis.command(&["SAVE"]);
-    redis.restart();
+    redis.restart_keeping_data();
     let r = curl(port, "/views", &jar);
     assert_eq!((r.status, json(&r)["views"].as_i64()), (200, Some(3)), "{}", r.body);
+
+    // Redis frozen (SIGSTOP): the command times out (2 s), 500, no hang;
+    // then it answers again.
+    redis.pause();
+    let r = curl(port, "/views", &jar);
+    redis.resume();
+    assert_eq!(r.status, 500, "{}", r.body);
+    let r = curl(port, "/views", &jar);
+    assert_eq!((r.status, json(&r)["views"].as_i64()), (200, Some(4)), "{}", r.body);
 
     // Redis down: the load fails, 500 (never a silent fresh session).
     redis.kill();
     let r = curl(port, "/views", &jar);
     assert_eq!(r.status, 500);
-    redis.restart();
-    redis.command(&["FLUSHALL"]);
+    redis.restart(); // empty
     let r = curl(port, "/views", &jar);
     assert_eq!((r.status, json(&r)["views"].as_i64()), (200, Some(1)));
     let key = format!("c:{}", json(&r)["id"].as_str().unwrap());
