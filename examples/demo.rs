@@ -15,7 +15,11 @@
 //! defaults, the secret from `SESSION_SECRET` (default `keyboard cat`).
 //!
 //! `GET /` counts your views in your session; `GET /login` regenerates the
-//! session (new ID, as after a login); `GET /logout` destroys it. A small
+//! session (new ID, as after a login) and sets `user` (`?user=NAME`, default
+//! `demo`); `GET /logout` destroys it. JSON routes shared with the C and
+//! Python demos and the Node interop app (the fleet test drives them on
+//! every host): `GET /views` (`{"id","views"}`) and `GET /show`
+//! (`{"id","data"}`: the session data without the cookie). A small
 //! HTTP/1.1 server on std::net, one thread per connection, with the
 //! in-memory store, or with Redis (connect-redis's keys and records, see
 //! docs/redis.md) when given a Redis URL (`--redis URL` or `REDIS_URL`;
@@ -137,13 +141,14 @@ fn handle(config: &Arc<Config>, store: &Store, http: &Http) -> Result<(u16, Stri
     for p in &http.forwarded_proto {
         req.add_forwarded_proto(p.as_bytes())?;
     }
-    let path = http.target.split('?').next().unwrap_or("/").to_string();
+    let (path, query) = http.target.split_once('?').unwrap_or((&http.target, ""));
+    let (path, query) = (path.to_string(), query.to_string());
     let mut cookies = vec![];
     let mut response: Option<(u16, String)> = None;
     loop {
         match store.poll(&mut req, now as i64)? {
             Action::Ready if response.is_none() => {
-                response = Some(route(&mut req, store, &path, &http.method)?);
+                response = Some(route(&mut req, store, &path, &query, &http.method)?);
                 req.finish()?;
             }
             Action::Ready => req.finish()?,
@@ -175,7 +180,13 @@ fn complete(req: &mut Request, store: &Store) -> Result<Option<String>, session:
     }
 }
 
-fn route(req: &mut Request, store: &Store, path: &str, method: &str) -> Result<(u16, String), session::Error> {
+fn route(
+    req: &mut Request,
+    store: &Store,
+    path: &str,
+    query: &str,
+    method: &str,
+) -> Result<(u16, String), session::Error> {
     let page = |title: &str, body: String| {
         format!(
             "<!doctype html><title>libsession demo</title><h1>{title}</h1>{body}\
@@ -191,12 +202,30 @@ fn route(req: &mut Request, store: &Store, path: &str, method: &str) -> Result<(
             let sid = req.session_id().map(|s| s.chars().take(6).collect::<String>()).unwrap_or_default();
             Ok((200, page("Views", format!("<p id=\"views\">Views: {views}</p><p>session {sid}…</p>"))))
         }
+        // The fleet's JSON routes (bindings/python/tests/test_fleet.py),
+        // served alike by the Node, C and Python demos.
+        "/views" => {
+            let views = req.increment("views")?;
+            let id = Value::String(req.session_id().unwrap_or_default().to_string()).to_json();
+            Ok((200, format!("{{\"id\":{id},\"views\":{}}}", Value::Number(views).to_json())))
+        }
+        "/show" => {
+            let id = Value::String(req.session_id().unwrap_or_default().to_string()).to_json();
+            let data = req.data_json().ok_or(session::Error::NoSession)?.to_json();
+            Ok((200, format!("{{\"id\":{id},\"data\":{data}}}")))
+        }
         "/login" => {
             req.regenerate()?;
             if let Some(e) = complete(req, store)? {
                 eprintln!("regenerate: {e}");
             }
-            req.set("user", Value::String("demo".into()))?;
+            // `?user=NAME` (letters, digits, `._-`), else "demo".
+            let user = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("user="))
+                .filter(|u| !u.is_empty() && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+                .unwrap_or("demo");
+            req.set("user", Value::String(user.into()))?;
             Ok((200, page("Logged in", "<p>new session ID issued</p>".into())))
         }
         "/logout" => {

@@ -9,11 +9,14 @@
 #      -Werror and runs them (a) under AddressSanitizer + UndefinedBehavior-
 #      Sanitizer with leak detection, (b) under valgrind memcheck, where any
 #      error or any leaked or still-reachable block fails the run;
-#   4. builds the C example server (make -C examples/c) and runs its HTTP
-#      test (tests/c_server.rs) against a sanitizer build and under valgrind.
+#   4. builds the C example server (make -C examples/c, with hiredis for its
+#      Redis store) and runs its HTTP tests (tests/c_server.rs: in memory,
+#      and with --redis against a redis-server it starts) against a
+#      sanitizer build and under valgrind.
 #
 # It expects its tools to be installed already (Debian packages:
-# build-essential g++ valgrind curl python3) and stops if one is missing.
+# build-essential g++ valgrind curl python3 redis-server) and stops if one is
+# missing; hiredis (libhiredis-dev) is installed with apt-get when absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +33,12 @@ need make make
 need valgrind valgrind
 need curl curl
 need python3 python3
+if [ ! -f /usr/include/hiredis/hiredis.h ]; then
+    echo "== installing libhiredis-dev (the C server's Redis store)"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libhiredis-dev >/dev/null
+fi
 
 LIB=target/release/libsession.a
 OUT=target/c-tests

@@ -4,12 +4,14 @@
 #   1. builds the shared library (cargo build --release --features capi);
 #   2. makes a virtual environment under target/python-venv (falling back to
 #      `pip install --target target/python-deps` when the interpreter's venv
-#      module has no ensurepip), installs pytest and flask from PyPI and the
+#      module has no ensurepip), installs pytest, flask and redis (redis-py,
+#      for libsession.redis_store) from PyPI and the
 #      bindings themselves (`pip install ./bindings/python`, which bundles
 #      the library just built next to the package);
 #   3. runs the tests (bindings/python/tests: the poll loop, every handler
 #      operation, errors, freeing, the header check, the WSGI middleware
-#      over real HTTP, the conformance vectors);
+#      over real HTTP, the conformance vectors, the Redis stores and the ASGI
+#      middleware against a redis-server the tests start, the fleet test);
 #   4. runs the benchmark once (bindings/python/bench.py) and prints its
 #      output; the timings never fail the run (the script only checks that
 #      both sides did the work, and fails if they did not).
@@ -42,13 +44,13 @@ venv_ok() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -m pip --version >/d
 if venv_ok || { rm -rf "$VENV"; "$PYTHON" -m venv "$VENV" >/dev/null 2>&1 && venv_ok; }; then
     echo "== virtual environment target/python-venv"
     PY="$VENV/bin/python"
-    "$PY" -m pip install "${PIP_FLAGS[@]}" pytest flask
+    "$PY" -m pip install "${PIP_FLAGS[@]}" pytest flask redis
     "$PY" -m pip install "${PIP_FLAGS[@]}" --force-reinstall --no-deps ./bindings/python
     run_py() { "$PY" "$@"; }
 else
     echo "== no usable venv module (ensurepip missing?): pip install --target target/python-deps"
     rm -rf "$VENV" "$DEPS"
-    "$PYTHON" -m pip install "${PIP_FLAGS[@]}" --target "$DEPS" pytest flask ./bindings/python
+    "$PYTHON" -m pip install "${PIP_FLAGS[@]}" --target "$DEPS" pytest flask redis ./bindings/python
     run_py() { PYTHONPATH="$DEPS${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" "$@"; }
 fi
 

@@ -1,7 +1,10 @@
 //! The C example server (`examples/c/`), built on libsession's static
 //! library, driven over real HTTP on a loopback port with curl: the cookie
 //! jar round trip, the view counter, a tampered cookie, `/regenerate` and
-//! `/logout`, then a clean stop on SIGTERM.
+//! `/logout`, then a clean stop on SIGTERM; and the same server with
+//! `--options FILE.json --redis URL` against a real redis-server: the keys,
+//! records and TTLs connect-redis writes, touch, a Redis restart while idle,
+//! a frozen Redis (timeout) and a stopped one as 500, logout.
 //!
 //! Needs `cc`, `make` and `curl` (Debian: build-essential, curl). Set
 //! `LIBSESSION_C_SERVER` to a prebuilt server binary (for example a
@@ -18,6 +21,8 @@ use std::time::Duration;
 
 #[path = "common/host_build.rs"]
 mod host_build;
+#[path = "common/redis_server.rs"]
+mod redis_server;
 #[path = "common/tools.rs"]
 mod tools;
 
@@ -39,7 +44,13 @@ fn needed_tools() -> Vec<String> {
     tools
 }
 
+/// The server binary, built once for all the tests of this file.
 fn build_server() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_server_once).clone()
+}
+
+fn build_server_once() -> PathBuf {
     if let Some(prebuilt) = std::env::var_os("LIBSESSION_C_SERVER") {
         return PathBuf::from(prebuilt);
     }
@@ -69,6 +80,11 @@ struct Server {
 
 impl Server {
     fn start(binary: &Path) -> Server {
+        Server::start_with(binary, &[])
+    }
+
+    /// Starts the server with `args` before the port.
+    fn start_with(binary: &Path, args: &[&str]) -> Server {
         // An optional wrapper, e.g. `valgrind --error-exitcode=1 --leak-check=full`.
         let wrapper = std::env::var("LIBSESSION_C_SERVER_WRAPPER").unwrap_or_default();
         let mut words = wrapper.split_whitespace();
@@ -81,6 +97,7 @@ impl Server {
             None => Command::new(binary),
         };
         let mut child = cmd
+            .args(args)
             .arg("0")
             .env("SESSION_SECRET", "keyboard cat")
             .stdout(Stdio::piped())
@@ -259,6 +276,100 @@ fn view_counter_server_over_http() {
     // Still serving after all that.
     let r = curl(port, "/", &jar);
     assert_eq!(r.body, "Views: 2\n");
+
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The JSON body of a response.
+fn json(r: &Response) -> serde_json::Value {
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", r.body))
+}
+
+#[test]
+fn view_counter_server_with_redis() {
+    let mut tools = needed_tools();
+    tools.push("redis-server".to_string());
+    if !tools::present("view_counter_server_with_redis", &tools) {
+        return;
+    }
+    let binary = build_server();
+    let mut redis = redis_server::RedisServer::start();
+    let dir = profile_dir().join(format!("c-server-redis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("test directory");
+    let options = dir.join("options.json");
+    std::fs::write(
+        &options,
+        r#"{"secret":"keyboard cat","resave":false,"saveUninitialized":false,
+            "cookie":{"maxAge":60000},"store":{"prefix":"c:","ttl":300}}"#,
+    )
+    .expect("write the options");
+    let jar = dir.join("cookies.txt");
+    let _ = std::fs::remove_file(&jar);
+    let url = redis.url();
+    let server = Server::start_with(&binary, &["--options", options.to_str().expect("UTF-8 path"), "--redis", &url]);
+    let port = server.port;
+
+    // A new visitor: SET c:<id> <record> EX 60.
+    let r = curl(port, "/views", &jar);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = json(&r)["id"].as_str().expect("an id").to_string();
+    assert_eq!(json(&r)["views"], 1);
+    assert_eq!(sid(r.set_cookie.as_deref().expect("a cookie")), id);
+    let key = format!("c:{id}");
+    assert_eq!(redis.keys("*"), vec![key.clone()]);
+    let record: serde_json::Value = serde_json::from_str(&redis.get(&key).expect("the record")).expect("JSON");
+    assert_eq!(record["views"], 1);
+    assert_eq!(record["cookie"]["originalMaxAge"], 60000);
+    assert!((58..=60).contains(&redis.ttl(&key)), "TTL {}", redis.ttl(&key));
+    assert_eq!(json(&curl(port, "/views", &jar))["views"], 2);
+
+    // A read-only request: EXPIRE only, the value is not rewritten.
+    let before = redis.get(&key);
+    redis.command(&["EXPIRE", &key, "10"]);
+    let r = curl(port, "/show", &jar);
+    assert_eq!(json(&r)["data"], serde_json::json!({ "views": 2 }));
+    assert!(redis.ttl(&key) >= 58, "touched: TTL {}", redis.ttl(&key));
+    assert_eq!(redis.get(&key), before);
+
+    let r = curl(port, "/login?user=alice", &jar);
+    assert_eq!((r.status, json(&r)["user"].as_str()), (200, Some("alice")));
+    assert_eq!(curl(port, "/login?user=a%20b", &jar).status, 400);
+
+    // Redis restarts (data kept) while the server is idle: no request fails.
+    redis.restart_keeping_data();
+    let r = curl(port, "/views", &jar);
+    assert_eq!((r.status, json(&r)["views"].as_i64()), (200, Some(3)), "{}", r.body);
+
+    // Redis frozen (SIGSTOP): the command times out (2 s), 500, no hang;
+    // then it answers again.
+    redis.pause();
+    let r = curl(port, "/views", &jar);
+    redis.resume();
+    assert_eq!(r.status, 500, "{}", r.body);
+    let r = curl(port, "/views", &jar);
+    assert_eq!((r.status, json(&r)["views"].as_i64()), (200, Some(4)), "{}", r.body);
+
+    // Redis down: the load fails, 500 (never a silent fresh session).
+    redis.kill();
+    let r = curl(port, "/views", &jar);
+    assert_eq!(r.status, 500);
+    redis.restart(); // empty
+    let r = curl(port, "/views", &jar);
+    assert_eq!((r.status, json(&r)["views"].as_i64()), (200, Some(1)));
+    let key = format!("c:{}", json(&r)["id"].as_str().unwrap());
+    assert!(redis.get(&key).is_some());
+
+    // A stored null is no session.
+    redis.command(&["SET", &key, "null"]);
+    assert_eq!(json(&curl(port, "/views", &jar))["views"], 1);
+
+    // Logout: DEL.
+    let r = curl(port, "/logout", &jar);
+    assert_eq!(r.status, 200);
+    assert!(redis.keys("c:*").len() <= 1, "{:?}", redis.keys("*"));
+    let remaining = redis.keys("c:*");
+    assert!(remaining.iter().all(|k| redis.get(k).as_deref() == Some("null")), "{remaining:?}");
 
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);

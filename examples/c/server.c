@@ -1,16 +1,33 @@
 /*
  * A small HTTP/1.1 server with sessions from libsession: express-session's
- * view-counter example, in C, on POSIX sockets, with an in-memory store.
+ * view-counter example, in C, on POSIX sockets, with an in-memory store or
+ * Redis (as connect-redis keeps sessions).
  *
  *   GET /            "Views: N": counts this visitor's views in the session
  *   GET /regenerate  a new session (new ID), with a key set in it
  *   GET /logout      destroys the session
+ *   JSON routes shared with the other demos (the fleet test drives them on
+ *   every host):
+ *   GET /views       counts views: {"id":"<session ID>","views":N}
+ *   GET /login?user=NAME   sets "user" (NAME: letters, digits, . _ -)
+ *   GET /show        {"id":"<session ID>","data":<the session data>}
  *
- * Usage: server PORT   (0 picks a free port). It prints
- * "listening on http://127.0.0.1:PORT/" once it accepts connections, serves
- * one connection at a time (Connection: close), and exits cleanly on SIGINT
- * or SIGTERM. The signing secret comes from $SESSION_SECRET, or is random
- * per process.
+ * Usage: server [--options FILE.json] [--redis URL] PORT   (0 picks a free
+ * port). It prints "listening on http://127.0.0.1:PORT/" once it accepts
+ * connections, serves one connection at a time (Connection: close), and
+ * exits cleanly on SIGINT or SIGTERM.
+ *
+ *   --options FILE.json  an express-session options object (read by
+ *                        libsession_config_builder_new_from_express_options),
+ *                        with connect-redis's options (prefix, ttl,
+ *                        disableTouch, disableTTL) under "store", which is
+ *                        taken out first and used with --redis. The same file
+ *                        can configure a Node app.
+ *   --redis URL          sessions in Redis (redis://host[:port][/db]) through
+ *                        hiredis, with connect-redis's keys, records and TTLs.
+ *
+ * Without --options the signing secret comes from $SESSION_SECRET, or is
+ * random per process, and cookies last a day.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -29,6 +46,7 @@
 #include <unistd.h>
 
 #include "libsession.h"
+#include "redis_store.h"
 #include "store.h"
 
 #define MAX_REQUEST 16384
@@ -62,7 +80,8 @@ typedef struct {
 typedef struct {
     int status;
     const char *reason;
-    char body[256];
+    const char *content_type; /* NULL: text/plain */
+    char body[4096];
     char set_cookie[4096];
     int has_set_cookie;
 } http_response;
@@ -154,13 +173,14 @@ static void send_response(int fd, const http_response *res, int head_only) {
     char head[8192];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Type: %s; charset=utf-8\r\n"
                      "Content-Length: %zu\r\n"
                      "Cache-Control: no-store\r\n"
                      "Connection: close\r\n"
                      "%s%s%s"
                      "\r\n",
-                     res->status, res->reason, strlen(res->body), res->has_set_cookie ? "Set-Cookie: " : "",
+                     res->status, res->reason, res->content_type != NULL ? res->content_type : "text/plain",
+                     strlen(res->body), res->has_set_cookie ? "Set-Cookie: " : "",
                      res->has_set_cookie ? res->set_cookie : "", res->has_set_cookie ? "\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof head) {
         return;
@@ -174,6 +194,8 @@ static void send_response(int fd, const http_response *res, int head_only) {
 
 static const libsession_config *config;
 static mem_store sessions;
+static redis_store redis_storage;
+static redis_store *redis = NULL; /* with --redis */
 
 static void log_error(const char *what, const libsession_request *req, libsession_result rc) {
     libsession_str detail = {NULL, 0};
@@ -190,7 +212,11 @@ static libsession_result answer_store(libsession_request *req, libsession_action
     libsession_str id, record;
     int64_t expires_at = 0;
     bool has_expiry = false;
-    libsession_result rc = libsession_request_action_id(req, &id);
+    libsession_result rc;
+    if (redis != NULL) {
+        return redis_store_answer(redis, req, kind);
+    }
+    rc = libsession_request_action_id(req, &id);
     if (rc != LIBSESSION_RESULT_OK) {
         return rc;
     }
@@ -274,7 +300,7 @@ static libsession_action run(libsession_request *req, int64_t now, http_response
             fprintf(stderr, "session error after the response: %.*s\n", (int)v.len, (const char *)v.data);
             break;
         case LIBSESSION_ACTION_WAIT:
-            fprintf(stderr, "unexpected WAIT: this store answers synchronously\n");
+            fprintf(stderr, "unexpected WAIT: these stores answer synchronously\n");
             return 0;
         default: /* READY, FAILED, DONE */
             return kind;
@@ -282,10 +308,71 @@ static libsession_action run(libsession_request *req, int64_t now, http_response
     }
 }
 
+/* The JSON routes: /views, /login, /show. Returns 0, or -1 after an API error. */
+static int json_route(libsession_request *req, const char *path, const char *query, http_response *res) {
+    libsession_str id = {NULL, 0};
+    libsession_result rc = libsession_request_session_id(req, &id);
+    res->content_type = "application/json";
+    if (rc == LIBSESSION_RESULT_OK && strcmp(path, "/views") == 0) {
+        double views = 0;
+        rc = libsession_request_increment(req, (const uint8_t *)"views", 5, &views);
+        if (rc == LIBSESSION_RESULT_OK) {
+            /* Re-read: the increment ended the borrowed ID. */
+            rc = libsession_request_session_id(req, &id);
+        }
+        if (rc == LIBSESSION_RESULT_OK) {
+            respond(res, 200, "OK", "");
+            snprintf(res->body, sizeof res->body, "{\"id\":\"%.*s\",\"views\":%.0f}", (int)id.len,
+                     (const char *)id.data, views);
+        }
+    } else if (rc == LIBSESSION_RESULT_OK && strcmp(path, "/login") == 0) {
+        char user[80];
+        const char *u = query != NULL ? strstr(query, "user=") : NULL;
+        size_t n = u != NULL ? strspn(u + 5, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") : 0;
+        if (u == NULL || (u != query && u[-1] != '&') || n == 0 || n > 64 || (u[5 + n] != '\0' && u[5 + n] != '&')) {
+            respond(res, 400, "Bad Request", "{\"error\":\"user missing or not [A-Za-z0-9._-]{1,64}\"}");
+            return 0;
+        }
+        snprintf(user, sizeof user, "\"%.*s\"", (int)n, u + 5);
+        rc = libsession_request_set_json(req, (const uint8_t *)"user", 4, (const uint8_t *)user, strlen(user));
+        if (rc == LIBSESSION_RESULT_OK) {
+            rc = libsession_request_session_id(req, &id);
+        }
+        if (rc == LIBSESSION_RESULT_OK) {
+            respond(res, 200, "OK", "");
+            snprintf(res->body, sizeof res->body, "{\"id\":\"%.*s\",\"user\":%s}", (int)id.len,
+                     (const char *)id.data, user);
+        }
+    } else if (rc == LIBSESSION_RESULT_OK) { /* /show */
+        libsession_str data = {NULL, 0};
+        rc = libsession_request_data_json(req, &data);
+        if (rc == LIBSESSION_RESULT_OK) {
+            int w = snprintf(res->body, sizeof res->body, "{\"id\":\"%.*s\",\"data\":%.*s}", (int)id.len,
+                             (const char *)id.data, (int)data.len, (const char *)data.data);
+            if (w < 0 || (size_t)w >= sizeof res->body) {
+                respond(res, 500, "Internal Server Error", "{\"error\":\"session too large to show\"}");
+            } else {
+                res->status = 200;
+                res->reason = "OK";
+            }
+        }
+    }
+    if (rc != LIBSESSION_RESULT_OK) {
+        log_error(path, req, rc);
+        return -1;
+    }
+    return 0;
+}
+
 /* The route handler, run at READY. */
-static void route(libsession_request *req, const char *path, int64_t now, http_response *res) {
+static void route(libsession_request *req, const char *path, const char *query, int64_t now, http_response *res) {
     char op_error[256] = "";
-    if (strcmp(path, "/") == 0) {
+    if (strcmp(path, "/views") == 0 || strcmp(path, "/login") == 0 || strcmp(path, "/show") == 0) {
+        if (json_route(req, path, query, res) != 0) {
+            res->content_type = NULL;
+            respond(res, 500, "Internal Server Error", "Session error\n");
+        }
+    } else if (strcmp(path, "/") == 0) {
         double views = 0;
         libsession_result rc = libsession_request_increment(req, (const uint8_t *)"views", 5, &views);
         if (rc != LIBSESSION_RESULT_OK) {
@@ -330,6 +417,7 @@ static void route(libsession_request *req, const char *path, int64_t now, http_r
 static void handle_connection(int fd) {
     char buf[MAX_REQUEST];
     char path[2048];
+    const char *query;
     http_request hreq;
     http_response res;
     libsession_request *req = NULL;
@@ -349,6 +437,7 @@ static void handle_connection(int fd) {
         return;
     }
     snprintf(path, sizeof path, "%.*s", (int)strcspn(hreq.target, "?#"), hreq.target);
+    query = strchr(hreq.target, '?') != NULL ? strchr(hreq.target, '?') + 1 : NULL;
 
     /* NULL entropy: libsession seeds the request's IDs from the OS CSPRNG. */
     rc = libsession_request_new(config, now, NULL, 0, &req);
@@ -358,13 +447,17 @@ static void handle_connection(int fd) {
         send_response(fd, &res, 0);
         return;
     }
-    rc = libsession_request_set_target(req, (const uint8_t *)hreq.target, strlen(hreq.target));
+    /* Redis's TTL is the authority over a record's stored expiry. */
+    rc = libsession_request_set_store_kind(req, redis != NULL ? LIBSESSION_STORE_KIND_TTL : LIBSESSION_STORE_KIND_MEMORY);
+    if (rc == LIBSESSION_RESULT_OK) {
+        rc = libsession_request_set_target(req, (const uint8_t *)hreq.target, strlen(hreq.target));
+    }
     for (i = 0; rc == LIBSESSION_RESULT_OK && i < hreq.cookie_count; i++) {
         rc = libsession_request_add_cookie_header(req, (const uint8_t *)hreq.cookies[i], hreq.cookie_lens[i]);
     }
     kind = rc == LIBSESSION_RESULT_OK ? run(req, now, &res, NULL, 0) : 0;
     if (kind == LIBSESSION_ACTION_READY) {
-        route(req, path, now, &res);
+        route(req, path, query, now, &res);
     } else {
         /* FAILED: express-session answers 500 without running the handler. */
         respond(&res, 500, "Internal Server Error", "Session error\n");
@@ -396,11 +489,172 @@ static int random_secret(uint8_t *out, size_t n) {
     return 0;
 }
 
-static int build_config(void) {
+/* ----- --options FILE.json ----- */
+
+static const char *skip_ws(const char *p, const char *end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
+    return p;
+}
+
+/* The end of the JSON string that starts at p (a '"'), or NULL. */
+static const char *skip_string(const char *p, const char *end) {
+    for (p++; p < end; p++) {
+        if (*p == '\\') {
+            p++;
+        } else if (*p == '"') {
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
+/* Where the JSON value that starts at p ends, or NULL. Only the members'
+ * boundaries are found here: the library validates the text itself. */
+static const char *skip_value(const char *p, const char *end) {
+    int depth = 0;
+    while (p < end) {
+        if (*p == '"') {
+            p = skip_string(p, end);
+            if (p == NULL || depth == 0) {
+                return p;
+            }
+            continue;
+        }
+        if (*p == '{' || *p == '[') {
+            depth++;
+        } else if (*p == '}' || *p == ']') {
+            if (depth == 0) {
+                return p;
+            }
+            if (--depth == 0) {
+                return p + 1;
+            }
+        } else if (*p == ',' && depth == 0) {
+            return p;
+        }
+        p++;
+    }
+    return depth == 0 ? p : NULL;
+}
+
+/* Splits an options object into the express-session options (every member
+ * but "store", NUL-terminated, in *express) and the "store" member's value
+ * (connect-redis's options, in *store, or NULL). Returns 0, or -1 when the
+ * text is not a JSON object. Both are freed by the caller. */
+static int split_options(const char *text, size_t len, char **express, char **store) {
+    const char *p = skip_ws(text, text + len), *end = text + len;
+    char *out = malloc(len + 3);
+    size_t n = 0;
+    *express = NULL;
+    *store = NULL;
+    if (out == NULL || p == end || *p != '{') {
+        goto bad;
+    }
+    out[n++] = '{';
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        p++;
+    } else {
+        for (;;) {
+            const char *key = skip_ws(p, end), *key_end, *value, *value_end;
+            if (key >= end || *key != '"' || (key_end = skip_string(key, end)) == NULL) {
+                goto bad;
+            }
+            p = skip_ws(key_end, end);
+            if (p >= end || *p != ':') {
+                goto bad;
+            }
+            value = skip_ws(p + 1, end);
+            value_end = skip_value(value, end);
+            if (value_end == NULL || value_end == value) {
+                goto bad;
+            }
+            if (key_end - key == 7 && memcmp(key, "\"store\"", 7) == 0) {
+                free(*store);
+                *store = malloc((size_t)(value_end - value) + 1);
+                if (*store == NULL) {
+                    goto bad;
+                }
+                memcpy(*store, value, (size_t)(value_end - value));
+                (*store)[value_end - value] = '\0';
+            } else {
+                if (n > 1) {
+                    out[n++] = ',';
+                }
+                memcpy(out + n, key, (size_t)(value_end - key));
+                n += (size_t)(value_end - key);
+            }
+            p = skip_ws(value_end, end);
+            if (p < end && *p == ',') {
+                p++;
+            } else if (p < end && *p == '}') {
+                p++;
+                break;
+            } else {
+                goto bad;
+            }
+        }
+    }
+    if (skip_ws(p, end) != end) {
+        goto bad;
+    }
+    out[n++] = '}';
+    out[n] = '\0';
+    *express = out;
+    return 0;
+bad:
+    free(out);
+    free(*store);
+    *store = NULL;
+    return -1;
+}
+
+/* Reads a whole file (at most 1 MiB), NUL-terminated. NULL on failure. */
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 1 << 20, n;
+    if (f == NULL) {
+        return NULL;
+    }
+    buf = malloc(cap + 1);
+    if (buf != NULL) {
+        n = fread(buf, 1, cap + 1, f);
+        if (ferror(f) || n > cap) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[n] = '\0';
+            *len = n;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* The config: from an express-session options object (JSON text) when one
+ * is given, else a secret from $SESSION_SECRET (or random) and a day's maxAge. */
+static int build_config(const char *express, size_t express_len) {
     libsession_config_builder *b = NULL;
     const char *env = getenv("SESSION_SECRET");
     uint8_t secret[32];
-    libsession_result rc = libsession_config_builder_new(&b);
+    libsession_result rc;
+    if (express != NULL) {
+        rc = libsession_config_builder_new_from_express_options((const uint8_t *)express, express_len, &b);
+        if (rc != LIBSESSION_RESULT_OK) {
+            fprintf(stderr, "--options: %s\n", libsession_result_str(rc));
+            return -1;
+        }
+        rc = libsession_config_builder_build(b, &config); /* consumes the builder */
+        if (rc != LIBSESSION_RESULT_OK) {
+            fprintf(stderr, "--options: %s\n", libsession_result_str(rc));
+            return -1;
+        }
+        return 0;
+    }
+    rc = libsession_config_builder_new(&b);
     if (rc != LIBSESSION_RESULT_OK) {
         return -1;
     }
@@ -436,13 +690,58 @@ int main(int argc, char **argv) {
     socklen_t addr_len = sizeof addr;
     struct sigaction sa;
     char *end = NULL;
-    long port;
-    int listener, one = 1;
+    long port = -1;
+    int listener, one = 1, i;
+    const char *options_path = NULL, *redis_url = NULL;
+    char *express = NULL, *store_options = NULL;
+    char err[512];
 
-    if (argc != 2 || (port = strtol(argv[1], &end, 10), *end != '\0') || port < 0 || port > 65535) {
-        fprintf(stderr, "usage: %s PORT   (0 picks a free port)\n", argv[0]);
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--options") == 0 && i + 1 < argc) {
+            options_path = argv[++i];
+        } else if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc) {
+            redis_url = argv[++i];
+        } else if (port < 0 && argv[i][0] != '-' && (port = strtol(argv[i], &end, 10), *end == '\0') && port >= 0 &&
+                   port <= 65535) {
+            continue;
+        } else {
+            port = -1;
+            break;
+        }
+    }
+    if (port < 0) {
+        fprintf(stderr, "usage: %s [--options FILE.json] [--redis redis://host[:port][/db]] PORT   (0 picks a free port)\n",
+                argv[0]);
         return 2;
     }
+    if (options_path != NULL) {
+        size_t len = 0;
+        char *text = read_file(options_path, &len);
+        if (text == NULL) {
+            fprintf(stderr, "--options %s: cannot read it (%s)\n", options_path, strerror(errno));
+            return 1;
+        }
+        if (split_options(text, len, &express, &store_options) != 0) {
+            fprintf(stderr, "--options %s: not a JSON object\n", options_path);
+            free(text);
+            return 1;
+        }
+        free(text);
+    }
+    if (redis_url != NULL) {
+        if (redis_store_open(&redis_storage, redis_url, store_options,
+                             store_options != NULL ? strlen(store_options) : 0, err, sizeof err) != 0) {
+            fprintf(stderr, "--redis: %s\n", err);
+            redis_store_close(&redis_storage);
+            free(express);
+            free(store_options);
+            return 1;
+        }
+        redis = &redis_storage;
+    } else if (store_options != NULL) {
+        fprintf(stderr, "note: the \"store\" options apply with --redis only\n");
+    }
+    free(store_options);
     if (libsession_version_number() != LIBSESSION_VERSION_NUMBER) {
         fprintf(stderr, "libsession %s does not match the header (%s)\n", (const char *)libsession_version().data,
                 LIBSESSION_VERSION);
@@ -455,7 +754,12 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (build_config() != 0 || store_init(&sessions, 100000) != 0) {
+    i = build_config(express, express != NULL ? strlen(express) : 0);
+    free(express);
+    if (i != 0 || store_init(&sessions, 100000) != 0) {
+        if (redis != NULL) {
+            redis_store_close(redis);
+        }
         return 1;
     }
     listener = socket(AF_INET, SOCK_STREAM, 0);
@@ -472,6 +776,11 @@ int main(int argc, char **argv) {
         getsockname(listener, (struct sockaddr *)&addr, &addr_len) != 0) {
         perror("bind/listen");
         close(listener);
+        store_free(&sessions);
+        if (redis != NULL) {
+            redis_store_close(redis);
+        }
+        libsession_config_free(config);
         return 1;
     }
     printf("listening on http://127.0.0.1:%u/\n", (unsigned)ntohs(addr.sin_port));
@@ -495,6 +804,9 @@ int main(int argc, char **argv) {
     }
     close(listener);
     store_free(&sessions);
+    if (redis != NULL) {
+        redis_store_close(redis);
+    }
     libsession_config_free(config);
     printf("stopped\n");
     return 0;

@@ -31,6 +31,9 @@ HANDLES = {
     "const struct libsession_config **": "&fx.cfg_out",
     "const struct libsession_redis_options *": "fx.redis",
     "struct libsession_redis_options **": "&fx.redis_out",
+    "const struct libsession_stored_record *": "fx.stored",
+    "struct libsession_stored_record *": "fx.stored",
+    "struct libsession_stored_record **": "&fx.stored_out",
     "const uint8_t *": '(const uint8_t *)"x"',
 }
 SCALARS = {"size_t": "1", "bool": "false", "int64_t": "NOW", "uint64_t": "0", "uint32_t": "0", "double": "0.0"}
@@ -115,6 +118,8 @@ typedef struct {
     libsession_request *req_out;
     libsession_redis_options *redis;
     libsession_redis_options *redis_out;
+    libsession_stored_record *stored;
+    libsession_stored_record *stored_out;
     union {
         libsession_str s;
         int64_t i;
@@ -138,6 +143,10 @@ static void fx_init(fixture *fx) {
         libsession_redis_options_new((const uint8_t *)"{}", 2, &fx->redis) != LIBSESSION_RESULT_OK) {
         h_fail(__FILE__, __LINE__, "redis_options_new");
     }
+    if (libsession_stored_record_from_text((const uint8_t *)"{\\"cookie\\":{}}", 13, &fx->stored) !=
+        LIBSESSION_RESULT_OK) {
+        h_fail(__FILE__, __LINE__, "stored_record_from_text");
+    }
 }
 
 static void fx_free(fixture *fx, bool builder_consumed) {
@@ -151,6 +160,8 @@ static void fx_free(fixture *fx, bool builder_consumed) {
     libsession_request_free(fx->req_out);
     libsession_redis_options_free(fx->redis);
     libsession_redis_options_free(fx->redis_out);
+    libsession_stored_record_free(fx->stored);
+    libsession_stored_record_free(fx->stored_out);
 }
 
 static void test_null_for_every_pointer_parameter(void) {

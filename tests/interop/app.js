@@ -46,6 +46,15 @@ async function main() {
     req.session.user = USER;
     res.json({ id: req.sessionID });
   });
+  // The fleet test's routes (bindings/python/tests/test_fleet.py), which
+  // every demo host serves alike.
+  app.get("/login", (req, res) => {
+    req.session.user = String(req.query.user);
+    res.json({ id: req.sessionID, user: req.session.user });
+  });
+  app.get("/logout", (req, res, next) => {
+    req.session.destroy((err) => (err ? next(err) : res.json({ loggedOut: true })));
+  });
   app.get("/show", (req, res) => {
     const { cookie, ...data } = JSON.parse(JSON.stringify(req.session));
     res.json({ id: req.sessionID, data });

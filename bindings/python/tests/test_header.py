@@ -62,11 +62,18 @@ ENUMS = (
     "libsession_store_kind",
     "libsession_event_kind",
     "libsession_store_operation",
+    "libsession_redis_op",
 )
 
 
 def _expected_ctype(c: str, name: str) -> object:
-    opaque = {"libsession_config", "libsession_config_builder", "libsession_request", "libsession_stored_record"}
+    opaque = {
+        "libsession_config",
+        "libsession_config_builder",
+        "libsession_request",
+        "libsession_stored_record",
+        "libsession_redis_options",
+    }
     base = c.rstrip("*")
     stars = len(c) - len(base)
     if base in opaque:
@@ -82,6 +89,7 @@ def _expected_ctype(c: str, name: str) -> object:
         "double": ctypes.c_double,
         "libsession_str": _lib.LibsessionStr,
         "libsession_event": _lib.LibsessionEvent,
+        "libsession_redis_command": _lib.LibsessionRedisCommand,
         "void": None,
     }
     # The enum types are 32 bits wide (uint32_t in C before C23).

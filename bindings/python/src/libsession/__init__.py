@@ -16,7 +16,12 @@ hosts.
   ``StoredRecord``: a record as the engine made it, which a store keeps so
   that loading it parses nothing; ``StoreKind``: which rules a store's
   records follow.
-* ``libsession.wsgi.SessionMiddleware``: WSGI middleware.
+* ``libsession.wsgi.SessionMiddleware``: WSGI middleware;
+  ``libsession.asgi.SessionMiddleware``: ASGI middleware (asynchronous
+  stores, ``Request.poll_with_async``).
+* ``libsession.redis_store``: connect-redis compatible stores on redis-py
+  (``RedisStore``, ``AsyncRedisStore``), whose commands the library plans
+  (``RedisOptions``, ``Request.redis_command``).
 
 The shared library is found next to this package, through the environment
 variable ``LIBSESSION_LIBRARY``, or in the repository's cargo build output
@@ -58,6 +63,7 @@ from ._errors import (
 )
 from ._lib import LIB_PATH
 from ._lib import LIB as _LIB
+from ._redis_plan import RedisCommand, RedisOp, RedisOptions
 from ._request import Request, RunResult, SessionView
 from ._events import Event, EventKind, StoreOperation
 from ._stored import StoredRecord, StoreKind, memory_store_expiry
@@ -99,6 +105,9 @@ __all__ = [
     "PanicError",
     "READY",
     "Ready",
+    "RedisCommand",
+    "RedisOp",
+    "RedisOptions",
     "Request",
     "ReservedKeyError",
     "Result",

@@ -26,7 +26,16 @@ import sys
 from ctypes import POINTER, c_bool, c_char_p, c_double, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 
-__all__ = ["LIB", "LIB_PATH", "SIGNATURES", "LibsessionStr", "LibsessionEvent", "EXPECTED_VERSION", "library_candidates"]
+__all__ = [
+    "LIB",
+    "LIB_PATH",
+    "SIGNATURES",
+    "LibsessionStr",
+    "LibsessionEvent",
+    "LibsessionRedisCommand",
+    "EXPECTED_VERSION",
+    "library_candidates",
+]
 
 #: The library version this package is written against (``MAJOR.MINOR``
 #: must match: there is no ABI stability promise before 1.0).
@@ -43,6 +52,16 @@ class LibsessionEvent(ctypes.Structure):
     """``libsession_event``: one event of a request's session."""
 
     _fields_ = [("kind", c_uint32), ("key_index", c_uint32), ("operation", c_uint32)]
+class LibsessionRedisCommand(ctypes.Structure):
+    """``libsession_redis_command``: one Redis command of connect-redis's plan."""
+
+    _fields_ = [
+        ("op", c_uint32),
+        ("key", LibsessionStr),
+        ("value", LibsessionStr),
+        ("has_ttl", c_bool),
+        ("ttl_seconds", c_int64),
+    ]
 
 
 _handle = c_void_p  # every opaque handle travels as a plain pointer
@@ -142,6 +161,12 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_default_cookie_limits": (_result, [POINTER(c_size_t), POINTER(c_size_t)]),
     "libsession_record_memory_store_expiry": (_result, [_bytes_in, c_size_t, POINTER(c_int64), POINTER(c_bool)]),
     "libsession_connect_redis_default_prefix": (LibsessionStr, []),
+    # connect-redis's command plan
+    "libsession_redis_options_new": (_result, [_bytes_in, c_size_t, _handle_out]),
+    "libsession_redis_options_check": (_result, [_bytes_in, c_size_t, c_char_p, c_size_t]),
+    "libsession_redis_options_free": (None, [_handle]),
+    "libsession_redis_options_prefix": (_result, [_handle, _str_out]),
+    "libsession_request_redis_command": (_result, [_handle, _handle, POINTER(LibsessionRedisCommand)]),
     # results and version
     "libsession_result_str": (c_char_p, [c_uint32]),
     "libsession_result_name": (c_char_p, [c_uint32]),

@@ -19,7 +19,8 @@ from ._errors import LibsessionError, MisuseError, Result, error_for
 from ._handle import OwnedHandle
 from ._text import text_or_bytes, utf8
 from ._events import Event, EventKind, StoreOperation
-from ._lib import LIB, LibsessionEvent, LibsessionStr
+from ._lib import LIB, LibsessionEvent, LibsessionRedisCommand, LibsessionStr
+from ._redis_plan import RedisCommand, RedisOp, RedisOptions
 from ._stored import StoredRecord, StoreKind
 
 __all__ = ["Request", "SessionView", "RunResult", "encode_json"]
@@ -70,6 +71,8 @@ _cookie_session_id = _L.libsession_request_cookie_session_id
 _has_session = _L.libsession_request_has_session
 _max_age = _L.libsession_request_max_age
 _is_secure = _L.libsession_request_is_secure
+_redis_command = _L.libsession_request_redis_command
+_REDIS_OPS = tuple(RedisOp)
 
 # libsession_action
 _LOAD, _SAVE, _TOUCH, _DESTROY, _SET_COOKIE, _WAIT, _READY, _FAILED, _COMPLETED, _ERROR, _DONE = range(1, 12)
@@ -572,6 +575,22 @@ class Request(OwnedHandle):
         if rc:
             raise self._error(rc)
 
+    def redis_command(self, options: RedisOptions) -> RedisCommand:
+        """The Redis command for the current ``Load``, ``Save``, ``Touch`` or
+        ``Destroy`` by connect-redis's rules
+        (``libsession_request_redis_command``): the key, value and TTL come
+        from the library, with the request's clock as ``now``. ``MisuseError``
+        (``WRONG_ACTION``) when the current action is no store action."""
+        if not isinstance(options, RedisOptions):
+            raise TypeError(f"redis_command: options must be a libsession.RedisOptions, not {type(options).__name__}")
+        c = LibsessionRedisCommand()
+        rc = _redis_command(self._p(), options._handle(), byref(c))
+        if rc:
+            raise error_for(rc)
+        key = string_at(c.key.data, c.key.len) if c.key.data else None
+        value = string_at(c.value.data, c.value.len) if c.value.data else None
+        return RedisCommand(_REDIS_OPS[c.op], key, value, int(c.ttl_seconds) if c.has_ttl else None)
+
     def poll_with(self, store: Any) -> A.Action:
         """Polls, answering every store action from ``store`` (a synchronous
         ``libsession.Store``), until an action that needs the host: returns
@@ -598,6 +617,9 @@ class Request(OwnedHandle):
         store_kind = getattr(store, "kind", StoreKind.MEMORY)
         if store_kind != self._store_kind:
             self.set_store_kind(store_kind)
+        plan = getattr(store, "redis_options", None)
+        if plan is not None:
+            return self._poll_with_plan(store, plan)
         load_stored = getattr(store, "load_stored", None)
         if load_stored is not None:
             save_stored, touch_stored = store.save_stored, store.touch_stored
@@ -662,6 +684,99 @@ class Request(OwnedHandle):
                 return self._action(p, k)
             if rc:
                 raise self._error(rc)
+
+    def _poll_with_plan(self, store: Any, options: RedisOptions) -> A.Action:
+        """``poll_with`` for a store that executes connect-redis's command
+        plan (``redis_options`` and ``execute(command)``, see
+        ``libsession.redis_store``)."""
+        p = self._p()
+        kind = self._kind
+        while True:
+            rc = _poll(p, self._kind_ref)
+            if rc:
+                raise self._error(rc)
+            k = kind.value
+            if k not in (_LOAD, _SAVE, _TOUCH, _DESTROY):
+                return self._action(p, k)
+            command = self.redis_command(options)
+            try:
+                reply = store.execute(command) if command.op is not RedisOp.NONE else None
+            except Exception as e:  # reported to the engine, never dropped
+                self._answer_failure(k, e)
+            else:
+                self._answer_reply(k, reply)
+
+    async def poll_with_async(self, store: Any) -> A.Action:
+        """``poll_with`` for an asynchronous store: its methods are
+        coroutines. A store with ``redis_options`` executes connect-redis's
+        command plan (``await store.execute(command)``, see
+        ``libsession.redis_store.AsyncRedisStore``); any other has ``get``,
+        ``set``, ``touch`` and ``destroy`` coroutines taking what the
+        synchronous ``Store`` methods take. Failures (exceptions) are
+        reported to the engine as store failures, as in ``poll_with``."""
+        p = self._p()
+        kind = self._kind
+        store_kind = getattr(store, "kind", StoreKind.MEMORY)
+        if store_kind != self._store_kind:
+            self.set_store_kind(store_kind)
+        options = getattr(store, "redis_options", None)
+        while True:
+            rc = _poll(p, self._kind_ref)
+            if rc:
+                raise self._error(rc)
+            k = kind.value
+            if k not in (_LOAD, _SAVE, _TOUCH, _DESTROY):
+                return self._action(p, k)
+            try:
+                if options is not None:
+                    command = self.redis_command(options)
+                    reply = await store.execute(command) if command.op is not RedisOp.NONE else None
+                else:
+                    sid = self._text(_action_id, p)
+                    if k == _LOAD:
+                        reply = await store.get(sid)
+                    elif k == _DESTROY:
+                        reply = await store.destroy(sid)
+                    else:
+                        record = self._text(_action_record, p)
+                        exp = self._expiry(p)
+                        reply = await (store.set if k == _SAVE else store.touch)(sid, record, exp)
+            except LibsessionError:
+                raise  # misuse of the request, not a store failure
+            except Exception as e:  # reported to the engine, never dropped
+                self._answer_failure(k, e)
+            else:
+                self._answer_reply(k, reply)
+
+    def _answer_failure(self, k: int, e: BaseException) -> None:
+        """Answers the current store action (kind ``k``) with a failure."""
+        p = self._p()
+        b = _exc_message(e).encode("utf-8", "replace")
+        if k == _LOAD:
+            rc = _handle_load(p, _MISSING if _is_enoent(e) else _LOAD_FAILED, b, len(b))
+        else:
+            rc = _handle_store(p, _STORE_FAILED, b, len(b))
+        if rc:
+            raise self._error(rc)
+
+    def _answer_reply(self, k: int, reply: object) -> None:
+        """Answers the current store action (kind ``k``) with a store's reply:
+        for a load, the record (``None`` or empty: not found)."""
+        p = self._p()
+        if k != _LOAD:
+            rc = _handle_store(p, _STORE_OK, None, 0)
+        elif not reply:
+            rc = _handle_load(p, _NOT_FOUND, None, 0)
+        elif isinstance(reply, str):
+            b = reply.encode()
+            rc = _handle_load(p, _FOUND, b, len(b))
+        elif isinstance(reply, (bytes, bytearray, memoryview)):
+            b = bytes(reply)
+            rc = _handle_load(p, _FOUND, b, len(b))
+        else:
+            raise TypeError(f"a store's load must give str, bytes or None, not {type(reply).__name__}")
+        if rc:
+            raise self._error(rc)
 
     def run(self, store: Any, handler: Callable[[Request], object] | None = None) -> RunResult:
         """The whole loop against a synchronous store: ``handler(self)`` runs

@@ -188,7 +188,10 @@ class SessionMiddleware:
             raise TypeError(f"SessionMiddleware: config must be a libsession.Config, not {type(config).__name__}")
         if store is None:
             store = MemoryStore()
-        for method in ("get", "set", "touch", "destroy"):
+        # A store runs the engine's actions (get, set, touch, destroy), or the
+        # connect-redis command plan (redis_options and execute).
+        methods = ("execute",) if getattr(store, "redis_options", None) is not None else ("get", "set", "touch", "destroy")
+        for method in methods:
             if not callable(getattr(store, method, None)):
                 raise TypeError(f"SessionMiddleware: store lacks a callable {method}()")
         self.app = app
