@@ -178,9 +178,9 @@ pub use error::{ConfigError, Error};
 #[cfg(feature = "os-rng")]
 pub use host::os_rng::{OsRngIds, os_random};
 pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
-pub use json::{JsonError, MAX_DEPTH, Map, Value};
+pub use json::{JsonError, MAX_DEPTH, MAX_KEYS, Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
-pub use record::StoredRecord;
+pub use record::{RecordLimits, StoredRecord};
 pub use request::{FAILED_TO_LOAD, Request, SECRET_REQUIRED};
 pub use session_cookie::CookieAttr;
 

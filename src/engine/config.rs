@@ -16,6 +16,7 @@
 use crate::cookie_header::CookieLimits;
 use crate::error::ConfigError;
 use crate::json::{Map, Value};
+use crate::record::RecordLimits;
 use crate::session_cookie::{CookieOptions, valid_domain, valid_name, valid_path};
 use crate::signing::Key;
 
@@ -95,6 +96,8 @@ pub struct Config {
     /// `cookie.path || "/"`: requests outside this prefix get no session.
     pub(crate) scope: String,
     pub(crate) limits: CookieLimits,
+    /// Bounds on reading store records.
+    pub(crate) record_limits: RecordLimits,
     pub(crate) express_compat: bool,
 }
 
@@ -150,6 +153,7 @@ pub struct ConfigBuilder {
     trust_proxy: bool,
     cookie: CookieOptions,
     limits: CookieLimits,
+    record_limits: RecordLimits,
     express_compat: bool,
 }
 
@@ -189,6 +193,7 @@ impl ConfigBuilder {
                 priority: None,
             },
             limits: CookieLimits::default(),
+            record_limits: RecordLimits::default(),
             express_compat: false,
         }
     }
@@ -401,6 +406,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// Bounds on reading store records (size, keys per object, nesting):
+    /// a record beyond one is corrupt. Secure defaults ([`RecordLimits::default`]).
+    pub fn record_limits(mut self, limits: RecordLimits) -> Self {
+        self.record_limits = limits;
+        self
+    }
+
     /// Express compatibility: accept what express-session accepts, and report
     /// unserializable cookie attributes when the header is written.
     pub fn express_compat(mut self, on: bool) -> Self {
@@ -450,6 +462,7 @@ impl ConfigBuilder {
             scope,
             cookie: self.cookie,
             limits: self.limits,
+            record_limits: self.record_limits,
             express_compat: self.express_compat,
         })
     }

@@ -14,7 +14,7 @@ use crate::cookie_header::{decode_bytes_into, decode_uri_component, find_raw, is
 use crate::error::Error;
 use crate::ids::IdSource;
 use crate::json::{Map, Value};
-use crate::record::{Record, RecordInput, StoredRecord, read_record};
+use crate::record::{Record, RecordInput, StoredRecord, read_record_with};
 use crate::session::{HashText, Layout, Session, is_object_prototype_name, is_reserved};
 use crate::session_cookie::{Attr, CookieAttr, CookieValue, SessionCookie};
 
@@ -383,11 +383,11 @@ impl Request {
         let kind = self.facts.store_kind;
         match result {
             LoadResult::Found(bytes) => {
-                let record = read_record(RecordInput::Bytes(bytes), self.now, kind);
+                let record = read_record_with(RecordInput::Bytes(bytes), self.now, kind, &self.config.record_limits);
                 self.loaded(pending, record)
             }
             LoadResult::Stored(record) => {
-                let record = record.read(self.now, kind);
+                let record = record.read(self.now, kind, &self.config.record_limits);
                 self.loaded(pending, record)
             }
             LoadResult::NotFound | LoadResult::Missing { .. } if pending == Pending::MiddlewareLoad => {
