@@ -249,7 +249,8 @@ fn main() {
             }
         }
     }
-    let secret = std::env::var("SESSION_SECRET").unwrap_or_else(|_| "keyboard cat".into());
+    let secret = std::env::var("SESSION_SECRET")
+        .unwrap_or_else(|_| "demo secret: set SESSION_SECRET to 32+ random bytes".into());
     let config = match Config::builder().secret(secret).max_age(Some(24.0 * 3600.0 * 1000.0)).build() {
         Ok(c) => Arc::new(c),
         Err(e) => {

@@ -19,7 +19,7 @@
 //! use std::sync::Arc;
 //! use session::{Action, Config, LoadResult, MemoryStore, Request, SeededIds, StoreResult, UnixMillis};
 //!
-//! let config = Arc::new(Config::builder().secret("keyboard cat").max_age(Some(60_000.0)).build()?);
+//! let config = Arc::new(Config::builder().secret("keyboard cat keyboard cat keyboard cat").max_age(Some(60_000.0)).build()?);
 //! let store = MemoryStore::new();
 //! let now = 1_700_000_000_000;
 //!
@@ -172,7 +172,7 @@ pub use host::tower_layer;
 pub use action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis};
 #[cfg(feature = "async")]
 pub use async_driver::{AsyncStore, FoundRecord, StoreError};
-pub use config::{Config, ConfigBuilder, MAX_SECRETS, Priority, SameSite, Secure, Unset};
+pub use config::{Config, ConfigBuilder, MAX_SECRETS, MIN_SECRET_LEN, Priority, SameSite, Secure, Unset};
 pub use cookie_header::CookieLimits;
 pub use error::{ConfigError, Error};
 #[cfg(feature = "os-rng")]

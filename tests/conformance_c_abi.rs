@@ -48,3 +48,15 @@ fn vectors_through_the_c_abi_with_stored_records() {
     }
     assert!(engine.hits() > 100, "only {} loads took a kept record", engine.hits());
 }
+
+/// The differential edge corpus through the C ABI: everything passes but
+/// the known divergences (`runner::KNOWN_DIVERGENCES`), which fail as listed.
+#[test]
+fn differential_edge_vectors_through_the_c_abi() {
+    let path = format!("{}/tests/differential/edge-vectors.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("vector file");
+    let (passed, failed) = runner::run_file(&c_engine::CEngine, &text).expect("vector file parses");
+    let known = runner::unexpected_failures(&failed).unwrap_or_else(|u| panic!("{u:#?}"));
+    assert_eq!(known, runner::KNOWN_DIVERGENCES.len());
+    assert_eq!(passed + known, 878);
+}

@@ -266,3 +266,41 @@ fn json_arguments_nest_at_most_max_depth() {
         .expect("no panic");
     assert_eq!(deep, (2 * (session::MAX_DEPTH + 1), Some(2 * (session::MAX_DEPTH + 1))));
 }
+
+/// Proof 2 of issue 16 (dates): a store record whose `cookie.expires`
+/// overflowed the date arithmetic (a year, a time-zone offset, an hour of
+/// 19 digits) loads on a 128 KiB thread without a panic, in whatever build
+/// runs it (scripts/test.sh runs this file in a debug build, where
+/// arithmetic overflow panics): an invalid date, as `Date.parse` gives NaN.
+#[test]
+fn overflowing_expiry_dates_load_without_panicking() {
+    let _serial = serial();
+    let config = config();
+    let cookie = cookie_for(&config, "abc");
+    let loaded = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            [
+                "Mon,7777777777777777777",
+                "Jan 1 2020 10:00 +7777777777777777777",
+                "Mon, 01 Jan 2020 99999999999999999999:00:00 GMT",
+                "+999999-01-01T00:00:00.000Z",
+                "-271821-04-19T00:00:00.000Z",
+            ]
+            .map(|expires| {
+                let record = format!(
+                    r#"{{"cookie":{{"originalMaxAge":60000,"expires":"{expires}","httpOnly":true,"path":"/"}},"n":1}}"#
+                );
+                load_read_save(&config, &cookie, &record)
+            })
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
+    // Invalid dates never expire (MemoryStore compares NaN <= now: false);
+    // the earliest valid one has expired (a fresh session): all run.
+    assert_eq!(loaded, [true; 5]);
+    for s in ["Mon,7777777777777777777", "Jan 1 2020 10:00 +7777777777777777777"] {
+        assert!(session::__private::parse_js_date(s).is_nan(), "{s}");
+    }
+}

@@ -102,7 +102,9 @@ async fn records_expire_in_redis() {
 async fn the_engine_saves_loads_and_touches_through_redis() {
     let Some(redis) = server("the_engine_saves_loads_and_touches_through_redis") else { return };
     let store = RedisStore::open(&redis.url()).unwrap();
-    let config = Arc::new(Config::builder().secret("redis secret").max_age(Some(60_000.0)).build().unwrap());
+    let config = Arc::new(
+        Config::builder().secret("redis secret redis secret redis secret").max_age(Some(60_000.0)).build().unwrap(),
+    );
 
     let mut req = EngineRequest::new(config.clone(), UnixMillis(NOW as u64), SeededIds::new(&[9; 32]));
     assert_eq!(drive(&mut req, &store, NOW).await.unwrap(), Action::Ready);
@@ -158,7 +160,7 @@ async fn a_killed_server_is_a_store_failure_and_a_restarted_one_is_used_again() 
     let Some(mut redis) = server("a_killed_server_is_a_store_failure_and_a_restarted_one_is_used_again") else {
         return;
     };
-    let config = Arc::new(Config::builder().secret("redis secret").build().unwrap());
+    let config = Arc::new(Config::builder().secret("redis secret redis secret redis secret").build().unwrap());
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = errors.clone();
     let clock = Arc::new(AtomicU64::new(NOW as u64));

@@ -148,7 +148,9 @@ fn app(layer: SessionLayer, handled: Arc<AtomicUsize>) -> Router {
 }
 
 fn config() -> Arc<Config> {
-    Arc::new(Config::builder().secret("tower secret").max_age(Some(60_000.0)).build().unwrap())
+    Arc::new(
+        Config::builder().secret("tower secret tower secret tower secret").max_age(Some(60_000.0)).build().unwrap(),
+    )
 }
 
 struct Harness {
@@ -389,7 +391,7 @@ async fn concurrent_requests_of_one_session_are_all_counted_with(at_once: bool) 
 async fn request_facts_reach_the_engine_with(at_once: bool) {
     let secure = Arc::new(
         Config::builder()
-            .secret("tower secret")
+            .secret("tower secret tower secret tower secret")
             .secure(Secure::Auto)
             .proxy(Some(true))
             .cookie_path("/app")
@@ -418,7 +420,7 @@ async fn request_facts_reach_the_engine_with(at_once: bool) {
 /// cookie-signature's `sign("fixed-id", "tower secret")` signature, computed
 /// by the engine through a second request (so the test does not restate HMAC).
 fn sig() -> String {
-    let config = Arc::new(Config::builder().secret("tower secret").build().unwrap());
+    let config = Arc::new(Config::builder().secret("tower secret tower secret tower secret").build().unwrap());
     let mut req = session::Request::new(config, UnixMillis(NOW), IdQueue::new(["fixed-id"]));
     let store = MemoryStore::new();
     loop {

@@ -22,7 +22,12 @@ use crate::signing::Key;
 
 /// Most secrets a strict configuration may hold (verification tries each in
 /// turn; express compatibility mode takes any number, as express-session does).
-pub const MAX_SECRETS: usize = 16;
+pub const MAX_SECRETS: usize = 8;
+
+/// Shortest secret a strict configuration accepts, in bytes: HMAC-SHA256's
+/// full strength needs a 256-bit key (express compatibility mode takes any
+/// non-empty secret, as express-session does).
+pub const MIN_SECRET_LEN: usize = 32;
 
 /// `cookie.secure`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -232,7 +237,9 @@ impl ConfigBuilder {
                 },
                 "secret" => {
                     b.secrets = match v {
-                        Value::String(x) if x.is_empty() => None,
+                        // express-session treats "" as no secret and fails
+                        // every request; an empty key is refused here.
+                        Value::String(x) if x.is_empty() => return Err(ConfigError::EmptySecret),
                         Value::String(x) => Some(vec![x.as_bytes().to_vec()]),
                         Value::Array(items) => {
                             if items.is_empty() {
@@ -428,8 +435,17 @@ impl ConfigBuilder {
             None if self.express_compat => Vec::new(),
             None => return Err(ConfigError::NoSecret),
         };
-        if secrets.len() > MAX_SECRETS && !self.express_compat {
-            return Err(ConfigError::TooManySecrets);
+        // Fail closed in every mode: an empty HMAC key signs for anyone.
+        if secrets.iter().any(Vec::is_empty) {
+            return Err(ConfigError::EmptySecret);
+        }
+        if !self.express_compat {
+            if secrets.len() > MAX_SECRETS {
+                return Err(ConfigError::TooManySecrets);
+            }
+            if secrets.iter().any(|s| s.len() < MIN_SECRET_LEN) {
+                return Err(ConfigError::ShortSecret);
+            }
         }
         if let Some(ms) = self.cookie.max_age
             && !ms.is_finite()
@@ -437,9 +453,6 @@ impl ConfigBuilder {
             return Err(ConfigError::InvalidMaxAge);
         }
         if !self.express_compat {
-            if secrets.iter().any(Vec::is_empty) {
-                return Err(ConfigError::EmptySecret);
-            }
             validate_cookie(&self.name, &self.cookie)?;
         }
         let c = &self.cookie;
@@ -550,10 +563,33 @@ fn validate_cookie(name: &str, c: &CookieOptions) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
 
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    /// Proof 3 of issue 16: an empty secret is refused in every mode, by
+    /// every constructor (express-session itself would fail every request
+    /// with "secret option required"; an empty HMAC key is never used).
+    #[test]
+    fn empty_secrets_fail_closed_in_every_mode() {
+        for b in [ConfigBuilder::new(), ConfigBuilder::express(), ConfigBuilder::new().express_compat(true)] {
+            assert_eq!(b.clone().secret("").build().unwrap_err(), ConfigError::EmptySecret);
+            assert_eq!(b.clone().secrets(["", "b"]).build().unwrap_err(), ConfigError::EmptySecret);
+            assert_eq!(b.clone().secrets(["b", ""]).build().unwrap_err(), ConfigError::EmptySecret);
+        }
+        for options in [r#"{"secret":""}"#, r#"{"secret":["","b"]}"#, r#"{"secret":[""]}"#, r#"{"secret":["b",""]}"#] {
+            let o = crate::json::from_str(options).unwrap();
+            let built = ConfigBuilder::from_express_options(&o).and_then(ConfigBuilder::build);
+            assert_eq!(built.unwrap_err(), ConfigError::EmptySecret, "{options}");
+        }
+        // Express compatibility keeps express-session's short secrets and
+        // its any number of them.
+        assert!(ConfigBuilder::express().secret("b").build().is_ok());
+        assert!(ConfigBuilder::express().secrets(["s"; 17]).build().is_ok());
+    }
+
     #[test]
     fn x_forwarded_proto_counts_only_behind_a_trusted_proxy() {
         let reads = |proxy, trust| {
-            Config::builder().secret("s").proxy(proxy).trust_proxy(trust).build().unwrap().reads_forwarded_proto()
+            Config::builder().secret(SECRET).proxy(proxy).trust_proxy(trust).build().unwrap().reads_forwarded_proto()
         };
         assert!(!reads(None, false));
         assert!(reads(None, true));
@@ -564,13 +600,20 @@ mod tests {
     #[test]
     fn strict_mode_rejects_what_cannot_be_serialized() {
         assert_eq!(Config::builder().build().unwrap_err(), ConfigError::NoSecret);
-        let b = || Config::builder().secret("s");
+        let b = || Config::builder().secret(SECRET);
         assert!(b().build().is_ok());
         assert_eq!(b().name("a b").build().unwrap_err(), ConfigError::InvalidName);
         assert_eq!(b().cookie_domain(Some("bad domain")).build().unwrap_err(), ConfigError::InvalidDomain);
         assert_eq!(b().cookie_path("/a;b").build().unwrap_err(), ConfigError::InvalidPath);
         assert_eq!(b().secrets(Vec::<&str>::new()).build().unwrap_err(), ConfigError::NoSecret);
         assert_eq!(b().secret("").build().unwrap_err(), ConfigError::EmptySecret);
+        // Strict mode: at least 32 bytes each, at most 8.
+        assert_eq!(b().secret("x".repeat(31)).build().unwrap_err(), ConfigError::ShortSecret);
+        assert!(b().secret("x".repeat(32)).build().is_ok());
+        assert_eq!(b().secrets([SECRET, "short"]).build().unwrap_err(), ConfigError::ShortSecret);
+        assert!(b().secrets([SECRET; 8]).build().is_ok());
+        assert_eq!(b().secrets([SECRET; 9]).build().unwrap_err(), ConfigError::TooManySecrets);
+        assert!(ConfigError::ShortSecret.to_string().contains("32 bytes"));
         assert_eq!(b().max_age(Some(f64::NAN)).build().unwrap_err(), ConfigError::InvalidMaxAge);
         assert_eq!(
             b().same_site(SameSite::None).secure(Secure::Never).build().unwrap_err(),

@@ -1132,7 +1132,9 @@ mod tests {
     #[test]
     fn a_touch_with_the_stored_record_stores_what_a_text_touch_would() {
         use crate::{LoadResult, StoreResult};
-        let config = Arc::new(Config::builder().secret("k").max_age(Some(60_000.0)).build().unwrap());
+        let config = Arc::new(
+            Config::builder().secret("k-secret-k-secret-k-secret-k-secret").max_age(Some(60_000.0)).build().unwrap(),
+        );
         let (spanned, searched) = (MemoryStore::new(), MemoryStore::new());
         let first = set_cookie(&config, &spanned, None).unwrap();
         let cookie = first.split(';').next().unwrap().to_string();
@@ -1182,7 +1184,9 @@ mod tests {
 
     #[test]
     fn a_returning_cookie_is_set_in_canonical_form_however_it_was_sent() {
-        let config = Arc::new(Config::builder().secret("k").max_age(Some(60_000.0)).build().unwrap());
+        let config = Arc::new(
+            Config::builder().secret("k-secret-k-secret-k-secret-k-secret").max_age(Some(60_000.0)).build().unwrap(),
+        );
         let store = MemoryStore::new();
         let first = set_cookie(&config, &store, None).unwrap();
         let value = first.split(';').next().unwrap().strip_prefix("connect.sid=").unwrap().to_string();
@@ -1199,7 +1203,13 @@ mod tests {
             assert_eq!(again.split(';').next().unwrap(), format!("connect.sid={value}"), "sent {sent}");
         }
         // Signed with an older key: re-signed with the first.
-        let rotated = Arc::new(Config::builder().secrets(["new", "k"]).max_age(Some(60_000.0)).build().unwrap());
+        let rotated = Arc::new(
+            Config::builder()
+                .secrets(["new-secret-new-secret-new-secret-new", "k-secret-k-secret-k-secret-k-secret"])
+                .max_age(Some(60_000.0))
+                .build()
+                .unwrap(),
+        );
         let resigned = set_cookie(&rotated, &store, Some(&format!("connect.sid={value}"))).unwrap();
         assert_ne!(resigned.split(';').next().unwrap(), format!("connect.sid={value}"));
         let id = plain.strip_prefix("s:").unwrap().rsplit_once('.').unwrap().0;
