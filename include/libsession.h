@@ -252,6 +252,11 @@ enum libsession_result
    * takes any non-empty secret).
    */
   LIBSESSION_RESULT_SHORT_SECRET = 213,
+  /**
+   * A `__Secure-` or `__Host-` cookie name without the attributes its
+   * prefix requires (strict mode).
+   */
+  LIBSESSION_RESULT_INVALID_PREFIX = 214,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

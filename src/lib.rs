@@ -172,7 +172,9 @@ pub use host::tower_layer;
 pub use action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis};
 #[cfg(feature = "async")]
 pub use async_driver::{AsyncStore, FoundRecord, StoreError};
-pub use config::{Config, ConfigBuilder, MAX_SECRETS, MIN_SECRET_LEN, Priority, SameSite, Secure, Unset};
+pub use config::{
+    Config, ConfigBuilder, DEFAULT_ID_LENGTHS, MAX_SECRETS, MIN_SECRET_LEN, Priority, SameSite, Secure, Unset,
+};
 pub use cookie_header::CookieLimits;
 pub use error::{ConfigError, Error};
 #[cfg(feature = "os-rng")]
@@ -181,7 +183,7 @@ pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 pub use json::{JsonError, MAX_DEPTH, MAX_KEYS, Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
 pub use record::{RecordLimits, StoredRecord};
-pub use request::{FAILED_TO_LOAD, Request, SECRET_REQUIRED};
+pub use request::{FAILED_TO_LOAD, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG};
 pub use session_cookie::CookieAttr;
 
 /// Not API: what the crate's own integration tests and benchmarks reach

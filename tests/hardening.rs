@@ -7,6 +7,9 @@ use session::{Action, Config, LoadResult, Request, SeededIds, StoreResult, UnixM
 
 const NOW: u64 = 1_700_000_000_000;
 
+/// A session ID of the generator's shape (43 base64url characters).
+const ID: &str = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE";
+
 /// The tests of this file run one at a time: the scaling test compares
 /// times, which other tests running beside it would disturb.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -160,7 +163,7 @@ fn records_read_in_linear_time_whatever_their_shape() {
             .build()
             .expect("config"),
     );
-    let cookie = cookie_for(&config, "abc");
+    let cookie = cookie_for(&config, ID);
     let (small, large) = (shapes(100_000), shapes(1_000_000));
     for ((name, small), (_, large)) in small.iter().zip(&large) {
         let (ts, tl, ok) = time_loads(&config, &cookie, small, large);
@@ -183,7 +186,7 @@ fn records_read_in_linear_time_whatever_their_shape() {
 fn records_beyond_the_limits_are_corrupt() {
     let _serial = serial();
     let config = config();
-    let cookie = cookie_for(&config, "abc");
+    let cookie = cookie_for(&config, ID);
     // Over 1 MiB (the default size limit).
     let big = record(&format!("\"a\":\"{}\"", "x".repeat(1 << 20)));
     assert!(!load_read_save(&config, &cookie, &big));
@@ -201,7 +204,7 @@ fn records_beyond_the_limits_are_corrupt() {
             .build()
             .expect("config"),
     );
-    let cookie = cookie_for(&strict, "abc");
+    let cookie = cookie_for(&strict, ID);
     assert!(load_read_save(&strict, &cookie, &record(&members(9, |i| format!("k{i}")))));
     assert!(!load_read_save(&strict, &cookie, &record(&members(11, |i| format!("k{i}")))));
     assert!(load_read_save(&strict, &cookie, &record("\"a\":[[[1]]]")));
@@ -228,7 +231,7 @@ fn deep_record(depth: usize) -> String {
 fn deep_records_on_a_128_kib_stack() {
     let _serial = serial();
     let config = config();
-    let cookie = cookie_for(&config, "abc");
+    let cookie = cookie_for(&config, ID);
     let outcomes = std::thread::Builder::new()
         .stack_size(128 * 1024)
         .spawn(move || {
@@ -276,7 +279,7 @@ fn json_arguments_nest_at_most_max_depth() {
 fn overflowing_expiry_dates_load_without_panicking() {
     let _serial = serial();
     let config = config();
-    let cookie = cookie_for(&config, "abc");
+    let cookie = cookie_for(&config, ID);
     let loaded = std::thread::Builder::new()
         .stack_size(128 * 1024)
         .spawn(move || {
@@ -302,5 +305,124 @@ fn overflowing_expiry_dates_load_without_panicking() {
     assert_eq!(loaded, [true; 5]);
     for s in ["Mon,7777777777777777777", "Jan 1 2020 10:00 +7777777777777777777"] {
         assert!(session::__private::parse_js_date(s).is_nan(), "{s}");
+    }
+}
+
+/// Whether a request carrying `cookie` asks the store for its session.
+fn loads(config: &Arc<Config>, cookie: &str) -> bool {
+    let mut req = Request::new(config.clone(), UnixMillis(NOW), SeededIds::new(&[4; 32]));
+    req.add_cookie_header(cookie.as_bytes()).unwrap();
+    matches!(req.poll_action().unwrap(), Action::Load { .. })
+}
+
+/// Issue 16, item 7: in strict mode a verified cookie whose ID is not of
+/// the generator's alphabet and length is no session, before any store
+/// lookup; express compatibility looks up whatever the signature verifies.
+#[test]
+fn strict_mode_looks_up_only_ids_of_the_generators_shape() {
+    let _serial = serial();
+    const SECRET: &str = "keyboard cat keyboard cat keyboard cat";
+    let any = Arc::new(Config::builder().secret(SECRET).session_id_lengths(None).build().unwrap());
+    let strict = Arc::new(Config::builder().secret(SECRET).build().unwrap());
+    let express = Arc::new(session::ConfigBuilder::express().secret(SECRET).build().unwrap());
+    let express_id = "abcdefghijklmnopqrstuvwxyz012345"; // express-session's uid(24): 32 characters
+    for (id, strict_loads) in [
+        (ID, true),
+        (express_id, true),
+        ("abc", false),
+        (&"a".repeat(65)[..], false),
+        ("abcdefghijklmnopqrstuvwxyz01234.", false),
+        ("abcdefghijklmnopqrstuvwxyz01234%", false),
+        ("abcdefghijklmnopqrstuvwxyz01234 ", false),
+        ("../../../../../../../../etc/passwd", false),
+    ] {
+        let cookie = cookie_for(&any, id);
+        assert_eq!(loads(&strict, &cookie), strict_loads, "{id}");
+        assert!(loads(&any, &cookie), "{id}");
+        assert!(loads(&express, &cookie), "{id}");
+    }
+}
+
+/// RFC 6265bis 4.1.3: a `__Secure-` name needs `Secure` always on, a
+/// `__Host-` name also `Path=/` and no `Domain`; strict mode refuses the
+/// configuration otherwise (a browser would drop every cookie).
+#[test]
+fn cookie_name_prefixes_are_enforced_at_build() {
+    let _serial = serial();
+    use session::{ConfigError, Secure};
+    let b = |name: &str| Config::builder().secret("keyboard cat keyboard cat keyboard cat").name(name);
+    for name in ["__Host-sid", "__Secure-sid", "__host-sid", "__SECURE-sid"] {
+        assert_eq!(b(name).build().unwrap_err(), ConfigError::InvalidPrefix, "{name}: Secure is auto by default");
+        assert_eq!(b(name).secure(Secure::Never).build().unwrap_err(), ConfigError::InvalidPrefix, "{name}");
+        assert!(b(name).secure(Secure::Always).build().is_ok(), "{name}");
+    }
+    let host = || b("__Host-sid").secure(Secure::Always);
+    assert_eq!(host().cookie_domain(Some("example.com")).build().unwrap_err(), ConfigError::InvalidPrefix);
+    assert_eq!(host().cookie_path("/app").build().unwrap_err(), ConfigError::InvalidPrefix);
+    assert!(b("__Secure-sid").secure(Secure::Always).cookie_path("/app").build().is_ok());
+    assert!(b("__Hostess").build().is_ok());
+    // Express compatibility sets what it is told, as express-session does.
+    assert!(session::ConfigBuilder::express().secret("s").name("__Host-sid").build().is_ok());
+}
+
+/// RFC 6265 6.1: a Set-Cookie longer than 4096 bytes is an error before it
+/// is emitted (a browser would drop it); the store is still written.
+#[test]
+fn oversized_set_cookie_is_an_error_not_a_header() {
+    let _serial = serial();
+    for len in [3000, 4100] {
+        let name = "n".repeat(len);
+        let config = Arc::new(
+            Config::builder()
+                .secret("keyboard cat keyboard cat keyboard cat")
+                .name(&name)
+                .max_age(Some(60_000.0))
+                .build()
+                .expect("a long token is a valid name"),
+        );
+        let mut req = Request::new(config, UnixMillis(NOW), SeededIds::new(&[5; 32]));
+        assert_eq!(req.poll_action().unwrap(), Action::Ready);
+        req.set("a", session::Value::Bool(true)).unwrap();
+        req.finish().unwrap();
+        let (mut cookies, mut errors, mut saves) = (Vec::new(), Vec::new(), 0);
+        loop {
+            match req.poll_action().unwrap() {
+                Action::SetCookie { value } => cookies.push(value.len()),
+                Action::Error { message } => errors.push(message.to_string()),
+                Action::Save { .. } => {
+                    saves += 1;
+                    req.handle_store_result(StoreResult::Ok).unwrap();
+                }
+                Action::Done => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(saves, 1, "{len}");
+        if len < 4000 {
+            assert!(errors.is_empty() && cookies.len() == 1 && cookies[0] <= session::MAX_SET_COOKIE_BYTES);
+        } else {
+            assert!(cookies.is_empty(), "{len}");
+            assert_eq!(errors, [session::SET_COOKIE_TOO_LONG]);
+        }
+    }
+}
+
+proptest::proptest! {
+    /// RFC 6265 4.1.1: whatever the session ID (a host's `genid` may give
+    /// any text), the Set-Cookie value is cookie-octets only: the signed
+    /// value is always written as `encodeURIComponent` writes it.
+    #[test]
+    fn set_cookie_values_are_cookie_octets(id in "\\PC{1,40}") {
+        let config = Arc::new(
+            Config::builder()
+                .secret("keyboard cat keyboard cat keyboard cat")
+                .session_id_lengths(None)
+                .build()
+                .unwrap(),
+        );
+        let header = cookie_for(&config, &id);
+        let value = header.split_once('=').map(|(_, v)| v).unwrap_or("");
+        let octet = |c: u8| matches!(c, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e);
+        proptest::prop_assert!(value.bytes().all(octet), "{}", value);
     }
 }

@@ -24,6 +24,11 @@ use crate::signing::Key;
 /// turn; express compatibility mode takes any number, as express-session does).
 pub const MAX_SECRETS: usize = 8;
 
+/// The session ID lengths a strict configuration accepts from cookies by
+/// default: 32 (express-session's `uid(24)`) to 64 characters of base64url
+/// (this crate's IDs have 43). See [`ConfigBuilder::session_id_lengths`].
+pub const DEFAULT_ID_LENGTHS: (usize, usize) = (32, 64);
+
 /// Shortest secret a strict configuration accepts, in bytes: HMAC-SHA256's
 /// full strength needs a 256-bit key (express compatibility mode takes any
 /// non-empty secret, as express-session does).
@@ -103,6 +108,9 @@ pub struct Config {
     pub(crate) limits: CookieLimits,
     /// Bounds on reading store records.
     pub(crate) record_limits: RecordLimits,
+    /// Strict mode: the lengths of base64url session IDs a cookie may
+    /// carry (`None`: any ID its signature verifies).
+    pub(crate) id_lengths: Option<(usize, usize)>,
     pub(crate) express_compat: bool,
 }
 
@@ -137,6 +145,20 @@ impl Config {
         self.express_compat
     }
 
+    /// Whether a verified cookie's session ID may be looked up: in strict
+    /// mode, base64url characters only and a length in the configured
+    /// range ([`ConfigBuilder::session_id_lengths`]); anything else is
+    /// treated as no session, before any store lookup.
+    pub(crate) fn accepts_id(&self, id: &str) -> bool {
+        match self.id_lengths {
+            None => true,
+            Some((min, max)) => {
+                (min..=max).contains(&id.len())
+                    && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            }
+        }
+    }
+
     /// Whether `X-Forwarded-Proto` can make a request secure (`proxy: true`,
     /// or `proxy` unset with a trusted proxy): a host need not look the
     /// header up otherwise.
@@ -159,6 +181,7 @@ pub struct ConfigBuilder {
     cookie: CookieOptions,
     limits: CookieLimits,
     record_limits: RecordLimits,
+    id_lengths: Option<(usize, usize)>,
     express_compat: bool,
 }
 
@@ -199,6 +222,7 @@ impl ConfigBuilder {
             },
             limits: CookieLimits::default(),
             record_limits: RecordLimits::default(),
+            id_lengths: Some(DEFAULT_ID_LENGTHS),
             express_compat: false,
         }
     }
@@ -420,6 +444,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// Strict mode: the lengths of the session IDs a cookie may carry
+    /// (base64url characters only), checked before any store lookup; an ID
+    /// outside gets a fresh session, as a forged cookie does. Default
+    /// [`DEFAULT_ID_LENGTHS`] (32 to 64: express-session's 32-character IDs,
+    /// this crate's 43). `None` accepts any ID the signature verifies, as
+    /// express compatibility mode does (for a `genid` of another alphabet).
+    pub fn session_id_lengths(mut self, lengths: Option<(usize, usize)>) -> Self {
+        self.id_lengths = lengths;
+        self
+    }
+
     /// Express compatibility: accept what express-session accepts, and report
     /// unserializable cookie attributes when the header is written.
     pub fn express_compat(mut self, on: bool) -> Self {
@@ -476,6 +511,7 @@ impl ConfigBuilder {
             cookie: self.cookie,
             limits: self.limits,
             record_limits: self.record_limits,
+            id_lengths: if self.express_compat { None } else { self.id_lengths },
             express_compat: self.express_compat,
         })
     }
@@ -550,6 +586,16 @@ fn validate_cookie(name: &str, c: &CookieOptions) -> Result<(), ConfigError> {
         None => {}
         Some(Value::String(p)) if matches!(p.to_lowercase().as_str(), "low" | "medium" | "high") => {}
         Some(_) => return Err(ConfigError::InvalidPriority),
+    }
+    // RFC 6265bis 4.1.3 (prefixes match case-insensitively, 5.6 step 21):
+    // a browser drops a prefixed cookie set without these attributes.
+    let has_prefix = |p: &str| name.get(..p.len()).is_some_and(|n| n.eq_ignore_ascii_case(p));
+    let host = has_prefix("__Host-");
+    if (host || has_prefix("__Secure-")) && secure != Secure::Always {
+        return Err(ConfigError::InvalidPrefix);
+    }
+    if host && (c.domain.is_some() || !matches!(&c.path, Some(Value::String(p)) if p == "/")) {
+        return Err(ConfigError::InvalidPrefix);
     }
     for flag in [&c.http_only, &c.partitioned] {
         if !matches!(flag, None | Some(Value::Bool(_))) {

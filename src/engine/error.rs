@@ -99,6 +99,10 @@ pub enum ConfigError {
     SameSiteNoneWithoutSecure,
     /// An option has the wrong JSON type, or is unknown.
     InvalidOption,
+    /// A `__Secure-` or `__Host-` cookie name without the attributes its
+    /// prefix requires (RFC 6265bis 4.1.3): `Secure` always on; for
+    /// `__Host-` also `Path=/` and no `Domain` (strict mode).
+    InvalidPrefix,
 }
 
 impl fmt::Display for ConfigError {
@@ -122,6 +126,9 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidUnset => "unset option must be \"destroy\" or \"keep\"",
             ConfigError::SameSiteNoneWithoutSecure => "SameSite=None requires a Secure cookie",
             ConfigError::InvalidOption => "an option has the wrong type or is unknown",
+            ConfigError::InvalidPrefix => {
+                "a __Secure- or __Host- cookie needs Secure always on, and __Host- also Path=/ and no Domain (browsers drop it otherwise)"
+            }
         })
     }
 }

@@ -22,6 +22,13 @@ use crate::session_cookie::{Attr, CookieAttr, CookieValue, SessionCookie};
 pub const FAILED_TO_LOAD: &str = "failed to load session";
 /// The message express-session gives when no secret is configured.
 pub const SECRET_REQUIRED: &str = "secret option required for sessions";
+/// Longest `Set-Cookie` value the engine emits, in bytes (RFC 6265 6.1,
+/// 6265bis 5.6: browsers drop a longer cookie).
+pub const MAX_SET_COOKIE_BYTES: usize = 4096;
+/// The [`Action::Error`] a response gets instead of a `Set-Cookie` longer
+/// than [`MAX_SET_COOKIE_BYTES`] (a browser would drop it; the store is
+/// still written, as for any cookie that cannot be serialized).
+pub const SET_COOKIE_TOO_LONG: &str = "Set-Cookie would be longer than 4096 bytes: browsers drop it";
 
 /// The record written at the end of the request: the text, the range whose
 /// removal gives the change-detection text, and where the cookie's value is.
@@ -576,6 +583,9 @@ impl Request {
             return Ok(None);
         };
         let verified = config.keys.iter().enumerate().find_map(|(i, k)| Some((i, k.unsign(signed)?)));
+        // Strict mode: an ID the generator could not have made is no
+        // session (never a store key).
+        let verified = verified.filter(|(_, id)| config.accepts_id(id));
         // `raw` (ASCII) decoded to "s:" + id + "." + the signing key's
         // signature: if it is also its canonical encoding, a Set-Cookie for
         // `id` carries it as it was sent.
@@ -722,11 +732,15 @@ impl Request {
         let as_sent = self.cookie_value.filter(|_| same_id).and_then(|(a, b)| self.facts.cookie.as_deref()?.get(a..b));
         let as_sent = as_sent.filter(|raw| is_uri_component_encoding(raw));
         if let Some(Ok(encoded)) = as_sent.map(std::str::from_utf8) {
-            return Some(session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Encoded(encoded)));
+            let header = session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Encoded(encoded));
+            return Some(
+                header.and_then(|h| if h.len() > MAX_SET_COOKIE_BYTES { Err(SET_COOKIE_TOO_LONG) } else { Ok(h) }),
+            );
         }
         let signature = key.signature(id);
         let value = ["s:", id, ".", signature.as_str()];
-        Some(session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Parts(&value)))
+        let header = session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Parts(&value));
+        Some(header.and_then(|h| if h.len() > MAX_SET_COOKIE_BYTES { Err(SET_COOKIE_TOO_LONG) } else { Ok(h) }))
     }
 
     // ----- the end of the response --------------------------------------

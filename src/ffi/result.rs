@@ -120,6 +120,9 @@ pub enum libsession_result {
     /// A secret is shorter than 32 bytes (strict mode; express compatibility
     /// takes any non-empty secret).
     ShortSecret = 213,
+    /// A `__Secure-` or `__Host-` cookie name without the attributes its
+    /// prefix requires (strict mode).
+    InvalidPrefix = 214,
 }
 
 impl From<Error> for libsession_result {
@@ -154,6 +157,7 @@ impl From<ConfigError> for libsession_result {
             ConfigError::SameSiteNoneWithoutSecure => libsession_result::SameSiteNoneWithoutSecure,
             ConfigError::InvalidOption => libsession_result::InvalidOption,
             ConfigError::ShortSecret => libsession_result::ShortSecret,
+            ConfigError::InvalidPrefix => libsession_result::InvalidPrefix,
         }
     }
 }
@@ -207,6 +211,7 @@ from_u32!(libsession_result {
     SameSiteNoneWithoutSecure,
     InvalidOption,
     ShortSecret,
+    InvalidPrefix,
 });
 
 impl libsession_result {
@@ -234,6 +239,9 @@ impl libsession_result {
             libsession_result::EmptySecret => c"a secret is empty: anyone could sign session cookies with an empty key",
             libsession_result::TooManySecrets => {
                 c"more than 8 secrets: each one is tried on every request; keep the newest few (strict mode)"
+            }
+            libsession_result::InvalidPrefix => {
+                c"a __Secure- or __Host- cookie needs Secure always on, and __Host- also Path=/ and no Domain (browsers drop it otherwise)"
             }
             libsession_result::ShortSecret => {
                 c"a secret is shorter than 32 bytes: strict mode wants at least 32 random bytes so that the key cannot be guessed"

@@ -365,7 +365,7 @@ static void test_wrong_call_order(void) {
 
     /* A stored session "fixed", and its cookie. */
     req = new_request(cfg, NOW, NULL);
-    CHECK_OK(libsession_request_push_session_id(req, S("fixed")));
+    CHECK_OK(libsession_request_push_session_id(req, S("fixed-session-id-fixed-session-id")));
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
     CHECK_OK(libsession_request_set_json(req, S("k"), S("1")));
     CHECK_OK(libsession_request_finish(req));
@@ -380,7 +380,7 @@ static void test_wrong_call_order(void) {
     }
     CHECK_OK(libsession_request_poll_action(req, &kind));
     CHECK(kind == LIBSESSION_ACTION_LOAD);
-    CHECK(str_eq(act_id(req), "fixed"));
+    CHECK(str_eq(act_id(req), "fixed-session-id-fixed-session-id"));
     CHECK_RC(libsession_request_increment(req, S("k"), &d), LIBSESSION_RESULT_WRONG_PHASE);
     CHECK(d == -1);
     libsession_request_free(req);
@@ -704,7 +704,7 @@ static void test_result_codes(void) {
         LIBSESSION_RESULT_INVALID_SAME_SITE, LIBSESSION_RESULT_INVALID_PRIORITY, LIBSESSION_RESULT_INVALID_SECURE,
         LIBSESSION_RESULT_INVALID_MAX_AGE, LIBSESSION_RESULT_INVALID_UNSET,
         LIBSESSION_RESULT_SAME_SITE_NONE_WITHOUT_SECURE, LIBSESSION_RESULT_INVALID_OPTION,
-        LIBSESSION_RESULT_SHORT_SECRET};
+        LIBSESSION_RESULT_SHORT_SECRET, LIBSESSION_RESULT_INVALID_PREFIX};
     const char *unknown = libsession_result_str(99999);
     size_t i;
     CHECK(LIBSESSION_RESULT_OK == 0);
