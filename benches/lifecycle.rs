@@ -89,7 +89,13 @@ impl<'a> Bench<'a> {
 }
 
 fn config() -> Arc<Config> {
-    Arc::new(Config::builder().secret("keyboard cat").max_age(Some(3_600_000.0)).build().expect("config"))
+    Arc::new(
+        Config::builder()
+            .secret("keyboard cat keyboard cat keyboard cat")
+            .max_age(Some(3_600_000.0))
+            .build()
+            .expect("config"),
+    )
 }
 
 /// Runs one request: `handler` is the route handler.

@@ -90,8 +90,13 @@ impl<S> tower::Layer<S> for PassthroughLayer {
 }
 
 fn routers() -> [(&'static str, Router); 5] {
-    let config =
-        Arc::new(Config::builder().secret("benchmark secret").max_age(Some(24.0 * 3600.0 * 1000.0)).build().unwrap());
+    let config = Arc::new(
+        Config::builder()
+            .secret("benchmark secret benchmark secret")
+            .max_age(Some(24.0 * 3600.0 * 1000.0))
+            .build()
+            .unwrap(),
+    );
     let libsession = Router::new().route("/", get(ours)).layer(SessionLayer::new(config, session::MemoryStore::new()));
     let tower_sessions = Router::new().route("/", get(theirs)).layer(
         tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
@@ -187,7 +192,11 @@ struct EngineAlone {
 impl EngineAlone {
     fn new() -> EngineAlone {
         let config = Arc::new(
-            Config::builder().secret("benchmark secret").max_age(Some(24.0 * 3600.0 * 1000.0)).build().unwrap(),
+            Config::builder()
+                .secret("benchmark secret benchmark secret")
+                .max_age(Some(24.0 * 3600.0 * 1000.0))
+                .build()
+                .unwrap(),
         );
         let mut engine = EngineAlone {
             config,

@@ -33,7 +33,8 @@ async fn logout(session: Session) -> Result<&'static str, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let secret = std::env::var("SESSION_SECRET").unwrap_or_else(|_| "keyboard cat".into());
+    let secret = std::env::var("SESSION_SECRET")
+        .unwrap_or_else(|_| "axum example: set SESSION_SECRET to 32+ random bytes".into());
     let config = Arc::new(Config::builder().secret(secret).max_age(Some(86_400_000.0)).build()?);
     let layer = match arg("--redis") {
         #[cfg(feature = "redis")]

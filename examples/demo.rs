@@ -12,7 +12,7 @@
 //! `saveUninitialized`, `rolling`, ...), with connect-redis's options
 //! (`prefix`, `ttl`, `disableTouch`, `disableTTL`) under a `"store"` member,
 //! so a Node app and this demo start from one file. Without it: secure
-//! defaults, the secret from `SESSION_SECRET` (default `keyboard cat`).
+//! defaults, the secret from `SESSION_SECRET` (a demo default otherwise).
 //!
 //! `GET /` counts your views in your session; `GET /login` regenerates the
 //! session (new ID, as after a login) and sets `user` (`?user=NAME`, default
@@ -298,7 +298,7 @@ fn read_options(path: &str) -> Result<(ConfigBuilder, ConnectRedisOptions), Stri
 }
 
 fn secret_from_env() -> String {
-    std::env::var("SESSION_SECRET").unwrap_or_else(|_| "keyboard cat".into())
+    std::env::var("SESSION_SECRET").unwrap_or_else(|_| "demo secret: set SESSION_SECRET to 32+ random bytes".into())
 }
 
 fn main() {

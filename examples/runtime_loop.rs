@@ -197,7 +197,8 @@ fn task(config: &Arc<Config>, name: &'static str, seed: u8, cookie: Option<&str>
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Arc::new(Config::builder().secret("keyboard cat").max_age(Some(60_000.0)).build()?);
+    let config =
+        Arc::new(Config::builder().secret("keyboard cat keyboard cat keyboard cat").max_age(Some(60_000.0)).build()?);
     let mut store = RemoteStore { data: MemoryStore::new(), in_flight: BTreeMap::new() };
 
     println!("round 1: a new visitor");

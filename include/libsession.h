@@ -200,11 +200,11 @@ enum libsession_result
    */
   LIBSESSION_RESULT_NO_SECRET = 200,
   /**
-   * A secret is empty.
+   * A secret is empty (refused in every mode: an empty HMAC key signs for anyone).
    */
   LIBSESSION_RESULT_EMPTY_SECRET = 201,
   /**
-   * More than 16 secrets (strict mode; express compatibility takes any number).
+   * More than 8 secrets (strict mode; express compatibility takes any number).
    */
   LIBSESSION_RESULT_TOO_MANY_SECRETS = 202,
   /**
@@ -247,6 +247,16 @@ enum libsession_result
    * An express option has the wrong JSON type, or is unknown.
    */
   LIBSESSION_RESULT_INVALID_OPTION = 212,
+  /**
+   * A secret is shorter than 32 bytes (strict mode; express compatibility
+   * takes any non-empty secret).
+   */
+  LIBSESSION_RESULT_SHORT_SECRET = 213,
+  /**
+   * A `__Secure-` or `__Host-` cookie name without the attributes its
+   * prefix requires (strict mode).
+   */
+  LIBSESSION_RESULT_INVALID_PREFIX = 214,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1033,7 +1043,7 @@ void libsession_config_builder_free(struct libsession_config_builder *builder);
  * # Returns
  * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER` (`builder` or `config_out` NULL);
  * or a configuration code (`NO_SECRET`, `EMPTY_SECRET`, `TOO_MANY_SECRETS`,
- * `INVALID_NAME`, `INVALID_DOMAIN`, `INVALID_PATH`, `INVALID_SAME_SITE`,
+ * `SHORT_SECRET`, `INVALID_NAME`, `INVALID_DOMAIN`, `INVALID_PATH`, `INVALID_SAME_SITE`,
  * `INVALID_PRIORITY`, `INVALID_SECURE`, `INVALID_MAX_AGE`,
  * `SAME_SITE_NONE_WITHOUT_SECURE`, `INVALID_OPTION`). The code is the only
  * report: the builder is gone.
@@ -1091,12 +1101,14 @@ libsession_result libsession_config_builder_set_name(struct libsession_config_bu
  * Adds a signing secret. Call it once per secret, newest first: the first
  * secret added signs new cookies and every one verifies incoming cookies
  * (secret rotation). The first call replaces any secrets the builder started
- * with (from express options); later calls append. At most 16.
+ * with (from express options); later calls append. Strict mode takes at
+ * most 8 (`TOO_MANY_SECRETS`), each at least 32 bytes (`SHORT_SECRET`).
  *
  * # Parameters
- * `builder`; `secret`, `secret_len`: the secret's bytes (any bytes; at least
- * 32 bytes of entropy recommended). An empty secret is rejected by `_build`
- * in strict mode.
+ * `builder`; `secret`, `secret_len`: the secret's bytes (any bytes: 32
+ * random bytes from a CSPRNG are right). An empty secret is rejected by
+ * `_build` in every mode (`EMPTY_SECRET`): an empty HMAC key would let
+ * anyone sign session cookies.
  *
  * # Returns
  * `LIBSESSION_RESULT_OK` or `NULL_PARAMETER`.
@@ -1360,7 +1372,8 @@ libsession_result libsession_config_builder_set_cookie_limits(struct libsession_
 
 /**
  * Turns express compatibility mode on or off: when on, `_build` accepts
- * what express-session accepts (an empty secret list, unserializable cookie
+ * what express-session accepts (no secret at all, short secrets and any
+ * number of them, unserializable cookie
  * attributes) and problems are reported where express-session reports them,
  * when the `Set-Cookie` header is written.
  *

@@ -39,7 +39,7 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --d
 PIDS+=($!)
 for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/"
-SECRET="bench secret"
+SECRET="bench secret: thirty-two bytes or more"
 
 RUST_PORT=$(free_port)
 SESSION_SECRET="$SECRET" target/release/examples/axum --port "$RUST_PORT" --redis "$REDIS_URL" >"$WORK/rust.log" 2>&1 &

@@ -36,6 +36,7 @@ echo "==> cargo test (unit, conformance, properties, demo, header, C ABI)"
 cargo test --release --all-features
 echo "==> unit and property tests in a debug build (arithmetic overflow checked)"
 cargo test --lib --all-features --quiet
+cargo test --all-features --quiet --test hardening
 echo "==> cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
 echo "==> conformance runner on the vendored vectors"

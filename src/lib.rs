@@ -19,7 +19,7 @@
 //! use std::sync::Arc;
 //! use session::{Action, Config, LoadResult, MemoryStore, Request, SeededIds, StoreResult, UnixMillis};
 //!
-//! let config = Arc::new(Config::builder().secret("keyboard cat").max_age(Some(60_000.0)).build()?);
+//! let config = Arc::new(Config::builder().secret("keyboard cat keyboard cat keyboard cat").max_age(Some(60_000.0)).build()?);
 //! let store = MemoryStore::new();
 //! let now = 1_700_000_000_000;
 //!
@@ -175,7 +175,9 @@ pub use host::tower_layer;
 pub use action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis};
 #[cfg(feature = "async")]
 pub use async_driver::{AsyncStore, FoundRecord, StoreError};
-pub use config::{Config, ConfigBuilder, MAX_SECRETS, Priority, SameSite, Secure, Unset};
+pub use config::{
+    Config, ConfigBuilder, DEFAULT_ID_LENGTHS, MAX_SECRETS, MIN_SECRET_LEN, Priority, SameSite, Secure, Unset,
+};
 pub use cookie_header::CookieLimits;
 pub use error::{ConfigError, Error};
 pub use event::{Event, StoreOperation};
@@ -183,10 +185,10 @@ pub use guards::{DuplicateCookies, OnLoadError, OnSaveError};
 #[cfg(feature = "os-rng")]
 pub use host::os_rng::{OsRngIds, os_random};
 pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
-pub use json::{JsonError, MAX_DEPTH, Map, Value};
+pub use json::{JsonError, MAX_DEPTH, MAX_KEYS, Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
-pub use record::StoredRecord;
-pub use request::{FAILED_TO_LOAD, Request, SECRET_REQUIRED};
+pub use record::{RecordLimits, StoredRecord};
+pub use request::{FAILED_TO_LOAD, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG};
 pub use session_cookie::CookieAttr;
 
 /// Not API: what the crate's own integration tests and benchmarks reach

@@ -32,7 +32,7 @@ async fn call(app: &Router, cookie: Option<&str>) -> (StatusCode, Option<String>
 
 #[tokio::test]
 async fn handlers_take_the_session_as_an_argument() {
-    let config = Arc::new(Config::builder().secret("axum extractor secret").build().unwrap());
+    let config = Arc::new(Config::builder().secret("axum extractor secret, 32 bytes or more").build().unwrap());
     let app = Router::new().route("/", get(count)).layer(SessionLayer::new(config, MemoryStore::new()));
     let (status, cookie, body) = call(&app, None).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "1"));

@@ -99,7 +99,7 @@ impl Server {
         let mut child = cmd
             .args(args)
             .arg("0")
-            .env("SESSION_SECRET", "keyboard cat")
+            .env("SESSION_SECRET", "keyboard cat keyboard cat keyboard cat")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));

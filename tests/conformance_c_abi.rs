@@ -1,6 +1,9 @@
 //! The vendored express-session 1.19.0 corpus, replayed through the C ABI:
 //! the runner drives the engine only through the exported `extern "C"`
-//! functions (`tests/conformance/c_engine.rs`).
+//! functions (`tests/conformance/c_engine.rs`). The known divergences
+//! from express-session (`KNOWN_DIVERGENCES` in `runner.rs`) are in the
+//! differential corpus, which `tests/conformance.rs` runs; these corpora
+//! have none.
 
 #[path = "conformance/runner.rs"]
 mod runner;

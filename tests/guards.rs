@@ -35,7 +35,15 @@ fn run(
     handler: impl FnOnce(&mut Request),
     faults: (bool, bool),
 ) -> Outcome {
-    let mut req = Request::new(cfg.clone(), UnixMillis(NOW as u64), IdQueue::new(["new-1", "new-2", "new-3"]));
+    let mut req = Request::new(
+        cfg.clone(),
+        UnixMillis(NOW as u64),
+        IdQueue::new([
+            "new-1-0123456789abcdefghijklmnopqrstuv",
+            "new-2-0123456789abcdefghijklmnopqrstuv",
+            "new-3-0123456789abcdefghijklmnopqrstuv",
+        ]),
+    );
     if let Some(c) = cookie {
         req.add_cookie_header(c.as_bytes()).unwrap();
     }
@@ -138,34 +146,41 @@ fn pair(set_cookie: &str) -> &str {
 fn events_name_what_happened_to_the_cookie() {
     let store = MemoryStore::new();
     let c = cfg(Config::builder().secret(SECRET));
-    let cookie = seeded(&store, "s1", SECRET);
+    let cookie = seeded(&store, "s1-0123456789abcdefghijklmnopqrstuv", SECRET);
     assert_eq!(run(&c, &store, None, nothing, nothing, ok()).events, [Event::NoCookie]);
     assert_eq!(run(&c, &store, Some("other=1"), nothing, nothing, ok()).events, [Event::NoCookie]);
     assert_eq!(run(&c, &store, Some(&cookie), nothing, nothing, ok()).events, []);
     let tampered = format!("{}x", &cookie[..cookie.len() - 1]);
     assert_eq!(run(&c, &store, Some(&tampered), nothing, nothing, ok()).events, [Event::SignatureInvalid]);
     assert_eq!(run(&c, &store, Some("connect.sid=s1"), nothing, nothing, ok()).events, [Event::SignatureInvalid]);
-    store.destroy("s1");
+    store.destroy("s1-0123456789abcdefghijklmnopqrstuv");
     assert_eq!(run(&c, &store, Some(&cookie), nothing, nothing, ok()).events, [Event::RecordNotFound]);
     let out = run(&c, &store, Some(&cookie), nothing, nothing, (true, false));
     assert_eq!(out.events, [Event::StoreError { operation: StoreOperation::Load }]);
     let out = run(&c, &store, None, nothing, count, (false, true));
     assert_eq!(out.events, [Event::NoCookie, Event::StoreError { operation: StoreOperation::Save }]);
-    store.set("bad", "{not json", None, NOW).unwrap();
-    let bad = seeded(&MemoryStore::new(), "bad", SECRET);
+    store.set("bad-0123456789abcdefghijklmnopqrstuv", "{not json", None, NOW).unwrap();
+    let bad = seeded(&MemoryStore::new(), "bad-0123456789abcdefghijklmnopqrstuv", SECRET);
     let out = run(&c, &store, Some(&bad), nothing, nothing, ok());
     assert_eq!(out.events, [Event::RecordCorrupt]);
     assert!(out.failed.is_some(), "express-session fails the request on a corrupt record");
     // An expired record (MemoryStore's rule on the stored expiry).
-    store.set("old", r#"{"cookie":{"expires":"2000-01-01T00:00:00.000Z","path":"/"}}"#, None, NOW).unwrap();
-    let old = seeded(&MemoryStore::new(), "old", SECRET);
+    store
+        .set(
+            "old-0123456789abcdefghijklmnopqrstuv",
+            r#"{"cookie":{"expires":"2000-01-01T00:00:00.000Z","path":"/"}}"#,
+            None,
+            NOW,
+        )
+        .unwrap();
+    let old = seeded(&MemoryStore::new(), "old-0123456789abcdefghijklmnopqrstuv", SECRET);
     assert_eq!(run(&c, &store, Some(&old), nothing, nothing, ok()).events, [Event::RecordExpired]);
 }
 
 #[test]
 fn ignore_paths_get_no_session_at_all() {
     let store = MemoryStore::new();
-    let cookie = seeded(&store, "s1", SECRET);
+    let cookie = seeded(&store, "s1-0123456789abcdefghijklmnopqrstuv", SECRET);
     let c = cfg(Config::builder().secret(SECRET).save_uninitialized(true).ignore(["/favicon.ico", "/health"]));
     for target in ["/favicon.ico", "/health?deep=1"] {
         let out = run(&c, &store, Some(&cookie), |r| r.set_target(target.as_bytes()).unwrap(), nothing, ok());
@@ -174,7 +189,7 @@ fn ignore_paths_get_no_session_at_all() {
         assert_eq!(out.events, [Event::Ignored]);
     }
     let out = run(&c, &store, Some(&cookie), |r| r.set_target(b"/favicon.ico/x").unwrap(), nothing, ok());
-    assert_eq!(out.loads, ["s1"], "exact paths only");
+    assert_eq!(out.loads, ["s1-0123456789abcdefghijklmnopqrstuv"], "exact paths only");
     // From express options JSON; off in express mode.
     let json = Value::from_json(r#"{"secret":"s","ignore":["/favicon.ico"]}"#).unwrap();
     let c = cfg(ConfigBuilder::from_express_options(&json).unwrap());
@@ -190,7 +205,7 @@ const REMOVAL: &str = "connect.sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 G
 #[test]
 fn destroy_removes_the_cookie_unless_express_mode() {
     let store = MemoryStore::new();
-    let cookie = seeded(&store, "s1", SECRET);
+    let cookie = seeded(&store, "s1-0123456789abcdefghijklmnopqrstuv", SECRET);
     let c = cfg(Config::builder().secret(SECRET));
     let out = run(&c, &store, Some(&cookie), nothing, |r| r.destroy().unwrap(), ok());
     assert_eq!(out.set_cookies, [REMOVAL]);
@@ -198,14 +213,14 @@ fn destroy_removes_the_cookie_unless_express_mode() {
     let out = run(&c, &store, None, nothing, |r| r.destroy().unwrap(), ok());
     assert!(out.set_cookies.is_empty());
     // Off: express-session's behaviour.
-    let cookie = seeded(&store, "s2", SECRET);
+    let cookie = seeded(&store, "s2-0123456789abcdefghijklmnopqrstuv", SECRET);
     let off = cfg(Config::builder().secret(SECRET).clear_cookie_on_destroy(false));
     assert!(run(&off, &store, Some(&cookie), nothing, |r| r.destroy().unwrap(), ok()).set_cookies.is_empty());
-    let cookie = seeded(&store, "s3", SECRET);
+    let cookie = seeded(&store, "s3-0123456789abcdefghijklmnopqrstuv", SECRET);
     let express = cfg(ConfigBuilder::express().secret(SECRET));
     assert!(run(&express, &store, Some(&cookie), nothing, |r| r.destroy().unwrap(), ok()).set_cookies.is_empty());
     // unset: "destroy" removes it too; the cookie keeps the configured attributes.
-    let cookie = seeded(&store, "s4", SECRET);
+    let cookie = seeded(&store, "s4-0123456789abcdefghijklmnopqrstuv", SECRET);
     let c = cfg(Config::builder().secret(SECRET).unset(session::Unset::Destroy).cookie_domain(Some("example.com")));
     let out = run(&c, &store, Some(&cookie), nothing, |r| r.unset().unwrap(), ok());
     assert_eq!(
@@ -217,25 +232,29 @@ fn destroy_removes_the_cookie_unless_express_mode() {
 #[test]
 fn stale_cookies_are_removed_when_the_host_asks() {
     let store = MemoryStore::new();
-    let cookie = seeded(&store, "s1", SECRET);
+    let cookie = seeded(&store, "s1-0123456789abcdefghijklmnopqrstuv", SECRET);
     let c = cfg(Config::builder().secret(SECRET));
     let ask = |r: &mut Request| r.set_clear_stale_cookie(true).unwrap();
     assert!(run(&c, &store, Some(&cookie), ask, nothing, ok()).set_cookies.is_empty(), "a live session");
     let tampered = format!("{}x", &cookie[..cookie.len() - 1]);
     assert_eq!(run(&c, &store, Some(&tampered), ask, nothing, ok()).set_cookies, [REMOVAL]);
-    store.destroy("s1");
+    store.destroy("s1-0123456789abcdefghijklmnopqrstuv");
     assert_eq!(run(&c, &store, Some(&cookie), ask, nothing, ok()).set_cookies, [REMOVAL]);
     assert!(run(&c, &store, Some(&cookie), nothing, nothing, ok()).set_cookies.is_empty(), "not asked");
     // A new session cookie replaces the stale one instead.
     let out = run(&c, &store, Some(&cookie), ask, count, ok());
     assert_eq!(out.set_cookies.len(), 1);
-    assert!(out.set_cookies[0].starts_with("connect.sid=s%3Anew-1."), "{:?}", out.set_cookies);
+    assert!(
+        out.set_cookies[0].starts_with("connect.sid=s%3Anew-1-0123456789abcdefghijklmnopqrstuv."),
+        "{:?}",
+        out.set_cookies
+    );
 }
 
 #[test]
 fn old_keys_are_re_signed_by_the_first() {
     let store = MemoryStore::new();
-    let cookie = seeded(&store, "s1", OLD_SECRET);
+    let cookie = seeded(&store, "s1-0123456789abcdefghijklmnopqrstuv", OLD_SECRET);
     let rotated = cfg(Config::builder().secrets([SECRET, OLD_SECRET]));
     let out = run(&rotated, &store, Some(&cookie), nothing, nothing, ok());
     assert_eq!(out.events, [Event::VerifiedByOldKey { index: 1 }]);
@@ -245,58 +264,67 @@ fn old_keys_are_re_signed_by_the_first() {
     // The new cookie verifies with the first secret alone.
     let only_new = cfg(Config::builder().secret(SECRET));
     let out = run(&only_new, &store, Some(&new_cookie), nothing, nothing, ok());
-    assert_eq!((out.session_id.as_deref(), out.events.as_slice()), (Some("s1"), &[][..]));
+    assert_eq!(
+        (out.session_id.as_deref(), out.events.as_slice()),
+        (Some("s1-0123456789abcdefghijklmnopqrstuv"), &[][..])
+    );
     assert!(out.set_cookies.is_empty(), "nothing to re-sign any more");
     // Off (express-session): the old cookie is accepted and left as it is.
     let express = cfg(ConfigBuilder::express().secrets([SECRET, OLD_SECRET]).resave(false).save_uninitialized(false));
     let out = run(&express, &store, Some(&cookie), nothing, nothing, ok());
-    assert_eq!(out.session_id.as_deref(), Some("s1"));
+    assert_eq!(out.session_id.as_deref(), Some("s1-0123456789abcdefghijklmnopqrstuv"));
     assert!(out.set_cookies.is_empty());
 }
 
 #[test]
 fn duplicate_cookies_are_tried_in_turn() {
     let store = MemoryStore::new();
-    let good = seeded(&store, "s1", SECRET);
+    let good = seeded(&store, "s1-0123456789abcdefghijklmnopqrstuv", SECRET);
     let forged = "connect.sid=s%3Aevil.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let header = format!("{forged}; {good}");
     let c = cfg(Config::builder().secret(SECRET));
     let out = run(&c, &store, Some(&header), nothing, nothing, ok());
-    assert_eq!(out.session_id.as_deref(), Some("s1"));
+    assert_eq!(out.session_id.as_deref(), Some("s1-0123456789abcdefghijklmnopqrstuv"));
     assert_eq!(out.events, [Event::SignatureInvalid]);
     // A verified cookie whose session is gone, then the live one.
-    let gone = seeded(&MemoryStore::new(), "gone", SECRET);
+    let gone = seeded(&MemoryStore::new(), "gone-0123456789abcdefghijklmnopqrstuv", SECRET);
     let out = run(&c, &store, Some(&format!("{gone}; {good}")), nothing, nothing, ok());
     assert_eq!(
         (out.loads.as_slice(), out.session_id.as_deref()),
-        (&["gone".to_string(), "s1".to_string()][..], Some("s1"))
+        (
+            &["gone-0123456789abcdefghijklmnopqrstuv".to_string(), "s1-0123456789abcdefghijklmnopqrstuv".to_string()][..],
+            Some("s1-0123456789abcdefghijklmnopqrstuv")
+        )
     );
     // "first" (express-session): only the first is read.
     let first = cfg(Config::builder().secret(SECRET).duplicate_cookies(DuplicateCookies::First));
     let out = run(&first, &store, Some(&header), nothing, nothing, ok());
-    assert_eq!(out.session_id.as_deref(), Some("new-1"));
+    assert_eq!(out.session_id.as_deref(), Some("new-1-0123456789abcdefghijklmnopqrstuv"));
     let express = cfg(ConfigBuilder::express().secret(SECRET));
-    assert_eq!(run(&express, &store, Some(&header), nothing, nothing, ok()).session_id.as_deref(), Some("new-1"));
+    assert_eq!(
+        run(&express, &store, Some(&header), nothing, nothing, ok()).session_id.as_deref(),
+        Some("new-1-0123456789abcdefghijklmnopqrstuv")
+    );
 }
 
 #[test]
 fn load_errors_fail_or_give_a_fresh_session() {
     let store = MemoryStore::new();
-    let cookie = seeded(&store, "s1", SECRET);
+    let cookie = seeded(&store, "s1-0123456789abcdefghijklmnopqrstuv", SECRET);
     let fail = cfg(Config::builder().secret(SECRET));
     let out = run(&fail, &store, Some(&cookie), nothing, count, (true, false));
     assert_eq!(out.failed.as_deref(), Some("store down"));
     let fresh = cfg(Config::builder().secret(SECRET).on_load_error(OnLoadError::Fresh));
     let out = run(&fresh, &store, Some(&cookie), nothing, count, (true, false));
-    assert_eq!((out.failed, out.session_id.as_deref()), (None, Some("new-1")));
-    assert_eq!(out.saves, ["new-1"]);
-    assert!(store.get("s1", NOW).is_some(), "the old record is left alone");
+    assert_eq!((out.failed, out.session_id.as_deref()), (None, Some("new-1-0123456789abcdefghijklmnopqrstuv")));
+    assert_eq!(out.saves, ["new-1-0123456789abcdefghijklmnopqrstuv"]);
+    assert!(store.get("s1-0123456789abcdefghijklmnopqrstuv", NOW).is_some(), "the old record is left alone");
     // A corrupt record, likewise.
-    store.set("bad", "[1,", None, NOW).unwrap();
-    let bad = seeded(&MemoryStore::new(), "bad", SECRET);
+    store.set("bad-0123456789abcdefghijklmnopqrstuv", "[1,", None, NOW).unwrap();
+    let bad = seeded(&MemoryStore::new(), "bad-0123456789abcdefghijklmnopqrstuv", SECRET);
     let out = run(&fresh, &store, Some(&bad), nothing, nothing, ok());
-    assert_eq!((out.failed, out.session_id.as_deref()), (None, Some("new-1")));
-    assert_eq!(store.get("bad", NOW).as_deref(), Some("[1,"));
+    assert_eq!((out.failed, out.session_id.as_deref()), (None, Some("new-1-0123456789abcdefghijklmnopqrstuv")));
+    assert_eq!(store.get("bad-0123456789abcdefghijklmnopqrstuv", NOW).as_deref(), Some("[1,"));
 }
 
 #[test]

@@ -17,7 +17,7 @@ use session::{
     Action, Config, Error, IdQueue, LoadResult, MemoryStore, Request, SeededIds, StoreResult, UnixMillis, Value,
 };
 
-const SECRET: &str = "property secret";
+const SECRET: &str = "property secret property secret!";
 
 fn config(max_age: Option<f64>, rolling: bool, resave: bool, save_uninitialized: bool) -> Arc<Config> {
     Arc::new(
@@ -27,6 +27,8 @@ fn config(max_age: Option<f64>, rolling: bool, resave: bool, save_uninitialized:
             .rolling(rolling)
             .resave(resave)
             .save_uninitialized(save_uninitialized)
+            // The properties sign IDs of any shape.
+            .session_id_lengths(None)
             .build()
             .expect("valid config"),
     )
@@ -42,7 +44,9 @@ fn jar_after(set_cookie: &str) -> Option<String> {
 fn sign(id: &str, secret: &str) -> String {
     // Build a signed cookie value through the engine itself: a fresh session
     // with a queued ID, saved, gives "name=s%3A<id>.<sig>; ...".
-    let cfg = Arc::new(Config::builder().secret(secret).save_uninitialized(true).build().expect("config"));
+    let cfg = Arc::new(
+        Config::builder().secret(secret).save_uninitialized(true).session_id_lengths(None).build().expect("config"),
+    );
     let store = MemoryStore::new();
     let mut req = Request::new(cfg, UnixMillis(1), IdQueue::new([id]));
     let mut cookie = String::new();
@@ -282,7 +286,7 @@ proptest! {
                 }
                 (CookieChoice::Unsigned, _) => jar_id.clone().map(|id| format!("connect.sid={id}").into_bytes()),
                 (CookieChoice::UnknownSecret, _) => {
-                    jar_id.clone().map(|id| format!("connect.sid={}", sign(&id, "not the secret")).into_bytes())
+                    jar_id.clone().map(|id| format!("connect.sid={}", sign(&id, "not the secret, not the secret, not it")).into_bytes())
                 }
                 (CookieChoice::Garbage(g), _) => Some(g.clone()),
                 _ => None,

@@ -9,7 +9,11 @@ use session::{Action, Config, LoadResult, Request, SeededIds, StoreKind, StoreRe
 const NOW: u64 = 1_700_000_000_000;
 
 fn config(rolling: bool) -> Arc<Config> {
-    let mut b = Config::builder().secret("keyboard cat").max_age(Some(4_000.0));
+    // The tests name their sessions ("kept", "nullified"...): any ID shape.
+    let mut b = Config::builder()
+        .secret("keyboard cat keyboard cat keyboard cat")
+        .max_age(Some(4_000.0))
+        .session_id_lengths(None);
     if rolling {
         b = b.rolling(true);
     }

@@ -90,7 +90,7 @@ async fn send(app: &Router, cookie: Option<&str>) -> (StatusCode, Option<String>
 }
 
 async fn the_engine_and_a_node_app_share_sessions_on_the_cluster(cluster: &RedisCluster) {
-    let secret = "cluster secret";
+    let secret = "cluster secret, thirty-two bytes long";
     let config = Arc::new(Config::builder().secret(secret).build().unwrap());
     let store = RedisStore::open_cluster(cluster.urls()).unwrap();
     let app = Router::new().route("/views", get(count)).layer(SessionLayer::new(config, store));

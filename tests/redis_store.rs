@@ -104,7 +104,9 @@ async fn records_expire_in_redis() {
 async fn the_engine_saves_loads_and_touches_through_redis() {
     let Some(redis) = server("the_engine_saves_loads_and_touches_through_redis") else { return };
     let store = RedisStore::open(&redis.url()).unwrap();
-    let config = Arc::new(Config::builder().secret("redis secret").max_age(Some(60_000.0)).build().unwrap());
+    let config = Arc::new(
+        Config::builder().secret("redis secret redis secret redis secret").max_age(Some(60_000.0)).build().unwrap(),
+    );
 
     let mut req = EngineRequest::new(config.clone(), UnixMillis(NOW as u64), SeededIds::new(&[9; 32]));
     assert_eq!(drive(&mut req, &store, NOW).await.unwrap(), Action::Ready);
@@ -160,7 +162,7 @@ async fn a_killed_server_is_a_store_failure_and_a_restarted_one_is_used_again() 
     let Some(mut redis) = server("a_killed_server_is_a_store_failure_and_a_restarted_one_is_used_again") else {
         return;
     };
-    let config = Arc::new(Config::builder().secret("redis secret").build().unwrap());
+    let config = Arc::new(Config::builder().secret("redis secret redis secret redis secret").build().unwrap());
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = errors.clone();
     let clock = Arc::new(AtomicU64::new(NOW as u64));
@@ -215,7 +217,7 @@ async fn a_killed_server_is_a_store_failure_and_a_restarted_one_is_used_again() 
 
 /// The app of the fault tests: the counter on `store`, failures collected.
 fn counter_app(store: Arc<RedisStore>) -> (Router, Arc<Mutex<Vec<String>>>) {
-    let config = Arc::new(Config::builder().secret("redis secret").build().unwrap());
+    let config = Arc::new(Config::builder().secret("redis secret redis secret redis secret").build().unwrap());
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = errors.clone();
     let clock = Arc::new(AtomicU64::new(NOW as u64));
@@ -269,7 +271,7 @@ async fn a_server_killed_mid_request_is_a_reported_save_failure() {
     let Some(redis) = server("a_server_killed_mid_request_is_a_reported_save_failure") else { return };
     let store = Arc::new(RedisStore::open(&redis.url()).unwrap().connection_timeout(Duration::from_millis(500)));
     let redis = SharedServer(Arc::new(Mutex::new(redis)));
-    let config = Arc::new(Config::builder().secret("redis secret").build().unwrap());
+    let config = Arc::new(Config::builder().secret("redis secret redis secret redis secret").build().unwrap());
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = errors.clone();
     let app = Router::new()

@@ -148,7 +148,9 @@ fn app(layer: SessionLayer, handled: Arc<AtomicUsize>) -> Router {
 }
 
 fn config() -> Arc<Config> {
-    Arc::new(Config::builder().secret("tower secret").max_age(Some(60_000.0)).build().unwrap())
+    Arc::new(
+        Config::builder().secret("tower secret tower secret tower secret").max_age(Some(60_000.0)).build().unwrap(),
+    )
 }
 
 struct Harness {
@@ -339,7 +341,7 @@ async fn store_failure_responds_500_by_default_with(at_once: bool) {
 async fn store_failure_can_continue_with_a_fresh_session_with(at_once: bool) {
     // onLoadError "fresh", and the events of each request.
     let fresh_config = Config::builder()
-        .secret("tower secret")
+        .secret("tower secret tower secret tower secret")
         .max_age(Some(60_000.0))
         .on_load_error(session::OnLoadError::Fresh)
         .build()
@@ -408,7 +410,7 @@ async fn concurrent_requests_of_one_session_are_all_counted_with(at_once: bool) 
 async fn request_facts_reach_the_engine_with(at_once: bool) {
     let secure = Arc::new(
         Config::builder()
-            .secret("tower secret")
+            .secret("tower secret tower secret tower secret")
             .secure(Secure::Auto)
             .proxy(Some(true))
             .cookie_path("/app")
@@ -437,7 +439,7 @@ async fn request_facts_reach_the_engine_with(at_once: bool) {
 /// cookie-signature's `sign("fixed-id", "tower secret")` signature, computed
 /// by the engine through a second request (so the test does not restate HMAC).
 fn sig() -> String {
-    let config = Arc::new(Config::builder().secret("tower secret").build().unwrap());
+    let config = Arc::new(Config::builder().secret("tower secret tower secret tower secret").build().unwrap());
     let mut req = session::Request::new(config, UnixMillis(NOW), IdQueue::new(["fixed-id"]));
     let store = MemoryStore::new();
     loop {

@@ -39,7 +39,7 @@ except ImportError as e:
     import libsession as ls
 
 NOW = 1_700_000_000_000
-SECRET = "keyboard cat"
+SECRET = "keyboard cat keyboard cat keyboard cat"
 MAX_AGE_MS = 3_600_000
 
 

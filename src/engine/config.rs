@@ -17,12 +17,23 @@ use crate::cookie_header::CookieLimits;
 use crate::error::ConfigError;
 use crate::guards::{DuplicateCookies, Guards, OnLoadError, OnSaveError};
 use crate::json::{Map, Value};
+use crate::record::RecordLimits;
 use crate::session_cookie::{CookieOptions, valid_domain, valid_name, valid_path};
 use crate::signing::Key;
 
 /// Most secrets a strict configuration may hold (verification tries each in
 /// turn; express compatibility mode takes any number, as express-session does).
-pub const MAX_SECRETS: usize = 16;
+pub const MAX_SECRETS: usize = 8;
+
+/// The session ID lengths a strict configuration accepts from cookies by
+/// default: 32 (express-session's `uid(24)`) to 64 characters of base64url
+/// (this crate's IDs have 43). See [`ConfigBuilder::session_id_lengths`].
+pub const DEFAULT_ID_LENGTHS: (usize, usize) = (32, 64);
+
+/// Shortest secret a strict configuration accepts, in bytes: HMAC-SHA256's
+/// full strength needs a 256-bit key (express compatibility mode takes any
+/// non-empty secret, as express-session does).
+pub const MIN_SECRET_LEN: usize = 32;
 
 /// `cookie.secure`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -96,6 +107,11 @@ pub struct Config {
     /// `cookie.path || "/"`: requests outside this prefix get no session.
     pub(crate) scope: String,
     pub(crate) limits: CookieLimits,
+    /// Bounds on reading store records.
+    pub(crate) record_limits: RecordLimits,
+    /// Strict mode: the lengths of base64url session IDs a cookie may
+    /// carry (`None`: any ID its signature verifies).
+    pub(crate) id_lengths: Option<(usize, usize)>,
     pub(crate) express_compat: bool,
     /// The options beyond express-session.
     pub(crate) guards: Guards,
@@ -132,6 +148,20 @@ impl Config {
         self.express_compat
     }
 
+    /// Whether a verified cookie's session ID may be looked up: in strict
+    /// mode, base64url characters only and a length in the configured
+    /// range ([`ConfigBuilder::session_id_lengths`]); anything else is
+    /// treated as no session, before any store lookup.
+    pub(crate) fn accepts_id(&self, id: &str) -> bool {
+        match self.id_lengths {
+            None => true,
+            Some((min, max)) => {
+                (min..=max).contains(&id.len())
+                    && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            }
+        }
+    }
+
     /// Whether `X-Forwarded-Proto` can make a request secure (`proxy: true`,
     /// or `proxy` unset with a trusted proxy): a host need not look the
     /// header up otherwise.
@@ -153,6 +183,8 @@ pub struct ConfigBuilder {
     trust_proxy: bool,
     cookie: CookieOptions,
     limits: CookieLimits,
+    record_limits: RecordLimits,
+    id_lengths: Option<(usize, usize)>,
     express_compat: bool,
     guards: Guards,
 }
@@ -193,6 +225,8 @@ impl ConfigBuilder {
                 priority: None,
             },
             limits: CookieLimits::default(),
+            record_limits: RecordLimits::default(),
+            id_lengths: Some(DEFAULT_ID_LENGTHS),
             express_compat: false,
             guards: Guards::secure(),
         }
@@ -233,7 +267,9 @@ impl ConfigBuilder {
                 },
                 "secret" => {
                     b.secrets = match v {
-                        Value::String(x) if x.is_empty() => None,
+                        // express-session treats "" as no secret and fails
+                        // every request; an empty key is refused here.
+                        Value::String(x) if x.is_empty() => return Err(ConfigError::EmptySecret),
                         Value::String(x) => Some(vec![x.as_bytes().to_vec()]),
                         Value::Array(items) => {
                             if items.is_empty() {
@@ -488,6 +524,24 @@ impl ConfigBuilder {
         self
     }
 
+    /// Bounds on reading store records (size, keys per object, nesting):
+    /// a record beyond one is corrupt. Secure defaults ([`RecordLimits::default`]).
+    pub fn record_limits(mut self, limits: RecordLimits) -> Self {
+        self.record_limits = limits;
+        self
+    }
+
+    /// Strict mode: the lengths of the session IDs a cookie may carry
+    /// (base64url characters only), checked before any store lookup; an ID
+    /// outside gets a fresh session, as a forged cookie does. Default
+    /// [`DEFAULT_ID_LENGTHS`] (32 to 64: express-session's 32-character IDs,
+    /// this crate's 43). `None` accepts any ID the signature verifies, as
+    /// express compatibility mode does (for a `genid` of another alphabet).
+    pub fn session_id_lengths(mut self, lengths: Option<(usize, usize)>) -> Self {
+        self.id_lengths = lengths;
+        self
+    }
+
     /// Express compatibility: accept what express-session accepts, and report
     /// unserializable cookie attributes when the header is written.
     pub fn express_compat(mut self, on: bool) -> Self {
@@ -503,8 +557,17 @@ impl ConfigBuilder {
             None if self.express_compat => Vec::new(),
             None => return Err(ConfigError::NoSecret),
         };
-        if secrets.len() > MAX_SECRETS && !self.express_compat {
-            return Err(ConfigError::TooManySecrets);
+        // Fail closed in every mode: an empty HMAC key signs for anyone.
+        if secrets.iter().any(Vec::is_empty) {
+            return Err(ConfigError::EmptySecret);
+        }
+        if !self.express_compat {
+            if secrets.len() > MAX_SECRETS {
+                return Err(ConfigError::TooManySecrets);
+            }
+            if secrets.iter().any(|s| s.len() < MIN_SECRET_LEN) {
+                return Err(ConfigError::ShortSecret);
+            }
         }
         if let Some(ms) = self.cookie.max_age
             && !ms.is_finite()
@@ -512,9 +575,6 @@ impl ConfigBuilder {
             return Err(ConfigError::InvalidMaxAge);
         }
         if !self.express_compat {
-            if secrets.iter().any(Vec::is_empty) {
-                return Err(ConfigError::EmptySecret);
-            }
             validate_cookie(&self.name, &self.cookie)?;
         }
         let c = &self.cookie;
@@ -537,6 +597,8 @@ impl ConfigBuilder {
             scope,
             cookie: self.cookie,
             limits: self.limits,
+            record_limits: self.record_limits,
+            id_lengths: if self.express_compat { None } else { self.id_lengths },
             express_compat: self.express_compat,
             guards: self.guards,
         })
@@ -613,6 +675,16 @@ fn validate_cookie(name: &str, c: &CookieOptions) -> Result<(), ConfigError> {
         Some(Value::String(p)) if matches!(p.to_lowercase().as_str(), "low" | "medium" | "high") => {}
         Some(_) => return Err(ConfigError::InvalidPriority),
     }
+    // RFC 6265bis 4.1.3 (prefixes match case-insensitively, 5.6 step 21):
+    // a browser drops a prefixed cookie set without these attributes.
+    let has_prefix = |p: &str| name.get(..p.len()).is_some_and(|n| n.eq_ignore_ascii_case(p));
+    let host = has_prefix("__Host-");
+    if (host || has_prefix("__Secure-")) && secure != Secure::Always {
+        return Err(ConfigError::InvalidPrefix);
+    }
+    if host && (c.domain.is_some() || !matches!(&c.path, Some(Value::String(p)) if p == "/")) {
+        return Err(ConfigError::InvalidPrefix);
+    }
     for flag in [&c.http_only, &c.partitioned] {
         if !matches!(flag, None | Some(Value::Bool(_))) {
             return Err(ConfigError::InvalidOption);
@@ -625,10 +697,33 @@ fn validate_cookie(name: &str, c: &CookieOptions) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
 
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    /// Proof 3 of issue 16: an empty secret is refused in every mode, by
+    /// every constructor (express-session itself would fail every request
+    /// with "secret option required"; an empty HMAC key is never used).
+    #[test]
+    fn empty_secrets_fail_closed_in_every_mode() {
+        for b in [ConfigBuilder::new(), ConfigBuilder::express(), ConfigBuilder::new().express_compat(true)] {
+            assert_eq!(b.clone().secret("").build().unwrap_err(), ConfigError::EmptySecret);
+            assert_eq!(b.clone().secrets(["", "b"]).build().unwrap_err(), ConfigError::EmptySecret);
+            assert_eq!(b.clone().secrets(["b", ""]).build().unwrap_err(), ConfigError::EmptySecret);
+        }
+        for options in [r#"{"secret":""}"#, r#"{"secret":["","b"]}"#, r#"{"secret":[""]}"#, r#"{"secret":["b",""]}"#] {
+            let o = crate::json::from_str(options).unwrap();
+            let built = ConfigBuilder::from_express_options(&o).and_then(ConfigBuilder::build);
+            assert_eq!(built.unwrap_err(), ConfigError::EmptySecret, "{options}");
+        }
+        // Express compatibility keeps express-session's short secrets and
+        // its any number of them.
+        assert!(ConfigBuilder::express().secret("b").build().is_ok());
+        assert!(ConfigBuilder::express().secrets(["s"; 17]).build().is_ok());
+    }
+
     #[test]
     fn x_forwarded_proto_counts_only_behind_a_trusted_proxy() {
         let reads = |proxy, trust| {
-            Config::builder().secret("s").proxy(proxy).trust_proxy(trust).build().unwrap().reads_forwarded_proto()
+            Config::builder().secret(SECRET).proxy(proxy).trust_proxy(trust).build().unwrap().reads_forwarded_proto()
         };
         assert!(!reads(None, false));
         assert!(reads(None, true));
@@ -639,13 +734,20 @@ mod tests {
     #[test]
     fn strict_mode_rejects_what_cannot_be_serialized() {
         assert_eq!(Config::builder().build().unwrap_err(), ConfigError::NoSecret);
-        let b = || Config::builder().secret("s");
+        let b = || Config::builder().secret(SECRET);
         assert!(b().build().is_ok());
         assert_eq!(b().name("a b").build().unwrap_err(), ConfigError::InvalidName);
         assert_eq!(b().cookie_domain(Some("bad domain")).build().unwrap_err(), ConfigError::InvalidDomain);
         assert_eq!(b().cookie_path("/a;b").build().unwrap_err(), ConfigError::InvalidPath);
         assert_eq!(b().secrets(Vec::<&str>::new()).build().unwrap_err(), ConfigError::NoSecret);
         assert_eq!(b().secret("").build().unwrap_err(), ConfigError::EmptySecret);
+        // Strict mode: at least 32 bytes each, at most 8.
+        assert_eq!(b().secret("x".repeat(31)).build().unwrap_err(), ConfigError::ShortSecret);
+        assert!(b().secret("x".repeat(32)).build().is_ok());
+        assert_eq!(b().secrets([SECRET, "short"]).build().unwrap_err(), ConfigError::ShortSecret);
+        assert!(b().secrets([SECRET; 8]).build().is_ok());
+        assert_eq!(b().secrets([SECRET; 9]).build().unwrap_err(), ConfigError::TooManySecrets);
+        assert!(ConfigError::ShortSecret.to_string().contains("32 bytes"));
         assert_eq!(b().max_age(Some(f64::NAN)).build().unwrap_err(), ConfigError::InvalidMaxAge);
         assert_eq!(
             b().same_site(SameSite::None).secure(Secure::Never).build().unwrap_err(),

@@ -71,10 +71,14 @@ impl std::error::Error for Error {}
 pub enum ConfigError {
     /// No secret was given (a secret list must hold at least one secret).
     NoSecret,
-    /// A secret is empty.
+    /// A secret is empty (in every mode: an empty HMAC key lets anyone sign
+    /// cookies).
     EmptySecret,
-    /// More than [`MAX_SECRETS`](crate::config::MAX_SECRETS) secrets.
+    /// More than [`MAX_SECRETS`](crate::config::MAX_SECRETS) secrets (strict mode).
     TooManySecrets,
+    /// A secret is shorter than [`MIN_SECRET_LEN`](crate::config::MIN_SECRET_LEN)
+    /// bytes (strict mode).
+    ShortSecret,
     /// The cookie name is not an RFC 6265 token.
     InvalidName,
     /// The cookie domain cannot be serialized.
@@ -95,14 +99,23 @@ pub enum ConfigError {
     SameSiteNoneWithoutSecure,
     /// An option has the wrong JSON type, or is unknown.
     InvalidOption,
+    /// A `__Secure-` or `__Host-` cookie name without the attributes its
+    /// prefix requires (RFC 6265bis 4.1.3): `Secure` always on; for
+    /// `__Host-` also `Path=/` and no `Domain` (strict mode).
+    InvalidPrefix,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ConfigError::NoSecret => "secret option required: give at least one secret",
-            ConfigError::EmptySecret => "a secret is empty",
-            ConfigError::TooManySecrets => "too many secrets",
+            ConfigError::EmptySecret => "a secret is empty: anyone could sign session cookies with an empty key",
+            ConfigError::TooManySecrets => {
+                "more than 8 secrets: each one is tried on every request; keep the newest few (strict mode)"
+            }
+            ConfigError::ShortSecret => {
+                "a secret is shorter than 32 bytes: strict mode wants at least 32 random bytes so that the key cannot be guessed"
+            }
             ConfigError::InvalidName => "cookie name is not a valid token",
             ConfigError::InvalidDomain => "cookie domain is invalid",
             ConfigError::InvalidPath => "cookie path is invalid",
@@ -113,6 +126,9 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidUnset => "unset option must be \"destroy\" or \"keep\"",
             ConfigError::SameSiteNoneWithoutSecure => "SameSite=None requires a Secure cookie",
             ConfigError::InvalidOption => "an option has the wrong type or is unknown",
+            ConfigError::InvalidPrefix => {
+                "a __Secure- or __Host- cookie needs Secure always on, and __Host- also Path=/ and no Domain (browsers drop it otherwise)"
+            }
         })
     }
 }

@@ -8,11 +8,20 @@
 //! insertion order), a repeated key keeps its first position and its last value,
 //! and strings are escaped as `JSON.stringify` escapes them.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// Deepest nesting accepted by [`Value::from_json`]; deeper input is rejected as corrupt
-/// instead of risking the stack.
-pub const MAX_DEPTH: usize = 1024;
+/// Deepest nesting accepted by [`Value::from_json`] and, by default, in store
+/// records ([`RecordLimits`](crate::RecordLimits)); deeper input is rejected.
+/// The parser, the writer and the engine's drops do not recurse, so the
+/// limit bounds memory, not the stack: 512 levels read, write and drop on a
+/// 128 KiB thread stack in a debug build (`tests/hardening.rs`). Express
+/// records need at least 300 (the differential corpus has such records).
+pub const MAX_DEPTH: usize = 512;
+
+/// Most keys one object may hold when read from JSON text (a denial of
+/// service bound; [`RecordLimits`](crate::RecordLimits) sets the one for records).
+pub const MAX_KEYS: usize = 16_384;
 
 /// A JSON value. Numbers are `f64`, as in JavaScript.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,12 +40,32 @@ pub enum Value {
     Object(Map),
 }
 
-/// A JSON object with JavaScript's property order.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Named keys at which a [`Map`] starts keeping a sorted index of them
+/// (below, a scan is cheaper than the index).
+const LOOKUP_MIN: usize = 16;
+
+/// A JSON object with JavaScript's property order: array-index keys first,
+/// ascending, then the other keys in insertion order. Every operation is
+/// logarithmic at worst (index keys live in a B-tree, named keys get a
+/// sorted index once there are more than a few), so reading an object of
+/// any shape takes time linear in its size (up to a log factor).
+#[derive(Clone, Debug, Default)]
 pub struct Map {
-    entries: Vec<(String, Value)>,
-    /// How many leading entries are array-index keys (kept sorted).
-    index_keys: usize,
+    /// Array-index keys, by their numeric value.
+    indexed: BTreeMap<u32, (String, Value)>,
+    /// The other keys, in insertion order.
+    named: Vec<(String, Value)>,
+    /// Where each named key is in `named`, once there are more than
+    /// [`LOOKUP_MIN`] (a B-tree: no hashing, so no random seed and no
+    /// collision attack).
+    #[allow(clippy::box_collection)] // one pointer while unused: every value stays small
+    lookup: Option<Box<BTreeMap<String, usize>>>,
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        self.indexed == other.indexed && self.named == other.named
+    }
 }
 
 /// Is `key` an array index ("0", "1", ... up to 2^32 - 2) in JavaScript's sense?
@@ -58,6 +87,20 @@ fn array_index_bytes(b: &[u8]) -> Option<u32> {
     if n <= 4_294_967_294 { Some(n as u32) } else { None }
 }
 
+/// The entries of a [`Map`] in property order.
+pub(crate) struct MapIter<'a> {
+    indexed: std::collections::btree_map::Values<'a, u32, (String, Value)>,
+    named: std::slice::Iter<'a, (String, Value)>,
+}
+
+impl<'a> Iterator for MapIter<'a> {
+    type Item = (&'a str, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.indexed.next().or_else(|| self.named.next()).map(|(k, v)| (k.as_str(), v))
+    }
+}
+
 impl Map {
     /// An empty object.
     pub fn new() -> Self {
@@ -66,75 +109,170 @@ impl Map {
 
     /// How many keys.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.indexed.len() + self.named.len()
     }
 
     /// Whether there is no key.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.indexed.is_empty() && self.named.is_empty()
     }
 
-    fn position(&self, key: &str) -> Option<usize> {
-        self.entries.iter().position(|(k, _)| k == key)
+    fn named_position(&self, key: &str) -> Option<usize> {
+        match &self.lookup {
+            Some(lookup) => lookup.get(key).copied(),
+            None => self.named.iter().position(|(k, _)| k == key),
+        }
+    }
+
+    /// The named-key index again, after `named` changed other than at its end.
+    fn reindex(&mut self) {
+        self.lookup = (self.named.len() > LOOKUP_MIN)
+            .then(|| Box::new(self.named.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect()));
     }
 
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        match array_index(key) {
+            Some(i) => self.indexed.get(&i).map(|(_, v)| v),
+            None => self.named_position(key).map(|i| &self.named[i].1),
+        }
     }
 
     /// The value under `key`, to change it.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        match array_index(key) {
+            Some(i) => self.indexed.get_mut(&i).map(|(_, v)| v),
+            None => self.named_position(key).map(|i| &mut self.named[i].1),
+        }
     }
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.position(key).is_some()
+        self.get(key).is_some()
     }
 
     /// Assigns `key` as `obj[key] = value` does: an existing key keeps its place.
     /// Returns the previous value.
     pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
         let key = key.into();
-        if let Some(i) = self.position(&key) {
-            return Some(std::mem::replace(&mut self.entries[i].1, value));
+        if let Some(idx) = array_index(&key) {
+            return match self.indexed.entry(idx) {
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    Some(std::mem::replace(&mut e.get_mut().1, value))
+                }
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert((key, value));
+                    None
+                }
+            };
         }
-        match array_index(&key) {
-            Some(idx) => {
-                let at = self.entries[..self.index_keys]
-                    .partition_point(|(k, _)| array_index(k).is_some_and(|other| other < idx));
-                self.entries.insert(at, (key, value));
-                self.index_keys += 1;
+        if let Some(i) = self.named_position(&key) {
+            return Some(std::mem::replace(&mut self.named[i].1, value));
+        }
+        match &mut self.lookup {
+            Some(lookup) => {
+                lookup.insert(key.clone(), self.named.len());
+                self.named.push((key, value));
             }
-            None => self.entries.push((key, value)),
+            None => {
+                self.named.push((key, value));
+                if self.named.len() > LOOKUP_MIN {
+                    self.reindex();
+                }
+            }
         }
         None
     }
 
     /// Removes `key` as `delete obj[key]` does.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let i = self.position(key)?;
-        if i < self.index_keys {
-            self.index_keys -= 1;
+        if let Some(idx) = array_index(key) {
+            return self.indexed.remove(&idx).map(|(_, v)| v);
         }
-        Some(self.entries.remove(i).1)
+        let i = self.named_position(key)?;
+        let (_, v) = self.named.remove(i);
+        if self.lookup.is_some() {
+            self.reindex();
+        }
+        Some(v)
     }
 
     /// The entries in property order, by value.
     #[allow(clippy::should_implement_trait)]
     pub fn into_iter(self) -> impl Iterator<Item = (String, Value)> {
-        self.entries.into_iter()
+        self.indexed.into_values().chain(self.named)
     }
 
     /// The keys and values, in JavaScript property order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries()
+    }
+
+    pub(crate) fn entries(&self) -> MapIter<'_> {
+        MapIter { indexed: self.indexed.values(), named: self.named.iter() }
     }
 
     /// The keys, in JavaScript property order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(k, _)| k.as_str())
+        self.entries().map(|(k, _)| k)
+    }
+
+    /// The object `JSON.parse` makes of these members, in text order (a
+    /// repeated key keeps its first place and its last value). Index keys
+    /// are sorted once and the B-tree built in bulk, whatever their order.
+    fn from_members(members: Vec<(String, Value)>) -> Map {
+        let mut map = Map::new();
+        let mut indexed: Vec<(u32, (String, Value))> = Vec::new();
+        for (k, v) in members {
+            match array_index(&k) {
+                Some(i) => indexed.push((i, (k, v))),
+                None => {
+                    if let Some(old) = map.insert(k, v) {
+                        drop_deep(old);
+                    }
+                }
+            }
+        }
+        // Stable: of repeats, the last is last.
+        indexed.sort_by_key(|e| e.0);
+        let mut unique: Vec<(u32, (String, Value))> = Vec::with_capacity(indexed.len());
+        for (i, kv) in indexed {
+            match unique.last_mut() {
+                Some(last) if last.0 == i => drop_deep(std::mem::replace(&mut last.1, kv).1),
+                _ => unique.push((i, kv)),
+            }
+        }
+        map.indexed = unique.into_iter().collect();
+        map
+    }
+
+    /// Moves the values out, leaving the map empty (for [`drop_deep`]).
+    fn drain_values(&mut self) -> impl Iterator<Item = Value> {
+        self.lookup = None;
+        let indexed = std::mem::take(&mut self.indexed);
+        let named = std::mem::take(&mut self.named);
+        indexed.into_values().chain(named).map(|(_, v)| v)
+    }
+}
+
+/// Drops `value` without recursing: dropping a deeply nested value the
+/// ordinary way takes a few stack frames per level, which a small thread
+/// stack (a C server's, or musl's 128 KiB default) may not have.
+pub(crate) fn drop_deep(value: Value) {
+    if !matches!(value, Value::Array(_) | Value::Object(_)) {
+        return;
+    }
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(items) => {
+                stack.extend(items.into_iter().filter(|v| matches!(v, Value::Array(_) | Value::Object(_))))
+            }
+            Value::Object(mut map) => {
+                stack.extend(map.drain_values().filter(|v| matches!(v, Value::Array(_) | Value::Object(_))))
+            }
+            _ => {}
+        }
     }
 }
 
@@ -407,8 +545,8 @@ pub(crate) fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends `JSON.stringify(value)`.
-pub(crate) fn write_value(out: &mut String, value: &Value) {
+/// Appends a scalar's JSON text (`false` for an array or object, written by the caller).
+fn write_scalar(out: &mut String, value: &Value) -> bool {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
@@ -421,27 +559,72 @@ pub(crate) fn write_value(out: &mut String, value: &Value) {
             }
         }
         Value::String(s) => write_string(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+        Value::Array(_) | Value::Object(_) => return false,
+    }
+    true
+}
+
+/// An array or object [`write_value`] is inside: what is left of it.
+enum Open<'a> {
+    Array(std::slice::Iter<'a, Value>),
+    Object(MapIter<'a>),
+}
+
+/// Appends `JSON.stringify(value)`. Does not recurse (a deep value needs no
+/// stack; the open arrays and objects are kept in a vector).
+pub(crate) fn write_value(out: &mut String, value: &Value) {
+    if write_scalar(out, value) {
+        return;
+    }
+    let mut open: Vec<Open<'_>> = Vec::new();
+    let mut next = Some(value);
+    loop {
+        // Write `next` (opening it if it is a container).
+        if let Some(v) = next.take() {
+            match v {
+                Value::Array(items) => {
+                    out.push('[');
+                    open.push(Open::Array(items.iter()));
                 }
-                write_value(out, item);
+                Value::Object(map) => {
+                    out.push('{');
+                    open.push(Open::Object(map.entries()));
+                }
+                _ => {
+                    write_scalar(out, v);
+                }
             }
-            out.push(']');
         }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+        // The next member of the innermost open container, or close it.
+        let Some(top) = open.last_mut() else { return };
+        let first = matches!(out.as_bytes().last(), Some(b'[' | b'{'));
+        match top {
+            Open::Array(items) => match items.next() {
+                Some(item) => {
+                    if !first {
+                        out.push(',');
+                    }
+                    next = Some(item);
                 }
-                write_string(out, k);
-                out.push(':');
-                write_value(out, v);
-            }
-            out.push('}');
+                None => {
+                    out.push(']');
+                    open.pop();
+                }
+            },
+            Open::Object(entries) => match entries.next() {
+                Some((k, item)) => {
+                    if !first {
+                        out.push(',');
+                    }
+                    write_string(out, k);
+                    out.push(':');
+                    next = Some(item);
+                }
+                None => {
+                    out.push('}');
+                    open.pop();
+                }
+            },
         }
     }
 }
@@ -471,7 +654,7 @@ impl std::error::Error for ParseError {}
 /// `JSON.parse` of UTF-8 bytes. Lone surrogate escapes (which JavaScript
 /// accepts) are rejected, since a Rust string cannot hold them.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
-    parse_with(Parser { b: bytes, i: 0, text: None })
+    parse_with(Parser::new(bytes, None))
 }
 
 fn parse_with(mut p: Parser<'_>) -> Result<Value, ParseError> {
@@ -484,10 +667,19 @@ fn parse_with(mut p: Parser<'_>) -> Result<Value, ParseError> {
     Ok(v)
 }
 
+/// `JSON.parse` of a string already held to limits (a record's canonical
+/// span, checked by [`canonical_end_within`]): no limit applies again.
+pub(crate) fn from_str_unbounded(s: &str) -> Result<Value, ParseError> {
+    let mut p = Parser::new(s.as_bytes(), Some(s));
+    p.max_depth = usize::MAX;
+    p.max_keys = usize::MAX;
+    parse_with(p)
+}
+
 /// `JSON.parse` of a string.
 pub(crate) fn from_str(s: &str) -> Result<Value, ParseError> {
     // Already UTF-8: strings are sliced, not validated again.
-    parse_with(Parser { b: s.as_bytes(), i: 0, text: Some(s) })
+    parse_with(Parser::new(s.as_bytes(), Some(s)))
 }
 
 /// Deepest nesting [`canonical_end`] follows (deeper values are parsed).
@@ -503,10 +695,20 @@ const CANONICAL_MAX_KEYS: usize = 32;
 /// are canonical, so their values can be copied instead of parsed and
 /// re-serialized. `None` means "parse it" (it may still be valid JSON).
 pub(crate) fn canonical_end(b: &[u8], i: usize) -> Option<usize> {
-    canonical_value(b, i, 0)
+    canonical_value(b, i, 0, CANONICAL_MAX_DEPTH, MAX_KEYS)
 }
 
-fn canonical_value(b: &[u8], i: usize, depth: usize) -> Option<usize> {
+/// [`canonical_end`] of a value that must nest at most `max_depth` levels
+/// below itself and hold at most `max_keys` keys per object: `None` for
+/// one beyond (the parser, which holds text to these limits, then reports it).
+pub(crate) fn canonical_end_within(b: &[u8], i: usize, max_depth: usize, max_keys: usize) -> Option<usize> {
+    canonical_value(b, i, 0, max_depth.min(CANONICAL_MAX_DEPTH), max_keys)
+}
+
+fn canonical_value(b: &[u8], i: usize, depth: usize, max_depth: usize, max_keys: usize) -> Option<usize> {
+    if depth > max_depth {
+        return None;
+    }
     match *b.get(i)? {
         b'"' => canonical_string(b, i),
         b'n' => b[i..].starts_with(b"null").then_some(i + 4),
@@ -519,7 +721,7 @@ fn canonical_value(b: &[u8], i: usize, depth: usize) -> Option<usize> {
                 return Some(j + 1);
             }
             loop {
-                j = canonical_value(b, j, depth + 1)?;
+                j = canonical_value(b, j, depth + 1, max_depth, max_keys)?;
                 match *b.get(j)? {
                     b',' => j += 1,
                     b']' => return Some(j + 1),
@@ -535,8 +737,10 @@ fn canonical_value(b: &[u8], i: usize, depth: usize) -> Option<usize> {
             let mut names = [(0usize, 0usize); CANONICAL_MAX_KEYS];
             let mut n_names = 0;
             let mut last_index: Option<u32> = None;
+            let mut keys = 0usize;
             loop {
-                if b.get(j) != Some(&b'"') {
+                keys += 1;
+                if b.get(j) != Some(&b'"') || keys > max_keys {
                     return None;
                 }
                 let key_end = canonical_string(b, j)?;
@@ -560,7 +764,7 @@ fn canonical_value(b: &[u8], i: usize, depth: usize) -> Option<usize> {
                 if b.get(key_end) != Some(&b':') {
                     return None;
                 }
-                j = canonical_value(b, key_end + 1, depth + 1)?;
+                j = canonical_value(b, key_end + 1, depth + 1, max_depth, max_keys)?;
                 match *b.get(j)? {
                     b',' => j += 1,
                     b'}' => return Some(j + 1),
@@ -696,9 +900,40 @@ pub(crate) struct Parser<'a> {
     pub(crate) i: usize,
     /// `b` as text, when it is known to be UTF-8 already.
     pub(crate) text: Option<&'a str>,
+    /// Deepest nesting read (deeper is an error).
+    pub(crate) max_depth: usize,
+    /// Most keys one object may hold (more is an error).
+    pub(crate) max_keys: usize,
+}
+
+/// An array or object [`Parser::value`] is reading: its members so far
+/// (and, for an object, the key of the member being read).
+enum Opened {
+    Array(Vec<Value>),
+    /// An object's members in text order (made a [`Map`] when it closes).
+    Object(Vec<(String, Value)>, String),
+}
+
+/// The values being read; dropped without recursing (see [`drop_deep`]).
+struct OpenValues(Vec<Opened>);
+
+impl Drop for OpenValues {
+    fn drop(&mut self) {
+        for o in self.0.drain(..) {
+            match o {
+                Opened::Array(items) => drop_deep(Value::Array(items)),
+                Opened::Object(members, _) => drop_deep(Value::Array(members.into_iter().map(|(_, v)| v).collect())),
+            }
+        }
+    }
 }
 
 impl<'a> Parser<'a> {
+    /// A parser at the start of `b` with the default limits ([`MAX_DEPTH`], [`MAX_KEYS`]).
+    pub(crate) fn new(b: &'a [u8], text: Option<&'a str>) -> Self {
+        Parser { b, i: 0, text, max_depth: MAX_DEPTH, max_keys: MAX_KEYS }
+    }
+
     pub(crate) fn err(&self, reason: &'static str) -> ParseError {
         ParseError { offset: self.i, reason }
     }
@@ -722,74 +957,108 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The value at the cursor, `depth` levels down in the text (values
+    /// deeper than `max_depth` are an error). Does not recurse: the arrays
+    /// and objects being read are kept in a vector, dropped without
+    /// recursing on an error.
     pub(crate) fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
-        if depth > MAX_DEPTH {
-            return Err(self.err("nesting too deep"));
-        }
-        match self.b.get(self.i) {
-            None => Err(self.err("unexpected end of input")),
-            Some(b'n') => self.lit(b"null", Value::Null),
-            Some(b't') => self.lit(b"true", Value::Bool(true)),
-            Some(b'f') => self.lit(b"false", Value::Bool(false)),
-            Some(b'"') => Ok(Value::String(self.string()?)),
-            Some(b'[') => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.b.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                    return Ok(Value::Array(items));
-                }
-                loop {
-                    self.ws();
-                    items.push(self.value(depth + 1)?);
-                    self.ws();
-                    match self.b.get(self.i) {
-                        Some(b',') => self.i += 1,
-                        Some(b']') => {
-                            self.i += 1;
-                            return Ok(Value::Array(items));
-                        }
-                        _ => return Err(self.err("expected ',' or ']'")),
-                    }
-                }
+        let mut open = OpenValues(Vec::new());
+        loop {
+            if depth + open.0.len() > self.max_depth {
+                return Err(self.err("nesting too deep"));
             }
-            Some(b'{') => {
-                self.i += 1;
-                let mut map = Map::new();
+            let mut v = match self.b.get(self.i) {
+                None => return Err(self.err("unexpected end of input")),
+                Some(b'n') => self.lit(b"null", Value::Null)?,
+                Some(b't') => self.lit(b"true", Value::Bool(true))?,
+                Some(b'f') => self.lit(b"false", Value::Bool(false))?,
+                Some(b'"') => Value::String(self.string()?),
+                Some(b'[') => {
+                    self.i += 1;
+                    self.ws();
+                    if self.b.get(self.i) == Some(&b']') {
+                        self.i += 1;
+                        Value::Array(Vec::new())
+                    } else {
+                        open.0.push(Opened::Array(Vec::new()));
+                        self.ws();
+                        continue;
+                    }
+                }
+                Some(b'{') => {
+                    self.i += 1;
+                    self.ws();
+                    if self.b.get(self.i) == Some(&b'}') {
+                        self.i += 1;
+                        Value::Object(Map::new())
+                    } else {
+                        let key = self.member_key()?;
+                        open.0.push(Opened::Object(Vec::new(), key));
+                        continue;
+                    }
+                }
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                Some(_) => return Err(self.err("unexpected token")),
+            };
+            // `v` is complete: put it in the innermost open value, and close
+            // that one too if it ends here.
+            loop {
+                let Some(top) = open.0.last_mut() else { return Ok(v) };
                 self.ws();
-                if self.b.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                    return Ok(Value::Object(map));
-                }
-                loop {
-                    self.ws();
-                    if self.b.get(self.i) != Some(&b'"') {
-                        return Err(self.err("expected a string key"));
-                    }
-                    let key = self.string()?;
-                    self.ws();
-                    if self.b.get(self.i) != Some(&b':') {
-                        return Err(self.err("expected ':'"));
-                    }
-                    self.i += 1;
-                    self.ws();
-                    let v = self.value(depth + 1)?;
-                    map.insert(key, v);
-                    self.ws();
-                    match self.b.get(self.i) {
-                        Some(b',') => self.i += 1,
-                        Some(b'}') => {
-                            self.i += 1;
-                            return Ok(Value::Object(map));
+                let close = match top {
+                    Opened::Array(items) => {
+                        items.push(v);
+                        match self.b.get(self.i) {
+                            Some(b',') => None,
+                            Some(b']') => Some(b']'),
+                            _ => return Err(self.err("expected ',' or ']'")),
                         }
-                        _ => return Err(self.err("expected ',' or '}'")),
                     }
+                    Opened::Object(members, key) => {
+                        members.push((std::mem::take(key), v));
+                        if members.len() > self.max_keys {
+                            return Err(self.err("too many keys in an object"));
+                        }
+                        match self.b.get(self.i) {
+                            Some(b',') => None,
+                            Some(b'}') => Some(b'}'),
+                            _ => return Err(self.err("expected ',' or '}'")),
+                        }
+                    }
+                };
+                self.i += 1;
+                if close.is_none() {
+                    // Another member: its key (objects), then its value.
+                    if let Some(Opened::Object(_, key)) = open.0.last_mut() {
+                        *key = self.member_key()?;
+                    } else {
+                        self.ws();
+                    }
+                    break;
                 }
+                v = match open.0.pop() {
+                    Some(Opened::Array(items)) => Value::Array(items),
+                    Some(Opened::Object(members, _)) => Value::Object(Map::from_members(members)),
+                    None => return Err(self.err("unexpected token")), // not reached: `top` was there
+                };
             }
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => Err(self.err("unexpected token")),
         }
+    }
+
+    /// An object member's key and colon, whitespace around them skipped.
+    fn member_key(&mut self) -> Result<String, ParseError> {
+        self.ws();
+        if self.b.get(self.i) != Some(&b'"') {
+            return Err(self.err("expected a string key"));
+        }
+        let key = self.string()?;
+        self.ws();
+        if self.b.get(self.i) != Some(&b':') {
+            return Err(self.err("expected ':'"));
+        }
+        self.i += 1;
+        self.ws();
+        Ok(key)
     }
 
     /// The members of an object (at depth 1) whose keys are `known`.
@@ -1027,6 +1296,65 @@ mod tests {
         assert_eq!(from_str(r#""\ud800\u0041""#).unwrap(), Value::String("\u{fffd}A".into()));
         assert_eq!(from_str(r#""\udc00x""#).unwrap(), Value::String("\u{fffd}x".into()));
         assert_eq!(from_str(r#""\ud83d\ude00""#).unwrap(), Value::String("😀".into()));
+    }
+
+    /// JavaScript's property order, the slow way: index keys ascending,
+    /// then the others in insertion order; a repeat keeps its place.
+    fn model_insert(model: &mut Vec<(String, f64)>, k: &str, v: f64) {
+        if let Some(e) = model.iter_mut().find(|(x, _)| x == k) {
+            e.1 = v;
+            return;
+        }
+        let at = match array_index(k) {
+            Some(i) => model.iter().position(|(x, _)| array_index(x).is_none_or(|o| o > i)).unwrap_or(model.len()),
+            None => model.len(),
+        };
+        model.insert(at, (k.to_string(), v));
+    }
+
+    proptest::proptest! {
+        /// Map (indexed past a few keys) orders keys as JavaScript does,
+        /// whatever the inserts and deletes; so does reading JSON text.
+        #[test]
+        fn maps_keep_javascript_property_order(
+            ops in proptest::collection::vec((0..40usize, proptest::bool::weighted(0.8)), 0..120),
+        ) {
+            let key = |i: usize| if i.is_multiple_of(2) { (40 - i).to_string() } else { format!("k{i}") };
+            let (mut map, mut model) = (Map::new(), Vec::new());
+            let mut text = String::from("{");
+            for (n, (k, insert)) in ops.iter().enumerate() {
+                let k = key(*k);
+                if *insert {
+                    map.insert(k.clone(), Value::Number(n as f64));
+                    model_insert(&mut model, &k, n as f64);
+                    if text.len() > 1 {
+                        text.push(',');
+                    }
+                    text.push_str(&format!("\"{k}\":{n}"));
+                } else {
+                    let had = model.iter().position(|(x, _)| *x == k).map(|i| model.remove(i).1);
+                    proptest::prop_assert_eq!(map.remove(&k).and_then(|v| v.as_f64()), had);
+                }
+                let got: Vec<(&str, f64)> = map.iter().map(|(k, v)| (k, v.as_f64().unwrap_or(-1.0))).collect();
+                let want: Vec<(&str, f64)> = model.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+                proptest::prop_assert_eq!(got, want);
+                for (k, v) in &model {
+                    proptest::prop_assert_eq!(map.get(k).and_then(Value::as_f64), Some(*v));
+                }
+            }
+            // Reading the inserts as text gives the same order.
+            text.push('}');
+            let mut model = Vec::new();
+            for (n, (k, insert)) in ops.iter().enumerate() {
+                if *insert {
+                    model_insert(&mut model, &key(*k), n as f64);
+                }
+            }
+            let Ok(Value::Object(read)) = from_str(&text) else { panic!("{text}") };
+            let got: Vec<(&str, f64)> = read.iter().map(|(k, v)| (k, v.as_f64().unwrap_or(-1.0))).collect();
+            let want: Vec<(&str, f64)> = model.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use crate::action::StoreKind;
-use crate::json::{self, ParseError, Parser, Value, canonical_end};
+use crate::json::{self, ParseError, Parser, Value, canonical_end_within};
 use crate::session::{Data, HashText, ReadSlot, Session};
 use crate::session_cookie::{COOKIE_KEYS, SessionCookie, cookie_key_index};
 
@@ -72,6 +72,33 @@ pub(crate) enum CookieMember {
 
 /// Most names [`parse_record`] keeps from a record's `cookie` member.
 pub(crate) const MAX_FIELDS: usize = 12;
+
+/// Deepest nesting of a value in a record's `cookie` member (its attributes
+/// are scalars; anything deeper is a corrupt record, so that no cookie
+/// attribute ever needs a deep traversal).
+const COOKIE_VALUE_MAX_DEPTH: usize = 16;
+
+/// Bounds on reading a store record: a record that exceeds one is corrupt
+/// (the request fails as for any unreadable record) and costs no more than
+/// reading that many bytes. A store shared with other applications, or a
+/// handler that stores what a user sent, cannot make a worker spend more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordLimits {
+    /// Longest record text, in bytes (default 1 MiB).
+    pub max_bytes: usize,
+    /// Most keys in one object of the record, the top level included
+    /// (default [`MAX_KEYS`](crate::json::MAX_KEYS), 16384).
+    pub max_keys: usize,
+    /// Deepest nesting of arrays and objects, the record itself at depth 0
+    /// (default [`MAX_DEPTH`](crate::json::MAX_DEPTH), 512).
+    pub max_depth: usize,
+}
+
+impl Default for RecordLimits {
+    fn default() -> Self {
+        RecordLimits { max_bytes: 1 << 20, max_keys: json::MAX_KEYS, max_depth: json::MAX_DEPTH }
+    }
+}
 
 /// A record cookie's known attributes: `(index into the known names,
 /// value)`. Empty until the generic cookie reader fills it (most records
@@ -134,7 +161,7 @@ pub(crate) fn parse_record<'a>(
     fields: &mut Fields,
     member: impl FnMut(Member<'a>),
 ) -> Result<RecordText, ParseError> {
-    parse_record_with(Parser { b: bytes, i: 0, text: None }, known, fields, |_| None, member)
+    parse_record_with(Parser::new(bytes, None), known, fields, |_| None, member)
 }
 
 /// [`parse_record`] of text already known to be UTF-8 (its strings are
@@ -144,12 +171,15 @@ pub(crate) fn parse_record<'a>(
 /// or `None` to leave it to the generic reader.
 pub(crate) fn parse_record_str<'a>(
     text: &'a str,
+    limits: &RecordLimits,
     known: fn(&[u8]) -> Option<usize>,
     fields: &mut Fields,
     canonical_cookie: impl FnMut(usize) -> Option<usize>,
     member: impl FnMut(Member<'a>),
 ) -> Result<RecordText, ParseError> {
-    let p = Parser { b: text.as_bytes(), i: 0, text: Some(text) };
+    let mut p = Parser::new(text.as_bytes(), Some(text));
+    p.max_depth = limits.max_depth;
+    p.max_keys = limits.max_keys;
     parse_record_with(p, known, fields, canonical_cookie, member)
 }
 
@@ -172,11 +202,16 @@ fn parse_record_with<'a>(
     let mut compact = p.i == 0;
     p.i += 1;
     let mut cookie = None;
+    let mut members = 0usize;
     p.ws();
     if p.b.get(p.i) == Some(&b'}') {
         p.i += 1;
     } else {
         loop {
+            members += 1;
+            if members > p.max_keys {
+                return Err(p.err("too many keys in an object"));
+            }
             let before = p.i;
             p.ws();
             compact &= p.i == before;
@@ -205,10 +240,10 @@ fn parse_record_with<'a>(
                         }
                     }
                 } else {
-                    CookieMember::Other(p.value(1)?)
+                    CookieMember::Other(cookie_value(&mut p, 1)?)
                 });
                 MemberValue::Cookie
-            } else if let Some(end) = canonical_end(p.b, p.i) {
+            } else if let Some(end) = canonical_end_within(p.b, p.i, p.max_depth.saturating_sub(1), p.max_keys) {
                 let at = p.i;
                 p.i = end;
                 MemberValue::Raw(at, end)
@@ -235,6 +270,16 @@ fn parse_record_with<'a>(
         return Err(p.err("trailing characters"));
     }
     Ok(RecordText::Object { cookie, compact })
+}
+
+/// A value in a record's `cookie` member, at most
+/// [`COOKIE_VALUE_MAX_DEPTH`] levels deep (whatever the record's limit).
+fn cookie_value(p: &mut Parser<'_>, depth: usize) -> Result<Value, ParseError> {
+    let max_depth = p.max_depth;
+    p.max_depth = max_depth.min(COOKIE_VALUE_MAX_DEPTH);
+    let v = p.value(depth);
+    p.max_depth = max_depth;
+    v
 }
 
 /// Reads a record cookie object at `p` into `out`: the attributes `known`
@@ -283,7 +328,7 @@ fn read_cookie_fields(
             (Some(k), Some(s)) => out.set(k, Value::String(s.to_string())),
             (None, Some(_)) => {}
             (k, None) => {
-                let v = p.value(2)?;
+                let v = cookie_value(p, 2)?;
                 if let Some(k) = k {
                     out.set(k, v);
                 }
@@ -402,11 +447,25 @@ pub(crate) enum RecordInput<'a> {
 /// Reads a store record as express-session would with a store of `kind`:
 /// the store's `get` (`JSON.parse`, and MemoryStore's expiry check), then
 /// `createSession`.
+#[cfg(test)]
 pub(crate) fn read_record(record: RecordInput<'_>, now: f64, kind: StoreKind) -> Record {
+    read_record_with(record, now, kind, &RecordLimits::default())
+}
+
+/// [`read_record`] within `limits`: a longer record is corrupt before
+/// anything of it is read.
+pub(crate) fn read_record_with(record: RecordInput<'_>, now: f64, kind: StoreKind, limits: &RecordLimits) -> Record {
+    let len = match &record {
+        RecordInput::Bytes(b) => b.len(),
+        RecordInput::Shared(t) => t.len(),
+    };
+    if len > limits.max_bytes {
+        return Record::Corrupt(format!("corrupt session record: longer than {} bytes", limits.max_bytes));
+    }
     match record {
-        RecordInput::Shared(text) => read_text(text, now, kind),
+        RecordInput::Shared(text) => read_text(text, now, kind, limits),
         RecordInput::Bytes(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => read_text(Arc::from(text), now, kind),
+            Ok(text) => read_text(Arc::from(text), now, kind, limits),
             Err(_) => corrupt_bytes(bytes),
         },
     }
@@ -421,7 +480,7 @@ fn corrupt_bytes(bytes: &[u8]) -> Record {
 }
 
 /// [`read_record`] of `source`, which the session's spans point into.
-fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
+fn read_text(source: Arc<str>, now: f64, kind: StoreKind, limits: &RecordLimits) -> Record {
     // MemoryStore checks the stored expiry; a TTL store's TTL is the authority.
     let checks_expiry = kind == StoreKind::Memory;
     let text: &str = &source;
@@ -438,7 +497,7 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
         canonical = Some(read);
         Some(end)
     };
-    let parsed = parse_record_str(text, cookie_key_index, &mut fields, read_canonical, |m| {
+    let parsed = parse_record_str(text, limits, cookie_key_index, &mut fields, read_canonical, |m| {
         in_order &= m.key_span.is_some();
         let slot = match m.value {
             MemberValue::Cookie => {
@@ -454,6 +513,7 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
         };
         in_order &= data.put_read(&m.key, m.key_span, slot);
     });
+    data.finish_read();
     let (cookie, compact) = match parsed {
         Err(e) => return Record::Corrupt(format!("corrupt session record: {e}")),
         // connect-redis's `get` hands `JSON.parse`'s null on as "no session";
@@ -501,12 +561,15 @@ fn read_text(source: Arc<str>, now: f64, kind: StoreKind) -> Record {
 
 impl StoredRecord {
     /// The record as a load by a store of `kind` reads it at `now`.
-    pub(crate) fn read(self, now: f64, kind: StoreKind) -> Record {
+    pub(crate) fn read(self, now: f64, kind: StoreKind, limits: &RecordLimits) -> Record {
+        if self.text.len() > limits.max_bytes {
+            return Record::Corrupt(format!("corrupt session record: longer than {} bytes", limits.max_bytes));
+        }
         match self.session {
             // MemoryStore's rule on the cookie, as reading the text applies it.
             Some(session) if kind == StoreKind::Memory && session.cookie.expired_at(now) => Record::Expired,
             Some(session) => Record::Session { session, original: None },
-            None => read_record(RecordInput::Shared(self.text), now, kind),
+            None => read_record_with(RecordInput::Shared(self.text), now, kind, limits),
         }
     }
 

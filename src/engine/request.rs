@@ -16,7 +16,7 @@ use crate::event::{Event, StoreOperation};
 use crate::guards::{DuplicateCookies, OnLoadError, OnSaveError};
 use crate::ids::IdSource;
 use crate::json::{Map, Value};
-use crate::record::{Record, RecordInput, StoredRecord, read_record};
+use crate::record::{Record, RecordInput, StoredRecord, read_record_with};
 use crate::session::{HashText, Layout, Session, is_object_prototype_name, is_reserved};
 use crate::session_cookie::{Attr, CookieAttr, CookieValue, SessionCookie};
 
@@ -24,6 +24,13 @@ use crate::session_cookie::{Attr, CookieAttr, CookieValue, SessionCookie};
 pub const FAILED_TO_LOAD: &str = "failed to load session";
 /// The message express-session gives when no secret is configured.
 pub const SECRET_REQUIRED: &str = "secret option required for sessions";
+/// Longest `Set-Cookie` value the engine emits, in bytes (RFC 6265 6.1,
+/// 6265bis 5.6: browsers drop a longer cookie).
+pub const MAX_SET_COOKIE_BYTES: usize = 4096;
+/// The [`Action::Error`] a response gets instead of a `Set-Cookie` longer
+/// than [`MAX_SET_COOKIE_BYTES`] (a browser would drop it; the store is
+/// still written, as for any cookie that cannot be serialized).
+pub const SET_COOKIE_TOO_LONG: &str = "Set-Cookie would be longer than 4096 bytes: browsers drop it";
 
 /// The record written at the end of the request: the text, the range whose
 /// removal gives the change-detection text, and where the cookie's value is.
@@ -442,11 +449,11 @@ impl Request {
         let kind = self.facts.store_kind;
         match result {
             LoadResult::Found(bytes) => {
-                let record = read_record(RecordInput::Bytes(bytes), self.now, kind);
+                let record = read_record_with(RecordInput::Bytes(bytes), self.now, kind, &self.config.record_limits);
                 self.loaded(pending, record)
             }
             LoadResult::Stored(record) => {
-                let record = record.read(self.now, kind);
+                let record = record.read(self.now, kind, &self.config.record_limits);
                 self.loaded(pending, record)
             }
             LoadResult::NotFound | LoadResult::Missing { .. } if pending == Pending::MiddlewareLoad => {
@@ -854,11 +861,15 @@ impl Request {
         let as_sent = self.cookie_value.filter(|_| same_id).and_then(|(a, b)| self.facts.cookie.as_deref()?.get(a..b));
         let as_sent = as_sent.filter(|raw| is_uri_component_encoding(raw));
         if let Some(Ok(encoded)) = as_sent.map(std::str::from_utf8) {
-            return Some(session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Encoded(encoded)));
+            let header = session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Encoded(encoded));
+            return Some(
+                header.and_then(|h| if h.len() > MAX_SET_COOKIE_BYTES { Err(SET_COOKIE_TOO_LONG) } else { Ok(h) }),
+            );
         }
         let signature = key.signature(id);
         let value = ["s:", id, ".", signature.as_str()];
-        Some(session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Parts(&value)))
+        let header = session.cookie.serialize(&config.name, config.name_is_token, CookieValue::Parts(&value));
+        Some(header.and_then(|h| if h.len() > MAX_SET_COOKIE_BYTES { Err(SET_COOKIE_TOO_LONG) } else { Ok(h) }))
     }
 
     // ----- the end of the response --------------------------------------
@@ -1228,6 +1239,11 @@ fn verify_value(config: &Config, header: &[u8], (a, b): (usize, usize)) -> Optio
     };
     let signed = value.strip_prefix("s:")?;
     let (key_index, id) = config.keys.iter().enumerate().find_map(|(i, k)| Some((i, k.unsign(signed)?)))?;
+    // Strict mode: an ID the generator could not have made is no session
+    // (never a store key).
+    if !config.accepts_id(id) {
+        return None;
+    }
     // `raw` (ASCII) decoded to "s:" + id + "." + the signing key's
     // signature: if it is also its canonical encoding, a Set-Cookie for `id`
     // carries it as it was sent.
@@ -1326,7 +1342,9 @@ mod tests {
     #[test]
     fn a_touch_with_the_stored_record_stores_what_a_text_touch_would() {
         use crate::{LoadResult, StoreResult};
-        let config = Arc::new(Config::builder().secret("k").max_age(Some(60_000.0)).build().unwrap());
+        let config = Arc::new(
+            Config::builder().secret("k-secret-k-secret-k-secret-k-secret").max_age(Some(60_000.0)).build().unwrap(),
+        );
         let (spanned, searched) = (MemoryStore::new(), MemoryStore::new());
         let first = set_cookie(&config, &spanned, None).unwrap();
         let cookie = first.split(';').next().unwrap().to_string();
@@ -1376,7 +1394,9 @@ mod tests {
 
     #[test]
     fn a_returning_cookie_is_set_in_canonical_form_however_it_was_sent() {
-        let config = Arc::new(Config::builder().secret("k").max_age(Some(60_000.0)).build().unwrap());
+        let config = Arc::new(
+            Config::builder().secret("k-secret-k-secret-k-secret-k-secret").max_age(Some(60_000.0)).build().unwrap(),
+        );
         let store = MemoryStore::new();
         let first = set_cookie(&config, &store, None).unwrap();
         let value = first.split(';').next().unwrap().strip_prefix("connect.sid=").unwrap().to_string();
@@ -1393,7 +1413,13 @@ mod tests {
             assert_eq!(again.split(';').next().unwrap(), format!("connect.sid={value}"), "sent {sent}");
         }
         // Signed with an older key: re-signed with the first.
-        let rotated = Arc::new(Config::builder().secrets(["new", "k"]).max_age(Some(60_000.0)).build().unwrap());
+        let rotated = Arc::new(
+            Config::builder()
+                .secrets(["new-secret-new-secret-new-secret-new", "k-secret-k-secret-k-secret-k-secret"])
+                .max_age(Some(60_000.0))
+                .build()
+                .unwrap(),
+        );
         let resigned = set_cookie(&rotated, &store, Some(&format!("connect.sid={value}"))).unwrap();
         assert_ne!(resigned.split(';').next().unwrap(), format!("connect.sid={value}"));
         let id = plain.strip_prefix("s:").unwrap().rsplit_once('.').unwrap().0;

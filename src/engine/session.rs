@@ -3,6 +3,7 @@
 //! among them; and store records, read and written.
 
 use std::cell::OnceCell;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::json::{self, Map, Value};
@@ -91,6 +92,54 @@ pub(crate) struct Data {
     /// How many times the data changed (every change goes through
     /// [`changed`](Self::changed)): equal counts mean equal data.
     changes: u64,
+    /// Where each named key is, as an offset from the first named entry
+    /// (`index_keys`), once there are more than [`LOOKUP_MIN`]: lookups
+    /// stay logarithmic however many keys a record brings.
+    #[allow(clippy::box_collection)] // one pointer while unused: every value stays small
+    lookup: Option<Box<BTreeMap<String, usize>>>,
+    /// While the record reader fills the data: members it could not put in
+    /// place by appending (a repeated key, an index key out of order) were
+    /// appended as they came, and [`finish_read`](Self::finish_read) puts
+    /// them in JavaScript property order in one pass.
+    reading: Reading,
+}
+
+/// Named keys at which [`Data`] starts keeping an index of them.
+const LOOKUP_MIN: usize = 16;
+
+/// Whether the record reader is filling a [`Data`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Reading {
+    /// Not reading: every change keeps the entries in property order.
+    #[default]
+    No,
+    /// Reading, every entry in place so far.
+    InOrder,
+    /// Reading, entries appended as they came (ordered at the end).
+    Unordered,
+}
+
+impl Drop for Data {
+    /// Drops the values without recursing (a record's values may nest
+    /// hundreds of levels; the host's thread stack may be small).
+    fn drop(&mut self) {
+        for e in self.entries.drain(..) {
+            drop_slot(e.slot);
+        }
+    }
+}
+
+/// Drops a slot's value without recursing ([`json::drop_deep`]).
+fn drop_slot(slot: Slot) {
+    match slot {
+        Slot::Value(v) => json::drop_deep(v),
+        Slot::Text { parsed, .. } => {
+            if let Some(v) = parsed.into_inner() {
+                json::drop_deep(v);
+            }
+        }
+        Slot::Cookie => {}
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -138,10 +187,25 @@ impl Data {
         self
     }
 
+    /// Empty data with room for a few entries.
+    fn empty(source: Option<Arc<str>>) -> Self {
+        Data {
+            source,
+            entries: Vec::with_capacity(4),
+            index_keys: 0,
+            pristine: None,
+            changes: 0,
+            lookup: None,
+            reading: Reading::No,
+        }
+    }
+
     /// Empty data whose entries will point into `source` (the record the
     /// reader fills it from, with [`put_read`](Self::put_read)).
     pub(crate) fn over(source: Arc<str>) -> Self {
-        Data { source: Some(source), entries: Vec::with_capacity(4), ..Data::default() }
+        let mut data = Data::empty(Some(source));
+        data.reading = Reading::InOrder;
+        data
     }
 
     /// Assigns a member the record reader found, as `obj[key] = value`
@@ -157,7 +221,92 @@ impl Data {
             ReadSlot::Text(start, end) => Slot::Text { start, end, parsed: OnceCell::new() },
             ReadSlot::Value(v) => Slot::Value(v),
         };
-        self.put(key_slot, slot, key)
+        match self.reading {
+            Reading::No => self.put(key_slot, slot, key),
+            Reading::Unordered => {
+                self.changed();
+                self.entries.push(Entry { key: key_slot, slot });
+                false
+            }
+            Reading::InOrder => {
+                // Appending keeps the order unless the key is a repeat, or an
+                // index key that belongs before others.
+                let in_place = match json::array_index(key) {
+                    Some(idx) => {
+                        self.index_keys == self.entries.len()
+                            && self.index_keys.checked_sub(1).is_none_or(|last| {
+                                json::array_index(self.key(&self.entries[last])).is_some_and(|l| l < idx)
+                            })
+                    }
+                    None => self.position(key).is_none(),
+                };
+                if in_place {
+                    return self.put(key_slot, slot, key);
+                }
+                self.reading = Reading::Unordered;
+                self.changed();
+                self.lookup = None;
+                self.entries.push(Entry { key: key_slot, slot });
+                false
+            }
+        }
+    }
+
+    /// Ends reading (see [`put_read`](Self::put_read)): entries appended out
+    /// of order are put in JavaScript property order, as assigning them one
+    /// by one would have (a repeated key keeps its first place and its last
+    /// value; index keys first, ascending), in O(n log n).
+    pub(crate) fn finish_read(&mut self) {
+        let reading = std::mem::replace(&mut self.reading, Reading::No);
+        if reading != Reading::Unordered {
+            return;
+        }
+        // Entries by key, then by place: each run of one key starts with
+        // its first place and ends with its last value.
+        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+        order.sort_unstable_by(|&a, &b| self.key(&self.entries[a]).cmp(self.key(&self.entries[b])).then(a.cmp(&b)));
+        let mut keep = vec![true; order.len()];
+        let mut run = 0;
+        for i in 1..=order.len() {
+            let same = i < order.len() && self.key(&self.entries[order[i]]) == self.key(&self.entries[order[run]]);
+            if !same {
+                let (first, last) = (order[run], order[i - 1]);
+                if first != last {
+                    let slot = std::mem::replace(&mut self.entries[last].slot, Slot::Cookie);
+                    drop_slot(std::mem::replace(&mut self.entries[first].slot, slot));
+                    for &later in &order[run + 1..i] {
+                        keep[later] = false;
+                    }
+                }
+                run = i;
+            }
+        }
+        let entries = std::mem::take(&mut self.entries);
+        let mut kept: Vec<Entry> = Vec::with_capacity(entries.len());
+        for (e, keep) in entries.into_iter().zip(keep) {
+            if keep {
+                kept.push(e);
+            } else {
+                drop_slot(e.slot);
+            }
+        }
+        let (mut ordered, named): (Vec<Entry>, Vec<Entry>) =
+            kept.into_iter().partition(|e| json::array_index(self.key(e)).is_some());
+        ordered.sort_by_key(|e| json::array_index(self.key(e)));
+        self.index_keys = ordered.len();
+        ordered.extend(named);
+        self.entries = ordered;
+        self.reindex();
+    }
+
+    /// The named-key index again, after named entries moved.
+    fn reindex(&mut self) {
+        let named = self.entries.len() - self.index_keys;
+        self.lookup = (named > LOOKUP_MIN).then(|| {
+            Box::new(
+                self.entries[self.index_keys..].iter().enumerate().map(|(i, e)| (self.key(e).to_string(), i)).collect(),
+            )
+        });
     }
 
     /// Every change of the data: the text it was read from no longer
@@ -229,8 +378,20 @@ impl Data {
         }
     }
 
+    /// Where `key` is: a binary search among the index keys (kept
+    /// ascending), the index or a short scan among the others.
     fn position(&self, key: &str) -> Option<usize> {
-        self.entries.iter().position(|e| self.key(e) == key)
+        if let Some(idx) = json::array_index(key) {
+            let indexed = &self.entries[..self.index_keys];
+            let at = indexed.partition_point(|e| json::array_index(self.key(e)).is_some_and(|other| other < idx));
+            return (at < self.index_keys && self.key(&self.entries[at]) == key).then_some(at);
+        }
+        match &self.lookup {
+            Some(lookup) => lookup.get(key).map(|&i| self.index_keys + i),
+            None => {
+                self.entries[self.index_keys..].iter().position(|e| self.key(e) == key).map(|i| self.index_keys + i)
+            }
+        }
     }
 
     /// The data keys and values, without the cookie slot.
@@ -240,13 +401,13 @@ impl Data {
 
     /// `session[key]` (`None` for absent keys and the cookie slot).
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find(|e| self.key(e) == key).and_then(|e| self.value(e))
+        self.position(key).and_then(|i| self.value(&self.entries[i]))
     }
 
     /// `JSON.stringify(session[key])`: the record's own text when the value
     /// is still as loaded (no parsing), else the value serialized.
     pub(crate) fn get_json(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
-        let e = self.entries.iter().find(|e| self.key(e) == key)?;
+        let e = &self.entries[self.position(key)?];
         match &e.slot {
             Slot::Cookie => None,
             Slot::Text { start, end, .. } => Some(std::borrow::Cow::Borrowed(self.text(*start, *end))),
@@ -263,7 +424,7 @@ impl Data {
         match self.position(key) {
             Some(i) => {
                 self.changed();
-                self.entries[i].slot = Slot::Value(value);
+                drop_slot(std::mem::replace(&mut self.entries[i].slot, Slot::Value(value)));
             }
             None => {
                 self.put(Key::Owned(key.to_string()), Slot::Value(value), key);
@@ -275,8 +436,14 @@ impl Data {
     /// order (not a repeat, not moved ahead as an index key).
     fn put(&mut self, key: Key, slot: Slot, key_str: &str) -> bool {
         self.changed();
-        if let Some(i) = self.position(key_str) {
-            self.entries[i].slot = slot;
+        // An index key past the last one (the usual order) is new.
+        let past_last = json::array_index(key_str).is_some_and(|idx| {
+            self.index_keys
+                .checked_sub(1)
+                .is_none_or(|l| json::array_index(self.key(&self.entries[l])).is_some_and(|l| l < idx))
+        });
+        if !past_last && let Some(i) = self.position(key_str) {
+            drop_slot(std::mem::replace(&mut self.entries[i].slot, slot));
             return false;
         }
         let entry = Entry { key, slot };
@@ -290,7 +457,13 @@ impl Data {
                 appended
             }
             None => {
+                if let Some(lookup) = &mut self.lookup {
+                    lookup.insert(key_str.to_string(), self.entries.len() - self.index_keys);
+                }
                 self.entries.push(entry);
+                if self.lookup.is_none() && self.entries.len() - self.index_keys > LOOKUP_MIN {
+                    self.reindex();
+                }
                 true
             }
         }
@@ -300,10 +473,12 @@ impl Data {
     pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position(key)?;
         self.changed();
+        let entry = self.entries.remove(i);
         if i < self.index_keys {
             self.index_keys -= 1;
+        } else if self.lookup.is_some() {
+            self.reindex();
         }
-        let entry = self.entries.remove(i);
         match entry.slot {
             Slot::Cookie => None,
             Slot::Value(v) => Some(v),
@@ -347,8 +522,15 @@ impl Data {
         let kept: Vec<bool> =
             self.entries.iter().map(|e| matches!(e.slot, Slot::Cookie) || keep(self.key(e))).collect();
         self.index_keys -= kept[..index_keys].iter().filter(|k| !**k).count();
-        let mut flags = kept.into_iter();
-        self.entries.retain(|_| flags.next().unwrap_or(true));
+        let entries = std::mem::take(&mut self.entries);
+        for (e, keep) in entries.into_iter().zip(kept) {
+            if keep {
+                self.entries.push(e);
+            } else {
+                drop_slot(e.slot);
+            }
+        }
+        self.reindex();
     }
 
     /// Writes the entries as a JSON object, the cookie slot by `cookie`
@@ -433,7 +615,7 @@ fn parse_canonical(text: &str) -> Value {
             Value::Number(b.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')) as f64)
         }
         [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => Value::String(text[1..text.len() - 1].to_string()),
-        _ => json::from_str(text).unwrap_or(Value::Null),
+        _ => json::from_str_unbounded(text).unwrap_or(Value::Null),
     }
 }
 
@@ -509,7 +691,7 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) fn new(cookie: SessionCookie) -> Self {
-        let data = Data { entries: Vec::with_capacity(4), ..Data::default() }.with_cookie_slot();
+        let data = Data::empty(None).with_cookie_slot();
         Session { data, cookie }
     }
 
@@ -1025,6 +1207,31 @@ mod tests {
                     return Err(proptest::test_runner::TestCaseError::fail(format!("{e}: {text}")));
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// Records of any key order (repeats, index keys in any order, past
+        /// the size at which keys are indexed) read as `JSON.parse` orders
+        /// them, and a key looked up after reading is found.
+        #[test]
+        fn records_read_in_javascript_property_order(
+            keys in proptest::collection::vec(0..60usize, 0..80),
+            cookie_at in 0..80usize,
+        ) {
+            let c = r#""cookie":{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"}"#;
+            let key = |i: usize| if i.is_multiple_of(2) { (i / 2).to_string() } else { format!("k{}", i / 2) };
+            let mut members: Vec<String> = keys.iter().enumerate().map(|(n, &k)| format!("\"{}\":{n}", key(k))).collect();
+            members.insert(cookie_at.min(members.len()), c.to_string());
+            let text = format!("{{{}}}", members.join(","));
+            let s = loaded(&text);
+            let expected = json::to_string(&json::from_str(&text).expect("test record"));
+            proptest::prop_assert_eq!(s.to_record(), expected);
+            for &k in &keys {
+                proptest::prop_assert!(s.data.get(&key(k)).is_some(), "{}", key(k));
+                proptest::prop_assert!(s.data.contains_key(&key(k)));
+            }
+            proptest::prop_assert!(!s.data.contains_key("zz") && !s.data.contains_key("99"));
         }
     }
 

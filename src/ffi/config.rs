@@ -220,7 +220,7 @@ pub unsafe extern "C" fn libsession_config_builder_free(builder: *mut libsession
 /// # Returns
 /// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER` (`builder` or `config_out` NULL);
 /// or a configuration code (`NO_SECRET`, `EMPTY_SECRET`, `TOO_MANY_SECRETS`,
-/// `INVALID_NAME`, `INVALID_DOMAIN`, `INVALID_PATH`, `INVALID_SAME_SITE`,
+/// `SHORT_SECRET`, `INVALID_NAME`, `INVALID_DOMAIN`, `INVALID_PATH`, `INVALID_SAME_SITE`,
 /// `INVALID_PRIORITY`, `INVALID_SECURE`, `INVALID_MAX_AGE`,
 /// `SAME_SITE_NONE_WITHOUT_SECURE`, `INVALID_OPTION`). The code is the only
 /// report: the builder is gone.
@@ -313,12 +313,14 @@ pub unsafe extern "C" fn libsession_config_builder_set_name(
 /// Adds a signing secret. Call it once per secret, newest first: the first
 /// secret added signs new cookies and every one verifies incoming cookies
 /// (secret rotation). The first call replaces any secrets the builder started
-/// with (from express options); later calls append. At most 16.
+/// with (from express options); later calls append. Strict mode takes at
+/// most 8 (`TOO_MANY_SECRETS`), each at least 32 bytes (`SHORT_SECRET`).
 ///
 /// # Parameters
-/// `builder`; `secret`, `secret_len`: the secret's bytes (any bytes; at least
-/// 32 bytes of entropy recommended). An empty secret is rejected by `_build`
-/// in strict mode.
+/// `builder`; `secret`, `secret_len`: the secret's bytes (any bytes: 32
+/// random bytes from a CSPRNG are right). An empty secret is rejected by
+/// `_build` in every mode (`EMPTY_SECRET`): an empty HMAC key would let
+/// anyone sign session cookies.
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK` or `NULL_PARAMETER`.
@@ -713,7 +715,8 @@ pub unsafe extern "C" fn libsession_config_builder_set_cookie_limits(
 }
 
 /// Turns express compatibility mode on or off: when on, `_build` accepts
-/// what express-session accepts (an empty secret list, unserializable cookie
+/// what express-session accepts (no secret at all, short secrets and any
+/// number of them, unserializable cookie
 /// attributes) and problems are reported where express-session reports them,
 /// when the `Set-Cookie` header is written.
 ///

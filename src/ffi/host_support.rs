@@ -241,6 +241,8 @@ fn result_name(r: libsession_result) -> &'static std::ffi::CStr {
         R::InvalidUnset => c"INVALID_UNSET",
         R::SameSiteNoneWithoutSecure => c"SAME_SITE_NONE_WITHOUT_SECURE",
         R::InvalidOption => c"INVALID_OPTION",
+        R::ShortSecret => c"SHORT_SECRET",
+        R::InvalidPrefix => c"INVALID_PREFIX",
     }
 }
 

@@ -1414,7 +1414,7 @@ mod tests {
         // SAFETY: valid out-pointers and a 6-byte secret.
         unsafe {
             assert_eq!(libsession_config_builder_new(&mut b), 0);
-            assert_eq!(libsession_config_builder_add_secret(b, b"secret".as_ptr(), 6), 0);
+            assert_eq!(libsession_config_builder_add_secret(b, b"0123456789abcdef0123456789abcdef".as_ptr(), 32), 0);
             assert_eq!(libsession_config_builder_build(b, &mut c), 0);
         }
         c

@@ -93,9 +93,9 @@ pub enum libsession_result {
     // ----- 200-299: configuration (from building a config) -----
     /// No secret was given.
     NoSecret = 200,
-    /// A secret is empty.
+    /// A secret is empty (refused in every mode: an empty HMAC key signs for anyone).
     EmptySecret = 201,
-    /// More than 16 secrets (strict mode; express compatibility takes any number).
+    /// More than 8 secrets (strict mode; express compatibility takes any number).
     TooManySecrets = 202,
     /// The cookie name is not an RFC 6265 token.
     InvalidName = 203,
@@ -117,6 +117,12 @@ pub enum libsession_result {
     SameSiteNoneWithoutSecure = 211,
     /// An express option has the wrong JSON type, or is unknown.
     InvalidOption = 212,
+    /// A secret is shorter than 32 bytes (strict mode; express compatibility
+    /// takes any non-empty secret).
+    ShortSecret = 213,
+    /// A `__Secure-` or `__Host-` cookie name without the attributes its
+    /// prefix requires (strict mode).
+    InvalidPrefix = 214,
 }
 
 impl From<Error> for libsession_result {
@@ -150,6 +156,8 @@ impl From<ConfigError> for libsession_result {
             ConfigError::InvalidUnset => libsession_result::InvalidUnset,
             ConfigError::SameSiteNoneWithoutSecure => libsession_result::SameSiteNoneWithoutSecure,
             ConfigError::InvalidOption => libsession_result::InvalidOption,
+            ConfigError::ShortSecret => libsession_result::ShortSecret,
+            ConfigError::InvalidPrefix => libsession_result::InvalidPrefix,
         }
     }
 }
@@ -202,6 +210,8 @@ from_u32!(libsession_result {
     InvalidUnset,
     SameSiteNoneWithoutSecure,
     InvalidOption,
+    ShortSecret,
+    InvalidPrefix,
 });
 
 impl libsession_result {
@@ -226,8 +236,16 @@ impl libsession_result {
             libsession_result::UnknownCookieAttribute => c"unknown cookie attribute",
             libsession_result::InvalidCookieValue => c"invalid value for the session cookie",
             libsession_result::NoSecret => c"secret option required: give at least one secret",
-            libsession_result::EmptySecret => c"a secret is empty",
-            libsession_result::TooManySecrets => c"too many secrets",
+            libsession_result::EmptySecret => c"a secret is empty: anyone could sign session cookies with an empty key",
+            libsession_result::TooManySecrets => {
+                c"more than 8 secrets: each one is tried on every request; keep the newest few (strict mode)"
+            }
+            libsession_result::InvalidPrefix => {
+                c"a __Secure- or __Host- cookie needs Secure always on, and __Host- also Path=/ and no Domain (browsers drop it otherwise)"
+            }
+            libsession_result::ShortSecret => {
+                c"a secret is shorter than 32 bytes: strict mode wants at least 32 random bytes so that the key cannot be guessed"
+            }
             libsession_result::InvalidName => c"cookie name is not a valid token",
             libsession_result::InvalidDomain => c"cookie domain is invalid",
             libsession_result::InvalidPath => c"cookie path is invalid",

@@ -15,7 +15,7 @@
 //! # use session::{Action, Config, MemoryStore, Request, SeededIds, UnixMillis};
 //! # use session::async_driver::drive;
 //! # let run = async {
-//! let config = Arc::new(Config::builder().secret("keyboard cat").build()?);
+//! let config = Arc::new(Config::builder().secret("keyboard cat keyboard cat keyboard cat").build()?);
 //! let store = MemoryStore::new();
 //! let now = 1_700_000_000_000_i64;
 //! let mut req = Request::new(config, UnixMillis(now as u64), SeededIds::new(&[1; 32]));
@@ -555,7 +555,7 @@ mod tests {
     }
 
     fn config() -> Arc<Config> {
-        Arc::new(Config::builder().secret("s").max_age(Some(60_000.0)).build().unwrap())
+        Arc::new(Config::builder().secret("0123456789abcdef0123456789abcdef").max_age(Some(60_000.0)).build().unwrap())
     }
 
     #[test]

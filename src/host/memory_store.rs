@@ -296,7 +296,9 @@ mod tests {
 
     /// One request through `poll`: the handler's step, then the Set-Cookie.
     fn request(store: &MemoryStore, cookie: Option<&str>, now: i64, handler: impl FnOnce(&mut Request)) -> String {
-        let config = Arc::new(Config::builder().secret("s").max_age(Some(60_000.0)).build().unwrap());
+        let config = Arc::new(
+            Config::builder().secret("0123456789abcdef0123456789abcdef").max_age(Some(60_000.0)).build().unwrap(),
+        );
         let mut req = Request::new(config, UnixMillis(now as u64), SeededIds::new(&[7; 32]));
         if let Some(c) = cookie {
             req.add_cookie_header(c.as_bytes()).unwrap();
@@ -343,7 +345,9 @@ mod tests {
         assert_eq!(first, second);
         // A handed-over session past its cookie's expiry is no session (the
         // store's rule, as reading the text applies it).
-        let config = Arc::new(Config::builder().secret("s").max_age(Some(60_000.0)).build().unwrap());
+        let config = Arc::new(
+            Config::builder().secret("0123456789abcdef0123456789abcdef").max_age(Some(60_000.0)).build().unwrap(),
+        );
         let mut req = Request::new(config, UnixMillis(1_000_000), SeededIds::new(&[8; 32]));
         req.add_cookie_header(cookie.as_bytes()).unwrap();
         assert_eq!(req.poll_action().unwrap(), Action::Load { id: &sid });

@@ -21,7 +21,7 @@
 //!     format!("views: {views}")
 //! }
 //!
-//! let config = Arc::new(Config::builder().secret("keyboard cat").max_age(Some(60_000.0)).build().unwrap());
+//! let config = Arc::new(Config::builder().secret("keyboard cat keyboard cat keyboard cat").max_age(Some(60_000.0)).build().unwrap());
 //! let app: Router = Router::new().route("/", get(count)).layer(SessionLayer::new(config, MemoryStore::new()));
 //! # let _ = app;
 //! ```

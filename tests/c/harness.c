@@ -321,7 +321,7 @@ const libsession_config *simple_config(void) {
     if (libsession_config_builder_new(&b) != LIBSESSION_RESULT_OK) {
         abort();
     }
-    if (libsession_config_builder_add_secret(b, S("keyboard cat")) != LIBSESSION_RESULT_OK) {
+    if (libsession_config_builder_add_secret(b, S("keyboard cat keyboard cat keyboard cat")) != LIBSESSION_RESULT_OK) {
         abort();
     }
     if (libsession_config_builder_set_max_age(b, true, 60000) != LIBSESSION_RESULT_OK) {

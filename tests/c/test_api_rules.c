@@ -174,7 +174,7 @@ static void test_browser_session_ttl(void) {
     int64_t at = 5;
     bool has = true;
     CHECK_OK(libsession_config_builder_new(&b));
-    CHECK_OK(libsession_config_builder_add_secret(b, S("keyboard cat")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("keyboard cat keyboard cat keyboard cat")));
     CHECK_OK(libsession_config_builder_build(b, &cfg));
     store_init(&s);
     req = ready(cfg, &s, NOW, NULL);

@@ -100,7 +100,7 @@ static void test_null_builder_arguments(void) {
     /* build: NULL builder; NULL out-parameter (the builder is consumed anyway). */
     CHECK_RC(libsession_config_builder_build(NULL, &cfg_untouched), NULLP);
     CHECK(cfg_untouched == (const libsession_config *)&b);
-    CHECK_OK(libsession_config_builder_add_secret(b, S("secret")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcdef")));
     CHECK_RC(libsession_config_builder_build(b, NULL), NULLP);
     b = NULL; /* consumed: valgrind and ASAN see a use or a leak otherwise */
 
@@ -285,7 +285,7 @@ static void test_invalid_enum_values(void) {
     CHECK_RC(libsession_config_builder_set_priority(b, 4), INVAL);
     CHECK(builder_error_has(b, "4 is not a valid libsession_priority"));
     /* The builder is still usable, with its defaults. */
-    CHECK_OK(libsession_config_builder_add_secret(b, S("s")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcdef")));
     CHECK_OK(libsession_config_builder_build(b, &cfg));
 
     req = ready_request(cfg);
@@ -365,7 +365,7 @@ static void test_wrong_call_order(void) {
 
     /* A stored session "fixed", and its cookie. */
     req = new_request(cfg, NOW, NULL);
-    CHECK_OK(libsession_request_push_session_id(req, S("fixed")));
+    CHECK_OK(libsession_request_push_session_id(req, S("fixed-session-id-fixed-session-id")));
     CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
     CHECK_OK(libsession_request_set_json(req, S("k"), S("1")));
     CHECK_OK(libsession_request_finish(req));
@@ -380,7 +380,7 @@ static void test_wrong_call_order(void) {
     }
     CHECK_OK(libsession_request_poll_action(req, &kind));
     CHECK(kind == LIBSESSION_ACTION_LOAD);
-    CHECK(str_eq(act_id(req), "fixed"));
+    CHECK(str_eq(act_id(req), "fixed-session-id-fixed-session-id"));
     CHECK_RC(libsession_request_increment(req, S("k"), &d), LIBSESSION_RESULT_WRONG_PHASE);
     CHECK(d == -1);
     libsession_request_free(req);
@@ -428,7 +428,7 @@ static void test_invalid_utf8(void) {
     CHECK_RC(libsession_config_builder_set_cookie_path(b, S("/\xe2\x82")), LIBSESSION_RESULT_INVALID_UTF8);
     CHECK_RC(libsession_config_builder_set_cookie_domain(b, S("\xc0\xaf.example")), LIBSESSION_RESULT_INVALID_UTF8);
     /* Secrets are bytes: any bytes are fine. */
-    CHECK_OK(libsession_config_builder_add_secret(b, S("\xff\xfe\x00\x01")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("\xff\xfe\x00\x01\xff\xfe\x00\x01\xff\xfe\x00\x01\xff\xfe\x00\x01\xff\xfe\x00\x01\xff\xfe\x00\x01\xff\xfe\x00\x01\xff\xfe\x00\x01")));
     CHECK_OK(libsession_config_builder_build(b, &cfg));
     b = NULL;
     {
@@ -536,7 +536,7 @@ static void test_session_conditions(void) {
     outcome o;
     store_init(&s);
     memset(&o, 0, sizeof o);
-    CHECK_OK(libsession_config_builder_add_secret(b, S("s")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcdef")));
     CHECK_OK(libsession_config_builder_set_cookie_path(b, S("/app")));
     CHECK_OK(libsession_config_builder_set_max_age(b, true, 1000));
     CHECK_OK(libsession_config_builder_build(b, &cfg));
@@ -618,25 +618,34 @@ static void test_config_errors(void) {
     CHECK_OK(libsession_config_builder_add_secret(b, NULL, 0));
     CHECK_RC(libsession_config_builder_build(b, &untouched), LIBSESSION_RESULT_EMPTY_SECRET);
     b = builder();
-    for (i = 0; i < 17; i++) {
-        CHECK_OK(libsession_config_builder_add_secret(b, S("s")));
+    for (i = 0; i < 9; i++) {
+        CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcdef")));
     }
     CHECK_RC(libsession_config_builder_build(b, &untouched), LIBSESSION_RESULT_TOO_MANY_SECRETS);
+    /* Strict mode: each secret at least 32 bytes; an empty one is refused in every mode. */
     b = builder();
-    CHECK_OK(libsession_config_builder_add_secret(b, S("s")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcde")));
+    CHECK_RC(libsession_config_builder_build(b, &untouched), LIBSESSION_RESULT_SHORT_SECRET);
+    CHECK(strstr(libsession_result_str(LIBSESSION_RESULT_SHORT_SECRET), "32 bytes") != NULL);
+    CHECK_OK(libsession_config_builder_new_express(&b));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("keyboard cat")));
+    CHECK_OK(libsession_config_builder_add_secret(b, NULL, 0));
+    CHECK_RC(libsession_config_builder_build(b, &untouched), LIBSESSION_RESULT_EMPTY_SECRET);
+    b = builder();
+    CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcdef")));
     CHECK_OK(libsession_config_builder_set_name(b, S("a b")));
     CHECK_RC(libsession_config_builder_build(b, &untouched), LIBSESSION_RESULT_INVALID_NAME);
     b = builder();
-    CHECK_OK(libsession_config_builder_add_secret(b, S("s")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcdef")));
     CHECK_OK(libsession_config_builder_set_cookie_domain(b, S("bad domain")));
     CHECK_RC(libsession_config_builder_build(b, &untouched), LIBSESSION_RESULT_INVALID_DOMAIN);
     b = builder();
-    CHECK_OK(libsession_config_builder_add_secret(b, S("s")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcdef")));
     CHECK_OK(libsession_config_builder_set_cookie_path(b, S("/a;b")));
     CHECK_RC(libsession_config_builder_build(b, &untouched), LIBSESSION_RESULT_INVALID_PATH);
     b = builder();
-    CHECK_OK(libsession_config_builder_add_secret(b, S("s")));
-    CHECK_OK(libsession_config_builder_add_secret(b, S("s")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcdef")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcdef")));
     CHECK_OK(libsession_config_builder_set_same_site(b, LIBSESSION_SAME_SITE_NONE));
     CHECK_OK(libsession_config_builder_set_secure(b, LIBSESSION_SECURE_NEVER));
     CHECK_RC(libsession_config_builder_build(b, &untouched), LIBSESSION_RESULT_SAME_SITE_NONE_WITHOUT_SECURE);
@@ -660,7 +669,7 @@ static void test_config_errors(void) {
 
     /* express compatibility accepts what express-session accepts. */
     b = builder();
-    CHECK_OK(libsession_config_builder_add_secret(b, S("s")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("0123456789abcdef0123456789abcdef")));
     CHECK_OK(libsession_config_builder_set_name(b, S("a b")));
     CHECK_OK(libsession_config_builder_set_express_compat(b, true));
     untouched = NULL;
@@ -694,7 +703,8 @@ static void test_result_codes(void) {
         LIBSESSION_RESULT_INVALID_NAME, LIBSESSION_RESULT_INVALID_DOMAIN, LIBSESSION_RESULT_INVALID_PATH,
         LIBSESSION_RESULT_INVALID_SAME_SITE, LIBSESSION_RESULT_INVALID_PRIORITY, LIBSESSION_RESULT_INVALID_SECURE,
         LIBSESSION_RESULT_INVALID_MAX_AGE, LIBSESSION_RESULT_INVALID_UNSET,
-        LIBSESSION_RESULT_SAME_SITE_NONE_WITHOUT_SECURE, LIBSESSION_RESULT_INVALID_OPTION};
+        LIBSESSION_RESULT_SAME_SITE_NONE_WITHOUT_SECURE, LIBSESSION_RESULT_INVALID_OPTION,
+        LIBSESSION_RESULT_SHORT_SECRET, LIBSESSION_RESULT_INVALID_PREFIX};
     const char *unknown = libsession_result_str(99999);
     size_t i;
     CHECK(LIBSESSION_RESULT_OK == 0);

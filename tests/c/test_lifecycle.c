@@ -361,15 +361,15 @@ static void test_secret_rotation(void) {
     store_init(&s);
 
     CHECK_OK(libsession_config_builder_new(&b));
-    CHECK_OK(libsession_config_builder_add_secret(b, S("old secret")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("old secret old secret old secret!")));
     CHECK_OK(libsession_config_builder_build(b, &old_cfg));
     CHECK_OK(libsession_config_builder_new(&b));
-    CHECK_OK(libsession_config_builder_add_secret(b, S("new secret")));
-    CHECK_OK(libsession_config_builder_add_secret(b, S("old secret")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("new secret new secret new secret!")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("old secret old secret old secret!")));
     CHECK_OK(libsession_config_builder_set_rolling(b, true));
     CHECK_OK(libsession_config_builder_build(b, &rotated));
     CHECK_OK(libsession_config_builder_new(&b));
-    CHECK_OK(libsession_config_builder_add_secret(b, S("new secret")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("new secret new secret new secret!")));
     CHECK_OK(libsession_config_builder_build(b, &new_only));
 
     /* A session under the old secret. */
@@ -429,7 +429,7 @@ static void test_every_config_option(void) {
 
     CHECK_OK(libsession_config_builder_new(&b));
     CHECK_OK(libsession_config_builder_set_name(b, S("sid")));
-    CHECK_OK(libsession_config_builder_add_secret(b, S("s3cret")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("s3cret s3cret s3cret s3cret s3cret")));
     CHECK_OK(libsession_config_builder_set_resave(b, true));
     CHECK_OK(libsession_config_builder_set_save_uninitialized(b, true));
     CHECK_OK(libsession_config_builder_set_rolling(b, true));
@@ -522,7 +522,7 @@ static void test_every_config_option(void) {
     /* proxy=false ignores X-Forwarded-Proto even with trust_proxy. */
     libsession_config_free(cfg);
     CHECK_OK(libsession_config_builder_new(&b));
-    CHECK_OK(libsession_config_builder_add_secret(b, S("s3cret")));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("s3cret s3cret s3cret s3cret s3cret")));
     CHECK_OK(libsession_config_builder_set_proxy(b, LIBSESSION_TRISTATE_FALSE));
     CHECK_OK(libsession_config_builder_set_trust_proxy(b, true));
     CHECK_OK(libsession_config_builder_set_same_site(b, LIBSESSION_SAME_SITE_AUTO));

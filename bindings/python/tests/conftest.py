@@ -22,7 +22,7 @@ except ImportError as e:  # not installed: use the source tree
 import libsession as ls  # noqa: E402
 
 NOW = 1_700_000_000_000
-SECRET = "keyboard cat"
+SECRET = "keyboard cat keyboard cat keyboard cat"
 
 
 @pytest.fixture

@@ -93,17 +93,17 @@ def test_partitioned_and_priority_unset():
 
 def test_secret_rotation():
     store = ls.MemoryStore(clock=lambda: NOW)
-    with ls.Config(secrets=[b"old secret"], max_age=60_000) as old:
+    with ls.Config(secrets=[b"old secret old secret old secret!"], max_age=60_000) as old:
         (c,) = cookie_of(old, store)
     value = c.split(";")[0]
-    with ls.Config(secrets=["new secret", b"old secret"], max_age=60_000) as rotated:
+    with ls.Config(secrets=["new secret new secret new secret!", b"old secret old secret old secret!"], max_age=60_000) as rotated:
         with ls.Request(rotated, now_ms=NOW, cookie=value) as r:
             out = r.run(store, lambda r: r.session.increment("a"))
             assert r.cookie_session_id is not None  # verified with the old secret
         (c2,) = out.set_cookie
         assert c2.split(".")[0] == value.split(".")[0]  # same session id
         assert c2.split(";")[0] != value  # re-signed with the newest secret
-    with ls.Config(secret="new secret") as only_new:
+    with ls.Config(secret="new secret new secret new secret!") as only_new:
         with ls.Request(only_new, now_ms=NOW, cookie=value) as r:
             r.run(store)
             assert r.cookie_session_id is None  # the old signature no longer verifies
@@ -239,28 +239,28 @@ def test_from_express_options():
         ({"secrets": "abc"}, TypeError),
         ({"secrets": []}, ValueError),
         ({"secrets": ["a", 1]}, TypeError),
-        ({"secret": "s", "name": b"sid"}, TypeError),
-        ({"secret": "s", "resave": 1}, TypeError),
-        ({"secret": "s", "rolling": None}, TypeError),
-        ({"secret": "s", "unset": "drop"}, ValueError),
-        ({"secret": "s", "unset": True}, TypeError),
-        ({"secret": "s", "proxy": "yes"}, TypeError),
-        ({"secret": "s", "secure": "always"}, ValueError),
-        ({"secret": "s", "secure": 1.0}, TypeError),
-        ({"secret": "s", "max_age": "1000"}, TypeError),
-        ({"secret": "s", "max_age": True}, TypeError),
-        ({"secret": "s", "max_age": math.inf}, ValueError),
-        ({"secret": "s", "max_age": math.nan}, ValueError),
-        ({"secret": "s", "same_site": "Lax"}, ValueError),
-        ({"secret": "s", "same_site": 1}, TypeError),
-        ({"secret": "s", "partitioned": "no"}, TypeError),
-        ({"secret": "s", "priority": "urgent"}, ValueError),
-        ({"secret": "s", "priority": 1}, TypeError),
-        ({"secret": "s", "cookie_max_pairs": -1}, ValueError),
-        ({"secret": "s", "cookie_max_header_bytes": "1"}, TypeError),
-        ({"secret": "s", "cookie_path": None}, TypeError),
-        ({"secret": "s", "colour": "blue"}, TypeError),
-        ({"secret": "s", "express_defaults": "yes"}, TypeError),
+        ({"secret": SECRET, "name": b"sid"}, TypeError),
+        ({"secret": SECRET, "resave": 1}, TypeError),
+        ({"secret": SECRET, "rolling": None}, TypeError),
+        ({"secret": SECRET, "unset": "drop"}, ValueError),
+        ({"secret": SECRET, "unset": True}, TypeError),
+        ({"secret": SECRET, "proxy": "yes"}, TypeError),
+        ({"secret": SECRET, "secure": "always"}, ValueError),
+        ({"secret": SECRET, "secure": 1.0}, TypeError),
+        ({"secret": SECRET, "max_age": "1000"}, TypeError),
+        ({"secret": SECRET, "max_age": True}, TypeError),
+        ({"secret": SECRET, "max_age": math.inf}, ValueError),
+        ({"secret": SECRET, "max_age": math.nan}, ValueError),
+        ({"secret": SECRET, "same_site": "Lax"}, ValueError),
+        ({"secret": SECRET, "same_site": 1}, TypeError),
+        ({"secret": SECRET, "partitioned": "no"}, TypeError),
+        ({"secret": SECRET, "priority": "urgent"}, ValueError),
+        ({"secret": SECRET, "priority": 1}, TypeError),
+        ({"secret": SECRET, "cookie_max_pairs": -1}, ValueError),
+        ({"secret": SECRET, "cookie_max_header_bytes": "1"}, TypeError),
+        ({"secret": SECRET, "cookie_path": None}, TypeError),
+        ({"secret": SECRET, "colour": "blue"}, TypeError),
+        ({"secret": SECRET, "express_defaults": "yes"}, TypeError),
     ],
 )
 def test_bad_options_raise_in_python(kwargs, exc):
@@ -274,10 +274,13 @@ def test_bad_options_raise_in_python(kwargs, exc):
     [
         ({}, ls.Result.NO_SECRET),
         ({"secret": ""}, ls.Result.EMPTY_SECRET),
-        ({"secrets": [f"s{i}" for i in range(17)]}, ls.Result.TOO_MANY_SECRETS),
-        ({"secret": "s", "name": "bad name"}, ls.Result.INVALID_NAME),
-        ({"secret": "s", "cookie_path": "/a;b"}, ls.Result.INVALID_PATH),
-        ({"secret": "s", "same_site": "none", "secure": False}, ls.Result.SAME_SITE_NONE_WITHOUT_SECURE),
+        ({"secrets": [SECRET] * 9}, ls.Result.TOO_MANY_SECRETS),
+        ({"secret": "s" * 31}, ls.Result.SHORT_SECRET),
+        ({"secrets": [SECRET, ""]}, ls.Result.EMPTY_SECRET),
+        ({"secret": "", "express_defaults": True}, ls.Result.EMPTY_SECRET),
+        ({"secret": SECRET, "name": "bad name"}, ls.Result.INVALID_NAME),
+        ({"secret": SECRET, "cookie_path": "/a;b"}, ls.Result.INVALID_PATH),
+        ({"secret": SECRET, "same_site": "none", "secure": False}, ls.Result.SAME_SITE_NONE_WITHOUT_SECURE),
     ],
 )
 def test_options_the_library_rejects(kwargs, code):
@@ -288,5 +291,5 @@ def test_options_the_library_rejects(kwargs, code):
 
 
 def test_repr_hides_secrets():
-    with ls.Config(secret="hunter2-super-secret") as cfg:
+    with ls.Config(secret="hunter2-super-secret-hunter2-super-secret") as cfg:
         assert "hunter2" not in repr(cfg)

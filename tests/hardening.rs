@@ -1,0 +1,428 @@
+//! Hardening: records read in linear time whatever their shape, limits
+//! that make oversized records corrupt, and deep records on small stacks.
+
+use std::sync::Arc;
+
+use session::{Action, Config, LoadResult, Request, SeededIds, StoreResult, UnixMillis};
+
+const NOW: u64 = 1_700_000_000_000;
+
+/// A session ID of the generator's shape (43 base64url characters).
+const ID: &str = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE";
+
+/// The tests of this file run one at a time: the scaling test compares
+/// times, which other tests running beside it would disturb.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn config() -> Arc<Config> {
+    Arc::new(
+        Config::builder()
+            .secret("keyboard cat keyboard cat keyboard cat")
+            .max_age(Some(60_000.0))
+            .build()
+            .expect("config"),
+    )
+}
+
+fn cookie_for(config: &Arc<Config>, id: &str) -> String {
+    let mut req = Request::new(config.clone(), UnixMillis(NOW), SeededIds::new(&[1; 32]));
+    req.push_session_id(id);
+    assert_eq!(req.poll_action().unwrap(), Action::Ready);
+    req.set("x", session::Value::Bool(true)).unwrap();
+    req.finish().unwrap();
+    loop {
+        match req.poll_action().unwrap() {
+            Action::SetCookie { value } => return value.split(';').next().unwrap().to_string(),
+            Action::Save { .. } => req.handle_store_result(StoreResult::Ok).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// Loads `record`, reads every value, changes one and saves: whether the
+/// record was a session (`false`: the request failed as corrupt).
+fn load_read_save(config: &Arc<Config>, cookie: &str, record: &str) -> bool {
+    let mut req = Request::new(config.clone(), UnixMillis(NOW), SeededIds::new(&[2; 32]));
+    req.add_cookie_header(cookie.as_bytes()).unwrap();
+    assert!(matches!(req.poll_action().unwrap(), Action::Load { .. }));
+    req.handle_load(LoadResult::Found(record.as_bytes())).unwrap();
+    match req.poll_action().unwrap() {
+        Action::Ready => {}
+        Action::Failed { .. } => return false,
+        other => panic!("{other:?}"),
+    }
+    // Every value read (parsed), and the first and last looked up by key.
+    let keys: Vec<String> = req.data().unwrap().map(|(k, v)| format!("{k}{}", v.to_json().len())).collect();
+    for k in [keys.first(), keys.last()].into_iter().flatten() {
+        let _ = req.get_json(k);
+    }
+    req.set("changed", session::Value::Bool(true)).unwrap();
+    req.finish().unwrap();
+    loop {
+        match req.poll_action().unwrap() {
+            Action::Save { .. } | Action::Touch { .. } => req.handle_store_result(StoreResult::Ok).unwrap(),
+            Action::Done => return true,
+            _ => {}
+        }
+    }
+}
+
+const COOKIE: &str =
+    r#""cookie":{"originalMaxAge":60000,"expires":"2033-11-14T23:13:20.000Z","httpOnly":true,"path":"/"}"#;
+
+/// `{"cookie":…,` + `body` + `}`.
+fn record(body: &str) -> String {
+    if body.is_empty() { format!("{{{COOKIE}}}") } else { format!("{{{COOKIE},{body}}}") }
+}
+
+/// Members `"<key(i)>":<i>` for i in 0..n, joined with commas.
+fn members(n: usize, key: impl Fn(usize) -> String) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("\"{}\":{i}", key(i)));
+    }
+    out
+}
+
+/// How many members make about `size` bytes of `members(n, key)` (sizes
+/// grow with the digits of `i`, so searched).
+fn count_for(size: usize, key: impl Fn(usize, usize) -> String) -> usize {
+    let (mut lo, mut hi) = (1, size);
+    while lo < hi {
+        let n = (lo + hi) / 2;
+        if members(n, |i| key(i, n)).len() < size { lo = n + 1 } else { hi = n }
+    }
+    lo
+}
+
+/// The record shapes the security probe found quadratic, of `size` bytes
+/// of members each (give or take a member).
+fn shapes(size: usize) -> Vec<(&'static str, String)> {
+    let named = |i: usize, _| format!("k{i}");
+    let ascending = |i: usize, _| i.to_string();
+    let descending = |i: usize, n: usize| (n - i).to_string();
+    let repeated = |i: usize, _| format!("k{}", i % 7);
+    let shape = |key: &dyn Fn(usize, usize) -> String| {
+        let n = count_for(size, key);
+        members(n, |i| key(i, n))
+    };
+    vec![
+        ("flat keys", record(&shape(&named))),
+        ("nested keys", record(&format!("\"a\":{{{}}}", shape(&named)))),
+        ("ascending index keys", record(&shape(&ascending))),
+        ("descending index keys", record(&shape(&descending))),
+        ("nested descending index keys", record(&format!("\"a\":{{{}}}", shape(&descending)))),
+        ("repeated keys", record(&shape(&repeated))),
+    ]
+}
+
+/// The CPU time this thread has used, in seconds (time the machine spent
+/// on other processes does not count: the comparison stays meaningful on a
+/// loaded CI machine).
+fn thread_cpu_time() -> f64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid timespec to write to.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime");
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// The least CPU times of seven loads of `small` and of `large`, in
+/// seconds, interleaved (a slow spell hits both alike); whether both loaded.
+fn time_loads(config: &Arc<Config>, cookie: &str, small: &str, large: &str) -> (f64, f64, bool) {
+    let (mut ts, mut tl, mut ok) = (f64::INFINITY, f64::INFINITY, true);
+    for _ in 0..7 {
+        for (record, best) in [(small, &mut ts), (large, &mut tl)] {
+            let t = thread_cpu_time();
+            ok &= load_read_save(config, cookie, record);
+            *best = best.min(thread_cpu_time() - t);
+        }
+    }
+    (ts, tl, ok)
+}
+
+/// Proof 1 of issue 16: reading a record takes time linear in its size
+/// whatever its shape (the 1 MB record within 20 times the 100 KB one,
+/// measured in the same run: no wall-clock budget).
+#[test]
+fn records_read_in_linear_time_whatever_their_shape() {
+    let _serial = serial();
+    let limits = session::RecordLimits { max_bytes: 4 << 20, max_keys: 1 << 20, ..Default::default() };
+    let config = Arc::new(
+        Config::builder()
+            .secret("keyboard cat keyboard cat keyboard cat")
+            .max_age(Some(60_000.0))
+            .record_limits(limits)
+            .build()
+            .expect("config"),
+    );
+    let cookie = cookie_for(&config, ID);
+    let (small, large) = (shapes(100_000), shapes(1_000_000));
+    for ((name, small), (_, large)) in small.iter().zip(&large) {
+        let (ts, tl, ok) = time_loads(&config, &cookie, small, large);
+        assert!(ok, "{name}: not read");
+        eprintln!(
+            "{name}: {} bytes {:.2} ms, {} bytes {:.2} ms, ratio {:.1}",
+            small.len(),
+            ts * 1e3,
+            large.len(),
+            tl * 1e3,
+            tl / ts
+        );
+        assert!(tl <= 20.0 * ts, "{name}: 1 MB took {tl:.3} s, 100 KB {ts:.4} s");
+    }
+}
+
+/// Records beyond the limits are corrupt: the request fails as for any
+/// unreadable record, having read nothing of it.
+#[test]
+fn records_beyond_the_limits_are_corrupt() {
+    let _serial = serial();
+    let config = config();
+    let cookie = cookie_for(&config, ID);
+    // Over 1 MiB (the default size limit).
+    let big = record(&format!("\"a\":\"{}\"", "x".repeat(1 << 20)));
+    assert!(!load_read_save(&config, &cookie, &big));
+    let just_under = record(&format!("\"a\":\"{}\"", "x".repeat((1 << 20) - 200)));
+    assert!(load_read_save(&config, &cookie, &just_under));
+    // More keys than the default 16384, at the top level and nested.
+    assert!(!load_read_save(&config, &cookie, &record(&members(16_385, |i| format!("k{i}")))));
+    assert!(!load_read_save(&config, &cookie, &record(&format!("\"a\":{{{}}}", members(16_385, |i| format!("k{i}"))))));
+    assert!(load_read_save(&config, &cookie, &record(&format!("\"a\":{{{}}}", members(16_000, |i| format!("k{i}"))))));
+    // A limit of the configuration's own.
+    let strict = Arc::new(
+        Config::builder()
+            .secret("keyboard cat keyboard cat keyboard cat")
+            .record_limits(session::RecordLimits { max_bytes: 1000, max_keys: 10, max_depth: 4 })
+            .build()
+            .expect("config"),
+    );
+    let cookie = cookie_for(&strict, ID);
+    assert!(load_read_save(&strict, &cookie, &record(&members(9, |i| format!("k{i}")))));
+    assert!(!load_read_save(&strict, &cookie, &record(&members(11, |i| format!("k{i}")))));
+    assert!(load_read_save(&strict, &cookie, &record("\"a\":[[[1]]]")));
+    assert!(!load_read_save(&strict, &cookie, &record("\"a\":[[[[1]]]]")));
+    assert!(!load_read_save(&strict, &cookie, &record(&format!("\"a\":\"{}\"", "x".repeat(1000)))));
+}
+
+/// A record `depth` levels deep (its innermost value at that depth).
+fn deep_record(depth: usize) -> String {
+    record(&format!(
+        "\"a\":{}1{},\"o\":{}{}",
+        "[".repeat(depth - 1),
+        "]".repeat(depth - 1),
+        "{\"k\":".repeat(depth - 1),
+        "1".to_string() + &"}".repeat(depth - 1)
+    ))
+}
+
+/// Proof 2 of issue 16 (nesting): on a 128 KiB thread stack (musl's
+/// default), in whatever build this runs (CI runs it in a debug build too),
+/// a record as deep as the limit loads, is read, changed and saved, and a
+/// deeper one (1023 levels) is corrupt: no stack overflow either way.
+#[test]
+fn deep_records_on_a_128_kib_stack() {
+    let _serial = serial();
+    let config = config();
+    let cookie = cookie_for(&config, ID);
+    let outcomes = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            [session::MAX_DEPTH, session::MAX_DEPTH + 1, 1023, 100_000]
+                .map(|depth| load_read_save(&config, &cookie, &deep_record(depth)))
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
+    assert_eq!(outcomes, [true, false, false, false]);
+}
+
+/// JSON values the host gives are held to the same nesting limit.
+#[test]
+fn json_arguments_nest_at_most_max_depth() {
+    let _serial = serial();
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    // The outermost array is at depth 0.
+    assert!(session::Value::from_json(&nested(session::MAX_DEPTH + 1)).is_ok());
+    assert!(session::Value::from_json(&nested(session::MAX_DEPTH + 2)).is_err());
+    let deep = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            let v = session::Value::from_json(&nested(session::MAX_DEPTH + 1)).expect("within the limit");
+            let text = v.to_json();
+            let mut req = Request::new(config(), UnixMillis(NOW), SeededIds::new(&[3; 32]));
+            assert_eq!(req.poll_action().unwrap(), Action::Ready);
+            req.set("deep", v).unwrap();
+            let back = req.get_json("deep").map(|t| t.into_owned());
+            drop(req);
+            (text.len(), back.map(|t| t.len()))
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
+    assert_eq!(deep, (2 * (session::MAX_DEPTH + 1), Some(2 * (session::MAX_DEPTH + 1))));
+}
+
+/// Proof 2 of issue 16 (dates): a store record whose `cookie.expires`
+/// overflowed the date arithmetic (a year, a time-zone offset, an hour of
+/// 19 digits) loads on a 128 KiB thread without a panic, in whatever build
+/// runs it (scripts/test.sh runs this file in a debug build, where
+/// arithmetic overflow panics): an invalid date, as `Date.parse` gives NaN.
+#[test]
+fn overflowing_expiry_dates_load_without_panicking() {
+    let _serial = serial();
+    let config = config();
+    let cookie = cookie_for(&config, ID);
+    let loaded = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            [
+                "Mon,7777777777777777777",
+                "Jan 1 2020 10:00 +7777777777777777777",
+                "Mon, 01 Jan 2020 99999999999999999999:00:00 GMT",
+                "+999999-01-01T00:00:00.000Z",
+                "-271821-04-19T00:00:00.000Z",
+            ]
+            .map(|expires| {
+                let record = format!(
+                    r#"{{"cookie":{{"originalMaxAge":60000,"expires":"{expires}","httpOnly":true,"path":"/"}},"n":1}}"#
+                );
+                load_read_save(&config, &cookie, &record)
+            })
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
+    // Invalid dates never expire (MemoryStore compares NaN <= now: false);
+    // the earliest valid one has expired (a fresh session): all run.
+    assert_eq!(loaded, [true; 5]);
+    for s in ["Mon,7777777777777777777", "Jan 1 2020 10:00 +7777777777777777777"] {
+        assert!(session::__private::parse_js_date(s).is_nan(), "{s}");
+    }
+}
+
+/// Whether a request carrying `cookie` asks the store for its session.
+fn loads(config: &Arc<Config>, cookie: &str) -> bool {
+    let mut req = Request::new(config.clone(), UnixMillis(NOW), SeededIds::new(&[4; 32]));
+    req.add_cookie_header(cookie.as_bytes()).unwrap();
+    matches!(req.poll_action().unwrap(), Action::Load { .. })
+}
+
+/// Issue 16, item 7: in strict mode a verified cookie whose ID is not of
+/// the generator's alphabet and length is no session, before any store
+/// lookup; express compatibility looks up whatever the signature verifies.
+#[test]
+fn strict_mode_looks_up_only_ids_of_the_generators_shape() {
+    let _serial = serial();
+    const SECRET: &str = "keyboard cat keyboard cat keyboard cat";
+    let any = Arc::new(Config::builder().secret(SECRET).session_id_lengths(None).build().unwrap());
+    let strict = Arc::new(Config::builder().secret(SECRET).build().unwrap());
+    let express = Arc::new(session::ConfigBuilder::express().secret(SECRET).build().unwrap());
+    let express_id = "abcdefghijklmnopqrstuvwxyz012345"; // express-session's uid(24): 32 characters
+    for (id, strict_loads) in [
+        (ID, true),
+        (express_id, true),
+        ("abc", false),
+        (&"a".repeat(65)[..], false),
+        ("abcdefghijklmnopqrstuvwxyz01234.", false),
+        ("abcdefghijklmnopqrstuvwxyz01234%", false),
+        ("abcdefghijklmnopqrstuvwxyz01234 ", false),
+        ("../../../../../../../../etc/passwd", false),
+    ] {
+        let cookie = cookie_for(&any, id);
+        assert_eq!(loads(&strict, &cookie), strict_loads, "{id}");
+        assert!(loads(&any, &cookie), "{id}");
+        assert!(loads(&express, &cookie), "{id}");
+    }
+}
+
+/// RFC 6265bis 4.1.3: a `__Secure-` name needs `Secure` always on, a
+/// `__Host-` name also `Path=/` and no `Domain`; strict mode refuses the
+/// configuration otherwise (a browser would drop every cookie).
+#[test]
+fn cookie_name_prefixes_are_enforced_at_build() {
+    let _serial = serial();
+    use session::{ConfigError, Secure};
+    let b = |name: &str| Config::builder().secret("keyboard cat keyboard cat keyboard cat").name(name);
+    for name in ["__Host-sid", "__Secure-sid", "__host-sid", "__SECURE-sid"] {
+        assert_eq!(b(name).build().unwrap_err(), ConfigError::InvalidPrefix, "{name}: Secure is auto by default");
+        assert_eq!(b(name).secure(Secure::Never).build().unwrap_err(), ConfigError::InvalidPrefix, "{name}");
+        assert!(b(name).secure(Secure::Always).build().is_ok(), "{name}");
+    }
+    let host = || b("__Host-sid").secure(Secure::Always);
+    assert_eq!(host().cookie_domain(Some("example.com")).build().unwrap_err(), ConfigError::InvalidPrefix);
+    assert_eq!(host().cookie_path("/app").build().unwrap_err(), ConfigError::InvalidPrefix);
+    assert!(b("__Secure-sid").secure(Secure::Always).cookie_path("/app").build().is_ok());
+    assert!(b("__Hostess").build().is_ok());
+    // Express compatibility sets what it is told, as express-session does.
+    assert!(session::ConfigBuilder::express().secret("s").name("__Host-sid").build().is_ok());
+}
+
+/// RFC 6265 6.1: a Set-Cookie longer than 4096 bytes is an error before it
+/// is emitted (a browser would drop it); the store is still written.
+#[test]
+fn oversized_set_cookie_is_an_error_not_a_header() {
+    let _serial = serial();
+    for len in [3000, 4100] {
+        let name = "n".repeat(len);
+        let config = Arc::new(
+            Config::builder()
+                .secret("keyboard cat keyboard cat keyboard cat")
+                .name(&name)
+                .max_age(Some(60_000.0))
+                .build()
+                .expect("a long token is a valid name"),
+        );
+        let mut req = Request::new(config, UnixMillis(NOW), SeededIds::new(&[5; 32]));
+        assert_eq!(req.poll_action().unwrap(), Action::Ready);
+        req.set("a", session::Value::Bool(true)).unwrap();
+        req.finish().unwrap();
+        let (mut cookies, mut errors, mut saves) = (Vec::new(), Vec::new(), 0);
+        loop {
+            match req.poll_action().unwrap() {
+                Action::SetCookie { value } => cookies.push(value.len()),
+                Action::Error { message } => errors.push(message.to_string()),
+                Action::Save { .. } => {
+                    saves += 1;
+                    req.handle_store_result(StoreResult::Ok).unwrap();
+                }
+                Action::Done => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(saves, 1, "{len}");
+        if len < 4000 {
+            assert!(errors.is_empty() && cookies.len() == 1 && cookies[0] <= session::MAX_SET_COOKIE_BYTES);
+        } else {
+            assert!(cookies.is_empty(), "{len}");
+            assert_eq!(errors, [session::SET_COOKIE_TOO_LONG]);
+        }
+    }
+}
+
+proptest::proptest! {
+    /// RFC 6265 4.1.1: whatever the session ID (a host's `genid` may give
+    /// any text), the Set-Cookie value is cookie-octets only: the signed
+    /// value is always written as `encodeURIComponent` writes it.
+    #[test]
+    fn set_cookie_values_are_cookie_octets(id in "\\PC{1,40}") {
+        let config = Arc::new(
+            Config::builder()
+                .secret("keyboard cat keyboard cat keyboard cat")
+                .session_id_lengths(None)
+                .build()
+                .unwrap(),
+        );
+        let header = cookie_for(&config, &id);
+        let value = header.split_once('=').map(|(_, v)| v).unwrap_or("");
+        let octet = |c: u8| matches!(c, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e);
+        proptest::prop_assert!(value.bytes().all(octet), "{}", value);
+    }
+}
