@@ -364,3 +364,229 @@ fn every_option_is_read_from_its_express_options_name() {
         assert!(ConfigBuilder::from_express_options(&Value::from_json(bad).unwrap()).is_err(), "{bad}");
     }
 }
+
+// ----- one property per option: random requests, option on vs off ----------
+
+use proptest::prelude::*;
+
+/// The cookie the second request sends.
+#[derive(Clone, Copy, Debug)]
+enum Sent {
+    None,
+    Valid,
+    Tampered,
+    /// Signed by the old secret (second in the list).
+    OldKey,
+    /// A forged cookie of the same name first, then the valid one.
+    ForgedThenValid,
+    /// A cookie for a session gone from the store.
+    Gone,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Nothing,
+    Read,
+    Increment,
+    Destroy,
+    Regenerate,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Guard {
+    Ignore,
+    ClearCookieOnDestroy,
+    ResignOldKeys,
+    TryEach,
+    FreshOnLoadError,
+    WithholdCookie,
+}
+
+#[derive(Clone, Debug)]
+struct Case {
+    sent: Sent,
+    op: Op,
+    ignored_path: bool,
+    fail_load: bool,
+    fail_save: bool,
+    resave: bool,
+    save_uninitialized: bool,
+    rolling: bool,
+    max_age: bool,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let sent = prop_oneof![
+        Just(Sent::None),
+        Just(Sent::Valid),
+        Just(Sent::Tampered),
+        Just(Sent::OldKey),
+        Just(Sent::ForgedThenValid),
+        Just(Sent::Gone)
+    ];
+    let op =
+        prop_oneof![Just(Op::Nothing), Just(Op::Read), Just(Op::Increment), Just(Op::Destroy), Just(Op::Regenerate)];
+    (sent, op, any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>())
+        .prop_map(|(sent, op, ignored_path, fail_load, fail_save, resave, save_uninitialized, rolling, max_age)| Case {
+            sent,
+            op,
+            ignored_path,
+            fail_load,
+            fail_save,
+            resave,
+            save_uninitialized,
+            rolling,
+            max_age,
+        })
+}
+
+fn guard() -> impl Strategy<Value = Guard> {
+    prop_oneof![
+        Just(Guard::Ignore),
+        Just(Guard::ClearCookieOnDestroy),
+        Just(Guard::ResignOldKeys),
+        Just(Guard::TryEach),
+        Just(Guard::FreshOnLoadError),
+        Just(Guard::WithholdCookie)
+    ]
+}
+
+const LIVE: &str = "live-session-0123456789abcdefghijklmnop";
+const GONE: &str = "gone-session-0123456789abcdefghijklmnop";
+const PATH: &str = "/favicon.ico";
+
+/// express-session's mode, with the case's options, and `guard` on or not.
+fn express_config(c: &Case, guard: Option<Guard>) -> Arc<Config> {
+    let mut b = ConfigBuilder::express()
+        .secrets([SECRET, OLD_SECRET])
+        .resave(c.resave)
+        .save_uninitialized(c.save_uninitialized)
+        .rolling(c.rolling)
+        .max_age(c.max_age.then_some(60_000.0));
+    b = match guard {
+        None => b,
+        Some(Guard::Ignore) => b.ignore([PATH]),
+        Some(Guard::ClearCookieOnDestroy) => b.clear_cookie_on_destroy(true),
+        Some(Guard::ResignOldKeys) => b.resign_old_keys(true),
+        Some(Guard::TryEach) => b.duplicate_cookies(DuplicateCookies::TryEach),
+        Some(Guard::FreshOnLoadError) => b.on_load_error(OnLoadError::Fresh),
+        Some(Guard::WithholdCookie) => b.on_save_error(OnSaveError::WithholdCookie),
+    };
+    Arc::new(b.build().unwrap())
+}
+
+/// One world: a store holding the live session, and the second request run
+/// against it.
+fn world(c: &Case, config: &Arc<Config>) -> (Outcome, Vec<(String, String)>) {
+    let store = MemoryStore::new();
+    let valid = seeded(&store, LIVE, SECRET);
+    let old = seeded(&MemoryStore::new(), LIVE, OLD_SECRET);
+    let gone = seeded(&MemoryStore::new(), GONE, SECRET);
+    let tampered = format!("{}x", &valid[..valid.len() - 1]);
+    let header = match c.sent {
+        Sent::None => None,
+        Sent::Valid => Some(valid),
+        Sent::Tampered => Some(tampered),
+        Sent::OldKey => Some(old),
+        Sent::ForgedThenValid => {
+            Some(format!("connect.sid=s%3A{LIVE}.forgedforgedforgedforgedforgedforgedforged; {valid}"))
+        }
+        Sent::Gone => Some(gone),
+    };
+    let target = if c.ignored_path { PATH } else { "/" };
+    let op = c.op;
+    let out = run(
+        config,
+        &store,
+        header.as_deref(),
+        |r| r.set_target(target.as_bytes()).unwrap(),
+        move |r| match op {
+            Op::Nothing => {}
+            Op::Read => {
+                let _ = r.get("user");
+            }
+            Op::Increment => {
+                let _ = r.increment("views");
+            }
+            Op::Destroy => {
+                let _ = r.destroy();
+            }
+            Op::Regenerate => {
+                let _ = r.regenerate();
+            }
+        },
+        (c.fail_load, c.fail_save),
+    );
+    (out, store.snapshot())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Each option changes exactly what its rule says, and nothing else:
+    /// with it off (express mode), every outcome is express-session's.
+    #[test]
+    fn each_option_changes_only_what_its_rule_says(c in case(), g in guard()) {
+        let (off, off_store) = world(&c, &express_config(&c, None));
+        let (on, on_store) = world(&c, &express_config(&c, Some(g)));
+        // An option off is express mode exactly: the same run twice agrees.
+        let (again, _) = world(&c, &express_config(&c, None));
+        prop_assert_eq!(format!("{off:?}"), format!("{again:?}"));
+        let same = |on: &Outcome, off: &Outcome| format!("{on:?}") == format!("{off:?}");
+        match g {
+            Guard::Ignore if c.ignored_path => {
+                prop_assert!(on.loads.is_empty() && on.saves.is_empty() && on.set_cookies.is_empty());
+                prop_assert_eq!(on.session_id.as_deref(), None);
+                prop_assert_eq!(on.events.as_slice(), &[Event::Ignored][..]);
+            }
+            Guard::ClearCookieOnDestroy if matches!(c.op, Op::Destroy) && off.session_id.is_some() && !matches!(c.sent, Sent::None) && off.failed.is_none() => {
+                prop_assert_eq!(on.set_cookies.len(), off.set_cookies.len() + 1, "{:?} {:?}", on, off);
+                let removal = on.set_cookies.last().cloned().unwrap_or_default();
+                prop_assert!(removal.starts_with("connect.sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"), "{}", removal);
+                prop_assert_eq!(&on.saves, &off.saves);
+                prop_assert_eq!(&on_store, &off_store);
+            }
+            Guard::ResignOldKeys if matches!(c.sent, Sent::OldKey) && !c.fail_load => {
+                // The session is the same; a Set-Cookie for it, signed by the
+                // first secret, whenever the session lives on.
+                prop_assert_eq!(&on.loads, &off.loads);
+                prop_assert_eq!(&on.session_id, &off.session_id);
+                let alive = matches!(c.op, Op::Nothing | Op::Read | Op::Increment);
+                if alive {
+                    prop_assert_eq!(on.set_cookies.len(), 1, "{:?}", on);
+                    let prefix = format!("connect.sid=s%3A{}.", LIVE);
+                    prop_assert!(on.set_cookies[0].starts_with(&prefix), "{:?}", on.set_cookies);
+                    // Signed by the first secret: not the cookie that was sent.
+                    let sent = seeded(&MemoryStore::new(), LIVE, OLD_SECRET);
+                    prop_assert_ne!(pair(&on.set_cookies[0]), sent.as_str());
+                }
+            }
+            Guard::TryEach if matches!(c.sent, Sent::ForgedThenValid) => {
+                // express-session reads the forged first cookie: a new session
+                // (no load); trying each loads the live one.
+                prop_assert!(off.loads.is_empty());
+                prop_assert_ne!(off.session_id.as_deref(), Some(LIVE));
+                prop_assert_eq!(on.loads.as_slice(), &[LIVE.to_string()][..]);
+                if c.fail_load {
+                    prop_assert!(on.failed.is_some(), "its load failed as express-session's would");
+                } else {
+                    prop_assert_eq!(on.session_id.as_deref(), Some(LIVE), "{:?}", on);
+                }
+            }
+            Guard::FreshOnLoadError if c.fail_load && off.failed.is_some() => {
+                prop_assert_eq!(&on.failed, &None);
+                prop_assert!(on.session_id.is_some() && on.session_id.as_deref() != Some(LIVE));
+                prop_assert!(on_store.iter().any(|(id, _)| id == LIVE), "the old record is left alone");
+            }
+            Guard::WithholdCookie if c.fail_save && !off.saves.is_empty() => {
+                // A failed save: no cookie for the unsaved session (a removal
+                // or touch cookie is not withheld: none are sent here).
+                prop_assert!(on.set_cookies.len() <= off.set_cookies.len());
+                prop_assert_eq!(&on.errors, &off.errors);
+                prop_assert_eq!(&on.saves, &off.saves);
+            }
+            // Outside its rule, an option changes nothing at all.
+            _ => prop_assert!(same(&on, &off), "{:?} changed\n on: {:?}\noff: {:?}", g, on, off),
+        }
+    }
+}
