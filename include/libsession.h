@@ -740,6 +740,10 @@ enum libsession_event_kind
    * The request's path is one of the `ignore` paths.
    */
   LIBSESSION_EVENT_KIND_IGNORED = 9,
+  /**
+   * The session's fingerprint did not match the request's facts.
+   */
+  LIBSESSION_EVENT_KIND_FINGERPRINT_MISMATCH = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1510,6 +1514,30 @@ libsession_result libsession_request_poll_event(struct libsession_request *req,
 LIBSESSION_MUST_USE
 libsession_result libsession_request_set_clear_stale_cookie(struct libsession_request *req,
                                                             bool on);
+
+/**
+ * One request fact for the `fingerprint` option (e.g. the `User-Agent`
+ * header's value under `user-agent`; names compare case-insensitively;
+ * give a fact several times for several values). Ignored unless the
+ * configuration's `fingerprint` names it. Only before the first poll.
+ *
+ * # Parameters
+ * `req`; `name`, `name_len`: the fact's name (UTF-8); `value`,
+ * `value_len`: its bytes (any).
+ *
+ * # Returns
+ * As for `libsession_request_set_target`; `INVALID_UTF8` for the name.
+ *
+ * # Safety
+ * `req` is NULL or live; `name` and `value` are NULL or readable for their
+ * lengths.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_add_fingerprint_fact(struct libsession_request *req,
+                                                          const uint8_t *name,
+                                                          size_t name_len,
+                                                          const uint8_t *value,
+                                                          size_t value_len);
 
 /**
  * Says which rules the store's records follow (default

@@ -590,3 +590,59 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn fingerprints_bind_a_session_to_its_request_facts() {
+    let store = MemoryStore::new();
+    let c = cfg(Config::builder().secret(SECRET).fingerprint(["User-Agent"]));
+    let ua =
+        |agent: &'static str| move |r: &mut Request| r.add_fingerprint_fact("user-agent", agent.as_bytes()).unwrap();
+    // A new session carries its fingerprint, which alone does not make it
+    // modified (saveUninitialized off: nothing saved).
+    let out = run(&c, &store, None, ua("Firefox"), nothing, ok());
+    assert!(out.saves.is_empty() && out.set_cookies.is_empty(), "{out:?}");
+    let sid = "fingerprinted-0123456789abcdefghijklmnopqrstuv".to_string();
+    let mut req = Request::new(c.clone(), UnixMillis(NOW as u64), IdQueue::new([sid.as_str()]));
+    req.add_fingerprint_fact("User-Agent", b"Firefox").unwrap();
+    let mut set_cookies = Vec::new();
+    loop {
+        match store.poll(&mut req, NOW).unwrap() {
+            Action::Ready => {
+                req.increment("views").unwrap();
+                req.finish().unwrap();
+            }
+            Action::SetCookie { value } => set_cookies.push(value.to_string()),
+            Action::Done => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    let out = Outcome { set_cookies, ..Outcome::default() };
+    let record = store.get(&sid, NOW).unwrap();
+    assert!(record.contains(r#""libsessionFingerprint":""#), "{record}");
+    assert!(!record.contains("Firefox"), "a keyed hash, not the fact");
+    let cookie = pair(&out.set_cookies[0]).to_string();
+    // The same facts: the session. Other facts: a fresh one, the record untouched.
+    let same = run(&c, &store, Some(&cookie), ua("Firefox"), count, ok());
+    assert_eq!((same.session_id.as_deref(), same.events.as_slice()), (Some(sid.as_str()), &[][..]));
+    let before = store.get(&sid, NOW);
+    let other = run(&c, &store, Some(&cookie), ua("curl/8"), |r: &mut Request| assert_eq!(r.get("views"), None), ok());
+    assert_eq!(
+        (other.loads.as_slice(), other.events.as_slice()),
+        (&[sid.clone()][..], &[Event::FingerprintMismatch][..])
+    );
+    assert!(other.saves.is_empty() && other.set_cookies.is_empty(), "a fresh, unmodified session: {other:?}");
+    assert_eq!(store.get(&sid, NOW), before, "the stolen cookie's record is untouched");
+    // A session made without the option (or by a Node app) is bound on first use.
+    let plain = seeded(&store, "plain-0123456789abcdefghijklmnopqrstuv", SECRET);
+    let out = run(&c, &store, Some(&plain), ua("Firefox"), nothing, ok());
+    assert_eq!(out.saves.len(), 1, "bound: the fingerprint is saved");
+    let out = run(&c, &store, Some(&plain), ua("curl/8"), nothing, ok());
+    assert_eq!(out.events, [Event::FingerprintMismatch]);
+    // From its JSON name; off in express mode.
+    let json = Value::from_json(r#"{"secret":"s","fingerprint":["user-agent"]}"#).unwrap();
+    assert!(ConfigBuilder::from_express_options(&json).is_ok());
+    assert!(ConfigBuilder::from_express_options(&Value::from_json(r#"{"fingerprint":"ua"}"#).unwrap()).is_err());
+    let express = cfg(ConfigBuilder::express().secret(SECRET));
+    let out = run(&express, &store, None, ua("Firefox"), count, ok());
+    assert!(!store.get(&out.saves[0], NOW).unwrap().contains("libsessionFingerprint"));
+}

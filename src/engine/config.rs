@@ -320,6 +320,16 @@ impl ConfigBuilder {
                     Value::Null => b.guards.ignore.clear(),
                     _ => return Err(ConfigError::InvalidOption),
                 },
+                "fingerprint" => match v {
+                    Value::Array(names) => {
+                        b.guards.fingerprint = names
+                            .iter()
+                            .map(|n| n.as_str().map(str::to_ascii_lowercase).ok_or(ConfigError::InvalidOption))
+                            .collect::<Result<_, _>>()?
+                    }
+                    Value::Null => b.guards.fingerprint.clear(),
+                    _ => return Err(ConfigError::InvalidOption),
+                },
                 "clearCookieOnDestroy" => b.guards.clear_cookie_on_destroy = bool_opt(v)?,
                 "resignOldKeys" => b.guards.resign_old_keys = bool_opt(v)?,
                 "duplicateCookies" => {
@@ -353,6 +363,19 @@ impl ConfigBuilder {
     /// session at all: no load, no cookie, no save. Default: none.
     pub fn ignore<S: Into<String>>(mut self, paths: impl IntoIterator<Item = S>) -> Self {
         self.guards.ignore = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `fingerprint`: bind each session to these request facts (names the
+    /// host gives with [`Request::add_fingerprint_fact`](crate::Request::add_fingerprint_fact),
+    /// e.g. `["user-agent"]`, compared case-insensitively): the record keeps
+    /// a keyed hash of them under [`FINGERPRINT_KEY`](crate::guards::FINGERPRINT_KEY),
+    /// and a request whose facts hash differently gets no session (a fresh
+    /// one; the record untouched; an [`Event::FingerprintMismatch`](crate::Event)).
+    /// A session without a fingerprint (made before the option, or by a Node
+    /// app) is bound on its first use. Default: none.
+    pub fn fingerprint<S: AsRef<str>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.guards.fingerprint = names.into_iter().map(|n| n.as_ref().to_ascii_lowercase()).collect();
         self
     }
 

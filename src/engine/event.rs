@@ -36,6 +36,9 @@ pub enum Event {
     Misuse,
     /// The request's path is one of the `ignore` paths: no session at all.
     Ignored,
+    /// The session's `fingerprint` (a keyed hash of request facts) did not
+    /// match this request's: treated as no session (the record untouched).
+    FingerprintMismatch,
 }
 
 /// The store operation a [`Event::StoreError`] is about.
@@ -64,6 +67,7 @@ impl Event {
             Event::StoreError { .. } => "store_error",
             Event::Misuse => "misuse",
             Event::Ignored => "ignored",
+            Event::FingerprintMismatch => "fingerprint_mismatch",
         }
     }
 }

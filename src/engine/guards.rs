@@ -50,6 +50,32 @@ pub(crate) struct Guards {
     pub(crate) duplicate_cookies: DuplicateCookies,
     pub(crate) on_load_error: OnLoadError,
     pub(crate) on_save_error: OnSaveError,
+    /// Names of the request facts a session is bound to (lowercase).
+    pub(crate) fingerprint: Vec<String>,
+}
+
+/// The record key holding a session's fingerprint (`fingerprint`): data an
+/// express-session app sharing the store carries along and ignores.
+pub const FINGERPRINT_KEY: &str = "libsessionFingerprint";
+
+/// The fingerprint of a request: HMAC-SHA256 with the signing secret (the
+/// same base64 form as a cookie signature) over each configured fact's name
+/// and value, in the configured order (a fact the host did not give counts
+/// as empty). Connect's `fingerprint` hashed the User-Agent with MD5 and no
+/// key; a keyed hash cannot be recomputed by whoever reads the store.
+pub(crate) fn fingerprint(key: &crate::signing::Key, names: &[String], facts: &[(String, Vec<u8>)]) -> String {
+    let mut text = String::from("libsession-fingerprint-v1");
+    for name in names {
+        text.push('\n');
+        text.push_str(name);
+        text.push('=');
+        for (_, value) in facts.iter().filter(|(n, _)| n == name) {
+            // Latin-1: every byte one character, so distinct values stay distinct.
+            text.extend(value.iter().map(|&b| char::from(b)));
+            text.push('\u{0}');
+        }
+    }
+    key.signature(&text).as_str().to_string()
 }
 
 impl Guards {
@@ -62,6 +88,7 @@ impl Guards {
             duplicate_cookies: DuplicateCookies::First,
             on_load_error: OnLoadError::Fail,
             on_save_error: OnSaveError::Report,
+            fingerprint: Vec::new(),
         }
     }
 

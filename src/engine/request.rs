@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::cookie_header::{decode_bytes_into, decode_uri_component, is_uri_component_encoding, latin1, raw_values};
 use crate::error::Error;
 use crate::event::{Event, StoreOperation};
-use crate::guards::{DuplicateCookies, OnLoadError, OnSaveError};
+use crate::guards::{DuplicateCookies, FINGERPRINT_KEY, OnLoadError, OnSaveError};
 use crate::ids::IdSource;
 use crate::json::{Map, Value};
 use crate::record::{Record, RecordInput, StoredRecord, read_record_with};
@@ -134,6 +134,8 @@ struct Facts {
     /// The host asked for a removal cookie when the request's cookie names
     /// no live session.
     clear_stale_cookie: bool,
+    /// Request facts for `fingerprint` (lowercase name, value).
+    fingerprint_facts: Vec<(String, Vec<u8>)>,
 }
 
 /// One HTTP request's session lifecycle. `Send`: it may move between
@@ -287,6 +289,23 @@ impl Request {
         self.facts.in_scope = path.starts_with(self.config.scope.as_bytes());
         self.facts.ignored = self.config.guards.ignore.iter().any(|p| p.as_bytes() == &*path);
         Ok(())
+    }
+
+    /// One request fact for `fingerprint` (e.g. `("user-agent", value)`;
+    /// the name is compared case-insensitively; give a fact several times
+    /// for several values). Only before the first poll; ignored unless the
+    /// configuration names it.
+    pub fn add_fingerprint_fact(&mut self, name: &str, value: &[u8]) -> Result<(), Error> {
+        self.fact_phase()?;
+        self.facts.fingerprint_facts.push((name.to_ascii_lowercase(), value.to_vec()));
+        Ok(())
+    }
+
+    /// This request's fingerprint, when the configuration asks for one.
+    fn fingerprint(&self) -> Option<String> {
+        let names = &self.config.guards.fingerprint;
+        let key = self.config.keys.first()?;
+        (!names.is_empty()).then(|| crate::guards::fingerprint(key, names, &self.facts.fingerprint_facts))
     }
 
     /// Asks for a removal Set-Cookie (same name, path and domain, expired)
@@ -530,6 +549,19 @@ impl Request {
         match (pending, record) {
             (Pending::MiddlewareLoad, Record::Absent | Record::Expired) => return self.no_session_for_cookie(),
             (Pending::MiddlewareLoad, Record::Session { session, original }) => {
+                let mut bind = None;
+                if let Some(print) = self.fingerprint() {
+                    match session.data.get(FINGERPRINT_KEY) {
+                        Some(Value::String(stored)) if *stored == print => {}
+                        // Made before the option (or by a Node app): bound
+                        // now, as a change (so it is saved).
+                        None => bind = Some(print),
+                        Some(_) => {
+                            self.events.push_back(Event::FingerprintMismatch);
+                            return self.no_session_for_cookie();
+                        }
+                    }
+                }
                 self.loaded_from_cookie = true;
                 self.replace_session(Some(session));
                 self.wrapped = true;
@@ -540,6 +572,9 @@ impl Request {
                 });
                 if !self.config.resave {
                     self.saved = self.original.clone();
+                }
+                if let (Some(print), Some(data)) = (bind, self.data_for_change()) {
+                    data.insert(FINGERPRINT_KEY, Value::String(print));
                 }
                 self.phase = Phase::App { load_error: None };
             }
@@ -741,8 +776,13 @@ impl Request {
     fn generate_ready(&mut self) -> Result<(), Error> {
         self.generate(true)?;
         self.original_id = self.session_id.clone();
-        // A new session's data is empty: its text is `{}`.
-        self.original = Some(Snapshot { text: HashText::empty_object(), of: self.data_state() });
+        // A new session's data is empty (its text is `{}`) but for its
+        // fingerprint, which does not make it modified.
+        self.original = Some(if self.config.guards.fingerprint.is_empty() {
+            Snapshot { text: HashText::empty_object(), of: self.data_state() }
+        } else {
+            self.snapshot()
+        });
         self.phase = Phase::App { load_error: None };
         Ok(())
     }
@@ -755,7 +795,11 @@ impl Request {
         self.generated += 1;
         let cookie = SessionCookie::generate(&self.config.cookie, self.now, self.is_secure);
         self.session_id = Some(Arc::from(id));
-        self.replace_session(Some(Box::new(Session::new(cookie))));
+        let mut session = Box::new(Session::new(cookie));
+        if let Some(print) = self.fingerprint() {
+            session.data.insert(FINGERPRINT_KEY, Value::String(print));
+        }
+        self.replace_session(Some(session));
         self.wrapped = wrapped;
         Ok(())
     }

@@ -35,6 +35,8 @@ pub enum libsession_event_kind {
     Misuse = 8,
     /// The request's path is one of the `ignore` paths.
     Ignored = 9,
+    /// The session's fingerprint did not match the request's facts.
+    FingerprintMismatch = 10,
 }
 
 /// The store operation of a `STORE_ERROR` event.
@@ -95,6 +97,9 @@ impl From<Option<Event>> for libsession_event {
             ),
             Some(Event::Misuse) => (libsession_event_kind::Misuse, 0, libsession_store_operation::None),
             Some(Event::Ignored) => (libsession_event_kind::Ignored, 0, libsession_store_operation::None),
+            Some(Event::FingerprintMismatch) => {
+                (libsession_event_kind::FingerprintMismatch, 0, libsession_store_operation::None)
+            }
         };
         libsession_event { kind: kind as u32, key_index, operation: operation as u32 }
     }
@@ -150,4 +155,37 @@ pub unsafe extern "C" fn libsession_request_set_clear_stale_cookie(
     on: bool,
 ) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.set_clear_stale_cookie(on)?) })
+}
+
+/// One request fact for the `fingerprint` option (e.g. the `User-Agent`
+/// header's value under `user-agent`; names compare case-insensitively;
+/// give a fact several times for several values). Ignored unless the
+/// configuration's `fingerprint` names it. Only before the first poll.
+///
+/// # Parameters
+/// `req`; `name`, `name_len`: the fact's name (UTF-8); `value`,
+/// `value_len`: its bytes (any).
+///
+/// # Returns
+/// As for `libsession_request_set_target`; `INVALID_UTF8` for the name.
+///
+/// # Safety
+/// `req` is NULL or live; `name` and `value` are NULL or readable for their
+/// lengths.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_request_add_fingerprint_fact(
+    req: *mut super::libsession_request,
+    name: *const u8,
+    name_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> ResultCode {
+    ffi_boundary!(request(req, r) {
+        // SAFETY: `name` is NULL or `name_len` readable bytes (contract).
+        let name = unsafe { super::str_in(name, name_len, "name") }?;
+        // SAFETY: `value` is NULL or `value_len` readable bytes (contract).
+        let value = unsafe { super::bytes_in(value, value_len, "value") }?;
+        Ok(r.inner.add_fingerprint_fact(name, value)?)
+    })
 }

@@ -31,6 +31,8 @@ class EventKind(enum.IntEnum):
     MISUSE = 8
     #: The request's path is one of the ``ignore`` paths.
     IGNORED = 9
+    #: The session's fingerprint did not match the request's facts.
+    FINGERPRINT_MISMATCH = 10
 
 
 class StoreOperation(enum.IntEnum):

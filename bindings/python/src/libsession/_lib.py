@@ -114,6 +114,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_request_set_tls": (_result, [_handle, c_bool]),
     "libsession_request_poll_event": (_result, [_handle, POINTER(LibsessionEvent)]),
     "libsession_request_set_clear_stale_cookie": (_result, [_handle, c_bool]),
+    "libsession_request_add_fingerprint_fact": (_result, [_handle, _bytes_in, c_size_t, _bytes_in, c_size_t]),
     "libsession_request_set_store_unavailable": (_result, [_handle, c_bool]),
     "libsession_request_set_now": (_result, [_handle, c_int64]),
     "libsession_request_set_store_kind": (_result, [_handle, c_uint32]),

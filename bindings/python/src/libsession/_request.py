@@ -8,7 +8,7 @@ import errno
 import json
 from os import urandom as _urandom
 import time
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from ctypes import byref, string_at
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +37,7 @@ _add_xfp = _L.libsession_request_add_forwarded_proto
 _set_tls = _L.libsession_request_set_tls
 _poll_event = _L.libsession_request_poll_event
 _set_clear_stale = _L.libsession_request_set_clear_stale_cookie
+_add_fingerprint_fact = _L.libsession_request_add_fingerprint_fact
 _set_unavailable = _L.libsession_request_set_store_unavailable
 _set_now = _L.libsession_request_set_now
 _set_store_kind = _L.libsession_request_set_store_kind
@@ -248,6 +249,7 @@ class Request(OwnedHandle):
         store_unavailable: bool = False,
         store_kind: StoreKind | int = StoreKind.MEMORY,
         clear_stale_cookie: bool = False,
+        fingerprint_facts: Mapping[str, str | bytes] | None = None,
     ) -> None:
         self._ptr: int | None = None
         if not isinstance(config, Config):
@@ -306,6 +308,8 @@ class Request(OwnedHandle):
                 self._check(_set_unavailable(p, True))
             if clear_stale_cookie:
                 self._check(_set_clear_stale(p, True))
+            for fact, value in (fingerprint_facts or {}).items():
+                self.add_fingerprint_fact(fact, value)
         except BaseException:
             self.close()
             raise
@@ -393,6 +397,13 @@ class Request(OwnedHandle):
         if not isinstance(on, bool):
             raise TypeError(f"on must be a bool, not {type(on).__name__}")
         self._check(_set_clear_stale(self._p(), on))
+
+    def add_fingerprint_fact(self, name: str, value: str | bytes) -> None:
+        """One request fact for the config's ``fingerprint`` (e.g.
+        ``("user-agent", ua)``). Only before the first poll."""
+        n = _text_bytes(name, "fingerprint fact name")
+        v = _text_bytes(value, "fingerprint fact value")
+        self._check(_add_fingerprint_fact(self._p(), n, len(n), v, len(v)))
 
     def poll_event(self) -> Event | None:
         """The oldest event of the session not taken yet (a forged cookie, an
