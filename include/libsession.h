@@ -401,6 +401,11 @@ enum libsession_store_status
    * The operation failed; the message argument says why (UTF-8).
    */
   LIBSESSION_STORE_STATUS_FAILED = 1,
+  /**
+   * A new session's `SAVE` (`libsession_request_action_is_new`) found a
+   * record under its ID and kept it (insert-if-absent).
+   */
+  LIBSESSION_STORE_STATUS_EXISTS = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1691,6 +1696,29 @@ libsession_result libsession_request_action_expires_at(const struct libsession_r
                                                        bool *has_expiry_out);
 
 /**
+ * Whether the current `SAVE` is of a session ID this request generated and
+ * never stored: **store the record only if the key is absent**
+ * (insert-if-absent, Redis `SET key value NX`), and if a record is already
+ * there, keep it and answer `libsession_request_handle_store_result` with
+ * `LIBSESSION_STORE_STATUS_EXISTS`: the engine takes another ID and saves
+ * again (with another `SET_COOKIE`, which replaces the earlier one), so an
+ * ID collision never overwrites another user's session. A store that
+ * cannot insert-if-absent may write as for any `SAVE`.
+ *
+ * # Parameters
+ * `req`; `is_new_out`: receives the flag (false for any other action).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
+ * # Safety
+ * `req` is NULL or live; `is_new_out` is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_action_is_new(const struct libsession_request *req,
+                                                   bool *is_new_out);
+
+/**
  * The TTL in seconds for the current `SAVE` or `TOUCH` action, by
  * connect-redis's rule (the one `src/host/redis_store.rs` follows), so a C
  * store needs no JSON parser: with an expiry, `ceil((expires_at - now) /
@@ -1751,7 +1779,9 @@ libsession_result libsession_request_handle_load_result(struct libsession_reques
  * # Parameters
  * `req`; `status`: the store's answer; `message`,
  * `message_len`: for `FAILED`, the error message (UTF-8); ignored for `OK`
- * (NULL with length 0 is fine; NULL with a length is `NULL_PARAMETER`).
+ * and `EXISTS` (NULL with length 0 is fine; NULL with a length is
+ * `NULL_PARAMETER`). `EXISTS` answers only a `SAVE` whose
+ * `libsession_request_action_is_new` is true (`UNEXPECTED_INPUT` otherwise).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER`;

@@ -36,7 +36,7 @@
 //!                 None => req.handle_load(LoadResult::NotFound)?,
 //!             }
 //!         }
-//!         Action::Save { id, record, expires_at } => {
+//!         Action::Save { id, record, expires_at, .. } => {
 //!             let result = store.set(id, record, expires_at, now as i64);
 //!             let message = result.err().map(|e| e.to_string());
 //!             req.handle_store_result(match &message {
@@ -183,7 +183,7 @@ pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 pub use json::{JsonError, MAX_DEPTH, MAX_KEYS, Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
 pub use record::{RecordLimits, StoredRecord};
-pub use request::{FAILED_TO_LOAD, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG};
+pub use request::{FAILED_TO_LOAD, ID_COLLISIONS, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG};
 pub use session_cookie::CookieAttr;
 
 /// Not API: what the crate's own integration tests and benchmarks reach

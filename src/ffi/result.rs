@@ -387,9 +387,12 @@ pub enum libsession_store_status {
     Ok = 0,
     /// The operation failed; the message argument says why (UTF-8).
     Failed = 1,
+    /// A new session's `SAVE` (`libsession_request_action_is_new`) found a
+    /// record under its ID and kept it (insert-if-absent).
+    Exists = 2,
 }
 
-from_u32!(libsession_store_status { Ok, Failed });
+from_u32!(libsession_store_status { Ok, Failed, Exists });
 
 /// A cookie attribute a handler may assign (`req.session.cookie[attr] = value`).
 #[repr(u32)]

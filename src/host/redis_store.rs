@@ -195,6 +195,29 @@ impl RedisStore {
         self.query(&cmd).await
     }
 
+    /// [`set_record`](Self::set_record) of a new session's ID with `SET NX`
+    /// (insert-if-absent): `false` when the key exists (it is kept).
+    async fn insert_record(
+        &self,
+        sid: &str,
+        record: &str,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let ttl = self.ttl(expires_at, now);
+        if ttl <= 0 {
+            // Expired before it is stored: nothing to insert (connect-redis deletes).
+            return self.query(redis::cmd("DEL").arg(self.key(sid))).await.map(|()| true);
+        }
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(sid)).arg(record).arg("NX");
+        if !self.disable_ttl {
+            cmd.arg("EX").arg(ttl);
+        }
+        // "OK" when set, nil when the key exists.
+        self.query::<Option<String>>(&cmd).await.map(|set| set.is_some())
+    }
+
     async fn touch_record(&self, sid: &str, expires_at: Option<i64>, now: i64) -> Result<(), StoreError> {
         if self.disable_touch || self.disable_ttl {
             return Ok(());
@@ -215,6 +238,10 @@ impl AsyncStore for RedisStore {
 
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
         StoreFuture::boxed(self.set_record(id, record, expires_at, now))
+    }
+
+    fn insert<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, bool> {
+        StoreFuture::boxed(self.insert_record(id, record, expires_at, now))
     }
 
     fn touch<'a>(&'a self, id: &'a str, _record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
