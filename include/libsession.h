@@ -155,8 +155,10 @@ enum libsession_result
    */
   LIBSESSION_RESULT_INVALID_UTF8 = 7,
   /**
-   * A JSON argument is not valid JSON (or nests deeper than 256 levels, or
-   * holds a lone surrogate escape). Nothing changed.
+   * A JSON argument is not valid JSON, nests deeper than 512 levels, or
+   * has an object of more than 16384 members. Nothing changed. (A lone
+   * surrogate escape is no error: it reads as U+FFFD, as a Rust string
+   * cannot hold it.)
    */
   LIBSESSION_RESULT_INVALID_JSON = 8,
   /**
@@ -305,7 +307,11 @@ enum libsession_action
    */
   LIBSESSION_ACTION_DESTROY = 4,
   /**
-   * Add a `Set-Cookie` header whose value is `libsession_request_action_value`.
+   * Add a `Set-Cookie` header whose value is `libsession_request_action_value`
+   * (a second one in a request replaces the first: after a new session's
+   * `SAVE` was answered `EXISTS`). Send `Cache-Control: no-store` (or
+   * `private`) with it, so that no shared cache hands one user's session
+   * cookie to another. Never longer than 4096 bytes (an `ERROR` instead).
    */
   LIBSESSION_ACTION_SET_COOKIE = 5,
   /**

@@ -485,3 +485,25 @@ fn colliding_new_ids_never_overwrite_a_session() {
     assert!(matches!(req.poll_action().unwrap(), Action::Load { .. }));
     assert!(req.handle_store_result(StoreResult::Exists).is_err());
 }
+
+/// Issue 16, item 8: the header says what the code does about JSON
+/// arguments (the nesting limit, surrogates) and the new answers.
+#[test]
+fn the_header_states_the_limits_the_code_has() {
+    let _serial = serial();
+    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/libsession.h")).unwrap();
+    assert!(header.contains(&format!("nests deeper than {} levels", session::MAX_DEPTH)));
+    assert!(header.contains(&format!("more than {} members", session::MAX_KEYS)));
+    assert!(header.contains("reads as U+FFFD"));
+    assert!(header.contains("Never longer than 4096 bytes"));
+    assert!(header.contains("Cache-Control: no-store"));
+    assert!(header.contains("LIBSESSION_STORE_STATUS_EXISTS"));
+    // What the header says, the code does.
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    assert!(session::Value::from_json(&nested(session::MAX_DEPTH + 1)).is_ok());
+    assert!(session::Value::from_json(&nested(session::MAX_DEPTH + 2)).is_err());
+    assert_eq!(session::Value::from_json(r#""\ud800""#).unwrap(), session::Value::String("\u{fffd}".into()));
+    let members = |n: usize| format!("{{{}}}", (0..n).map(|i| format!("\"k{i}\":0")).collect::<Vec<_>>().join(","));
+    assert!(session::Value::from_json(&members(session::MAX_KEYS)).is_ok());
+    assert!(session::Value::from_json(&members(session::MAX_KEYS + 1)).is_err());
+}

@@ -54,7 +54,11 @@ pub enum Action<'a> {
         /// The session ID (unsigned).
         id: &'a str,
     },
-    /// Add this `Set-Cookie` header value to the response.
+    /// Add this `Set-Cookie` header value to the response (a second one
+    /// for the same request replaces the first: see
+    /// [`StoreResult::Exists`]). Send `Cache-Control: no-store` (or
+    /// `private`) with it, so that no shared cache hands one user's session
+    /// cookie to another (OWASP session management cheat sheet).
     SetCookie {
         /// The header's value (`name=value; Path=…; …`).
         value: &'a str,
