@@ -112,7 +112,7 @@ fn text_poll<'r>(store: &MemoryStore, req: &'r mut Request, now: i64) -> Result<
                 Some(text) => req.handle_load(session::LoadResult::Found(text.as_bytes()))?,
                 None => req.handle_load(session::LoadResult::NotFound)?,
             },
-            Action::Save { id, record, expires_at } => {
+            Action::Save { id, record, expires_at, .. } => {
                 let _ = store.set(id, record, expires_at, now);
                 req.handle_store_result(session::StoreResult::Ok)?;
             }

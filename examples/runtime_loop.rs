@@ -66,7 +66,7 @@ impl RemoteStore {
                 let now = NOW as i64;
                 let answer = match op {
                     Op::Load { id } => Answer::Load(self.data.get(&id, now).map(|t| t.to_string())),
-                    Op::Save { id, record, expires_at } => {
+                    Op::Save { id, record, expires_at, .. } => {
                         self.data.set(&id, &record, expires_at, now).expect("room in the store");
                         Answer::Done
                     }
@@ -108,7 +108,7 @@ fn run(task: &mut Task, id: usize, store: &mut RemoteStore, tick: u64, latency: 
         let action = task.req.poll_action()?;
         let op = match action {
             Action::Load { id } => Some(Op::Load { id: id.into() }),
-            Action::Save { id, record, expires_at } => {
+            Action::Save { id, record, expires_at, .. } => {
                 Some(Op::Save { id: id.into(), record: record.into(), expires_at })
             }
             Action::Touch { id, record, expires_at } => {

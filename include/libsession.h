@@ -155,8 +155,10 @@ enum libsession_result
    */
   LIBSESSION_RESULT_INVALID_UTF8 = 7,
   /**
-   * A JSON argument is not valid JSON (or nests deeper than 256 levels, or
-   * holds a lone surrogate escape). Nothing changed.
+   * A JSON argument is not valid JSON, nests deeper than 512 levels, or
+   * has an object of more than 16384 members. Nothing changed. (A lone
+   * surrogate escape is no error: it reads as U+FFFD, as a Rust string
+   * cannot hold it.)
    */
   LIBSESSION_RESULT_INVALID_JSON = 8,
   /**
@@ -305,7 +307,11 @@ enum libsession_action
    */
   LIBSESSION_ACTION_DESTROY = 4,
   /**
-   * Add a `Set-Cookie` header whose value is `libsession_request_action_value`.
+   * Add a `Set-Cookie` header whose value is `libsession_request_action_value`
+   * (a second one in a request replaces the first: after a new session's
+   * `SAVE` was answered `EXISTS`). Send `Cache-Control: no-store` (or
+   * `private`) with it, so that no shared cache hands one user's session
+   * cookie to another. Never longer than 4096 bytes (an `ERROR` instead).
    */
   LIBSESSION_ACTION_SET_COOKIE = 5,
   /**
@@ -401,6 +407,11 @@ enum libsession_store_status
    * The operation failed; the message argument says why (UTF-8).
    */
   LIBSESSION_STORE_STATUS_FAILED = 1,
+  /**
+   * A new session's `SAVE` (`libsession_request_action_is_new`) found a
+   * record under its ID and kept it (insert-if-absent).
+   */
+  LIBSESSION_STORE_STATUS_EXISTS = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1375,6 +1386,27 @@ libsession_result libsession_config_builder_set_cookie_limits(struct libsession_
                                                               size_t max_pairs);
 
 /**
+ * Strict mode: the lengths of the session IDs a cookie may carry (base64url
+ * characters only), checked before any store lookup; an ID outside gets a
+ * fresh session, as a forged cookie does. The default is 32 to 64
+ * characters (express-session's IDs have 32, this library's 43). `min_len`
+ * and `max_len` both 0 accept any ID the signature verifies (a host whose
+ * own IDs, given with `libsession_request_push_session_id`, look otherwise).
+ * Express compatibility mode accepts any ID.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER`, `INVALID_PARAMETER` (`min_len`
+ * above `max_len`) or `PANIC`.
+ *
+ * # Safety
+ * `builder` is NULL or live.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_session_id_lengths(struct libsession_config_builder *builder,
+                                                                   size_t min_len,
+                                                                   size_t max_len);
+
+/**
  * Turns express compatibility mode on or off: when on, `_build` accepts
  * what express-session accepts (no secret at all, short secrets and any
  * number of them, unserializable cookie
@@ -2100,6 +2132,29 @@ libsession_result libsession_request_action_expires_at(const struct libsession_r
                                                        bool *has_expiry_out);
 
 /**
+ * Whether the current `SAVE` is of a session ID this request generated and
+ * never stored: **store the record only if the key is absent**
+ * (insert-if-absent, Redis `SET key value NX`), and if a record is already
+ * there, keep it and answer `libsession_request_handle_store_result` with
+ * `LIBSESSION_STORE_STATUS_EXISTS`: the engine takes another ID and saves
+ * again (with another `SET_COOKIE`, which replaces the earlier one), so an
+ * ID collision never overwrites another user's session. A store that
+ * cannot insert-if-absent may write as for any `SAVE`.
+ *
+ * # Parameters
+ * `req`; `is_new_out`: receives the flag (false for any other action).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
+ * # Safety
+ * `req` is NULL or live; `is_new_out` is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_action_is_new(const struct libsession_request *req,
+                                                   bool *is_new_out);
+
+/**
  * The TTL in seconds for the current `SAVE` or `TOUCH` action, by
  * connect-redis's rule (the one `src/host/redis_store.rs` follows), so a C
  * store needs no JSON parser: with an expiry, `ceil((expires_at - now) /
@@ -2160,7 +2215,9 @@ libsession_result libsession_request_handle_load_result(struct libsession_reques
  * # Parameters
  * `req`; `status`: the store's answer; `message`,
  * `message_len`: for `FAILED`, the error message (UTF-8); ignored for `OK`
- * (NULL with length 0 is fine; NULL with a length is `NULL_PARAMETER`).
+ * and `EXISTS` (NULL with length 0 is fine; NULL with a length is
+ * `NULL_PARAMETER`). `EXISTS` answers only a `SAVE` whose
+ * `libsession_request_action_is_new` is true (`UNEXPECTED_INPUT` otherwise).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER`;

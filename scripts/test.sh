@@ -43,6 +43,17 @@ echo "==> conformance runner on the vendored vectors"
 cargo run --release --example conformance -- tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
 cargo run --release --features capi --example conformance -- --c-abi tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
 
+# --- fuzz smoke -------------------------------------------------------------
+# Each libFuzzer target for 30 s (nightly; a cold build of the targets takes
+# about 3 minutes here, the runs 2): issue 16's smoke, with overflow checks
+# and AddressSanitizer on. Longer runs: scripts/fuzz.sh SECONDS.
+echo "==> fuzz smoke (scripts/fuzz.sh 30)"
+if cargo +nightly --version >/dev/null 2>&1; then
+    scripts/fuzz.sh 30
+else
+    echo "skipped: fuzz smoke (the nightly toolchain is missing: rustup toolchain install nightly)"
+fi
+
 # --- other hosts ----------------------------------------------------------
 for suite in scripts/test-c.sh scripts/test-python.sh scripts/test-redis.sh scripts/test-nginx.sh; do
     if [ -x "$suite" ]; then

@@ -36,7 +36,7 @@
 //!                 None => req.handle_load(LoadResult::NotFound)?,
 //!             }
 //!         }
-//!         Action::Save { id, record, expires_at } => {
+//!         Action::Save { id, record, expires_at, .. } => {
 //!             let result = store.set(id, record, expires_at, now as i64);
 //!             let message = result.err().map(|e| e.to_string());
 //!             req.handle_store_result(match &message {
@@ -114,10 +114,30 @@
 //!
 //! * Cookie headers: at most 32 KiB and 16384 pairs are examined
 //!   ([`CookieLimits`]); a session cookie beyond that is not seen.
-//! * Store records: nesting deeper than [`MAX_DEPTH`] is corrupt. A
-//!   lone surrogate escape (which JavaScript keeps) reads as U+FFFD, since a
-//!   Rust string cannot hold it; a value the request does not change is
-//!   written back as it was, escape included.
+//! * Store records ([`RecordLimits`], set with
+//!   [`ConfigBuilder::record_limits`]): longer than 1 MiB, an object of more
+//!   than 16384 members ([`MAX_KEYS`]), or nesting deeper than 512
+//!   ([`MAX_DEPTH`]) is a corrupt record (the request fails as for any
+//!   unreadable record). A record's `cookie` values nest at most 16 levels.
+//!   Reading takes time linear in the record's size whatever its shape, and
+//!   nothing recurses per level: 512 levels need no more than a 128 KiB
+//!   thread stack in a debug build (`tests/hardening.rs`). A lone surrogate
+//!   escape (which JavaScript keeps) reads as U+FFFD, since a Rust string
+//!   cannot hold it; a value the request does not change is written back as
+//!   it was, escape included.
+//! * JSON values a host gives ([`Value::from_json`], the C ABI's
+//!   `set_json`): the same nesting and member limits.
+//! * Set-Cookie: never longer than 4096 bytes ([`MAX_SET_COOKIE_BYTES`]:
+//!   browsers drop longer cookies); an [`Action::Error`] instead.
+//! * Secrets: none empty, in any mode; strict mode wants at least 32 bytes
+//!   each ([`MIN_SECRET_LEN`]) and at most 8 ([`MAX_SECRETS`]).
+//! * Session IDs: strict mode looks up only base64url IDs of 32 to 64
+//!   characters ([`DEFAULT_ID_LENGTHS`]); a new session's save is
+//!   insert-if-absent ([`Action::Save`]'s `is_new`).
+//! * Responses that carry a session `Set-Cookie` should also carry
+//!   `Cache-Control: no-store` (or `private`), so that no shared cache keeps
+//!   one user's cookie for another (OWASP session cheat sheet); the engine
+//!   leaves response headers to the host.
 //! * Dates in records are read as V8 reads them: ISO 8601 first, then the
 //!   common legacy forms (`toString`, `toUTCString`, RFC 850, month names,
 //!   US dates; checked against Node by `tests/js_dates.rs`). Local times are
@@ -188,7 +208,7 @@ pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 pub use json::{JsonError, MAX_DEPTH, MAX_KEYS, Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
 pub use record::{RecordLimits, StoredRecord};
-pub use request::{FAILED_TO_LOAD, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG};
+pub use request::{FAILED_TO_LOAD, ID_COLLISIONS, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG};
 pub use session_cookie::CookieAttr;
 
 /// Not API: what the crate's own integration tests and benchmarks reach

@@ -426,3 +426,84 @@ proptest::proptest! {
         proptest::prop_assert!(value.bytes().all(octet), "{}", value);
     }
 }
+
+/// One request on `store` with `seed` that stores a key: the Set-Cookie
+/// values it emitted (the last one stands) and the session ID it ended with.
+fn new_session(
+    config: &Arc<Config>,
+    store: &session::MemoryStore,
+    seed: u8,
+    save_in_handler: bool,
+) -> (Vec<String>, String) {
+    let mut req = Request::new(config.clone(), UnixMillis(NOW), SeededIds::new(&[seed; 32]));
+    let mut cookies = Vec::new();
+    loop {
+        match store.poll(&mut req, NOW as i64).unwrap() {
+            Action::Ready => {
+                req.set("owner", session::Value::Number(f64::from(seed))).unwrap();
+                if save_in_handler && req.save().is_ok() {
+                    assert_eq!(store.poll(&mut req, NOW as i64).unwrap(), Action::Completed { error: None });
+                }
+                req.finish().unwrap();
+            }
+            Action::SetCookie { value } => cookies.push(value.to_string()),
+            Action::Done => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    (cookies, req.session_id().unwrap_or("").to_string())
+}
+
+/// Proof 5 of issue 16: a new session's save is insert-if-absent. Two
+/// requests given the same entropy (a broken RNG, a forked worker) get
+/// different IDs: the second finds its first ID taken and takes another;
+/// the first session's record is never overwritten, and the cookie the
+/// second response ends with names its own record.
+#[test]
+fn colliding_new_ids_never_overwrite_a_session() {
+    let _serial = serial();
+    let config = config();
+    for save_in_handler in [false, true] {
+        let store = session::MemoryStore::new();
+        let (first_cookies, first) = new_session(&config, &store, 9, save_in_handler);
+        let (second_cookies, second) = new_session(&config, &store, 9, save_in_handler);
+        assert_ne!(first, second, "same entropy, different IDs");
+        assert_eq!(store.len(), 2);
+        assert_eq!(first_cookies.len(), 1);
+        // At the end of the request the cookie is announced again for the
+        // new ID (it replaces the first); after a handler save, once.
+        assert_eq!(second_cookies.len(), if save_in_handler { 1 } else { 2 });
+        let last = second_cookies.last().unwrap();
+        assert!(last.contains(&second) && !last.contains(&first), "{last}");
+        let records = store.snapshot();
+        let owner = |id: &str| records.iter().find(|(k, _)| k == id).map(|(_, r)| r.contains("\"owner\":9")).unwrap();
+        assert!(owner(&first) && owner(&second));
+    }
+    // A store answer of Exists to anything but a new session's save is misuse.
+    let mut req = Request::new(config.clone(), UnixMillis(NOW), SeededIds::new(&[1; 32]));
+    req.add_cookie_header(cookie_for(&config, ID).as_bytes()).unwrap();
+    assert!(matches!(req.poll_action().unwrap(), Action::Load { .. }));
+    assert!(req.handle_store_result(StoreResult::Exists).is_err());
+}
+
+/// Issue 16, item 8: the header says what the code does about JSON
+/// arguments (the nesting limit, surrogates) and the new answers.
+#[test]
+fn the_header_states_the_limits_the_code_has() {
+    let _serial = serial();
+    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/libsession.h")).unwrap();
+    assert!(header.contains(&format!("nests deeper than {} levels", session::MAX_DEPTH)));
+    assert!(header.contains(&format!("more than {} members", session::MAX_KEYS)));
+    assert!(header.contains("reads as U+FFFD"));
+    assert!(header.contains("Never longer than 4096 bytes"));
+    assert!(header.contains("Cache-Control: no-store"));
+    assert!(header.contains("LIBSESSION_STORE_STATUS_EXISTS"));
+    // What the header says, the code does.
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    assert!(session::Value::from_json(&nested(session::MAX_DEPTH + 1)).is_ok());
+    assert!(session::Value::from_json(&nested(session::MAX_DEPTH + 2)).is_err());
+    assert_eq!(session::Value::from_json(r#""\ud800""#).unwrap(), session::Value::String("\u{fffd}".into()));
+    let members = |n: usize| format!("{{{}}}", (0..n).map(|i| format!("\"k{i}\":0")).collect::<Vec<_>>().join(","));
+    assert!(session::Value::from_json(&members(session::MAX_KEYS)).is_ok());
+    assert!(session::Value::from_json(&members(session::MAX_KEYS + 1)).is_err());
+}

@@ -181,7 +181,9 @@ impl Driver<'_> {
             let store_op = act.is_store_operation();
             let owned = match act {
                 Action::Load { id } => Some(('L', id.to_string(), String::new(), None)),
-                Action::Save { id, record, expires_at } => Some(('S', id.to_string(), record.to_string(), expires_at)),
+                Action::Save { id, record, expires_at, .. } => {
+                    Some(('S', id.to_string(), record.to_string(), expires_at))
+                }
                 Action::Touch { id, record, expires_at } => Some(('T', id.to_string(), record.to_string(), expires_at)),
                 Action::Destroy { id } => Some(('D', id.to_string(), String::new(), None)),
                 _ => None,
@@ -595,7 +597,7 @@ fn run_visit(
                     Some(text) => req.handle_load(LoadResult::Stored(session::StoredRecord::from_text(text))),
                     None => req.handle_load(LoadResult::NotFound),
                 },
-                Action::Save { id, record, expires_at } => {
+                Action::Save { id, record, expires_at, .. } => {
                     let failed = store.set(id, record, expires_at, now).err().map(|e| e.to_string());
                     match failed {
                         None => req.handle_store_result(StoreResult::Ok),

@@ -138,6 +138,42 @@ async fn the_engine_saves_loads_and_touches_through_redis() {
     assert_eq!(redis.get(&key).unwrap(), record, "a touch does not rewrite the record");
 }
 
+/// Insert-if-absent against a real Redis (issue 16): a new session's save
+/// is `SET NX`; two requests given the same entropy get different IDs, and
+/// the first session's record is never overwritten.
+#[tokio::test]
+async fn new_sessions_are_inserted_if_absent_in_redis() {
+    let Some(redis) = server("new_sessions_are_inserted_if_absent_in_redis") else { return };
+    let store = RedisStore::open(&redis.url()).unwrap();
+    assert!(store.insert("nx", "{\"cookie\":{},\"n\":1}", None, NOW).await.unwrap());
+    assert!(!store.insert("nx", "{\"cookie\":{},\"n\":2}", None, NOW).await.unwrap(), "SET NX: the key exists");
+    assert_eq!(redis.get("sess:nx").unwrap(), "{\"cookie\":{},\"n\":1}");
+    let config = Arc::new(
+        Config::builder().secret("redis secret redis secret redis secret").max_age(Some(60_000.0)).build().unwrap(),
+    );
+    let mut ids = Vec::new();
+    for owner in [1.0, 2.0] {
+        let mut req = EngineRequest::new(config.clone(), UnixMillis(NOW as u64), SeededIds::new(&[5; 32]));
+        assert_eq!(drive(&mut req, &store, NOW).await.unwrap(), Action::Ready);
+        req.set("owner", session::Value::Number(owner)).unwrap();
+        req.finish().unwrap();
+        let mut last_cookie = String::new();
+        loop {
+            match drive(&mut req, &store, NOW).await.unwrap() {
+                Action::SetCookie { value } => last_cookie = value.to_string(),
+                Action::Done => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        let sid = req.session_id().unwrap().to_string();
+        assert!(last_cookie.contains(&sid), "{last_cookie}");
+        ids.push(sid);
+    }
+    assert_ne!(ids[0], ids[1], "same entropy, different IDs");
+    assert!(redis.get(&format!("sess:{}", ids[0])).unwrap().contains("\"owner\":1"));
+    assert!(redis.get(&format!("sess:{}", ids[1])).unwrap().contains("\"owner\":2"));
+}
+
 async fn count(Extension(session): Extension<Session>) -> String {
     let views = session.get::<u64>("views").unwrap().unwrap_or(0) + 1;
     session.insert("views", &views).unwrap();

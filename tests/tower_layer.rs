@@ -429,6 +429,9 @@ async fn request_facts_reach_the_engine_with(at_once: bool) {
     let plain = app(SessionLayer::new(secure.clone(), MemoryStore::new()));
     let reply = send(&plain, "/app/?q=1", &[]).await;
     assert_eq!(reply.cookies(), [format!("connect.sid=s%3Afixed-id.{}; Path=/app; HttpOnly; SameSite=Lax", sig())]);
+    // A fresh store: "fixed-id" is taken in `plain`'s (a new session is
+    // stored insert-if-absent, and this ID source has no other ID).
+    let plain = app(SessionLayer::new(secure.clone(), MemoryStore::new()));
     let reply = send(&plain, "/app/", &[("x-forwarded-proto", "https")]).await;
     assert!(reply.cookies()[0].ends_with("; Path=/app; HttpOnly; Secure; SameSite=Lax"), "{:?}", reply.cookies());
     let tls = app(SessionLayer::new(secure, MemoryStore::new()).tls(true));
@@ -436,7 +439,7 @@ async fn request_facts_reach_the_engine_with(at_once: bool) {
     assert!(reply.cookies()[0].ends_with("; Secure; SameSite=Lax"), "{:?}", reply.cookies());
 }
 
-/// cookie-signature's `sign("fixed-id", "tower secret")` signature, computed
+/// cookie-signature's `sign("fixed-id", "tower secret tower secret tower secret")`, computed
 /// by the engine through a second request (so the test does not restate HMAC).
 fn sig() -> String {
     let config = Arc::new(Config::builder().secret("tower secret tower secret tower secret").build().unwrap());

@@ -714,6 +714,37 @@ pub unsafe extern "C" fn libsession_config_builder_set_cookie_limits(
     })
 }
 
+/// Strict mode: the lengths of the session IDs a cookie may carry (base64url
+/// characters only), checked before any store lookup; an ID outside gets a
+/// fresh session, as a forged cookie does. The default is 32 to 64
+/// characters (express-session's IDs have 32, this library's 43). `min_len`
+/// and `max_len` both 0 accept any ID the signature verifies (a host whose
+/// own IDs, given with `libsession_request_push_session_id`, look otherwise).
+/// Express compatibility mode accepts any ID.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER`, `INVALID_PARAMETER` (`min_len`
+/// above `max_len`) or `PANIC`.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_session_id_lengths(
+    builder: *mut libsession_config_builder,
+    min_len: usize,
+    max_len: usize,
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        if min_len > max_len {
+            return Err(Fail::invalid("`min_len` is above `max_len`"));
+        }
+        let lengths = (max_len > 0).then_some((min_len, max_len));
+        b.update(|c| c.session_id_lengths(lengths));
+        Ok(())
+    })
+}
+
 /// Turns express compatibility mode on or off: when on, `_build` accepts
 /// what express-session accepts (no secret at all, short secrets and any
 /// number of them, unserializable cookie

@@ -91,6 +91,8 @@ pub(crate) struct View {
     pub(crate) record: libsession_str,
     value: libsession_str,
     pub(crate) expires_at: Option<i64>,
+    /// A `SAVE` of a new session's ID (insert-if-absent).
+    pub(crate) is_new: bool,
 }
 
 impl View {
@@ -100,6 +102,7 @@ impl View {
         record: libsession_str::NONE,
         value: libsession_str::NONE,
         expires_at: None,
+        is_new: false,
     };
 
     fn of(action: Action<'_>) -> View {
@@ -107,8 +110,8 @@ impl View {
         let v = |kind: libsession_action| View { kind: Some(kind), ..View::NONE };
         match action {
             Action::Load { id } => View { id: s(id), ..v(libsession_action::Load) },
-            Action::Save { id, record, expires_at } => {
-                View { id: s(id), record: s(record), expires_at, ..v(libsession_action::Save) }
+            Action::Save { id, record, expires_at, is_new } => {
+                View { id: s(id), record: s(record), expires_at, is_new, ..v(libsession_action::Save) }
             }
             Action::Touch { id, record, expires_at } => {
                 View { id: s(id), record: s(record), expires_at, ..v(libsession_action::Touch) }
@@ -722,6 +725,33 @@ pub unsafe extern "C" fn libsession_request_action_expires_at(
     })
 }
 
+/// Whether the current `SAVE` is of a session ID this request generated and
+/// never stored: **store the record only if the key is absent**
+/// (insert-if-absent, Redis `SET key value NX`), and if a record is already
+/// there, keep it and answer `libsession_request_handle_store_result` with
+/// `LIBSESSION_STORE_STATUS_EXISTS`: the engine takes another ID and saves
+/// again (with another `SET_COOKIE`, which replaces the earlier one), so an
+/// ID collision never overwrites another user's session. A store that
+/// cannot insert-if-absent may write as for any `SAVE`.
+///
+/// # Parameters
+/// `req`; `is_new_out`: receives the flag (false for any other action).
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+///
+/// # Safety
+/// `req` is NULL or live; `is_new_out` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_request_action_is_new(
+    req: *const libsession_request,
+    is_new_out: *mut bool,
+) -> ResultCode {
+    // SAFETY: `is_new_out` is NULL or writable (contract).
+    ffi_boundary!(reading(req, r) { unsafe { put(is_new_out, "is_new_out", r.view.is_new) } })
+}
+
 /// The TTL in seconds for the current `SAVE` or `TOUCH` action, by
 /// connect-redis's rule (the one `src/host/redis_store.rs` follows), so a C
 /// store needs no JSON parser: with an expiry, `ceil((expires_at - now) /
@@ -803,7 +833,9 @@ pub unsafe extern "C" fn libsession_request_handle_load_result(
 /// # Parameters
 /// `req`; `status`: the store's answer; `message`,
 /// `message_len`: for `FAILED`, the error message (UTF-8); ignored for `OK`
-/// (NULL with length 0 is fine; NULL with a length is `NULL_PARAMETER`).
+/// and `EXISTS` (NULL with length 0 is fine; NULL with a length is
+/// `NULL_PARAMETER`). `EXISTS` answers only a `SAVE` whose
+/// `libsession_request_action_is_new` is true (`UNEXPECTED_INPUT` otherwise).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER`;
@@ -829,6 +861,7 @@ pub unsafe extern "C" fn libsession_request_handle_store_result(
         let result = match libsession_store_status::try_from(status)? {
             libsession_store_status::Ok => StoreResult::Ok,
             libsession_store_status::Failed => StoreResult::Failed { message: utf8(message, "message")? },
+            libsession_store_status::Exists => StoreResult::Exists,
         };
         Ok(r.inner.handle_store_result(result)?)
     })

@@ -64,8 +64,10 @@ pub enum libsession_result {
     RequestFailed = 6,
     /// A string argument is not valid UTF-8. Nothing changed.
     InvalidUtf8 = 7,
-    /// A JSON argument is not valid JSON (or nests deeper than 256 levels, or
-    /// holds a lone surrogate escape). Nothing changed.
+    /// A JSON argument is not valid JSON, nests deeper than 512 levels, or
+    /// has an object of more than 16384 members. Nothing changed. (A lone
+    /// surrogate escape is no error: it reads as U+FFFD, as a Rust string
+    /// cannot hold it.)
     InvalidJson = 8,
     /// Fewer than 32 bytes of entropy were given to `libsession_request_new`.
     InsufficientEntropy = 9,
@@ -336,7 +338,11 @@ pub enum libsession_action {
     /// Delete the record under the action's ID (absent is fine), then call
     /// `libsession_request_handle_store_result`.
     Destroy = 4,
-    /// Add a `Set-Cookie` header whose value is `libsession_request_action_value`.
+    /// Add a `Set-Cookie` header whose value is `libsession_request_action_value`
+    /// (a second one in a request replaces the first: after a new session's
+    /// `SAVE` was answered `EXISTS`). Send `Cache-Control: no-store` (or
+    /// `private`) with it, so that no shared cache hands one user's session
+    /// cookie to another. Never longer than 4096 bytes (an `ERROR` instead).
     SetCookie = 5,
     /// A store answer is owed: return to the event loop; poll again after
     /// giving it. At most one store action is outstanding per request, and
@@ -387,9 +393,12 @@ pub enum libsession_store_status {
     Ok = 0,
     /// The operation failed; the message argument says why (UTF-8).
     Failed = 1,
+    /// A new session's `SAVE` (`libsession_request_action_is_new`) found a
+    /// record under its ID and kept it (insert-if-absent).
+    Exists = 2,
 }
 
-from_u32!(libsession_store_status { Ok, Failed });
+from_u32!(libsession_store_status { Ok, Failed, Exists });
 
 /// A cookie attribute a handler may assign (`req.session.cookie[attr] = value`).
 #[repr(u32)]

@@ -187,6 +187,14 @@ pub trait AsyncStore: Send + Sync {
     }
     /// Store `record` under `id` ([`Action::Save`]).
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()>;
+    /// Store `record` under `id` only if no record is stored there
+    /// ([`Action::Save`] with `is_new`): `false` when one is (it stays).
+    /// The default calls [`set`](Self::set) and answers `true`: a store
+    /// that can insert-if-absent (Redis `SET NX`, MemoryStore) overrides it,
+    /// so that an ID collision never overwrites another session.
+    fn insert<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, bool> {
+        StoreFuture::boxed(async move { self.set(id, record, expires_at, now).await.map(|()| true) })
+    }
     /// Refresh the record's expiry ([`Action::Touch`]).
     fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()>;
     /// Delete the record (absent is fine) ([`Action::Destroy`]).
@@ -297,6 +305,11 @@ impl AsyncStore for MemoryStore {
         StoreFuture::ready(result)
     }
 
+    fn insert<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, bool> {
+        let result = MemoryStore::insert(self, id, record, expires_at, now).map_err(|e| StoreError::new(e.to_string()));
+        StoreFuture::ready(result)
+    }
+
     fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
         MemoryStore::touch(self, id, record, expires_at, now);
         StoreFuture::ready(Ok(()))
@@ -354,6 +367,8 @@ pub enum StoreAnswer {
     Load(Result<Option<FoundRecord>, StoreError>),
     /// The answer to [`Action::Save`], [`Action::Touch`] or [`Action::Destroy`].
     Store(Result<(), StoreError>),
+    /// A new session's [`Action::Save`] found its ID taken ([`StoreResult::Exists`]).
+    Exists,
 }
 
 impl StoreAnswer {
@@ -367,6 +382,7 @@ impl StoreAnswer {
             StoreAnswer::Load(Err(e)) => req.handle_load(LoadResult::Failed { message: &e.message }),
             StoreAnswer::Store(Ok(())) => req.handle_store_result(StoreResult::Ok),
             StoreAnswer::Store(Err(e)) => req.handle_store_result(StoreResult::Failed { message: &e.message }),
+            StoreAnswer::Exists => req.handle_store_result(StoreResult::Exists),
         }
     }
 }
@@ -388,6 +404,8 @@ pub enum StoreOp {
         record: String,
         /// The cookie's expiry (Unix ms).
         expires_at: Option<i64>,
+        /// Insert-if-absent (see [`Action::Save`]).
+        is_new: bool,
     },
     /// [`Action::Touch`].
     Touch {
@@ -410,8 +428,8 @@ impl StoreOp {
     pub fn from_action(action: &Action<'_>) -> Option<StoreOp> {
         Some(match *action {
             Action::Load { id } => StoreOp::Load { id: id.to_string() },
-            Action::Save { id, record, expires_at } => {
-                StoreOp::Save { id: id.to_string(), record: record.to_string(), expires_at }
+            Action::Save { id, record, expires_at, is_new } => {
+                StoreOp::Save { id: id.to_string(), record: record.to_string(), expires_at, is_new }
             }
             Action::Touch { id, record, expires_at } => {
                 StoreOp::Touch { id: id.to_string(), record: record.to_string(), expires_at }
@@ -425,7 +443,9 @@ impl StoreOp {
     pub fn as_action(&self) -> Action<'_> {
         match self {
             StoreOp::Load { id } => Action::Load { id },
-            StoreOp::Save { id, record, expires_at } => Action::Save { id, record, expires_at: *expires_at },
+            StoreOp::Save { id, record, expires_at, is_new } => {
+                Action::Save { id, record, expires_at: *expires_at, is_new: *is_new }
+            }
             StoreOp::Touch { id, record, expires_at } => Action::Touch { id, record, expires_at: *expires_at },
             StoreOp::Destroy { id } => Action::Destroy { id },
         }
@@ -456,10 +476,17 @@ async fn perform_saved<S: AsyncStore + ?Sized>(
 ) -> Option<StoreAnswer> {
     Some(match (action, saved) {
         (Action::Load { id }, _) => StoreAnswer::Load(store.load(id, now).await),
+        (Action::Save { id, record, expires_at, is_new: true }, _) => {
+            match store.insert(id, record, expires_at, now).await {
+                Ok(true) => StoreAnswer::Store(Ok(())),
+                Ok(false) => StoreAnswer::Exists,
+                Err(e) => StoreAnswer::Store(Err(e)),
+            }
+        }
         (Action::Save { id, expires_at, .. }, Some(record)) => {
             StoreAnswer::Store(store.save_record(id, record, expires_at, now).await)
         }
-        (Action::Save { id, record, expires_at }, None) => {
+        (Action::Save { id, record, expires_at, .. }, None) => {
             StoreAnswer::Store(store.set(id, record, expires_at, now).await)
         }
         (Action::Touch { id, expires_at, .. }, Some(record)) => {

@@ -138,6 +138,20 @@ impl MemoryStore {
         self.save(sid, StoredRecord::from_text(Arc::from(record)), expires_at, now)
     }
 
+    /// [`set`](Self::set) only if no live record is stored under `sid`
+    /// (insert-if-absent, for [`Action::Save`] with `is_new`): `Ok(false)`,
+    /// and the stored record kept, when one is. An expired record counts as
+    /// absent.
+    pub fn insert(&self, sid: &str, record: &str, expires_at: Option<i64>, now: i64) -> Result<bool, MemoryStoreError> {
+        {
+            let map = self.lock();
+            if map.get(sid).is_some_and(|e| !e.expired(now)) {
+                return Ok(false);
+            }
+        }
+        self.set(sid, record, expires_at, now).map(|()| true)
+    }
+
     /// [`set`](Self::set) of a record the engine made
     /// ([`Request::take_stored_record`]): kept as it is, so that the next
     /// [`load`](Self::load) reads nothing.
@@ -247,10 +261,17 @@ impl MemoryStore {
             let stored = req.take_stored_record();
             let answer = match (req.current_action(), stored) {
                 (Action::Load { id }, _) => Answer::Load(self.load(id, now)),
+                (Action::Save { id, record, expires_at, is_new: true }, _) => {
+                    match self.insert(id, record, expires_at, now) {
+                        Ok(true) => Answer::Store(None),
+                        Ok(false) => Answer::Exists,
+                        Err(e) => Answer::Store(Some(e)),
+                    }
+                }
                 (Action::Save { id, expires_at, .. }, Some(stored)) => {
                     Answer::Store(self.save(id, stored, expires_at, now).err())
                 }
-                (Action::Save { id, record, expires_at }, None) => {
+                (Action::Save { id, record, expires_at, .. }, None) => {
                     Answer::Store(self.set(id, record, expires_at, now).err())
                 }
                 (Action::Touch { id, expires_at, .. }, Some(stored)) => {
@@ -272,6 +293,7 @@ impl MemoryStore {
                 Answer::Load(None) => req.handle_load(LoadResult::NotFound)?,
                 Answer::Store(None) => req.handle_store_result(StoreResult::Ok)?,
                 Answer::Store(Some(e)) => req.handle_store_result(StoreResult::Failed { message: &e.to_string() })?,
+                Answer::Exists => req.handle_store_result(StoreResult::Exists)?,
             }
         }
         Ok(req.current_action())
@@ -281,6 +303,8 @@ impl MemoryStore {
 enum Answer {
     Load(Option<StoredRecord>),
     Store(Option<MemoryStoreError>),
+    /// A new session's ID is taken.
+    Exists,
 }
 
 #[cfg(test)]
@@ -321,8 +345,10 @@ mod tests {
         let s = MemoryStore::new();
         let cookie = request(&s, None, 1_000, |r| assert_eq!(r.increment("views"), Ok(1.0)));
         let sid = s.snapshot()[0].0.clone();
-        assert!(s.holds_read_session(&sid));
-        // A returning request takes it, and hands the new one over.
+        // A new session's record is text: its save may have been answered
+        // `Exists` (insert-if-absent), so the engine kept the session.
+        assert!(!s.holds_read_session(&sid));
+        // A returning request reads it, and hands the new one over.
         request(&s, Some(&cookie), 2_000, |r| assert_eq!(r.increment("views"), Ok(2.0)));
         assert!(s.holds_read_session(&sid));
         let saved = s.snapshot()[0].1.clone();

@@ -276,6 +276,30 @@ impl RedisStore {
         self.query::<()>(&redis::cmd("PING")).await
     }
 
+    /// A new session's save, insert-if-absent (`SET ... NX`): `false` when
+    /// the key exists (it is kept, and the engine picks another ID).
+    async fn insert_record(
+        &self,
+        sid: &str,
+        record: &str,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        match self.options.save(sid, record, expires_at, now) {
+            RedisCommand::Set { key, value, ttl } => {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(key).arg(value).arg("NX");
+                if let Some(ttl) = ttl {
+                    cmd.arg("EX").arg(ttl);
+                }
+                // "OK" when set, nil when the key exists.
+                self.query::<Option<String>>(&cmd).await.map(|set| set.is_some())
+            }
+            // Expired before it is stored: nothing to insert (connect-redis deletes).
+            other => self.run(other).await.map(|_| true),
+        }
+    }
+
     /// Sends one planned command; `GET`'s reply is returned.
     async fn run(&self, command: RedisCommand<'_>) -> Result<Option<Vec<u8>>, StoreError> {
         let cmd = match command {
@@ -328,6 +352,10 @@ impl AsyncStore for RedisStore {
 
     fn set<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
         StoreFuture::boxed(async move { self.run(self.options.save(id, record, expires_at, now)).await.map(drop) })
+    }
+
+    fn insert<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, bool> {
+        StoreFuture::boxed(self.insert_record(id, record, expires_at, now))
     }
 
     fn touch<'a>(&'a self, id: &'a str, _record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {

@@ -237,6 +237,13 @@ libsession_result answer(libsession_request *req, libsession_action kind, store 
         if (kind == LIBSESSION_ACTION_TOUCH && e == NULL) {
             return libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_OK, NULL, 0);
         }
+        if (kind == LIBSESSION_ACTION_SAVE && e != NULL) {
+            /* A new session's save is insert-if-absent: the record there stays. */
+            bool is_new = false;
+            if (libsession_request_action_is_new(req, &is_new) == LIBSESSION_RESULT_OK && is_new) {
+                return libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_EXISTS, NULL, 0);
+            }
+        }
         if (e == NULL) {
             if (s->len == STORE_MAX) {
                 return libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_FAILED, S("store full"));

@@ -952,8 +952,52 @@ static void test_config_shared_by_threads(void) {
     libsession_config_free(cfg);
 }
 
+/* A new session's SAVE is insert-if-absent: two requests given the same
+ * entropy end with different IDs, the first record stays, and the second
+ * response's last Set-Cookie names its own session. */
+static void test_insert_if_absent(void) {
+    const libsession_config *cfg = simple_config();
+    static const uint8_t entropy[32] = {42};
+    char ids[2][64];
+    libsession_action kind = 0;
+    bool is_new = true;
+    store s;
+    int r;
+    store_init(&s);
+    for (r = 0; r < 2; r++) {
+        libsession_request *req = NULL;
+        libsession_str id;
+        outcome o;
+        CHECK_OK(libsession_request_new(cfg, NOW, entropy, sizeof entropy, &req));
+        memset(&o, 0, sizeof o);
+        CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+        CHECK_OK(libsession_request_action_is_new(req, &is_new));
+        CHECK(!is_new); /* READY is no SAVE */
+        CHECK_OK(libsession_request_set_json(req, S("k"), S("1")));
+        finish(req, &s, NOW, &o);
+        CHECK(get_session_id(req, &id));
+        str_copy(id, ids[r], sizeof ids[r]);
+        CHECK(strstr(o.cookie, ids[r]) != NULL);
+        libsession_request_free(req);
+    }
+    CHECK(strcmp(ids[0], ids[1]) != 0);
+    CHECK(store_find(&s, ids[0]) != NULL && store_find(&s, ids[1]) != NULL);
+    /* EXISTS answers only a new session's SAVE. */
+    {
+        libsession_request *req = new_request(cfg, NOW, NULL);
+        CHECK_OK(libsession_request_poll_action(req, &kind));
+        CHECK(kind == LIBSESSION_ACTION_READY);
+        CHECK_RC(libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_EXISTS, NULL, 0),
+                 LIBSESSION_RESULT_UNEXPECTED_INPUT);
+        libsession_request_free(req);
+    }
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
 int main(void) {
     static const h_test tests[] = {
+        TEST(test_insert_if_absent),
         TEST(test_canonical_poll_loop),
         TEST(test_data_operations),
         TEST(test_cookie_operations),

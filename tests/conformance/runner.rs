@@ -195,7 +195,7 @@ impl EngineRequest for RustReq {
         use session::Action as A;
         let act = match self.0.poll_action().map_err(|e| e.to_string())? {
             A::Load { id } => Act::Load(id.into()),
-            A::Save { id, record, expires_at } => Act::Save { id: id.into(), record: record.into(), expires_at },
+            A::Save { id, record, expires_at, .. } => Act::Save { id: id.into(), record: record.into(), expires_at },
             A::Touch { id, record, expires_at } => Act::Touch { id: id.into(), record: record.into(), expires_at },
             A::Destroy { id } => Act::Destroy(id.into()),
             A::SetCookie { value } => Act::SetCookie(value.into()),
@@ -393,7 +393,7 @@ impl StepCtx<'_> {
                     };
                     req.handle_load(r)?;
                 }
-                Act::Save { id, record, expires_at } => {
+                Act::Save { id, record, expires_at, .. } => {
                     let f = self.faults.outcome(1);
                     self.call("set", &id, Some(&record), f);
                     let failed = if f == "error" {

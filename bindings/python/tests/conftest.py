@@ -32,7 +32,8 @@ def repo() -> Path:
 
 @pytest.fixture
 def config():
-    with ls.Config(secret=SECRET, max_age=3_600_000) as c:
+    # The tests name their sessions ("sid", "fresh"...): any ID shape.
+    with ls.Config(secret=SECRET, max_age=3_600_000, session_id_lengths=None) as c:
         yield c
 
 

@@ -199,7 +199,11 @@ def test_action_and_status_values_match_the_header():
         "MISSING": _request._MISSING,
         "FAILED": _request._LOAD_FAILED,
     }
-    assert _enum(text, "LIBSESSION_STORE_STATUS_") == {"OK": _request._STORE_OK, "FAILED": _request._STORE_FAILED}
+    assert _enum(text, "LIBSESSION_STORE_STATUS_") == {
+        "OK": _request._STORE_OK,
+        "FAILED": _request._STORE_FAILED,
+        "EXISTS": _request._STORE_EXISTS,
+    }
     assert _enum(text, "LIBSESSION_UNSET_") == {"KEEP": 0, "DESTROY": 1}
     assert _enum(text, "LIBSESSION_TRISTATE_") == {"UNSET": 0, "FALSE": 1, "TRUE": 2}
     assert _enum(text, "LIBSESSION_SECURE_") == {"NEVER": 0, "ALWAYS": 1, "AUTO": 2}

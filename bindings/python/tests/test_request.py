@@ -278,7 +278,7 @@ def test_error_after_the_response(config, store):
 
 def test_unset_keep_and_destroy(store):
     for unset, destroyed in (("keep", False), ("destroy", True)):
-        with ls.Config(secret=SECRET, max_age=MAX_AGE, unset=unset) as cfg:
+        with ls.Config(secret=SECRET, max_age=MAX_AGE, unset=unset, session_id_lengths=None) as cfg:
             cookie = new_session(cfg, store, {"v": 1}, sid=f"unset-{unset}")
             with ls.Request(cfg, now_ms=NOW, cookie=cookie) as req:
                 assert req.poll_with(store) is ls.READY

@@ -326,9 +326,24 @@ def test_constants_come_from_the_library():
 def test_one_cookie_limit_keeps_the_library_default_for_the_other():
     # 5000 pairs before the session cookie: beyond the old Python default of
     # 4096 pairs, within the library's.
-    with ls.Config(secret=SECRET, cookie_max_header_bytes=1_000_000) as cfg:
+    with ls.Config(secret=SECRET, cookie_max_header_bytes=1_000_000, session_id_lengths=None) as cfg:
         cookie = _cookie_for(cfg, "sid")
         header = "; ".join(f"k{i}=v" for i in range(5000)) + "; " + cookie
         with ls.Request(cfg, now_ms=NOW, cookie=header) as req:
             req.next_action()
             assert req.cookie_session_id == "sid"
+
+
+def test_new_sessions_are_inserted_if_absent():
+    """Issue 16: two requests given the same entropy get different IDs; the
+    first session's record is never overwritten (MemoryStore.set_if_absent)."""
+    store = ls.MemoryStore()
+    ids = []
+    with ls.Config(secret=SECRET, max_age=60_000) as cfg:
+        for owner in (1, 2):
+            with ls.Request(cfg, now_ms=NOW, entropy=bytes([5]) * 32) as r:
+                out = r.run(store, lambda r, owner=owner: r.session.__setitem__("owner", owner))
+                ids.append(r.session_id)
+                assert ids[-1] in out.set_cookie[-1]
+    assert ids[0] != ids[1]
+    assert '"owner":1' in store.get(ids[0], NOW) and '"owner":2' in store.get(ids[1], NOW)

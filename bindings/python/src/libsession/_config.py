@@ -89,7 +89,8 @@ class Config(OwnedHandle):
     Keyword arguments:
 
     * ``secret``: ``str`` or ``bytes``; or ``secrets``: a list of them, newest
-      first (the first signs, all verify). At most 16.
+      first (the first signs, all verify). Strict mode: at most 8, each at
+      least 32 bytes; an empty secret is refused in every mode.
     * ``name`` (``str``), ``resave``, ``save_uninitialized``, ``rolling``
       (``bool``), ``unset`` (``'keep'`` or ``'destroy'``).
     * ``proxy``: ``None`` (defer to ``trust_proxy``), ``True``, ``False``;
@@ -103,6 +104,9 @@ class Config(OwnedHandle):
     * ``cookie_max_header_bytes``, ``cookie_max_pairs`` (``int``): bounds of
       Cookie header parsing (one alone keeps the library's default for the
       other: ``default_cookie_limits()``).
+    * ``session_id_lengths``: ``(min, max)``, or ``None`` to accept any ID:
+      strict mode looks up only cookies whose session ID is base64url of a
+      length in that range (default ``(32, 64)``).
     * ``express_compat`` (``bool``): express compatibility mode.
 
     Wrong types raise ``TypeError``, unknown keywords or values
@@ -140,6 +144,7 @@ class Config(OwnedHandle):
         priority: str | None = _UNSET,
         cookie_max_header_bytes: int = _UNSET,
         cookie_max_pairs: int = _UNSET,
+        session_id_lengths: tuple[int, int] | None = _UNSET,
         express_compat: bool = _UNSET,
         express_defaults: bool = False,
     ) -> None:
@@ -322,6 +327,17 @@ def _compile(o: dict[str, Any]) -> list[tuple[str, Any, tuple]]:
         b = _need_uint("cookie_max_header_bytes", o.pop("cookie_max_header_bytes", DEFAULT_COOKIE_MAX_HEADER_BYTES))
         p = _need_uint("cookie_max_pairs", o.pop("cookie_max_pairs", DEFAULT_COOKIE_MAX_PAIRS))
         steps.append(("cookie limits", L.libsession_config_builder_set_cookie_limits, (b, p)))
+    if "session_id_lengths" in o:
+        v = o.pop("session_id_lengths")
+        if v is None:
+            lo, hi = 0, 0
+        elif isinstance(v, tuple) and len(v) == 2:
+            lo, hi = _need_uint("session_id_lengths", v[0]), _need_uint("session_id_lengths", v[1])
+            if lo > hi or hi == 0:
+                raise ValueError(f"Config: session_id_lengths must be (min, max) with 0 < max and min <= max, not {v!r}")
+        else:
+            raise TypeError(f"Config: session_id_lengths must be None or a (min, max) tuple, not {type(v).__name__}")
+        steps.append(("session_id_lengths", L.libsession_config_builder_set_session_id_lengths, (lo, hi)))
     if o:
         raise TypeError(f"Config: unknown option(s) {', '.join(sorted(o))}")
     return steps

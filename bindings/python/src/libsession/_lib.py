@@ -95,6 +95,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_config_builder_set_partitioned": (_result, [_handle, c_uint32]),
     "libsession_config_builder_set_priority": (_result, [_handle, c_uint32]),
     "libsession_config_builder_set_cookie_limits": (_result, [_handle, c_size_t, c_size_t]),
+    "libsession_config_builder_set_session_id_lengths": (_result, [_handle, c_size_t, c_size_t]),
     "libsession_config_builder_set_express_compat": (_result, [_handle, c_bool]),
     # config
     "libsession_config_free": (None, [_handle]),
@@ -124,6 +125,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_request_action_record": (_result, [_handle, _str_out]),
     "libsession_request_action_value": (_result, [_handle, _str_out]),
     "libsession_request_action_expires_at": (_result, [_handle, POINTER(c_int64), POINTER(c_bool)]),
+    "libsession_request_action_is_new": (_result, [_handle, POINTER(c_bool)]),
     "libsession_request_action_ttl_seconds": (_result, [_handle, c_int64, POINTER(c_int64)]),
     "libsession_request_handle_load_result": (_result, [_handle, c_uint32, _bytes_in, c_size_t]),
     "libsession_request_handle_store_result": (_result, [_handle, c_uint32, _bytes_in, c_size_t]),

@@ -79,7 +79,8 @@ _REDIS_OPS = tuple(RedisOp)
 _LOAD, _SAVE, _TOUCH, _DESTROY, _SET_COOKIE, _WAIT, _READY, _FAILED, _COMPLETED, _ERROR, _DONE = range(1, 12)
 # libsession_load_status / libsession_store_status
 _FOUND, _NOT_FOUND, _MISSING, _LOAD_FAILED = 0, 1, 2, 3
-_STORE_OK, _STORE_FAILED = 0, 1
+_STORE_OK, _STORE_FAILED, _STORE_EXISTS = 0, 1, 2
+_action_is_new = _L.libsession_request_action_is_new
 
 _READY_ACTION, _WAIT_ACTION, _DONE_ACTION = A.READY, A.WAIT, A.DONE
 _Load, _Save, _Touch, _Destroy, _SetCookie = A.Load, A.Save, A.Touch, A.Destroy, A.SetCookie
@@ -88,6 +89,12 @@ _Failed, _Completed, _Error = A.Failed, A.Completed, A.Error
 _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _json_encode = _json_encoder.encode
 _json_loads = json.loads
+
+
+def _is_new(p: Any) -> bool:
+    """Whether the current ``Save`` is of a new session's ID (insert-if-absent)."""
+    flag = ctypes.c_bool(False)
+    return _action_is_new(p, ctypes.byref(flag)) == 0 and flag.value
 
 
 def encode_json(value: Any, what: str) -> bytes:
@@ -680,6 +687,14 @@ class Request(OwnedHandle):
                 try:
                     if k == _DESTROY:
                         store.destroy(sid)
+                    elif k == _SAVE and _is_new(p) and hasattr(store, "set_if_absent"):
+                        # A new session's ID: insert-if-absent; a record there stays.
+                        record = self._text(_action_record, p)
+                        if not store.set_if_absent(sid, record, self._expiry(p), self._now):
+                            rc = _handle_store(p, _STORE_EXISTS, None, 0)
+                            if rc:
+                                raise self._error(rc)
+                            continue
                     elif held is not None:
                         (save_stored if k == _SAVE else touch_stored)(sid, held, self._expiry(p), self._now)
                     else:

@@ -144,6 +144,17 @@ class MemoryStore:
     def set(self, sid: str, record: str | bytes, expires_at: int | None, now_ms: int | None = None) -> None:
         self.save_stored(sid, StoredRecord.from_text(record), expires_at, self._clock() if now_ms is None else now_ms)
 
+    def set_if_absent(self, sid: str, record: str | bytes, expires_at: int | None, now_ms: int | None = None) -> bool:
+        """``set`` only if no live record is stored under ``sid``
+        (insert-if-absent, for a new session's save): ``False``, and the
+        record there kept, when one is."""
+        now = self._clock() if now_ms is None else now_ms
+        with self._lock:
+            if self._live(sid, now) is not None:
+                return False
+        self.set(sid, record, expires_at, now)
+        return True
+
     def touch(self, sid: str, record: str | bytes, expires_at: int | None, now_ms: int | None = None) -> None:
         touched = StoredRecord.from_text(record)
         self.touch_stored(sid, touched, expires_at, self._clock() if now_ms is None else now_ms)
