@@ -15,8 +15,8 @@
 # the build tree keeps its debug info (profile.release debug = 1), only the
 # installed copies are stripped. DESTDIR is honoured as in make install
 # (files go to DESTDIR/PREFIX, the .pc file names PREFIX). Set
-# LIBSESSION_NO_BUILD=1 to install what target/release holds without running
-# cargo.
+# LIBSESSION_NO_BUILD=1 to install what target/release (or
+# $CARGO_TARGET_DIR/release) holds without running cargo.
 #
 # Then:  cc app.c $(pkg-config --cflags --libs libsession)
 # (PKG_CONFIG_PATH=PREFIX/lib/pkgconfig when PREFIX is not a system prefix;
@@ -65,8 +65,9 @@ if [ "${LIBSESSION_NO_BUILD:-0}" != 1 ]; then
     echo "== cargo build --release --lib --features capi"
     cargo build --release --lib --features capi
 fi
-A=target/release/libsession.a
-SO=target/release/libsession.so
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+A=$TARGET_DIR/release/libsession.a
+SO=$TARGET_DIR/release/libsession.so
 [ -f "$A" ] && [ -f "$SO" ] || die "$A or $SO is missing (build with: cargo build --release --lib --features capi)"
 SONAME=libsession.so.$MAJOR
 readelf -d "$SO" | grep -q "(SONAME).*\[$SONAME\]" \

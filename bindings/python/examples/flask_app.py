@@ -8,9 +8,10 @@ import os
 import sys
 
 from flask import Flask, redirect, session
+from werkzeug.wrappers import Response
 
 from libsession import Config, MemoryStore
-from libsession.flask import LibsessionInterface
+from libsession.flask import LibsessionInterface, current_session
 
 secret = os.environ.get("SESSION_SECRET")
 if not secret:
@@ -29,15 +30,15 @@ def index() -> str:
 
 
 @app.get("/login")
-def login():  # noqa: ANN201
-    session.regenerate()  # a new session ID on a change of privilege
+def login() -> Response:
+    current_session().regenerate()  # a new session ID on a change of privilege
     session["user"] = "ada"
     return redirect("/")
 
 
 @app.get("/logout")
-def logout():  # noqa: ANN201
-    session.destroy()  # the stored session is gone; the browser forgets the cookie
+def logout() -> Response:
+    current_session().destroy()  # the stored session is gone; the browser forgets the cookie
     response = redirect("/")
     response.delete_cookie(config.name)
     return response

@@ -16,7 +16,7 @@ flask = pytest.importorskip("flask")
 from flask import Flask, session  # noqa: E402
 
 import libsession as ls  # noqa: E402
-from libsession.flask import FlaskSession, LibsessionInterface  # noqa: E402
+from libsession.flask import FlaskSession, LibsessionInterface, current_session  # noqa: E402
 from conftest import SECRET  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "flask_app.py"
@@ -36,7 +36,7 @@ def make_app(config: ls.Config | None = None, store: Any = None) -> tuple[Flask,
 
     @app.get("/read")
     def read() -> str:
-        return json.dumps({"views": session.get("views"), "new": session.new, "id": session.id})
+        return json.dumps({"views": session.get("views"), "new": session.new, "id": current_session().id})
 
     @app.get("/cart/<item>")
     def add_to_cart(item: str) -> str:
@@ -47,7 +47,7 @@ def make_app(config: ls.Config | None = None, store: Any = None) -> tuple[Flask,
 
     @app.get("/logout")
     def logout() -> str:
-        session.destroy()
+        current_session().destroy()
         return "bye"
 
     return app, store
@@ -140,12 +140,14 @@ def test_regenerate_and_permanent_through_flask_session() -> None:
 
     @app.get("/login")
     def login() -> str:
-        assert isinstance(session._get_current_object(), FlaskSession)
+        s = current_session()
+        assert isinstance(s, FlaskSession)
         assert session.permanent is False
-        session.regenerate()
+        s.regenerate()
         session["user"] = "ada"
         session.permanent = True  # maxAge = PERMANENT_SESSION_LIFETIME
-        return session.id
+        assert s.id is not None
+        return s.id
 
     client = app.test_client()
     client.get("/count")
@@ -196,6 +198,14 @@ def test_a_failed_load_answers_500_without_running_the_view() -> None:
     app.testing = True
     with pytest.raises(ls.StoreError, match="the store is down"):
         client.get("/view")
+
+
+def test_current_session_needs_the_interface() -> None:
+    app = Flask(__name__)  # Flask's own cookie sessions
+    app.secret_key = SECRET
+    with app.test_request_context("/"):
+        with pytest.raises(RuntimeError, match="not a libsession session"):
+            current_session()
 
 
 def test_the_interface_checks_its_arguments() -> None:

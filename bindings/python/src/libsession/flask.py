@@ -31,7 +31,8 @@ session is kept and written back when the response is saved, so
 sessions (an unchanged value costs nothing: the engine sees no change).
 ``session.regenerate()``, ``destroy()``, ``save()``, ``reload()`` and the
 cookie operations of ``libsession.wsgi.WSGISession`` are available too, as is
-``session.id``. The cookie's name and attributes come from the
+``session.id`` (``current_session()`` returns ``flask.session`` with those
+in its type). The cookie's name and attributes come from the
 ``libsession.Config``; Flask's ``SESSION_COOKIE_*`` settings are not used,
 and ``session.permanent = True`` sets the cookie's ``maxAge`` to the app's
 ``PERMANENT_SESSION_LIFETIME`` (``False``: a browser-session cookie).
@@ -47,7 +48,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask.sessions import SessionInterface, SessionMixin
 
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     from flask.wrappers import Request as FlaskRequest
     from flask.wrappers import Response as FlaskResponse
 
-__all__ = ["FlaskSession", "LibsessionInterface"]
+__all__ = ["FlaskSession", "LibsessionInterface", "current_session"]
 
 log = logging.getLogger("libsession")
 
@@ -131,8 +132,8 @@ class FlaskSession(WSGISession, SessionMixin):
         self._handed_out.clear()
         super().reload()
 
-    @property  # type: ignore[override]
-    def new(self) -> bool:
+    @property
+    def new(self) -> bool:  # type: ignore[override]  # SessionMixin's is a plain attribute
         """Whether this session was not loaded from the request's cookie."""
         req = self._req
         return req.has_session and req.session_id != req.cookie_session_id
@@ -205,7 +206,7 @@ class LibsessionInterface(SessionInterface):
                 _settle(req, self.store, collect)
                 raise StoreError(f"libsession: loading the session failed: {act.message}")
             if act is not A.READY:
-                raise MisuseError(Result.UNEXPECTED_INPUT, f"expected Ready, got {type(act).__name__}")
+                raise MisuseError(Result["UNEXPECTED_INPUT"], f"expected Ready, got {type(act).__name__}")
         except BaseException:
             req.close()
             raise
@@ -224,13 +225,29 @@ class LibsessionInterface(SessionInterface):
             req.finish()
             act = _settle(req, self.store, session._collect)
             if act is not A.DONE:
-                raise MisuseError(Result.UNEXPECTED_INPUT, f"expected Done after finish, got {type(act).__name__}")
+                raise MisuseError(Result["UNEXPECTED_INPUT"], f"expected Done after finish, got {type(act).__name__}")
         finally:
             req.close()
         for value in session.cookies:
             response.headers.add("Set-Cookie", value)
         if session.accessed:
             response.vary.add("Cookie")
+
+
+def current_session() -> FlaskSession:
+    """``flask.session`` typed as what it is, a ``FlaskSession`` (Flask types
+    it as ``SessionMixin``): for ``regenerate()``, ``destroy()``, ``id``...
+    with a type checker. Raises ``RuntimeError`` outside a request or when
+    the app's session interface is not a ``LibsessionInterface``."""
+    from flask import session
+
+    current = cast(Any, session)._get_current_object()
+    if not isinstance(current, FlaskSession):
+        raise RuntimeError(
+            f"flask.session is a {type(current).__name__}, not a libsession session: "
+            "set app.session_interface = LibsessionInterface(...)"
+        )
+    return current
 
 
 def _settle(req: Request, store: Any, collect: Callable[[A.Action], None]) -> A.Action:
