@@ -10,7 +10,8 @@
 #      the library just built next to the package);
 #   3. runs the tests (bindings/python/tests: the poll loop, every handler
 #      operation, errors, freeing, the header check, the WSGI middleware
-#      over real HTTP, the conformance vectors, the Redis stores and the ASGI
+#      over real HTTP, the Flask session interface (Flask from PyPI), the
+#      conformance vectors, the Redis stores and the ASGI
 #      middleware against a redis-server the tests start, the fleet test);
 #   4. runs the benchmark once (bindings/python/bench.py) and prints its
 #      output; the timings never fail the run (the script only checks that

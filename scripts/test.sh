@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # --- what the suites need -----------------------------------------------
-DEBS=(curl valgrind g++ make pkg-config redis-server openssl libhiredis-dev)
+DEBS=(curl valgrind g++ make pkg-config binutils redis-server openssl libhiredis-dev)
 missing=()
 for p in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -160,6 +160,8 @@
 //!   (`docs/redis.md`).
 
 #![deny(unsafe_code)]
+// docs.rs (nightly, `--cfg docsrs`): label feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_debug_implementations)]
 
 // The engine: pure, no I/O, no clock, no OS randomness. Nothing here imports

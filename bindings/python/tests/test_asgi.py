@@ -15,7 +15,7 @@ import pytest
 import libsession as ls
 from libsession.asgi import SessionMiddleware, request_target
 
-SECRET = "keyboard cat"
+SECRET = "keyboard cat keyboard cat keyboard cat"  # 32+ bytes (strict mode)
 
 
 class AsyncDictStore:

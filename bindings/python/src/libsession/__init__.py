@@ -17,6 +17,7 @@ hosts.
   that loading it parses nothing; ``StoreKind``: which rules a store's
   records follow.
 * ``libsession.wsgi.SessionMiddleware``: WSGI middleware;
+  ``libsession.flask.LibsessionInterface``: ``flask.session`` on the engine;
   ``libsession.asgi.SessionMiddleware``: ASGI middleware (asynchronous
   stores, ``Request.poll_with_async``).
 * ``libsession.redis_store``: connect-redis compatible stores on redis-py
