@@ -15,7 +15,7 @@ import pytest
 import libsession as ls
 from libsession.asgi import SessionMiddleware, request_target
 
-SECRET = "keyboard cat"
+from conftest import SECRET  # noqa: E402  (32+ bytes: strict mode)
 
 
 class AsyncDictStore:

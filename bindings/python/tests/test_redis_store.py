@@ -31,7 +31,7 @@ from libsession.asgi import SessionMiddleware as ASGIMiddleware  # noqa: E402
 from libsession.redis_store import AsyncRedisStore, RedisOp, RedisOptions, RedisStore  # noqa: E402
 from libsession.wsgi import SessionMiddleware  # noqa: E402
 
-SECRET = "keyboard cat"
+from conftest import SECRET  # noqa: E402  (32+ bytes: strict mode)
 MINUTE = 60_000
 
 
