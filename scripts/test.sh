@@ -39,6 +39,8 @@ cargo test --lib --all-features --quiet
 cargo test --all-features --quiet --test hardening
 echo "==> cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
+echo "==> benchmarks, a few iterations each (so that they keep running; timing is cargo bench's job)"
+LIBSESSION_BENCH_ITERS=20 cargo bench --all-features --bench lifecycle >/dev/null
 echo "==> conformance runner on the vendored vectors"
 cargo run --release --example conformance -- tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
 cargo run --release --features capi --example conformance -- --c-abi tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
