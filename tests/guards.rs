@@ -64,7 +64,7 @@ fn run(
                     }
                 }
             }
-            Action::Save { id, record, expires_at } => {
+            Action::Save { id, record, expires_at, .. } => {
                 out.saves.push(id.to_string());
                 if faults.1 {
                     req.handle_store_result(StoreResult::Failed { message: "disk full" }).unwrap();
