@@ -462,6 +462,7 @@ fn main() {
     #[cfg(feature = "capi")]
     let ccfg = c_path::Config::new();
     let fresh = MemoryStore::new();
+    let fresh_c = MemoryStore::new();
     let tampered_store = MemoryStore::new();
     let want = |n: &str| filter.as_deref().is_none_or(|f| n.contains(f));
 
@@ -538,7 +539,7 @@ fn main() {
         let allocs = counting::count(set_key);
         let e = bench.add(true, set_key);
         let c = c_row!(bench, || {
-            black_box(c_path::run(&ccfg, c_path::Store::Text(&fresh), NOW, &SEED, None, c_path::Handler::SetKey));
+            black_box(c_path::run(&ccfg, c_path::Store::Text(&fresh_c), NOW, &SEED, None, c_path::Handler::SetKey));
         });
         scenarios.push((
             "(a) new visitor sets a key",

@@ -30,6 +30,18 @@ pub const MAX_SECRETS: usize = 8;
 /// (this crate's IDs have 43). See [`ConfigBuilder::session_id_lengths`].
 pub const DEFAULT_ID_LENGTHS: (usize, usize) = (32, 64);
 
+/// The base64url alphabet, as a table (checked on every verified cookie).
+const BASE64URL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        c += 1;
+    }
+    t
+};
+
 /// Shortest secret a strict configuration accepts, in bytes: HMAC-SHA256's
 /// full strength needs a 256-bit key (express compatibility mode takes any
 /// non-empty secret, as express-session does).
@@ -155,10 +167,7 @@ impl Config {
     pub(crate) fn accepts_id(&self, id: &str) -> bool {
         match self.id_lengths {
             None => true,
-            Some((min, max)) => {
-                (min..=max).contains(&id.len())
-                    && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-            }
+            Some((min, max)) => (min..=max).contains(&id.len()) && id.bytes().all(|c| BASE64URL[usize::from(c)]),
         }
     }
 

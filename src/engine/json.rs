@@ -40,6 +40,9 @@ pub enum Value {
     Object(Map),
 }
 
+// Every array element and record value is a `Value`: keep it small.
+const _: () = assert!(std::mem::size_of::<Value>() <= 40);
+
 /// Named keys at which a [`Map`] starts keeping a sorted index of them
 /// (below, a scan is cheaper than the index).
 const LOOKUP_MIN: usize = 16;
@@ -48,23 +51,33 @@ const LOOKUP_MIN: usize = 16;
 /// ascending, then the other keys in insertion order. Every operation is
 /// logarithmic at worst (index keys live in a B-tree, named keys get a
 /// sorted index once there are more than a few), so reading an object of
-/// any shape takes time linear in its size (up to a log factor).
+/// any shape takes time linear in its size (up to a log factor). A small
+/// object of named keys is one vector, as small as before.
 #[derive(Clone, Debug, Default)]
 pub struct Map {
+    /// The keys that are not array indices, in insertion order.
+    named: Vec<(String, Value)>,
+    /// Index keys, and the named-key lookup, once there are any.
+    index: Option<Box<MapIndex>>,
+}
+
+/// What a [`Map`] needs beyond its vector of named keys.
+#[derive(Clone, Debug, Default)]
+struct MapIndex {
     /// Array-index keys, by their numeric value.
     indexed: BTreeMap<u32, (String, Value)>,
-    /// The other keys, in insertion order.
-    named: Vec<(String, Value)>,
     /// Where each named key is in `named`, once there are more than
     /// [`LOOKUP_MIN`] (a B-tree: no hashing, so no random seed and no
     /// collision attack).
-    #[allow(clippy::box_collection)] // one pointer while unused: every value stays small
-    lookup: Option<Box<BTreeMap<String, usize>>>,
+    lookup: Option<BTreeMap<String, usize>>,
 }
 
 impl PartialEq for Map {
     fn eq(&self, other: &Map) -> bool {
-        self.indexed == other.indexed && self.named == other.named
+        fn indexed(m: &Map) -> Option<&BTreeMap<u32, (String, Value)>> {
+            m.index.as_ref().map(|i| &i.indexed).filter(|i| !i.is_empty())
+        }
+        indexed(self) == indexed(other) && self.named == other.named
     }
 }
 
@@ -89,7 +102,7 @@ fn array_index_bytes(b: &[u8]) -> Option<u32> {
 
 /// The entries of a [`Map`] in property order.
 pub(crate) struct MapIter<'a> {
-    indexed: std::collections::btree_map::Values<'a, u32, (String, Value)>,
+    indexed: Option<std::collections::btree_map::Values<'a, u32, (String, Value)>>,
     named: std::slice::Iter<'a, (String, Value)>,
 }
 
@@ -97,7 +110,7 @@ impl<'a> Iterator for MapIter<'a> {
     type Item = (&'a str, &'a Value);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.indexed.next().or_else(|| self.named.next()).map(|(k, v)| (k.as_str(), v))
+        self.indexed.as_mut().and_then(Iterator::next).or_else(|| self.named.next()).map(|(k, v)| (k.as_str(), v))
     }
 }
 
@@ -109,16 +122,16 @@ impl Map {
 
     /// How many keys.
     pub fn len(&self) -> usize {
-        self.indexed.len() + self.named.len()
+        self.named.len() + self.index.as_ref().map_or(0, |i| i.indexed.len())
     }
 
     /// Whether there is no key.
     pub fn is_empty(&self) -> bool {
-        self.indexed.is_empty() && self.named.is_empty()
+        self.len() == 0
     }
 
     fn named_position(&self, key: &str) -> Option<usize> {
-        match &self.lookup {
+        match self.index.as_ref().and_then(|i| i.lookup.as_ref()) {
             Some(lookup) => lookup.get(key).copied(),
             None => self.named.iter().position(|(k, _)| k == key),
         }
@@ -126,14 +139,21 @@ impl Map {
 
     /// The named-key index again, after `named` changed other than at its end.
     fn reindex(&mut self) {
-        self.lookup = (self.named.len() > LOOKUP_MIN)
-            .then(|| Box::new(self.named.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect()));
+        let lookup = (self.named.len() > LOOKUP_MIN)
+            .then(|| self.named.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
+        match (&mut self.index, lookup) {
+            (Some(index), lookup) => index.lookup = lookup,
+            (None, Some(lookup)) => {
+                self.index = Some(Box::new(MapIndex { indexed: BTreeMap::new(), lookup: Some(lookup) }))
+            }
+            (None, None) => {}
+        }
     }
 
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match array_index(key) {
-            Some(i) => self.indexed.get(&i).map(|(_, v)| v),
+            Some(i) => self.index.as_ref()?.indexed.get(&i).map(|(_, v)| v),
             None => self.named_position(key).map(|i| &self.named[i].1),
         }
     }
@@ -141,7 +161,7 @@ impl Map {
     /// The value under `key`, to change it.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         match array_index(key) {
-            Some(i) => self.indexed.get_mut(&i).map(|(_, v)| v),
+            Some(i) => self.index.as_mut()?.indexed.get_mut(&i).map(|(_, v)| v),
             None => self.named_position(key).map(|i| &mut self.named[i].1),
         }
     }
@@ -156,7 +176,8 @@ impl Map {
     pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
         let key = key.into();
         if let Some(idx) = array_index(&key) {
-            return match self.indexed.entry(idx) {
+            let index = self.index.get_or_insert_with(Box::default);
+            return match index.indexed.entry(idx) {
                 std::collections::btree_map::Entry::Occupied(mut e) => {
                     Some(std::mem::replace(&mut e.get_mut().1, value))
                 }
@@ -169,7 +190,7 @@ impl Map {
         if let Some(i) = self.named_position(&key) {
             return Some(std::mem::replace(&mut self.named[i].1, value));
         }
-        match &mut self.lookup {
+        match self.index.as_mut().and_then(|i| i.lookup.as_mut()) {
             Some(lookup) => {
                 lookup.insert(key.clone(), self.named.len());
                 self.named.push((key, value));
@@ -187,11 +208,11 @@ impl Map {
     /// Removes `key` as `delete obj[key]` does.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         if let Some(idx) = array_index(key) {
-            return self.indexed.remove(&idx).map(|(_, v)| v);
+            return self.index.as_mut()?.indexed.remove(&idx).map(|(_, v)| v);
         }
         let i = self.named_position(key)?;
         let (_, v) = self.named.remove(i);
-        if self.lookup.is_some() {
+        if self.index.as_ref().is_some_and(|i| i.lookup.is_some()) {
             self.reindex();
         }
         Some(v)
@@ -200,7 +221,7 @@ impl Map {
     /// The entries in property order, by value.
     #[allow(clippy::should_implement_trait)]
     pub fn into_iter(self) -> impl Iterator<Item = (String, Value)> {
-        self.indexed.into_values().chain(self.named)
+        self.index.map(|i| i.indexed).unwrap_or_default().into_values().chain(self.named)
     }
 
     /// The keys and values, in JavaScript property order.
@@ -209,7 +230,7 @@ impl Map {
     }
 
     pub(crate) fn entries(&self) -> MapIter<'_> {
-        MapIter { indexed: self.indexed.values(), named: self.named.iter() }
+        MapIter { indexed: self.index.as_ref().map(|i| i.indexed.values()), named: self.named.iter() }
     }
 
     /// The keys, in JavaScript property order.
@@ -218,9 +239,19 @@ impl Map {
     }
 
     /// The object `JSON.parse` makes of these members, in text order (a
-    /// repeated key keeps its first place and its last value). Index keys
-    /// are sorted once and the B-tree built in bulk, whatever their order.
+    /// repeated key keeps its first place and its last value). A few named
+    /// keys, none repeated (the usual object), are taken as they are; index
+    /// keys are sorted once and their B-tree built in bulk, whatever their
+    /// order.
     fn from_members(members: Vec<(String, Value)>) -> Map {
+        let plain = members.len() <= LOOKUP_MIN
+            && members
+                .iter()
+                .enumerate()
+                .all(|(i, (k, _))| array_index(k).is_none() && members[..i].iter().all(|(other, _)| other != k));
+        if plain {
+            return Map { named: members, index: None };
+        }
         let mut map = Map::new();
         let mut indexed: Vec<(u32, (String, Value))> = Vec::new();
         for (k, v) in members {
@@ -233,6 +264,9 @@ impl Map {
                 }
             }
         }
+        if indexed.is_empty() {
+            return map;
+        }
         // Stable: of repeats, the last is last.
         indexed.sort_by_key(|e| e.0);
         let mut unique: Vec<(u32, (String, Value))> = Vec::with_capacity(indexed.len());
@@ -242,14 +276,13 @@ impl Map {
                 _ => unique.push((i, kv)),
             }
         }
-        map.indexed = unique.into_iter().collect();
+        map.index.get_or_insert_with(Box::default).indexed = unique.into_iter().collect();
         map
     }
 
     /// Moves the values out, leaving the map empty (for [`drop_deep`]).
     fn drain_values(&mut self) -> impl Iterator<Item = Value> {
-        self.lookup = None;
-        let indexed = std::mem::take(&mut self.indexed);
+        let indexed = self.index.take().map(|i| i.indexed).unwrap_or_default();
         let named = std::mem::take(&mut self.named);
         indexed.into_values().chain(named).map(|(_, v)| v)
     }
@@ -570,9 +603,52 @@ enum Open<'a> {
     Object(MapIter<'a>),
 }
 
-/// Appends `JSON.stringify(value)`. Does not recurse (a deep value needs no
-/// stack; the open arrays and objects are kept in a vector).
+/// Levels [`write_value`] writes by recursion before it goes on without.
+const SHALLOW_DEPTH: usize = 16;
+
+/// Appends `JSON.stringify(value)`. The first levels recurse (the usual
+/// shallow value needs no allocation); deeper ones do not (a deep value
+/// needs no stack: the open arrays and objects are kept in a vector).
 pub(crate) fn write_value(out: &mut String, value: &Value) {
+    write_shallow(out, value, 0);
+}
+
+fn write_shallow(out: &mut String, value: &Value, depth: usize) {
+    if write_scalar(out, value) {
+        return;
+    }
+    if depth >= SHALLOW_DEPTH {
+        return write_deep(out, value);
+    }
+    match value {
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_shallow(out, item, depth + 1);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.entries().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, k);
+                out.push(':');
+                write_shallow(out, item, depth + 1);
+            }
+            out.push('}');
+        }
+        _ => {}
+    }
+}
+
+/// [`write_value`] without recursion.
+fn write_deep(out: &mut String, value: &Value) {
     if write_scalar(out, value) {
         return;
     }

@@ -1051,6 +1051,8 @@ impl Request {
     /// A new session's save found its ID taken ([`StoreResult::Exists`]):
     /// another ID, and the save again (at the end of the request, with the
     /// cookie again for the new ID). Never another session's record.
+    #[cold]
+    #[inline(never)]
     fn collided(&mut self, pending: Pending) -> Result<(), Error> {
         self.collisions += 1;
         if self.collisions > MAX_ID_COLLISIONS {

@@ -241,7 +241,15 @@ impl Data {
                     None => self.position(key).is_none(),
                 };
                 if in_place {
-                    return self.put(key_slot, slot, key);
+                    // New, and in order: appended (no second lookup).
+                    self.changed();
+                    if self.index_keys == self.entries.len() && json::array_index(key).is_some() {
+                        self.entries.push(Entry { key: key_slot, slot });
+                        self.index_keys += 1;
+                    } else {
+                        self.push_named(Entry { key: key_slot, slot }, key);
+                    }
+                    return true;
                 }
                 self.reading = Reading::Unordered;
                 self.changed();
@@ -258,9 +266,16 @@ impl Data {
     /// value; index keys first, ascending), in O(n log n).
     pub(crate) fn finish_read(&mut self) {
         let reading = std::mem::replace(&mut self.reading, Reading::No);
-        if reading != Reading::Unordered {
-            return;
+        if reading == Reading::Unordered {
+            self.put_in_order();
         }
+    }
+
+    /// [`finish_read`](Self::finish_read)'s work for entries that came out
+    /// of order (rare: records written by JSON.stringify are in order).
+    #[cold]
+    #[inline(never)]
+    fn put_in_order(&mut self) {
         // Entries by key, then by place: each run of one key starts with
         // its first place and ends with its last value.
         let mut order: Vec<usize> = (0..self.entries.len()).collect();
@@ -457,15 +472,20 @@ impl Data {
                 appended
             }
             None => {
-                if let Some(lookup) = &mut self.lookup {
-                    lookup.insert(key_str.to_string(), self.entries.len() - self.index_keys);
-                }
-                self.entries.push(entry);
-                if self.lookup.is_none() && self.entries.len() - self.index_keys > LOOKUP_MIN {
-                    self.reindex();
-                }
+                self.push_named(entry, key_str);
                 true
             }
+        }
+    }
+
+    /// Appends an entry of a named key not present yet, indexing it.
+    fn push_named(&mut self, entry: Entry, key_str: &str) {
+        if let Some(lookup) = &mut self.lookup {
+            lookup.insert(key_str.to_string(), self.entries.len() - self.index_keys);
+        }
+        self.entries.push(entry);
+        if self.lookup.is_none() && self.entries.len() - self.index_keys > LOOKUP_MIN {
+            self.reindex();
         }
     }
 
