@@ -18,5 +18,6 @@ echo "==> npm ci (tests/interop: express, express-session 1.19.0, connect-redis,
 
 export LIBSESSION_REQUIRE_ALL=1
 echo "==> cargo test: Redis store (faults, Cluster, TLS) and Node interop"
-cargo test --release --features redis-cluster,redis-tls,tower \
+# --all-features, as scripts/test.sh's cargo test: the same build, no recompiling.
+cargo test --release --all-features \
     --test redis_store --test redis_interop --test redis_cluster --test redis_tls
