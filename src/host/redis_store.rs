@@ -287,11 +287,8 @@ impl RedisStore {
     ) -> Result<bool, StoreError> {
         match self.options.save(sid, record, expires_at, now) {
             RedisCommand::Set { key, value, ttl } => {
-                let mut cmd = redis::cmd("SET");
-                cmd.arg(key).arg(value).arg("NX");
-                if let Some(ttl) = ttl {
-                    cmd.arg("EX").arg(ttl);
-                }
+                let mut cmd = set_command(key, value, ttl);
+                cmd.arg("NX");
                 // "OK" when set, nil when the key exists.
                 self.query::<Option<String>>(&cmd).await.map(|set| set.is_some())
             }
@@ -308,14 +305,7 @@ impl RedisStore {
                 // connect-redis: `if (!data) return null` (an empty string is no record).
                 return Ok(data.filter(|d| !d.is_empty()));
             }
-            RedisCommand::Set { key, value, ttl } => {
-                let mut cmd = redis::cmd("SET");
-                cmd.arg(key).arg(value);
-                if let Some(ttl) = ttl {
-                    cmd.arg("EX").arg(ttl);
-                }
-                cmd
-            }
+            RedisCommand::Set { key, value, ttl } => set_command(key, value, ttl),
             RedisCommand::Expire { key, ttl } => {
                 let mut cmd = redis::cmd("EXPIRE");
                 cmd.arg(key).arg(ttl);
@@ -330,6 +320,16 @@ impl RedisStore {
         };
         self.query::<()>(&cmd).await.map(|()| None)
     }
+}
+
+/// `SET key value [EX ttl]`.
+fn set_command(key: String, value: &str, ttl: Option<i64>) -> redis::Cmd {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(key).arg(value);
+    if let Some(ttl) = ttl {
+        cmd.arg("EX").arg(ttl);
+    }
+    cmd
 }
 
 /// A connection handed to one command.

@@ -288,23 +288,15 @@ fn status<RB: Default>(code: http::StatusCode) -> http::Response<RB> {
     response
 }
 
-/// A new engine request with the facts of `http` (without its cookies if
-/// `cookies` is false).
-fn engine_request(
-    st: &Settings,
-    now: UnixMillis,
-    http: &Head<'_>,
-    cookies: bool,
-) -> Result<Box<Request>, crate::Error> {
+/// A new engine request with the facts of `http`.
+fn engine_request(st: &Settings, now: UnixMillis, http: &Head<'_>) -> Result<Box<Request>, crate::Error> {
     // Boxed once: the request is large, and moves between this service's
     // future and the handler's handle.
     let mut req = Box::new(Request::with_boxed_ids(st.config.clone(), now, (st.ids)()));
     let target = http.uri.path_and_query().map_or("/", |p| p.as_str());
     req.set_target(target.as_bytes())?;
-    if cookies {
-        for value in http.headers.get_all(COOKIE) {
-            req.add_cookie_header(value.as_bytes())?;
-        }
+    for value in http.headers.get_all(COOKIE) {
+        req.add_cookie_header(value.as_bytes())?;
     }
     // Looked up only when the configuration lets it count.
     if st.config.reads_forwarded_proto() {
@@ -364,10 +356,8 @@ enum NotReady {
     Internal(String),
 }
 
-async fn until_ready(st: &Settings, req: &mut Request, from_current: bool, now: i64) -> Result<(), NotReady> {
-    let action =
-        if from_current { drive_from_current(req, &*st.store, now).await } else { drive(req, &*st.store, now).await };
-    match action {
+async fn until_ready(st: &Settings, req: &mut Request, now: i64) -> Result<(), NotReady> {
+    match drive_from_current(req, &*st.store, now).await {
         Ok(Action::Ready) => Ok(()),
         Ok(Action::Failed { message }) => Err(NotReady::Failed(message.to_string())),
         Ok(other) => Err(NotReady::Internal(format!("unexpected session action before the handler: {other:?}"))),
@@ -401,7 +391,7 @@ impl<'a> Head<'a> {
 async fn prepare<RB: Default>(st: &Settings, http_req: Head<'_>) -> Prepared<RB> {
     let internal_error = || Prepared::Respond(status(http::StatusCode::INTERNAL_SERVER_ERROR));
     let now = (st.clock)();
-    let mut req = match engine_request(st, now, &http_req, true) {
+    let mut req = match engine_request(st, now, &http_req) {
         Ok(req) => req,
         Err(e) => {
             st.report(&format!("session engine error: {e}"));
@@ -419,7 +409,7 @@ async fn prepare<RB: Default>(st: &Settings, http_req: Head<'_>) -> Prepared<RB>
             return internal_error();
         }
     }
-    match until_ready(st, &mut req, true, now.0 as i64).await {
+    match until_ready(st, &mut req, now.0 as i64).await {
         Ok(()) => {}
         Err(NotReady::Internal(message)) => {
             st.report(&message);
