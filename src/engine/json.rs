@@ -1647,5 +1647,33 @@ mod canonical_tests {
             let t = to_string(&Value::Object(m));
             prop_assert_eq!(canonical_end(t.as_bytes(), 0), Some(t.len()), "{}", t);
         }
+
+        /// The writer's fast path (recursion for the first levels) writes
+        /// what the plain non-recursive writer writes, at every depth.
+        #[test]
+        fn the_recursive_writer_agrees_with_the_plain_one(
+            leaves in proptest::collection::vec((any::<f64>(), ".{0,4}", "[a-c0-2]{0,2}"), 0..6),
+            depth in 0usize..40,
+            wrap_in_object in any::<bool>(),
+        ) {
+            let mut m = Map::new();
+            for (n, s, k) in leaves {
+                m.insert(k, Value::Array(vec![Value::Number(n), Value::String(s), Value::Null]));
+            }
+            let mut v = Value::Object(m);
+            for level in 0..depth {
+                v = if wrap_in_object ^ (level % 3 == 0) {
+                    let mut o = Map::new();
+                    o.insert("x", v);
+                    o.insert("1", Value::Bool(true));
+                    Value::Object(o)
+                } else {
+                    Value::Array(vec![Value::Number(level as f64), v])
+                };
+            }
+            let mut plain = String::new();
+            write_deep(&mut plain, &v);
+            prop_assert_eq!(to_string(&v), plain);
+        }
     }
 }
