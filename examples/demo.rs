@@ -159,6 +159,8 @@ fn handle(config: &Arc<Config>, store: &Store, http: &Http) -> Result<(u16, Stri
                 req.finish()?;
             }
             Action::SetCookie { value } => cookies.push(value.to_string()),
+            // Only with the `header` option (for API clients), which the demo leaves off.
+            Action::SetHeader { .. } => {}
             Action::Error { message } => eprintln!("session error after response: {message}"),
             Action::Wait => unreachable!("the stores answer before returning"),
             Action::Done => break,

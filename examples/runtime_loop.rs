@@ -150,6 +150,7 @@ fn run(task: &mut Task, id: usize, store: &mut RemoteStore, tick: u64, latency: 
                 task.cookie = value.split(';').next().map(str::to_string);
                 println!("  t={tick:>2} {:<8} Set-Cookie: {}…", task.name, &value[..value.len().min(24)]);
             }
+            Action::SetHeader { name, .. } => println!("  t={tick:>2} {:<8} {name}: (the signed ID)", task.name),
             Action::Error { message } => println!("  t={tick:>2} {:<8} error after the response: {message}", task.name),
             Action::Done => {
                 println!("  t={tick:>2} {:<8} done", task.name);

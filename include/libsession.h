@@ -259,6 +259,10 @@ enum libsession_result
    * prefix requires (strict mode).
    */
   LIBSESSION_RESULT_INVALID_PREFIX = 214,
+  /**
+   * The `header` option is not a valid header name.
+   */
+  LIBSESSION_RESULT_INVALID_HEADER_NAME = 220,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -346,6 +350,14 @@ enum libsession_action
    * Nothing more to do; repeats forever. Free the request.
    */
   LIBSESSION_ACTION_DONE = 11,
+  /**
+   * Set the response header `libsession_request_action_header_name` to
+   * `libsession_request_action_value` (replacing an earlier one of this
+   * request): with the `header` option, the signed session ID for
+   * clients without cookies, right after each session `SET_COOKIE`.
+   * Never without the option.
+   */
+  LIBSESSION_ACTION_SET_HEADER = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -2672,6 +2684,70 @@ const char *libsession_result_str(libsession_result result);
  * May be called from any thread at any time.
  */
 bool libsession_result_is_misuse(libsession_result result);
+
+/**
+ * The `header` option's header name (e.g. `X-Session-Id`): the request
+ * header whose value the host passes to `libsession_request_add_session_header`,
+ * and the response header `SET_HEADER` actions name.
+ *
+ * # Parameters
+ * `config`; `name_out`: receives the name, or `{ NULL, 0 }` when the option
+ * is off.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
+ * # Memory and lifetimes
+ * Borrowed from the config: valid while the caller holds its reference.
+ *
+ * # Safety
+ * `config` is NULL or a config whose reference the caller holds; `name_out`
+ * is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_config_session_header(const struct libsession_config *config,
+                                                   struct libsession_str *name_out);
+
+/**
+ * The value of the request header the `header` option names (the signed
+ * session ID a client without cookies sends). Ignored without the option.
+ * The cookie is tried first. A second call replaces the first. Only before
+ * the first poll.
+ *
+ * # Parameters
+ * `req`; `value`, `value_len`: the header's value (any bytes).
+ *
+ * # Returns
+ * As for `libsession_request_set_target`.
+ *
+ * # Safety
+ * `req` is NULL or live; `value` is NULL or readable for `value_len` bytes.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_add_session_header(struct libsession_request *req,
+                                                        const uint8_t *value,
+                                                        size_t value_len);
+
+/**
+ * The header name of the current `SET_HEADER` action (its value is
+ * `libsession_request_action_value`).
+ *
+ * # Parameters
+ * `req`; `name_out`: receives the name, or `{ NULL, 0 }` if the current
+ * action is not `SET_HEADER`.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
+ * # Memory and lifetimes
+ * Valid until the next state-changing call on the request.
+ *
+ * # Safety
+ * `req` is NULL or live; `name_out` is NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_action_header_name(const struct libsession_request *req,
+                                                        struct libsession_str *name_out);
 
 /**
  * For the current `SAVE` or `TOUCH` action: its record as the engine made

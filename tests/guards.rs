@@ -19,6 +19,8 @@ struct Outcome {
     loads: Vec<String>,
     saves: Vec<String>,
     set_cookies: Vec<String>,
+    /// `Action::SetHeader`s (the `header` option), as (name, value).
+    headers: Vec<(String, String)>,
     errors: Vec<String>,
     failed: Option<String>,
     events: Vec<Event>,
@@ -95,6 +97,7 @@ fn run(
             }
             Action::Completed { .. } => {}
             Action::SetCookie { value } => out.set_cookies.push(value.to_string()),
+            Action::SetHeader { name, value } => out.headers.push((name.to_string(), value.to_string())),
             Action::Error { message } => out.errors.push(message.to_string()),
             Action::Done => break,
             Action::Wait => panic!("nothing is owed"),
@@ -345,7 +348,8 @@ fn save_errors_can_withhold_the_cookie() {
 fn every_option_is_read_from_its_express_options_name() {
     let json = Value::from_json(
         r#"{"secret":"s","ignore":["/x"],"clearCookieOnDestroy":true,"resignOldKeys":true,
-            "duplicateCookies":"tryEach","onLoadError":"fresh","onSaveError":"withholdCookie"}"#,
+            "duplicateCookies":"tryEach","onLoadError":"fresh","onSaveError":"withholdCookie",
+            "header":"X-Session-Id"}"#,
     )
     .unwrap();
     let c = cfg(ConfigBuilder::from_express_options(&json).unwrap());
@@ -360,6 +364,9 @@ fn every_option_is_read_from_its_express_options_name() {
         r#"{"duplicateCookies":"last"}"#,
         r#"{"onLoadError":"retry"}"#,
         r#"{"onSaveError":true}"#,
+        r#"{"header":["X-Session-Id"]}"#,
+        r#"{"header":"X Session"}"#,
+        r#"{"header":""}"#,
     ] {
         assert!(ConfigBuilder::from_express_options(&Value::from_json(bad).unwrap()).is_err(), "{bad}");
     }
@@ -400,6 +407,7 @@ enum Guard {
     TryEach,
     FreshOnLoadError,
     WithholdCookie,
+    Header,
 }
 
 #[derive(Clone, Debug)]
@@ -413,6 +421,8 @@ struct Case {
     save_uninitialized: bool,
     rolling: bool,
     max_age: bool,
+    /// The request also sends the live session's signed ID in `HEADER`.
+    header_value: bool,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -426,18 +436,30 @@ fn case() -> impl Strategy<Value = Case> {
     ];
     let op =
         prop_oneof![Just(Op::Nothing), Just(Op::Read), Just(Op::Increment), Just(Op::Destroy), Just(Op::Regenerate)];
-    (sent, op, any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>())
-        .prop_map(|(sent, op, ignored_path, fail_load, fail_save, resave, save_uninitialized, rolling, max_age)| Case {
+    let flags = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>());
+    (sent, op, flags, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(
             sent,
             op,
-            ignored_path,
-            fail_load,
-            fail_save,
-            resave,
-            save_uninitialized,
+            (ignored_path, fail_load, fail_save, resave, save_uninitialized),
             rolling,
             max_age,
-        })
+            header_value,
+        )| {
+            Case {
+                sent,
+                op,
+                ignored_path,
+                fail_load,
+                fail_save,
+                resave,
+                save_uninitialized,
+                rolling,
+                max_age,
+                header_value,
+            }
+        },
+    )
 }
 
 fn guard() -> impl Strategy<Value = Guard> {
@@ -447,13 +469,15 @@ fn guard() -> impl Strategy<Value = Guard> {
         Just(Guard::ResignOldKeys),
         Just(Guard::TryEach),
         Just(Guard::FreshOnLoadError),
-        Just(Guard::WithholdCookie)
+        Just(Guard::WithholdCookie),
+        Just(Guard::Header)
     ]
 }
 
 const LIVE: &str = "live-session-0123456789abcdefghijklmnop";
 const GONE: &str = "gone-session-0123456789abcdefghijklmnop";
 const PATH: &str = "/favicon.ico";
+const HEADER: &str = "X-Session-Id";
 
 /// express-session's mode, with the case's options, and `guard` on or not.
 fn express_config(c: &Case, guard: Option<Guard>) -> Arc<Config> {
@@ -471,6 +495,7 @@ fn express_config(c: &Case, guard: Option<Guard>) -> Arc<Config> {
         Some(Guard::TryEach) => b.duplicate_cookies(DuplicateCookies::TryEach),
         Some(Guard::FreshOnLoadError) => b.on_load_error(OnLoadError::Fresh),
         Some(Guard::WithholdCookie) => b.on_save_error(OnSaveError::WithholdCookie),
+        Some(Guard::Header) => b.header(Some(HEADER)),
     };
     Arc::new(b.build().unwrap())
 }
@@ -483,6 +508,7 @@ fn world(c: &Case, config: &Arc<Config>) -> (Outcome, Vec<(String, String)>) {
     let old = seeded(&MemoryStore::new(), LIVE, OLD_SECRET);
     let gone = seeded(&MemoryStore::new(), GONE, SECRET);
     let tampered = format!("{}x", &valid[..valid.len() - 1]);
+    let session_header = c.header_value.then(|| valid["connect.sid=".len()..].to_string());
     let header = match c.sent {
         Sent::None => None,
         Sent::Valid => Some(valid),
@@ -499,7 +525,12 @@ fn world(c: &Case, config: &Arc<Config>) -> (Outcome, Vec<(String, String)>) {
         config,
         &store,
         header.as_deref(),
-        |r| r.set_target(target.as_bytes()).unwrap(),
+        |r| {
+            r.set_target(target.as_bytes()).unwrap();
+            if let Some(v) = session_header {
+                r.add_session_header(v.as_bytes()).unwrap();
+            }
+        },
         move |r| match op {
             Op::Nothing => {}
             Op::Read => {
@@ -585,6 +616,27 @@ proptest! {
                 prop_assert_eq!(&on.errors, &off.errors);
                 prop_assert_eq!(&on.saves, &off.saves);
             }
+            Guard::Header => {
+                // The response header repeats each Set-Cookie's value.
+                let values: Vec<(String, String)> = on
+                    .set_cookies
+                    .iter()
+                    .map(|c| (HEADER.to_string(), pair(c)["connect.sid=".len()..].to_string()))
+                    .collect();
+                prop_assert_eq!(&on.headers, &values);
+                // The header's session is used when no cookie verified.
+                let used = c.header_value
+                    && matches!(c.sent, Sent::None | Sent::Tampered | Sent::ForgedThenValid);
+                if used {
+                    prop_assert_eq!(on.loads.as_slice(), &[LIVE.to_string()][..]);
+                    if !c.fail_load {
+                        prop_assert_eq!(on.session_id.as_deref(), Some(LIVE));
+                    }
+                } else {
+                    let on = Outcome { headers: Vec::new(), ..on };
+                    prop_assert!(same(&on, &off), "header unused, yet changed\n on: {:?}\noff: {:?}", on, off);
+                }
+            }
             // Outside its rule, an option changes nothing at all.
             _ => prop_assert!(same(&on, &off), "{:?} changed\n on: {:?}\noff: {:?}", g, on, off),
         }
@@ -645,4 +697,50 @@ fn fingerprints_bind_a_session_to_its_request_facts() {
     let express = cfg(ConfigBuilder::express().secret(SECRET));
     let out = run(&express, &store, None, ua("Firefox"), count, ok());
     assert!(!store.get(&out.saves[0], NOW).unwrap().contains("libsessionFingerprint"));
+}
+
+#[test]
+fn header_sessions_serve_clients_without_cookies() {
+    let store = MemoryStore::new();
+    let c = cfg(Config::builder().secret(SECRET).header(Some(HEADER)));
+    let send = |v: String| move |r: &mut Request| r.add_session_header(v.as_bytes()).unwrap();
+    // An API client logs in: the signed ID comes back in the header too.
+    let first = run(&c, &store, None, nothing, count, ok());
+    assert_eq!(first.set_cookies.len(), 1);
+    let cookie_value = pair(&first.set_cookies[0])["connect.sid=".len()..].to_string();
+    assert_eq!(first.headers, [(HEADER.to_string(), cookie_value.clone())]);
+    // It sends the header back, no cookie: the same session, and nothing to
+    // repeat (it has the value).
+    let again = run(&c, &store, None, send(cookie_value.clone()), count, ok());
+    assert_eq!(again.session_id, first.session_id);
+    assert_eq!(again.loads.len(), 1);
+    assert!(again.set_cookies.is_empty() && again.headers.is_empty(), "{again:?}");
+    assert!(store.get(first.session_id.as_deref().unwrap(), NOW).unwrap().contains(r#""views":2"#));
+    // The raw (unencoded) signed value works too.
+    let raw = cookie_value.replacen("%3A", ":", 1);
+    let raw_run = run(&c, &store, None, send(raw), nothing, ok());
+    assert_eq!(raw_run.session_id, first.session_id);
+    // A forged header: no load, a fresh session, an event.
+    let forged = format!("{}x", &cookie_value[..cookie_value.len() - 1]);
+    let out = run(&c, &store, None, send(forged), nothing, ok());
+    assert!(out.loads.is_empty() && out.saves.is_empty(), "a fresh, unmodified session: {out:?}");
+    assert!(out.events.contains(&Event::SignatureInvalid), "{:?}", out.events);
+    // A cookie wins over the header (duplicateCookies "first": the header is
+    // not even tried when a cookie verified).
+    let other = seeded(&store, "other-0123456789abcdefghijklmnopqrstuv", SECRET);
+    let first_mode =
+        cfg(Config::builder().secret(SECRET).header(Some(HEADER)).duplicate_cookies(DuplicateCookies::First));
+    let out = run(&first_mode, &store, Some(&other), send(cookie_value.clone()), nothing, ok());
+    assert_eq!(out.session_id.as_deref(), Some("other-0123456789abcdefghijklmnopqrstuv"));
+    assert_eq!(out.loads.len(), 1);
+    // Without the option the header is ignored, and no SetHeader is given.
+    let plain = cfg(Config::builder().secret(SECRET));
+    let out = run(&plain, &store, None, send(cookie_value), count, ok());
+    assert!(out.loads.is_empty() && out.headers.is_empty(), "{out:?}");
+    assert_eq!(c.session_header(), Some(HEADER));
+    assert_eq!(plain.session_header(), None);
+    assert_eq!(
+        Config::builder().secret(SECRET).header(Some("X Session")).build().unwrap_err(),
+        session::ConfigError::InvalidHeaderName
+    );
 }

@@ -75,6 +75,8 @@ struct ngx_http_libsession_ctx_s {
     ngx_http_libsession_store_t    *store;
 
     ngx_array_t                     cookies;    /* ngx_str_t Set-Cookie values */
+    ngx_str_t                       header_name;  /* SET_HEADER (the `header` */
+    ngx_str_t                       header_value; /* option); data NULL: none */
     ngx_str_t                       id;         /* $libsession_id */
     ngx_str_t                      *values;     /* per main conf var_keys */
     ngx_str_t                       loaded;     /* the shm record loaded */

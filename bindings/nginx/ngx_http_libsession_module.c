@@ -295,6 +295,7 @@ ngx_http_libsession_start(ngx_http_request_t *r,
     ngx_uint_t                        i, nkeys;
     ngx_list_part_t                  *part;
     ngx_table_elt_t                  *h;
+    libsession_str                    hn;
     libsession_result                 lrc;
     libsession_request               *req;
     ngx_pool_cleanup_t               *cln;
@@ -381,6 +382,12 @@ ngx_http_libsession_start(ngx_http_request_t *r,
     }
 #endif
 
+    /* The `header` option: the request header carrying the signed ID. */
+    lrc = libsession_config_session_header(mcf->config, &hn);
+    if (lrc != LIBSESSION_RESULT_OK) {
+        goto failed;
+    }
+
     part = &r->headers_in.headers.part;
     h = part->elts;
 
@@ -406,6 +413,16 @@ ngx_http_libsession_start(ngx_http_request_t *r,
         {
             lrc = libsession_request_add_cookie_header(req, h[i].value.data,
                                                        h[i].value.len);
+            if (lrc != LIBSESSION_RESULT_OK) {
+                goto failed;
+            }
+
+        } else if (hn.data != NULL && h[i].key.len == hn.len
+                   && ngx_strncasecmp(h[i].key.data, (u_char *) hn.data,
+                                      hn.len) == 0)
+        {
+            lrc = libsession_request_add_session_header(req, h[i].value.data,
+                                                        h[i].value.len);
             if (lrc != LIBSESSION_RESULT_OK) {
                 goto failed;
             }
@@ -443,7 +460,7 @@ ngx_http_libsession_drive(ngx_http_libsession_ctx_t *ctx)
     ngx_int_t            rc;
     ngx_log_t           *log;
     ngx_str_t           *cookie;
-    libsession_str       s;
+    libsession_str       s, hs;
     libsession_result    lrc;
     libsession_action    kind;
     libsession_request  *req;
@@ -507,6 +524,30 @@ ngx_http_libsession_drive(ngx_http_libsession_ctx_t *ctx)
             if (cookie == NULL
                 || ngx_http_libsession_copy(ctx->request->pool, cookie, &s)
                    != NGX_OK)
+            {
+                goto failed;
+            }
+
+            break;
+
+        case LIBSESSION_ACTION_SET_HEADER:
+
+            /* The `header` option: the last one wins, as for the cookie. */
+            lrc = libsession_request_action_header_name(req, &hs);
+            if (lrc != LIBSESSION_RESULT_OK || hs.data == NULL
+                || libsession_request_action_value(req, &s)
+                   != LIBSESSION_RESULT_OK || s.data == NULL)
+            {
+                ngx_http_libsession_log_result(log, NGX_LOG_ERR, req,
+                                               "reading the session header",
+                                               lrc);
+                goto failed;
+            }
+
+            if (ngx_http_libsession_copy(ctx->request->pool,
+                                         &ctx->header_name, &hs) != NGX_OK
+                || ngx_http_libsession_copy(ctx->request->pool,
+                                            &ctx->header_value, &s) != NGX_OK)
             {
                 goto failed;
             }
@@ -1097,12 +1138,33 @@ ngx_http_libsession_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_libsession_get_ctx(r);
 
-    if (ctx == NULL || ctx->cookies_sent || ctx->cookies.nelts == 0) {
+    if (ctx == NULL || ctx->cookies_sent
+        || (ctx->cookies.nelts == 0 && ctx->header_value.data == NULL))
+    {
         return ngx_http_next_header_filter(r);
     }
 
     ctx->cookies_sent = 1;
     cookies = ctx->cookies.elts;
+
+    if (ctx->header_value.data != NULL) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        h->key = ctx->header_name;
+        h->value = ctx->header_value;
+        h->lowcase_key = ngx_pnalloc(r->pool, h->key.len);
+        if (h->lowcase_key == NULL) {
+            return NGX_ERROR;
+        }
+        ngx_strlow(h->lowcase_key, h->key.data, h->key.len);
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+    }
 
     for (i = 0; i < ctx->cookies.nelts; i++) {
         h = ngx_list_push(&r->headers_out.headers);

@@ -63,6 +63,17 @@ pub enum Action<'a> {
         /// The header's value (`name=value; Path=…; …`).
         value: &'a str,
     },
+    /// Set the response header `name` to `value` (replacing an earlier
+    /// one of this request): with the `header` option, the signed session
+    /// ID for clients without cookies, right after each session
+    /// [`Action::SetCookie`] (whose cookie value it is). Never without the
+    /// option.
+    SetHeader {
+        /// The header's name, as the `header` option gives it.
+        name: &'a str,
+        /// The header's value (the cookie's value: `s%3A…`).
+        value: &'a str,
+    },
     /// A store answer is owed; poll again after giving it.
     Wait,
     /// The session is ready (or deliberately absent: out of path scope, or

@@ -145,6 +145,12 @@ impl Config {
         &self.name
     }
 
+    /// The `header` option: the request and response header carrying the
+    /// signed session ID for clients without cookies (`None`: off).
+    pub fn session_header(&self) -> Option<&str> {
+        self.guards.header.as_deref()
+    }
+
     /// Whether `req.session = null` destroys the stored session.
     pub fn unset(&self) -> Unset {
         if self.unset_destroy { Unset::Destroy } else { Unset::Keep }
@@ -339,6 +345,12 @@ impl ConfigBuilder {
                     Value::Null => b.guards.fingerprint.clear(),
                     _ => return Err(ConfigError::InvalidOption),
                 },
+                "header" => match v {
+                    Value::String(h) if crate::guards::valid_header_name(h) => b.guards.header = Some(h.clone()),
+                    Value::String(_) => return Err(ConfigError::InvalidHeaderName),
+                    Value::Null => b.guards.header = None,
+                    _ => return Err(ConfigError::InvalidOption),
+                },
                 "clearCookieOnDestroy" => b.guards.clear_cookie_on_destroy = bool_opt(v)?,
                 "resignOldKeys" => b.guards.resign_old_keys = bool_opt(v)?,
                 "duplicateCookies" => {
@@ -385,6 +397,19 @@ impl ConfigBuilder {
     /// app) is bound on its first use. Default: none.
     pub fn fingerprint<S: AsRef<str>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.guards.fingerprint = names.into_iter().map(|n| n.as_ref().to_ascii_lowercase()).collect();
+        self
+    }
+
+    /// `header` (e.g. `"X-Session-Id"`): clients without cookies (API
+    /// clients, apps) send the signed session ID (the cookie's value) in this
+    /// request header, which the host passes with
+    /// [`Request::add_session_header`](crate::Request::add_session_header),
+    /// and get it back in the same response header
+    /// ([`Action::SetHeader`](crate::Action::SetHeader), after each
+    /// session `Set-Cookie`). Cookies keep working beside it: the cookie is
+    /// tried first. Default: none (express-session has no such option).
+    pub fn header(mut self, name: Option<&str>) -> Self {
+        self.guards.header = name.map(str::to_string);
         self
     }
 
@@ -608,6 +633,11 @@ impl ConfigBuilder {
         }
         if !self.express_compat {
             validate_cookie(&self.name, &self.cookie)?;
+        }
+        if let Some(h) = &self.guards.header
+            && !crate::guards::valid_header_name(h)
+        {
+            return Err(ConfigError::InvalidHeaderName);
         }
         let c = &self.cookie;
         let scope = match &c.path {

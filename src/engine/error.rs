@@ -103,6 +103,8 @@ pub enum ConfigError {
     /// prefix requires (RFC 6265bis 4.1.3): `Secure` always on; for
     /// `__Host-` also `Path=/` and no `Domain` (strict mode).
     InvalidPrefix,
+    /// The `header` option is not a valid header name (an RFC 9110 token).
+    InvalidHeaderName,
 }
 
 impl fmt::Display for ConfigError {
@@ -129,6 +131,7 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidPrefix => {
                 "a __Secure- or __Host- cookie needs Secure always on, and __Host- also Path=/ and no Domain (browsers drop it otherwise)"
             }
+            ConfigError::InvalidHeaderName => "the header option is not a valid header name (letters, digits and !#$%&'*+-.^_`|~)",
         })
     }
 }

@@ -52,6 +52,10 @@ pub(crate) struct Guards {
     pub(crate) on_save_error: OnSaveError,
     /// Names of the request facts a session is bound to (lowercase).
     pub(crate) fingerprint: Vec<String>,
+    /// `header`: the request and response header that carries the signed
+    /// session ID for clients without cookies (as configured; matched
+    /// case-insensitively by hosts).
+    pub(crate) header: Option<String>,
 }
 
 /// The record key holding a session's fingerprint (`fingerprint`): data an
@@ -78,6 +82,12 @@ pub(crate) fn fingerprint(key: &crate::signing::Key, names: &[String], facts: &[
     key.signature(&text).as_str().to_string()
 }
 
+/// Whether `name` can be a header name (an RFC 9110 token), so that every
+/// host can send it as it is.
+pub(crate) fn valid_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+}
+
 impl Guards {
     /// express-session's own behaviour: every guard off.
     pub(crate) fn express() -> Self {
@@ -89,6 +99,7 @@ impl Guards {
             on_load_error: OnLoadError::Fail,
             on_save_error: OnSaveError::Report,
             fingerprint: Vec::new(),
+            header: None,
         }
     }
 

@@ -65,6 +65,7 @@ enum Out {
     Touch { record: String, expires_at: Option<i64> },
     Destroy,
     SetCookie(String),
+    SetHeader(String),
     Completed(Option<String>),
     Error(String),
     Done,
@@ -141,6 +142,8 @@ struct Facts {
     clear_stale_cookie: bool,
     /// Request facts for `fingerprint` (lowercase name, value).
     fingerprint_facts: Vec<(String, Vec<u8>)>,
+    /// The value of the `header` option's request header.
+    session_header: Option<Vec<u8>>,
 }
 
 /// One HTTP request's session lifecycle. `Send`: it may move between
@@ -345,6 +348,18 @@ impl Request {
         Ok(())
     }
 
+    /// The value of the request header the `header` option names (for
+    /// clients without cookies: the signed session ID, as in the cookie).
+    /// Ignored without the option. The cookie is tried first; the header's
+    /// session is used when no cookie of the name verifies (or, with
+    /// `duplicateCookies: "tryEach"`, when no cookie's session loads). A
+    /// second call replaces the first.
+    pub fn add_session_header(&mut self, value: &[u8]) -> Result<(), Error> {
+        self.fact_phase()?;
+        self.facts.session_header = Some(value.to_vec());
+        Ok(())
+    }
+
     /// One `X-Forwarded-Proto` header value; several are joined with `", "`.
     pub fn add_forwarded_proto(&mut self, value: &[u8]) -> Result<(), Error> {
         self.fact_phase()?;
@@ -424,6 +439,9 @@ impl Request {
                 }
                 Out::Destroy => Action::Destroy { id: self.id_str() },
                 Out::SetCookie(value) => Action::SetCookie { value },
+                Out::SetHeader(value) => {
+                    Action::SetHeader { name: self.config.guards.header.as_deref().unwrap_or_default(), value }
+                }
                 Out::Completed(e) => Action::Completed { error: e.as_deref() },
                 Out::Error(message) => Action::Error { message },
                 Out::Done => Action::Done,
@@ -642,7 +660,11 @@ impl Request {
                 match error {
                     // The session was not stored: no cookie for it.
                     Some(message) => self.queue.push_back(Out::Error(message)),
-                    None => self.queue.extend(held.map(Out::SetCookie)),
+                    None => {
+                        if let Some(value) = held {
+                            self.push_set_cookie(value);
+                        }
+                    }
                 }
                 self.done();
             }
@@ -714,6 +736,7 @@ impl Request {
             }
         };
         self.engaged = true;
+        self.read_session_header(&config, &mut cookies);
         let first = (!cookies.is_empty()).then(|| cookies.remove(0));
         self.candidates = cookies;
         self.use_cookie(first);
@@ -745,6 +768,24 @@ impl Request {
         let result = self.verify_cookies(config, &header, &mut verified);
         self.facts.cookie = Some(header);
         result.map(|()| verified)
+    }
+
+    /// The `header` option: the request header's signed ID, verified as a
+    /// cookie value is, after the cookies (tried when no cookie verified,
+    /// or with `tryEach` after them).
+    fn read_session_header(&mut self, config: &Config, cookies: &mut Vec<VerifiedCookie>) {
+        if config.guards.header.is_none() {
+            return;
+        }
+        let Some(value) = self.facts.session_header.take() else { return };
+        if value.is_empty() || (!cookies.is_empty() && config.guards.duplicate_cookies == DuplicateCookies::First) {
+            return;
+        }
+        match verify_value(config, &value, (0, value.len())) {
+            // The span points into the Cookie header only.
+            Some(found) => cookies.push(VerifiedCookie { span: None, ..found }),
+            None => self.events.push_back(Event::SignatureInvalid),
+        }
     }
 
     fn verify_cookies(&mut self, config: &Config, header: &[u8], out: &mut Vec<VerifiedCookie>) -> Result<(), String> {
@@ -984,7 +1025,7 @@ impl Request {
             Some(Ok(value)) if save && self.config.guards.on_save_error == OnSaveError::WithholdCookie => {
                 self.held_cookie = Some(value);
             }
-            Some(Ok(value)) => self.queue.push_back(Out::SetCookie(value)),
+            Some(Ok(value)) => self.push_set_cookie(value),
             Some(Err(message)) => self.queue.push_back(Out::Error(message.into())),
             None => {}
         }
@@ -1003,6 +1044,20 @@ impl Request {
             self.done();
         }
         Ok(())
+    }
+
+    /// Queues a session's `Set-Cookie`, and with the `header` option the
+    /// same signed value for the response header (API clients without
+    /// cookies read it there).
+    fn push_set_cookie(&mut self, set_cookie: String) {
+        let value = self.config.guards.header.as_ref().and_then(|_| {
+            let rest = set_cookie.strip_prefix(self.config.name.as_str())?.strip_prefix('=')?;
+            Some(rest.split(';').next().unwrap_or_default().to_string())
+        });
+        self.queue.push_back(Out::SetCookie(set_cookie));
+        if let Some(value) = value {
+            self.queue.push_back(Out::SetHeader(value));
+        }
     }
 
     /// The removal Set-Cookie (same name, path and domain, expired at the
@@ -1078,7 +1133,7 @@ impl Request {
             match self.set_cookie_decision() {
                 // onSaveError "withholdCookie": the new ID's cookie waits instead.
                 Some(Ok(value)) if self.held_cookie.is_some() => self.held_cookie = Some(value),
-                Some(Ok(value)) => self.queue.push_back(Out::SetCookie(value)),
+                Some(Ok(value)) => self.push_set_cookie(value),
                 Some(Err(message)) => self.queue.push_back(Out::Error(message.into())),
                 None => {}
             }

@@ -243,6 +243,7 @@ fn result_name(r: libsession_result) -> &'static std::ffi::CStr {
         R::InvalidOption => c"INVALID_OPTION",
         R::ShortSecret => c"SHORT_SECRET",
         R::InvalidPrefix => c"INVALID_PREFIX",
+        R::InvalidHeaderName => c"INVALID_HEADER_NAME",
     }
 }
 

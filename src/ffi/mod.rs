@@ -105,6 +105,7 @@ pub mod host_support;
 pub mod redis;
 pub mod request;
 pub mod result;
+pub mod session_header;
 pub mod stored;
 pub mod version;
 
@@ -114,6 +115,7 @@ pub use host_support::*;
 pub use redis::*;
 pub use request::*;
 pub use result::*;
+pub use session_header::*;
 pub use stored::*;
 pub use version::*;
 

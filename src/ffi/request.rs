@@ -90,6 +90,8 @@ pub(crate) struct View {
     pub(crate) id: libsession_str,
     pub(crate) record: libsession_str,
     value: libsession_str,
+    /// The header name of a `SET_HEADER`.
+    pub(crate) header_name: libsession_str,
     pub(crate) expires_at: Option<i64>,
     /// A `SAVE` of a new session's ID (insert-if-absent).
     pub(crate) is_new: bool,
@@ -101,6 +103,7 @@ impl View {
         id: libsession_str::NONE,
         record: libsession_str::NONE,
         value: libsession_str::NONE,
+        header_name: libsession_str::NONE,
         expires_at: None,
         is_new: false,
     };
@@ -118,6 +121,9 @@ impl View {
             }
             Action::Destroy { id } => View { id: s(id), ..v(libsession_action::Destroy) },
             Action::SetCookie { value } => View { value: s(value), ..v(libsession_action::SetCookie) },
+            Action::SetHeader { name, value } => {
+                View { value: s(value), header_name: s(name), ..v(libsession_action::SetHeader) }
+            }
             Action::Wait => v(libsession_action::Wait),
             Action::Ready => v(libsession_action::Ready),
             Action::Failed { message } => View { value: s(message), ..v(libsession_action::Failed) },

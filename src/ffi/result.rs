@@ -125,6 +125,8 @@ pub enum libsession_result {
     /// A `__Secure-` or `__Host-` cookie name without the attributes its
     /// prefix requires (strict mode).
     InvalidPrefix = 214,
+    /// The `header` option is not a valid header name.
+    InvalidHeaderName = 220,
 }
 
 impl From<Error> for libsession_result {
@@ -160,6 +162,7 @@ impl From<ConfigError> for libsession_result {
             ConfigError::InvalidOption => libsession_result::InvalidOption,
             ConfigError::ShortSecret => libsession_result::ShortSecret,
             ConfigError::InvalidPrefix => libsession_result::InvalidPrefix,
+            ConfigError::InvalidHeaderName => libsession_result::InvalidHeaderName,
         }
     }
 }
@@ -214,6 +217,7 @@ from_u32!(libsession_result {
     InvalidOption,
     ShortSecret,
     InvalidPrefix,
+    InvalidHeaderName,
 });
 
 impl libsession_result {
@@ -244,6 +248,9 @@ impl libsession_result {
             }
             libsession_result::InvalidPrefix => {
                 c"a __Secure- or __Host- cookie needs Secure always on, and __Host- also Path=/ and no Domain (browsers drop it otherwise)"
+            }
+            libsession_result::InvalidHeaderName => {
+                c"the header option is not a valid header name (letters, digits and !#$%&'*+-.^_`|~)"
             }
             libsession_result::ShortSecret => {
                 c"a secret is shorter than 32 bytes: strict mode wants at least 32 random bytes so that the key cannot be guessed"
@@ -364,6 +371,12 @@ pub enum libsession_action {
     Error = 10,
     /// Nothing more to do; repeats forever. Free the request.
     Done = 11,
+    /// Set the response header `libsession_request_action_header_name` to
+    /// `libsession_request_action_value` (replacing an earlier one of this
+    /// request): with the `header` option, the signed session ID for
+    /// clients without cookies, right after each session `SET_COOKIE`.
+    /// Never without the option.
+    SetHeader = 12,
 }
 
 /// The store's answer to a `LOAD` action (`libsession_request_handle_load_result`).

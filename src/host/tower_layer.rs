@@ -298,6 +298,12 @@ fn engine_request(st: &Settings, now: UnixMillis, http: &Head<'_>) -> Result<Box
     for value in http.headers.get_all(COOKIE) {
         req.add_cookie_header(value.as_bytes())?;
     }
+    // The `header` option: the signed ID of a client without cookies.
+    if let Some(name) = st.config.session_header()
+        && let Some(value) = http.headers.get(name)
+    {
+        req.add_session_header(value.as_bytes())?;
+    }
     // Looked up only when the configuration lets it count.
     if st.config.reads_forwarded_proto() {
         for value in http.headers.get_all(X_FORWARDED_PROTO) {
@@ -322,16 +328,25 @@ async fn finish<RB>(st: &Settings, req: &mut Request, response: &mut http::Respo
         return;
     }
     let mut cookies = Vec::new();
+    let mut session_header = None;
     loop {
         match drive(req, &*st.store, now.0 as i64).await {
             Ok(Action::SetCookie { value }) => match HeaderValue::try_from(value) {
                 Ok(value) => cookies.push(value),
                 Err(_) => st.report("session cookie is not a valid header value; not sent"),
             },
+            // The `header` option: the last one wins, as for the cookie.
+            Ok(Action::SetHeader { name, value }) => match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                (Ok(name), Ok(value)) => session_header = Some((name, value)),
+                _ => st.report("session header is not a valid header; not sent"),
+            },
             Ok(Action::Error { message }) => st.report(message),
             Ok(Action::Done) => {
                 for value in cookies {
                     response.headers_mut().append(SET_COOKIE, value);
+                }
+                if let Some((name, value)) = session_header {
+                    response.headers_mut().insert(name, value);
                 }
                 break;
             }

@@ -296,6 +296,16 @@ libsession_action drive(libsession_request *req, store *s, int64_t now, outcome 
             o->set_cookies++;
             str_copy(act_value(req), o->cookie, sizeof o->cookie);
             break;
+        case LIBSESSION_ACTION_SET_HEADER: {
+            libsession_str name = {NULL, 0};
+            if (libsession_request_action_header_name(req, &name) != LIBSESSION_RESULT_OK) {
+                return 0;
+            }
+            o->set_headers++;
+            str_copy(name, o->header_name, sizeof o->header_name);
+            str_copy(act_value(req), o->header_value, sizeof o->header_value);
+            break;
+        }
         case LIBSESSION_ACTION_ERROR:
             o->errors++;
             str_copy(act_value(req), o->error, sizeof o->error);

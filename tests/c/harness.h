@@ -120,6 +120,9 @@ typedef struct {
     int completed;
     bool completed_ok;   /* the last COMPLETED had no error */
     char completed_error[512];
+    int set_headers;
+    char header_name[128];  /* the last SET_HEADER's name and value */
+    char header_value[2048];
 } outcome;
 
 /* Polls and answers store actions until WAIT, READY, FAILED or DONE (or a

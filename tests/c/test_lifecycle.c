@@ -801,6 +801,79 @@ static void test_events_and_removal_cookie(void) {
     libsession_config_free(cfg);
 }
 
+/* Whether the session's `key` holds exactly the JSON `text`. */
+static bool get_json_eq(libsession_request *req, const char *key, const char *text) {
+    libsession_str json = {NULL, 0};
+    return libsession_request_get_json(req, (const uint8_t *)key, strlen(key), &json) == LIBSESSION_RESULT_OK &&
+           str_eq(json, text);
+}
+
+/* The `header` option: the signed ID for clients without cookies, sent back
+ * in SET_HEADER after the session's SET_COOKIE and read from
+ * libsession_request_add_session_header. */
+static void test_session_header(void) {
+    static const char opts[] =
+        "{\"secret\":\"keyboard cat keyboard cat keyboard cat\",\"header\":\"X-Session-Id\"}";
+    libsession_config_builder *b = NULL;
+    const libsession_config *cfg = NULL, *plain = simple_config();
+    libsession_request *req;
+    libsession_str name = {NULL, 0};
+    char value[2048], expect[2100];
+    outcome o;
+    store s;
+    store_init(&s);
+    CHECK_OK(libsession_config_builder_new_from_express_options((const uint8_t *)opts, strlen(opts), &b));
+    CHECK_OK(libsession_config_builder_build(b, &cfg));
+    CHECK_OK(libsession_config_session_header(cfg, &name));
+    CHECK(name.len == 12 && memcmp(name.data, "X-Session-Id", 12) == 0);
+    CHECK_OK(libsession_config_session_header(plain, &name));
+    CHECK(name.data == NULL && name.len == 0);
+
+    /* A new session: SET_COOKIE, then SET_HEADER with the cookie's value. */
+    req = ready(cfg, &s, NULL);
+    CHECK_OK(libsession_request_set_json(req, S("views"), S("1")));
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW, &o);
+    libsession_request_free(req);
+    CHECK(o.set_cookies == 1 && o.set_headers == 1 && strcmp(o.header_name, "X-Session-Id") == 0);
+    snprintf(expect, sizeof expect, "connect.sid=%s;", o.header_value);
+    CHECK(strncmp(o.cookie, expect, strlen(expect)) == 0);
+    snprintf(value, sizeof value, "%s", o.header_value);
+
+    /* The header alone (no cookie) loads the session; nothing to resend. */
+    req = new_request(cfg, NOW, NULL);
+    CHECK_OK(libsession_request_add_session_header(req, (const uint8_t *)value, strlen(value)));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(get_json_eq(req, "views", "1"));
+    CHECK_OK(libsession_request_set_json(req, S("views"), S("2")));
+    CHECK_OK(libsession_request_finish(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_DONE);
+    CHECK(o.set_cookies == 0 && o.set_headers == 0);
+    CHECK_RC(libsession_request_add_session_header(req, S("x")), LIBSESSION_RESULT_WRONG_PHASE);
+    libsession_request_free(req);
+
+    /* Without the option the header is ignored, and never a SET_HEADER. */
+    req = new_request(plain, NOW, NULL);
+    CHECK_OK(libsession_request_add_session_header(req, (const uint8_t *)value, strlen(value)));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK(!get_json_eq(req, "views", "2"));
+    CHECK_OK(libsession_request_set_json(req, S("views"), S("1")));
+    CHECK_OK(libsession_request_finish(req));
+    CHECK(drive(req, &s, NOW, &o) == LIBSESSION_ACTION_DONE);
+    CHECK(o.set_cookies == 1 && o.set_headers == 0);
+    libsession_request_free(req);
+
+    /* An invalid header name is a configuration error. */
+    CHECK_RC(libsession_config_builder_new_from_express_options(
+                 S("{\"secret\":\"keyboard cat keyboard cat keyboard cat\",\"header\":\"X Session\"}"), &b),
+             LIBSESSION_RESULT_INVALID_HEADER_NAME);
+    store_clear(&s);
+    libsession_config_free(cfg);
+    libsession_config_free(plain);
+}
+
 static void test_store_failures(void) {
     const libsession_config *cfg = simple_config();
     store s;
@@ -1011,6 +1084,7 @@ int main(void) {
         TEST(test_entropy),
         TEST(test_store_failures),
         TEST(test_events_and_removal_cookie),
+        TEST(test_session_header),
         TEST(test_config_outlived_by_requests),
         TEST(test_config_shared_by_threads),
     };

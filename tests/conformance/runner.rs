@@ -199,6 +199,8 @@ impl EngineRequest for RustReq {
             A::Touch { id, record, expires_at } => Act::Touch { id: id.into(), record: record.into(), expires_at },
             A::Destroy { id } => Act::Destroy(id.into()),
             A::SetCookie { value } => Act::SetCookie(value.into()),
+            // The corpus is express-session's: no `header` option.
+            A::SetHeader { name, .. } => return Err(format!("unexpected SetHeader {name} (no header option here)")),
             A::Wait => Act::Wait,
             A::Ready => Act::Ready,
             A::Failed { message } => Act::Failed(message.into()),

@@ -675,7 +675,7 @@ http {{
         # a short maxAge: shm expiry is checked in this run; a trusted proxy
         # and secure: "auto": X-Forwarded-Proto decides the Secure attribute
         with open(self.path("conf/vg-session.json"), "w") as f:
-            json.dump(dict(OPTIONS, proxy=True, cookie={"maxAge": 2500, "secure": "auto"}), f)
+            json.dump(dict(OPTIONS, proxy=True, cookie={"maxAge": 2500, "secure": "auto"}, header="X-Session-Id"), f)
         conf = conf.replace(self.path("conf/session.json"), self.path("conf/vg-session.json"))
         path = self.write("conf/vg.conf", conf)
         log = self.path("logs/valgrind.log")
@@ -701,6 +701,14 @@ http {{
             s.close()
             statuses.append(get(port, "/app/after-abort", cookie, timeout=30).status)
             check(statuses == [200, 401, 401, 200, 200, 200, 200, 200], "requests under valgrind answered", statuses)
+            print("== under valgrind: the `header` option (a client without cookies)")
+            r = get(port, "/visits", timeout=30)
+            value = {k.lower(): v for k, v in r.headers}.get("x-session-id")
+            check(value is not None and r.cookie() == "sid=" + value,
+                  "a new session: X-Session-Id carries the cookie's value", (value, r.cookie()))
+            r = get(port, "/visits", headers={"X-Session-Id": value or ""}, timeout=30)
+            check(r.body.startswith("views=2") and r.cookie() is not None,
+                  "the header alone continues the session (rolling: the cookie and header again)", r.body)
             print("== under valgrind: a Redis timeout, and a client gone while a reply is owed")
             os.kill(self.redis.pid, signal.SIGSTOP)
             try:

@@ -192,6 +192,7 @@ def test_action_and_status_values_match_the_header():
         "COMPLETED": _request._COMPLETED,
         "ERROR": _request._ERROR,
         "DONE": _request._DONE,
+        "SET_HEADER": _request._SET_HEADER,
     }
     assert _enum(text, "LIBSESSION_LOAD_STATUS_") == {
         "FOUND": _request._FOUND,

@@ -16,6 +16,7 @@ __all__ = [
     "Touch",
     "Destroy",
     "SetCookie",
+    "SetHeader",
     "Ready",
     "Failed",
     "Completed",
@@ -89,6 +90,19 @@ class SetCookie:
         return "SetCookie(value=<redacted>)"
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class SetHeader:
+    """Set the response header ``name`` to ``value`` (replacing an earlier
+    one of this request): with the ``header`` option, the signed session ID
+    for clients without cookies, right after each session ``SetCookie``."""
+
+    name: str
+    value: str
+
+    def __repr__(self) -> str:
+        return f"SetHeader(name={self.name!r}, value=<redacted>)"
+
+
 @dataclass(frozen=True, slots=True)
 class Ready:
     """The session is ready (or deliberately absent): run the handler, then
@@ -133,5 +147,5 @@ READY = Ready()
 WAIT = Wait()
 DONE = Done()
 
-Action = Load | Save | Touch | Destroy | SetCookie | Ready | Failed | Completed | Error | Wait | Done
+Action = Load | Save | Touch | Destroy | SetCookie | SetHeader | Ready | Failed | Completed | Error | Wait | Done
 StoreAction = Load | Save | Touch | Destroy

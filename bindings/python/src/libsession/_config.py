@@ -207,6 +207,15 @@ class Config(OwnedHandle):
         return ctypes.string_at(s.data, s.len).decode("utf-8")
 
     @property
+    def session_header(self) -> str | None:
+        """The ``header`` option's header name (e.g. ``X-Session-Id``), or
+        ``None``: the request header a host passes as ``session_header=``
+        and the response header of ``SetHeader`` actions."""
+        s = LibsessionStr()
+        _getter(LIB.libsession_config_session_header(self._handle(), ctypes.byref(s)))
+        return ctypes.string_at(s.data, s.len).decode("utf-8") if s.data else None
+
+    @property
     def max_age(self) -> int | None:
         """The configured ``maxAge`` in milliseconds, or ``None``."""
         out, has = ctypes.c_int64(), ctypes.c_bool()

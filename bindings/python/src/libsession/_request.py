@@ -38,6 +38,8 @@ _set_tls = _L.libsession_request_set_tls
 _poll_event = _L.libsession_request_poll_event
 _set_clear_stale = _L.libsession_request_set_clear_stale_cookie
 _add_fingerprint_fact = _L.libsession_request_add_fingerprint_fact
+_add_session_header = _L.libsession_request_add_session_header
+_action_header_name = _L.libsession_request_action_header_name
 _set_unavailable = _L.libsession_request_set_store_unavailable
 _set_now = _L.libsession_request_set_now
 _set_store_kind = _L.libsession_request_set_store_kind
@@ -76,7 +78,7 @@ _redis_command = _L.libsession_request_redis_command
 _REDIS_OPS = tuple(RedisOp)
 
 # libsession_action
-_LOAD, _SAVE, _TOUCH, _DESTROY, _SET_COOKIE, _WAIT, _READY, _FAILED, _COMPLETED, _ERROR, _DONE = range(1, 12)
+_LOAD, _SAVE, _TOUCH, _DESTROY, _SET_COOKIE, _WAIT, _READY, _FAILED, _COMPLETED, _ERROR, _DONE, _SET_HEADER = range(1, 13)
 # libsession_load_status / libsession_store_status
 _FOUND, _NOT_FOUND, _MISSING, _LOAD_FAILED = 0, 1, 2, 3
 _STORE_OK, _STORE_FAILED, _STORE_EXISTS = 0, 1, 2
@@ -162,6 +164,8 @@ class RunResult:
     (the host then answers 500)."""
 
     set_cookie: list[str] = field(default_factory=list, repr=False)
+    #: ``(name, value)`` of each ``SetHeader`` (the ``header`` option).
+    headers: list[tuple[str, str]] = field(default_factory=list, repr=False)
     errors: list[str] = field(default_factory=list)
     failed: bool = False
     handler_ran: bool = False
@@ -197,6 +201,8 @@ class Request(OwnedHandle):
                         respond_500(m); req.finish()
                     case SetCookie(value=v):
                         headers.append(("Set-Cookie", v))
+                    case SetHeader(name=n, value=v):  # the ``header`` option
+                        headers.append((n, v))
                     case Error(message=m):
                         log(m)
                     case Completed():
@@ -217,8 +223,12 @@ class Request(OwnedHandle):
     ``genid``); the request's facts: ``target`` (``/path?query``),
     ``cookie`` (one Cookie header value, or a list of them),
     ``forwarded_proto`` (``X-Forwarded-Proto`` value(s)), ``tls``,
-    ``store_unavailable``. ``str`` header values are sent as UTF-8; pass
-    ``bytes`` for raw header bytes.
+    ``store_unavailable``; ``clear_stale_cookie``; ``fingerprint_facts``
+    (the ``fingerprint`` option's facts, by name); ``session_header`` (the
+    value of the request header ``config.session_header`` names, for the
+    ``header`` option; the response header comes as ``SetHeader``).
+    ``str`` header values are sent as UTF-8; pass ``bytes`` for raw header
+    bytes.
 
     Freed by ``close()``, by leaving a ``with`` block, or when garbage-
     collected. Not thread-safe: use a request from one thread at a time.
@@ -257,6 +267,7 @@ class Request(OwnedHandle):
         store_kind: StoreKind | int = StoreKind.MEMORY,
         clear_stale_cookie: bool = False,
         fingerprint_facts: Mapping[str, str | bytes] | None = None,
+        session_header: str | bytes | None = None,
     ) -> None:
         self._ptr: int | None = None
         if not isinstance(config, Config):
@@ -317,6 +328,9 @@ class Request(OwnedHandle):
                 self._check(_set_clear_stale(p, True))
             for fact, value in (fingerprint_facts or {}).items():
                 self.add_fingerprint_fact(fact, value)
+            if session_header is not None:
+                h = _text_bytes(session_header, "Request: session_header")
+                self._check(_add_session_header(p, h, len(h)))
         except BaseException:
             self.close()
             raise
@@ -511,6 +525,8 @@ class Request(OwnedHandle):
             return _SetCookie(self._text(_action_value, p))
         if k == _DESTROY:
             return _Destroy(self._text(_action_id, p))
+        if k == _SET_HEADER:
+            return A.SetHeader(self._text(_action_header_name, p), self._text(_action_value, p))
         if k == _WAIT:
             return _WAIT_ACTION
         s = self._str(_action_value, p)
@@ -814,6 +830,8 @@ class Request(OwnedHandle):
             cls = type(act)
             if cls is _SetCookie:
                 out.set_cookie.append(act.value)
+            elif cls is A.SetHeader:
+                out.headers.append((act.name, act.value))
             elif act is _READY_ACTION:
                 if not out.handler_ran:
                     out.handler_ran = True

@@ -47,6 +47,7 @@ from . import _actions as A
 from ._config import Config
 from ._errors import MisuseError, NoSessionError, Result, StoreError
 from ._request import Request, SessionView
+from ._response_headers import HEADER_ACTIONS, ResponseHeaders
 
 __all__ = ["SessionMiddleware", "ASGISession", "SCOPE_KEY", "StoreError", "NoSessionError"]
 
@@ -163,13 +164,16 @@ class SessionMiddleware:
         headers = scope.get("headers") or []
         cookie = [bytes(v) for k, v in headers if bytes(k).lower() == b"cookie"]
         xfp = [bytes(v) for k, v in headers if bytes(k).lower() == b"x-forwarded-proto"]
-        set_cookies: list[bytes] = []
+        header_name = self.config.session_header
+        wanted = None if header_name is None else header_name.lower().encode("latin-1")
+        session_header = next((bytes(v) for k, v in headers if bytes(k).lower() == wanted), None)
+        out_headers = ResponseHeaders()
         store = self.store
 
         def collect(act: A.Action) -> None:
-            if type(act) is A.SetCookie:
-                set_cookies.append(act.value.encode("latin-1", "replace"))
-            elif type(act) is A.Error:
+            if out_headers.add(act):
+                return
+            if type(act) is A.Error:
                 log.error("libsession: session error after the response: %s", act.message)
 
         with Request(
@@ -179,12 +183,13 @@ class SessionMiddleware:
             cookie=cookie,
             forwarded_proto=xfp or None,
             tls=scope.get("scheme") == "https",
+            session_header=session_header,
         ) as req:
 
             async def settle() -> A.Action:
                 while True:
                     act = await req.poll_with_async(store)
-                    if type(act) in (A.SetCookie, A.Error):
+                    if type(act) in HEADER_ACTIONS or type(act) is A.Error:
                         collect(act)
                         continue
                     return act
@@ -212,7 +217,7 @@ class SessionMiddleware:
                             (b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode()),
                         ]
-                        + [(b"set-cookie", c) for c in set_cookies],
+                        + out_headers.latin1_pairs(),
                     }
                 )
                 await send({"type": "http.response.body", "body": body})
@@ -242,7 +247,7 @@ class SessionMiddleware:
                         return
                     await finish()
                     out = dict(start)
-                    out["headers"] = list(start.get("headers") or []) + [(b"set-cookie", c) for c in set_cookies]
+                    out["headers"] = list(start.get("headers") or []) + out_headers.latin1_pairs()
                     sent = True
                     await send(out)
                     await send({"type": "http.response.body", "body": b"".join(chunks)})

@@ -56,6 +56,7 @@ from . import _actions as A
 from ._config import Config
 from ._errors import MisuseError, Result, StoreError
 from ._request import Request
+from ._response_headers import HEADER_ACTIONS, ResponseHeaders, wsgi_environ_key
 from .store import MemoryStore
 from .wsgi import WSGISession, request_target
 
@@ -79,11 +80,11 @@ class FlaskSession(WSGISession, SessionMixin):
         req: Request,
         interface: LibsessionInterface,
         collect: Callable[[A.Action], None],
-        cookies: list[str],
+        headers: ResponseHeaders,
         permanent_lifetime_ms: float,
     ) -> None:
         super().__init__(req, interface, collect)  # type: ignore[arg-type]
-        self.cookies = cookies
+        self.headers = headers
         self.modified = False
         self._lifetime_ms = permanent_lifetime_ms
         # Mutable values handed out, written back at save time (see the module doc).
@@ -181,16 +182,18 @@ class LibsessionInterface(SessionInterface):
 
     def open_session(self, app: Flask, request: FlaskRequest) -> FlaskSession:
         environ = request.environ
-        cookies: list[str] = []
+        headers = ResponseHeaders()
 
         def collect(act: A.Action) -> None:
-            if type(act) is A.SetCookie:
-                cookies.append(act.value)
-            elif type(act) is A.Error:
+            if headers.add(act):
+                return
+            if type(act) is A.Error:
                 log.error("libsession: session error after the response: %s", act.message)
 
         xfp = environ.get("HTTP_X_FORWARDED_PROTO")
         cookie = environ.get("HTTP_COOKIE")
+        header_key = wsgi_environ_key(self.config)
+        session_header = None if header_key is None else environ.get(header_key)
         req = Request(
             self.config,
             now_ms=self.clock(),
@@ -198,6 +201,7 @@ class LibsessionInterface(SessionInterface):
             cookie=None if cookie is None else cookie.encode("latin-1", "replace"),
             forwarded_proto=None if xfp is None else xfp.encode("latin-1", "replace"),
             tls=environ.get("wsgi.url_scheme") == "https",
+            session_header=None if session_header is None else session_header.encode("latin-1", "replace"),
         )
         try:
             act = _settle(req, self.store, collect)
@@ -211,7 +215,7 @@ class LibsessionInterface(SessionInterface):
             req.close()
             raise
         lifetime_ms = app.permanent_session_lifetime.total_seconds() * 1000
-        return FlaskSession(req, self, collect, cookies, lifetime_ms)
+        return FlaskSession(req, self, collect, headers, lifetime_ms)
 
     def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
         # Flask calls this with whatever open_session left (None when it raised).
@@ -228,8 +232,8 @@ class LibsessionInterface(SessionInterface):
                 raise MisuseError(Result["UNEXPECTED_INPUT"], f"expected Done after finish, got {type(act).__name__}")
         finally:
             req.close()
-        for value in session.cookies:
-            response.headers.add("Set-Cookie", value)
+        for name, value in session.headers.pairs():
+            response.headers.add(name, value)
         if session.accessed:
             response.vary.add("Cookie")
 
@@ -255,7 +259,7 @@ def _settle(req: Request, store: Any, collect: Callable[[A.Action], None]) -> A.
     caller must act on; Set-Cookie and Error actions go to ``collect``."""
     while True:
         act = req.poll_with(store)
-        if type(act) in (A.SetCookie, A.Error):
+        if type(act) in HEADER_ACTIONS or type(act) is A.Error:
             collect(act)
             continue
         return act

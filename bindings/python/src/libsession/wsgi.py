@@ -53,6 +53,7 @@ from . import _actions as A
 from ._config import Config
 from ._errors import MisuseError, NoSessionError, Result, StoreError
 from ._request import Request, SessionView
+from ._response_headers import HEADER_ACTIONS, ResponseHeaders, wsgi_environ_key
 from .store import MemoryStore
 
 # StoreError and NoSessionError are re-exported for applications that catch
@@ -201,19 +202,19 @@ class SessionMiddleware:
         self.clock = clock if clock is not None else (lambda: time.time_ns() // 1_000_000)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        cookies: list[str] = []
+        out = ResponseHeaders()
         errors = environ.get("wsgi.errors") or sys.stderr
 
         def collect(act: A.Action) -> None:
-            if type(act) is A.SetCookie:
-                cookies.append(act.value)
-            elif type(act) is A.Error:
+            if out.add(act):
+                return
+            if type(act) is A.Error:
                 _report(errors, "libsession: session error after the response: " + act.message)
 
         def settle() -> A.Action:
             while True:
                 act = req.poll_with(self.store)
-                if type(act) in (A.SetCookie, A.Error):
+                if type(act) in HEADER_ACTIONS or type(act) is A.Error:
                     collect(act)
                     continue
                 return act
@@ -226,6 +227,8 @@ class SessionMiddleware:
 
         xfp = environ.get("HTTP_X_FORWARDED_PROTO")
         cookie = environ.get("HTTP_COOKIE")
+        header_key = wsgi_environ_key(self.config)
+        session_header = None if header_key is None else environ.get(header_key)
         with Request(
             self.config,
             now_ms=self.clock(),
@@ -233,6 +236,7 @@ class SessionMiddleware:
             cookie=None if cookie is None else cookie.encode("latin-1", "replace"),
             forwarded_proto=None if xfp is None else xfp.encode("latin-1", "replace"),
             tls=environ.get("wsgi.url_scheme") == "https",
+            session_header=None if session_header is None else session_header.encode("latin-1", "replace"),
         ) as req:
             act = settle()
             if type(act) is A.Failed:
@@ -240,7 +244,7 @@ class SessionMiddleware:
                 finish()
                 body = b"Internal Server Error\n"
                 headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
-                headers += [("Set-Cookie", c) for c in cookies]
+                headers += out.pairs()
                 start_response("500 Internal Server Error", headers)
                 return [body]
             if act is not A.READY:
@@ -281,7 +285,7 @@ class SessionMiddleware:
             finish()
             if "status" not in captured:
                 raise RuntimeError("the WSGI application returned without calling start_response")
-            headers = captured["headers"] + [("Set-Cookie", c) for c in cookies]
+            headers = captured["headers"] + out.pairs()
             if captured["exc_info"] is not None:
                 start_response(captured["status"], headers, captured["exc_info"])
             else:
