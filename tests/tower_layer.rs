@@ -237,6 +237,7 @@ on_both_stores! {
     #[tokio::test] store_failure_can_continue_with_a_fresh_session => store_failure_can_continue_with_a_fresh_session_with;
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)] concurrent_requests_of_one_session_are_all_counted => concurrent_requests_of_one_session_are_all_counted_with;
     #[tokio::test] request_facts_reach_the_engine => request_facts_reach_the_engine_with;
+    #[tokio::test] api_clients_use_the_session_header => api_clients_use_the_session_header_with;
 }
 
 async fn counts_views_across_requests_with_the_cookie_with(at_once: bool) {
@@ -273,6 +274,25 @@ async fn counts_views_across_requests_with_the_cookie_with(at_once: bool) {
     assert_eq!(reply.body, "1");
     assert_ne!(sid_of(&reply.cookie_pair()), sid);
     assert_eq!(h.store.ops.load(Ordering::SeqCst), ops + 1, "only the new session's save");
+    assert!(h.errors.lock().unwrap().is_empty());
+}
+
+/// The `header` option: a client without cookies gets the signed ID in the
+/// response header and sends it back in the request header.
+async fn api_clients_use_the_session_header_with(at_once: bool) {
+    let config = Config::builder()
+        .secret("tower secret tower secret tower secret")
+        .header(Some("X-Session-Id"))
+        .build()
+        .unwrap();
+    let h = harness(at_once, Arc::new(config), |l| l);
+    let first = send(&h.app, "/", &[]).await;
+    assert_eq!(first.body, "1");
+    let value = first.headers.get("x-session-id").expect("the session header").to_str().unwrap().to_string();
+    assert_eq!(first.cookie_pair(), format!("connect.sid={value}"));
+    let second = send(&h.app, "/", &[("x-session-id", &value)]).await;
+    assert_eq!(second.body, "2");
+    assert!(second.headers.get("x-session-id").is_none() && second.cookies().is_empty(), "it has the value already");
     assert!(h.errors.lock().unwrap().is_empty());
 }
 
