@@ -24,7 +24,7 @@ for tool in redis-server node curl wrk; do
     command -v "$tool" >/dev/null || { echo "bench-redis.sh: $tool is not installed" >&2; exit 1; }
 done
 [ -d tests/interop/node_modules ] || (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
-cargo build --release --quiet --example axum --features axum,redis
+cargo build --release --quiet -p libsession-integration --example axum --features redis
 
 WORK=$(mktemp -d)
 PIDS=()

@@ -59,7 +59,7 @@ VERSION=$(sed -n '/^\[package\]/,/^\[/{s/^version *= *"\([^"]*\)".*/\1/p}' Cargo
 [[ "$VERSION" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || die "cannot read a MAJOR.MINOR.PATCH version from Cargo.toml (got '$VERSION')"
 MAJOR=${BASH_REMATCH[1]}
 grep -q "^#define LIBSESSION_VERSION \"$VERSION\"$" include/libsession.h \
-    || die "include/libsession.h does not say LIBSESSION_VERSION \"$VERSION\" (regenerate it: LIBSESSION_BLESS=1 cargo test --test header)"
+    || die "include/libsession.h does not say LIBSESSION_VERSION \"$VERSION\" (regenerate it: LIBSESSION_BLESS=1 cargo test -p libsession-integration --test header)"
 
 if [ "${LIBSESSION_NO_BUILD:-0}" != 1 ]; then
     echo "== cargo build --release --lib --features capi"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Redis suites: the connect-redis compatible store against a real
-# redis-server (tests/redis_store.rs), and live interop with an express-session
-# + connect-redis app on Node (tests/redis_interop.rs, tests/interop/).
+# redis-server (integration/tests/redis_store.rs), and live interop with an express-session
+# + connect-redis app on Node (integration/tests/redis_interop.rs, tests/interop/).
 # Each test starts its own redis-server on a free loopback port and stops it.
 # With LIBSESSION_REQUIRE_ALL=1 a missing redis-server, node or
 # node_modules fails the tests instead of skipping them.
@@ -19,5 +19,5 @@ echo "==> npm ci (tests/interop: express, express-session 1.19.0, connect-redis,
 export LIBSESSION_REQUIRE_ALL=1
 echo "==> cargo test: Redis store (faults, Cluster, TLS) and Node interop"
 # --all-features, as scripts/test.sh's cargo test: the same build, no recompiling.
-cargo test --release --all-features \
+cargo test --release --all-features -p libsession-integration \
     --test redis_store --test redis_interop --test redis_cluster --test redis_tls

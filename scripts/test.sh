@@ -31,9 +31,9 @@ export LIBSESSION_REQUIRE_ALL=1
 echo "==> rustfmt"
 cargo fmt --all -- --check
 echo "==> clippy"
-cargo clippy --all-targets --all-features -- -D warnings
-echo "==> cargo test (unit, conformance, properties, demo, header, C ABI)"
-cargo test --release --all-features
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+echo "==> cargo test --workspace (unit, conformance, properties, demo, C ABI; integration/: tower, axum, Redis, header)"
+cargo test --release --all-features --workspace
 echo "==> unit and property tests in a debug build (arithmetic overflow checked)"
 cargo test --lib --all-features --quiet
 cargo test --all-features --quiet --test hardening
@@ -41,6 +41,8 @@ echo "==> cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
 echo "==> benchmarks, a few iterations each (so that they keep running; timing is cargo bench's job)"
 LIBSESSION_BENCH_ITERS=20 cargo bench --all-features --bench lifecycle >/dev/null
+echo "==> first run: the demo's crate count from a fresh copy, and cargo add --path (scripts/test-first-run.sh)"
+scripts/test-first-run.sh
 echo "==> conformance runner on the vendored vectors"
 cargo run --release --example conformance -- tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json
 cargo run --release --features capi --example conformance -- --c-abi tests/conformance/vectors/named.json tests/conformance/vectors/random-public.json

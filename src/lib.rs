@@ -65,6 +65,7 @@
 //!         }
 //!         Action::Completed { .. } => {} // a handler operation finished
 //!         Action::SetCookie { value } => set_cookie = Some(value.to_string()),
+//!         Action::SetHeader { .. } => {} // only with the `header` option
 //!         Action::Error { message } => eprintln!("after response: {message}"),
 //!         Action::Wait => unreachable!("this store answers synchronously"),
 //!         Action::Done => break,

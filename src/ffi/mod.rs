@@ -1,6 +1,6 @@
 //! The C ABI: everything `include/libsession.h` declares.
 //!
-//! The header is generated from this module by cbindgen (`tests/header.rs`
+//! The header is generated from this module by cbindgen (`integration/tests/header.rs`
 //! keeps the committed copy in step). Every item carries its C name, so a grep
 //! finds the same identifier in Rust and C. The functions are `pub` so that
 //! Rust code (the conformance runner's C-ABI mode, the benchmarks) can drive

@@ -11,20 +11,24 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use axum::{Extension, Router, routing::get};
 //! use session::{Config, MemoryStore};
-//! use session::tower_layer::{Session, SessionLayer};
-//!
-//! async fn count(Extension(session): Extension<Session>) -> String {
-//!     let views = session.get::<u64>("views").ok().flatten().unwrap_or(0) + 1;
-//!     session.insert("views", &views).expect("a session");
-//!     format!("views: {views}")
-//! }
+//! use session::tower_layer::SessionLayer;
 //!
 //! let config = Arc::new(Config::builder().secret("keyboard cat keyboard cat keyboard cat").max_age(Some(60_000.0)).build().unwrap());
-//! let app: Router = Router::new().route("/", get(count)).layer(SessionLayer::new(config, MemoryStore::new()));
-//! # let _ = app;
+//! let layer = SessionLayer::new(config, MemoryStore::new());
+//! // axum: Router::new().route("/", get(count)).layer(layer), where a
+//! // handler takes the `Session` (an extractor with the `axum` feature):
+//! //
+//! //     async fn count(session: Session) -> String {
+//! //         let views = session.get::<u64>("views").ok().flatten().unwrap_or(0) + 1;
+//! //         session.insert("views", &views).expect("a session");
+//! //         format!("views: {views}")
+//! //     }
+//! # let _ = layer;
 //! ```
+//!
+//! The whole app (counter, login, logout, Redis) is
+//! `integration/examples/axum.rs` (built by the test suite).
 //!
 //! ## When the store fails
 //!

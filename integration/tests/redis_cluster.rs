@@ -7,9 +7,9 @@
 
 #![allow(clippy::disallowed_methods)] // a test host: it reads the clock
 
-#[path = "common/redis_server.rs"]
+#[path = "../../tests/common/redis_server.rs"]
 mod redis_server;
-#[path = "common/tools.rs"]
+#[path = "../../tests/common/tools.rs"]
 mod tools;
 
 use std::sync::Arc;
@@ -110,7 +110,7 @@ async fn the_engine_and_a_node_app_share_sessions_on_the_cluster(cluster: &Redis
     if !tools::present("the_engine_and_a_node_app_share_sessions_on_the_cluster (node)", &["node"]) {
         return;
     }
-    let interop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    let interop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop");
     if !interop.join("node_modules").exists() {
         tools::skip(
             "the_engine_and_a_node_app_share_sessions_on_the_cluster",

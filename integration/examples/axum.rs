@@ -2,8 +2,8 @@
 //! logout, on the in-memory store or on Redis (connect-redis's records).
 //!
 //! ```text
-//! cargo run --example axum --features axum                      # http://127.0.0.1:3000/
-//! cargo run --example axum --features axum,redis -- --redis redis://127.0.0.1:6379/
+//! cargo run -p libsession-integration --example axum                  # http://127.0.0.1:3000/
+//! cargo run -p libsession-integration --example axum --features redis -- --redis redis://127.0.0.1:6379/
 //! ```
 
 use std::sync::Arc;

@@ -4,9 +4,9 @@
 
 #![allow(clippy::disallowed_methods)] // a test host: it times the fault cases
 
-#[path = "common/redis_server.rs"]
+#[path = "../../tests/common/redis_server.rs"]
 mod redis_server;
-#[path = "common/tools.rs"]
+#[path = "../../tests/common/tools.rs"]
 mod tools;
 
 use std::sync::atomic::{AtomicU64, Ordering};

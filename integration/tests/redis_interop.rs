@@ -20,9 +20,9 @@
 
 #![allow(clippy::disallowed_methods)] // a test host: it reads the clock
 
-#[path = "common/redis_server.rs"]
+#[path = "../../tests/common/redis_server.rs"]
 mod redis_server;
-#[path = "common/tools.rs"]
+#[path = "../../tests/common/tools.rs"]
 mod tools;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -43,7 +43,7 @@ use session::redis_store::RedisStore;
 use session::tower_layer::{Session, SessionLayer};
 
 fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("interop")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests").join("interop")
 }
 
 /// Everything the test needs, or a loud skip (a failure when required).

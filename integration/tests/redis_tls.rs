@@ -2,9 +2,9 @@
 //! `redis-tls`, rustls) against a real `redis-server` serving TLS with a
 //! certificate from a private CA the test makes with `openssl`.
 
-#[path = "common/redis_server.rs"]
+#[path = "../../tests/common/redis_server.rs"]
 mod redis_server;
-#[path = "common/tools.rs"]
+#[path = "../../tests/common/tools.rs"]
 mod tools;
 
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! benchmark — a returning visitor with a valid signed cookie increments a
 //! counter (load, verify, modify, save, Set-Cookie) — next to tower-sessions
 //! 0.15 with its MemoryStore, on the same axum router, in the same run
-//! (`cargo bench --bench tower --features tower`).
+//! (`cargo bench -p libsession-integration --bench tower`).
 //!
 //! Each request goes through the router in process (no sockets) on a
 //! current-thread tokio runtime. The overhead of a session layer is its
@@ -329,5 +329,5 @@ fn main() {
     );
 }
 
-#[path = "common/counting.rs"]
+#[path = "../../benches/common/counting.rs"]
 mod counting;
