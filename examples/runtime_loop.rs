@@ -111,7 +111,7 @@ fn run(task: &mut Task, id: usize, store: &mut RemoteStore, tick: u64, latency: 
             Action::Save { id, record, expires_at, .. } => {
                 Some(Op::Save { id: id.into(), record: record.into(), expires_at })
             }
-            Action::Touch { id, record, expires_at } => {
+            Action::Touch { id, record, expires_at, .. } => {
                 Some(Op::Touch { id: id.into(), record: record.into(), expires_at })
             }
             Action::Destroy { id } => Some(Op::Destroy { id: id.into() }),

@@ -44,7 +44,7 @@
 //!                 Some(m) => StoreResult::Failed { message: m },
 //!             })?;
 //!         }
-//!         Action::Touch { id, record, expires_at } => {
+//!         Action::Touch { id, record, expires_at, .. } => {
 //!             store.touch(id, record, expires_at, now as i64);
 //!             req.handle_store_result(StoreResult::Ok)?;
 //!         }

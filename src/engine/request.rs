@@ -1647,7 +1647,7 @@ mod tests {
                     req.handle_load(LoadResult::Found(text.as_bytes())).unwrap();
                 }
                 Action::Ready => req.finish().unwrap(),
-                Action::Touch { id, record, expires_at } => {
+                Action::Touch { id, record, expires_at, .. } => {
                     let (id, record) = (id.to_string(), record.to_string());
                     searched.touch(&id, &record, expires_at, later as i64);
                     touched = true;

@@ -61,6 +61,9 @@ class LibsessionRedisCommand(ctypes.Structure):
         ("value", LibsessionStr),
         ("has_ttl", c_bool),
         ("ttl_seconds", c_int64),
+        ("nx", c_bool),
+        ("script", LibsessionStr),
+        ("expected_version", c_uint64),
     ]
 
 

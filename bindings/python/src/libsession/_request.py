@@ -79,7 +79,9 @@ _REDIS_OPS = tuple(RedisOp)
 _LOAD, _SAVE, _TOUCH, _DESTROY, _SET_COOKIE, _WAIT, _READY, _FAILED, _COMPLETED, _ERROR, _DONE = range(1, 12)
 # libsession_load_status / libsession_store_status
 _FOUND, _NOT_FOUND, _MISSING, _LOAD_FAILED = 0, 1, 2, 3
-_STORE_OK, _STORE_FAILED, _STORE_EXISTS = 0, 1, 2
+_STORE_OK, _STORE_FAILED, _STORE_EXISTS, _STORE_CONFLICT = 0, 1, 2, 3
+_CONFLICT, _CONFLICT_RELOADED = 12, 13
+_action_version = _L.libsession_request_action_version
 _action_is_new = _L.libsession_request_action_is_new
 
 _READY_ACTION, _WAIT_ACTION, _DONE_ACTION = A.READY, A.WAIT, A.DONE
@@ -521,6 +523,8 @@ class Request(OwnedHandle):
             return _Failed(text or "")
         if k == _ERROR:
             return _Error(text or "")
+        if k == _CONFLICT or k == _CONFLICT_RELOADED:
+            return A.Conflict(k == _CONFLICT_RELOADED)
         raise MisuseError(Result.INVALID_PARAMETER, f"unknown action kind {k} (library newer than the binding?)")
 
     def handle_load_result(
@@ -607,7 +611,22 @@ class Request(OwnedHandle):
             raise error_for(rc)
         key = string_at(c.key.data, c.key.len) if c.key.data else None
         value = string_at(c.value.data, c.value.len) if c.value.data else None
-        return RedisCommand(_REDIS_OPS[c.op], key, value, int(c.ttl_seconds) if c.has_ttl else None)
+        script = string_at(c.script.data, c.script.len) if c.script.data else None
+        ttl = int(c.ttl_seconds) if c.has_ttl else None
+        return RedisCommand(_REDIS_OPS[c.op], key, value, ttl, bool(c.nx), script, int(c.expected_version))
+
+    def action_version(self) -> tuple[int, int] | None:
+        """For a versioned ``Save`` or ``Touch`` (``versioned``): the
+        compare-and-set ``(expected, written)``; ``None`` otherwise
+        (``libsession_request_action_version``). Write only if the stored
+        record carries ``expected`` (its ``libsessionVersion``; none counts
+        as 0; no record is a conflict), else answer
+        ``handle_store_result(conflict=True)``."""
+        has, expected, written = ctypes.c_bool(), ctypes.c_uint64(), ctypes.c_uint64()
+        rc = _action_version(self._p(), byref(has), byref(expected), byref(written))
+        if rc:
+            raise self._error(rc)
+        return (expected.value, written.value) if has.value else None
 
     def poll_with(self, store: Any) -> A.Action:
         """Polls, answering every store action from ``store`` (a synchronous
