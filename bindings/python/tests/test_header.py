@@ -192,6 +192,8 @@ def test_action_and_status_values_match_the_header():
         "COMPLETED": _request._COMPLETED,
         "ERROR": _request._ERROR,
         "DONE": _request._DONE,
+        "CONFLICT": _request._CONFLICT,
+        "CONFLICT_RELOADED": _request._CONFLICT_RELOADED,
     }
     assert _enum(text, "LIBSESSION_LOAD_STATUS_") == {
         "FOUND": _request._FOUND,
@@ -203,6 +205,7 @@ def test_action_and_status_values_match_the_header():
         "OK": _request._STORE_OK,
         "FAILED": _request._STORE_FAILED,
         "EXISTS": _request._STORE_EXISTS,
+        "CONFLICT": _request._STORE_CONFLICT,
     }
     assert _enum(text, "LIBSESSION_UNSET_") == {"KEEP": 0, "DESTROY": 1}
     assert _enum(text, "LIBSESSION_TRISTATE_") == {"UNSET": 0, "FALSE": 1, "TRUE": 2}

@@ -706,6 +706,23 @@ class Request(OwnedHandle):
                 try:
                     if k == _DESTROY:
                         store.destroy(sid)
+                    elif (version := self.action_version()) is not None and not (k == _SAVE and _is_new(p)):
+                        # versioned: a compare-and-set, or nothing at all.
+                        name = "set_if_version" if k == _SAVE else "touch_if_version"
+                        method = getattr(store, name, None)
+                        if method is None:
+                            raise RuntimeError(f"versioned: the store cannot compare-and-set (no {name})")
+                        record = self._text(_action_record, p)
+                        exp = self._expiry(p)
+                        if k == _SAVE:
+                            written = method(sid, record, exp, version[0], version[1], self._now)
+                        else:
+                            written = method(sid, record, exp, version[0], self._now)
+                        if not written:
+                            rc = _handle_store(p, _STORE_CONFLICT, None, 0)
+                            if rc:
+                                raise self._error(rc)
+                            continue
                     elif k == _SAVE and _is_new(p) and hasattr(store, "set_if_absent"):
                         # A new session's ID: insert-if-absent; a record there stays.
                         record = self._text(_action_record, p)
@@ -749,7 +766,7 @@ class Request(OwnedHandle):
             except Exception as e:  # reported to the engine, never dropped
                 self._answer_failure(k, e)
             else:
-                self._answer_reply(k, reply)
+                self._answer_reply(k, reply, command)
 
     async def poll_with_async(self, store: Any) -> A.Action:
         """``poll_with`` for an asynchronous store: its methods are
@@ -772,6 +789,7 @@ class Request(OwnedHandle):
             k = kind.value
             if k not in (_LOAD, _SAVE, _TOUCH, _DESTROY):
                 return self._action(p, k)
+            command = None
             try:
                 if options is not None:
                     command = self.redis_command(options)
@@ -791,7 +809,7 @@ class Request(OwnedHandle):
             except Exception as e:  # reported to the engine, never dropped
                 self._answer_failure(k, e)
             else:
-                self._answer_reply(k, reply)
+                self._answer_reply(k, reply, command)
 
     def _answer_failure(self, k: int, e: BaseException) -> None:
         """Answers the current store action (kind ``k``) with a failure."""
@@ -804,12 +822,20 @@ class Request(OwnedHandle):
         if rc:
             raise self._error(rc)
 
-    def _answer_reply(self, k: int, reply: object) -> None:
+    def _answer_reply(self, k: int, reply: object, command: RedisCommand | None = None) -> None:
         """Answers the current store action (kind ``k``) with a store's reply:
-        for a load, the record (``None`` or empty: not found)."""
+        for a load, the record (``None`` or empty: not found); for a planned
+        ``SET ... NX`` or ``EVAL``, ``False`` when it did not write (the key
+        exists: ``EXISTS``; another version: ``CONFLICT``)."""
         p = self._p()
         if k != _LOAD:
-            rc = _handle_store(p, _STORE_OK, None, 0)
+            status = _STORE_OK
+            if command is not None and reply is False:
+                if command.op is RedisOp.SET and command.nx:
+                    status = _STORE_EXISTS
+                elif command.op is RedisOp.EVAL:
+                    status = _STORE_CONFLICT
+            rc = _handle_store(p, status, None, 0)
         elif not reply:
             rc = _handle_load(p, _NOT_FOUND, None, 0)
         elif isinstance(reply, str):
