@@ -184,7 +184,9 @@ impl Driver<'_> {
                 Action::Save { id, record, expires_at, .. } => {
                     Some(('S', id.to_string(), record.to_string(), expires_at))
                 }
-                Action::Touch { id, record, expires_at, .. } => Some(('T', id.to_string(), record.to_string(), expires_at)),
+                Action::Touch { id, record, expires_at, .. } => {
+                    Some(('T', id.to_string(), record.to_string(), expires_at))
+                }
                 Action::Destroy { id } => Some(('D', id.to_string(), String::new(), None)),
                 _ => None,
             };

@@ -56,7 +56,8 @@ struct Client {
 
 impl Client {
     fn new(config: &Arc<Config>, cookie: &str, who: usize) -> Client {
-        let mut req = Request::new(config.clone(), UnixMillis(NOW as u64), session::SeededIds::new(&[who as u8 + 1; 32]));
+        let mut req =
+            Request::new(config.clone(), UnixMillis(NOW as u64), session::SeededIds::new(&[who as u8 + 1; 32]));
         req.add_cookie_header(cookie.as_bytes()).unwrap();
         let mut c = Client { req, who, op: None, outcome: None, conflicts: 0 };
         c.advance();
@@ -212,7 +213,11 @@ fn check_no_unreported_loss(r: &Run, versioned: bool) {
     let data = r.record.as_object().unwrap();
     let saved: Vec<usize> = (0..r.outcomes.len()).filter(|&i| r.outcomes[i] == Outcome::Saved).collect();
     for &i in &saved {
-        assert_eq!(data.get(&format!("r{i}")), Some(&serde_json::Value::Bool(true)), "{r:?}: request {i}'s update lost");
+        assert_eq!(
+            data.get(&format!("r{i}")),
+            Some(&serde_json::Value::Bool(true)),
+            "{r:?}: request {i}'s update lost"
+        );
     }
     for i in 0..r.outcomes.len() {
         if r.outcomes[i] == Outcome::Conflict {
@@ -311,7 +316,8 @@ async fn proof<S: Backend>(store: &S) {
     // Without versioned: load 1, load 2, save 1, save 2 loses request 0's
     // update and both requests believe they succeeded.
     let config = config(false, OnConflict::Fail);
-    let (r, _) = run(&config, store, 2, 30_000, |step, enabled| if step < 2 { step.min(enabled.len() - 1) } else { 0 }).await;
+    let (r, _) =
+        run(&config, store, 2, 30_000, |step, enabled| if step < 2 { step.min(enabled.len() - 1) } else { 0 }).await;
     assert_eq!(r.schedule, [0, 1, 0, 1]);
     assert_eq!(r.outcomes, [Outcome::Saved, Outcome::Saved]);
     assert_eq!(r.record["n"], serde_json::json!(1), "express-session's lost update");
@@ -360,3 +366,162 @@ mod redis {
     }
 }
 
+/// Drives `req` against `store` (MemoryStore, in process) until an action
+/// the host must handle.
+fn poll<'r>(store: &MemoryStore, req: &'r mut Request) -> Action<'r> {
+    store.poll(req, NOW).unwrap()
+}
+
+#[test]
+fn the_options_are_read_from_their_json_names_and_off_in_express_mode() {
+    use session::Value;
+    let json = Value::from_json(&format!(r#"{{"secret":"{SECRET}","versioned":true,"onConflict":"reloadAndReport"}}"#))
+        .unwrap();
+    let on = Arc::new(ConfigBuilder::from_express_options(&json).unwrap().build().unwrap());
+    let off = Arc::new(ConfigBuilder::express().secret(SECRET).build().unwrap());
+    for (config, versioned) in [(on, true), (off, false)] {
+        let store = MemoryStore::new();
+        let mut req = Request::new(config, UnixMillis(NOW as u64), session::SeededIds::new(&[1; 32]));
+        assert_eq!(poll(&store, &mut req), Action::Ready);
+        req.increment("n").unwrap();
+        req.finish().unwrap();
+        assert!(matches!(req.poll_action().unwrap(), Action::Save { .. } | Action::SetCookie { .. }));
+        // The cookie waits for the save only in versioned mode.
+        let action = req.current_action();
+        assert_eq!(matches!(action, Action::Save { .. }), versioned, "{action:?}");
+        assert_eq!(action.version().is_some(), versioned);
+    }
+    for bad in [r#"{"versioned":"yes"}"#, r#"{"onConflict":"retry"}"#, r#"{"onConflict":true}"#] {
+        assert!(ConfigBuilder::from_express_options(&Value::from_json(bad).unwrap()).is_err(), "{bad}");
+    }
+}
+
+/// A session stored at version 1, and a request that loaded it.
+fn loaded(store: &MemoryStore, on_conflict: OnConflict) -> (Arc<Config>, String, Request) {
+    let config = config(true, on_conflict);
+    let (cookie, _) = futures_ready(create(&config, store, 7));
+    let mut req = Request::new(config.clone(), UnixMillis(NOW as u64), session::SeededIds::new(&[2; 32]));
+    req.add_cookie_header(cookie.as_bytes()).unwrap();
+    assert_eq!(poll(store, &mut req), Action::Ready);
+    (config, cookie, req)
+}
+
+/// Runs a future whose store answers at once (MemoryStore).
+fn futures_ready<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+}
+
+/// Another request saves the session (to version 2) with `key` set.
+fn save_behind(store: &MemoryStore, config: &Arc<Config>, cookie: &str, key: &str) {
+    let mut other = Request::new(config.clone(), UnixMillis(NOW as u64), session::SeededIds::new(&[3; 32]));
+    other.add_cookie_header(cookie.as_bytes()).unwrap();
+    assert_eq!(poll(store, &mut other), Action::Ready);
+    other.set(key, session::Value::Bool(true)).unwrap();
+    other.finish().unwrap();
+    while poll(store, &mut other) != Action::Done {}
+}
+
+#[test]
+fn a_handler_save_that_loses_the_race_completes_with_save_conflict() {
+    for on_conflict in [OnConflict::Fail, OnConflict::ReloadAndReport] {
+        let store = MemoryStore::new();
+        let (config, cookie, mut req) = loaded(&store, on_conflict);
+        save_behind(&store, &config, &cookie, "other");
+        req.set("mine", session::Value::Bool(true)).unwrap();
+        req.save().unwrap();
+        assert_eq!(poll(&store, &mut req), Action::Completed { error: Some(session::SAVE_CONFLICT) });
+        let reloaded = on_conflict == OnConflict::ReloadAndReport;
+        // Reloaded: the session is the stored one; the handler applies its change again.
+        assert_eq!(req.get("other").is_some(), reloaded);
+        assert_eq!(req.get("mine").is_some(), !reloaded);
+        assert_eq!(poll(&store, &mut req), Action::Ready);
+        if reloaded {
+            req.set("mine", session::Value::Bool(true)).unwrap();
+            req.save().unwrap();
+            assert_eq!(poll(&store, &mut req), Action::Completed { error: None });
+        }
+        req.finish().unwrap();
+        let mut conflicts = 0;
+        loop {
+            match poll(&store, &mut req) {
+                Action::Done => break,
+                Action::Conflict { .. } => conflicts += 1,
+                Action::SetCookie { .. } => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        // The handler was told; the data has not changed since its save()
+        // (express-session's savedHash), so the end does not save again.
+        assert_eq!(conflicts, 0);
+        let text = store.snapshot()[0].1.clone();
+        assert!(text.contains(r#""other":true"#), "{text}");
+        assert_eq!(text.contains(r#""mine":true"#), reloaded, "{text}");
+        let events: Vec<Event> = std::iter::from_fn(|| req.poll_event()).collect();
+        assert!(events.contains(&Event::Conflict { operation: StoreOperation::Save }), "{events:?}");
+    }
+}
+
+#[test]
+fn a_touch_that_loses_the_race_is_skipped_and_reported() {
+    let store = MemoryStore::new();
+    let (config, cookie, mut req) = loaded(&store, OnConflict::Fail);
+    save_behind(&store, &config, &cookie, "other");
+    let before = store.snapshot();
+    req.finish().unwrap(); // nothing changed: a touch, expecting version 1
+    assert!(matches!(
+        req.poll_action().unwrap(),
+        Action::Touch { version: Some(session::Version { expected: 1, written: 1 }), .. }
+    ));
+    req.handle_store_result(session::StoreResult::Conflict).unwrap();
+    assert_eq!(req.poll_action().unwrap(), Action::Done, "the response stands: no data was lost");
+    assert_eq!(store.snapshot(), before);
+    assert!(std::iter::from_fn(|| req.poll_event()).any(|e| e == Event::Conflict { operation: StoreOperation::Touch }));
+    // The in-process store answers it the same way.
+    let (_, _, mut req) = loaded(&store, OnConflict::Fail);
+    save_behind(&store, &config, &cookie, "again");
+    req.finish().unwrap();
+    assert_eq!(poll(&store, &mut req), Action::Done);
+}
+
+#[test]
+fn conflict_answers_only_a_versioned_save_or_touch() {
+    // Not versioned: misuse.
+    let config = config(false, OnConflict::Fail);
+    let store = MemoryStore::new();
+    let mut req = Request::new(config, UnixMillis(NOW as u64), session::SeededIds::new(&[1; 32]));
+    assert_eq!(poll(&store, &mut req), Action::Ready);
+    req.increment("n").unwrap();
+    req.save().unwrap();
+    assert!(matches!(req.poll_action().unwrap(), Action::Save { version: None, .. }));
+    assert_eq!(req.handle_store_result(session::StoreResult::Conflict), Err(session::Error::UnexpectedInput));
+    // A new session's save is insert-if-absent: Exists, not Conflict.
+    let config = self::config(true, OnConflict::Fail);
+    let mut req = Request::new(config, UnixMillis(NOW as u64), session::SeededIds::new(&[1; 32]));
+    assert_eq!(poll(&store, &mut req), Action::Ready);
+    req.increment("n").unwrap();
+    req.save().unwrap();
+    assert!(matches!(req.poll_action().unwrap(), Action::Save { is_new: true, version: Some(_), .. }));
+    assert_eq!(req.handle_store_result(session::StoreResult::Conflict), Err(session::Error::UnexpectedInput));
+}
+
+#[test]
+fn a_session_destroyed_meanwhile_is_a_conflict_and_not_brought_back() {
+    for on_conflict in [OnConflict::Fail, OnConflict::ReloadAndReport] {
+        let store = MemoryStore::new();
+        let (_, _, mut req) = loaded(&store, on_conflict);
+        let id = req.session_id().unwrap().to_string();
+        store.destroy(&id);
+        req.increment("n").unwrap();
+        req.finish().unwrap();
+        let mut seen = Vec::new();
+        loop {
+            match poll(&store, &mut req) {
+                Action::Done => break,
+                Action::Conflict { reloaded } => seen.push(reloaded),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(seen, [false], "nothing to reload: the request fails");
+        assert!(store.is_empty(), "the destroyed session stays destroyed");
+    }
+}

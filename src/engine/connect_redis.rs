@@ -364,7 +364,13 @@ impl ConnectRedisOptions {
     /// The command for a versioned `Touch`: the [`VERSIONED_SCRIPT`]
     /// compare-and-set of the `EXPIRE` [`touch`](Self::touch) would send
     /// (nothing under `disableTouch` or `disableTTL`).
-    pub fn touch_versioned(&self, sid: &str, expires_at: Option<i64>, expected: u64, now: i64) -> RedisCommand<'static> {
+    pub fn touch_versioned(
+        &self,
+        sid: &str,
+        expires_at: Option<i64>,
+        expected: u64,
+        now: i64,
+    ) -> RedisCommand<'static> {
         match self.touch(sid, expires_at, now) {
             RedisCommand::Expire { key, ttl } => {
                 RedisCommand::CompareAndSet { key, value: None, ttl: Some(ttl), expected }
@@ -387,7 +393,9 @@ impl ConnectRedisOptions {
                 self.save_versioned(id, record, expires_at, v.expected, now)
             }
             Action::Save { id, record, expires_at, .. } => self.save(id, record, expires_at, now),
-            Action::Touch { id, expires_at, version: Some(v), .. } => self.touch_versioned(id, expires_at, v.expected, now),
+            Action::Touch { id, expires_at, version: Some(v), .. } => {
+                self.touch_versioned(id, expires_at, v.expected, now)
+            }
             Action::Touch { id, expires_at, .. } => self.touch(id, expires_at, now),
             Action::Destroy { id } => self.destroy(id),
             _ => return None,
@@ -451,7 +459,10 @@ mod tests {
             d.touch_versioned("s", Some(NOW + 5_000), 2, NOW),
             RedisCommand::CompareAndSet { key: key("sess:s"), value: None, ttl: Some(5), expected: 2 }
         );
-        assert_eq!(ConnectRedisOptions::new().disable_touch(true).touch_versioned("s", None, 2, NOW), RedisCommand::Nothing);
+        assert_eq!(
+            ConnectRedisOptions::new().disable_touch(true).touch_versioned("s", None, 2, NOW),
+            RedisCommand::Nothing
+        );
         // Through the action: the flags pick the command.
         let v = Some(crate::Version { expected: 1, written: 2 });
         let save = |is_new, version| crate::Action::Save { id: "s", record: "{}", expires_at: None, is_new, version };

@@ -63,8 +63,17 @@ enum Out {
     // Store operations always concern the current session ID, which cannot
     // change while one is outstanding: the view borrows it from the request.
     Load,
-    Save { record: String, expires_at: Option<i64>, is_new: bool, version: Option<Version> },
-    Touch { record: String, expires_at: Option<i64>, version: Option<Version> },
+    Save {
+        record: String,
+        expires_at: Option<i64>,
+        is_new: bool,
+        version: Option<Version>,
+    },
+    Touch {
+        record: String,
+        expires_at: Option<i64>,
+        version: Option<Version>,
+    },
     Destroy,
     SetCookie(String),
     Completed(Option<String>),
@@ -1139,7 +1148,8 @@ impl Request {
             self.store_op(out, Pending::End);
         } else if self.cookie_id == self.session_id {
             let (record, expires_at) = self.record_parts();
-            let version = self.version.filter(|_| self.config.guards.versioned).map(|v| Version { expected: v, written: v });
+            let version =
+                self.version.filter(|_| self.config.guards.versioned).map(|v| Version { expected: v, written: v });
             self.store_op(Out::Touch { record, expires_at, version }, Pending::End);
         } else {
             self.done();

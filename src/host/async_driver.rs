@@ -171,7 +171,8 @@ impl From<&str> for StoreError {
 }
 
 /// The error of a versioned write to a store that cannot compare-and-set.
-pub const NO_VERSIONED: &str = "this store cannot compare-and-set (versioned: true needs set_versioned and touch_versioned)";
+pub const NO_VERSIONED: &str =
+    "this store cannot compare-and-set (versioned: true needs set_versioned and touch_versioned)";
 
 /// A session store with asynchronous operations, one per store
 /// [`Action`]. `now` is the engine's clock (Unix ms), for stores that expire
