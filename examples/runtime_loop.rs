@@ -151,6 +151,10 @@ fn run(task: &mut Task, id: usize, store: &mut RemoteStore, tick: u64, latency: 
                 println!("  t={tick:>2} {:<8} Set-Cookie: {}…", task.name, &value[..value.len().min(24)]);
             }
             Action::Error { message } => println!("  t={tick:>2} {:<8} error after the response: {message}", task.name),
+            // Only with `versioned: true`, which this example does not set.
+            Action::Conflict { reloaded } => {
+                println!("  t={tick:>2} {:<8} save conflict (reloaded: {reloaded}); respond 409", task.name)
+            }
             Action::Done => {
                 println!("  t={tick:>2} {:<8} done", task.name);
                 task.done = true;
