@@ -800,6 +800,24 @@ class Request(OwnedHandle):
                         reply = await store.get(sid)
                     elif k == _DESTROY:
                         reply = await store.destroy(sid)
+                    elif (version := self.action_version()) is not None and not (k == _SAVE and _is_new(p)):
+                        # versioned: a compare-and-set coroutine, or nothing at all.
+                        name = "set_if_version" if k == _SAVE else "touch_if_version"
+                        method = getattr(store, name, None)
+                        if method is None:
+                            raise RuntimeError(f"versioned: the store cannot compare-and-set (no {name})")
+                        record = self._text(_action_record, p)
+                        exp = self._expiry(p)
+                        if k == _SAVE:
+                            written = await method(sid, record, exp, version[0], version[1])
+                        else:
+                            written = await method(sid, record, exp, version[0])
+                        if not written:
+                            rc = _handle_store(p, _STORE_CONFLICT, None, 0)
+                            if rc:
+                                raise self._error(rc)
+                            continue
+                        reply = None
                     else:
                         record = self._text(_action_record, p)
                         exp = self._expiry(p)
