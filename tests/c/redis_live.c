@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s redis://127.0.0.1:PORT/\n", argv[0]);
         return 2;
     }
-    CHECK(redis_store_open(&s, argv[1], S("{}"), err, sizeof err) == 0);
+    CHECK(redis_store_open(&s, argv[1], "{}", 2, err, sizeof err) == 0);
 
     /* SET NX: an ID already stored is never overwritten. */
     direct = redisConnect(s.host, s.port); /* the test's own connection */
