@@ -54,7 +54,7 @@ pub enum OnConflict {
 }
 
 /// The error a handler `save` completes with when its versioned save lost a
-/// race (and the `Action::Error` of such an end-of-request save).
+/// race (the end-of-request save reports it as `Action::Conflict` instead).
 pub const SAVE_CONFLICT: &str = "session save conflict: another request saved this session since it was loaded";
 
 /// The record key holding a session's version (`versioned`): a number an
