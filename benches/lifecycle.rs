@@ -112,7 +112,7 @@ fn text_poll<'r>(store: &MemoryStore, req: &'r mut Request, now: i64) -> Result<
                 let _ = store.set(id, record, expires_at, now);
                 req.handle_store_result(session::StoreResult::Ok)?;
             }
-            Action::Touch { id, record, expires_at } => {
+            Action::Touch { id, record, expires_at, .. } => {
                 store.touch(id, record, expires_at, now);
                 req.handle_store_result(session::StoreResult::Ok)?;
             }

@@ -162,6 +162,13 @@ fn handle(config: &Arc<Config>, store: &Store, http: &Http) -> Result<(u16, Stri
             // Only with the `header` option (for API clients), which the demo leaves off.
             Action::SetHeader { .. } => {}
             Action::Error { message } => eprintln!("session error after response: {message}"),
+            // `versioned: true` (--options): the save lost a race; nothing
+            // was stored. Answer 409 (a reloaded session is finished as it
+            // is, by the `Ready` arm above).
+            Action::Conflict { .. } => {
+                response = Some((409, "<h1>409</h1><p>the session changed meanwhile; try again</p>".into()));
+                cookies.clear();
+            }
             Action::Wait => unreachable!("the stores answer before returning"),
             Action::Done => break,
             Action::Load { .. } | Action::Save { .. } | Action::Touch { .. } | Action::Destroy { .. } => {

@@ -111,7 +111,7 @@ fn run(task: &mut Task, id: usize, store: &mut RemoteStore, tick: u64, latency: 
             Action::Save { id, record, expires_at, .. } => {
                 Some(Op::Save { id: id.into(), record: record.into(), expires_at })
             }
-            Action::Touch { id, record, expires_at } => {
+            Action::Touch { id, record, expires_at, .. } => {
                 Some(Op::Touch { id: id.into(), record: record.into(), expires_at })
             }
             Action::Destroy { id } => Some(Op::Destroy { id: id.into() }),
@@ -152,6 +152,10 @@ fn run(task: &mut Task, id: usize, store: &mut RemoteStore, tick: u64, latency: 
             }
             Action::SetHeader { name, .. } => println!("  t={tick:>2} {:<8} {name}: (the signed ID)", task.name),
             Action::Error { message } => println!("  t={tick:>2} {:<8} error after the response: {message}", task.name),
+            // Only with `versioned: true`, which this example does not set.
+            Action::Conflict { reloaded } => {
+                println!("  t={tick:>2} {:<8} save conflict (reloaded: {reloaded}); respond 409", task.name)
+            }
             Action::Done => {
                 println!("  t={tick:>2} {:<8} done", task.name);
                 task.done = true;

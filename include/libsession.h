@@ -358,6 +358,24 @@ enum libsession_action
    * Never without the option.
    */
   LIBSESSION_ACTION_SET_HEADER = 12,
+  /**
+   * `versioned`, `onConflict: "fail"` (or the record is gone): the
+   * end-of-request save lost a race (another request saved the session
+   * since this one read it), nothing was stored and no Set-Cookie was
+   * sent for it. Answer 409 Conflict instead of the handler's response.
+   * `DONE` follows.
+   */
+  LIBSESSION_ACTION_CONFLICT = 13,
+  /**
+   * `versioned`, `onConflict: "reloadAndReport"`: the end-of-request
+   * save lost a race; the session now holds the record as stored (the
+   * other request's data and version). It is the application's turn
+   * again (`READY` follows): apply the change again and call
+   * `libsession_request_finish` (which saves against the version just
+   * read, and may conflict again), or answer 409 and call
+   * `libsession_request_finish` without changes (nothing is saved).
+   */
+  LIBSESSION_ACTION_CONFLICT_RELOADED = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -424,6 +442,12 @@ enum libsession_store_status
    * record under its ID and kept it (insert-if-absent).
    */
   LIBSESSION_STORE_STATUS_EXISTS = 2,
+  /**
+   * A versioned `SAVE` or `TOUCH` (`libsession_request_action_version`)
+   * found the stored record at another version than `expected`, or no
+   * record: nothing was written (compare-and-set).
+   */
+  LIBSESSION_STORE_STATUS_CONFLICT = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -689,7 +713,10 @@ enum libsession_redis_op
   LIBSESSION_REDIS_OP_GET = 0,
   /**
    * `SET key value EX ttl_seconds`, or `SET key value` when `has_ttl` is
-   * false (connect-redis's `disableTTL`).
+   * false (connect-redis's `disableTTL`), with `NX` appended when `nx`
+   * is true (a new session's save, insert-if-absent): then a nil reply
+   * means the key exists and was kept: answer
+   * `LIBSESSION_STORE_STATUS_EXISTS` (the engine takes another ID).
    */
   LIBSESSION_REDIS_OP_SET = 1,
   /**
@@ -705,6 +732,17 @@ enum libsession_redis_op
    * the action with `LIBSESSION_STORE_STATUS_OK`.
    */
   LIBSESSION_REDIS_OP_NONE = 4,
+  /**
+   * `versioned`: `EVAL script 1 key expected_version ttl value`, the
+   * compare-and-set of a save (`value` present: `SET`) or touch (`value`
+   * `{ NULL, 0 }`: send no value argument; `EXPIRE`), with `ttl` the
+   * decimal `ttl_seconds` (`0` when `has_ttl` is false: no expiry) and
+   * `expected_version` in decimal. Redis runs it atomically (`EVALSHA`
+   * of the script's SHA-1 works too). The reply is the integer 1 when
+   * written (answer `OK`) or 0 when the stored record is at another
+   * version or absent (answer `LIBSESSION_STORE_STATUS_CONFLICT`).
+   */
+  LIBSESSION_REDIS_OP_EVAL = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -767,6 +805,12 @@ enum libsession_event_kind
    * The session's fingerprint did not match the request's facts.
    */
   LIBSESSION_EVENT_KIND_FINGERPRINT_MISMATCH = 10,
+  /**
+   * `versioned`: a save or touch found the stored record at another
+   * version (another request saved or destroyed the session meanwhile);
+   * nothing was written. `operation` says which (`SAVE` or `TOUCH`).
+   */
+  LIBSESSION_EVENT_KIND_CONFLICT = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -928,7 +972,7 @@ typedef struct libsession_event {
    */
   uint32_t key_index;
   /**
-   * For `STORE_ERROR`: which operation failed (a
+   * For `STORE_ERROR` and `CONFLICT`: which operation (a
    * `libsession_store_operation`); otherwise `NONE`.
    */
   libsession_store_operation operation;
@@ -961,6 +1005,18 @@ typedef struct libsession_redis_command {
    * `has_ttl` is false.
    */
   int64_t ttl_seconds;
+  /**
+   * For `SET`: append `NX` (insert-if-absent; a nil reply is `EXISTS`).
+   */
+  bool nx;
+  /**
+   * For `EVAL`: the Lua script (the same text for every command).
+   */
+  struct libsession_str script;
+  /**
+   * For `EVAL`: the version the stored record must carry.
+   */
+  uint64_t expected_version;
 } libsession_redis_command;
 
 #ifdef __cplusplus
@@ -1786,16 +1842,20 @@ libsession_result libsession_redis_options_prefix(const struct libsession_redis_
  * The Redis command for the current `LOAD`, `SAVE`, `TOUCH` or `DESTROY`
  * action, by connect-redis's rules (`docs/redis.md`): `GET` for a load;
  * `SET` with `EX` (none under `disableTTL`) for a save whose TTL is > 0,
- * else `DEL`; `EXPIRE` for a touch, or `NONE` under `disableTouch` or
- * `disableTTL`; `DEL` for a destroy. The TTL is `ceil((expires_at - now) /
+ * else `DEL` (a new session's save, `libsession_request_action_is_new`:
+ * `SET ... NX`; a versioned save, `libsession_request_action_version`:
+ * `EVAL` of the compare-and-set script); `EXPIRE` for a touch (versioned:
+ * `EVAL`), or `NONE` under `disableTouch` or `disableTTL`; `DEL` for a
+ * destroy. The TTL is `ceil((expires_at - now) /
  * 1000)` for a cookie with an expiry, `now` being the request's clock
  * (`libsession_request_new`, then `libsession_request_set_now`), else the
  * options' `ttl`.
  *
  * Send the command, then answer the action: a `LOAD` with the reply (nil
  * or empty: `NOT_FOUND`; a failed command: `FAILED` with its message), the
- * others with `libsession_request_handle_store_result` (`OK`, or `FAILED`
- * with the message of a failed command: never drop a failure). Set
+ * others with `libsession_request_handle_store_result` (`OK`; `EXISTS` for
+ * a nil reply to `SET ... NX`; `CONFLICT` for a 0 reply to `EVAL`; or
+ * `FAILED` with the message of a failed command: never drop a failure). Set
  * `LIBSESSION_STORE_KIND_TTL` on the request (`libsession_request_set_store_kind`):
  * Redis's TTL is the authority.
  *
@@ -2167,6 +2227,36 @@ libsession_result libsession_request_action_is_new(const struct libsession_reque
                                                    bool *is_new_out);
 
 /**
+ * The compare-and-set of the current `SAVE` or `TOUCH` in `versioned`
+ * mode: **write only if the record stored under the action's ID carries
+ * version `expected`** (the number under the record key
+ * `"libsessionVersion"`; a record without it is version 0; no record at
+ * all is a conflict), as one atomic step, and answer
+ * `libsession_request_handle_store_result` with
+ * `LIBSESSION_STORE_STATUS_CONFLICT` (nothing written) when it does not.
+ * The action's record carries `written` (`expected + 1` for a save,
+ * `expected` for a touch). A new session's save (`is_new`) is
+ * insert-if-absent instead. `libsession_request_redis_command` plans this
+ * for Redis (an `EVAL` of a Lua script).
+ *
+ * # Parameters
+ * `req`; `has_version_out`: receives whether the action is versioned
+ * (false for any other action and outside `versioned` mode);
+ * `expected_out`, `written_out`: receive the versions (0 when not).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
+ * # Safety
+ * `req` is NULL or live; the out pointers are NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_action_version(const struct libsession_request *req,
+                                                    bool *has_version_out,
+                                                    uint64_t *expected_out,
+                                                    uint64_t *written_out);
+
+/**
  * The TTL in seconds for the current `SAVE` or `TOUCH` action, by
  * connect-redis's rule (the one `src/host/redis_store.rs` follows), so a C
  * store needs no JSON parser: with an expiry, `ceil((expires_at - now) /
@@ -2229,7 +2319,9 @@ libsession_result libsession_request_handle_load_result(struct libsession_reques
  * `message_len`: for `FAILED`, the error message (UTF-8); ignored for `OK`
  * and `EXISTS` (NULL with length 0 is fine; NULL with a length is
  * `NULL_PARAMETER`). `EXISTS` answers only a `SAVE` whose
- * `libsession_request_action_is_new` is true (`UNEXPECTED_INPUT` otherwise).
+ * `libsession_request_action_is_new` is true, `CONFLICT` only a versioned
+ * `SAVE` (not new) or `TOUCH` (`libsession_request_action_version`)
+ * (`UNEXPECTED_INPUT` otherwise).
  *
  * # Returns
  * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER`;

@@ -44,7 +44,7 @@
 //!                 Some(m) => StoreResult::Failed { message: m },
 //!             })?;
 //!         }
-//!         Action::Touch { id, record, expires_at } => {
+//!         Action::Touch { id, record, expires_at, .. } => {
 //!             store.touch(id, record, expires_at, now as i64);
 //!             req.handle_store_result(StoreResult::Ok)?;
 //!         }
@@ -195,7 +195,7 @@ pub(crate) use host::serde_value;
 #[cfg(feature = "tower")]
 pub use host::tower_layer;
 
-pub use action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis};
+pub use action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis, Version};
 #[cfg(feature = "async")]
 pub use async_driver::{AsyncStore, FoundRecord, StoreError};
 pub use config::{
@@ -204,7 +204,7 @@ pub use config::{
 pub use cookie_header::CookieLimits;
 pub use error::{ConfigError, Error};
 pub use event::{Event, StoreOperation};
-pub use guards::{DuplicateCookies, OnLoadError, OnSaveError};
+pub use guards::{DuplicateCookies, OnConflict, OnLoadError, OnSaveError, SAVE_CONFLICT, VERSION_KEY};
 #[cfg(feature = "os-rng")]
 pub use host::os_rng::{OsRngIds, os_random};
 pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};

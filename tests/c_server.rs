@@ -374,3 +374,41 @@ fn view_counter_server_with_redis() {
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The C hiredis store itself (examples/c/redis_store.c) against a real
+/// redis-server: a new session's save is `SET NX` (a stored ID is kept and
+/// another taken), and in versioned mode the second of two racing saves is
+/// a conflict from the plan's `EVAL` (tests/c/redis_live.c).
+#[test]
+fn c_redis_store_set_nx_and_versioned_conflict() {
+    const TEST: &str = "c_redis_store_set_nx_and_versioned_conflict";
+    if !tools::present(TEST, &["cc", "redis-server"]) {
+        return;
+    }
+    if !Path::new("/usr/include/hiredis/hiredis.h").exists()
+        && !tools::skip(TEST, "hiredis headers missing (libhiredis-dev)")
+    {
+        return;
+    }
+    let lib = host_build::static_lib();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = profile_dir().join(format!("c-redis-live-{}", std::process::id()));
+    let status = Command::new("cc")
+        .args(["-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Wpedantic", "-Werror"])
+        .arg(format!("-I{root}/include"))
+        .arg(format!("-I{root}/examples/c"))
+        .arg(format!("{root}/tests/c/redis_live.c"))
+        .arg(format!("{root}/examples/c/redis_store.c"))
+        .arg(&lib)
+        .args(["-lhiredis", "-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&out)
+        .status()
+        .expect("running cc");
+    assert!(status.success(), "building tests/c/redis_live.c failed");
+    let redis = redis_server::RedisServer::start();
+    let run = Command::new(&out).arg(redis.url()).output().expect("running the C Redis test");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(stdout, "ok set nx\nok versioned conflict\n");
+    let _ = std::fs::remove_file(&out);
+}

@@ -101,6 +101,7 @@ fn run(
             Action::Error { message } => out.errors.push(message.to_string()),
             Action::Done => break,
             Action::Wait => panic!("nothing is owed"),
+            Action::Conflict { .. } => panic!("no versioned option here"),
         }
     }
     while let Some(e) = req.poll_event() {

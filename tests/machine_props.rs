@@ -184,7 +184,9 @@ impl Driver<'_> {
                 Action::Save { id, record, expires_at, .. } => {
                     Some(('S', id.to_string(), record.to_string(), expires_at))
                 }
-                Action::Touch { id, record, expires_at } => Some(('T', id.to_string(), record.to_string(), expires_at)),
+                Action::Touch { id, record, expires_at, .. } => {
+                    Some(('T', id.to_string(), record.to_string(), expires_at))
+                }
                 Action::Destroy { id } => Some(('D', id.to_string(), String::new(), None)),
                 _ => None,
             };
@@ -604,7 +606,7 @@ fn run_visit(
                         Some(m) => req.handle_store_result(StoreResult::Failed { message: &m }),
                     }
                 }
-                Action::Touch { id, record, expires_at } => {
+                Action::Touch { id, record, expires_at, .. } => {
                     store.touch(id, record, expires_at, now);
                     req.handle_store_result(StoreResult::Ok)
                 }

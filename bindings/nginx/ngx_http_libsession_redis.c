@@ -35,6 +35,7 @@ struct ngx_http_libsession_redis_s {
 typedef struct {
     ngx_http_libsession_ctx_t  *ctx;   /* NULL once detached */
     libsession_action           kind;
+    unsigned                    nx:1;  /* SET ... NX: a nil reply is EXISTS */
 } ngx_http_libsession_redis_op_t;
 
 
@@ -477,7 +478,9 @@ ngx_http_libsession_redis_action(ngx_http_libsession_ctx_t *ctx,
     libsession_action kind, libsession_str *id)
 {
     int                              rc;
+    bool                             is_new, versioned;
     int64_t                          ttl;
+    uint64_t                         expected, written;
     ngx_str_t                        key;
     libsession_str                   record;
     libsession_result                lrc;
@@ -499,8 +502,33 @@ ngx_http_libsession_redis_action(ngx_http_libsession_ctx_t *ctx,
     record.data = NULL;
     record.len = 0;
     ttl = 0;
+    is_new = false;
+    versioned = false;
 
     if (kind == LIBSESSION_ACTION_SAVE || kind == LIBSESSION_ACTION_TOUCH) {
+        /* a new session's ID is insert-if-absent (SET NX); a versioned
+         * save or touch needs a compare-and-set this store does not send */
+        lrc = libsession_request_action_is_new(ctx->req, &is_new);
+        if (lrc == LIBSESSION_RESULT_OK) {
+            lrc = libsession_request_action_version(ctx->req, &versioned,
+                                                    &expected, &written);
+        }
+
+        if (lrc != LIBSESSION_RESULT_OK) {
+            ngx_http_libsession_log_result(ctx->request->connection->log,
+                                           NGX_LOG_ERR, ctx->req,
+                                           "reading the action", lrc);
+            return NGX_ERROR;
+        }
+
+        if (versioned && !is_new) {
+            ngx_http_libsession_redis_answer_failure(ctx, kind,
+                "versioned: true is not supported by the nginx Redis store "
+                "(no compare-and-set)");
+            return NGX_OK;
+        }
+
+
         /* connect-redis's TTL (its default when the cookie has no expiry) */
         lrc = libsession_request_action_ttl_seconds(ctx->req, 0, &ttl);
         if (lrc != LIBSESSION_RESULT_OK) {
@@ -540,6 +568,7 @@ ngx_http_libsession_redis_action(ngx_http_libsession_ctx_t *ctx,
 
     op->ctx = ctx;
     op->kind = kind;
+    op->nx = 0;
 
     switch (kind) {
 
@@ -553,6 +582,13 @@ ngx_http_libsession_redis_action(ngx_http_libsession_ctx_t *ctx,
         if (ttl <= 0) {
             rc = redisAsyncCommand(ac, ngx_http_libsession_redis_reply, op,
                                    "DEL %b", key.data, key.len);
+        } else if (is_new) {
+            /* never over another session's record: the engine takes
+             * another ID on a nil reply */
+            op->nx = 1;
+            rc = redisAsyncCommand(ac, ngx_http_libsession_redis_reply, op,
+                                   "SET %b %b EX %lld NX", key.data, key.len,
+                                   record.data, record.len, (long long) ttl);
         } else {
             rc = redisAsyncCommand(ac, ngx_http_libsession_redis_reply, op,
                                    "SET %b %b EX %lld", key.data, key.len,
@@ -640,10 +676,13 @@ ngx_http_libsession_redis_reply(redisAsyncContext *ac, void *r,
     ngx_http_libsession_ctx_t       *ctx;
     ngx_http_libsession_redis_op_t  *op = privdata;
     libsession_action                kind;
+    libsession_result                lrc;
+    unsigned                         nx;
     char                             msg[256];
 
     ctx = op->ctx;
     kind = op->kind;
+    nx = op->nx;
     ngx_free(op);
 
     if (ctx == NULL || ngx_http_libsession_redis_exiting) {
@@ -678,6 +717,16 @@ ngx_http_libsession_redis_reply(redisAsyncContext *ac, void *r,
         } else {
             ngx_http_libsession_redis_answer_failure(ctx, kind,
                 "unexpected Redis reply to GET");
+        }
+
+    } else if (nx && reply->type == REDIS_REPLY_NIL) {
+        /* SET NX kept the record already there */
+        lrc = libsession_request_handle_store_result(ctx->req,
+                  LIBSESSION_STORE_STATUS_EXISTS, NULL, 0);
+        if (lrc != LIBSESSION_RESULT_OK) {
+            ngx_http_libsession_log_result(ctx->request->connection->log,
+                                           NGX_LOG_ERR, ctx->req,
+                                           "answering a store action", lrc);
         }
 
     } else {

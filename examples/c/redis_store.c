@@ -149,9 +149,10 @@ static libsession_result fail(libsession_request *req, libsession_action kind, c
 
 libsession_result redis_store_answer(redis_store *s, libsession_request *req, libsession_action kind) {
     libsession_redis_command c;
-    const char *argv[5];
-    size_t lens[5];
+    const char *argv[8];
+    size_t lens[8];
     char ttl[24];
+    char expected[24];
     char err[512];
     int argc = 0;
     redisReply *reply;
@@ -174,26 +175,55 @@ libsession_result redis_store_answer(redis_store *s, libsession_request *req, li
     case LIBSESSION_REDIS_OP_DEL:
         argv[argc] = "DEL";
         break;
+    case LIBSESSION_REDIS_OP_EVAL:
+        /* versioned: EVAL script 1 key expected ttl [value], atomic on the server */
+        snprintf(expected, sizeof expected, "%llu", (unsigned long long)c.expected_version);
+        snprintf(ttl, sizeof ttl, "%lld", (long long)(c.has_ttl ? c.ttl_seconds : 0));
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = (const char *)c.script.data;
+        lens[1] = c.script.len;
+        argv[2] = "1";
+        lens[2] = 1;
+        argv[3] = (const char *)c.key.data;
+        lens[3] = c.key.len;
+        argv[4] = expected;
+        lens[4] = strlen(expected);
+        argv[5] = ttl;
+        lens[5] = strlen(ttl);
+        argc = 6;
+        if (c.value.data != NULL) {
+            argv[argc] = (const char *)c.value.data;
+            lens[argc++] = c.value.len;
+        }
+        break;
     default:
         return fail(req, kind, "unknown Redis command in the plan");
     }
-    lens[argc] = strlen(argv[argc]);
-    argc++;
-    argv[argc] = (const char *)c.key.data;
-    lens[argc++] = c.key.len;
-    if (c.op == LIBSESSION_REDIS_OP_SET) {
-        argv[argc] = (const char *)c.value.data;
-        lens[argc++] = c.value.len;
-    }
-    if (c.has_ttl) {
-        snprintf(ttl, sizeof ttl, "%lld", (long long)c.ttl_seconds);
+    if (c.op != LIBSESSION_REDIS_OP_EVAL) {
+        lens[argc] = strlen(argv[argc]);
+        argc++;
+        argv[argc] = (const char *)c.key.data;
+        lens[argc++] = c.key.len;
         if (c.op == LIBSESSION_REDIS_OP_SET) {
-            argv[argc] = "EX";
+            argv[argc] = (const char *)c.value.data;
+            lens[argc++] = c.value.len;
+        }
+        if (c.has_ttl) {
+            snprintf(ttl, sizeof ttl, "%lld", (long long)c.ttl_seconds);
+            if (c.op == LIBSESSION_REDIS_OP_SET) {
+                argv[argc] = "EX";
+                lens[argc++] = 2;
+            }
+            argv[argc] = ttl;
+            lens[argc] = strlen(ttl);
+            argc++;
+        }
+        if (c.op == LIBSESSION_REDIS_OP_SET && c.nx) {
+            /* a new session's ID: insert-if-absent, never over another session */
+            argv[argc] = "NX";
             lens[argc++] = 2;
         }
-        argv[argc] = ttl;
-        lens[argc] = strlen(ttl);
-        argc++;
     }
     reply = send_command(s, argc, argv, lens, err, sizeof err);
     if (reply == NULL) {
@@ -202,6 +232,14 @@ libsession_result redis_store_answer(redis_store *s, libsession_request *req, li
     if (reply->type == REDIS_REPLY_ERROR) {
         snprintf(err, sizeof err, "Redis %s: %s", argv[0], reply->str);
         rc = fail(req, kind, err);
+    } else if (c.op == LIBSESSION_REDIS_OP_SET && c.nx && reply->type == REDIS_REPLY_NIL) {
+        /* SET NX kept the record already there: the engine takes another ID */
+        rc = libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_EXISTS, NULL, 0);
+    } else if (c.op == LIBSESSION_REDIS_OP_EVAL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+        /* the compare-and-set found another version: nothing written */
+        rc = libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_CONFLICT, NULL, 0);
+    } else if (c.op == LIBSESSION_REDIS_OP_EVAL && reply->type != REDIS_REPLY_INTEGER) {
+        rc = fail(req, kind, "Redis EVAL: unexpected reply type");
     } else if (kind != LIBSESSION_ACTION_LOAD) {
         rc = libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_OK, NULL, 0);
     } else if (reply->type == REDIS_REPLY_NIL || (reply->type == REDIS_REPLY_STRING && reply->len == 0)) {

@@ -302,6 +302,13 @@ static libsession_action run(libsession_request *req, int64_t now, http_response
         case LIBSESSION_ACTION_WAIT:
             fprintf(stderr, "unexpected WAIT: these stores answer synchronously\n");
             return 0;
+        case LIBSESSION_ACTION_CONFLICT:
+        case LIBSESSION_ACTION_CONFLICT_RELOADED:
+            /* versioned: the save lost a race and nothing was stored: 409,
+             * no cookie (a reloaded session is then finished unchanged) */
+            respond(res, 409, "Conflict", "The session changed meanwhile; try again\n");
+            res->has_set_cookie = 0;
+            break;
         default: /* READY, FAILED, DONE */
             return kind;
         }
@@ -464,7 +471,12 @@ static void handle_connection(int fd) {
     }
     /* The response is decided: finish, and collect the Set-Cookie header. */
     rc = libsession_request_finish(req);
-    if (rc != LIBSESSION_RESULT_OK || run(req, now, &res, NULL, 0) != LIBSESSION_ACTION_DONE) {
+    kind = rc == LIBSESSION_RESULT_OK ? run(req, now, &res, NULL, 0) : 0;
+    if (kind == LIBSESSION_ACTION_READY) { /* after CONFLICT_RELOADED */
+        rc = libsession_request_finish(req);
+        kind = rc == LIBSESSION_RESULT_OK ? run(req, now, &res, NULL, 0) : 0;
+    }
+    if (rc != LIBSESSION_RESULT_OK || kind != LIBSESSION_ACTION_DONE) {
         log_error("finish", req, rc);
     }
     libsession_request_free(req);

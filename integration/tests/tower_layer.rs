@@ -702,3 +702,58 @@ async fn a_dropped_store_operation_leaves_the_session_usable() {
 
     assert_eq!(*errors.lock().unwrap(), [CANCELLED; 4]);
 }
+
+/// `versioned: true`: a request whose end-of-request save loses the race
+/// (another request saved the session while its handler ran) gets an empty
+/// 409 without Set-Cookie, in both `onConflict` modes, and the other
+/// request's save stands.
+#[tokio::test]
+async fn a_versioned_save_that_loses_the_race_answers_409() {
+    for on_conflict in [session::OnConflict::Fail, session::OnConflict::ReloadAndReport] {
+        let store = Arc::new(MemoryStore::new());
+        let config = Arc::new(
+            Config::builder()
+                .secret("tower secret tower secret tower secret")
+                .max_age(Some(60_000.0))
+                .versioned(true)
+                .on_conflict(on_conflict)
+                .build()
+                .unwrap(),
+        );
+        let behind = store.clone();
+        let app = Router::new()
+            .route(
+                "/",
+                get(|Extension(s): Extension<Session>| async move { format!("{}", s.increment("views").unwrap()) }),
+            )
+            .route(
+                "/race",
+                get(move |Extension(s): Extension<Session>| {
+                    let store = behind.clone();
+                    async move {
+                        s.increment("views").unwrap();
+                        // Another host saves the session meanwhile (version 2).
+                        let id = s.id().unwrap();
+                        let text = MemoryStore::get(&store, &id, NOW as i64).unwrap();
+                        let other = text.replace(r#""libsessionVersion":1"#, r#""libsessionVersion":2,"other":true"#);
+                        MemoryStore::set(&store, &id, &other, Some(NOW as i64 + 60_000), NOW as i64).unwrap();
+                        "raced"
+                    }
+                }),
+            )
+            .layer(
+                SessionLayer::with_shared_store(config, store.clone()).clock(|| UnixMillis(NOW)).lock_sessions(false),
+            );
+        let first = send(&app, "/", &[]).await;
+        assert_eq!(first.status, StatusCode::OK);
+        let cookie = first.cookie_pair();
+        let raced = send(&app, "/race", &[("cookie", &cookie)]).await;
+        assert_eq!(raced.status, StatusCode::CONFLICT, "{on_conflict:?}");
+        assert!(raced.cookies().is_empty() && raced.body.is_empty());
+        let text = MemoryStore::get(&store, &sid_of(&cookie), NOW as i64).unwrap();
+        assert!(text.contains(r#""views":1"#) && text.contains(r#""other":true"#), "{text}");
+        // The client retries: now it saves.
+        let again = send(&app, "/", &[("cookie", &cookie)]).await;
+        assert_eq!((again.status, again.body.as_str()), (StatusCode::OK, "2"));
+    }
+}

@@ -35,6 +35,11 @@ pub enum Action<'a> {
         /// session (an ID collision, or entropy used twice). A store that
         /// cannot insert-if-absent may store the record as for any save.
         is_new: bool,
+        /// `versioned` mode (else `None`): store the record only if the
+        /// record stored under `id` carries `expected` (see [`Version`]),
+        /// and answer [`StoreResult::Conflict`] otherwise (the stored record
+        /// kept). A save with `is_new` is insert-if-absent instead.
+        version: Option<Version>,
     },
     /// Refresh the expiry of the record under `id`: a store that keeps the
     /// cookie in the record replaces its `cookie` with `record`'s (as
@@ -47,6 +52,11 @@ pub enum Action<'a> {
         record: &'a str,
         /// The cookie's new expiry (Unix ms); `None` for a browser-session cookie.
         expires_at: Option<i64>,
+        /// `versioned` mode (else `None`): touch only if the record stored
+        /// under `id` carries `expected` (a touch writes no new version:
+        /// `written == expected`), and answer [`StoreResult::Conflict`]
+        /// otherwise (nothing touched).
+        version: Option<Version>,
     },
     /// Delete the record under `id` (absent is fine), then call
     /// [`handle_store_result`](crate::Request::handle_store_result).
@@ -100,14 +110,61 @@ pub enum Action<'a> {
         /// What went wrong.
         message: &'a str,
     },
+    /// `versioned` mode: the end-of-request save lost a race (another
+    /// request saved the session since this one read it; a store answered
+    /// [`StoreResult::Conflict`]), so this request's changes were **not**
+    /// stored, and no Set-Cookie was sent for them. Comes before the
+    /// response is final: do not send the handler's response as if it
+    /// succeeded.
+    ///
+    /// * `reloaded: false` (`onConflict: "fail"`, or the record could not be
+    ///   loaded again): answer 409 Conflict; `Done` follows.
+    /// * `reloaded: true` (`onConflict: "reloadAndReport"`): the session now
+    ///   holds the record as stored (the other request's changes, with its
+    ///   version), and it is the application's turn again (`Ready`
+    ///   follows): apply the change again and call
+    ///   [`finish`](crate::Request::finish) (which saves against the version
+    ///   just read, and may conflict again), or answer 409 and call `finish`
+    ///   without changing anything (then nothing is saved).
+    Conflict {
+        /// Whether the session was loaded again from the store.
+        reloaded: bool,
+    },
     /// Nothing more to do; repeats forever.
     Done,
+}
+
+/// The compare-and-set of a versioned [`Action::Save`] or [`Action::Touch`]
+/// (`versioned: true`). The version is a number the record carries under
+/// [`VERSION_KEY`](crate::guards::VERSION_KEY) (an express-session app
+/// carries it along and ignores it); a record without it counts as version
+/// 0. The store applies the write only if the record it holds under the ID
+/// carries `expected`; no record at all is a conflict too (another request
+/// destroyed it, or it expired), so a session is never written back over a
+/// newer one nor brought back after a destroy.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Version {
+    /// The version the request read (what the stored record must carry).
+    pub expected: u64,
+    /// The version the written record carries (`expected + 1` for a save
+    /// that changes the record, `expected` for a touch; 1 for a new session).
+    pub written: u64,
 }
 
 impl Action<'_> {
     /// Whether this action is a store operation that must be answered.
     pub fn is_store_operation(&self) -> bool {
         matches!(self, Action::Load { .. } | Action::Save { .. } | Action::Touch { .. } | Action::Destroy { .. })
+    }
+
+    /// The compare-and-set of a versioned [`Action::Save`] or
+    /// [`Action::Touch`]; `None` for any other action and outside
+    /// `versioned` mode.
+    pub fn version(&self) -> Option<Version> {
+        match self {
+            Action::Save { version, .. } | Action::Touch { version, .. } => *version,
+            _ => None,
+        }
     }
 }
 
@@ -151,6 +208,10 @@ pub enum StoreResult<'a> {
     /// [`Action::SetCookie`], which replaces the earlier one). Misuse for
     /// any other action.
     Exists,
+    /// The answer to an [`Action::Save`] or [`Action::Touch`] with a
+    /// `version` whose `expected` the stored record does not carry (or no
+    /// record is stored): nothing was written. Misuse for any other action.
+    Conflict,
 }
 
 /// How a store's `get` treats the records it holds: express-session leaves

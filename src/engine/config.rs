@@ -15,7 +15,7 @@
 
 use crate::cookie_header::CookieLimits;
 use crate::error::ConfigError;
-use crate::guards::{DuplicateCookies, Guards, OnLoadError, OnSaveError};
+use crate::guards::{DuplicateCookies, Guards, OnConflict, OnLoadError, OnSaveError};
 use crate::json::{Map, Value};
 use crate::record::RecordLimits;
 use crate::session_cookie::{CookieOptions, valid_domain, valid_name, valid_path};
@@ -374,6 +374,14 @@ impl ConfigBuilder {
                         _ => return Err(ConfigError::InvalidOption),
                     }
                 }
+                "versioned" => b.guards.versioned = bool_opt(v)?,
+                "onConflict" => {
+                    b.guards.on_conflict = match v.as_str() {
+                        Some("fail") => OnConflict::Fail,
+                        Some("reloadAndReport") => OnConflict::ReloadAndReport,
+                        _ => return Err(ConfigError::InvalidOption),
+                    }
+                }
                 _ => return Err(ConfigError::InvalidOption),
             }
         }
@@ -450,6 +458,25 @@ impl ConfigBuilder {
     /// save succeeds.
     pub fn on_save_error(mut self, policy: OnSaveError) -> Self {
         self.guards.on_save_error = policy;
+        self
+    }
+
+    /// `versioned`: the record carries a version
+    /// ([`VERSION_KEY`](crate::guards::VERSION_KEY)) and every save and
+    /// touch is a compare-and-set on it ([`Version`](crate::Version)), so
+    /// that of two concurrent requests of one session the second save
+    /// never silently overwrites the first (express-session's lost
+    /// update); the end-of-request save is answered before the Set-Cookie
+    /// is sent. Default off (connect-redis's plain `SET`).
+    pub fn versioned(mut self, on: bool) -> Self {
+        self.guards.versioned = on;
+        self
+    }
+
+    /// `onConflict`: what a versioned save that lost a race does (see
+    /// [`OnConflict`]). Default [`OnConflict::Fail`].
+    pub fn on_conflict(mut self, policy: OnConflict) -> Self {
+        self.guards.on_conflict = policy;
         self
     }
 

@@ -130,9 +130,66 @@ pub enum RedisCommand<'a> {
         /// `prefix + sid`.
         key: String,
     },
+    /// `SET key value EX ttl NX` (or without `EX` when `ttl` is `None`):
+    /// the save of a new session's ID, insert-if-absent. A nil reply means
+    /// a record is stored under the key and was kept: answer
+    /// [`StoreResult::Exists`](crate::StoreResult::Exists).
+    SetNx {
+        /// `prefix + sid`.
+        key: String,
+        /// The record, exactly as the engine made it.
+        value: &'a str,
+        /// The TTL in seconds (always > 0), or `None` for no expiry.
+        ttl: Option<i64>,
+    },
+    /// `versioned`: `EVAL` [`VERSIONED_SCRIPT`] `1 key expected ttl [value]`
+    /// (`ttl` 0 for none): the compare-and-set of a versioned save (with
+    /// `value`: `SET`) or touch (without: `EXPIRE`), applied only if the
+    /// record under `key` carries version `expected`. The reply is 1 when
+    /// written, 0 for a conflict: answer
+    /// [`StoreResult::Conflict`](crate::StoreResult::Conflict).
+    CompareAndSet {
+        /// `prefix + sid`.
+        key: String,
+        /// The record to `SET`, or `None` for a touch (`EXPIRE`).
+        value: Option<&'a str>,
+        /// The TTL in seconds; `None`: no `EX` (a save under `disableTTL`).
+        ttl: Option<i64>,
+        /// The version the stored record must carry.
+        expected: u64,
+    },
     /// No command at all (a touch with `disableTouch` or `disableTTL`).
     Nothing,
 }
+
+/// The Lua script of [`RedisCommand::CompareAndSet`], run by `EVAL` (or
+/// `EVALSHA` of its SHA-1) with `KEYS[1]` the key and `ARGV` = expected
+/// version, TTL in seconds (`0`: none), and for a save the record. Redis
+/// runs a script atomically, so no other write falls between the version
+/// check and the write. The version is the record's `libsessionVersion`
+/// (a whole number; absent or anything else counts as 0, as the engine
+/// reads it); an absent (or empty) key is a conflict. Returns 1 when it
+/// wrote, 0 for a conflict.
+pub const VERSIONED_SCRIPT: &str = r#"local cur = redis.call('GET', KEYS[1])
+if not cur or cur == '' then return 0 end
+local ok, rec = pcall(cjson.decode, cur)
+local v = 0
+if ok and type(rec) == 'table' then
+  local n = rec['libsessionVersion']
+  if type(n) == 'number' and n >= 0 and n == math.floor(n) then v = n end
+end
+if v ~= tonumber(ARGV[1]) then return 0 end
+if ARGV[3] then
+  if ARGV[2] == '0' then
+    redis.call('SET', KEYS[1], ARGV[3])
+  else
+    redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[2])
+  end
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"#;
 
 impl ConnectRedisOptions {
     /// connect-redis's defaults (as [`Default`]).
@@ -274,6 +331,77 @@ impl ConnectRedisOptions {
         RedisCommand::Set { key, value: record, ttl: (!self.disable_ttl).then_some(ttl) }
     }
 
+    /// The command for the `Save` of a new session's ID (`is_new`):
+    /// as [`save`](Self::save), but insert-if-absent (`SET ... NX`), so
+    /// that an ID collision never overwrites another session (connect-redis
+    /// sends a plain `SET`).
+    pub fn save_new<'a>(&self, sid: &str, record: &'a str, expires_at: Option<i64>, now: i64) -> RedisCommand<'a> {
+        match self.save(sid, record, expires_at, now) {
+            RedisCommand::Set { key, value, ttl } => RedisCommand::SetNx { key, value, ttl },
+            other => other,
+        }
+    }
+
+    /// The command for a versioned `Save` (`versioned`, not new): the
+    /// [`VERSIONED_SCRIPT`] compare-and-set of the `SET` [`save`](Self::save)
+    /// would send (a TTL <= 0 still deletes).
+    pub fn save_versioned<'a>(
+        &self,
+        sid: &str,
+        record: &'a str,
+        expires_at: Option<i64>,
+        expected: u64,
+        now: i64,
+    ) -> RedisCommand<'a> {
+        match self.save(sid, record, expires_at, now) {
+            RedisCommand::Set { key, value, ttl } => {
+                RedisCommand::CompareAndSet { key, value: Some(value), ttl, expected }
+            }
+            other => other,
+        }
+    }
+
+    /// The command for a versioned `Touch`: the [`VERSIONED_SCRIPT`]
+    /// compare-and-set of the `EXPIRE` [`touch`](Self::touch) would send
+    /// (nothing under `disableTouch` or `disableTTL`).
+    pub fn touch_versioned(
+        &self,
+        sid: &str,
+        expires_at: Option<i64>,
+        expected: u64,
+        now: i64,
+    ) -> RedisCommand<'static> {
+        match self.touch(sid, expires_at, now) {
+            RedisCommand::Expire { key, ttl } => {
+                RedisCommand::CompareAndSet { key, value: None, ttl: Some(ttl), expected }
+            }
+            other => other,
+        }
+    }
+
+    /// The command for a store action (`None` for any other action), as
+    /// each store sends it: [`load`](Self::load), [`save_new`](Self::save_new)
+    /// for a new session's save, [`save_versioned`](Self::save_versioned) and
+    /// [`touch_versioned`](Self::touch_versioned) in `versioned` mode, else
+    /// [`save`](Self::save), [`touch`](Self::touch), [`destroy`](Self::destroy).
+    pub fn command<'a>(&self, action: &crate::Action<'a>, now: i64) -> Option<RedisCommand<'a>> {
+        use crate::Action;
+        Some(match *action {
+            Action::Load { id } => self.load(id),
+            Action::Save { id, record, expires_at, is_new: true, .. } => self.save_new(id, record, expires_at, now),
+            Action::Save { id, record, expires_at, version: Some(v), .. } => {
+                self.save_versioned(id, record, expires_at, v.expected, now)
+            }
+            Action::Save { id, record, expires_at, .. } => self.save(id, record, expires_at, now),
+            Action::Touch { id, expires_at, version: Some(v), .. } => {
+                self.touch_versioned(id, expires_at, v.expected, now)
+            }
+            Action::Touch { id, expires_at, .. } => self.touch(id, expires_at, now),
+            Action::Destroy { id } => self.destroy(id),
+            _ => return None,
+        })
+    }
+
     /// The command for a `Touch` of `sid`: `EXPIRE` with the TTL (Redis
     /// deletes the key for a TTL <= 0), or nothing under `disableTouch` or
     /// `disableTTL`.
@@ -309,6 +437,40 @@ mod tests {
 
     fn key(k: &str) -> String {
         k.to_string()
+    }
+
+    #[test]
+    fn new_sessions_insert_if_absent_and_versioned_writes_compare_and_set() {
+        let d = ConnectRedisOptions::default();
+        assert_eq!(
+            d.save_new("s", "{}", None, NOW),
+            RedisCommand::SetNx { key: key("sess:s"), value: "{}", ttl: Some(86_400) }
+        );
+        assert_eq!(d.save_new("s", "{}", Some(NOW), NOW), RedisCommand::Del { key: key("sess:s") });
+        assert_eq!(
+            d.save_versioned("s", "{}", Some(NOW + 60_000), 4, NOW),
+            RedisCommand::CompareAndSet { key: key("sess:s"), value: Some("{}"), ttl: Some(60), expected: 4 }
+        );
+        assert_eq!(
+            ConnectRedisOptions::new().disable_ttl(true).save_versioned("s", "{}", None, 0, NOW),
+            RedisCommand::CompareAndSet { key: key("sess:s"), value: Some("{}"), ttl: None, expected: 0 }
+        );
+        assert_eq!(
+            d.touch_versioned("s", Some(NOW + 5_000), 2, NOW),
+            RedisCommand::CompareAndSet { key: key("sess:s"), value: None, ttl: Some(5), expected: 2 }
+        );
+        assert_eq!(
+            ConnectRedisOptions::new().disable_touch(true).touch_versioned("s", None, 2, NOW),
+            RedisCommand::Nothing
+        );
+        // Through the action: the flags pick the command.
+        let v = Some(crate::Version { expected: 1, written: 2 });
+        let save = |is_new, version| crate::Action::Save { id: "s", record: "{}", expires_at: None, is_new, version };
+        assert!(matches!(d.command(&save(true, None), NOW), Some(RedisCommand::SetNx { .. })));
+        assert!(matches!(d.command(&save(true, v), NOW), Some(RedisCommand::SetNx { .. })));
+        assert!(matches!(d.command(&save(false, v), NOW), Some(RedisCommand::CompareAndSet { expected: 1, .. })));
+        assert!(matches!(d.command(&save(false, None), NOW), Some(RedisCommand::Set { .. })));
+        assert_eq!(d.command(&crate::Action::Ready, NOW), None);
     }
 
     #[test]

@@ -39,6 +39,13 @@ pub enum Event {
     /// The session's `fingerprint` (a keyed hash of request facts) did not
     /// match this request's: treated as no session (the record untouched).
     FingerprintMismatch,
+    /// `versioned`: a save or touch found the stored record at another
+    /// version than the one the request read (another request saved or
+    /// destroyed the session meanwhile): nothing was written.
+    Conflict {
+        /// Which operation (`Save` or `Touch`).
+        operation: StoreOperation,
+    },
 }
 
 /// The store operation a [`Event::StoreError`] is about.
@@ -68,6 +75,7 @@ impl Event {
             Event::Misuse => "misuse",
             Event::Ignored => "ignored",
             Event::FingerprintMismatch => "fingerprint_mismatch",
+            Event::Conflict { .. } => "conflict",
         }
     }
 }
@@ -77,6 +85,7 @@ impl std::fmt::Display for Event {
         match self {
             Event::VerifiedByOldKey { index } => write!(f, "verified_by_old_key (secret {index})"),
             Event::StoreError { operation } => write!(f, "store_error ({operation:?})"),
+            Event::Conflict { operation } => write!(f, "conflict ({operation:?})"),
             other => f.write_str(other.name()),
         }
     }

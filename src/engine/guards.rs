@@ -38,6 +38,51 @@ pub enum OnSaveError {
     WithholdCookie,
 }
 
+/// What a versioned save that lost a race does (`onConflict`; see
+/// [`Action::Conflict`](crate::Action::Conflict)).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Fail: a handler `save` completes with [`SAVE_CONFLICT`]; the
+    /// end-of-request save gives `Action::Conflict { reloaded: false }` (the
+    /// host answers 409): `"fail"`.
+    Fail,
+    /// Load the stored record into the session, then report: a handler
+    /// `save` completes with [`SAVE_CONFLICT`] (the session now the stored
+    /// one); the end-of-request save gives `Action::Conflict { reloaded:
+    /// true }` and the application's turn again: `"reloadAndReport"`.
+    ReloadAndReport,
+}
+
+/// The error a handler `save` completes with when its versioned save lost a
+/// race (the end-of-request save reports it as `Action::Conflict` instead).
+pub const SAVE_CONFLICT: &str = "session save conflict: another request saved this session since it was loaded";
+
+/// The record key holding a session's version (`versioned`): a number an
+/// express-session app sharing the store carries along and ignores (a
+/// record without it is version 0). Stores compare it to
+/// [`Version::expected`](crate::Version) before a versioned write.
+pub const VERSION_KEY: &str = "libsessionVersion";
+
+/// The version a record's data carries under [`VERSION_KEY`]: a whole
+/// number from 0 to 2^53; anything else (absent, a string) counts as 0.
+pub fn version_of(value: Option<&crate::json::Value>) -> u64 {
+    match value {
+        Some(crate::json::Value::Number(n)) if *n >= 0.0 && n.fract() == 0.0 && *n <= 9_007_199_254_740_992.0 => {
+            *n as u64
+        }
+        _ => 0,
+    }
+}
+
+/// The version of a stored record's text (see [`version_of`]); a record
+/// that is not a JSON object counts as 0.
+pub fn record_version(text: &[u8]) -> u64 {
+    match crate::json::parse(text) {
+        Ok(crate::json::Value::Object(map)) => version_of(map.get(VERSION_KEY)),
+        _ => 0,
+    }
+}
+
 /// The beyond-express options of a [`Config`](crate::Config).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Guards {
@@ -56,6 +101,9 @@ pub(crate) struct Guards {
     /// session ID for clients without cookies (as configured; matched
     /// case-insensitively by hosts).
     pub(crate) header: Option<String>,
+    /// Saves and touches are compare-and-set on the record's version.
+    pub(crate) versioned: bool,
+    pub(crate) on_conflict: OnConflict,
 }
 
 /// The record key holding a session's fingerprint (`fingerprint`): data an
@@ -100,6 +148,8 @@ impl Guards {
             on_save_error: OnSaveError::Report,
             fingerprint: Vec::new(),
             header: None,
+            versioned: false,
+            on_conflict: OnConflict::Fail,
         }
     }
 

@@ -8,12 +8,14 @@
 
 use std::sync::Arc;
 
-use crate::action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis};
+use crate::action::{Action, LoadResult, StoreKind, StoreResult, UnixMillis, Version};
 use crate::config::Config;
 use crate::cookie_header::{decode_bytes_into, decode_uri_component, is_uri_component_encoding, latin1, raw_values};
 use crate::error::Error;
 use crate::event::{Event, StoreOperation};
-use crate::guards::{DuplicateCookies, FINGERPRINT_KEY, OnLoadError, OnSaveError};
+use crate::guards::{
+    DuplicateCookies, FINGERPRINT_KEY, OnConflict, OnLoadError, OnSaveError, SAVE_CONFLICT, VERSION_KEY, version_of,
+};
 use crate::ids::IdSource;
 use crate::json::{Map, Value};
 use crate::record::{Record, RecordInput, StoredRecord, read_record_with};
@@ -61,13 +63,24 @@ enum Out {
     // Store operations always concern the current session ID, which cannot
     // change while one is outstanding: the view borrows it from the request.
     Load,
-    Save { record: String, expires_at: Option<i64>, is_new: bool },
-    Touch { record: String, expires_at: Option<i64> },
+    Save {
+        record: String,
+        expires_at: Option<i64>,
+        is_new: bool,
+        version: Option<Version>,
+    },
+    Touch {
+        record: String,
+        expires_at: Option<i64>,
+        version: Option<Version>,
+    },
     Destroy,
     SetCookie(String),
     SetHeader(String),
     Completed(Option<String>),
     Error(String),
+    /// `Action::Conflict { reloaded }`.
+    Conflict(bool),
     Done,
 }
 
@@ -86,11 +99,14 @@ enum Pending {
     Regenerate,
     /// The end-of-request save, touch or destroy.
     End,
+    /// `onConflict: "reloadAndReport"`: loading the stored record after a
+    /// versioned save (the end-of-request one when `end`) lost a race.
+    ConflictReload { end: bool },
 }
 
 impl Pending {
     fn is_load(self) -> bool {
-        matches!(self, Pending::MiddlewareLoad | Pending::Reload)
+        matches!(self, Pending::MiddlewareLoad | Pending::Reload | Pending::ConflictReload { .. })
     }
 }
 
@@ -221,6 +237,11 @@ pub struct Request {
     /// The Set-Cookie held until the end-of-request save succeeds
     /// (`onSaveError: "withholdCookie"`).
     held_cookie: Option<String>,
+    /// `versioned`: the version of the stored record the session was read
+    /// from (or last saved as); `None` for a session never stored.
+    version: Option<u64>,
+    /// `versioned`: the compare-and-set of the outstanding (or last) save.
+    save_version: Option<Version>,
 }
 
 const _: () = {
@@ -283,6 +304,8 @@ impl Request {
             destroyed: false,
             loaded_from_cookie: false,
             held_cookie: None,
+            version: None,
+            save_version: None,
         }
     }
 
@@ -431,11 +454,15 @@ impl Request {
         if let Some(out) = &self.current {
             return match out {
                 Out::Load => Action::Load { id: self.id_str() },
-                Out::Save { record, expires_at, is_new } => {
-                    Action::Save { id: self.id_str(), record, expires_at: *expires_at, is_new: *is_new }
-                }
-                Out::Touch { record, expires_at } => {
-                    Action::Touch { id: self.id_str(), record, expires_at: *expires_at }
+                Out::Save { record, expires_at, is_new, version } => Action::Save {
+                    id: self.id_str(),
+                    record,
+                    expires_at: *expires_at,
+                    is_new: *is_new,
+                    version: *version,
+                },
+                Out::Touch { record, expires_at, version } => {
+                    Action::Touch { id: self.id_str(), record, expires_at: *expires_at, version: *version }
                 }
                 Out::Destroy => Action::Destroy { id: self.id_str() },
                 Out::SetCookie(value) => Action::SetCookie { value },
@@ -444,6 +471,7 @@ impl Request {
                 }
                 Out::Completed(e) => Action::Completed { error: e.as_deref() },
                 Out::Error(message) => Action::Error { message },
+                Out::Conflict(reloaded) => Action::Conflict { reloaded: *reloaded },
                 Out::Done => Action::Done,
             };
         }
@@ -501,6 +529,9 @@ impl Request {
     pub fn handle_load(&mut self, result: LoadResult<'_>) -> Result<(), Error> {
         let pending = self.take_pending(true)?;
         let kind = self.facts.store_kind;
+        if let Pending::ConflictReload { end } = pending {
+            return self.conflict_reloaded(end, result);
+        }
         match result {
             LoadResult::Found(bytes) => {
                 let record = read_record_with(RecordInput::Bytes(bytes), self.now, kind, &self.config.record_limits);
@@ -598,6 +629,7 @@ impl Request {
                     }
                 }
                 self.loaded_from_cookie = true;
+                self.version = self.config.guards.versioned.then(|| version_of(session.data.get(VERSION_KEY)));
                 self.replace_session(Some(session));
                 self.wrapped = true;
                 self.original_id = self.session_id.clone();
@@ -619,6 +651,7 @@ impl Request {
             (_, Record::Session { session, .. }) => {
                 // reload() keeps the request's original hash and the
                 // wrapping state of the session it replaces.
+                self.version = self.config.guards.versioned.then(|| version_of(session.data.get(VERSION_KEY)));
                 self.replace_session(Some(session));
                 self.complete(None);
             }
@@ -635,11 +668,24 @@ impl Request {
                 if new_save {
                     self.unstored = false;
                 }
+                if let Some(Out::Save { version: Some(v), .. }) = &self.current {
+                    self.version = Some(v.written);
+                }
                 None
             }
             StoreResult::Failed { message } => Some(message.to_string()),
             StoreResult::Exists if new_save => return self.collided(pending),
             StoreResult::Exists => return Err(self.fail(Error::UnexpectedInput)),
+            StoreResult::Conflict => match &self.current {
+                Some(Out::Save { version: Some(_), is_new: false, .. }) => return self.conflicted(pending),
+                // A touch that lost a race changed nothing: the record is
+                // newer than this request's, which changed no data.
+                Some(Out::Touch { version: Some(_), .. }) => {
+                    self.events.push_back(Event::Conflict { operation: StoreOperation::Touch });
+                    None
+                }
+                _ => return Err(self.fail(Error::UnexpectedInput)),
+            },
         };
         if error.is_some() {
             let operation = match (pending, &self.current) {
@@ -668,7 +714,104 @@ impl Request {
                 }
                 self.done();
             }
-            Pending::MiddlewareLoad | Pending::Reload => return Err(self.fail(Error::UnexpectedInput)),
+            Pending::MiddlewareLoad | Pending::Reload | Pending::ConflictReload { .. } => {
+                return Err(self.fail(Error::UnexpectedInput));
+            }
+        }
+        Ok(())
+    }
+
+    /// A versioned save lost a race ([`StoreResult::Conflict`]): nothing
+    /// was written. `onConflict: "fail"` reports it at once; with
+    /// `"reloadAndReport"` the stored record is loaded first.
+    #[cold]
+    #[inline(never)]
+    fn conflicted(&mut self, pending: Pending) -> Result<(), Error> {
+        self.events.push_back(Event::Conflict { operation: StoreOperation::Save });
+        let end = match pending {
+            Pending::End => true,
+            Pending::HandlerSave => false,
+            _ => return Err(self.fail(Error::UnexpectedInput)),
+        };
+        // The session was not stored: no cookie for it.
+        self.held_cookie = None;
+        if self.config.guards.on_conflict == OnConflict::ReloadAndReport {
+            self.store_op(Out::Load, Pending::ConflictReload { end });
+        } else if end {
+            self.queue.push_back(Out::Conflict(false));
+            self.done();
+        } else {
+            self.complete(Some(SAVE_CONFLICT.into()));
+        }
+        Ok(())
+    }
+
+    /// The stored record, loaded after a conflict (`"reloadAndReport"`):
+    /// it becomes the session, as if the request had loaded it (its
+    /// version read, its data the unchanged state), and the conflict is
+    /// reported: the handler's `save` completes with [`SAVE_CONFLICT`]; the
+    /// end of the request gives `Action::Conflict { reloaded: true }` and
+    /// the application's turn again. A record gone (destroyed, expired) or
+    /// unreadable leaves no session to retry with: the handler's `save`
+    /// completes with [`SAVE_CONFLICT`] and the end of the request with
+    /// `Action::Conflict { reloaded: false }`.
+    fn conflict_reloaded(&mut self, end: bool, result: LoadResult<'_>) -> Result<(), Error> {
+        let kind = self.facts.store_kind;
+        let record = match result {
+            LoadResult::Found(bytes) => {
+                Ok(read_record_with(RecordInput::Bytes(bytes), self.now, kind, &self.config.record_limits))
+            }
+            LoadResult::Stored(record) => Ok(record.read(self.now, kind, &self.config.record_limits)),
+            LoadResult::NotFound => Ok(Record::Absent),
+            LoadResult::Missing { message } | LoadResult::Failed { message } => Err(message.to_string()),
+        };
+        let session = match record {
+            Ok(Record::Session { session, original }) => Some((session, original)),
+            Ok(Record::Absent) => {
+                self.events.push_back(Event::RecordNotFound);
+                None
+            }
+            Ok(Record::Expired) => {
+                self.events.push_back(Event::RecordExpired);
+                None
+            }
+            Ok(Record::Corrupt(_)) => {
+                self.events.push_back(Event::RecordCorrupt);
+                None
+            }
+            Err(message) => {
+                self.events.push_back(Event::StoreError { operation: StoreOperation::Load });
+                self.queue.push_back(Out::Error(message));
+                None
+            }
+        };
+        let reloaded = session.is_some();
+        match session {
+            Some((session, original)) => {
+                self.version = Some(version_of(session.data.get(VERSION_KEY)));
+                self.replace_session(Some(session));
+                self.original_id = self.session_id.clone();
+                let snap = match original {
+                    Some(text) => Snapshot { text, of: None },
+                    None => self.snapshot(),
+                };
+                self.original = Some(snap.clone());
+                self.saved = Some(snap);
+            }
+            // Gone: nothing to save, and nothing to bring back.
+            None if !end => self.replace_session(None),
+            None => {}
+        }
+        if !end {
+            self.complete(Some(SAVE_CONFLICT.into()));
+        } else if reloaded {
+            self.record_cache = None;
+            self.written = None;
+            self.queue.push_back(Out::Conflict(true));
+            self.phase = Phase::App { load_error: None };
+        } else {
+            self.queue.push_back(Out::Conflict(false));
+            self.done();
         }
         Ok(())
     }
@@ -860,6 +1003,7 @@ impl Request {
         };
         self.generated += 1;
         self.unstored = true;
+        self.version = None;
         let cookie = SessionCookie::generate(&self.config.cookie, self.now, self.is_secure);
         self.session_id = Some(Arc::from(id));
         let mut session = Box::new(Session::new(cookie));
@@ -1022,7 +1166,12 @@ impl Request {
         let save = self.should_save();
         match cookie {
             // onSaveError "withholdCookie": the cookie waits for the save.
-            Some(Ok(value)) if save && self.config.guards.on_save_error == OnSaveError::WithholdCookie => {
+            // versioned: the cookie waits for the save's compare-and-set.
+            Some(Ok(value))
+                if save
+                    && (self.config.guards.on_save_error == OnSaveError::WithholdCookie
+                        || self.config.guards.versioned) =>
+            {
                 self.held_cookie = Some(value);
             }
             Some(Ok(value)) => self.push_set_cookie(value),
@@ -1035,11 +1184,14 @@ impl Request {
         if save {
             // (express-session's wrapped save updates savedHash here; no
             // decision reads it after the end of the request.)
+            self.stamp_version();
             let out = self.save_out();
             self.store_op(out, Pending::End);
         } else if self.cookie_id == self.session_id {
             let (record, expires_at) = self.record_parts();
-            self.store_op(Out::Touch { record, expires_at }, Pending::End);
+            let version =
+                self.version.filter(|_| self.config.guards.versioned).map(|v| Version { expected: v, written: v });
+            self.store_op(Out::Touch { record, expires_at, version }, Pending::End);
         } else {
             self.done();
         }
@@ -1100,7 +1252,25 @@ impl Request {
 
     fn save_out(&mut self) -> Out {
         let (record, expires_at) = self.record_parts();
-        Out::Save { record, expires_at, is_new: self.unstored }
+        let version = self.save_version.filter(|_| self.config.guards.versioned);
+        Out::Save { record, expires_at, is_new: self.unstored, version }
+    }
+
+    /// `versioned`: the next version goes into the data (as a change, so
+    /// that the saved snapshot and the record agree) before a save's record
+    /// is made, and the save's compare-and-set is noted.
+    fn stamp_version(&mut self) {
+        if !self.config.guards.versioned {
+            return;
+        }
+        let expected = if self.unstored { 0 } else { self.version.unwrap_or(0) };
+        let written = expected.saturating_add(1);
+        self.save_version = Some(Version { expected, written });
+        if let Some(data) = self.data_for_change() {
+            data.insert(VERSION_KEY, Value::Number(written as f64));
+        }
+        // The record made for change detection predates the stamp.
+        self.record_cache = None;
     }
 
     /// A new session's save found its ID taken ([`StoreResult::Exists`]):
@@ -1255,6 +1425,7 @@ impl Request {
     /// `req.session.save()`: store the session now; answered by `Completed`.
     pub fn save(&mut self) -> Result<(), Error> {
         self.session_op()?;
+        self.stamp_version();
         if self.wrapped {
             self.saved = Some(self.snapshot());
         }
@@ -1541,7 +1712,7 @@ mod tests {
                     req.handle_load(LoadResult::Found(text.as_bytes())).unwrap();
                 }
                 Action::Ready => req.finish().unwrap(),
-                Action::Touch { id, record, expires_at } => {
+                Action::Touch { id, record, expires_at, .. } => {
                     let (id, record) = (id.to_string(), record.to_string());
                     searched.touch(&id, &record, expires_at, later as i64);
                     touched = true;

@@ -37,6 +37,10 @@ pub enum libsession_event_kind {
     Ignored = 9,
     /// The session's fingerprint did not match the request's facts.
     FingerprintMismatch = 10,
+    /// `versioned`: a save or touch found the stored record at another
+    /// version (another request saved or destroyed the session meanwhile);
+    /// nothing was written. `operation` says which (`SAVE` or `TOUCH`).
+    Conflict = 11,
 }
 
 /// The store operation of a `STORE_ERROR` event.
@@ -64,7 +68,7 @@ pub struct libsession_event {
     /// For `VERIFIED_BY_OLD_KEY`: the position of the secret that verified
     /// the cookie (1 or more); otherwise 0.
     pub key_index: u32,
-    /// For `STORE_ERROR`: which operation failed (a
+    /// For `STORE_ERROR` and `CONFLICT`: which operation (a
     /// `libsession_store_operation`); otherwise `NONE`.
     pub operation: StoreOperationCode,
 }
@@ -85,16 +89,8 @@ impl From<Option<Event>> for libsession_event {
             Some(Event::RecordNotFound) => (libsession_event_kind::RecordNotFound, 0, libsession_store_operation::None),
             Some(Event::RecordExpired) => (libsession_event_kind::RecordExpired, 0, libsession_store_operation::None),
             Some(Event::RecordCorrupt) => (libsession_event_kind::RecordCorrupt, 0, libsession_store_operation::None),
-            Some(Event::StoreError { operation }) => (
-                libsession_event_kind::StoreError,
-                0,
-                match operation {
-                    StoreOperation::Load => libsession_store_operation::Load,
-                    StoreOperation::Save => libsession_store_operation::Save,
-                    StoreOperation::Touch => libsession_store_operation::Touch,
-                    StoreOperation::Destroy => libsession_store_operation::Destroy,
-                },
-            ),
+            Some(Event::StoreError { operation }) => (libsession_event_kind::StoreError, 0, operation_code(operation)),
+            Some(Event::Conflict { operation }) => (libsession_event_kind::Conflict, 0, operation_code(operation)),
             Some(Event::Misuse) => (libsession_event_kind::Misuse, 0, libsession_store_operation::None),
             Some(Event::Ignored) => (libsession_event_kind::Ignored, 0, libsession_store_operation::None),
             Some(Event::FingerprintMismatch) => {
@@ -102,6 +98,15 @@ impl From<Option<Event>> for libsession_event {
             }
         };
         libsession_event { kind: kind as u32, key_index, operation: operation as u32 }
+    }
+}
+
+fn operation_code(operation: StoreOperation) -> libsession_store_operation {
+    match operation {
+        StoreOperation::Load => libsession_store_operation::Load,
+        StoreOperation::Save => libsession_store_operation::Save,
+        StoreOperation::Touch => libsession_store_operation::Touch,
+        StoreOperation::Destroy => libsession_store_operation::Destroy,
     }
 }
 

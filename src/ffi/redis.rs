@@ -20,7 +20,10 @@ pub enum libsession_redis_op {
     /// `LIBSESSION_STORE_KIND_TTL`).
     Get = 0,
     /// `SET key value EX ttl_seconds`, or `SET key value` when `has_ttl` is
-    /// false (connect-redis's `disableTTL`).
+    /// false (connect-redis's `disableTTL`), with `NX` appended when `nx`
+    /// is true (a new session's save, insert-if-absent): then a nil reply
+    /// means the key exists and was kept: answer
+    /// `LIBSESSION_STORE_STATUS_EXISTS` (the engine takes another ID).
     Set = 1,
     /// `EXPIRE key ttl_seconds` (a TTL <= 0 makes Redis delete the key).
     Expire = 2,
@@ -29,6 +32,15 @@ pub enum libsession_redis_op {
     /// Send nothing (a touch under `disableTouch` or `disableTTL`); answer
     /// the action with `LIBSESSION_STORE_STATUS_OK`.
     None = 4,
+    /// `versioned`: `EVAL script 1 key expected_version ttl value`, the
+    /// compare-and-set of a save (`value` present: `SET`) or touch (`value`
+    /// `{ NULL, 0 }`: send no value argument; `EXPIRE`), with `ttl` the
+    /// decimal `ttl_seconds` (`0` when `has_ttl` is false: no expiry) and
+    /// `expected_version` in decimal. Redis runs it atomically (`EVALSHA`
+    /// of the script's SHA-1 works too). The reply is the integer 1 when
+    /// written (answer `OK`) or 0 when the stored record is at another
+    /// version or absent (answer `LIBSESSION_STORE_STATUS_CONFLICT`).
+    Eval = 5,
 }
 
 /// connect-redis's options (`prefix`, `ttl`, `disableTouch`, `disableTTL`),
@@ -56,6 +68,12 @@ pub struct libsession_redis_command {
     /// The TTL in seconds (`EX` for `SET`, the argument of `EXPIRE`); 0 when
     /// `has_ttl` is false.
     pub ttl_seconds: i64,
+    /// For `SET`: append `NX` (insert-if-absent; a nil reply is `EXISTS`).
+    pub nx: bool,
+    /// For `EVAL`: the Lua script (the same text for every command).
+    pub script: libsession_str,
+    /// For `EVAL`: the version the stored record must carry.
+    pub expected_version: u64,
 }
 
 /// Reads connect-redis's options from a JSON object (what
@@ -214,16 +232,20 @@ pub unsafe extern "C" fn libsession_redis_options_prefix(
 /// The Redis command for the current `LOAD`, `SAVE`, `TOUCH` or `DESTROY`
 /// action, by connect-redis's rules (`docs/redis.md`): `GET` for a load;
 /// `SET` with `EX` (none under `disableTTL`) for a save whose TTL is > 0,
-/// else `DEL`; `EXPIRE` for a touch, or `NONE` under `disableTouch` or
-/// `disableTTL`; `DEL` for a destroy. The TTL is `ceil((expires_at - now) /
+/// else `DEL` (a new session's save, `libsession_request_action_is_new`:
+/// `SET ... NX`; a versioned save, `libsession_request_action_version`:
+/// `EVAL` of the compare-and-set script); `EXPIRE` for a touch (versioned:
+/// `EVAL`), or `NONE` under `disableTouch` or `disableTTL`; `DEL` for a
+/// destroy. The TTL is `ceil((expires_at - now) /
 /// 1000)` for a cookie with an expiry, `now` being the request's clock
 /// (`libsession_request_new`, then `libsession_request_set_now`), else the
 /// options' `ttl`.
 ///
 /// Send the command, then answer the action: a `LOAD` with the reply (nil
 /// or empty: `NOT_FOUND`; a failed command: `FAILED` with its message), the
-/// others with `libsession_request_handle_store_result` (`OK`, or `FAILED`
-/// with the message of a failed command: never drop a failure). Set
+/// others with `libsession_request_handle_store_result` (`OK`; `EXISTS` for
+/// a nil reply to `SET ... NX`; `CONFLICT` for a 0 reply to `EVAL`; or
+/// `FAILED` with the message of a failed command: never drop a failure). Set
 /// `LIBSESSION_STORE_KIND_TTL` on the request (`libsession_request_set_store_kind`):
 /// Redis's TTL is the authority.
 ///
@@ -266,9 +288,16 @@ pub unsafe extern "C" fn libsession_request_redis_command(
                 let record = unsafe { view.record.as_bytes() }
                     .and_then(|b| std::str::from_utf8(b).ok())
                     .ok_or_else(wrong)?;
-                o.inner.save(id, record, view.expires_at, r.now_ms)
+                match view.version {
+                    _ if view.is_new => o.inner.save_new(id, record, view.expires_at, r.now_ms),
+                    Some(v) => o.inner.save_versioned(id, record, view.expires_at, v.expected, r.now_ms),
+                    None => o.inner.save(id, record, view.expires_at, r.now_ms),
+                }
             }
-            libsession_action::Touch => o.inner.touch(id, view.expires_at, r.now_ms),
+            libsession_action::Touch => match view.version {
+                Some(v) => o.inner.touch_versioned(id, view.expires_at, v.expected, r.now_ms),
+                None => o.inner.touch(id, view.expires_at, r.now_ms),
+            },
             libsession_action::Destroy => o.inner.destroy(id),
             _ => return Err(wrong()),
         };
@@ -277,6 +306,15 @@ pub unsafe extern "C" fn libsession_request_redis_command(
             RedisCommand::Set { key, value, ttl } => {
                 plan(libsession_redis_op::Set, r.keep(key), libsession_str::borrow(value), ttl)
             }
+            RedisCommand::SetNx { key, value, ttl } => libsession_redis_command {
+                nx: true,
+                ..plan(libsession_redis_op::Set, r.keep(key), libsession_str::borrow(value), ttl)
+            },
+            RedisCommand::CompareAndSet { key, value, ttl, expected } => libsession_redis_command {
+                script: libsession_str::borrow(crate::connect_redis::VERSIONED_SCRIPT),
+                expected_version: expected,
+                ..plan(libsession_redis_op::Eval, r.keep(key), value.map_or(libsession_str::NONE, libsession_str::borrow), ttl)
+            },
             RedisCommand::Expire { key, ttl } => plan(libsession_redis_op::Expire, r.keep(key), libsession_str::NONE, Some(ttl)),
             RedisCommand::Del { key } => plan(libsession_redis_op::Del, r.keep(key), libsession_str::NONE, None),
             RedisCommand::Nothing => plan(libsession_redis_op::None, libsession_str::NONE, libsession_str::NONE, None),
@@ -293,5 +331,14 @@ fn plan(
     value: libsession_str,
     ttl: Option<i64>,
 ) -> libsession_redis_command {
-    libsession_redis_command { op: op as u32, key, value, has_ttl: ttl.is_some(), ttl_seconds: ttl.unwrap_or(0) }
+    libsession_redis_command {
+        op: op as u32,
+        key,
+        value,
+        has_ttl: ttl.is_some(),
+        ttl_seconds: ttl.unwrap_or(0),
+        nx: false,
+        script: libsession_str::NONE,
+        expected_version: 0,
+    }
 }

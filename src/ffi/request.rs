@@ -95,6 +95,8 @@ pub(crate) struct View {
     pub(crate) expires_at: Option<i64>,
     /// A `SAVE` of a new session's ID (insert-if-absent).
     pub(crate) is_new: bool,
+    /// The compare-and-set of a versioned `SAVE` or `TOUCH`.
+    pub(crate) version: Option<crate::Version>,
 }
 
 impl View {
@@ -106,6 +108,7 @@ impl View {
         header_name: libsession_str::NONE,
         expires_at: None,
         is_new: false,
+        version: None,
     };
 
     fn of(action: Action<'_>) -> View {
@@ -113,11 +116,11 @@ impl View {
         let v = |kind: libsession_action| View { kind: Some(kind), ..View::NONE };
         match action {
             Action::Load { id } => View { id: s(id), ..v(libsession_action::Load) },
-            Action::Save { id, record, expires_at, is_new } => {
-                View { id: s(id), record: s(record), expires_at, is_new, ..v(libsession_action::Save) }
+            Action::Save { id, record, expires_at, is_new, version } => {
+                View { id: s(id), record: s(record), expires_at, is_new, version, ..v(libsession_action::Save) }
             }
-            Action::Touch { id, record, expires_at } => {
-                View { id: s(id), record: s(record), expires_at, ..v(libsession_action::Touch) }
+            Action::Touch { id, record, expires_at, version } => {
+                View { id: s(id), record: s(record), expires_at, version, ..v(libsession_action::Touch) }
             }
             Action::Destroy { id } => View { id: s(id), ..v(libsession_action::Destroy) },
             Action::SetCookie { value } => View { value: s(value), ..v(libsession_action::SetCookie) },
@@ -132,6 +135,8 @@ impl View {
             }
             Action::Error { message } => View { value: s(message), ..v(libsession_action::Error) },
             Action::Done => v(libsession_action::Done),
+            Action::Conflict { reloaded: false } => v(libsession_action::Conflict),
+            Action::Conflict { reloaded: true } => v(libsession_action::ConflictReloaded),
         }
     }
 
@@ -758,6 +763,50 @@ pub unsafe extern "C" fn libsession_request_action_is_new(
     ffi_boundary!(reading(req, r) { unsafe { put(is_new_out, "is_new_out", r.view.is_new) } })
 }
 
+/// The compare-and-set of the current `SAVE` or `TOUCH` in `versioned`
+/// mode: **write only if the record stored under the action's ID carries
+/// version `expected`** (the number under the record key
+/// `"libsessionVersion"`; a record without it is version 0; no record at
+/// all is a conflict), as one atomic step, and answer
+/// `libsession_request_handle_store_result` with
+/// `LIBSESSION_STORE_STATUS_CONFLICT` (nothing written) when it does not.
+/// The action's record carries `written` (`expected + 1` for a save,
+/// `expected` for a touch). A new session's save (`is_new`) is
+/// insert-if-absent instead. `libsession_request_redis_command` plans this
+/// for Redis (an `EVAL` of a Lua script).
+///
+/// # Parameters
+/// `req`; `has_version_out`: receives whether the action is versioned
+/// (false for any other action and outside `versioned` mode);
+/// `expected_out`, `written_out`: receive the versions (0 when not).
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+///
+/// # Safety
+/// `req` is NULL or live; the out pointers are NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_request_action_version(
+    req: *const libsession_request,
+    has_version_out: *mut bool,
+    expected_out: *mut u64,
+    written_out: *mut u64,
+) -> ResultCode {
+    ffi_boundary!(reading(req, r) {
+        out_ptr(has_version_out, "has_version_out")?;
+        out_ptr(expected_out, "expected_out")?;
+        out_ptr(written_out, "written_out")?;
+        let v = r.view.version;
+        // SAFETY: the out pointers are NULL or writable (contract).
+        unsafe {
+            put(expected_out, "expected_out", v.map_or(0, |v| v.expected))?;
+            put(written_out, "written_out", v.map_or(0, |v| v.written))?;
+            put(has_version_out, "has_version_out", v.is_some())
+        }
+    })
+}
+
 /// The TTL in seconds for the current `SAVE` or `TOUCH` action, by
 /// connect-redis's rule (the one `src/host/redis_store.rs` follows), so a C
 /// store needs no JSON parser: with an expiry, `ceil((expires_at - now) /
@@ -841,7 +890,9 @@ pub unsafe extern "C" fn libsession_request_handle_load_result(
 /// `message_len`: for `FAILED`, the error message (UTF-8); ignored for `OK`
 /// and `EXISTS` (NULL with length 0 is fine; NULL with a length is
 /// `NULL_PARAMETER`). `EXISTS` answers only a `SAVE` whose
-/// `libsession_request_action_is_new` is true (`UNEXPECTED_INPUT` otherwise).
+/// `libsession_request_action_is_new` is true, `CONFLICT` only a versioned
+/// `SAVE` (not new) or `TOUCH` (`libsession_request_action_version`)
+/// (`UNEXPECTED_INPUT` otherwise).
 ///
 /// # Returns
 /// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `INVALID_PARAMETER`;
@@ -868,6 +919,7 @@ pub unsafe extern "C" fn libsession_request_handle_store_result(
             libsession_store_status::Ok => StoreResult::Ok,
             libsession_store_status::Failed => StoreResult::Failed { message: utf8(message, "message")? },
             libsession_store_status::Exists => StoreResult::Exists,
+            libsession_store_status::Conflict => StoreResult::Conflict,
         };
         Ok(r.inner.handle_store_result(result)?)
     })

@@ -377,6 +377,20 @@ pub enum libsession_action {
     /// clients without cookies, right after each session `SET_COOKIE`.
     /// Never without the option.
     SetHeader = 12,
+    /// `versioned`, `onConflict: "fail"` (or the record is gone): the
+    /// end-of-request save lost a race (another request saved the session
+    /// since this one read it), nothing was stored and no Set-Cookie was
+    /// sent for it. Answer 409 Conflict instead of the handler's response.
+    /// `DONE` follows.
+    Conflict = 13,
+    /// `versioned`, `onConflict: "reloadAndReport"`: the end-of-request
+    /// save lost a race; the session now holds the record as stored (the
+    /// other request's data and version). It is the application's turn
+    /// again (`READY` follows): apply the change again and call
+    /// `libsession_request_finish` (which saves against the version just
+    /// read, and may conflict again), or answer 409 and call
+    /// `libsession_request_finish` without changes (nothing is saved).
+    ConflictReloaded = 14,
 }
 
 /// The store's answer to a `LOAD` action (`libsession_request_handle_load_result`).
@@ -409,9 +423,13 @@ pub enum libsession_store_status {
     /// A new session's `SAVE` (`libsession_request_action_is_new`) found a
     /// record under its ID and kept it (insert-if-absent).
     Exists = 2,
+    /// A versioned `SAVE` or `TOUCH` (`libsession_request_action_version`)
+    /// found the stored record at another version than `expected`, or no
+    /// record: nothing was written (compare-and-set).
+    Conflict = 3,
 }
 
-from_u32!(libsession_store_status { Ok, Failed, Exists });
+from_u32!(libsession_store_status { Ok, Failed, Exists, Conflict });
 
 /// A cookie attribute a handler may assign (`req.session.cookie[attr] = value`).
 #[repr(u32)]

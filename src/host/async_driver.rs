@@ -44,7 +44,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::action::{Action, LoadResult, StoreKind, StoreResult};
+use crate::action::{Action, LoadResult, StoreKind, StoreResult, Version};
 use crate::error::Error;
 use crate::memory_store::MemoryStore;
 use crate::record::StoredRecord;
@@ -170,6 +170,10 @@ impl From<&str> for StoreError {
     }
 }
 
+/// The error of a versioned write to a store that cannot compare-and-set.
+pub const NO_VERSIONED: &str =
+    "this store cannot compare-and-set (versioned: true needs set_versioned and touch_versioned)";
+
 /// A session store with asynchronous operations, one per store
 /// [`Action`]. `now` is the engine's clock (Unix ms), for stores that expire
 /// records or compute TTLs; `expires_at` is as in [`Action::Save`].
@@ -194,6 +198,38 @@ pub trait AsyncStore: Send + Sync {
     /// so that an ID collision never overwrites another session.
     fn insert<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, bool> {
         StoreFuture::boxed(async move { self.set(id, record, expires_at, now).await.map(|()| true) })
+    }
+    /// A versioned save (`versioned`: [`Action::Save`] with a [`Version`]),
+    /// as one compare-and-set: store `record` only if the record stored
+    /// under `id` carries `version.expected` (see [`Version`]); `false` (a
+    /// conflict, nothing written) when it does not or none is stored. The
+    /// default fails: a store that cannot compare-and-set must not pretend
+    /// to (MemoryStore and RedisStore override it).
+    fn set_versioned<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a str,
+        expires_at: Option<i64>,
+        version: Version,
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        let _ = (id, record, expires_at, version, now);
+        StoreFuture::ready(Err(StoreError::new(NO_VERSIONED)))
+    }
+    /// A versioned touch ([`Action::Touch`] with a [`Version`]): refresh
+    /// the expiry only if the stored record carries `expected`; `false`
+    /// (nothing touched) otherwise. The default fails, as for
+    /// [`set_versioned`](Self::set_versioned).
+    fn touch_versioned<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a str,
+        expires_at: Option<i64>,
+        expected: u64,
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        let _ = (id, record, expires_at, expected, now);
+        StoreFuture::ready(Err(StoreError::new(NO_VERSIONED)))
     }
     /// Refresh the record's expiry ([`Action::Touch`]).
     fn touch<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()>;
@@ -315,6 +351,31 @@ impl AsyncStore for MemoryStore {
         StoreFuture::ready(Ok(()))
     }
 
+    fn set_versioned<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a str,
+        expires_at: Option<i64>,
+        version: Version,
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        let result = MemoryStore::set_versioned(self, id, record, expires_at, version, now)
+            .map_err(|e| StoreError::new(e.to_string()));
+        StoreFuture::ready(result)
+    }
+
+    fn touch_versioned<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a str,
+        expires_at: Option<i64>,
+        expected: u64,
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        let record = StoredRecord::from_text(std::sync::Arc::from(record));
+        StoreFuture::ready(Ok(MemoryStore::touch_versioned(self, id, record, expires_at, expected, now)))
+    }
+
     fn destroy<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, ()> {
         MemoryStore::destroy(self, id);
         StoreFuture::ready(Ok(()))
@@ -369,6 +430,9 @@ pub enum StoreAnswer {
     Store(Result<(), StoreError>),
     /// A new session's [`Action::Save`] found its ID taken ([`StoreResult::Exists`]).
     Exists,
+    /// A versioned [`Action::Save`] or [`Action::Touch`] found another
+    /// version ([`StoreResult::Conflict`]).
+    Conflict,
 }
 
 impl StoreAnswer {
@@ -383,6 +447,7 @@ impl StoreAnswer {
             StoreAnswer::Store(Ok(())) => req.handle_store_result(StoreResult::Ok),
             StoreAnswer::Store(Err(e)) => req.handle_store_result(StoreResult::Failed { message: &e.message }),
             StoreAnswer::Exists => req.handle_store_result(StoreResult::Exists),
+            StoreAnswer::Conflict => req.handle_store_result(StoreResult::Conflict),
         }
     }
 }
@@ -406,6 +471,8 @@ pub enum StoreOp {
         expires_at: Option<i64>,
         /// Insert-if-absent (see [`Action::Save`]).
         is_new: bool,
+        /// The compare-and-set (`versioned`).
+        version: Option<Version>,
     },
     /// [`Action::Touch`].
     Touch {
@@ -415,6 +482,8 @@ pub enum StoreOp {
         record: String,
         /// The cookie's new expiry (Unix ms).
         expires_at: Option<i64>,
+        /// The compare-and-set (`versioned`).
+        version: Option<Version>,
     },
     /// [`Action::Destroy`].
     Destroy {
@@ -428,11 +497,11 @@ impl StoreOp {
     pub fn from_action(action: &Action<'_>) -> Option<StoreOp> {
         Some(match *action {
             Action::Load { id } => StoreOp::Load { id: id.to_string() },
-            Action::Save { id, record, expires_at, is_new } => {
-                StoreOp::Save { id: id.to_string(), record: record.to_string(), expires_at, is_new }
+            Action::Save { id, record, expires_at, is_new, version } => {
+                StoreOp::Save { id: id.to_string(), record: record.to_string(), expires_at, is_new, version }
             }
-            Action::Touch { id, record, expires_at } => {
-                StoreOp::Touch { id: id.to_string(), record: record.to_string(), expires_at }
+            Action::Touch { id, record, expires_at, version } => {
+                StoreOp::Touch { id: id.to_string(), record: record.to_string(), expires_at, version }
             }
             Action::Destroy { id } => StoreOp::Destroy { id: id.to_string() },
             _ => return None,
@@ -443,10 +512,12 @@ impl StoreOp {
     pub fn as_action(&self) -> Action<'_> {
         match self {
             StoreOp::Load { id } => Action::Load { id },
-            StoreOp::Save { id, record, expires_at, is_new } => {
-                Action::Save { id, record, expires_at: *expires_at, is_new: *is_new }
+            StoreOp::Save { id, record, expires_at, is_new, version } => {
+                Action::Save { id, record, expires_at: *expires_at, is_new: *is_new, version: *version }
             }
-            StoreOp::Touch { id, record, expires_at } => Action::Touch { id, record, expires_at: *expires_at },
+            StoreOp::Touch { id, record, expires_at, version } => {
+                Action::Touch { id, record, expires_at: *expires_at, version: *version }
+            }
             StoreOp::Destroy { id } => Action::Destroy { id },
         }
     }
@@ -476,10 +547,24 @@ async fn perform_saved<S: AsyncStore + ?Sized>(
 ) -> Option<StoreAnswer> {
     Some(match (action, saved) {
         (Action::Load { id }, _) => StoreAnswer::Load(store.load(id, now).await),
-        (Action::Save { id, record, expires_at, is_new: true }, _) => {
+        (Action::Save { id, record, expires_at, is_new: true, .. }, _) => {
             match store.insert(id, record, expires_at, now).await {
                 Ok(true) => StoreAnswer::Store(Ok(())),
                 Ok(false) => StoreAnswer::Exists,
+                Err(e) => StoreAnswer::Store(Err(e)),
+            }
+        }
+        (Action::Save { id, record, expires_at, version: Some(v), .. }, _) => {
+            match store.set_versioned(id, record, expires_at, v, now).await {
+                Ok(true) => StoreAnswer::Store(Ok(())),
+                Ok(false) => StoreAnswer::Conflict,
+                Err(e) => StoreAnswer::Store(Err(e)),
+            }
+        }
+        (Action::Touch { id, record, expires_at, version: Some(v) }, _) => {
+            match store.touch_versioned(id, record, expires_at, v.expected, now).await {
+                Ok(true) => StoreAnswer::Store(Ok(())),
+                Ok(false) => StoreAnswer::Conflict,
                 Err(e) => StoreAnswer::Store(Err(e)),
             }
         }
@@ -492,7 +577,7 @@ async fn perform_saved<S: AsyncStore + ?Sized>(
         (Action::Touch { id, expires_at, .. }, Some(record)) => {
             StoreAnswer::Store(store.touch_record(id, record, expires_at, now).await)
         }
-        (Action::Touch { id, record, expires_at }, None) => {
+        (Action::Touch { id, record, expires_at, .. }, None) => {
             StoreAnswer::Store(store.touch(id, record, expires_at, now).await)
         }
         (Action::Destroy { id }, _) => StoreAnswer::Store(store.destroy(id, now).await),

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::action::{Action, LoadResult, StoreResult};
+use crate::action::{Action, LoadResult, StoreResult, Version};
 use crate::json::{self, Value};
 use crate::record::{StoredRecord, memory_store_expiry};
 use crate::request::Request;
@@ -21,11 +21,19 @@ use crate::request::Request;
 struct Entry {
     record: StoredRecord,
     expires_at: Option<i64>,
+    /// The record's version (`versioned`), when a versioned save wrote it;
+    /// `None`: read from the record's text when a compare-and-set needs it.
+    version: Option<u64>,
 }
 
 impl Entry {
     fn expired(&self, now: i64) -> bool {
         self.expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// The version the record carries ([`VERSION_KEY`](crate::guards::VERSION_KEY)).
+    fn version(&self) -> u64 {
+        self.version.unwrap_or_else(|| crate::guards::record_version(self.record.text().as_bytes()))
     }
 }
 
@@ -163,7 +171,7 @@ impl MemoryStore {
         now: i64,
     ) -> Result<(), MemoryStoreError> {
         let mut map = self.lock();
-        let entry = Entry { record, expires_at };
+        let entry = Entry { record, expires_at, version: None };
         if let Some(e) = map.get_mut(sid) {
             *e = entry;
             return Ok(());
@@ -214,6 +222,69 @@ impl MemoryStore {
         }
     }
 
+    /// A versioned save (`versioned`, [`Action::Save`] with a
+    /// [`Version`]), as one compare-and-set under the store's lock: the
+    /// record is stored only if a live record under `sid` carries
+    /// `version.expected`; `Ok(false)` (a conflict, nothing written)
+    /// otherwise, an absent or expired record included.
+    pub fn save_versioned(
+        &self,
+        sid: &str,
+        record: StoredRecord,
+        expires_at: Option<i64>,
+        version: Version,
+        now: i64,
+    ) -> Result<bool, MemoryStoreError> {
+        let mut map = self.lock();
+        match map.get_mut(sid) {
+            Some(e) if !e.expired(now) && e.version() == version.expected => {
+                *e = Entry { record, expires_at, version: Some(version.written) };
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// [`save_versioned`](Self::save_versioned) of record text.
+    pub fn set_versioned(
+        &self,
+        sid: &str,
+        record: &str,
+        expires_at: Option<i64>,
+        version: Version,
+        now: i64,
+    ) -> Result<bool, MemoryStoreError> {
+        self.save_versioned(sid, StoredRecord::from_text(Arc::from(record)), expires_at, version, now)
+    }
+
+    /// A versioned touch ([`Action::Touch`] with a [`Version`]): as
+    /// [`touch_stored`](Self::touch_stored), only if the live record under
+    /// `sid` carries `expected`; `false` (nothing touched) otherwise.
+    pub fn touch_versioned(
+        &self,
+        sid: &str,
+        record: StoredRecord,
+        expires_at: Option<i64>,
+        expected: u64,
+        now: i64,
+    ) -> bool {
+        let mut map = self.lock();
+        let Some(entry) = map.get_mut(sid) else { return false };
+        if entry.expired(now) {
+            map.remove(sid);
+            return false;
+        }
+        if entry.version() != expected {
+            return false;
+        }
+        if let Some(touched) = record.touched(&entry.record) {
+            entry.record = touched;
+            entry.expires_at = expires_at;
+            entry.version = Some(expected);
+        }
+        true
+    }
+
     /// `destroy`: delete the record (absent is fine).
     pub fn destroy(&self, sid: &str) {
         self.lock().remove(sid);
@@ -224,7 +295,7 @@ impl MemoryStore {
     pub fn insert_value(&self, sid: &str, record: &Value) {
         let text = Arc::from(json::to_string(record));
         let expires_at = memory_store_expiry(record);
-        self.lock().insert(sid.to_string(), Entry { record: StoredRecord::from_text(text), expires_at });
+        self.lock().insert(sid.to_string(), Entry { record: StoredRecord::from_text(text), expires_at, version: None });
     }
 
     /// Removes every expired record; returns how many were removed.
@@ -261,11 +332,27 @@ impl MemoryStore {
             let stored = req.take_stored_record();
             let answer = match (req.current_action(), stored) {
                 (Action::Load { id }, _) => Answer::Load(self.load(id, now)),
-                (Action::Save { id, record, expires_at, is_new: true }, _) => {
+                (Action::Save { id, record, expires_at, is_new: true, .. }, _) => {
                     match self.insert(id, record, expires_at, now) {
                         Ok(true) => Answer::Store(None),
                         Ok(false) => Answer::Exists,
                         Err(e) => Answer::Store(Some(e)),
+                    }
+                }
+                (Action::Save { id, record, expires_at, version: Some(v), .. }, stored) => {
+                    let stored = stored.unwrap_or_else(|| StoredRecord::from_text(Arc::from(record)));
+                    match self.save_versioned(id, stored, expires_at, v, now) {
+                        Ok(true) => Answer::Store(None),
+                        Ok(false) => Answer::Conflict,
+                        Err(e) => Answer::Store(Some(e)),
+                    }
+                }
+                (Action::Touch { id, record, expires_at, version: Some(v) }, stored) => {
+                    let stored = stored.unwrap_or_else(|| StoredRecord::from_text(Arc::from(record)));
+                    if self.touch_versioned(id, stored, expires_at, v.expected, now) {
+                        Answer::Store(None)
+                    } else {
+                        Answer::Conflict
                     }
                 }
                 (Action::Save { id, expires_at, .. }, Some(stored)) => {
@@ -278,7 +365,7 @@ impl MemoryStore {
                     self.touch_stored(id, stored, expires_at, now);
                     Answer::Store(None)
                 }
-                (Action::Touch { id, record, expires_at }, None) => {
+                (Action::Touch { id, record, expires_at, .. }, None) => {
                     self.touch(id, record, expires_at, now);
                     Answer::Store(None)
                 }
@@ -294,6 +381,7 @@ impl MemoryStore {
                 Answer::Store(None) => req.handle_store_result(StoreResult::Ok)?,
                 Answer::Store(Some(e)) => req.handle_store_result(StoreResult::Failed { message: &e.to_string() })?,
                 Answer::Exists => req.handle_store_result(StoreResult::Exists)?,
+                Answer::Conflict => req.handle_store_result(StoreResult::Conflict)?,
             }
         }
         Ok(req.current_action())
@@ -305,6 +393,8 @@ enum Answer {
     Store(Option<MemoryStoreError>),
     /// A new session's ID is taken.
     Exists,
+    /// A versioned write found another version.
+    Conflict,
 }
 
 #[cfg(test)]

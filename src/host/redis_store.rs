@@ -285,14 +285,29 @@ impl RedisStore {
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        match self.options.save(sid, record, expires_at, now) {
-            RedisCommand::Set { key, value, ttl } => {
+        self.write(self.options.save_new(sid, record, expires_at, now)).await
+    }
+
+    /// Runs a write that may be refused: `SET ... NX` (`false`: the key
+    /// exists) or the versioned compare-and-set (`false`: a conflict);
+    /// any other command runs as [`run`](Self::run) does and counts as done.
+    async fn write(&self, command: RedisCommand<'_>) -> Result<bool, StoreError> {
+        match command {
+            RedisCommand::SetNx { key, value, ttl } => {
                 let mut cmd = set_command(key, value, ttl);
                 cmd.arg("NX");
                 // "OK" when set, nil when the key exists.
                 self.query::<Option<String>>(&cmd).await.map(|set| set.is_some())
             }
-            // Expired before it is stored: nothing to insert (connect-redis deletes).
+            RedisCommand::CompareAndSet { key, value, ttl, expected } => {
+                // One atomic step on the server (see VERSIONED_SCRIPT).
+                let mut cmd = redis::cmd("EVAL");
+                cmd.arg(crate::connect_redis::VERSIONED_SCRIPT).arg(1).arg(key).arg(expected).arg(ttl.unwrap_or(0));
+                if let Some(value) = value {
+                    cmd.arg(value);
+                }
+                self.query::<i64>(&cmd).await.map(|written| written == 1)
+            }
             other => self.run(other).await.map(|_| true),
         }
     }
@@ -306,6 +321,10 @@ impl RedisStore {
                 return Ok(data.filter(|d| !d.is_empty()));
             }
             RedisCommand::Set { key, value, ttl } => set_command(key, value, ttl),
+            // The refusable writes are sent by `write`, which reads their answer.
+            RedisCommand::SetNx { .. } | RedisCommand::CompareAndSet { .. } => {
+                return Err(StoreError::new("a refusable write must go through RedisStore::write"));
+            }
             RedisCommand::Expire { key, ttl } => {
                 let mut cmd = redis::cmd("EXPIRE");
                 cmd.arg(key).arg(ttl);
@@ -356,6 +375,28 @@ impl AsyncStore for RedisStore {
 
     fn insert<'a>(&'a self, id: &'a str, record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, bool> {
         StoreFuture::boxed(self.insert_record(id, record, expires_at, now))
+    }
+
+    fn set_versioned<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a str,
+        expires_at: Option<i64>,
+        version: crate::Version,
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        StoreFuture::boxed(self.write(self.options.save_versioned(id, record, expires_at, version.expected, now)))
+    }
+
+    fn touch_versioned<'a>(
+        &'a self,
+        id: &'a str,
+        _record: &'a str,
+        expires_at: Option<i64>,
+        expected: u64,
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        StoreFuture::boxed(self.write(self.options.touch_versioned(id, expires_at, expected, now)))
     }
 
     fn touch<'a>(&'a self, id: &'a str, _record: &'a str, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {

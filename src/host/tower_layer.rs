@@ -323,7 +323,14 @@ fn engine_request(st: &Settings, now: UnixMillis, http: &Head<'_>) -> Result<Box
 /// store write (express-session's order); the layer holds the response
 /// until the store has answered, and adds the cookie then, so a write that
 /// never completes sends no cookie.
-async fn finish<RB>(st: &Settings, req: &mut Request, response: &mut http::Response<RB>) {
+///
+/// `versioned`: an end-of-request save that lost a race
+/// ([`Action::Conflict`]) replaces the handler's response with an empty
+/// `409 Conflict` (no Set-Cookie: nothing was stored), whatever
+/// `onConflict` says: the layer cannot run the handler again, so with
+/// `"reloadAndReport"` it finishes the reloaded session unchanged (nothing
+/// written) and the client retries the request.
+async fn finish<RB: Default>(st: &Settings, req: &mut Request, response: &mut http::Response<RB>) {
     let now = (st.clock)();
     req.set_now(now);
     if let Err(e) = req.finish() {
@@ -345,6 +352,17 @@ async fn finish<RB>(st: &Settings, req: &mut Request, response: &mut http::Respo
                 _ => st.report("session header is not a valid header; not sent"),
             },
             Ok(Action::Error { message }) => st.report(message),
+            Ok(Action::Conflict { reloaded }) => {
+                *response = status(http::StatusCode::CONFLICT);
+                cookies.clear();
+                if reloaded {
+                    // The application's turn again: end it unchanged.
+                    if let Err(e) = req.finish() {
+                        st.report(&format!("session not saved: {e}"));
+                        break;
+                    }
+                }
+            }
             Ok(Action::Done) => {
                 for value in cookies {
                     response.headers_mut().append(SET_COOKIE, value);
@@ -536,6 +554,7 @@ impl<F, RB, E> fmt::Debug for SessionFuture<F, RB, E> {
 impl<F, RB, E> Future for SessionFuture<F, RB, E>
 where
     F: Future<Output = Result<http::Response<RB>, E>>,
+    RB: Default,
 {
     type Output = Result<http::Response<RB>, E>;
 

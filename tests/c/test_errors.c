@@ -294,8 +294,8 @@ static void test_invalid_enum_values(void) {
     CHECK_RC(libsession_request_set_cookie_attr(req, UINT32_MAX, S("1")), INVAL);
     CHECK_OK(libsession_request_save(req));
     CHECK_OK(libsession_request_poll_action(req, &kind));
-    CHECK_RC(libsession_request_handle_store_result(req, 3, NULL, 0), INVAL);
-    CHECK(request_error_has(req, "3 is not a valid libsession_store_status"));
+    CHECK_RC(libsession_request_handle_store_result(req, 4, NULL, 0), INVAL);
+    CHECK(request_error_has(req, "4 is not a valid libsession_store_status"));
     CHECK_RC(libsession_request_handle_load_result(req, 4, NULL, 0), INVAL);
     /* Not misuse of the protocol: the SAVE can still be answered. */
     CHECK_OK(libsession_request_handle_store_result(req, LIBSESSION_STORE_STATUS_OK, NULL, 0));

@@ -1068,8 +1068,123 @@ static void test_insert_if_absent(void) {
     libsession_config_free(cfg);
 }
 
+/* versioned: two requests load the same session (version 1); the first
+ * saves version 2; the second's SAVE carries expected 1, the store (here
+ * the test) answers CONFLICT, and the host sees LIBSESSION_ACTION_CONFLICT
+ * before DONE, with no Set-Cookie and a CONFLICT event. The connect-redis
+ * plan sends the compare-and-set as EVAL; a new session's save as SET NX. */
+static void test_versioned_conflict(void) {
+    static const char options[] = "{\"secret\":\"versioned-secret-versioned-secret-0123\","
+                                  "\"versioned\":true,\"onConflict\":\"fail\",\"cookie\":{\"maxAge\":60000}}";
+    libsession_config_builder *b = NULL;
+    const libsession_config *cfg = NULL;
+    libsession_redis_options *ropts = NULL;
+    libsession_request *req[2];
+    libsession_redis_command c;
+    libsession_action kind = 0;
+    libsession_event ev;
+    char cookie[2048];
+    bool has = false, is_new = false, conflict_event = false;
+    uint64_t expected = 0, written = 0;
+    double n = 0;
+    int i, guard, set_cookies = 0, conflicts = 0;
+    store s;
+    outcome o;
+    store_init(&s);
+    CHECK_OK(libsession_config_builder_new_from_express_options((const uint8_t *)options, strlen(options), &b));
+    CHECK_OK(libsession_config_builder_build(b, &cfg)); /* consumes the builder */
+    CHECK_OK(libsession_redis_options_new(S("{}"), &ropts));
+
+    /* A new session: its SAVE is insert-if-absent (SET NX), version 1. */
+    req[0] = new_request(cfg, NOW, NULL);
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req[0], &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK_OK(libsession_request_increment(req[0], S("n"), &n));
+    CHECK_OK(libsession_request_finish(req[0]));
+    CHECK_OK(libsession_request_poll_action(req[0], &kind));
+    CHECK(kind == LIBSESSION_ACTION_SAVE); /* the cookie waits for the save */
+    CHECK_OK(libsession_request_action_is_new(req[0], &is_new));
+    CHECK(is_new);
+    CHECK_OK(libsession_request_action_version(req[0], &has, &expected, &written));
+    CHECK(has && expected == 0 && written == 1);
+    memset(&c, 0, sizeof c);
+    CHECK_OK(libsession_request_redis_command(req[0], ropts, &c));
+    CHECK(c.op == LIBSESSION_REDIS_OP_SET && c.nx && c.has_ttl && c.ttl_seconds == 60);
+    CHECK_OK(answer(req[0], kind, &s, NOW));
+    CHECK(drive(req[0], &s, NOW, &o) == LIBSESSION_ACTION_DONE);
+    CHECK(o.set_cookies == 1);
+    cookie_header_of(o.cookie, cookie, sizeof cookie);
+    libsession_request_free(req[0]);
+
+    /* Both load version 1 and change the session. */
+    for (i = 0; i < 2; i++) {
+        req[i] = new_request(cfg, NOW, cookie);
+        memset(&o, 0, sizeof o);
+        CHECK(drive(req[i], &s, NOW, &o) == LIBSESSION_ACTION_READY);
+        CHECK_OK(libsession_request_increment(req[i], S("n"), &n));
+        CHECK(n == 2);
+        CHECK_OK(libsession_request_finish(req[i]));
+    }
+    /* The first saves: expected 1, written 2; the plan is an EVAL. */
+    CHECK_OK(libsession_request_poll_action(req[0], &kind));
+    CHECK(kind == LIBSESSION_ACTION_SAVE);
+    CHECK_OK(libsession_request_action_version(req[0], &has, &expected, &written));
+    CHECK(has && expected == 1 && written == 2);
+    memset(&c, 0, sizeof c);
+    CHECK_OK(libsession_request_redis_command(req[0], ropts, &c));
+    CHECK(c.op == LIBSESSION_REDIS_OP_EVAL && !c.nx && c.expected_version == 1);
+    CHECK(c.script.data != NULL && c.script.len > 0 && c.value.data != NULL && c.has_ttl);
+    CHECK_OK(answer(req[0], kind, &s, NOW));
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req[0], &s, NOW, &o) == LIBSESSION_ACTION_DONE);
+    CHECK(o.set_cookies == 1); /* the rolling expiry of a saved session */
+    libsession_request_free(req[0]);
+
+    /* The second: the stored record is at version 2, not 1: CONFLICT. */
+    CHECK_OK(libsession_request_poll_action(req[1], &kind));
+    CHECK(kind == LIBSESSION_ACTION_SAVE);
+    CHECK_OK(libsession_request_action_version(req[1], &has, &expected, &written));
+    CHECK(has && expected == 1 && written == 2);
+    CHECK_RC(libsession_request_handle_store_result(req[1], LIBSESSION_STORE_STATUS_EXISTS, NULL, 0),
+             LIBSESSION_RESULT_UNEXPECTED_INPUT); /* EXISTS answers only a new session's SAVE */
+    libsession_request_free(req[1]);
+    req[1] = new_request(cfg, NOW, cookie); /* version 2 now: make it lose a race again */
+    memset(&o, 0, sizeof o);
+    CHECK(drive(req[1], &s, NOW, &o) == LIBSESSION_ACTION_READY);
+    CHECK_OK(libsession_request_increment(req[1], S("n"), &n));
+    CHECK(n == 3);
+    CHECK_OK(libsession_request_finish(req[1]));
+    CHECK_OK(libsession_request_poll_action(req[1], &kind));
+    CHECK(kind == LIBSESSION_ACTION_SAVE);
+    CHECK_OK(libsession_request_action_version(req[1], &has, &expected, &written));
+    CHECK(has && expected == 2 && written == 3);
+    CHECK_OK(libsession_request_handle_store_result(req[1], LIBSESSION_STORE_STATUS_CONFLICT, NULL, 0));
+    for (guard = 0; guard < 10; guard++) {
+        CHECK_OK(libsession_request_poll_action(req[1], &kind));
+        if (kind == LIBSESSION_ACTION_DONE) {
+            break;
+        }
+        set_cookies += kind == LIBSESSION_ACTION_SET_COOKIE;
+        conflicts += kind == LIBSESSION_ACTION_CONFLICT;
+    }
+    CHECK(kind == LIBSESSION_ACTION_DONE && conflicts == 1 && set_cookies == 0);
+    for (guard = 0; guard < 20; guard++) {
+        CHECK_OK(libsession_request_poll_event(req[1], &ev));
+        if (ev.kind == LIBSESSION_EVENT_KIND_NONE) {
+            break;
+        }
+        conflict_event |= ev.kind == LIBSESSION_EVENT_KIND_CONFLICT && ev.operation == LIBSESSION_STORE_OPERATION_SAVE;
+    }
+    CHECK(conflict_event);
+    libsession_request_free(req[1]);
+    libsession_redis_options_free(ropts);
+    store_clear(&s);
+    libsession_config_free(cfg);
+}
+
 int main(void) {
     static const h_test tests[] = {
+        TEST(test_versioned_conflict),
         TEST(test_insert_if_absent),
         TEST(test_canonical_poll_loop),
         TEST(test_data_operations),

@@ -196,7 +196,7 @@ impl EngineRequest for RustReq {
         let act = match self.0.poll_action().map_err(|e| e.to_string())? {
             A::Load { id } => Act::Load(id.into()),
             A::Save { id, record, expires_at, .. } => Act::Save { id: id.into(), record: record.into(), expires_at },
-            A::Touch { id, record, expires_at } => Act::Touch { id: id.into(), record: record.into(), expires_at },
+            A::Touch { id, record, expires_at, .. } => Act::Touch { id: id.into(), record: record.into(), expires_at },
             A::Destroy { id } => Act::Destroy(id.into()),
             A::SetCookie { value } => Act::SetCookie(value.into()),
             // The corpus is express-session's: no `header` option.
@@ -207,6 +207,8 @@ impl EngineRequest for RustReq {
             A::Completed { error } => Act::Completed(error.map(Into::into)),
             A::Error { message } => Act::Error(message.into()),
             A::Done => Act::Done,
+            // express-session has no versioned mode: never in the corpus.
+            A::Conflict { reloaded } => return Err(format!("unexpected Conflict (reloaded: {reloaded})")),
         };
         if let Some(kept) = &self.1
             && let Some(saved) = self.0.take_stored_record().filter(session::StoredRecord::is_read)

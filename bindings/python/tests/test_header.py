@@ -193,6 +193,8 @@ def test_action_and_status_values_match_the_header():
         "ERROR": _request._ERROR,
         "DONE": _request._DONE,
         "SET_HEADER": _request._SET_HEADER,
+        "CONFLICT": _request._CONFLICT,
+        "CONFLICT_RELOADED": _request._CONFLICT_RELOADED,
     }
     assert _enum(text, "LIBSESSION_LOAD_STATUS_") == {
         "FOUND": _request._FOUND,
@@ -204,6 +206,7 @@ def test_action_and_status_values_match_the_header():
         "OK": _request._STORE_OK,
         "FAILED": _request._STORE_FAILED,
         "EXISTS": _request._STORE_EXISTS,
+        "CONFLICT": _request._STORE_CONFLICT,
     }
     assert _enum(text, "LIBSESSION_UNSET_") == {"KEEP": 0, "DESTROY": 1}
     assert _enum(text, "LIBSESSION_TRISTATE_") == {"UNSET": 0, "FALSE": 1, "TRUE": 2}

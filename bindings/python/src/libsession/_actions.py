@@ -23,6 +23,7 @@ __all__ = [
     "Error",
     "Wait",
     "Done",
+    "Conflict",
     "READY",
     "WAIT",
     "DONE",
@@ -143,9 +144,22 @@ class Done:
     """Nothing more to do; repeats forever. Close the request."""
 
 
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """``versioned``: the end-of-request save lost a race (another request
+    saved the session since this one read it); nothing was stored and no
+    Set-Cookie was sent for it. ``reloaded=False`` (``onConflict: "fail"``):
+    answer 409; ``DONE`` follows. ``reloaded=True`` (``"reloadAndReport"``):
+    the session now holds the stored record and ``READY`` follows: apply the
+    change again and ``finish()`` (which saves against the version just
+    read), or answer 409 and ``finish()`` without changes."""
+
+    reloaded: bool
+
+
 READY = Ready()
 WAIT = Wait()
 DONE = Done()
 
-Action = Load | Save | Touch | Destroy | SetCookie | SetHeader | Ready | Failed | Completed | Error | Wait | Done
+Action = Load | Save | Touch | Destroy | SetCookie | SetHeader | Ready | Failed | Completed | Error | Wait | Done | Conflict
 StoreAction = Load | Save | Touch | Destroy

@@ -33,6 +33,8 @@ class EventKind(enum.IntEnum):
     IGNORED = 9
     #: The session's fingerprint did not match the request's facts.
     FINGERPRINT_MISMATCH = 10
+    #: ``versioned``: a save or touch found another version (nothing written).
+    CONFLICT = 11
 
 
 class StoreOperation(enum.IntEnum):

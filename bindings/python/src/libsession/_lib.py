@@ -61,6 +61,9 @@ class LibsessionRedisCommand(ctypes.Structure):
         ("value", LibsessionStr),
         ("has_ttl", c_bool),
         ("ttl_seconds", c_int64),
+        ("nx", c_bool),
+        ("script", LibsessionStr),
+        ("expected_version", c_uint64),
     ]
 
 
@@ -129,6 +132,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_request_action_value": (_result, [_handle, _str_out]),
     "libsession_request_action_expires_at": (_result, [_handle, POINTER(c_int64), POINTER(c_bool)]),
     "libsession_request_action_is_new": (_result, [_handle, POINTER(c_bool)]),
+    "libsession_request_action_version": (_result, [_handle, POINTER(c_bool), POINTER(c_uint64), POINTER(c_uint64)]),
     "libsession_request_action_ttl_seconds": (_result, [_handle, c_int64, POINTER(c_int64)]),
     "libsession_request_handle_load_result": (_result, [_handle, c_uint32, _bytes_in, c_size_t]),
     "libsession_request_handle_store_result": (_result, [_handle, c_uint32, _bytes_in, c_size_t]),

@@ -39,6 +39,10 @@ class RedisOp(enum.IntEnum):
     DEL = 3
     #: Nothing to send (a touch under ``disableTouch``/``disableTTL``).
     NONE = 4
+    #: ``versioned``: ``EVAL script 1 key expected_version ttl [value]``, the
+    #: atomic compare-and-set of a save (with ``value``) or touch; the reply
+    #: is 1 (written) or 0 (a conflict: another version, or no record).
+    EVAL = 5
 
 
 @dataclass(frozen=True)
@@ -46,12 +50,38 @@ class RedisCommand:
     """One command of the plan: ``op``, ``key`` (``prefix + sid``; ``None``
     for ``NONE``), ``value`` (the record's UTF-8 bytes for ``SET``) and
     ``ttl`` (seconds: the ``EX`` of ``SET``, the argument of ``EXPIRE``;
-    ``None`` for a ``SET`` without expiry and the other commands)."""
+    ``None`` for a ``SET`` without expiry and the other commands). ``nx``:
+    append ``NX`` to the ``SET`` (a new session's ID: insert-if-absent; a
+    nil reply means the key exists). For ``EVAL``: ``script`` (the Lua
+    text) and ``expected_version``."""
 
     op: RedisOp
     key: bytes | None
     value: bytes | None
     ttl: int | None
+    nx: bool = False
+    script: bytes | None = None
+    expected_version: int = 0
+
+    def args(self) -> list[bytes | str | int]:
+        """The command's arguments, as a Redis client's ``execute_command``
+        takes them (empty for ``NONE``)."""
+        if self.op is RedisOp.NONE or self.key is None:
+            return []
+        if self.op is RedisOp.EVAL:
+            out: list[bytes | str | int] = ["EVAL", self.script or b"", 1, self.key]
+            out += [self.expected_version, self.ttl if self.ttl is not None else 0]
+            return out + ([self.value] if self.value is not None else [])
+        out = [self.op.name, self.key]
+        if self.op is RedisOp.SET:
+            out.append(self.value or b"")
+            if self.ttl is not None:
+                out += ["EX", self.ttl]
+            if self.nx:
+                out.append("NX")
+        elif self.op is RedisOp.EXPIRE:
+            out.append(self.ttl if self.ttl is not None else 0)
+        return out
 
     def __repr__(self) -> str:  # the value is session data: not shown
         return f"RedisCommand(op={self.op.name}, key={self.key!r}, ttl={self.ttl})"

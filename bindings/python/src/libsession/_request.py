@@ -81,7 +81,9 @@ _REDIS_OPS = tuple(RedisOp)
 _LOAD, _SAVE, _TOUCH, _DESTROY, _SET_COOKIE, _WAIT, _READY, _FAILED, _COMPLETED, _ERROR, _DONE, _SET_HEADER = range(1, 13)
 # libsession_load_status / libsession_store_status
 _FOUND, _NOT_FOUND, _MISSING, _LOAD_FAILED = 0, 1, 2, 3
-_STORE_OK, _STORE_FAILED, _STORE_EXISTS = 0, 1, 2
+_STORE_OK, _STORE_FAILED, _STORE_EXISTS, _STORE_CONFLICT = 0, 1, 2, 3
+_CONFLICT, _CONFLICT_RELOADED = 13, 14
+_action_version = _L.libsession_request_action_version
 _action_is_new = _L.libsession_request_action_is_new
 
 _READY_ACTION, _WAIT_ACTION, _DONE_ACTION = A.READY, A.WAIT, A.DONE
@@ -537,6 +539,8 @@ class Request(OwnedHandle):
             return _Failed(text or "")
         if k == _ERROR:
             return _Error(text or "")
+        if k == _CONFLICT or k == _CONFLICT_RELOADED:
+            return A.Conflict(k == _CONFLICT_RELOADED)
         raise MisuseError(Result.INVALID_PARAMETER, f"unknown action kind {k} (library newer than the binding?)")
 
     def handle_load_result(
@@ -623,7 +627,22 @@ class Request(OwnedHandle):
             raise error_for(rc)
         key = string_at(c.key.data, c.key.len) if c.key.data else None
         value = string_at(c.value.data, c.value.len) if c.value.data else None
-        return RedisCommand(_REDIS_OPS[c.op], key, value, int(c.ttl_seconds) if c.has_ttl else None)
+        script = string_at(c.script.data, c.script.len) if c.script.data else None
+        ttl = int(c.ttl_seconds) if c.has_ttl else None
+        return RedisCommand(_REDIS_OPS[c.op], key, value, ttl, bool(c.nx), script, int(c.expected_version))
+
+    def action_version(self) -> tuple[int, int] | None:
+        """For a versioned ``Save`` or ``Touch`` (``versioned``): the
+        compare-and-set ``(expected, written)``; ``None`` otherwise
+        (``libsession_request_action_version``). Write only if the stored
+        record carries ``expected`` (its ``libsessionVersion``; none counts
+        as 0; no record is a conflict), else answer
+        ``handle_store_result(conflict=True)``."""
+        has, expected, written = ctypes.c_bool(), ctypes.c_uint64(), ctypes.c_uint64()
+        rc = _action_version(self._p(), byref(has), byref(expected), byref(written))
+        if rc:
+            raise self._error(rc)
+        return (expected.value, written.value) if has.value else None
 
     def poll_with(self, store: Any) -> A.Action:
         """Polls, answering every store action from ``store`` (a synchronous
@@ -703,6 +722,23 @@ class Request(OwnedHandle):
                 try:
                     if k == _DESTROY:
                         store.destroy(sid)
+                    elif (version := self.action_version()) is not None and not (k == _SAVE and _is_new(p)):
+                        # versioned: a compare-and-set, or nothing at all.
+                        name = "set_if_version" if k == _SAVE else "touch_if_version"
+                        method = getattr(store, name, None)
+                        if method is None:
+                            raise RuntimeError(f"versioned: the store cannot compare-and-set (no {name})")
+                        record = self._text(_action_record, p)
+                        exp = self._expiry(p)
+                        if k == _SAVE:
+                            written = method(sid, record, exp, version[0], version[1], self._now)
+                        else:
+                            written = method(sid, record, exp, version[0], self._now)
+                        if not written:
+                            rc = _handle_store(p, _STORE_CONFLICT, None, 0)
+                            if rc:
+                                raise self._error(rc)
+                            continue
                     elif k == _SAVE and _is_new(p) and hasattr(store, "set_if_absent"):
                         # A new session's ID: insert-if-absent; a record there stays.
                         record = self._text(_action_record, p)
@@ -746,7 +782,7 @@ class Request(OwnedHandle):
             except Exception as e:  # reported to the engine, never dropped
                 self._answer_failure(k, e)
             else:
-                self._answer_reply(k, reply)
+                self._answer_reply(k, reply, command)
 
     async def poll_with_async(self, store: Any) -> A.Action:
         """``poll_with`` for an asynchronous store: its methods are
@@ -769,6 +805,7 @@ class Request(OwnedHandle):
             k = kind.value
             if k not in (_LOAD, _SAVE, _TOUCH, _DESTROY):
                 return self._action(p, k)
+            command = None
             try:
                 if options is not None:
                     command = self.redis_command(options)
@@ -779,6 +816,24 @@ class Request(OwnedHandle):
                         reply = await store.get(sid)
                     elif k == _DESTROY:
                         reply = await store.destroy(sid)
+                    elif (version := self.action_version()) is not None and not (k == _SAVE and _is_new(p)):
+                        # versioned: a compare-and-set coroutine, or nothing at all.
+                        name = "set_if_version" if k == _SAVE else "touch_if_version"
+                        method = getattr(store, name, None)
+                        if method is None:
+                            raise RuntimeError(f"versioned: the store cannot compare-and-set (no {name})")
+                        record = self._text(_action_record, p)
+                        exp = self._expiry(p)
+                        if k == _SAVE:
+                            written = await method(sid, record, exp, version[0], version[1])
+                        else:
+                            written = await method(sid, record, exp, version[0])
+                        if not written:
+                            rc = _handle_store(p, _STORE_CONFLICT, None, 0)
+                            if rc:
+                                raise self._error(rc)
+                            continue
+                        reply = None
                     else:
                         record = self._text(_action_record, p)
                         exp = self._expiry(p)
@@ -788,7 +843,7 @@ class Request(OwnedHandle):
             except Exception as e:  # reported to the engine, never dropped
                 self._answer_failure(k, e)
             else:
-                self._answer_reply(k, reply)
+                self._answer_reply(k, reply, command)
 
     def _answer_failure(self, k: int, e: BaseException) -> None:
         """Answers the current store action (kind ``k``) with a failure."""
@@ -801,12 +856,20 @@ class Request(OwnedHandle):
         if rc:
             raise self._error(rc)
 
-    def _answer_reply(self, k: int, reply: object) -> None:
+    def _answer_reply(self, k: int, reply: object, command: RedisCommand | None = None) -> None:
         """Answers the current store action (kind ``k``) with a store's reply:
-        for a load, the record (``None`` or empty: not found)."""
+        for a load, the record (``None`` or empty: not found); for a planned
+        ``SET ... NX`` or ``EVAL``, ``False`` when it did not write (the key
+        exists: ``EXISTS``; another version: ``CONFLICT``)."""
         p = self._p()
         if k != _LOAD:
-            rc = _handle_store(p, _STORE_OK, None, 0)
+            status = _STORE_OK
+            if command is not None and reply is False:
+                if command.op is RedisOp.SET and command.nx:
+                    status = _STORE_EXISTS
+                elif command.op is RedisOp.EVAL:
+                    status = _STORE_CONFLICT
+            rc = _handle_store(p, status, None, 0)
         elif not reply:
             rc = _handle_load(p, _NOT_FOUND, None, 0)
         elif isinstance(reply, str):

@@ -36,6 +36,10 @@ class ResponseHeaders:
             return True
         return False
 
+    def clear(self) -> None:
+        """Drops them all (a save that lost a race: no cookie for it)."""
+        self._pairs.clear()
+
     def pairs(self) -> list[tuple[str, str]]:
         return list(self._pairs)
 

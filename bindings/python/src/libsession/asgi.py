@@ -195,12 +195,23 @@ class SessionMiddleware:
                     return act
 
             finished = False
+            conflict = False
 
             async def finish() -> None:
-                nonlocal finished
+                nonlocal finished, conflict
                 finished = True
                 req.finish()
                 act = await settle()
+                while type(act) is A.Conflict:
+                    # versioned: the save lost a race; nothing was stored. The
+                    # response becomes a 409; a reloaded session is finished
+                    # unchanged.
+                    conflict = True
+                    out_headers.clear()
+                    act = await settle()
+                    if act is A.READY:
+                        req.finish()
+                        act = await settle()
                 if act is not A.DONE:
                     raise MisuseError(Result.UNEXPECTED_INPUT, f"expected Done after finish, got {type(act).__name__}")
 
@@ -246,9 +257,18 @@ class SessionMiddleware:
                     if message.get("more_body", False):
                         return
                     await finish()
+                    sent = True
+                    if conflict:
+                        body = b"Conflict\n"
+                        conflict_headers = [
+                            (b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                        ]
+                        await send({"type": "http.response.start", "status": 409, "headers": conflict_headers})
+                        await send({"type": "http.response.body", "body": body})
+                        return
                     out = dict(start)
                     out["headers"] = list(start.get("headers") or []) + out_headers.latin1_pairs()
-                    sent = True
                     await send(out)
                     await send({"type": "http.response.body", "body": b"".join(chunks)})
                     return

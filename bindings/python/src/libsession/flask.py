@@ -228,10 +228,25 @@ class LibsessionInterface(SessionInterface):
             session._write_back()
             req.finish()
             act = _settle(req, self.store, session._collect)
+            conflict = False
+            while type(act) is A.Conflict:
+                # versioned: the save lost a race; nothing was stored. The
+                # response becomes a 409 (the client retries); a reloaded
+                # session is finished unchanged.
+                conflict = True
+                session.headers.clear()
+                act = _settle(req, self.store, session._collect)
+                if act is A.READY:
+                    req.finish()
+                    act = _settle(req, self.store, session._collect)
             if act is not A.DONE:
                 raise MisuseError(Result["UNEXPECTED_INPUT"], f"expected Done after finish, got {type(act).__name__}")
         finally:
             req.close()
+        if conflict:
+            response.status_code = 409
+            response.set_data(b"Conflict\n")
+            response.mimetype = "text/plain"
         for name, value in session.headers.pairs():
             response.headers.add(name, value)
         if session.accessed:

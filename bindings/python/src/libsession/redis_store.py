@@ -129,9 +129,10 @@ class RedisStore(_Base):
         "ttl": ..., "disableTouch": ..., "disableTTL": ...}``)."""
         return cls(url, options=options, **kwargs)
 
-    def execute(self, command: RedisCommand) -> bytes | None:
+    def execute(self, command: RedisCommand) -> bytes | bool | None:
         """Sends one command of the plan; for ``GET``, returns the reply
-        (``None`` when the key is absent). A broken connection is
+        (``None`` when the key is absent); for ``SET ... NX`` and ``EVAL``,
+        whether it wrote (``False``: the key exists / a version conflict). A broken connection is
         re-established and the command sent once more; other failures raise."""
         try:
             return self._send(command)
@@ -139,11 +140,17 @@ class RedisStore(_Base):
             # redis-py has dropped the broken connection; a new one is made.
             return self._send(command)
 
-    def _send(self, c: RedisCommand) -> bytes | None:
+    def _send(self, c: RedisCommand) -> bytes | bool | None:
         r = self.client
         if c.op is RedisOp.GET:
             value = r.get(c.key)
             return value if value is None or isinstance(value, bytes) else str(value).encode()
+        if c.op is RedisOp.SET and c.nx:
+            # A new session's ID: insert-if-absent (None when the key exists).
+            return r.set(c.key, c.value, ex=c.ttl, nx=True) is not None
+        if c.op is RedisOp.EVAL:
+            # versioned: the atomic compare-and-set; 1 written, 0 a conflict.
+            return int(r.execute_command(*c.args())) == 1
         if c.op is RedisOp.SET:
             r.set(c.key, c.value, ex=c.ttl)
         elif c.op is RedisOp.EXPIRE:
@@ -204,18 +211,22 @@ class AsyncRedisStore(_Base):
         """A store with connect-redis's options object."""
         return cls(url, options=options, **kwargs)
 
-    async def execute(self, command: RedisCommand) -> bytes | None:
+    async def execute(self, command: RedisCommand) -> bytes | bool | None:
         """As ``RedisStore.execute``, awaited."""
         try:
             return await self._send(command)
         except redis.ConnectionError:
             return await self._send(command)
 
-    async def _send(self, c: RedisCommand) -> bytes | None:
+    async def _send(self, c: RedisCommand) -> bytes | bool | None:
         r = self.client
         if c.op is RedisOp.GET:
             value = await r.get(c.key)
             return value if value is None or isinstance(value, bytes) else str(value).encode()
+        if c.op is RedisOp.SET and c.nx:
+            return await r.set(c.key, c.value, ex=c.ttl, nx=True) is not None
+        if c.op is RedisOp.EVAL:
+            return int(await r.execute_command(*c.args())) == 1
         if c.op is RedisOp.SET:
             await r.set(c.key, c.value, ex=c.ttl)
         elif c.op is RedisOp.EXPIRE:

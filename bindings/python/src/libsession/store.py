@@ -18,6 +18,7 @@ without being parsed again.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -63,6 +64,19 @@ class MemoryStoreFull(Exception):
 
     def __init__(self) -> None:
         super().__init__("memory store is full")
+
+
+def _version(text: str) -> int:
+    """The version a record carries (``libsessionVersion``), as the engine
+    reads it: a whole number from 0 to 2**53; anything else counts as 0."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return 0
+    v = record.get("libsessionVersion") if isinstance(record, dict) else None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return 0
+    return int(v) if 0 <= v <= 2**53 and float(v).is_integer() else 0
 
 
 def _now_ms() -> int:
@@ -154,6 +168,42 @@ class MemoryStore:
                 return False
         self.set(sid, record, expires_at, now)
         return True
+
+    def set_if_version(
+        self,
+        sid: str,
+        record: str | bytes,
+        expires_at: int | None,
+        expected: int,
+        written: int,
+        now_ms: int | None = None,
+    ) -> bool:
+        """A versioned save (``versioned``), one compare-and-set under the
+        store's lock: ``set`` only if a live record under ``sid`` carries
+        version ``expected`` (its ``libsessionVersion``; none counts as 0);
+        ``False`` (a conflict, nothing written) otherwise, no record included.
+        ``written`` is the version ``record`` carries."""
+        now = self._clock() if now_ms is None else now_ms
+        with self._lock:
+            entry = self._live(sid, now)
+            if entry is None or _version(entry[0].text) != expected:
+                return False
+            self._entries[sid] = (StoredRecord.from_text(record), expires_at)
+            return True
+
+    def touch_if_version(
+        self, sid: str, record: str | bytes, expires_at: int | None, expected: int, now_ms: int | None = None
+    ) -> bool:
+        """A versioned touch: ``touch`` only if the live record under ``sid``
+        carries version ``expected``; ``False`` (nothing touched) otherwise."""
+        now = self._clock() if now_ms is None else now_ms
+        with self._lock:
+            entry = self._live(sid, now)
+            if entry is None or _version(entry[0].text) != expected:
+                return False
+            if entry[0].apply_touch(StoredRecord.from_text(record)):
+                self._entries[sid] = (entry[0], expires_at)
+            return True
 
     def touch(self, sid: str, record: str | bytes, expires_at: int | None, now_ms: int | None = None) -> None:
         touched = StoredRecord.from_text(record)

@@ -219,9 +219,22 @@ class SessionMiddleware:
                     continue
                 return act
 
+        conflict = False
+
         def finish() -> None:
+            nonlocal conflict
             req.finish()
             act = settle()
+            while type(act) is A.Conflict:
+                # versioned: the save lost a race; nothing was stored. The
+                # response becomes a 409 (the client retries); a reloaded
+                # session is finished unchanged.
+                conflict = True
+                out.clear()
+                act = settle()
+                if act is A.READY:
+                    req.finish()
+                    act = settle()
             if act is not A.DONE:
                 raise MisuseError(Result.UNEXPECTED_INPUT, f"expected Done after finish, got {type(act).__name__}")
 
@@ -283,6 +296,11 @@ class SessionMiddleware:
                     log.exception("libsession: finishing the session after an application error failed")
                 raise
             finish()
+            if conflict:
+                body = b"Conflict\n"
+                headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+                start_response("409 Conflict", headers + out.pairs())
+                return [body]
             if "status" not in captured:
                 raise RuntimeError("the WSGI application returned without calling start_response")
             headers = captured["headers"] + out.pairs()
