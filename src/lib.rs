@@ -66,6 +66,7 @@
 //!         Action::Completed { .. } => {} // a handler operation finished
 //!         Action::SetCookie { value } => set_cookie = Some(value.to_string()),
 //!         Action::SetHeader { .. } => {} // only with the `header` option
+//!         Action::Conflict { .. } => unreachable!("only with the `versioned` option"),
 //!         Action::Error { message } => eprintln!("after response: {message}"),
 //!         Action::Wait => unreachable!("this store answers synchronously"),
 //!         Action::Done => break,
