@@ -208,7 +208,9 @@ pub use guards::{DuplicateCookies, OnLoadError, OnSaveError};
 pub use host::os_rng::{OsRngIds, os_random};
 pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 pub use json::{JsonError, MAX_DEPTH, MAX_KEYS, Map, Value};
-pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
+pub use memory_store::{
+    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError, MemoryStoreOptions, MemoryStoreOptionsError,
+};
 pub use record::{RecordLimits, StoredRecord};
 pub use request::{FAILED_TO_LOAD, ID_COLLISIONS, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG};
 pub use session_cookie::CookieAttr;
