@@ -170,7 +170,7 @@ impl std::fmt::Display for MemoryStoreOptionsError {
         match self {
             MemoryStoreOptionsError::NotAnObject => f.write_str("the memory store's options must be a JSON object"),
             MemoryStoreOptionsError::Unknown { option } => {
-                write!(f, "unknown memory store option {option:?} (known: reapInterval, maxAge)")
+                write!(f, "unknown store option {option:?} (a memory store reads reapInterval and maxAge)")
             }
             MemoryStoreOptionsError::Invalid { option, expected } => write!(f, "{option} must be {expected}"),
         }
@@ -187,7 +187,10 @@ impl MemoryStoreOptions {
     /// `"store"` member of the demos' `--options` file): `reapInterval` and
     /// `maxAge`, whole milliseconds from 1 to 2^53. `null` means absent
     /// (off); `reapInterval: -1` is off too (Connect's way to turn reaping
-    /// off). Other names are [`MemoryStoreOptionsError::Unknown`].
+    /// off). The connect-redis options this library reads (`prefix`, `ttl`,
+    /// `disableTouch`, `disableTTL`) are ignored, so that
+    /// one `"store"` object can serve a host whichever store it runs; other
+    /// names are [`MemoryStoreOptionsError::Unknown`].
     pub fn from_json(options: &Value) -> Result<Self, MemoryStoreOptionsError> {
         let Value::Object(map) = options else {
             return Err(MemoryStoreOptionsError::NotAnObject);
@@ -202,6 +205,7 @@ impl MemoryStoreOptions {
                     }
                 }
                 "maxAge" => out.max_age = ms_option("maxAge", value)?,
+                "prefix" | "ttl" | "disableTouch" | "disableTTL" => {}
                 other => return Err(MemoryStoreOptionsError::Unknown { option: other.to_string() }),
             }
         }
@@ -683,7 +687,8 @@ mod tests {
         assert_eq!(read(r#"{"reapInterval":-1,"maxAge":null}"#), Ok(MemoryStoreOptions::default()));
         assert_eq!(read("{}"), Ok(MemoryStoreOptions::default()));
         assert_eq!(read("[]"), Err(MemoryStoreOptionsError::NotAnObject));
-        assert!(matches!(read(r#"{"prefix":"sess:"}"#), Err(MemoryStoreOptionsError::Unknown { .. })));
+        assert_eq!(read(r#"{"prefix":"sess:","ttl":60,"maxAge":5}"#).map(|o| o.max_age), Ok(Some(5)));
+        assert!(matches!(read(r#"{"reapIntreval":5}"#), Err(MemoryStoreOptionsError::Unknown { .. })));
         for bad in [
             r#"{"reapInterval":0}"#,
             r#"{"maxAge":1.5}"#,
