@@ -47,6 +47,7 @@ from . import _actions as A
 from ._config import Config
 from ._errors import MisuseError, NoSessionError, Result, StoreError
 from ._request import Request, SessionView
+from .store import reap_if_due
 
 __all__ = ["SessionMiddleware", "ASGISession", "SCOPE_KEY", "StoreError", "NoSessionError"]
 
@@ -172,9 +173,12 @@ class SessionMiddleware:
             elif type(act) is A.Error:
                 log.error("libsession: session error after the response: %s", act.message)
 
+        now = self.clock()
+        # A MemoryStore's reap, when its reap_interval has passed, on this clock.
+        reap_if_due(self.store, now)
         with Request(
             self.config,
-            now_ms=self.clock(),
+            now_ms=now,
             target=request_target(scope),
             cookie=cookie,
             forwarded_proto=xfp or None,

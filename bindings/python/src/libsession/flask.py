@@ -56,7 +56,7 @@ from . import _actions as A
 from ._config import Config
 from ._errors import MisuseError, Result, StoreError
 from ._request import Request
-from .store import MemoryStore
+from .store import MemoryStore, reap_if_due
 from .wsgi import WSGISession, request_target
 
 if TYPE_CHECKING:
@@ -191,9 +191,12 @@ class LibsessionInterface(SessionInterface):
 
         xfp = environ.get("HTTP_X_FORWARDED_PROTO")
         cookie = environ.get("HTTP_COOKIE")
+        now = self.clock()
+        # A MemoryStore's reap, when its reap_interval has passed, on this clock.
+        reap_if_due(self.store, now)
         req = Request(
             self.config,
-            now_ms=self.clock(),
+            now_ms=now,
             target=request_target(environ),
             cookie=None if cookie is None else cookie.encode("latin-1", "replace"),
             forwarded_proto=None if xfp is None else xfp.encode("latin-1", "replace"),

@@ -53,7 +53,7 @@ from . import _actions as A
 from ._config import Config
 from ._errors import MisuseError, NoSessionError, Result, StoreError
 from ._request import Request, SessionView
-from .store import MemoryStore
+from .store import MemoryStore, reap_if_due
 
 # StoreError and NoSessionError are re-exported for applications that catch
 # them around session calls.
@@ -226,9 +226,12 @@ class SessionMiddleware:
 
         xfp = environ.get("HTTP_X_FORWARDED_PROTO")
         cookie = environ.get("HTTP_COOKIE")
+        now = self.clock()
+        # A MemoryStore's reap, when its reap_interval has passed, on this clock.
+        reap_if_due(self.store, now)
         with Request(
             self.config,
-            now_ms=self.clock(),
+            now_ms=now,
             target=request_target(environ),
             cookie=None if cookie is None else cookie.encode("latin-1", "replace"),
             forwarded_proto=None if xfp is None else xfp.encode("latin-1", "replace"),
