@@ -54,8 +54,8 @@ fn sessions_past_their_cookie_expiry_are_gone_after_the_next_reap() {
     let config = Arc::new(Config::builder().secret(SECRET).max_age(Some(250.0)).build().unwrap());
     let store = reaping(100, None);
     assert_eq!(store.next_reap_at(T0), Some(T0 + 100));
-    let short = request(&config, &store, None, T0, 1, |r| drop(r.increment("n"))).unwrap();
-    let long = request(&config, &store, None, T0 + 150, 2, |r| drop(r.increment("n"))).unwrap();
+    let short = request(&config, &store, None, T0, 1, |r| assert!(r.increment("n").is_ok())).unwrap();
+    let long = request(&config, &store, None, T0 + 150, 2, |r| assert!(r.increment("n").is_ok())).unwrap();
     assert_eq!(store.len(), 2);
     // The reap due at T0+100 ran with the request at T0+150 (a late reap
     // schedules the next one an interval after it: T0+250). The first
@@ -81,10 +81,10 @@ fn sessions_idle_longer_than_the_store_max_age_are_gone_after_the_next_reap() {
     let config = Arc::new(Config::builder().secret(SECRET).build().unwrap());
     let store = reaping(100, Some(1_000));
     store.next_reap_at(T0);
-    let idle = request(&config, &store, None, T0, 1, |r| drop(r.increment("n"))).unwrap();
-    let busy = request(&config, &store, None, T0, 2, |r| drop(r.increment("n"))).unwrap();
+    let idle = request(&config, &store, None, T0, 1, |r| assert!(r.increment("n").is_ok())).unwrap();
+    let busy = request(&config, &store, None, T0, 2, |r| assert!(r.increment("n").is_ok())).unwrap();
     for t in (100..=1_000).step_by(100) {
-        request(&config, &store, Some(&busy), T0 + t, 3, |r| drop(r.get("n")));
+        request(&config, &store, Some(&busy), T0 + t, 3, |r| assert!(r.get("n").is_some()));
         assert_eq!(store.len(), 2, "at +{t}: the idle record is not older than maxAge yet");
     }
     // The reap due at T0+1100 finds the idle record 1100 ms old.
