@@ -108,7 +108,11 @@
 //!
 //! [`Config`] is immutable and `Send + Sync`: build it once and share it in an
 //! `Arc`. A [`Request`] is `Send` and used by one thread at a time.
-//! [`MemoryStore`] is internally locked and can be shared.
+//! [`MemoryStore`] is internally locked and can be shared. It runs no
+//! timer: with Connect's `reapInterval` ([`MemoryStoreOptions`]) it says when
+//! its next reap is due ([`MemoryStore::next_reap_at`]) and the host reaps on
+//! its clock ([`MemoryStore::reap_if_due`] at the start of each request, as
+//! the tower layer does).
 //!
 //! ## Limits
 //!
