@@ -14,6 +14,10 @@ handles: the one load path) by having ``load_stored``, ``save_stored`` and
 ``touch_stored`` (see ``MemoryStore``); the request loop then uses them
 instead of ``get``, ``set`` and ``touch``, so that a record saved is loaded
 without being parsed again.
+
+A store that wants housekeeping on the host's clock has ``reap_if_due(now_ms)``
+(``MemoryStore`` with a ``reap_interval``): the middlewares and the demo call
+it at the start of each request (``reap_if_due(store, now_ms)`` here).
 """
 
 from __future__ import annotations
