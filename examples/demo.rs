@@ -9,9 +9,11 @@
 //!
 //! `--options FILE.json` reads an express-session options object (the one a
 //! Node app passes to `session()`: `secret`, `name`, `cookie`, `resave`,
-//! `saveUninitialized`, `rolling`, ...), with connect-redis's options
-//! (`prefix`, `ttl`, `disableTouch`, `disableTTL`) under a `"store"` member,
-//! so a Node app and this demo start from one file. Without it: secure
+//! `saveUninitialized`, `rolling`, ...), with the store's options under a
+//! `"store"` member: connect-redis's (`prefix`, `ttl`, `disableTouch`,
+//! `disableTTL`) with Redis, Connect MemoryStore's (`reapInterval`, `maxAge`,
+//! in ms; reaped on this server's clock as requests arrive) in memory, so a
+//! Node app and this demo start from one file. Without it: secure
 //! defaults, the secret from `SESSION_SECRET` (a demo default otherwise).
 //!
 //! `GET /` counts your views in your session; `GET /login` regenerates the
@@ -33,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use session::connect_redis::ConnectRedisOptions;
-use session::{Action, Config, ConfigBuilder, MemoryStore, Request, SeededIds, UnixMillis, Value};
+use session::{Action, Config, ConfigBuilder, MemoryStore, MemoryStoreOptions, Request, SeededIds, UnixMillis, Value};
 
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -54,6 +56,14 @@ impl Store {
             Store::Memory(store) => store.poll(req, now),
             #[cfg(feature = "redis")]
             Store::Redis(redis) => redis.0.handle().block_on(session::async_driver::drive(req, &redis.1, now)),
+        }
+    }
+
+    /// The MemoryStore's reap, when its `reapInterval` has passed (at the
+    /// start of each request: this server runs no timer).
+    fn reap_if_due(&self, now: i64) {
+        if let Store::Memory(store) = self {
+            store.reap_if_due(now);
         }
     }
 }
@@ -133,6 +143,7 @@ fn entropy() -> [u8; 32] {
 /// Runs one request through the engine; returns (status, body, Set-Cookie values).
 fn handle(config: &Arc<Config>, store: &Store, http: &Http) -> Result<(u16, String, Vec<String>), session::Error> {
     let now = now_ms();
+    store.reap_if_due(now as i64);
     let mut req = Request::new(config.clone(), UnixMillis(now), SeededIds::new(&entropy()));
     req.set_target(http.target.as_bytes())?;
     for c in &http.cookies {
@@ -278,7 +289,7 @@ fn serve(mut stream: TcpStream, config: Arc<Config>, store: Arc<Store>) {
 
 const USAGE: &str = "usage: demo [--port N] [--options FILE.json] [--redis URL]
   --port N          listen on 127.0.0.1:N (0: any free port; default 3000 or $PORT)
-  --options FILE    an express-session options object (JSON); connect-redis options under \"store\"
+  --options FILE    an express-session options object (JSON); the store's options under \"store\"
   --redis URL       keep sessions in Redis (redis://host:port/db; or $REDIS_URL; needs --features redis)";
 
 /// Exits with status 2 and `message` (a usage error).
@@ -287,17 +298,14 @@ fn usage_error(message: &str) -> ! {
     std::process::exit(2);
 }
 
-/// The session configuration and connect-redis options from an options file.
-fn read_options(path: &str) -> Result<(ConfigBuilder, ConnectRedisOptions), String> {
+/// The session configuration and the `"store"` member from an options file.
+fn read_options(path: &str) -> Result<(ConfigBuilder, Option<Value>), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
     let mut options = Value::from_json(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
     let Value::Object(members) = &mut options else {
         return Err(format!("{path}: an express-session options object is a JSON object"));
     };
-    let store = match members.remove("store") {
-        Some(store) => ConnectRedisOptions::from_json(&store).map_err(|e| format!("{path}: \"store\": {e}"))?,
-        None => ConnectRedisOptions::default(),
-    };
+    let store = members.remove("store");
     let has_secret = members.contains_key("secret");
     let mut config = ConfigBuilder::from_express_options(&options).map_err(|e| format!("{path}: {e}"))?;
     if !has_secret {
@@ -342,10 +350,12 @@ fn main() {
             eprintln!("{e}");
             std::process::exit(2);
         }),
-        None => (
-            Config::builder().secret(secret_from_env()).max_age(Some(24.0 * 3600.0 * 1000.0)),
-            ConnectRedisOptions::default(),
-        ),
+        None => (Config::builder().secret(secret_from_env()).max_age(Some(24.0 * 3600.0 * 1000.0)), None),
+    };
+    // The "store" options of the store this demo runs.
+    let bad_store_options = |e: &dyn std::fmt::Display| -> ! {
+        eprintln!("\"store\": {e}");
+        std::process::exit(2);
     };
     let config = match builder.build() {
         Ok(c) => Arc::new(c),
@@ -355,8 +365,15 @@ fn main() {
         }
     };
     let store = Arc::new(match &redis_url {
-        Some(url) => redis_store(url, store_options),
-        None => Store::Memory(MemoryStore::new()),
+        Some(url) => redis_store(
+            url,
+            store_options.map_or_else(ConnectRedisOptions::default, |o| {
+                ConnectRedisOptions::from_json(&o).unwrap_or_else(|e| bad_store_options(&e))
+            }),
+        ),
+        None => Store::Memory(MemoryStore::with_options(store_options.map_or_else(MemoryStoreOptions::default, |o| {
+            MemoryStoreOptions::from_json(&o).unwrap_or_else(|e| bad_store_options(&e))
+        }))),
     });
     let listener = match TcpListener::bind(("127.0.0.1", port)) {
         Ok(l) => l,

@@ -1454,6 +1454,34 @@ libsession_result libsession_config_builder_set_cookie_limits(struct libsession_
                                                               size_t max_pairs);
 
 /**
+ * Bounds reading store records (defaults: 1048576 bytes, 16384 keys per
+ * object, nesting depth 512; `libsession_default_record_limits`): a loaded
+ * record beyond any of them is corrupt (`LIBSESSION_EVENT_KIND_RECORD_CORRUPT`,
+ * and the load fails as for any unreadable record, or gives a fresh session
+ * under `onLoadError: "fresh"`), and costs no more than reading that many
+ * bytes. Raise them for an application that stores large sessions; the
+ * parser does not recurse, so a deeper limit costs memory, not stack.
+ *
+ * # Parameters
+ * `builder`; `max_bytes`: longest record text, in bytes; `max_keys`: most
+ * keys in one object of the record, the top level included; `max_depth`:
+ * most levels of nested arrays and objects, the record object itself
+ * counting as one (`{"a":[[1]]}` has 3).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER`, `INVALID_PARAMETER` (a limit of
+ * 0, which would refuse every record) or `PANIC`.
+ *
+ * # Safety
+ * `builder` is NULL or live.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_record_limits(struct libsession_config_builder *builder,
+                                                              size_t max_bytes,
+                                                              size_t max_keys,
+                                                              size_t max_depth);
+
+/**
  * Strict mode: the lengths of the session IDs a cookie may carry (base64url
  * characters only), checked before any store lookup; an ID outside gets a
  * fresh session, as a forged cookie does. The default is 32 to 64
@@ -1681,6 +1709,29 @@ libsession_result libsession_request_set_store_kind(struct libsession_request *r
 LIBSESSION_MUST_USE
 libsession_result libsession_default_cookie_limits(size_t *max_header_bytes_out,
                                                    size_t *max_pairs_out);
+
+/**
+ * The store-record limits a config has unless
+ * `libsession_config_builder_set_record_limits` changes them.
+ *
+ * # Parameters
+ * `max_bytes_out`: receives the longest record text read, in bytes;
+ * `max_keys_out`: the most keys per object; `max_depth_out`: the most
+ * levels of nesting (the record object counting as one).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `PANIC`.
+ *
+ * # Thread safety
+ * May be called from any thread at any time.
+ *
+ * # Safety
+ * All three are NULL or writable.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_default_record_limits(size_t *max_bytes_out,
+                                                   size_t *max_keys_out,
+                                                   size_t *max_depth_out);
 
 /**
  * express-session MemoryStore's expiry of a record: the time (Unix ms,

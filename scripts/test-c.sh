@@ -9,7 +9,8 @@
 #      -Werror and runs them (a) under AddressSanitizer + UndefinedBehavior-
 #      Sanitizer with leak detection, (b) under valgrind memcheck, where any
 #      error or any leaked or still-reachable block fails the run;
-#   4. builds the C example server (make -C examples/c, with hiredis for its
+#   4. builds the C example server's store test (tests/c/test_demo_store.c:
+#      Connect's reaping with a fake clock) under both, then the C example server (make -C examples/c, with hiredis for its
 #      Redis store) and runs its HTTP tests (tests/c_server.rs: in memory,
 #      and with --redis against a redis-server it starts) against a
 #      sanitizer build and under valgrind.
@@ -98,6 +99,12 @@ for t in "${TESTS[@]}"; do
     cc "${CFLAGS[@]}" -O0 "$(src "$t")" tests/c/harness.c "$LIB" "${LIBS[@]}" -o "$OUT/$t"
     run "$t (valgrind)" "${VALGRIND[@]}" "$OUT/$t"
 done
+
+echo "== the C example server's store (Connect's reaping, a fake clock)"
+cc "${CFLAGS[@]}" -O1 "${SANITIZE[@]}" tests/c/test_demo_store.c examples/c/store.c -o "$OUT/test_demo_store.asan"
+run "test_demo_store (asan+ubsan)" "$OUT/test_demo_store.asan"
+cc "${CFLAGS[@]}" -O0 tests/c/test_demo_store.c examples/c/store.c -o "$OUT/test_demo_store"
+run "test_demo_store (valgrind)" "${VALGRIND[@]}" "$OUT/test_demo_store"
 
 echo "== the C example server: make -C examples/c, then its HTTP test"
 make -C examples/c

@@ -110,7 +110,11 @@
 //!
 //! [`Config`] is immutable and `Send + Sync`: build it once and share it in an
 //! `Arc`. A [`Request`] is `Send` and used by one thread at a time.
-//! [`MemoryStore`] is internally locked and can be shared.
+//! [`MemoryStore`] is internally locked and can be shared. It runs no
+//! timer: with Connect's `reapInterval` ([`MemoryStoreOptions`]) it says when
+//! its next reap is due ([`MemoryStore::next_reap_at`]) and the host reaps on
+//! its clock ([`MemoryStore::reap_if_due`] at the start of each request, as
+//! the tower layer does).
 //!
 //! ## Limits
 //!
@@ -210,7 +214,9 @@ pub use guards::{DuplicateCookies, OnConflict, OnLoadError, OnSaveError, SAVE_CO
 pub use host::os_rng::{OsRngIds, os_random};
 pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 pub use json::{JsonError, MAX_DEPTH, MAX_KEYS, Map, Value};
-pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
+pub use memory_store::{
+    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError, MemoryStoreOptions, MemoryStoreOptionsError,
+};
 pub use record::{RecordLimits, StoredRecord};
 pub use request::{FAILED_TO_LOAD, ID_COLLISIONS, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG};
 pub use session_cookie::CookieAttr;

@@ -130,7 +130,7 @@ fn reads_an_express_session_options_file() {
     std::fs::write(
         &options,
         r#"{"secret":"one file for Node and libsession","name":"app.sid","resave":false,"saveUninitialized":false,
-            "cookie":{"maxAge":60000,"sameSite":"strict"},"store":{"prefix":"app:","ttl":600,"disableTouch":true}}"#,
+            "cookie":{"maxAge":60000,"sameSite":"strict"},"store":{"prefix":"app:","ttl":600,"disableTouch":true,"reapInterval":100,"maxAge":60000}}"#,
     )
     .unwrap();
     let (_server, url) = start_with(&["--options", options.to_str().unwrap()]);
@@ -167,6 +167,7 @@ fn bad_arguments_and_options_are_usage_errors() {
         ("{not json", "not JSON"),
         ("[1]", "a JSON object"),
         (r#"{"secret":"s","store":{"serializer":"x"}}"#, "serializer"),
+        (r#"{"secret":"s","store":{"reapInterval":0}}"#, "reapInterval must be"),
         (r#"{"secret":"s","resave":"yes"}"#, "session.json"),
     ] {
         let file = dir.join("session.json");

@@ -212,6 +212,39 @@ fn records_beyond_the_limits_are_corrupt() {
     assert!(!load_read_save(&strict, &cookie, &record(&format!("\"a\":\"{}\"", "x".repeat(1000)))));
 }
 
+/// `recordLimits` in express options sets the same limits (express mode
+/// otherwise keeps the defaults), and refuses values that are not whole
+/// numbers of at least 1 or names it does not know.
+#[test]
+fn record_limits_from_express_options() {
+    let _serial = serial();
+    let read = |json: &str| session::ConfigBuilder::from_express_options(&session::Value::from_json(json).unwrap());
+    let strict = Arc::new(
+        read(r#"{"secret":"keyboard cat keyboard cat keyboard cat","recordLimits":{"maxBytes":1000,"maxKeys":10,"maxDepth":4}}"#)
+            .expect("options")
+            .build()
+            .expect("config"),
+    );
+    let cookie = cookie_for(&strict, ID);
+    assert!(load_read_save(&strict, &cookie, &record(&members(9, |i| format!("k{i}")))));
+    assert!(!load_read_save(&strict, &cookie, &record(&members(11, |i| format!("k{i}")))));
+    assert!(load_read_save(&strict, &cookie, &record("\"a\":[[[1]]]")));
+    assert!(!load_read_save(&strict, &cookie, &record("\"a\":[[[[1]]]]")));
+    assert!(!load_read_save(&strict, &cookie, &record(&format!("\"a\":\"{}\"", "x".repeat(1000)))));
+    // Raising one limit accepts what it refused.
+    let deeper = Arc::new(
+        read(r#"{"secret":"keyboard cat keyboard cat keyboard cat","recordLimits":{"maxDepth":5,"maxBytes":null}}"#)
+            .expect("options")
+            .build()
+            .expect("config"),
+    );
+    assert!(load_read_save(&deeper, &cookie_for(&deeper, ID), &record("\"a\":[[[[1]]]]")));
+    for bad in [r#"{"maxBytes":0}"#, r#"{"maxKeys":1.5}"#, r#"{"maxDepth":"4"}"#, r#"{"maxSize":4}"#, "[4]", "4"] {
+        let options = format!(r#"{{"secret":"keyboard cat keyboard cat keyboard cat","recordLimits":{bad}}}"#);
+        assert_eq!(read(&options).err(), Some(session::ConfigError::InvalidOption), "{bad}");
+    }
+}
+
 /// A record `depth` levels deep (its innermost value at that depth).
 fn deep_record(depth: usize) -> String {
     record(&format!(

@@ -19,10 +19,15 @@
  *
  *   --options FILE.json  an express-session options object (read by
  *                        libsession_config_builder_new_from_express_options),
- *                        with connect-redis's options (prefix, ttl,
- *                        disableTouch, disableTTL) under "store", which is
- *                        taken out first and used with --redis. The same file
- *                        can configure a Node app.
+ *                        with the store's options under "store", which is
+ *                        taken out first: connect-redis's (prefix, ttl,
+ *                        disableTouch, disableTTL) with --redis; in memory,
+ *                        Connect MemoryStore's reapInterval and maxAge (ms):
+ *                        the in-memory store then reaps on that schedule, at
+ *                        the start of a request on this server's clock
+ *                        (without reapInterval it sweeps expired records
+ *                        after each connection). The same file can configure
+ *                        a Node app.
  *   --redis URL          sessions in Redis (redis://host[:port][/db]) through
  *                        hiredis, with connect-redis's keys, records and TTLs.
  *
@@ -433,6 +438,9 @@ static void handle_connection(int fd) {
     libsession_action kind;
     size_t i;
     memset(&res, 0, sizeof res);
+    if (redis == NULL) {
+        store_reap_if_due(&sessions, now); /* when the reapInterval has passed */
+    }
     if (read_head(fd, buf, sizeof buf) < 0 || parse_request(buf, &hreq) != 0) {
         respond(&res, 400, "Bad Request", "Bad request\n");
         send_response(fd, &res, 0);
@@ -623,6 +631,103 @@ bad:
     return -1;
 }
 
+/* One reap option's value (ms): a whole number from 1 to 2^53, or null
+ * (off; -1 too for reapInterval, as in Connect). Returns 0, or -1. */
+static int ms_option(const char *value, const char *end, bool minus_one_is_off, int64_t *out) {
+    char num[64];
+    char *stop = NULL;
+    double d;
+    size_t n = (size_t)(end - value);
+    if (n == 4 && memcmp(value, "null", 4) == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (n == 0 || n >= sizeof num) {
+        return -1;
+    }
+    memcpy(num, value, n);
+    num[n] = '\0';
+    d = strtod(num, &stop);
+    if (*stop != '\0' || d != d) {
+        return -1;
+    }
+    if (minus_one_is_off && d == -1.0) {
+        *out = 0;
+        return 0;
+    }
+    if (d < 1.0 || d > 9007199254740992.0 || d != (double)(int64_t)d) {
+        return -1;
+    }
+    *out = (int64_t)d;
+    return 0;
+}
+
+/* Reads Connect MemoryStore's options (reapInterval, maxAge) from the
+ * "store" object; connect-redis's names are ignored, others refused.
+ * Returns 0, or -1 with a message in err. */
+static int memory_store_options(const char *text, int64_t *reap_interval, int64_t *max_age, char *err,
+                                size_t err_size) {
+    const char *end = text + strlen(text), *p = skip_ws(text, end);
+    *reap_interval = 0;
+    *max_age = 0;
+    if (p >= end || *p != '{') {
+        snprintf(err, err_size, "\"store\" must be a JSON object");
+        return -1;
+    }
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        return 0;
+    }
+    for (;;) {
+        const char *key = p, *key_end = skip_string(p, end), *value, *value_end;
+        if (key >= end || *key != '"' || key_end == NULL) {
+            snprintf(err, err_size, "\"store\" is not a JSON object");
+            return -1;
+        }
+        p = skip_ws(key_end, end);
+        if (p >= end || *p != ':') {
+            snprintf(err, err_size, "\"store\" is not a JSON object");
+            return -1;
+        }
+        value = skip_ws(p + 1, end);
+        value_end = skip_value(value, end);
+        if (value_end == NULL) {
+            snprintf(err, err_size, "\"store\" is not a JSON object");
+            return -1;
+        }
+        while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\n' || value_end[-1] == '\t' ||
+                                     value_end[-1] == '\r')) {
+            value_end--;
+        }
+#define KEY_IS(lit) ((size_t)(key_end - key) == sizeof "\"" lit "\"" - 1 && memcmp(key, "\"" lit "\"", (size_t)(key_end - key)) == 0)
+        if (KEY_IS("reapInterval")) {
+            if (ms_option(value, value_end, true, reap_interval) != 0) {
+                snprintf(err, err_size, "reapInterval must be a whole number of milliseconds from 1 to 2^53, or null");
+                return -1;
+            }
+        } else if (KEY_IS("maxAge")) {
+            if (ms_option(value, value_end, false, max_age) != 0) {
+                snprintf(err, err_size, "maxAge must be a whole number of milliseconds from 1 to 2^53, or null");
+                return -1;
+            }
+        } else if (!(KEY_IS("prefix") || KEY_IS("ttl") || KEY_IS("disableTouch") || KEY_IS("disableTTL"))) {
+            snprintf(err, err_size, "unknown store option %.*s (a memory store reads reapInterval and maxAge)",
+                     (int)(key_end - key), key);
+            return -1;
+        }
+#undef KEY_IS
+        p = skip_ws(skip_value(value, end), end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+        } else if (p < end && *p == '}') {
+            return 0;
+        } else {
+            snprintf(err, err_size, "\"store\" is not a JSON object");
+            return -1;
+        }
+    }
+}
+
 /* Reads a whole file (at most 1 MiB), NUL-terminated. NULL on failure. */
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -706,6 +811,7 @@ int main(int argc, char **argv) {
     int listener, one = 1, i;
     const char *options_path = NULL, *redis_url = NULL;
     char *express = NULL, *store_options = NULL;
+    int64_t reap_interval = 0, store_max_age = 0;
     char err[512];
 
     for (i = 1; i < argc; i++) {
@@ -750,8 +856,12 @@ int main(int argc, char **argv) {
             return 1;
         }
         redis = &redis_storage;
-    } else if (store_options != NULL) {
-        fprintf(stderr, "note: the \"store\" options apply with --redis only\n");
+    } else if (store_options != NULL &&
+               memory_store_options(store_options, &reap_interval, &store_max_age, err, sizeof err) != 0) {
+        fprintf(stderr, "--options: %s\n", err);
+        free(express);
+        free(store_options);
+        return 1;
     }
     free(store_options);
     if (libsession_version_number() != LIBSESSION_VERSION_NUMBER) {
@@ -774,6 +884,7 @@ int main(int argc, char **argv) {
         }
         return 1;
     }
+    store_set_reaping(&sessions, reap_interval, store_max_age);
     listener = socket(AF_INET, SOCK_STREAM, 0);
     if (listener < 0) {
         perror("socket");
@@ -812,7 +923,9 @@ int main(int argc, char **argv) {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
         handle_connection(fd);
         close(fd);
-        store_sweep(&sessions, now_ms());
+        if (sessions.reap_interval == 0) {
+            store_sweep(&sessions, now_ms());
+        }
     }
     close(listener);
     store_free(&sessions);

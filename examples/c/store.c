@@ -21,6 +21,9 @@ int store_init(mem_store *s, size_t max_entries) {
     s->bucket_count = 64;
     s->len = 0;
     s->max_entries = max_entries;
+    s->reap_interval = 0;
+    s->max_age = 0;
+    s->next_reap = INT64_MIN;
     s->buckets = calloc(s->bucket_count, sizeof *s->buckets);
     return s->buckets == NULL ? -1 : 0;
 }
@@ -104,6 +107,19 @@ const store_entry *store_get(mem_store *s, const uint8_t *id, size_t id_len, int
     return *link;
 }
 
+/* The record's expiry with the store's maxAge counted from `now`. */
+static void with_max_age(const mem_store *s, int64_t now, bool *has_expiry, int64_t *expires_at) {
+    int64_t stale;
+    if (s->max_age <= 0) {
+        return;
+    }
+    stale = now > INT64_MAX - s->max_age - 1 ? INT64_MAX : now + s->max_age + 1;
+    if (!*has_expiry || stale < *expires_at) {
+        *expires_at = stale;
+    }
+    *has_expiry = true;
+}
+
 static int replace(store_entry *e, const uint8_t *record, size_t record_len, bool has_expiry, int64_t expires_at) {
     char *text = copy(record, record_len);
     if (text == NULL) {
@@ -121,6 +137,7 @@ int store_set(mem_store *s, const uint8_t *id, size_t id_len, const uint8_t *rec
               bool has_expiry, int64_t expires_at, int64_t now) {
     store_entry **link = slot(s, id, id_len);
     store_entry *e;
+    with_max_age(s, now, &has_expiry, &expires_at);
     if (*link != NULL) {
         return replace(*link, record, record_len, has_expiry, expires_at);
     }
@@ -157,6 +174,7 @@ int store_touch(mem_store *s, const uint8_t *id, size_t id_len, const uint8_t *r
         unlink_entry(s, link);
         return 0;
     }
+    with_max_age(s, now, &has_expiry, &expires_at);
     return replace(*link, record, record_len, has_expiry, expires_at);
 }
 
@@ -181,4 +199,34 @@ size_t store_sweep(mem_store *s, int64_t now) {
         }
     }
     return removed;
+}
+
+void store_set_reaping(mem_store *s, int64_t reap_interval, int64_t max_age) {
+    s->reap_interval = reap_interval > 0 ? reap_interval : 0;
+    s->max_age = max_age > 0 ? max_age : 0;
+    s->next_reap = INT64_MIN;
+}
+
+static int64_t add_ms(int64_t now, int64_t ms) {
+    return now > INT64_MAX - ms ? INT64_MAX : now + ms;
+}
+
+bool store_next_reap_at(mem_store *s, int64_t now, int64_t *at) {
+    if (s->reap_interval <= 0) {
+        return false;
+    }
+    if (s->next_reap == INT64_MIN) {
+        s->next_reap = add_ms(now, s->reap_interval);
+    }
+    *at = s->next_reap;
+    return true;
+}
+
+size_t store_reap_if_due(mem_store *s, int64_t now) {
+    int64_t due;
+    if (!store_next_reap_at(s, now, &due) || now < due) {
+        return 0;
+    }
+    s->next_reap = add_ms(now, s->reap_interval);
+    return store_sweep(s, now);
 }

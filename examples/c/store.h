@@ -1,7 +1,11 @@
 /*
  * An in-memory session store: a chained hash table of records with expiry,
  * with the semantics of express-session's MemoryStore (an expired record is
- * deleted when looked up; a touch refreshes a live record).
+ * deleted when looked up; a touch refreshes a live record), and Connect's
+ * reaping when asked for (store_set_reaping): a store maxAge (a record not
+ * written or touched for longer is expired) and a reapInterval (the store
+ * says when its next reap is due; the host reaps on its clock). Like the
+ * library, it reads no clock: every call takes `now` (Unix ms).
  */
 #ifndef VIEW_COUNTER_STORE_H
 #define VIEW_COUNTER_STORE_H
@@ -16,7 +20,9 @@ typedef struct store_entry {
     char *record;
     size_t record_len;
     bool has_expiry;
-    int64_t expires_at; /* Unix ms; the record is expired when expires_at <= now */
+    int64_t expires_at; /* Unix ms; the record is expired when expires_at <= now (the
+                           earlier of the cookie's expiry and, with a store maxAge,
+                           the last write or touch + maxAge + 1) */
     struct store_entry *next;
 } store_entry;
 
@@ -25,6 +31,9 @@ typedef struct {
     size_t bucket_count; /* a power of two */
     size_t len;
     size_t max_entries;
+    int64_t reap_interval; /* ms between reaps; 0: no scheduled reaps */
+    int64_t max_age;       /* ms a record lives after its last write or touch; 0: no limit */
+    int64_t next_reap;     /* Unix ms; INT64_MIN until the first `now` starts the schedule */
 } mem_store;
 
 /* Returns 0, or -1 if out of memory. */
@@ -48,7 +57,19 @@ int store_touch(mem_store *s, const uint8_t *id, size_t id_len, const uint8_t *r
 /* Deletes the record under id (absent is fine). */
 void store_destroy(mem_store *s, const uint8_t *id, size_t id_len);
 
-/* Deletes every expired record; returns how many. */
+/* Deletes every expired record; returns how many (the reap schedule stays). */
 size_t store_sweep(mem_store *s, int64_t now);
+
+/* Connect's reaping: reap_interval and max_age in ms (0: off). Call before
+ * storing records. */
+void store_set_reaping(mem_store *s, int64_t reap_interval, int64_t max_age);
+
+/* When the next reap is due (in *at; the first call starts the schedule
+ * reap_interval after `now`); false without a reap_interval. */
+bool store_next_reap_at(mem_store *s, int64_t now, int64_t *at);
+
+/* Reaps (store_sweep) if the next reap is due at `now`, and schedules the
+ * following one reap_interval after `now`; returns how many records went. */
+size_t store_reap_if_due(mem_store *s, int64_t now);
 
 #endif

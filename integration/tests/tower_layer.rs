@@ -757,3 +757,38 @@ async fn a_versioned_save_that_loses_the_race_answers_409() {
         assert_eq!((again.status, again.body.as_str()), (StatusCode::OK, "2"));
     }
 }
+
+/// The layer reaps a MemoryStore with a `reapInterval` on its own clock, sans
+/// timer: the first request after a reap falls due removes the expired
+/// records, before its own load.
+#[tokio::test]
+async fn a_request_runs_the_memory_store_reap_when_due() {
+    let store = Arc::new(MemoryStore::with_options(session::MemoryStoreOptions {
+        reap_interval: Some(100),
+        ..session::MemoryStoreOptions::default()
+    }));
+    let clock = Arc::new(AtomicU64::new(NOW));
+    let time = clock.clone();
+    let layer =
+        SessionLayer::with_shared_store(config(), store.clone()).clock(move || UnixMillis(time.load(Ordering::SeqCst)));
+    let app = app(layer, Arc::new(AtomicUsize::new(0)));
+    let first = send(&app, "/", &[]).await;
+    let old = sid_of(&first.cookie_pair());
+    assert_eq!(store.next_reap_at(NOW as i64), Some(NOW as i64 + 100), "the first request started the schedule");
+    // The cookie's maxAge is 60 s: the record expires at NOW + 60000.
+    clock.store(NOW + 60_000, Ordering::SeqCst);
+    assert_eq!(store.len(), 1, "nothing reaps without a request");
+    let second = send(&app, "/", &[]).await;
+    let new = sid_of(&second.cookie_pair());
+    let held: Vec<String> = store.snapshot().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(held, [new], "the expired {old} was reaped by the request at its expiry");
+    assert_eq!(store.next_reap_at(NOW as i64 + 60_000), Some(NOW as i64 + 60_100));
+    // Before the next reap is due, an expired record stays (unserved).
+    clock.store(NOW + 60_050, Ordering::SeqCst);
+    MemoryStore::set(&store, "x", "{}", Some(NOW as i64 + 60_040), NOW as i64 + 60_000).unwrap();
+    send(&app, "/", &[]).await;
+    assert_eq!(store.len(), 3);
+    clock.store(NOW + 60_100, Ordering::SeqCst);
+    send(&app, "/", &[("cookie", &second.cookie_pair())]).await;
+    assert_eq!(store.len(), 2, "x went at the reap due at +60100");
+}

@@ -367,6 +367,7 @@ impl ConfigBuilder {
                         _ => return Err(ConfigError::InvalidOption),
                     }
                 }
+                "recordLimits" => b.record_limits = record_limits_option(v)?,
                 "onSaveError" => {
                     b.guards.on_save_error = match v.as_str() {
                         Some("report") => OnSaveError::Report,
@@ -609,7 +610,11 @@ impl ConfigBuilder {
     }
 
     /// Bounds on reading store records (size, keys per object, nesting):
-    /// a record beyond one is corrupt. Secure defaults ([`RecordLimits::default`]).
+    /// a record beyond one is corrupt ([`Event::RecordCorrupt`](crate::Event),
+    /// and the load fails as for any unreadable record). Secure defaults
+    /// ([`RecordLimits::default`]) in every mode, express-session's
+    /// included (its records fit). JSON: `"recordLimits": {"maxBytes",
+    /// "maxKeys", "maxDepth"}`; C: `libsession_config_builder_set_record_limits`.
     pub fn record_limits(mut self, limits: RecordLimits) -> Self {
         self.record_limits = limits;
         self
@@ -692,6 +697,34 @@ impl ConfigBuilder {
             guards: self.guards,
         })
     }
+}
+
+/// `recordLimits`: `{"maxBytes", "maxKeys", "maxDepth"}`, each a whole
+/// number from 1 to 2^53 (absent or `null`: the default); `null` for the
+/// whole option keeps every default.
+fn record_limits_option(v: &Value) -> Result<RecordLimits, ConfigError> {
+    let mut limits = RecordLimits::default();
+    let members = match v {
+        Value::Null => return Ok(limits),
+        Value::Object(m) => m,
+        _ => return Err(ConfigError::InvalidOption),
+    };
+    for (k, v) in members.iter() {
+        let n = match v {
+            Value::Null => continue,
+            Value::Number(n) if n.fract() == 0.0 && (1.0..=9_007_199_254_740_992.0).contains(n) => {
+                usize::try_from(*n as u64).unwrap_or(usize::MAX)
+            }
+            _ => return Err(ConfigError::InvalidOption),
+        };
+        match k {
+            "maxBytes" => limits.max_bytes = n,
+            "maxKeys" => limits.max_keys = n,
+            "maxDepth" => limits.max_depth = n,
+            _ => return Err(ConfigError::InvalidOption),
+        }
+    }
+    Ok(limits)
 }
 
 fn bool_opt(v: &Value) -> Result<bool, ConfigError> {

@@ -89,8 +89,9 @@ pub struct RecordLimits {
     /// Most keys in one object of the record, the top level included
     /// (default [`MAX_KEYS`](crate::json::MAX_KEYS), 16384).
     pub max_keys: usize,
-    /// Deepest nesting of arrays and objects, the record itself at depth 0
-    /// (default [`MAX_DEPTH`](crate::json::MAX_DEPTH), 512).
+    /// Most levels of nested arrays and objects, the record object itself
+    /// counting as one (`{"a":[[1]]}` has 3; default
+    /// [`MAX_DEPTH`](crate::json::MAX_DEPTH), 512).
     pub max_depth: usize,
 }
 

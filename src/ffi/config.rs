@@ -7,7 +7,7 @@ use super::result::{
     libsession_same_site, libsession_secure, libsession_tristate, libsession_unset,
 };
 use super::{Fail, bytes_in, libsession_result, libsession_str, out_ptr, put, str_in};
-use crate::{Config, ConfigBuilder, CookieLimits, Priority, SameSite, Secure, Unset};
+use crate::{Config, ConfigBuilder, CookieLimits, Priority, RecordLimits, SameSite, Secure, Unset};
 
 /// Collects options for a `libsession_config`.
 ///
@@ -710,6 +710,43 @@ pub unsafe extern "C" fn libsession_config_builder_set_cookie_limits(
 ) -> ResultCode {
     ffi_boundary!(builder(builder, b) {
         b.update(|c| c.cookie_limits(CookieLimits { max_header_bytes, max_pairs }));
+        Ok(())
+    })
+}
+
+/// Bounds reading store records (defaults: 1048576 bytes, 16384 keys per
+/// object, nesting depth 512; `libsession_default_record_limits`): a loaded
+/// record beyond any of them is corrupt (`LIBSESSION_EVENT_KIND_RECORD_CORRUPT`,
+/// and the load fails as for any unreadable record, or gives a fresh session
+/// under `onLoadError: "fresh"`), and costs no more than reading that many
+/// bytes. Raise them for an application that stores large sessions; the
+/// parser does not recurse, so a deeper limit costs memory, not stack.
+///
+/// # Parameters
+/// `builder`; `max_bytes`: longest record text, in bytes; `max_keys`: most
+/// keys in one object of the record, the top level included; `max_depth`:
+/// most levels of nested arrays and objects, the record object itself
+/// counting as one (`{"a":[[1]]}` has 3).
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER`, `INVALID_PARAMETER` (a limit of
+/// 0, which would refuse every record) or `PANIC`.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_record_limits(
+    builder: *mut libsession_config_builder,
+    max_bytes: usize,
+    max_keys: usize,
+    max_depth: usize,
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        if max_bytes == 0 || max_keys == 0 || max_depth == 0 {
+            return Err(Fail::invalid("record limits must be at least 1"));
+        }
+        b.update(|c| c.record_limits(RecordLimits { max_bytes, max_keys, max_depth }));
         Ok(())
     })
 }

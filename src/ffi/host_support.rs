@@ -7,7 +7,7 @@
 use std::ffi::c_char;
 
 use super::{ResultCode, json_in, libsession_result, libsession_str, out_ptr};
-use crate::{CookieLimits, StoreKind};
+use crate::{CookieLimits, RecordLimits, StoreKind};
 
 /// A `libsession_store_kind` crossing the boundary.
 pub type StoreKindCode = u32;
@@ -98,6 +98,44 @@ pub unsafe extern "C" fn libsession_default_cookie_limits(
         unsafe {
             bytes.write(limits.max_header_bytes);
             pairs.write(limits.max_pairs);
+        }
+        Ok(())
+    })
+}
+
+/// The store-record limits a config has unless
+/// `libsession_config_builder_set_record_limits` changes them.
+///
+/// # Parameters
+/// `max_bytes_out`: receives the longest record text read, in bytes;
+/// `max_keys_out`: the most keys per object; `max_depth_out`: the most
+/// levels of nesting (the record object counting as one).
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`; `NULL_PARAMETER`; `PANIC`.
+///
+/// # Thread safety
+/// May be called from any thread at any time.
+///
+/// # Safety
+/// All three are NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_default_record_limits(
+    max_bytes_out: *mut usize,
+    max_keys_out: *mut usize,
+    max_depth_out: *mut usize,
+) -> ResultCode {
+    ffi_boundary!(result {
+        let bytes = out_ptr(max_bytes_out, "max_bytes_out")?;
+        let keys = out_ptr(max_keys_out, "max_keys_out")?;
+        let depth = out_ptr(max_depth_out, "max_depth_out")?;
+        let limits = RecordLimits::default();
+        // SAFETY: all non-NULL and writable (contract).
+        unsafe {
+            bytes.write(limits.max_bytes);
+            keys.write(limits.max_keys);
+            depth.write(limits.max_depth);
         }
         Ok(())
     })

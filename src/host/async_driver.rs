@@ -285,6 +285,15 @@ pub trait AsyncStore: Send + Sync {
     ) -> StoreFuture<'a, ()> {
         StoreFuture::boxed(async move { self.touch(id, record.text(), expires_at, now).await })
     }
+    /// Housekeeping a store without a timer of its own wants run on the
+    /// host's clock: hosts call it at the start of each request (the tower
+    /// layer does). [`MemoryStore`] reaps when its `reapInterval` has passed
+    /// ([`MemoryStore::reap_if_due`]); returns how many records went. The
+    /// default does nothing (a TTL store such as Redis expires keys itself).
+    fn reap_if_due(&self, now: i64) -> usize {
+        let _ = now;
+        0
+    }
 }
 
 macro_rules! forward_store {
@@ -319,6 +328,9 @@ macro_rules! forward_store {
             }
             fn touch_record<'a>(&'a self, id: &'a str, record: StoredRecord, expires_at: Option<i64>, now: i64) -> StoreFuture<'a, ()> {
                 (**self).touch_record(id, record, expires_at, now)
+            }
+            fn reap_if_due(&self, now: i64) -> usize {
+                (**self).reap_if_due(now)
             }
         }
     )*};
@@ -387,6 +399,10 @@ impl AsyncStore for MemoryStore {
 
     fn keeps_records(&self) -> bool {
         true
+    }
+
+    fn reap_if_due(&self, now: i64) -> usize {
+        MemoryStore::reap_if_due(self, now)
     }
 
     fn save_record<'a>(

@@ -1,11 +1,17 @@
 //! A reference in-memory store with the semantics of express-session's
-//! `MemoryStore` (conformance SPEC §7), plus a bound on entries and an
-//! explicit sweep of expired records. Thread-safe (`&self` methods behind a
-//! mutex), so one store can serve every worker thread of a host.
+//! `MemoryStore` (conformance SPEC §7), plus a bound on entries, an explicit
+//! sweep of expired records, and (off by default) Connect's reaping: a
+//! store-level `maxAge` and a `reapInterval` ([`MemoryStoreOptions`]).
+//! Thread-safe (`&self` methods behind a mutex), so one store can serve every
+//! worker thread of a host.
 //!
-//! Like the engine, it takes `now` as an argument and reads no clock.
+//! Like the engine, it takes `now` as an argument and reads no clock, and it
+//! runs no timer: it says when its next reap is due
+//! ([`MemoryStore::next_reap_at`]) and the host reaps on its own clock
+//! ([`MemoryStore::reap_if_due`], or [`MemoryStore::reap`] from a timer).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::action::{Action, LoadResult, StoreResult, Version};
@@ -16,7 +22,9 @@ use crate::request::Request;
 /// Records are kept as the engine made them ([`StoredRecord`]: the text,
 /// and the session read from it until a load takes it) with the time at
 /// which they count as expired (MemoryStore's `expires <= now` rule),
-/// `None` for never.
+/// `None` for never. With a store `maxAge` that time is the earlier of the
+/// cookie's expiry and the write's time plus `maxAge` plus 1 ms (Connect's
+/// `lastAccess < now - maxAge`), so one comparison serves both rules.
 #[derive(Clone, Debug)]
 struct Entry {
     record: StoredRecord,
@@ -93,12 +101,22 @@ impl std::hash::Hasher for IdHasher {
 
 type Map = HashMap<String, Entry, std::hash::BuildHasherDefault<IdHasher>>;
 
-/// express-session's MemoryStore, bounded.
+/// express-session's MemoryStore, bounded, with Connect's reaping when
+/// asked for ([`MemoryStoreOptions`]).
 #[derive(Debug)]
 pub struct MemoryStore {
     entries: Mutex<Map>,
     max_entries: usize,
+    reap_interval: Option<u64>,
+    max_age: Option<u64>,
+    /// When the next reap is due (Unix ms): [`UNSCHEDULED`] until the first
+    /// `now` the store sees anchors the schedule. Atomic, so that a request
+    /// checks it without taking the lock.
+    next_reap: AtomicI64,
 }
+
+/// `next_reap` before the first `now`.
+const UNSCHEDULED: i64 = i64::MIN;
 
 impl Default for MemoryStore {
     fn default() -> Self {
@@ -108,6 +126,111 @@ impl Default for MemoryStore {
 
 /// Default bound on records.
 pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
+
+/// How a [`MemoryStore`] is set up. The default is express-session's
+/// MemoryStore (bounded to [`DEFAULT_MAX_ENTRIES`]): no store `maxAge`, no
+/// scheduled reaps. Connect's MemoryStore (connect 1.x/2.x) reaped every
+/// `reapInterval` ms (default 10 minutes) the sessions whose last access was
+/// more than `maxAge` ms ago (default 4 hours); here both are off unless
+/// given, so that a store set up with defaults behaves as express-session's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryStoreOptions {
+    /// Most records (see [`MemoryStore::with_max_entries`]).
+    pub max_entries: usize,
+    /// `reapInterval` (ms): how often a reap is due ([`MemoryStore::next_reap_at`]).
+    /// `None`: never scheduled (expired records then go when looked up, when
+    /// the store is full, or on an explicit [`MemoryStore::reap`]).
+    pub reap_interval: Option<u64>,
+    /// `maxAge` (ms): a record not written or touched for longer than this
+    /// is expired, whatever its cookie says (Connect's `lastAccess` rule). It
+    /// holds at every lookup, not only at reaps, so what a request sees does
+    /// not depend on the reap schedule. `None`: only the cookie's expiry counts.
+    pub max_age: Option<u64>,
+}
+
+impl Default for MemoryStoreOptions {
+    fn default() -> Self {
+        MemoryStoreOptions { max_entries: DEFAULT_MAX_ENTRIES, reap_interval: None, max_age: None }
+    }
+}
+
+/// Why a `"store"` options object was refused ([`MemoryStoreOptions::from_json`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemoryStoreOptionsError {
+    /// The options are not a JSON object.
+    NotAnObject,
+    /// A name this store does not know.
+    Unknown {
+        /// The name.
+        option: String,
+    },
+    /// A value of the wrong type or range.
+    Invalid {
+        /// The option's name.
+        option: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+}
+
+impl std::fmt::Display for MemoryStoreOptionsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MemoryStoreOptionsError::NotAnObject => f.write_str("the memory store's options must be a JSON object"),
+            MemoryStoreOptionsError::Unknown { option } => {
+                write!(f, "unknown store option {option:?} (a memory store reads reapInterval and maxAge)")
+            }
+            MemoryStoreOptionsError::Invalid { option, expected } => write!(f, "{option} must be {expected}"),
+        }
+    }
+}
+
+impl std::error::Error for MemoryStoreOptionsError {}
+
+/// Largest millisecond count the options take (2^53, JavaScript's exact integers).
+const MAX_MS: f64 = 9_007_199_254_740_992.0;
+
+impl MemoryStoreOptions {
+    /// Reads Connect's MemoryStore options from a JSON object (the
+    /// `"store"` member of the demos' `--options` file): `reapInterval` and
+    /// `maxAge`, whole milliseconds from 1 to 2^53. `null` means absent
+    /// (off); `reapInterval: -1` is off too (Connect's way to turn reaping
+    /// off). The connect-redis options this library reads (`prefix`, `ttl`,
+    /// `disableTouch`, `disableTTL`) are ignored, so that
+    /// one `"store"` object can serve a host whichever store it runs; other
+    /// names are [`MemoryStoreOptionsError::Unknown`].
+    pub fn from_json(options: &Value) -> Result<Self, MemoryStoreOptionsError> {
+        let Value::Object(map) = options else {
+            return Err(MemoryStoreOptionsError::NotAnObject);
+        };
+        let mut out = MemoryStoreOptions::default();
+        for (name, value) in map.iter() {
+            match name {
+                "reapInterval" => {
+                    out.reap_interval = match value {
+                        Value::Number(n) if *n == -1.0 => None,
+                        v => ms_option("reapInterval", v)?,
+                    }
+                }
+                "maxAge" => out.max_age = ms_option("maxAge", value)?,
+                "prefix" | "ttl" | "disableTouch" | "disableTTL" => {}
+                other => return Err(MemoryStoreOptionsError::Unknown { option: other.to_string() }),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn ms_option(option: &'static str, value: &Value) -> Result<Option<u64>, MemoryStoreOptionsError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(n) if n.fract() == 0.0 && (1.0..=MAX_MS).contains(n) => Ok(Some(*n as u64)),
+        _ => Err(MemoryStoreOptionsError::Invalid {
+            option,
+            expected: "a whole number of milliseconds from 1 to 2^53, or null",
+        }),
+    }
+}
 
 impl MemoryStore {
     /// An empty store bounded to [`DEFAULT_MAX_ENTRIES`] records.
@@ -120,7 +243,76 @@ impl MemoryStore {
     /// [`MemoryStoreError::Full`], which a host reports to the engine as a
     /// store failure.
     pub fn with_max_entries(max_entries: usize) -> Self {
-        MemoryStore { entries: Mutex::new(Map::default()), max_entries }
+        MemoryStore::with_options(MemoryStoreOptions { max_entries, ..MemoryStoreOptions::default() })
+    }
+
+    /// A store set up with `options` (Connect's `reapInterval` and `maxAge`).
+    pub fn with_options(options: MemoryStoreOptions) -> Self {
+        MemoryStore {
+            entries: Mutex::new(Map::default()),
+            max_entries: options.max_entries,
+            reap_interval: options.reap_interval,
+            max_age: options.max_age,
+            next_reap: AtomicI64::new(UNSCHEDULED),
+        }
+    }
+
+    /// The options the store was set up with.
+    pub fn options(&self) -> MemoryStoreOptions {
+        MemoryStoreOptions { max_entries: self.max_entries, reap_interval: self.reap_interval, max_age: self.max_age }
+    }
+
+    /// When the next reap is due (Unix ms), or `None` without a
+    /// `reapInterval`. The first call (or the first [`reap_if_due`](Self::reap_if_due))
+    /// starts the schedule: the first reap is due `reapInterval` after that
+    /// `now`, each later one `reapInterval` after the previous reap.
+    pub fn next_reap_at(&self, now: i64) -> Option<i64> {
+        let interval = self.reap_interval?;
+        let due = self.next_reap.load(Ordering::Relaxed);
+        if due != UNSCHEDULED {
+            return Some(due);
+        }
+        let first = now.saturating_add(ms_i64(interval));
+        // Another thread may have anchored it meanwhile: its value stands.
+        match self.next_reap.compare_exchange(UNSCHEDULED, first, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => Some(first),
+            Err(current) => Some(current),
+        }
+    }
+
+    /// A reap if one is due at `now` ([`next_reap_at`](Self::next_reap_at)
+    /// passed); returns how many records it removed. Cheap when none is due
+    /// (one atomic load, no lock), so a host calls it on every request.
+    /// Concurrent callers: one of them reaps.
+    pub fn reap_if_due(&self, now: i64) -> usize {
+        let Some(due) = self.next_reap_at(now) else { return 0 };
+        if now < due {
+            return 0;
+        }
+        let next = now.saturating_add(self.reap_interval.map_or(0, ms_i64));
+        if self.next_reap.compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return 0; // another caller took this reap
+        }
+        self.remove_expired(now)
+    }
+
+    /// Removes every expired record (past its cookie's expiry, or not
+    /// written or touched for longer than `maxAge`) and schedules the next
+    /// reap `reapInterval` after `now`; returns how many were removed. A
+    /// host with a timer calls this at [`next_reap_at`](Self::next_reap_at).
+    pub fn reap(&self, now: i64) -> usize {
+        if let Some(interval) = self.reap_interval {
+            self.next_reap.store(now.saturating_add(ms_i64(interval)), Ordering::Relaxed);
+        }
+        self.remove_expired(now)
+    }
+
+    /// The time at which a record written at `now` with the cookie expiry
+    /// `expires_at` counts as expired (see [`Entry`]).
+    fn expiry(&self, expires_at: Option<i64>, now: i64) -> Option<i64> {
+        let Some(max_age) = self.max_age else { return expires_at };
+        let stale_at = now.saturating_add(ms_i64(max_age)).saturating_add(1);
+        Some(expires_at.map_or(stale_at, |t| t.min(stale_at)))
     }
 
     fn lock(&self) -> MutexGuard<'_, Map> {
@@ -170,8 +362,8 @@ impl MemoryStore {
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<(), MemoryStoreError> {
+        let entry = Entry { record, expires_at: self.expiry(expires_at, now), version: None };
         let mut map = self.lock();
-        let entry = Entry { record, expires_at, version: None };
         if let Some(e) = map.get_mut(sid) {
             *e = entry;
             return Ok(());
@@ -218,7 +410,7 @@ impl MemoryStore {
         }
         if let Some(touched) = record.touched(&entry.record) {
             entry.record = touched;
-            entry.expires_at = expires_at;
+            entry.expires_at = self.expiry(expires_at, now);
         }
     }
 
@@ -238,7 +430,7 @@ impl MemoryStore {
         let mut map = self.lock();
         match map.get_mut(sid) {
             Some(e) if !e.expired(now) && e.version() == version.expected => {
-                *e = Entry { record, expires_at, version: Some(version.written) };
+                *e = Entry { record, expires_at: self.expiry(expires_at, now), version: Some(version.written) };
                 Ok(true)
             }
             _ => Ok(false),
@@ -279,7 +471,7 @@ impl MemoryStore {
         }
         if let Some(touched) = record.touched(&entry.record) {
             entry.record = touched;
-            entry.expires_at = expires_at;
+            entry.expires_at = self.expiry(expires_at, now);
             entry.version = Some(expected);
         }
         true
@@ -291,15 +483,21 @@ impl MemoryStore {
     }
 
     /// Inserts a record given as a JSON value (as `JSON.stringify` would
-    /// store it), computing its expiry from the record itself.
+    /// store it), computing its expiry from the record itself (a store
+    /// `maxAge` counts from the record's first write or touch).
     pub fn insert_value(&self, sid: &str, record: &Value) {
         let text = Arc::from(json::to_string(record));
         let expires_at = memory_store_expiry(record);
         self.lock().insert(sid.to_string(), Entry { record: StoredRecord::from_text(text), expires_at, version: None });
     }
 
-    /// Removes every expired record; returns how many were removed.
+    /// Removes every expired record; returns how many were removed. The
+    /// reap schedule is left as it is ([`reap`](Self::reap) moves it on).
     pub fn sweep(&self, now: i64) -> usize {
+        self.remove_expired(now)
+    }
+
+    fn remove_expired(&self, now: i64) -> usize {
         let mut map = self.lock();
         let before = map.len();
         map.retain(|_, e| !e.expired(now));
@@ -386,6 +584,11 @@ impl MemoryStore {
         }
         Ok(req.current_action())
     }
+}
+
+/// Milliseconds as `i64` (saturating).
+fn ms_i64(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
 enum Answer {
@@ -500,5 +703,116 @@ mod tests {
         s.set("c", "{}", None, 5).unwrap(); // "a" expired and was swept
         assert_eq!(s.sweep(100), 0);
         assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn reaps_on_its_interval_with_a_fake_clock() {
+        let s =
+            MemoryStore::with_options(MemoryStoreOptions { reap_interval: Some(100), ..MemoryStoreOptions::default() });
+        assert_eq!(s.next_reap_at(1_000), Some(1_100), "the first now anchors the schedule");
+        assert_eq!(s.next_reap_at(1_050), Some(1_100));
+        s.set("gone", "{}", Some(1_040), 1_000).unwrap();
+        s.set("kept", "{}", Some(5_000), 1_000).unwrap();
+        s.set("forever", "{}", None, 1_000).unwrap();
+        assert_eq!(s.reap_if_due(1_099), 0);
+        assert_eq!(s.len(), 3, "nothing is reaped before the reap is due");
+        assert_eq!(s.reap_if_due(1_100), 1);
+        assert_eq!(s.snapshot().iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["forever", "kept"]);
+        assert_eq!(s.next_reap_at(1_100), Some(1_200));
+        assert_eq!(s.reap_if_due(1_150), 0);
+        // A late reap schedules the next one an interval after it.
+        assert_eq!(s.reap_if_due(5_000), 1);
+        assert_eq!(s.next_reap_at(5_000), Some(5_100));
+        // An explicit reap moves the schedule on too; a sweep does not.
+        s.set("x", "{}", Some(5_010), 5_000).unwrap();
+        assert_eq!(s.sweep(5_020), 1);
+        assert_eq!(s.next_reap_at(5_020), Some(5_100));
+        assert_eq!(s.reap(5_030), 0);
+        assert_eq!(s.next_reap_at(5_030), Some(5_130));
+    }
+
+    #[test]
+    fn without_a_reap_interval_nothing_is_scheduled() {
+        let s = MemoryStore::new();
+        assert_eq!(s.options(), MemoryStoreOptions::default());
+        assert_eq!(s.next_reap_at(0), None);
+        s.set("a", "{}", Some(5), 0).unwrap();
+        assert_eq!(s.reap_if_due(i64::MAX), 0);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.reap(10), 1, "an explicit reap still removes expired records");
+    }
+
+    #[test]
+    fn store_max_age_counts_from_the_last_write_or_touch() {
+        let s = MemoryStore::with_options(MemoryStoreOptions {
+            max_age: Some(1_000),
+            reap_interval: Some(100),
+            ..MemoryStoreOptions::default()
+        });
+        assert_eq!(s.next_reap_at(0), Some(100));
+        s.set("a", r#"{"cookie":{},"n":1}"#, None, 0).unwrap();
+        s.set("b", r#"{"cookie":{},"n":1}"#, Some(500), 0).unwrap();
+        s.set("c", r#"{"cookie":{},"n":1}"#, None, 0).unwrap();
+        // Connect's rule: gone once last access < now - maxAge.
+        assert!(s.get("a", 1_000).is_some());
+        s.touch("a", r#"{"cookie":{"x":1},"n":1}"#, None, 900);
+        assert_eq!(s.get("b", 600), None, "the cookie's expiry still counts when earlier");
+        assert_eq!(s.reap_if_due(1_001), 1, "c is stale");
+        assert!(s.get("a", 1_900).is_some(), "the touch at 900 restarted a's maxAge");
+        assert_eq!(s.get("a", 1_901), None);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn options_from_json() {
+        let read = |t: &str| MemoryStoreOptions::from_json(&Value::from_json(t).unwrap());
+        assert_eq!(
+            read(r#"{"reapInterval":100,"maxAge":3600000}"#),
+            Ok(MemoryStoreOptions {
+                reap_interval: Some(100),
+                max_age: Some(3_600_000),
+                ..MemoryStoreOptions::default()
+            })
+        );
+        assert_eq!(read(r#"{"reapInterval":-1,"maxAge":null}"#), Ok(MemoryStoreOptions::default()));
+        assert_eq!(read("{}"), Ok(MemoryStoreOptions::default()));
+        assert_eq!(read("[]"), Err(MemoryStoreOptionsError::NotAnObject));
+        assert_eq!(read(r#"{"prefix":"sess:","ttl":60,"maxAge":5}"#).map(|o| o.max_age), Ok(Some(5)));
+        assert!(matches!(read(r#"{"reapIntreval":5}"#), Err(MemoryStoreOptionsError::Unknown { .. })));
+        for bad in [
+            r#"{"reapInterval":0}"#,
+            r#"{"maxAge":1.5}"#,
+            r#"{"maxAge":"10"}"#,
+            r#"{"reapInterval":-2}"#,
+            r#"{"maxAge":1e300}"#,
+        ] {
+            let e = read(bad).unwrap_err();
+            assert!(matches!(e, MemoryStoreOptionsError::Invalid { .. }), "{bad}: {e}");
+            assert!(e.to_string().contains("whole number"), "{e}");
+        }
+    }
+
+    #[test]
+    fn concurrent_callers_reap_once_per_interval() {
+        let s = Arc::new(MemoryStore::with_options(MemoryStoreOptions {
+            reap_interval: Some(100),
+            ..MemoryStoreOptions::default()
+        }));
+        assert_eq!(s.next_reap_at(0), Some(100));
+        let reaps = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for now in 0..1_000 {
+                        s.set("x", "{}", Some(now), now).unwrap();
+                        if s.next_reap_at(now).is_some_and(|due| due <= now) && s.reap_if_due(now) > 0 {
+                            reaps.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        // At most one successful reap per interval of the schedule.
+        assert!(reaps.load(Ordering::Relaxed) <= 10, "{}", reaps.load(Ordering::Relaxed));
     }
 }

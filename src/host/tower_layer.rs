@@ -45,6 +45,21 @@
 //! to the layer's error hook (stderr by default); a handler operation also
 //! returns [`SessionError::Store`].
 //!
+//! ## Reaping a MemoryStore
+//!
+//! The layer has no runtime of its own and starts no task: it reaps
+//! sans-timer. Each request, before its load, calls the store's
+//! [`AsyncStore::reap_if_due`] with the layer's clock, so a
+//! [`MemoryStore`](crate::MemoryStore) with a `reapInterval`
+//! ([`MemoryStoreOptions`](crate::MemoryStoreOptions)) is reaped by the
+//! first request after each reap falls due (one atomic load per request
+//! otherwise; the reap itself takes the store's lock for one pass over the
+//! records, as Connect's timer did). An idle server reaps nothing until its
+//! next request: its records are still never served past their expiry or
+//! the store's `maxAge`, and the store stays bounded by `max_entries`. A
+//! host that wants reaps while idle calls [`MemoryStore::reap`](crate::MemoryStore::reap)
+//! from its own timer at [`MemoryStore::next_reap_at`](crate::MemoryStore::next_reap_at).
+//!
 //! ## Concurrent requests of one session
 //!
 //! With per-session locking on (the default), requests whose cookie carries
@@ -428,6 +443,9 @@ impl<'a> Head<'a> {
 async fn prepare<RB: Default>(st: &Settings, http_req: Head<'_>) -> Prepared<RB> {
     let internal_error = || Prepared::Respond(status(http::StatusCode::INTERNAL_SERVER_ERROR));
     let now = (st.clock)();
+    // Sans-timer reaping: a request that finds the store's reap due runs it
+    // (a MemoryStore with a `reapInterval`; other stores do nothing).
+    st.store.reap_if_due(now.0 as i64);
     let mut req = match engine_request(st, now, &http_req) {
         Ok(req) => req,
         Err(e) => {

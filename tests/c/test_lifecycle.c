@@ -726,6 +726,135 @@ static void test_entropy(void) {
     libsession_config_free(cfg);
 }
 
+/* A config with simple_config's secret and the given record limits. */
+static const libsession_config *limited_config(size_t max_bytes, size_t max_keys, size_t max_depth) {
+    libsession_config_builder *b = NULL;
+    const libsession_config *c = NULL;
+    CHECK_OK(libsession_config_builder_new(&b));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("keyboard cat keyboard cat keyboard cat")));
+    CHECK_OK(libsession_config_builder_set_record_limits(b, max_bytes, max_keys, max_depth));
+    CHECK_OK(libsession_config_builder_build(b, &c));
+    return c;
+}
+
+/* Loads `record` as the stored record of the session behind `cookie`:
+ * whether the load failed with RECORD_CORRUPT (true) or gave the stored
+ * session (false). */
+static bool loads_corrupt(const libsession_config *cfg, store *s, const char *cookie, const char *record) {
+    libsession_request *req;
+    libsession_event ev;
+    libsession_action kind;
+    outcome o;
+    bool corrupt = false;
+    free(s->entries[0].record);
+    s->entries[0].record = malloc(strlen(record) + 1);
+    if (s->entries[0].record == NULL) {
+        abort();
+    }
+    memcpy(s->entries[0].record, record, strlen(record) + 1);
+    req = new_request(cfg, NOW, cookie);
+    memset(&o, 0, sizeof o);
+    kind = drive(req, s, NOW, &o);
+    for (;;) {
+        CHECK_OK(libsession_request_poll_event(req, &ev));
+        if (ev.kind == LIBSESSION_EVENT_KIND_NONE) {
+            break;
+        }
+        corrupt = corrupt || ev.kind == LIBSESSION_EVENT_KIND_RECORD_CORRUPT;
+    }
+    if (kind == LIBSESSION_ACTION_FAILED) {
+        CHECK(corrupt);
+        CHECK(strstr(o.failed, "corrupt session record") != NULL);
+    } else {
+        libsession_str json;
+        CHECK(kind == LIBSESSION_ACTION_READY && !corrupt);
+        CHECK_OK(libsession_request_get_json(req, S("data"), &json));
+        CHECK(json.data != NULL);
+    }
+    libsession_request_free(req);
+    return kind == LIBSESSION_ACTION_FAILED;
+}
+
+/* RecordLimits (issue 16): a record over the size, keys-per-object or
+ * nesting limit is corrupt (RECORD_CORRUPT, a failed load); raising the
+ * limit accepts it; a limit of 0 is refused; the defaults are readable. */
+static void test_record_limits(void) {
+    static const char wide[] = "{\"cookie\":{\"originalMaxAge\":null,\"expires\":null,\"httpOnly\":true,\"path\":\"/\"},"
+                               "\"data\":1,\"a\":1,\"b\":2,\"c\":3}";
+    static const char deep[] = "{\"cookie\":{\"originalMaxAge\":null,\"expires\":null,\"httpOnly\":true,\"path\":\"/\"},"
+                               "\"data\":[[[[1]]]]}";
+    const size_t kib = 1024, big = 16384;
+    const libsession_config *cfg = limited_config(kib, big, 64);
+    libsession_config_builder *b = NULL;
+    size_t bytes = 0, keys = 0, depth = 0;
+    char cookie[2048], large[1200];
+    store s;
+    outcome o;
+    libsession_request *req;
+    store_init(&s);
+    req = ready(cfg, &s, NULL);
+    CHECK_OK(libsession_request_set_json(req, S("data"), S("1")));
+    memset(&o, 0, sizeof o);
+    finish(req, &s, NOW, &o);
+    libsession_request_free(req);
+    cookie_header_of(o.cookie, cookie, sizeof cookie);
+    CHECK(s.len == 1);
+
+    /* Size: 1099 bytes against 1024, then against 1099. */
+    memset(large, 'x', sizeof large);
+    memcpy(large, wide, sizeof wide - 2); /* without the closing brace */
+    memcpy(large + sizeof wide - 2, ",\"pad\":\"", 8);
+    memcpy(large + 1097, "\"}", 3);
+    CHECK(strlen(large) == 1099);
+    CHECK(loads_corrupt(cfg, &s, cookie, large));
+    libsession_config_free(cfg);
+    cfg = limited_config(1099, big, 64);
+    CHECK(!loads_corrupt(cfg, &s, cookie, large));
+    libsession_config_free(cfg);
+
+    /* Keys: 5 at the top level against 4, then against 5. */
+    cfg = limited_config(kib, 4, 64);
+    CHECK(loads_corrupt(cfg, &s, cookie, wide));
+    libsession_config_free(cfg);
+    cfg = limited_config(kib, 5, 64);
+    CHECK(!loads_corrupt(cfg, &s, cookie, wide));
+    libsession_config_free(cfg);
+
+    /* Depth: 5 levels (the record and four arrays) against 4, then 5. */
+    cfg = limited_config(kib, big, 4);
+    CHECK(loads_corrupt(cfg, &s, cookie, deep));
+    libsession_config_free(cfg);
+    cfg = limited_config(kib, big, 5);
+    CHECK(!loads_corrupt(cfg, &s, cookie, deep));
+    libsession_config_free(cfg);
+
+    /* The same from express options' "recordLimits". */
+    {
+        static const char tight[] = "{\"secret\":\"keyboard cat keyboard cat keyboard cat\",\"recordLimits\":{\"maxDepth\":4}}";
+        static const char bad[] = "{\"secret\":\"keyboard cat keyboard cat keyboard cat\",\"recordLimits\":{\"maxDepth\":0}}";
+        CHECK_OK(libsession_config_builder_new_from_express_options((const uint8_t *)tight, sizeof tight - 1, &b));
+        CHECK_OK(libsession_config_builder_build(b, &cfg));
+        CHECK(loads_corrupt(cfg, &s, cookie, deep));
+        libsession_config_free(cfg);
+        b = NULL;
+        CHECK_RC(libsession_config_builder_new_from_express_options((const uint8_t *)bad, sizeof bad - 1, &b),
+                 LIBSESSION_RESULT_INVALID_OPTION);
+        CHECK(b == NULL);
+    }
+
+    /* A limit of 0 would refuse every record: INVALID_PARAMETER. */
+    CHECK_OK(libsession_config_builder_new(&b));
+    CHECK_RC(libsession_config_builder_set_record_limits(b, 0, 1, 1), LIBSESSION_RESULT_INVALID_PARAMETER);
+    CHECK_RC(libsession_config_builder_set_record_limits(b, 1, 0, 1), LIBSESSION_RESULT_INVALID_PARAMETER);
+    CHECK_RC(libsession_config_builder_set_record_limits(b, 1, 1, 0), LIBSESSION_RESULT_INVALID_PARAMETER);
+    CHECK_RC(libsession_config_builder_set_record_limits(NULL, 1, 1, 1), LIBSESSION_RESULT_NULL_PARAMETER);
+    libsession_config_builder_free(b);
+    CHECK_OK(libsession_default_record_limits(&bytes, &keys, &depth));
+    CHECK(bytes == 1048576 && keys == 16384 && depth == 512);
+    CHECK_RC(libsession_default_record_limits(NULL, &keys, &depth), LIBSESSION_RESULT_NULL_PARAMETER);
+    store_clear(&s);
+}
+
 /* Store failures are inputs, reported where express-session reports them. */
 #define REMOVAL "connect.sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
 
@@ -1200,6 +1329,7 @@ int main(void) {
         TEST(test_store_failures),
         TEST(test_events_and_removal_cookie),
         TEST(test_session_header),
+        TEST(test_record_limits),
         TEST(test_config_outlived_by_requests),
         TEST(test_config_shared_by_threads),
     };

@@ -48,7 +48,16 @@ from ._actions import (
     Touch,
     Wait,
 )
-from ._config import DEFAULT_COOKIE_MAX_HEADER_BYTES, DEFAULT_COOKIE_MAX_PAIRS, Config, default_cookie_limits
+from ._config import (
+    DEFAULT_COOKIE_MAX_HEADER_BYTES,
+    DEFAULT_COOKIE_MAX_PAIRS,
+    DEFAULT_RECORD_MAX_BYTES,
+    DEFAULT_RECORD_MAX_DEPTH,
+    DEFAULT_RECORD_MAX_KEYS,
+    Config,
+    default_cookie_limits,
+    default_record_limits,
+)
 from ._errors import (
     ConfigError,
     EntropyError,
@@ -130,6 +139,10 @@ __all__ = [
     "WAIT",
     "Wait",
     "default_cookie_limits",
+    "default_record_limits",
+    "DEFAULT_RECORD_MAX_BYTES",
+    "DEFAULT_RECORD_MAX_KEYS",
+    "DEFAULT_RECORD_MAX_DEPTH",
     "library_version",
     "memory_store_expiry",
     "result_message",

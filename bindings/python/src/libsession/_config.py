@@ -13,7 +13,16 @@ from ._handle import OwnedHandle
 from ._text import text_or_bytes, utf8
 from ._lib import LIB, LibsessionStr
 
-__all__ = ["Config", "default_cookie_limits", "DEFAULT_COOKIE_MAX_HEADER_BYTES", "DEFAULT_COOKIE_MAX_PAIRS"]
+__all__ = [
+    "Config",
+    "default_cookie_limits",
+    "default_record_limits",
+    "DEFAULT_COOKIE_MAX_HEADER_BYTES",
+    "DEFAULT_COOKIE_MAX_PAIRS",
+    "DEFAULT_RECORD_MAX_BYTES",
+    "DEFAULT_RECORD_MAX_KEYS",
+    "DEFAULT_RECORD_MAX_DEPTH",
+]
 
 _UNSET: Any = object()  # "keyword not given": distinct from an explicit None
 
@@ -41,6 +50,21 @@ def default_cookie_limits() -> tuple[int, int]:
 
 #: The library's defaults (``default_cookie_limits()``), read when the package loads.
 DEFAULT_COOKIE_MAX_HEADER_BYTES, DEFAULT_COOKIE_MAX_PAIRS = default_cookie_limits()
+
+
+def default_record_limits() -> tuple[int, int, int]:
+    """The library's store-record limits (``libsession_default_record_limits``):
+    ``(max_bytes, max_keys, max_depth)``, what a config has unless
+    ``record_max_bytes``/``record_max_keys``/``record_max_depth`` change them."""
+    out = (ctypes.c_size_t(), ctypes.c_size_t(), ctypes.c_size_t())
+    rc = _L.libsession_default_record_limits(*(ctypes.byref(v) for v in out))
+    if rc:
+        raise error_for(rc)
+    return out[0].value, out[1].value, out[2].value
+
+
+#: The library's defaults (``default_record_limits()``), read when the package loads.
+DEFAULT_RECORD_MAX_BYTES, DEFAULT_RECORD_MAX_KEYS, DEFAULT_RECORD_MAX_DEPTH = default_record_limits()
 
 _UNSET_VALUES = {"keep": 0, "destroy": 1}
 _SECURE_VALUES = {False: 0, True: 1, "auto": 2}
@@ -104,6 +128,13 @@ class Config(OwnedHandle):
     * ``cookie_max_header_bytes``, ``cookie_max_pairs`` (``int``): bounds of
       Cookie header parsing (one alone keeps the library's default for the
       other: ``default_cookie_limits()``).
+    * ``record_max_bytes``, ``record_max_keys``, ``record_max_depth``
+      (``int``, at least 1): bounds of reading store records (size, keys per
+      object, nesting; defaults ``default_record_limits()``: 1 MiB, 16384,
+      512); a record beyond one is corrupt (the ``record_corrupt`` event and
+      a failed load). One alone keeps the defaults for the others. JSON
+      (``from_express_options``): ``"recordLimits": {"maxBytes", "maxKeys",
+      "maxDepth"}``.
     * ``session_id_lengths``: ``(min, max)``, or ``None`` to accept any ID:
       strict mode looks up only cookies whose session ID is base64url of a
       length in that range (default ``(32, 64)``).
@@ -145,6 +176,9 @@ class Config(OwnedHandle):
         cookie_max_header_bytes: int = _UNSET,
         cookie_max_pairs: int = _UNSET,
         session_id_lengths: tuple[int, int] | None = _UNSET,
+        record_max_bytes: int = _UNSET,
+        record_max_keys: int = _UNSET,
+        record_max_depth: int = _UNSET,
         express_compat: bool = _UNSET,
         express_defaults: bool = False,
     ) -> None:
@@ -336,6 +370,18 @@ def _compile(o: dict[str, Any]) -> list[tuple[str, Any, tuple]]:
         b = _need_uint("cookie_max_header_bytes", o.pop("cookie_max_header_bytes", DEFAULT_COOKIE_MAX_HEADER_BYTES))
         p = _need_uint("cookie_max_pairs", o.pop("cookie_max_pairs", DEFAULT_COOKIE_MAX_PAIRS))
         steps.append(("cookie limits", L.libsession_config_builder_set_cookie_limits, (b, p)))
+    if "record_max_bytes" in o or "record_max_keys" in o or "record_max_depth" in o:
+        limits = []
+        for key, default in (
+            ("record_max_bytes", DEFAULT_RECORD_MAX_BYTES),
+            ("record_max_keys", DEFAULT_RECORD_MAX_KEYS),
+            ("record_max_depth", DEFAULT_RECORD_MAX_DEPTH),
+        ):
+            v = _need_uint(key, o.pop(key, default))
+            if v == 0:
+                raise ValueError(f"Config: {key} must be at least 1")
+            limits.append(v)
+        steps.append(("record limits", L.libsession_config_builder_set_record_limits, tuple(limits)))
     if "session_id_lengths" in o:
         v = o.pop("session_id_lengths")
         if v is None:

@@ -99,6 +99,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_config_builder_set_priority": (_result, [_handle, c_uint32]),
     "libsession_config_builder_set_cookie_limits": (_result, [_handle, c_size_t, c_size_t]),
     "libsession_config_builder_set_session_id_lengths": (_result, [_handle, c_size_t, c_size_t]),
+    "libsession_config_builder_set_record_limits": (_result, [_handle, c_size_t, c_size_t, c_size_t]),
     "libsession_config_builder_set_express_compat": (_result, [_handle, c_bool]),
     # config
     "libsession_config_free": (None, [_handle]),
@@ -169,6 +170,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_stored_record_free": (None, [_handle]),
     # the library's rules and defaults, for hosts
     "libsession_default_cookie_limits": (_result, [POINTER(c_size_t), POINTER(c_size_t)]),
+    "libsession_default_record_limits": (_result, [POINTER(c_size_t), POINTER(c_size_t), POINTER(c_size_t)]),
     "libsession_record_memory_store_expiry": (_result, [_bytes_in, c_size_t, POINTER(c_int64), POINTER(c_bool)]),
     "libsession_connect_redis_default_prefix": (LibsessionStr, []),
     # connect-redis's command plan

@@ -48,6 +48,7 @@ from ._config import Config
 from ._errors import MisuseError, NoSessionError, Result, StoreError
 from ._request import Request, SessionView
 from ._response_headers import HEADER_ACTIONS, ResponseHeaders
+from .store import reap_if_due
 
 __all__ = ["SessionMiddleware", "ASGISession", "SCOPE_KEY", "StoreError", "NoSessionError"]
 
@@ -176,9 +177,12 @@ class SessionMiddleware:
             if type(act) is A.Error:
                 log.error("libsession: session error after the response: %s", act.message)
 
+        now = self.clock()
+        # A MemoryStore's reap, when its reap_interval has passed, on this clock.
+        reap_if_due(self.store, now)
         with Request(
             self.config,
-            now_ms=self.clock(),
+            now_ms=now,
             target=request_target(scope),
             cookie=cookie,
             forwarded_proto=xfp or None,

@@ -17,7 +17,9 @@ Routes:
 ``Config.from_express_options``, express-session's defaults for what it
 leaves out), so this demo and a Node app can run from one configuration
 file; connect-redis's options go under its ``"store"`` member (``prefix``,
-``ttl``, ``disableTouch``, ``disableTTL``) and are used with ``--redis``.
+``ttl``, ``disableTouch``, ``disableTTL``) and are used with ``--redis``;
+in memory, Connect MemoryStore's ``reapInterval`` and ``maxAge`` (ms) there
+set up the ``MemoryStore``, reaped as requests arrive.
 ``--redis URL`` (``redis://host:port/db``): sessions in Redis, as
 connect-redis keeps them (``libsession.redis_store.RedisStore``), instead
 of in memory.
@@ -125,15 +127,16 @@ def make_app(
 
 
 def read_options(path: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """An options file: ``(express options without "store", connect-redis
-    options or None)``."""
+    """An options file: ``(express options without "store", the store's
+    options or None)``: connect-redis's with ``--redis``, else Connect
+    MemoryStore's ``reapInterval`` and ``maxAge``."""
     with open(path, encoding="utf-8") as f:
         options = json.load(f)
     if not isinstance(options, dict):
         raise SystemExit(f"{path}: the options must be a JSON object")
     store = options.pop("store", None)
     if store is not None and not isinstance(store, dict):
-        raise SystemExit(f"{path}: \"store\" must be an object of connect-redis options")
+        raise SystemExit(f"{path}: \"store\" must be an object of store options")
     return options, store
 
 
@@ -147,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     parser.add_argument(
-        "--options", metavar="FILE.json", help='express-session options (connect-redis options under "store")'
+        "--options", metavar="FILE.json", help='express-session options (the store\'s options under "store")'
     )
     parser.add_argument("--redis", metavar="URL", help="keep sessions in Redis, as connect-redis does")
     args = parser.parse_args(argv)
@@ -158,7 +161,12 @@ def main(argv: list[str] | None = None) -> None:
 
         store = RedisStore(args.redis, options=store_options or {})
     elif store_options is not None:
-        print('note: the "store" options apply with --redis only', file=sys.stderr)
+        # Connect MemoryStore's reapInterval and maxAge (the middleware reaps
+        # at the start of each request, on its clock).
+        try:
+            store = MemoryStore.from_options(store_options)
+        except (TypeError, ValueError) as e:
+            raise SystemExit(f'{args.options}: "store": {e}') from None
     with make_server(args.host, args.port, make_app(store=store, express_options=express), handler_class=_QuietHandler) as server:
         host, port = server.server_address[:2]
         print(f"libsession demo listening on http://{host}:{port}/", flush=True)

@@ -57,7 +57,7 @@ from ._config import Config
 from ._errors import MisuseError, Result, StoreError
 from ._request import Request
 from ._response_headers import HEADER_ACTIONS, ResponseHeaders, wsgi_environ_key
-from .store import MemoryStore
+from .store import MemoryStore, reap_if_due
 from .wsgi import WSGISession, request_target
 
 if TYPE_CHECKING:
@@ -194,9 +194,12 @@ class LibsessionInterface(SessionInterface):
         cookie = environ.get("HTTP_COOKIE")
         header_key = wsgi_environ_key(self.config)
         session_header = None if header_key is None else environ.get(header_key)
+        now = self.clock()
+        # A MemoryStore's reap, when its reap_interval has passed, on this clock.
+        reap_if_due(self.store, now)
         req = Request(
             self.config,
-            now_ms=self.clock(),
+            now_ms=now,
             target=request_target(environ),
             cookie=None if cookie is None else cookie.encode("latin-1", "replace"),
             forwarded_proto=None if xfp is None else xfp.encode("latin-1", "replace"),

@@ -14,6 +14,10 @@ handles: the one load path) by having ``load_stored``, ``save_stored`` and
 ``touch_stored`` (see ``MemoryStore``); the request loop then uses them
 instead of ``get``, ``set`` and ``touch``, so that a record saved is loaded
 without being parsed again.
+
+A store that wants housekeeping on the host's clock has ``reap_if_due(now_ms)``
+(``MemoryStore`` with a ``reap_interval``): the middlewares and the demo call
+it at the start of each request (``reap_if_due(store, now_ms)`` here).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 from ._request import encode_json
 from ._stored import StoredRecord, StoreKind, memory_store_expiry
 
-__all__ = ["Store", "MemoryStore", "MemoryStoreFull", "StoreKind", "StoredRecord", "memory_store_expiry"]
+__all__ = ["Store", "MemoryStore", "MemoryStoreFull", "StoreKind", "StoredRecord", "memory_store_expiry", "reap_if_due"]
 
 
 @runtime_checkable
@@ -83,6 +87,32 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+#: The largest millisecond count the reap options take (2**53, JavaScript's exact integers).
+_MAX_MS = 2**53
+#: connect-redis's options this library reads: ignored by ``MemoryStore.from_options``,
+#: so that one ``"store"`` object serves a host whichever store it runs.
+_REDIS_NAMES = frozenset({"prefix", "ttl", "disableTouch", "disableTTL"})
+
+
+def _ms_option(name: str, v: object) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= _MAX_MS:
+        raise ValueError(f"MemoryStore: {name} must be a whole number of milliseconds from 1 to 2**53, or None")
+    return v
+
+
+def reap_if_due(store: Any, now_ms: int) -> int:
+    """What a host runs at the start of each request: the store's reap if
+    one is due (a ``MemoryStore`` with a ``reap_interval``); a store without
+    ``reap_if_due`` (Redis expires keys itself) is left alone. Returns how
+    many records went."""
+    reap = getattr(store, "reap_if_due", None)
+    return reap(now_ms) if callable(reap) else 0
+
+
 class MemoryStore:
     """express-session's ``MemoryStore``, bounded; the same semantics as the
     Rust reference store (``session::MemoryStore``):
@@ -100,6 +130,17 @@ class MemoryStore:
     * ``destroy`` deletes (absent is fine); ``sweep(now_ms)`` removes every
       expired record. Nothing runs on a timer.
 
+    Connect's reaping (off by default, as in express-session's MemoryStore):
+    ``max_age`` (ms) expires a record not written or touched for longer than
+    that (Connect's ``lastAccess < now - maxAge``), at every lookup as well
+    as at reaps; ``reap_interval`` (ms) schedules reaps: ``next_reap_at(now)``
+    says when the next is due (the first call starts the schedule, each reap
+    schedules the next ``reap_interval`` after it), ``reap_if_due(now)`` runs
+    it then (the middlewares and the demo call it at the start of each
+    request, with their clock), ``reap(now)`` runs one whenever a host's
+    own timer says. ``MemoryStore.from_options({"reapInterval": ..,
+    "maxAge": ..})`` reads the JSON names.
+
     Every method takes ``now_ms`` (Unix ms): the request loop passes the
     request's clock. The text methods (``get``, ``set``, ``touch``) default
     it to ``clock()`` (default: the system clock). Thread-safe.
@@ -107,13 +148,88 @@ class MemoryStore:
 
     kind = StoreKind.MEMORY
 
-    def __init__(self, *, clock: Callable[[], int] | None = None, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], int] | None = None,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        reap_interval: int | None = None,
+        max_age: int | None = None,
+    ) -> None:
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 0:
             raise TypeError("MemoryStore: max_entries must be a non-negative int")
         self._clock = clock if clock is not None else _now_ms
         self._max = max_entries
+        self.reap_interval = _ms_option("reap_interval", reap_interval)
+        self.max_age = _ms_option("max_age", max_age)
+        self._next_reap: int | None = None  # set by the first now seen
+        # Each record with the time it counts as expired (the earlier of its
+        # cookie's expiry and, with max_age, its write + max_age + 1 ms).
         self._entries: dict[str, tuple[StoredRecord, int | None]] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_options(
+        cls, options: Any, *, clock: Callable[[], int] | None = None, max_entries: int = DEFAULT_MAX_ENTRIES
+    ) -> MemoryStore:
+        """A store from Connect MemoryStore's options as JSON names (the
+        ``"store"`` member of the demos' ``--options`` file): ``reapInterval``
+        and ``maxAge`` (ms; ``None`` is off, and ``reapInterval: -1`` too, as
+        in Connect). connect-redis's ``prefix``, ``ttl``, ``disableTouch`` and
+        ``disableTTL`` are ignored; other names raise ``ValueError``."""
+        if not isinstance(options, dict):
+            raise TypeError("MemoryStore.from_options: the options must be a dict (a JSON object)")
+        unknown = sorted(k for k in options if k not in ("reapInterval", "maxAge") and k not in _REDIS_NAMES)
+        if unknown:
+            raise ValueError(f"MemoryStore: unknown store option(s) {', '.join(map(repr, unknown))} (a memory store reads reapInterval and maxAge)")
+        interval = options.get("reapInterval")
+        if interval == -1 and not isinstance(interval, bool):
+            interval = None
+        return cls(
+            clock=clock,
+            max_entries=max_entries,
+            reap_interval=_ms_option("reapInterval", interval),
+            max_age=_ms_option("maxAge", options.get("maxAge")),
+        )
+
+    # -- reaping ------------------------------------------------------------
+    def next_reap_at(self, now_ms: int | None = None) -> int | None:
+        """When the next reap is due (Unix ms), or ``None`` without a
+        ``reap_interval``; the first call starts the schedule at ``now_ms``."""
+        if self.reap_interval is None:
+            return None
+        with self._lock:
+            if self._next_reap is None:
+                now = self._clock() if now_ms is None else now_ms
+                self._next_reap = now + self.reap_interval
+            return self._next_reap
+
+    def reap_if_due(self, now_ms: int | None = None) -> int:
+        """The reap, if one is due at ``now_ms``; returns how many records it removed."""
+        now = self._clock() if now_ms is None else now_ms
+        due = self.next_reap_at(now)
+        if due is None or now < due:
+            return 0
+        with self._lock:
+            if self._next_reap != due:
+                return 0  # another thread took this reap
+            self._next_reap = now + self.reap_interval
+            return self._sweep(now)
+
+    def reap(self, now_ms: int | None = None) -> int:
+        """Removes every expired record and schedules the next reap
+        ``reap_interval`` after ``now_ms``; returns how many were removed."""
+        now = self._clock() if now_ms is None else now_ms
+        with self._lock:
+            if self.reap_interval is not None:
+                self._next_reap = now + self.reap_interval
+            return self._sweep(now)
+
+    def _expiry(self, expires_at: int | None, now: int) -> int | None:
+        if self.max_age is None:
+            return expires_at
+        stale_at = now + self.max_age + 1
+        return stale_at if expires_at is None else min(expires_at, stale_at)
 
     # -- the record path (Request.poll_with uses it) -------------------------------
     def load_stored(self, sid: str, now_ms: int, request: Any) -> bool:
@@ -138,7 +254,7 @@ class MemoryStore:
                 self._sweep(now_ms)
                 if len(entries) >= self._max:
                     raise MemoryStoreFull()
-            entries[sid] = (record, expires_at)
+            entries[sid] = (record, self._expiry(expires_at, now_ms))
 
     def touch_stored(self, sid: str, record: StoredRecord, expires_at: int | None, now_ms: int) -> None:
         """``touch`` with a record the engine made: when the record held
@@ -147,7 +263,7 @@ class MemoryStore:
         with self._lock:
             entry = self._live(sid, now_ms)
             if entry is not None and entry[0].apply_touch(record):
-                self._entries[sid] = (entry[0], expires_at)
+                self._entries[sid] = (entry[0], self._expiry(expires_at, now_ms))
 
     # -- the Store protocol (text) ----------------------------------------------------
     def get(self, sid: str, now_ms: int | None = None) -> str | None:
@@ -215,14 +331,16 @@ class MemoryStore:
 
     # -- management ------------------------------------------------------------
     def sweep(self, now_ms: int | None = None) -> int:
-        """Removes every expired record; returns how many were removed."""
+        """Removes every expired record; returns how many were removed (the
+        reap schedule stays as it is)."""
         with self._lock:
             return self._sweep(self._clock() if now_ms is None else now_ms)
 
     def insert(self, sid: str, record: Any) -> None:
         """Inserts a record given as a parsed JSON value (a dict) or as JSON
         text, with the expiry the library computes from its
-        ``cookie.expires`` (as express-session's MemoryStore does)."""
+        ``cookie.expires`` (as express-session's MemoryStore does; a store
+        ``max_age`` counts from its first write or touch)."""
         if isinstance(record, (str, bytes)):
             text = record
         else:
