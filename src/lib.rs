@@ -180,6 +180,7 @@ pub mod ffi;
 pub use engine::connect_redis;
 pub use engine::event;
 pub use engine::guards;
+pub use engine::lifecycle;
 pub use engine::record;
 pub(crate) use engine::{
     action, config, cookie_header, date, error, ids, json, request, session, session_cookie, signing,
@@ -210,7 +211,9 @@ pub use ids::{IdQueue, IdSource, SEED_LEN, SeededIds};
 pub use json::{JsonError, MAX_DEPTH, MAX_KEYS, Map, Value};
 pub use memory_store::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError};
 pub use record::{RecordLimits, StoredRecord};
-pub use request::{FAILED_TO_LOAD, ID_COLLISIONS, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG};
+pub use request::{
+    FAILED_TO_LOAD, ID_COLLISIONS, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG, SUPERSEDED,
+};
 pub use session_cookie::CookieAttr;
 
 /// Not API: what the crate's own integration tests and benchmarks reach

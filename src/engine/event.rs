@@ -39,6 +39,19 @@ pub enum Event {
     /// The session's `fingerprint` (a keyed hash of request facts) did not
     /// match this request's: treated as no session (the record untouched).
     FingerprintMismatch,
+    /// The session began longer ago than `absoluteTimeout`: replaced by a
+    /// fresh one (the old record destroyed).
+    AbsoluteTimeout,
+    /// The session's last request was longer ago than `idleTimeout`:
+    /// replaced by a fresh one (the old record destroyed).
+    IdleTimeout,
+    /// The cookie named an ID a `regenerate` replaced, within its
+    /// `regenerateGrace` window: the session loads read-only (never written,
+    /// its cookie never set again).
+    RegenerateGrace,
+    /// The cookie named an ID a `regenerate` replaced, after its grace
+    /// window: no session (a fresh one; the old record destroyed).
+    RegenerateGraceEnded,
 }
 
 /// The store operation a [`Event::StoreError`] is about.
@@ -68,6 +81,10 @@ impl Event {
             Event::Misuse => "misuse",
             Event::Ignored => "ignored",
             Event::FingerprintMismatch => "fingerprint_mismatch",
+            Event::AbsoluteTimeout => "absolute_timeout",
+            Event::IdleTimeout => "idle_timeout",
+            Event::RegenerateGrace => "regenerate_grace",
+            Event::RegenerateGraceEnded => "regenerate_grace_ended",
         }
     }
 }

@@ -52,6 +52,13 @@ pub(crate) struct Guards {
     pub(crate) on_save_error: OnSaveError,
     /// Names of the request facts a session is bound to (lowercase).
     pub(crate) fingerprint: Vec<String>,
+    /// `absoluteTimeout` (ms since the session began; `None`: off).
+    pub(crate) absolute_timeout: Option<u64>,
+    /// `idleTimeout` (ms since the session's last request; `None`: off).
+    pub(crate) idle_timeout: Option<u64>,
+    /// `regenerateGrace` (ms the ID a `regenerate` replaced still loads,
+    /// read-only; `None`: the old record is destroyed, as express-session does).
+    pub(crate) regenerate_grace: Option<u64>,
 }
 
 /// The record key holding a session's fingerprint (`fingerprint`): data an
@@ -89,7 +96,21 @@ impl Guards {
             on_load_error: OnLoadError::Fail,
             on_save_error: OnSaveError::Report,
             fingerprint: Vec::new(),
+            absolute_timeout: None,
+            idle_timeout: None,
+            regenerate_grace: None,
         }
+    }
+
+    /// Whether a new session gets keys of its own (a fingerprint, the
+    /// lifecycle stamps): its data is then not empty, yet not modified.
+    pub(crate) fn stamps_new_sessions(&self) -> bool {
+        !self.fingerprint.is_empty() || self.absolute_timeout.is_some() || self.idle_timeout.is_some()
+    }
+
+    /// Whether saves and touches carry a lifecycle deadline.
+    pub(crate) fn has_deadlines(&self) -> bool {
+        self.absolute_timeout.is_some() || self.idle_timeout.is_some()
     }
 
     /// The secure defaults: the guards that cost no compatibility on.

@@ -1275,6 +1275,28 @@ pub unsafe extern "C" fn libsession_request_regenerate(req: *mut libsession_requ
     ffi_boundary!(request(req, r) { Ok(r.inner.regenerate()?) })
 }
 
+/// `regenerate`, keeping the data when `keep_data` (the login pattern: a
+/// new ID, the same data). The new session holds exactly the old one's
+/// data but for the engine's own keys (its absolute window and last-seen
+/// time begin now). With `regenerateGrace` the old ID's record is saved
+/// once more as its read-only grace copy instead of destroyed. Poll: a
+/// `DESTROY` (or, with `regenerateGrace`, a `SAVE` of the old ID), then
+/// `COMPLETED`.
+///
+/// # Returns
+/// As for `libsession_request_regenerate`.
+///
+/// # Safety
+/// `req` is NULL or live.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_request_regenerate_with(
+    req: *mut libsession_request,
+    keep_data: bool,
+) -> ResultCode {
+    ffi_boundary!(request(req, r) { Ok(r.inner.regenerate_with(keep_data)?) })
+}
+
 /// `req.session = null`: the request continues without a session; what
 /// happens to the stored one follows the config's `unset`. Allowed with or
 /// without a session.
