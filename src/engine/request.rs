@@ -599,7 +599,9 @@ impl Request {
                 }
                 let (superseded, stamp_created, stamp_seen) =
                     match lifecycle::check(&self.config.guards, &session.data, self.now) {
-                        Verdict::Live { superseded, stamp_created, stamp_seen } => (superseded, stamp_created, stamp_seen),
+                        Verdict::Live { superseded, stamp_created, stamp_seen } => {
+                            (superseded, stamp_created, stamp_seen)
+                        }
                         Verdict::Refused(event) => {
                             // Over: destroyed (a Node app sharing the store
                             // ignores the stamps), then on as for no record.

@@ -112,9 +112,13 @@ impl From<Option<Event>> for libsession_event {
             Some(Event::FingerprintMismatch) => {
                 (libsession_event_kind::FingerprintMismatch, 0, libsession_store_operation::None)
             }
-            Some(Event::AbsoluteTimeout) => (libsession_event_kind::AbsoluteTimeout, 0, libsession_store_operation::None),
+            Some(Event::AbsoluteTimeout) => {
+                (libsession_event_kind::AbsoluteTimeout, 0, libsession_store_operation::None)
+            }
             Some(Event::IdleTimeout) => (libsession_event_kind::IdleTimeout, 0, libsession_store_operation::None),
-            Some(Event::RegenerateGrace) => (libsession_event_kind::RegenerateGrace, 0, libsession_store_operation::None),
+            Some(Event::RegenerateGrace) => {
+                (libsession_event_kind::RegenerateGrace, 0, libsession_store_operation::None)
+            }
             Some(Event::RegenerateGraceEnded) => {
                 (libsession_event_kind::RegenerateGraceEnded, 0, libsession_store_operation::None)
             }

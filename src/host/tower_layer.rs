@@ -785,10 +785,7 @@ impl Session {
     /// Cancel-safe: if this future is dropped while the store works, the
     /// [`Cancelled`] guard answers the engine in its place, so the session
     /// stays usable and the end-of-request save still happens.
-    async fn store_op(
-        &self,
-        start: impl FnOnce(&mut Request) -> Result<(), crate::Error>,
-    ) -> Result<(), SessionError> {
+    async fn store_op(&self, start: impl FnOnce(&mut Request) -> Result<(), crate::Error>) -> Result<(), SessionError> {
         let settings = &self.shared.settings;
         let now = (settings.clock)();
         let mut step = {

@@ -33,6 +33,17 @@ class EventKind(enum.IntEnum):
     IGNORED = 9
     #: The session's fingerprint did not match the request's facts.
     FINGERPRINT_MISMATCH = 10
+    #: The session began longer ago than ``absolute_timeout``: replaced by a
+    #: fresh one (the old record destroyed).
+    ABSOLUTE_TIMEOUT = 11
+    #: The session's last request was longer ago than ``idle_timeout``:
+    #: replaced by a fresh one (the old record destroyed).
+    IDLE_TIMEOUT = 12
+    #: The cookie named an ID a regenerate replaced, within its
+    #: ``regenerate_grace`` window: the session loaded read-only.
+    REGENERATE_GRACE = 13
+    #: The cookie named an ID a regenerate replaced, after its grace window.
+    REGENERATE_GRACE_ENDED = 14
 
 
 class StoreOperation(enum.IntEnum):
