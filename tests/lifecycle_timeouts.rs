@@ -749,3 +749,42 @@ fn options_are_read_from_their_json_names() {
     let out = run(&cfg, &mut store, T0 + 1_000, browser.cookie.as_deref(), &[], &mut next);
     assert!(out.events.contains(&Event::IdleTimeout));
 }
+
+/// A request that loaded the session before another's regenerate, and
+/// reloads it after: the reloaded grace copy is read-only too.
+#[test]
+fn a_reloaded_grace_copy_is_read_only() {
+    let cfg = config(None, None, Some(10_000), Some(60_000.0));
+    let mut store = Store { honour_expiry: true, ..Store::default() };
+    let mut next = 0;
+    let mut browser = Browser::default();
+    let out = run(&cfg, &mut store, T0, None, &[Step::Increment("n")], &mut next);
+    browser.apply(&out);
+    let old = out.id_at_end.unwrap();
+    let cookie = browser.cookie.clone().unwrap();
+    // The slow request loads first.
+    let ids = IdQueue::new([format!("{:0>43}", 999_999)]);
+    let mut slow = Request::new(cfg.clone(), UnixMillis(T0 + 10), ids);
+    slow.add_cookie_header(cookie.as_bytes()).unwrap();
+    let Action::Load { .. } = slow.poll_action().unwrap() else { panic!() };
+    let text = store.get(&old, T0 + 10).unwrap().to_string();
+    slow.handle_load(LoadResult::Found(text.as_bytes())).unwrap();
+    assert_eq!(slow.poll_action().unwrap(), Action::Ready);
+    // The login regenerates meanwhile.
+    let out = run(&cfg, &mut store, T0 + 20, Some(&cookie), &[Step::Regenerate { keep: true }], &mut next);
+    assert_ne!(out.id_at_end.as_deref(), Some(&*old));
+    // The slow request reloads: the grace copy, read-only from now on.
+    slow.increment("n").unwrap();
+    slow.reload().unwrap();
+    let Action::Load { .. } = slow.poll_action().unwrap() else { panic!() };
+    let text = store.get(&old, T0 + 30).unwrap().to_string();
+    slow.handle_load(LoadResult::Found(text.as_bytes())).unwrap();
+    assert_eq!(slow.poll_action().unwrap(), Action::Completed { error: None });
+    assert_eq!(slow.poll_action().unwrap(), Action::Ready);
+    slow.increment("n").unwrap();
+    slow.save().unwrap();
+    assert_eq!(slow.poll_action().unwrap(), Action::Completed { error: Some(SUPERSEDED) });
+    assert_eq!(slow.poll_action().unwrap(), Action::Ready);
+    slow.finish().unwrap();
+    assert_eq!(slow.poll_action().unwrap(), Action::Done, "no save, touch or cookie");
+}

@@ -108,9 +108,10 @@ impl Guards {
         !self.fingerprint.is_empty() || self.absolute_timeout.is_some() || self.idle_timeout.is_some()
     }
 
-    /// Whether saves and touches carry a lifecycle deadline.
+    /// Whether saves and touches may carry a lifecycle deadline (with
+    /// `regenerateGrace`, a record reloaded as a grace copy keeps its end).
     pub(crate) fn has_deadlines(&self) -> bool {
-        self.absolute_timeout.is_some() || self.idle_timeout.is_some()
+        self.absolute_timeout.is_some() || self.idle_timeout.is_some() || self.regenerate_grace.is_some()
     }
 
     /// The secure defaults: the guards that cost no compatibility on.

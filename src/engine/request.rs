@@ -650,6 +650,9 @@ impl Request {
             (_, Record::Absent | Record::Expired) => self.complete(Some(FAILED_TO_LOAD.into())),
             (_, Record::Corrupt(message)) => self.complete(Some(message)),
             (_, Record::Session { session, .. }) => {
+                // A regenerate elsewhere made the record a grace copy
+                // meanwhile: from now on read-only, as if loaded so.
+                self.superseded |= session.data.contains_key(lifecycle::GRACE_UNTIL_KEY);
                 // reload() keeps the request's original hash and the
                 // wrapping state of the session it replaces.
                 self.replace_session(Some(session));
