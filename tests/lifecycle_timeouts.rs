@@ -788,3 +788,51 @@ fn a_reloaded_grace_copy_is_read_only() {
     slow.finish().unwrap();
     assert_eq!(slow.poll_action().unwrap(), Action::Done, "no save, touch or cookie");
 }
+
+/// With connect-redis's plan, the TTL is the smallest of the remaining
+/// times: the cookie's, the absolute deadline's and the idle deadline's
+/// (a browser-session cookie too, which otherwise gets the default day).
+#[test]
+fn redis_ttls_are_the_smallest_remaining_time() {
+    use session::connect_redis::{ConnectRedisOptions, RedisCommand};
+    let plan = ConnectRedisOptions::default();
+    // (absolute, idle, maxAge, the request's offset) -> the TTL at the end
+    // of a second request at T0 + offset (a touch; with idle, perhaps a save).
+    let cases: [(Option<u64>, Option<u64>, Option<f64>, u64, i64); 6] = [
+        (None, None, Some(60_000.0), 1_000, 60),
+        (None, None, None, 1_000, 86_400),
+        (Some(30_000), None, Some(60_000.0), 1_000, 29),
+        (Some(30_000), None, None, 20_000, 10),
+        (None, Some(10_000), Some(60_000.0), 500, 10), // last seen at T0: 9.5 s left, ceil
+        (Some(30_000), Some(20_000), Some(60_000.0), 12_000, 18), // idle refreshed at +12 s: 20 s, absolute 18 s
+    ];
+    for (absolute, idle, max_age, offset, want) in cases {
+        let cfg = config(absolute, idle, None, max_age);
+        let mut store = Store { honour_expiry: true, ..Store::default() };
+        let mut next = 0;
+        let mut browser = Browser::default();
+        let out = run(&cfg, &mut store, T0, None, &[Step::Increment("n")], &mut next);
+        browser.apply(&out);
+        let now = T0 + offset;
+        let out = run(&cfg, &mut store, now, browser.cookie.as_deref(), &[], &mut next);
+        let command = match out.ops.last().unwrap() {
+            Op::Save { id, record, expires_at } => plan.save(id, record, *expires_at, now as i64).into_owned_ttl(),
+            Op::Touch { id, expires_at } => plan.touch(id, *expires_at, now as i64).into_owned_ttl(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(command, Some(want), "{absolute:?} {idle:?} {max_age:?} +{offset}");
+    }
+
+    trait Ttl {
+        fn into_owned_ttl(self) -> Option<i64>;
+    }
+    impl Ttl for RedisCommand<'_> {
+        fn into_owned_ttl(self) -> Option<i64> {
+            match self {
+                RedisCommand::Set { ttl, .. } => ttl,
+                RedisCommand::Expire { ttl, .. } => Some(ttl),
+                _ => None,
+            }
+        }
+    }
+}
