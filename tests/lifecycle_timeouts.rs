@@ -798,7 +798,8 @@ fn redis_ttls_are_the_smallest_remaining_time() {
     let plan = ConnectRedisOptions::default();
     // (absolute, idle, maxAge, the request's offset) -> the TTL at the end
     // of a second request at T0 + offset (a touch; with idle, perhaps a save).
-    let cases: [(Option<u64>, Option<u64>, Option<f64>, u64, i64); 6] = [
+    type Case = (Option<u64>, Option<u64>, Option<f64>, u64, i64);
+    let cases: [Case; 6] = [
         (None, None, Some(60_000.0), 1_000, 60),
         (None, None, None, 1_000, 86_400),
         (Some(30_000), None, Some(60_000.0), 1_000, 29),
