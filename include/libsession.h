@@ -2586,7 +2586,9 @@ LIBSESSION_MUST_USE libsession_result libsession_request_destroy(struct libsessi
 /**
  * `req.session.regenerate()`: destroy the stored session, then start a new
  * session with a new ID (even if the destroy failed). Poll: a `DESTROY`
- * action, then `COMPLETED`.
+ * action (with `regenerateGrace`, a `SAVE` of the old ID's read-only grace
+ * copy instead), then `COMPLETED`. `libsession_request_regenerate_with`
+ * keeps the data.
  *
  * # Returns
  * As for `libsession_request_save`, plus `IDS_EXHAUSTED` from the answer.

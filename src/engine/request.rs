@@ -1329,8 +1329,9 @@ impl Request {
         Ok(())
     }
 
-    /// `req.session.regenerate()`: destroy the stored session, then a new
-    /// session with a new ID (even if the destroy failed); answered by
+    /// `req.session.regenerate()`: destroy the stored session (with
+    /// `regenerateGrace`, save its read-only grace copy instead), then a new
+    /// session with a new ID (even if the store failed); answered by
     /// `Completed`. The same as [`regenerate_with(false)`](Self::regenerate_with).
     pub fn regenerate(&mut self) -> Result<(), Error> {
         self.regenerate_with(false)

@@ -1262,7 +1262,9 @@ pub unsafe extern "C" fn libsession_request_destroy(req: *mut libsession_request
 
 /// `req.session.regenerate()`: destroy the stored session, then start a new
 /// session with a new ID (even if the destroy failed). Poll: a `DESTROY`
-/// action, then `COMPLETED`.
+/// action (with `regenerateGrace`, a `SAVE` of the old ID's read-only grace
+/// copy instead), then `COMPLETED`. `libsession_request_regenerate_with`
+/// keeps the data.
 ///
 /// # Returns
 /// As for `libsession_request_save`, plus `IDS_EXHAUSTED` from the answer.
