@@ -837,3 +837,50 @@ fn redis_ttls_are_the_smallest_remaining_time() {
         }
     }
 }
+
+/// A late request with a replaced cookie (past the grace window) gets no
+/// removal cookie even when the host asks for stale cookies to be removed:
+/// the browser most likely holds the new cookie, which it would delete.
+#[test]
+fn a_replaced_cookie_is_not_removed_after_the_window() {
+    let cfg = config(None, None, Some(1_000), Some(60_000.0));
+    let mut store = Store { honour_expiry: false, ..Store::default() };
+    let mut next = 0;
+    let mut browser = Browser::default();
+    let out = run(&cfg, &mut store, T0, None, &[Step::Increment("n")], &mut next);
+    browser.apply(&out);
+    let cookie = browser.cookie.clone().unwrap();
+    run(&cfg, &mut store, T0 + 10, Some(&cookie), &[Step::Regenerate { keep: true }], &mut next);
+    let stale = |store: &mut Store, now: u64, cookie: &str| {
+        let mut req = Request::new(cfg.clone(), UnixMillis(now), IdQueue::new([format!("{:0>43}", 77_777)]));
+        req.set_store_kind(StoreKind::Ttl);
+        req.add_cookie_header(cookie.as_bytes()).unwrap();
+        req.set_clear_stale_cookie(true).unwrap();
+        let mut cookies = Vec::new();
+        loop {
+            match req.poll_action().unwrap() {
+                Action::Load { id } => {
+                    let text = store.get(id, now).map(str::to_string);
+                    match text {
+                        Some(t) => req.handle_load(LoadResult::Found(t.as_bytes())).unwrap(),
+                        None => req.handle_load(LoadResult::NotFound).unwrap(),
+                    }
+                }
+                Action::Destroy { id } => {
+                    store.records.remove(id);
+                    req.handle_store_result(StoreResult::Ok).unwrap();
+                }
+                Action::Ready => req.finish().unwrap(),
+                Action::SetCookie { value } => cookies.push(value.to_string()),
+                Action::Done => return cookies,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert!(stale(&mut store, T0 + 500, &cookie).is_empty(), "within the window");
+    assert!(stale(&mut store, T0 + 2_000, &cookie).is_empty(), "after it: refused, not removed");
+    // A cookie whose record is simply gone is still removed, as asked.
+    let removed = stale(&mut store, T0 + 3_000, &cookie);
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert!(removed[0].contains("Expires=Thu, 01 Jan 1970"));
+}

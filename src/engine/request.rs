@@ -233,6 +233,9 @@ pub struct Request {
     as_loaded: Option<Box<Session>>,
     /// The outstanding `regenerate` keeps the session's data.
     regenerate_keep: bool,
+    /// The request's cookie named an ID a `regenerate` replaced, past its
+    /// grace window.
+    cookie_replaced: bool,
 }
 
 const _: () = {
@@ -298,6 +301,7 @@ impl Request {
             superseded: false,
             as_loaded: None,
             regenerate_keep: false,
+            cookie_replaced: false,
         }
     }
 
@@ -605,6 +609,7 @@ impl Request {
                         Verdict::Refused(event) => {
                             // Over: destroyed (a Node app sharing the store
                             // ignores the stamps), then on as for no record.
+                            self.cookie_replaced |= event == Event::RegenerateGraceEnded;
                             self.events.push_back(event);
                             self.store_op(Out::Destroy, Pending::Refused);
                             return Ok(());
@@ -1111,7 +1116,9 @@ impl Request {
         let wanted = if self.destroyed {
             self.config.guards.clear_cookie_on_destroy
         } else {
-            self.facts.clear_stale_cookie && !self.loaded_from_cookie
+            // Not for a cookie a regenerate replaced: the browser most
+            // likely holds the new one by now, which a removal would delete.
+            self.facts.clear_stale_cookie && !self.loaded_from_cookie && !self.cookie_replaced
         };
         if !wanted {
             return;
