@@ -811,6 +811,26 @@ enum libsession_event_kind
    * nothing was written. `operation` says which (`SAVE` or `TOUCH`).
    */
   LIBSESSION_EVENT_KIND_CONFLICT = 11,
+  /**
+   * The session began longer ago than `absoluteTimeout`: replaced by a
+   * fresh one (the old record destroyed).
+   */
+  LIBSESSION_EVENT_KIND_ABSOLUTE_TIMEOUT = 12,
+  /**
+   * The session's last request was longer ago than `idleTimeout`:
+   * replaced by a fresh one (the old record destroyed).
+   */
+  LIBSESSION_EVENT_KIND_IDLE_TIMEOUT = 13,
+  /**
+   * The cookie named an ID a regenerate replaced, within its
+   * `regenerateGrace` window: the session loaded read-only.
+   */
+  LIBSESSION_EVENT_KIND_REGENERATE_GRACE = 14,
+  /**
+   * The cookie named an ID a regenerate replaced, after its grace window:
+   * no session (the old record destroyed).
+   */
+  LIBSESSION_EVENT_KIND_REGENERATE_GRACE_ENDED = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1518,6 +1538,58 @@ libsession_result libsession_config_builder_set_session_id_lengths(struct libses
 LIBSESSION_MUST_USE
 libsession_result libsession_config_builder_set_express_compat(struct libsession_config_builder *builder,
                                                                bool on);
+
+/**
+ * Sets `absoluteTimeout`: a session ends this many milliseconds after it
+ * began (its creation, or the regenerate that replaced its ID), however
+ * active (OWASP ASVS V7.3.2); an ended session is destroyed and replaced
+ * by a fresh one (event `ABSOLUTE_TIMEOUT`). The record keeps the start
+ * under `libsessionCreatedAt`. 0: off (the default).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
+ * # Safety
+ * `builder` is NULL or live.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_absolute_timeout(struct libsession_config_builder *builder,
+                                                                 uint64_t ms);
+
+/**
+ * Sets `idleTimeout`: a session ends this many milliseconds after its last
+ * request, whatever the cookie's maxAge (OWASP ASVS V7.3.1); an ended
+ * session is destroyed and replaced by a fresh one (event `IDLE_TIMEOUT`).
+ * The record keeps the last request under `libsessionLastSeenAt`,
+ * rewritten only when it is a tenth of the window behind (a session may end
+ * up to a tenth early, never late). 0: off (the default).
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
+ * # Safety
+ * `builder` is NULL or live.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_idle_timeout(struct libsession_config_builder *builder,
+                                                             uint64_t ms);
+
+/**
+ * Sets `regenerateGrace`: after a regenerate, the replaced ID still loads
+ * for this many milliseconds, read-only (never saved, touched or its
+ * cookie re-sent; event `REGENERATE_GRACE`), then not at all (its record's
+ * store expiry is the window's end, and it carries `libsessionGraceUntil`).
+ * 0: off (the default): regenerate destroys the old record.
+ *
+ * # Returns
+ * `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+ *
+ * # Safety
+ * `builder` is NULL or live.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_config_builder_set_regenerate_grace(struct libsession_config_builder *builder,
+                                                                 uint64_t ms);
 
 /**
  * Releases the caller's reference to a config. Requests made from it keep
@@ -2669,7 +2741,9 @@ LIBSESSION_MUST_USE libsession_result libsession_request_destroy(struct libsessi
 /**
  * `req.session.regenerate()`: destroy the stored session, then start a new
  * session with a new ID (even if the destroy failed). Poll: a `DESTROY`
- * action, then `COMPLETED`.
+ * action (with `regenerateGrace`, a `SAVE` of the old ID's read-only grace
+ * copy instead), then `COMPLETED`. `libsession_request_regenerate_with`
+ * keeps the data.
  *
  * # Returns
  * As for `libsession_request_save`, plus `IDS_EXHAUSTED` from the answer.
@@ -2678,6 +2752,25 @@ LIBSESSION_MUST_USE libsession_result libsession_request_destroy(struct libsessi
  * `req` is NULL or live.
  */
 LIBSESSION_MUST_USE libsession_result libsession_request_regenerate(struct libsession_request *req);
+
+/**
+ * `regenerate`, keeping the data when `keep_data` (the login pattern: a
+ * new ID, the same data). The new session holds exactly the old one's
+ * data but for the engine's own keys (its absolute window and last-seen
+ * time begin now). With `regenerateGrace` the old ID's record is saved
+ * once more as its read-only grace copy instead of destroyed. Poll: a
+ * `DESTROY` (or, with `regenerateGrace`, a `SAVE` of the old ID), then
+ * `COMPLETED`.
+ *
+ * # Returns
+ * As for `libsession_request_regenerate`.
+ *
+ * # Safety
+ * `req` is NULL or live.
+ */
+LIBSESSION_MUST_USE
+libsession_result libsession_request_regenerate_with(struct libsession_request *req,
+                                                     bool keep_data);
 
 /**
  * `req.session = null`: the request continues without a session; what

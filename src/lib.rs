@@ -186,6 +186,7 @@ pub mod ffi;
 pub use engine::connect_redis;
 pub use engine::event;
 pub use engine::guards;
+pub use engine::lifecycle;
 pub use engine::record;
 pub(crate) use engine::{
     action, config, cookie_header, date, error, ids, json, request, session, session_cookie, signing,
@@ -218,7 +219,9 @@ pub use memory_store::{
     DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreError, MemoryStoreOptions, MemoryStoreOptionsError,
 };
 pub use record::{RecordLimits, StoredRecord};
-pub use request::{FAILED_TO_LOAD, ID_COLLISIONS, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG};
+pub use request::{
+    FAILED_TO_LOAD, ID_COLLISIONS, MAX_SET_COOKIE_BYTES, Request, SECRET_REQUIRED, SET_COOKIE_TOO_LONG, SUPERSEDED,
+};
 pub use session_cookie::CookieAttr;
 
 /// Not API: what the crate's own integration tests and benchmarks reach

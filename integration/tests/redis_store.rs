@@ -355,3 +355,65 @@ async fn a_frozen_server_fails_the_request_within_the_timeout() {
     let (status, _, body) = send(&app, Some(&cookie)).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "3"));
 }
+
+/// Issue 14: with the lifecycle options, a Redis key's TTL is the smallest
+/// remaining time (cookie, absolute deadline, idle deadline), and a
+/// regenerated ID's grace copy lives for the grace window only.
+#[tokio::test]
+async fn lifecycle_deadlines_set_the_redis_ttl() {
+    let Some(redis) = server("lifecycle_deadlines_set_the_redis_ttl") else { return };
+    let store = RedisStore::open(&redis.url()).unwrap();
+    let config = Arc::new(
+        Config::builder()
+            .secret("redis secret redis secret redis secret")
+            .max_age(Some(60_000.0))
+            .absolute_timeout(Some(20_000))
+            .idle_timeout(Some(10_000))
+            .regenerate_grace(Some(3_000))
+            .build()
+            .unwrap(),
+    );
+    // One request at `at` with `cookie`; `login` regenerates keeping the data.
+    async fn request(
+        config: &Arc<Config>,
+        store: &RedisStore,
+        at: i64,
+        cookie: Option<&str>,
+        login: bool,
+    ) -> (String, Option<String>) {
+        let mut req = EngineRequest::new(config.clone(), UnixMillis(at as u64), SeededIds::new(&[at as u8; 32]));
+        if let Some(c) = cookie {
+            req.add_cookie_header(c.as_bytes()).unwrap();
+        }
+        assert_eq!(drive(&mut req, store, at).await.unwrap(), Action::Ready);
+        req.increment("views").unwrap();
+        if login {
+            req.regenerate_with(true).unwrap();
+            assert_eq!(drive(&mut req, store, at).await.unwrap(), Action::Completed { error: None });
+            assert_eq!(drive(&mut req, store, at).await.unwrap(), Action::Ready);
+        }
+        let sid = req.session_id().unwrap().to_string();
+        req.finish().unwrap();
+        let mut set = None;
+        loop {
+            match drive(&mut req, store, at).await.unwrap() {
+                Action::SetCookie { value } => set = Some(value.split(';').next().unwrap().to_string()),
+                Action::Done => return (sid, set),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    let (sid, cookie) = request(&config, &store, NOW, None, false).await;
+    let cookie = cookie.unwrap();
+    let key = format!("sess:{sid}");
+    assert_eq!(redis.ttl(&key), 10, "the idle deadline comes first");
+    request(&config, &store, NOW + 5_000, Some(&cookie), false).await;
+    assert_eq!(redis.ttl(&key), 10, "last seen moved on: idle again");
+    request(&config, &store, NOW + 14_000, Some(&cookie), false).await;
+    assert_eq!(redis.ttl(&key), 6, "now the absolute deadline comes first");
+    let (new, _) = request(&config, &store, NOW + 15_000, Some(&cookie), true).await;
+    assert_ne!(new, sid);
+    assert_eq!(redis.ttl(&key), 3, "the grace copy lives for the window");
+    assert!(redis.get(&key).unwrap().contains(r#""libsessionGraceUntil":1700000018000"#));
+    assert_eq!(redis.ttl(&format!("sess:{new}")), 10);
+}

@@ -107,6 +107,17 @@ async fn login(Extension(session): Extension<Session>) -> String {
     session.id().unwrap()
 }
 
+/// The login pattern: a new ID, the same data (`regenerate_with(true)`).
+async fn login_keeping(Extension(session): Extension<Session>) -> String {
+    let before = session.id().unwrap();
+    let views = session.get::<u64>("views").unwrap();
+    session.regenerate_with(true).await.unwrap();
+    assert_ne!(session.id().unwrap(), before);
+    assert_eq!(session.get::<u64>("views").unwrap(), views, "the data is kept");
+    session.insert("user", &"ada").unwrap();
+    session.id().unwrap()
+}
+
 async fn logout(Extension(session): Extension<Session>) -> String {
     session.destroy().await.unwrap();
     assert!(!session.is_present());
@@ -133,6 +144,7 @@ fn app(layer: SessionLayer, handled: Arc<AtomicUsize>) -> Router {
         .route("/", get(count))
         .route("/slow", get(slow_count))
         .route("/login", get(login))
+        .route("/login-keeping", get(login_keeping))
         .route("/logout", get(logout))
         .route("/ops", get(ops))
         .route("/elsewhere", get(|Extension(s): Extension<Session>| async move { format!("{}", s.is_present()) }))
@@ -238,6 +250,37 @@ on_both_stores! {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)] concurrent_requests_of_one_session_are_all_counted => concurrent_requests_of_one_session_are_all_counted_with;
     #[tokio::test] request_facts_reach_the_engine => request_facts_reach_the_engine_with;
     #[tokio::test] api_clients_use_the_session_header => api_clients_use_the_session_header_with;
+    #[tokio::test] regenerate_keeping_the_data_with_a_grace_window => regenerate_keeping_the_data_with_a_grace_window_with;
+}
+
+async fn regenerate_keeping_the_data_with_a_grace_window_with(at_once: bool) {
+    let config = Arc::new(
+        Config::builder()
+            .secret("tower secret tower secret tower secret")
+            .max_age(Some(60_000.0))
+            .regenerate_grace(Some(30_000))
+            .build()
+            .unwrap(),
+    );
+    let h = harness(at_once, config, |l| l);
+    let cookie = send(&h.app, "/", &[]).await.cookie_pair();
+    let cookie = send(&h.app, "/", &[("cookie", &cookie)]).await.cookie_pair();
+    let old = sid_of(&cookie);
+    let reply = send(&h.app, "/login-keeping", &[("cookie", &cookie)]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let new = sid_of(&reply.cookie_pair());
+    assert_eq!(reply.body, new);
+    let records: std::collections::HashMap<String, String> = h.store.inner.snapshot().into_iter().collect();
+    assert!(records[&new].ends_with(r#""views":2,"user":"ada"}"#), "{}", records[&new]);
+    // The old ID: its grace copy, as loaded (no user), marked.
+    assert!(records[&old].contains(r#""views":2,"libsessionGraceUntil":"#), "{}", records[&old]);
+    // A request in flight with the old cookie: read-only, no cookie, nothing written.
+    let before = h.store.inner.snapshot();
+    let reply = send(&h.app, "/", &[("cookie", &cookie)]).await;
+    assert_eq!(reply.body, "3");
+    assert!(reply.cookies().is_empty(), "{:?}", reply.cookies());
+    assert_eq!(h.store.inner.snapshot(), before);
+    assert!(h.errors.lock().unwrap().is_empty());
 }
 
 async fn counts_views_across_requests_with_the_cookie_with(at_once: bool) {

@@ -19,8 +19,10 @@ pub enum Action<'a> {
     },
     /// Store `record` (JSON text) under `id`, then call
     /// [`handle_store_result`](crate::Request::handle_store_result).
-    /// `expires_at` is the cookie expiry (Unix ms) for stores with TTLs;
-    /// `None` for a browser-session cookie.
+    /// `expires_at` is the record's expiry (Unix ms) for stores with TTLs:
+    /// the cookie's, or the earlier lifecycle deadline (`absoluteTimeout`,
+    /// `idleTimeout`, a `regenerateGrace` window); `None` for a
+    /// browser-session cookie without one.
     Save {
         /// The session ID (unsigned).
         id: &'a str,

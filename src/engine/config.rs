@@ -351,6 +351,9 @@ impl ConfigBuilder {
                     Value::Null => b.guards.header = None,
                     _ => return Err(ConfigError::InvalidOption),
                 },
+                "absoluteTimeout" => b.guards.absolute_timeout = millis_opt(v)?,
+                "idleTimeout" => b.guards.idle_timeout = millis_opt(v)?,
+                "regenerateGrace" => b.guards.regenerate_grace = millis_opt(v)?,
                 "clearCookieOnDestroy" => b.guards.clear_cookie_on_destroy = bool_opt(v)?,
                 "resignOldKeys" => b.guards.resign_old_keys = bool_opt(v)?,
                 "duplicateCookies" => {
@@ -419,6 +422,43 @@ impl ConfigBuilder {
     /// tried first. Default: none (express-session has no such option).
     pub fn header(mut self, name: Option<&str>) -> Self {
         self.guards.header = name.map(str::to_string);
+        self
+    }
+
+    /// `absoluteTimeout`: a session ends this many milliseconds after it
+    /// began (its creation, or the `regenerate` that replaced its ID),
+    /// however active it is (OWASP ASVS 5.0 V7.3.2). The record keeps the
+    /// start under [`CREATED_AT_KEY`](crate::lifecycle::CREATED_AT_KEY); an
+    /// ended session is destroyed and replaced by a fresh one
+    /// ([`Event::AbsoluteTimeout`](crate::Event)). `None` or 0: off (the
+    /// default in both modes).
+    pub fn absolute_timeout(mut self, ms: Option<u64>) -> Self {
+        self.guards.absolute_timeout = ms.filter(|&ms| ms > 0);
+        self
+    }
+
+    /// `idleTimeout`: a session ends this many milliseconds after its last
+    /// request, whatever the cookie's `maxAge` (OWASP ASVS 5.0 V7.3.1). The
+    /// record keeps the last request under
+    /// [`LAST_SEEN_AT_KEY`](crate::lifecycle::LAST_SEEN_AT_KEY), rewritten
+    /// (one save instead of a touch) only when it is behind by a tenth of the
+    /// window ([`IDLE_REFRESH_DIVISOR`](crate::lifecycle::IDLE_REFRESH_DIVISOR)),
+    /// so a session may end up to a tenth early, never late. `None` or 0:
+    /// off (the default in both modes).
+    pub fn idle_timeout(mut self, ms: Option<u64>) -> Self {
+        self.guards.idle_timeout = ms.filter(|&ms| ms > 0);
+        self
+    }
+
+    /// `regenerateGrace`: after a `regenerate`, the replaced ID still loads
+    /// for this many milliseconds (requests already in flight with the old
+    /// cookie), read-only: never saved, touched or re-sent; its record
+    /// carries the end of the window under
+    /// [`GRACE_UNTIL_KEY`](crate::lifecycle::GRACE_UNTIL_KEY) and a store
+    /// expiry no later than it. `None` or 0: off (the default in both
+    /// modes): `regenerate` destroys the old record, as express-session does.
+    pub fn regenerate_grace(mut self, ms: Option<u64>) -> Self {
+        self.guards.regenerate_grace = ms.filter(|&ms| ms > 0);
         self
     }
 
@@ -731,6 +771,18 @@ fn bool_opt(v: &Value) -> Result<bool, ConfigError> {
     match v {
         Value::Bool(b) => Ok(*b),
         Value::Null => Ok(true), // undefined: express's deprecated default
+        _ => Err(ConfigError::InvalidOption),
+    }
+}
+
+/// A duration option in milliseconds: a non-negative finite number
+/// (fractions are cut); `null` or 0 is off.
+fn millis_opt(v: &Value) -> Result<Option<u64>, ConfigError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) if n.is_finite() && *n >= 0.0 && *n < 9.007_199_254_740_992e15 => {
+            Ok(Some(n.trunc() as u64).filter(|&ms| ms > 0))
+        }
         _ => Err(ConfigError::InvalidOption),
     }
 }

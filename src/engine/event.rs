@@ -46,6 +46,19 @@ pub enum Event {
         /// Which operation (`Save` or `Touch`).
         operation: StoreOperation,
     },
+    /// The session began longer ago than `absoluteTimeout`: replaced by a
+    /// fresh one (the old record destroyed).
+    AbsoluteTimeout,
+    /// The session's last request was longer ago than `idleTimeout`:
+    /// replaced by a fresh one (the old record destroyed).
+    IdleTimeout,
+    /// The cookie named an ID a `regenerate` replaced, within its
+    /// `regenerateGrace` window: the session loads read-only (never written,
+    /// its cookie never set again).
+    RegenerateGrace,
+    /// The cookie named an ID a `regenerate` replaced, after its grace
+    /// window: no session (a fresh one; the old record destroyed).
+    RegenerateGraceEnded,
 }
 
 /// The store operation a [`Event::StoreError`] is about.
@@ -76,6 +89,10 @@ impl Event {
             Event::Ignored => "ignored",
             Event::FingerprintMismatch => "fingerprint_mismatch",
             Event::Conflict { .. } => "conflict",
+            Event::AbsoluteTimeout => "absolute_timeout",
+            Event::IdleTimeout => "idle_timeout",
+            Event::RegenerateGrace => "regenerate_grace",
+            Event::RegenerateGraceEnded => "regenerate_grace_ended",
         }
     }
 }

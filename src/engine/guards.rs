@@ -104,6 +104,13 @@ pub(crate) struct Guards {
     /// Saves and touches are compare-and-set on the record's version.
     pub(crate) versioned: bool,
     pub(crate) on_conflict: OnConflict,
+    /// `absoluteTimeout` (ms since the session began; `None`: off).
+    pub(crate) absolute_timeout: Option<u64>,
+    /// `idleTimeout` (ms since the session's last request; `None`: off).
+    pub(crate) idle_timeout: Option<u64>,
+    /// `regenerateGrace` (ms the ID a `regenerate` replaced still loads,
+    /// read-only; `None`: the old record is destroyed, as express-session does).
+    pub(crate) regenerate_grace: Option<u64>,
 }
 
 /// The record key holding a session's fingerprint (`fingerprint`): data an
@@ -150,7 +157,22 @@ impl Guards {
             header: None,
             versioned: false,
             on_conflict: OnConflict::Fail,
+            absolute_timeout: None,
+            idle_timeout: None,
+            regenerate_grace: None,
         }
+    }
+
+    /// Whether a new session gets keys of its own (a fingerprint, the
+    /// lifecycle stamps): its data is then not empty, yet not modified.
+    pub(crate) fn stamps_new_sessions(&self) -> bool {
+        !self.fingerprint.is_empty() || self.absolute_timeout.is_some() || self.idle_timeout.is_some()
+    }
+
+    /// Whether saves and touches may carry a lifecycle deadline (with
+    /// `regenerateGrace`, a record reloaded as a grace copy keeps its end).
+    pub(crate) fn has_deadlines(&self) -> bool {
+        self.absolute_timeout.is_some() || self.idle_timeout.is_some() || self.regenerate_grace.is_some()
     }
 
     /// The secure defaults: the guards that cost no compatibility on.

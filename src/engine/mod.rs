@@ -11,6 +11,7 @@ pub mod event;
 pub mod guards;
 pub(crate) mod ids;
 pub(crate) mod json;
+pub mod lifecycle;
 pub mod record;
 pub(crate) mod request;
 pub(crate) mod session;

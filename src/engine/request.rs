@@ -18,6 +18,7 @@ use crate::guards::{
 };
 use crate::ids::IdSource;
 use crate::json::{Map, Value};
+use crate::lifecycle::{self, Verdict};
 use crate::record::{Record, RecordInput, StoredRecord, read_record_with};
 use crate::session::{HashText, Layout, Session, is_object_prototype_name, is_reserved};
 use crate::session_cookie::{Attr, CookieAttr, CookieValue, SessionCookie};
@@ -38,6 +39,9 @@ pub const ID_COLLISIONS: &str = "session ID collisions: the ID source keeps givi
 /// than [`MAX_SET_COOKIE_BYTES`] (a browser would drop it; the store is
 /// still written, as for any cookie that cannot be serialized).
 pub const SET_COOKIE_TOO_LONG: &str = "Set-Cookie would be longer than 4096 bytes: browsers drop it";
+/// The error `save()` answers for a session loaded in its `regenerateGrace`
+/// window: the ID was replaced and its record is never written again.
+pub const SUPERSEDED: &str = "session ID replaced by regenerate: read-only in its grace window";
 
 /// The record written at the end of the request: the text, the range whose
 /// removal gives the change-detection text, and where the cookie's value is.
@@ -102,6 +106,9 @@ enum Pending {
     /// `onConflict: "reloadAndReport"`: loading the stored record after a
     /// versioned save (the end-of-request one when `end`) lost a race.
     ConflictReload { end: bool },
+    /// The destroy of a loaded record the lifecycle rules refused (timed
+    /// out, or past its grace window); then on as for no record.
+    Refused,
 }
 
 impl Pending {
@@ -242,6 +249,17 @@ pub struct Request {
     version: Option<u64>,
     /// `versioned`: the compare-and-set of the outstanding (or last) save.
     save_version: Option<Version>,
+    /// The session is the grace copy of an ID a `regenerate` replaced
+    /// (`regenerateGrace`): read-only, never written, its cookie never set.
+    superseded: bool,
+    /// With `regenerateGrace`: the session as the middleware loaded it (the
+    /// grace record of its ID, should the handler regenerate).
+    as_loaded: Option<Box<Session>>,
+    /// The outstanding `regenerate` keeps the session's data.
+    regenerate_keep: bool,
+    /// The request's cookie named an ID a `regenerate` replaced, past its
+    /// grace window.
+    cookie_replaced: bool,
 }
 
 const _: () = {
@@ -306,6 +324,10 @@ impl Request {
             held_cookie: None,
             version: None,
             save_version: None,
+            superseded: false,
+            as_loaded: None,
+            regenerate_keep: false,
+            cookie_replaced: false,
         }
     }
 
@@ -628,6 +650,27 @@ impl Request {
                         }
                     }
                 }
+                let (superseded, stamp_created, stamp_seen) =
+                    match lifecycle::check(&self.config.guards, &session.data, self.now) {
+                        Verdict::Live { superseded, stamp_created, stamp_seen } => {
+                            (superseded, stamp_created, stamp_seen)
+                        }
+                        Verdict::Refused(event) => {
+                            // Over: destroyed (a Node app sharing the store
+                            // ignores the stamps), then on as for no record.
+                            self.cookie_replaced |= event == Event::RegenerateGraceEnded;
+                            self.events.push_back(event);
+                            self.store_op(Out::Destroy, Pending::Refused);
+                            return Ok(());
+                        }
+                    };
+                if superseded {
+                    self.events.push_back(Event::RegenerateGrace);
+                    bind = None; // never written
+                } else if self.config.guards.regenerate_grace.is_some() {
+                    self.as_loaded = Some(session.clone());
+                }
+                self.superseded = superseded;
                 self.loaded_from_cookie = true;
                 self.version = self.config.guards.versioned.then(|| version_of(session.data.get(VERSION_KEY)));
                 self.replace_session(Some(session));
@@ -640,8 +683,21 @@ impl Request {
                 if !self.config.resave {
                     self.saved = self.original.clone();
                 }
-                if let (Some(print), Some(data)) = (bind, self.data_for_change()) {
-                    data.insert(FINGERPRINT_KEY, Value::String(print));
+                let now = self.now;
+                if let Some(data) = self.data_for_change() {
+                    if let Some(print) = bind {
+                        data.insert(FINGERPRINT_KEY, Value::String(print));
+                    }
+                    // A record without the stamps (express-session's, or
+                    // older than the option) counts as begun and seen now;
+                    // a last-seen time a tenth of the idle window behind is
+                    // moved on. Either is a change, so the record is saved.
+                    if stamp_created {
+                        data.insert(lifecycle::CREATED_AT_KEY, Value::Number(now));
+                    }
+                    if stamp_seen {
+                        data.insert(lifecycle::LAST_SEEN_AT_KEY, Value::Number(now));
+                    }
                 }
                 self.phase = Phase::App { load_error: None };
             }
@@ -649,6 +705,9 @@ impl Request {
             (_, Record::Absent | Record::Expired) => self.complete(Some(FAILED_TO_LOAD.into())),
             (_, Record::Corrupt(message)) => self.complete(Some(message)),
             (_, Record::Session { session, .. }) => {
+                // A regenerate elsewhere made the record a grace copy
+                // meanwhile: from now on read-only, as if loaded so.
+                self.superseded |= session.data.contains_key(lifecycle::GRACE_UNTIL_KEY);
                 // reload() keeps the request's original hash and the
                 // wrapping state of the session it replaces.
                 self.version = self.config.guards.versioned.then(|| version_of(session.data.get(VERSION_KEY)));
@@ -689,8 +748,8 @@ impl Request {
         };
         if error.is_some() {
             let operation = match (pending, &self.current) {
-                (Pending::HandlerSave, _) | (Pending::End, Some(Out::Save { .. })) => StoreOperation::Save,
-                (Pending::End, Some(Out::Touch { .. })) => StoreOperation::Touch,
+                (Pending::HandlerSave, _) | (_, Some(Out::Save { .. })) => StoreOperation::Save,
+                (_, Some(Out::Touch { .. })) => StoreOperation::Touch,
                 _ => StoreOperation::Destroy,
             };
             self.events.push_back(Event::StoreError { operation });
@@ -698,9 +757,11 @@ impl Request {
         match pending {
             Pending::HandlerSave | Pending::HandlerDestroy => self.complete(error),
             Pending::Regenerate => {
-                self.generate(false)?;
+                self.regenerated()?;
                 self.complete(error);
             }
+            // The refused record stays refused whether or not it is gone.
+            Pending::Refused => return self.no_session_for_cookie(),
             Pending::End => {
                 let held = self.held_cookie.take();
                 match error {
@@ -983,11 +1044,11 @@ impl Request {
 
     /// The middleware's `generate()`, then the handler's turn.
     fn generate_ready(&mut self) -> Result<(), Error> {
-        self.generate(true)?;
+        self.generate(true, None)?;
         self.original_id = self.session_id.clone();
         // A new session's data is empty (its text is `{}`) but for its
-        // fingerprint, which does not make it modified.
-        self.original = Some(if self.config.guards.fingerprint.is_empty() {
+        // fingerprint and lifecycle stamps, which do not make it modified.
+        self.original = Some(if !self.config.guards.stamps_new_sessions() {
             Snapshot { text: HashText::empty_object(), of: self.data_state() }
         } else {
             self.snapshot()
@@ -996,8 +1057,10 @@ impl Request {
         Ok(())
     }
 
-    /// `store.generate(req)`: a new ID and a new session from the options.
-    fn generate(&mut self, wrapped: bool) -> Result<(), Error> {
+    /// `store.generate(req)`: a new ID and a new session from the options;
+    /// with `kept` (`regenerate` keeping the data), its data but for the
+    /// engine's own keys, which the new session gets anew.
+    fn generate(&mut self, wrapped: bool, kept: Option<Box<Session>>) -> Result<(), Error> {
         let Some(id) = self.pushed.pop_front().or_else(|| self.ids.next_id()) else {
             return Err(self.fail(Error::IdsExhausted));
         };
@@ -1007,12 +1070,45 @@ impl Request {
         let cookie = SessionCookie::generate(&self.config.cookie, self.now, self.is_secure);
         self.session_id = Some(Arc::from(id));
         let mut session = Box::new(Session::new(cookie));
+        if let Some(old) = kept {
+            for (key, value) in old.data.iter().filter(|(k, _)| !lifecycle::is_engine_key(k)) {
+                session.data.insert(key, value.clone());
+            }
+        }
         if let Some(print) = self.fingerprint() {
             session.data.insert(FINGERPRINT_KEY, Value::String(print));
         }
+        lifecycle::stamp_new(&self.config.guards, &mut session.data, self.now);
         self.replace_session(Some(session));
+        self.superseded = false;
         self.wrapped = wrapped;
         Ok(())
+    }
+
+    /// `regenerate`'s store answer came: the new session, with the old
+    /// one's data if asked.
+    fn regenerated(&mut self) -> Result<(), Error> {
+        let kept = if std::mem::take(&mut self.regenerate_keep) { self.session.take() } else { None };
+        self.generate(false, kept)
+    }
+
+    /// With `regenerateGrace`, for a `regenerate` of the session the cookie
+    /// named: the Save that turns its record into the grace copy (the data
+    /// as loaded, not this request's changes, which belong to the new ID;
+    /// marked with the window's end; a store expiry no later than it).
+    fn grace_out(&mut self) -> Option<Out> {
+        let grace = self.config.guards.regenerate_grace?;
+        let mut copy = self.as_loaded.take()?;
+        if !self.loaded_from_cookie || self.session_id != self.cookie_id {
+            return None;
+        }
+        let until = self.now + grace as f64;
+        copy.data.insert(lifecycle::GRACE_UNTIL_KEY, Value::Number(until));
+        let deadline = lifecycle::deadline(&self.config.guards, &copy.data);
+        let expires_at = lifecycle::clamp(copy.cookie.store_expiry(), deadline);
+        // A plain write even with `versioned`: the grace copy is read-only
+        // from now on (no request writes it again).
+        Some(Out::Save { record: copy.to_record(), expires_at, is_new: false, version: None })
     }
 
     // ----- change detection ---------------------------------------------
@@ -1145,6 +1241,12 @@ impl Request {
             self.store_op(Out::Destroy, Pending::End);
             return Ok(());
         }
+        // A grace copy (`regenerateGrace`) is never written and its cookie
+        // never set again: nothing extends the replaced ID.
+        if self.superseded && self.session.is_some() {
+            self.done();
+            return Ok(());
+        }
         let now = self.now;
         let Some(session) = self.session.as_mut() else {
             self.queue_removal_cookie();
@@ -1223,7 +1325,9 @@ impl Request {
         let wanted = if self.destroyed {
             self.config.guards.clear_cookie_on_destroy
         } else {
-            self.facts.clear_stale_cookie && !self.loaded_from_cookie
+            // Not for a cookie a regenerate replaced: the browser most
+            // likely holds the new one by now, which a removal would delete.
+            self.facts.clear_stale_cookie && !self.loaded_from_cookie && !self.cookie_replaced
         };
         if !wanted {
             return;
@@ -1244,10 +1348,14 @@ impl Request {
             c.record
         });
         let session = self.session.as_deref();
-        (
-            cached.or_else(|| session.map(Session::to_record)).unwrap_or_default(),
-            session.and_then(|s| s.cookie.store_expiry()),
-        )
+        let guards = &self.config.guards;
+        let expires_at = session.and_then(|s| {
+            let expiry = s.cookie.store_expiry();
+            // The store drops the record at the first of the cookie's
+            // expiry and the lifecycle deadlines.
+            if guards.has_deadlines() { lifecycle::clamp(expiry, lifecycle::deadline(guards, &s.data)) } else { expiry }
+        });
+        (cached.or_else(|| session.map(Session::to_record)).unwrap_or_default(), expires_at)
     }
 
     fn save_out(&mut self) -> Out {
@@ -1425,6 +1533,10 @@ impl Request {
     /// `req.session.save()`: store the session now; answered by `Completed`.
     pub fn save(&mut self) -> Result<(), Error> {
         self.session_op()?;
+        if self.superseded {
+            self.complete(Some(SUPERSEDED.into()));
+            return Ok(());
+        }
         self.stamp_version();
         if self.wrapped {
             self.saved = Some(self.snapshot());
@@ -1452,12 +1564,35 @@ impl Request {
         Ok(())
     }
 
-    /// `req.session.regenerate()`: destroy the stored session, then a new
-    /// session with a new ID (even if the destroy failed); answered by
-    /// `Completed`.
+    /// `req.session.regenerate()`: destroy the stored session (with
+    /// `regenerateGrace`, save its read-only grace copy instead), then a new
+    /// session with a new ID (even if the store failed); answered by
+    /// `Completed`. The same as [`regenerate_with(false)`](Self::regenerate_with).
     pub fn regenerate(&mut self) -> Result<(), Error> {
+        self.regenerate_with(false)
+    }
+
+    /// `regenerate`, keeping the data when `keep_data` (the login pattern,
+    /// OWASP: a new ID, the same cart): the new session holds exactly the
+    /// old one's data, but for the engine's own keys (its absolute window
+    /// and last-seen time begin now, its fingerprint is this request's).
+    ///
+    /// The old ID's record: destroyed (as express-session does), or with
+    /// `regenerateGrace` saved once more as its read-only grace copy (the
+    /// data as loaded, not this request's changes). A session that is
+    /// itself a grace copy writes nothing to the old ID. Answered by
+    /// `Completed`.
+    pub fn regenerate_with(&mut self, keep_data: bool) -> Result<(), Error> {
         self.session_op()?;
-        self.store_op(Out::Destroy, Pending::Regenerate);
+        self.regenerate_keep = keep_data;
+        if self.superseded {
+            // Another request's regenerate replaced this ID already.
+            self.regenerated()?;
+            self.complete(None);
+            return Ok(());
+        }
+        let out = self.grace_out().unwrap_or(Out::Destroy);
+        self.store_op(out, Pending::Regenerate);
         Ok(())
     }
 

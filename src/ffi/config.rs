@@ -805,6 +805,76 @@ pub unsafe extern "C" fn libsession_config_builder_set_express_compat(
     })
 }
 
+/// Sets `absoluteTimeout`: a session ends this many milliseconds after it
+/// began (its creation, or the regenerate that replaced its ID), however
+/// active (OWASP ASVS V7.3.2); an ended session is destroyed and replaced
+/// by a fresh one (event `ABSOLUTE_TIMEOUT`). The record keeps the start
+/// under `libsessionCreatedAt`. 0: off (the default).
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_absolute_timeout(
+    builder: *mut libsession_config_builder,
+    ms: u64,
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.absolute_timeout(Some(ms)));
+        Ok(())
+    })
+}
+
+/// Sets `idleTimeout`: a session ends this many milliseconds after its last
+/// request, whatever the cookie's maxAge (OWASP ASVS V7.3.1); an ended
+/// session is destroyed and replaced by a fresh one (event `IDLE_TIMEOUT`).
+/// The record keeps the last request under `libsessionLastSeenAt`,
+/// rewritten only when it is a tenth of the window behind (a session may end
+/// up to a tenth early, never late). 0: off (the default).
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_idle_timeout(
+    builder: *mut libsession_config_builder,
+    ms: u64,
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.idle_timeout(Some(ms)));
+        Ok(())
+    })
+}
+
+/// Sets `regenerateGrace`: after a regenerate, the replaced ID still loads
+/// for this many milliseconds, read-only (never saved, touched or its
+/// cookie re-sent; event `REGENERATE_GRACE`), then not at all (its record's
+/// store expiry is the window's end, and it carries `libsessionGraceUntil`).
+/// 0: off (the default): regenerate destroys the old record.
+///
+/// # Returns
+/// `LIBSESSION_RESULT_OK`, `NULL_PARAMETER` or `PANIC`.
+///
+/// # Safety
+/// `builder` is NULL or live.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_config_builder_set_regenerate_grace(
+    builder: *mut libsession_config_builder,
+    ms: u64,
+) -> ResultCode {
+    ffi_boundary!(builder(builder, b) {
+        b.update(|c| c.regenerate_grace(Some(ms)));
+        Ok(())
+    })
+}
+
 /// Releases the caller's reference to a config. Requests made from it keep
 /// their own references, so this is safe while they are alive.
 ///

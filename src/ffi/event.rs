@@ -41,6 +41,18 @@ pub enum libsession_event_kind {
     /// version (another request saved or destroyed the session meanwhile);
     /// nothing was written. `operation` says which (`SAVE` or `TOUCH`).
     Conflict = 11,
+    /// The session began longer ago than `absoluteTimeout`: replaced by a
+    /// fresh one (the old record destroyed).
+    AbsoluteTimeout = 12,
+    /// The session's last request was longer ago than `idleTimeout`:
+    /// replaced by a fresh one (the old record destroyed).
+    IdleTimeout = 13,
+    /// The cookie named an ID a regenerate replaced, within its
+    /// `regenerateGrace` window: the session loaded read-only.
+    RegenerateGrace = 14,
+    /// The cookie named an ID a regenerate replaced, after its grace window:
+    /// no session (the old record destroyed).
+    RegenerateGraceEnded = 15,
 }
 
 /// The store operation of a `STORE_ERROR` event.
@@ -95,6 +107,16 @@ impl From<Option<Event>> for libsession_event {
             Some(Event::Ignored) => (libsession_event_kind::Ignored, 0, libsession_store_operation::None),
             Some(Event::FingerprintMismatch) => {
                 (libsession_event_kind::FingerprintMismatch, 0, libsession_store_operation::None)
+            }
+            Some(Event::AbsoluteTimeout) => {
+                (libsession_event_kind::AbsoluteTimeout, 0, libsession_store_operation::None)
+            }
+            Some(Event::IdleTimeout) => (libsession_event_kind::IdleTimeout, 0, libsession_store_operation::None),
+            Some(Event::RegenerateGrace) => {
+                (libsession_event_kind::RegenerateGrace, 0, libsession_store_operation::None)
+            }
+            Some(Event::RegenerateGraceEnded) => {
+                (libsession_event_kind::RegenerateGraceEnded, 0, libsession_store_operation::None)
             }
         };
         libsession_event { kind: kind as u32, key_index, operation: operation as u32 }

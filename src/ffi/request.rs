@@ -1320,7 +1320,9 @@ pub unsafe extern "C" fn libsession_request_destroy(req: *mut libsession_request
 
 /// `req.session.regenerate()`: destroy the stored session, then start a new
 /// session with a new ID (even if the destroy failed). Poll: a `DESTROY`
-/// action, then `COMPLETED`.
+/// action (with `regenerateGrace`, a `SAVE` of the old ID's read-only grace
+/// copy instead), then `COMPLETED`. `libsession_request_regenerate_with`
+/// keeps the data.
 ///
 /// # Returns
 /// As for `libsession_request_save`, plus `IDS_EXHAUSTED` from the answer.
@@ -1331,6 +1333,28 @@ pub unsafe extern "C" fn libsession_request_destroy(req: *mut libsession_request
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libsession_request_regenerate(req: *mut libsession_request) -> ResultCode {
     ffi_boundary!(request(req, r) { Ok(r.inner.regenerate()?) })
+}
+
+/// `regenerate`, keeping the data when `keep_data` (the login pattern: a
+/// new ID, the same data). The new session holds exactly the old one's
+/// data but for the engine's own keys (its absolute window and last-seen
+/// time begin now). With `regenerateGrace` the old ID's record is saved
+/// once more as its read-only grace copy instead of destroyed. Poll: a
+/// `DESTROY` (or, with `regenerateGrace`, a `SAVE` of the old ID), then
+/// `COMPLETED`.
+///
+/// # Returns
+/// As for `libsession_request_regenerate`.
+///
+/// # Safety
+/// `req` is NULL or live.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libsession_request_regenerate_with(
+    req: *mut libsession_request,
+    keep_data: bool,
+) -> ResultCode {
+    ffi_boundary!(request(req, r) { Ok(r.inner.regenerate_with(keep_data)?) })
 }
 
 /// `req.session = null`: the request continues without a session; what

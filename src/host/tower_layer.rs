@@ -841,7 +841,7 @@ impl Session {
     /// Cancel-safe: if this future is dropped while the store works, the
     /// [`Cancelled`] guard answers the engine in its place, so the session
     /// stays usable and the end-of-request save still happens.
-    async fn store_op(&self, start: fn(&mut Request) -> Result<(), crate::Error>) -> Result<(), SessionError> {
+    async fn store_op(&self, start: impl FnOnce(&mut Request) -> Result<(), crate::Error>) -> Result<(), SessionError> {
         let settings = &self.shared.settings;
         let now = (settings.clock)();
         let mut step = {
@@ -1007,6 +1007,13 @@ impl Session {
     /// store's message is returned).
     pub async fn regenerate(&self) -> Result<(), SessionError> {
         self.store_op(Request::regenerate).await
+    }
+
+    /// `regenerate`, keeping the data when `keep_data` (the login pattern: a
+    /// new ID, the same data; see [`Request::regenerate_with`]). With
+    /// `regenerateGrace` the old ID still loads, read-only, for the window.
+    pub async fn regenerate_with(&self, keep_data: bool) -> Result<(), SessionError> {
+        self.store_op(|req: &mut Request| req.regenerate_with(keep_data)).await
     }
 }
 

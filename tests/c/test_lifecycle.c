@@ -1001,6 +1001,173 @@ static void test_session_header(void) {
     store_clear(&s);
     libsession_config_free(cfg);
     libsession_config_free(plain);
+/* A config with one secret, a maxAge of one minute and one lifecycle option. */
+static const libsession_config *lifecycle_config(libsession_result (*set)(libsession_config_builder *, uint64_t),
+                                                 uint64_t ms) {
+    libsession_config_builder *b = NULL;
+    const libsession_config *c = NULL;
+    CHECK_OK(libsession_config_builder_new(&b));
+    CHECK_OK(libsession_config_builder_add_secret(b, S("keyboard cat keyboard cat keyboard cat")));
+    CHECK_OK(libsession_config_builder_set_max_age(b, true, 60000));
+    CHECK_OK(set(b, ms));
+    CHECK_OK(libsession_config_builder_build(b, &c));
+    return c;
+}
+
+/* The oldest event's kind, if any (NONE otherwise); the rest are dropped. */
+static bool has_event(libsession_request *req, libsession_event_kind want) {
+    libsession_event ev;
+    bool found = false;
+    do {
+        CHECK_OK(libsession_request_poll_event(req, &ev));
+        found = found || ev.kind == (uint32_t)want;
+    } while (ev.kind != LIBSESSION_EVENT_KIND_NONE);
+    return found;
+}
+
+/* One request at now with cookie: the handler sets "a" (when set_a); the
+ * session ID it began with is copied to id_out; the outcome to o. */
+static void lifecycle_request(const libsession_config *cfg, store *s, int64_t now, const char *cookie, bool set_a,
+                              char *id_out, outcome *o, libsession_event_kind want, bool *saw) {
+    libsession_str id;
+    libsession_request *req = new_request(cfg, now, cookie);
+    memset(o, 0, sizeof *o);
+    CHECK(drive(req, s, now, o) == LIBSESSION_ACTION_READY);
+    CHECK(get_session_id(req, &id));
+    str_copy(id, id_out, 64);
+    if (set_a) {
+        CHECK_OK(libsession_request_set_json(req, S("a"), S("1")));
+    }
+    finish(req, s, now, o);
+    *saw = has_event(req, want);
+    libsession_request_free(req);
+}
+
+/* absoluteTimeout, idleTimeout, regenerateGrace and regenerate keeping the
+ * data, through the C ABI (issue 14). */
+static void test_lifecycle_options(void) {
+    store s;
+    outcome o;
+    char cookie[2048], first[64], again[64], fresh[64];
+    bool saw = false;
+    store_entry *e;
+    const libsession_config *cfg;
+    store_init(&s);
+
+    /* absoluteTimeout 10 s: the store's expiry is the absolute deadline (the
+     * cookie's minute comes later); at +10 s the session is over even for a
+     * store that kept it. */
+    cfg = lifecycle_config(libsession_config_builder_set_absolute_timeout, 10000);
+    lifecycle_request(cfg, &s, NOW, NULL, true, first, &o, LIBSESSION_EVENT_KIND_NONE, &saw);
+    cookie_header_of(o.cookie, cookie, sizeof cookie);
+    e = store_find(&s, first);
+    CHECK(e != NULL && e->has_expiry && e->expires_at == NOW + 10000);
+    CHECK(e != NULL && strstr(e->record, "\"libsessionCreatedAt\":1700000000000") != NULL);
+    lifecycle_request(cfg, &s, NOW + 9999, cookie, false, again, &o, LIBSESSION_EVENT_KIND_NONE, &saw);
+    CHECK(strcmp(first, again) == 0);
+    e = store_find(&s, first);
+    CHECK(e != NULL && e->expires_at == NOW + 10000);
+    if (e != NULL) {
+        e->has_expiry = false; /* a store that kept it: the engine refuses it */
+    }
+    lifecycle_request(cfg, &s, NOW + 10000, cookie, false, fresh, &o, LIBSESSION_EVENT_KIND_ABSOLUTE_TIMEOUT, &saw);
+    CHECK(saw);
+    CHECK(strcmp(first, fresh) != 0);
+    CHECK(store_find(&s, first) == NULL);
+    libsession_config_free(cfg);
+    store_clear(&s);
+
+    /* idleTimeout 5 s: a request at +4 s moves the last-seen time on (a save);
+     * one at +4.1 s does not (a touch); 5 s after the last-seen time it is over. */
+    cfg = lifecycle_config(libsession_config_builder_set_idle_timeout, 5000);
+    lifecycle_request(cfg, &s, NOW, NULL, true, first, &o, LIBSESSION_EVENT_KIND_NONE, &saw);
+    cookie_header_of(o.cookie, cookie, sizeof cookie);
+    CHECK(s.sets == 1);
+    lifecycle_request(cfg, &s, NOW + 4000, cookie, false, again, &o, LIBSESSION_EVENT_KIND_NONE, &saw);
+    CHECK(strcmp(first, again) == 0);
+    CHECK(s.sets == 2 && s.touches == 0);
+    lifecycle_request(cfg, &s, NOW + 4100, cookie, false, again, &o, LIBSESSION_EVENT_KIND_NONE, &saw);
+    CHECK(strcmp(first, again) == 0);
+    CHECK(s.sets == 2 && s.touches == 1);
+    e = store_find(&s, first);
+    CHECK(e != NULL && e->has_expiry && e->expires_at == NOW + 9000);
+    if (e != NULL) {
+        e->has_expiry = false;
+    }
+    lifecycle_request(cfg, &s, NOW + 9000, cookie, false, fresh, &o, LIBSESSION_EVENT_KIND_IDLE_TIMEOUT, &saw);
+    CHECK(saw);
+    CHECK(strcmp(first, fresh) != 0);
+    libsession_config_free(cfg);
+    store_clear(&s);
+
+    /* regenerateGrace 2 s, and regenerate keeping the data. */
+    cfg = lifecycle_config(libsession_config_builder_set_regenerate_grace, 2000);
+    lifecycle_request(cfg, &s, NOW, NULL, true, first, &o, LIBSESSION_EVENT_KIND_NONE, &saw);
+    cookie_header_of(o.cookie, cookie, sizeof cookie);
+    {
+        libsession_action kind = 0;
+        libsession_str id, v;
+        libsession_request *req = new_request(cfg, NOW + 100, cookie);
+        memset(&o, 0, sizeof o);
+        CHECK(drive(req, &s, NOW + 100, &o) == LIBSESSION_ACTION_READY);
+        CHECK_OK(libsession_request_set_json(req, S("user"), S("\"alice\"")));
+        CHECK_OK(libsession_request_regenerate_with(req, true));
+        /* The old ID's record becomes its grace copy: a SAVE, not a DESTROY. */
+        CHECK_OK(libsession_request_poll_action(req, &kind));
+        CHECK(kind == LIBSESSION_ACTION_SAVE);
+        CHECK(str_eq(act_id(req), first));
+        CHECK(str_has(act_record(req), "\"libsessionGraceUntil\":1700000002100"));
+        CHECK(!str_has(act_record(req), "alice"));
+        {
+            int64_t at = 0;
+            CHECK(act_expires_at(req, &at) && at == NOW + 2100);
+        }
+        CHECK_OK(answer(req, kind, &s, NOW + 100));
+        CHECK(drive(req, &s, NOW + 100, &o) == LIBSESSION_ACTION_READY);
+        CHECK(o.completed == 1 && o.completed_ok);
+        CHECK(get_session_id(req, &id) && !str_eq(id, first));
+        CHECK_OK(libsession_request_get_json(req, S("a"), &v));
+        CHECK(str_eq(v, "1"));
+        CHECK_OK(libsession_request_get_json(req, S("user"), &v));
+        CHECK(str_eq(v, "\"alice\""));
+        finish(req, &s, NOW + 100, &o);
+        CHECK(o.set_cookies == 1);
+        libsession_request_free(req);
+    }
+    /* Within the window the old cookie loads read-only: no write, no cookie. */
+    {
+        int sets = s.sets, touches = s.touches, destroys = s.destroys;
+        libsession_str id, v;
+        libsession_request *req = new_request(cfg, NOW + 1000, cookie);
+        memset(&o, 0, sizeof o);
+        CHECK(drive(req, &s, NOW + 1000, &o) == LIBSESSION_ACTION_READY);
+        CHECK(get_session_id(req, &id) && str_eq(id, first));
+        CHECK_OK(libsession_request_get_json(req, S("user"), &v));
+        CHECK(v.data == NULL);
+        CHECK_OK(libsession_request_set_json(req, S("user"), S("\"mallory\"")));
+        CHECK_OK(libsession_request_save(req));
+        CHECK(drive(req, &s, NOW + 1000, &o) == LIBSESSION_ACTION_READY);
+        CHECK(o.completed == 1 && !o.completed_ok);
+        CHECK(strstr(o.completed_error, "read-only") != NULL);
+        finish(req, &s, NOW + 1000, &o);
+        CHECK(o.set_cookies == 0);
+        CHECK(s.sets == sets && s.touches == touches && s.destroys == destroys);
+        CHECK(has_event(req, LIBSESSION_EVENT_KIND_REGENERATE_GRACE));
+        libsession_request_free(req);
+    }
+    /* After it, not at all, even from a store that kept the record. */
+    e = store_find(&s, first);
+    CHECK(e != NULL && e->has_expiry && e->expires_at == NOW + 2100);
+    if (e != NULL) {
+        e->has_expiry = false;
+    }
+    lifecycle_request(cfg, &s, NOW + 2100, cookie, false, fresh, &o, LIBSESSION_EVENT_KIND_REGENERATE_GRACE_ENDED,
+                      &saw);
+    CHECK(saw);
+    CHECK(strcmp(first, fresh) != 0);
+    CHECK(store_find(&s, first) == NULL);
+    libsession_config_free(cfg);
+    store_clear(&s);
 }
 
 static void test_store_failures(void) {
@@ -1330,6 +1497,7 @@ int main(void) {
         TEST(test_events_and_removal_cookie),
         TEST(test_session_header),
         TEST(test_record_limits),
+        TEST(test_lifecycle_options),
         TEST(test_config_outlived_by_requests),
         TEST(test_config_shared_by_threads),
     };

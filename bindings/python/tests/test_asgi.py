@@ -47,7 +47,10 @@ class AsyncDictStore:
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     session = scope["libsession.session"]
-    if scope["path"] == "/logout":
+    if scope["path"] == "/login":
+        await session.regenerate(keep_data=True)
+        body = f"{session.id} {session['views']}".encode()
+    elif scope["path"] == "/logout":
         try:
             await session.destroy()
             body = b"bye"
@@ -122,3 +125,19 @@ def test_other_scopes_pass_through_and_targets_are_raw():
     assert seen == ["lifespan"]
     assert request_target({"raw_path": b"/a%20b", "query_string": b"x=1"}) == b"/a%20b?x=1"
     assert request_target({"path": "/a b"}) == b"/a%20b"
+
+
+def test_regenerate_keeping_the_data_with_a_grace_window():
+    """``await session.regenerate(keep_data=True)``: a new ID, the same data;
+    with ``regenerate_grace`` the old cookie still loads, read-only."""
+    store = AsyncDictStore()
+    mw = SessionMiddleware(app, ls.Config(secret=SECRET, max_age=60_000, regenerate_grace=60_000), store)
+    _, cookie = call(mw, "/")
+    [old] = store.records
+    sent, new_cookie = call(mw, "/login", cookie)
+    new, views = sent[1]["body"].decode().split()
+    assert new != old and views == "1" and new_cookie and new_cookie != cookie
+    assert '"libsessionGraceUntil":' in store.records[old]
+    before = dict(store.records)
+    sent, again = call(mw, "/", cookie)
+    assert sent[1]["body"] == b"2" and again is None and store.records == before

@@ -235,3 +235,36 @@ def test_the_example_app(monkeypatch: pytest.MonkeyPatch) -> None:
     assert any(c.startswith(f"{COOKIE}=;") for c in set_cookies(r))  # cleared
     assert client.get_cookie(COOKIE) is None
     assert client.get("/").text == "views: 1, user: (nobody)\n"
+
+
+def test_login_regenerates_keeping_the_cart_with_a_grace_window() -> None:
+    """``regenerate(keep_data=True)`` (the login pattern): a new ID, the same
+    cart, including a change made to a handed-out list before the login;
+    with ``regenerate_grace`` the old cookie still reads the cart as it was
+    stored, and is never written."""
+    app, store = make_app(ls.Config(secret=SECRET, regenerate_grace=60_000))
+
+    @app.get("/login")
+    def login() -> str:
+        session["cart"].append("pear")  # handed out, changed in place
+        current_session().regenerate(keep_data=True)
+        session["user"] = "ada"
+        return current_session().id or ""
+
+    client = app.test_client()
+    client.get("/cart/apple")
+    old = next(iter(store.snapshot()))
+    old_cookie = client.get_cookie(COOKIE).value
+    new = client.get("/login").text
+    assert new != old
+    record = json.loads(store.snapshot()[new])
+    assert record["cart"] == ["apple", "pear"] and record["user"] == "ada"
+    grace = json.loads(store.snapshot()[old])
+    assert grace["cart"] == ["apple"] and "user" not in grace and "libsessionGraceUntil" in grace
+    # A request in flight with the old cookie: read-only, no Set-Cookie.
+    other = app.test_client()
+    other.set_cookie(COOKIE, old_cookie)
+    before = store.snapshot()[old]
+    r = other.get("/cart/plum")
+    assert r.text == "apple,plum" and set_cookies(r) == []
+    assert store.snapshot()[old] == before

@@ -458,3 +458,31 @@ def test_request_target():
     # PEP 3333 strings are bytes decoded as latin-1: they go back to the raw bytes.
     utf8_path = "/é".encode().decode("latin-1")
     assert request_target({"PATH_INFO": utf8_path}) == b"/%C3%A9"
+
+
+def test_regenerate_keeping_the_data(mw_config):
+    """``regenerate(keep_data=True)`` through the WSGI session: a new ID, the
+    same data; the old record destroyed (no ``regenerate_grace``)."""
+    store = ls.MemoryStore()
+    seen = {}
+
+    def writer(environ, start_response):
+        environ["libsession.session"]["cart"] = ["apple"]
+        start_response("200 OK", [])
+        return [b""]
+
+    r = call(SessionMiddleware(writer, mw_config, store))
+    cookie = r["set_cookie"][0].split(";")[0]
+    [old] = store.snapshot()
+
+    def login(environ, start_response):
+        s = environ["libsession.session"]
+        s.regenerate(keep_data=True)
+        seen["id"], seen["data"] = s.id, dict(s)
+        start_response("200 OK", [])
+        return [b""]
+
+    r = call(SessionMiddleware(login, mw_config, store), cookie=cookie)
+    assert seen["id"] != old and seen["data"] == {"cart": ["apple"]}
+    assert list(store.snapshot()) == [seen["id"]]
+    assert json.loads(store.snapshot()[seen["id"]])["cart"] == ["apple"]

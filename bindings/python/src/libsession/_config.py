@@ -139,6 +139,11 @@ class Config(OwnedHandle):
       strict mode looks up only cookies whose session ID is base64url of a
       length in that range (default ``(32, 64)``).
     * ``express_compat`` (``bool``): express compatibility mode.
+    * ``absolute_timeout``, ``idle_timeout``, ``regenerate_grace``
+      (milliseconds, or ``None``/``0`` for off, the default): a session ends
+      that long after it began / after its last request; after a
+      ``regenerate`` the old ID still loads, read-only, that long
+      (``docs/options.md``).
 
     Wrong types raise ``TypeError``, unknown keywords or values
     ``ValueError``, before anything reaches the library; values the library
@@ -180,6 +185,9 @@ class Config(OwnedHandle):
         record_max_keys: int = _UNSET,
         record_max_depth: int = _UNSET,
         express_compat: bool = _UNSET,
+        absolute_timeout: int | None = _UNSET,
+        idle_timeout: int | None = _UNSET,
+        regenerate_grace: int | None = _UNSET,
         express_defaults: bool = False,
     ) -> None:
         self._ptr: int | None = None
@@ -393,6 +401,14 @@ def _compile(o: dict[str, Any]) -> list[tuple[str, Any, tuple]]:
         else:
             raise TypeError(f"Config: session_id_lengths must be None or a (min, max) tuple, not {type(v).__name__}")
         steps.append(("session_id_lengths", L.libsession_config_builder_set_session_id_lengths, (lo, hi)))
+    for key, fn in (
+        ("absolute_timeout", L.libsession_config_builder_set_absolute_timeout),
+        ("idle_timeout", L.libsession_config_builder_set_idle_timeout),
+        ("regenerate_grace", L.libsession_config_builder_set_regenerate_grace),
+    ):
+        if key in o:
+            v = o.pop(key)
+            steps.append((key, fn, (0 if v is None else _need_uint(key, v),)))
     if o:
         raise TypeError(f"Config: unknown option(s) {', '.join(sorted(o))}")
     return steps

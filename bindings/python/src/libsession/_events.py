@@ -35,6 +35,17 @@ class EventKind(enum.IntEnum):
     FINGERPRINT_MISMATCH = 10
     #: ``versioned``: a save or touch found another version (nothing written).
     CONFLICT = 11
+    #: The session began longer ago than ``absolute_timeout``: replaced by a
+    #: fresh one (the old record destroyed).
+    ABSOLUTE_TIMEOUT = 12
+    #: The session's last request was longer ago than ``idle_timeout``:
+    #: replaced by a fresh one (the old record destroyed).
+    IDLE_TIMEOUT = 13
+    #: The cookie named an ID a regenerate replaced, within its
+    #: ``regenerate_grace`` window: the session loaded read-only.
+    REGENERATE_GRACE = 14
+    #: The cookie named an ID a regenerate replaced, after its grace window.
+    REGENERATE_GRACE_ENDED = 15
 
 
 class StoreOperation(enum.IntEnum):

@@ -101,6 +101,9 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_config_builder_set_session_id_lengths": (_result, [_handle, c_size_t, c_size_t]),
     "libsession_config_builder_set_record_limits": (_result, [_handle, c_size_t, c_size_t, c_size_t]),
     "libsession_config_builder_set_express_compat": (_result, [_handle, c_bool]),
+    "libsession_config_builder_set_absolute_timeout": (_result, [_handle, c_uint64]),
+    "libsession_config_builder_set_idle_timeout": (_result, [_handle, c_uint64]),
+    "libsession_config_builder_set_regenerate_grace": (_result, [_handle, c_uint64]),
     # config
     "libsession_config_free": (None, [_handle]),
     "libsession_config_name": (_result, [_handle, _str_out]),
@@ -154,6 +157,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libsession_request_reload": (_result, [_handle]),
     "libsession_request_destroy": (_result, [_handle]),
     "libsession_request_regenerate": (_result, [_handle]),
+    "libsession_request_regenerate_with": (_result, [_handle, c_bool]),
     "libsession_request_unset": (_result, [_handle]),
     "libsession_request_finish": (_result, [_handle]),
     "libsession_request_session_id": (_result, [_handle, _str_out]),

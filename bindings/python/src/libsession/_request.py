@@ -67,6 +67,7 @@ _save = _L.libsession_request_save
 _reload = _L.libsession_request_reload
 _destroy = _L.libsession_request_destroy
 _regenerate = _L.libsession_request_regenerate
+_regenerate_with = _L.libsession_request_regenerate_with
 _unset = _L.libsession_request_unset
 _finish = _L.libsession_request_finish
 _session_id = _L.libsession_request_session_id
@@ -1008,10 +1009,19 @@ class Request(OwnedHandle):
         """``req.session.destroy()``: poll for a ``Destroy``, then ``Completed``."""
         self._check(_destroy(self._p()))
 
-    def regenerate(self) -> None:
-        """``req.session.regenerate()``: poll for a ``Destroy``, then
-        ``Completed``; the request then has a new session with a new ID."""
-        self._check(_regenerate(self._p()))
+    def regenerate(self, *, keep_data: bool = False) -> None:
+        """``req.session.regenerate()``: poll for a ``Destroy`` (with
+        ``regenerate_grace``, a ``Save`` of the old ID's read-only grace
+        copy), then ``Completed``; the request then has a new session with a
+        new ID. ``keep_data=True`` (the login pattern) gives the new session
+        exactly the old one's data, but for the engine's own keys (its
+        absolute window and last-seen time begin now)."""
+        if type(keep_data) is not bool:
+            raise TypeError(f"regenerate: keep_data must be a bool, not {type(keep_data).__name__}")
+        if keep_data:
+            self._check(_regenerate_with(self._p(), True))
+        else:
+            self._check(_regenerate(self._p()))
 
     def unset(self) -> None:
         """``req.session = null``: the stored session follows the config's ``unset``."""

@@ -110,9 +110,10 @@ class ASGISession(SessionView):
         """``req.session.destroy()``: delete the session and its record."""
         await self._run(self._req.destroy)
 
-    async def regenerate(self) -> None:
-        """``req.session.regenerate()``: a new, empty session with a new ID."""
-        await self._run(self._req.regenerate)
+    async def regenerate(self, *, keep_data: bool = False) -> None:
+        """``req.session.regenerate()``: a new, empty session with a new ID;
+        with ``keep_data=True`` (the login pattern) the new ID keeps the data."""
+        await self._run(lambda: self._req.regenerate(keep_data=keep_data))
 
     def touch(self) -> None:
         """``req.session.touch()``."""

@@ -116,11 +116,15 @@ class FlaskSession(WSGISession, SessionMixin):
 
     # The operations that replace the session drop the values handed out:
     # they belong to the session that was.
-    def regenerate(self) -> None:
-        """``req.session.regenerate()``: a new, empty session with a new ID."""
+    def regenerate(self, *, keep_data: bool = False) -> None:
+        """``req.session.regenerate()``: a new, empty session with a new ID;
+        with ``keep_data=True`` (the login pattern) the new ID keeps the data
+        (the dicts and lists handed out are stored first, with their changes)."""
+        if keep_data is True:
+            self._write_back()
         self._handed_out.clear()
         self.modified = True
-        super().regenerate()
+        super().regenerate(keep_data=keep_data)
 
     def destroy(self) -> None:
         """``req.session.destroy()``: delete the session (and the stored record)."""

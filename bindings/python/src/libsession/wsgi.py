@@ -121,9 +121,10 @@ class WSGISession(SessionView):
         """``req.session.destroy()``: delete the session (and the stored record)."""
         self._run(self._req.destroy)
 
-    def regenerate(self) -> None:
-        """``req.session.regenerate()``: a new, empty session with a new ID."""
-        self._run(self._req.regenerate)
+    def regenerate(self, *, keep_data: bool = False) -> None:
+        """``req.session.regenerate()``: a new, empty session with a new ID;
+        with ``keep_data=True`` (the login pattern) the new ID keeps the data."""
+        self._run(lambda: self._req.regenerate(keep_data=keep_data))
 
     def touch(self) -> None:
         """``req.session.touch()``."""
