@@ -403,8 +403,20 @@ fn escape_html(s: &str) -> String {
     out
 }
 
-/// The demo page: the template and its slots, as in the C and Python demos.
-const PAGE: &str = "<!doctype html>
+/// The demo page, as the C and Python demos write it.
+fn page(page: &Page, shown: &Shown) -> String {
+    let none = "(none)".to_string();
+    let views = if shown.views.fract() == 0.0 && shown.views.abs() < 1e15 {
+        format!("{}", shown.views as i64)
+    } else {
+        Value::Number(shown.views).to_json()
+    };
+    let user = shown.user.as_deref().map_or(none.clone(), escape_html);
+    let sid = shown.id.as_ref().map_or(none.clone(), |id| escape_html(&id.chars().take(8).collect::<String>()) + "…");
+    let cookie = shown.cookie.as_deref().filter(|c| !c.is_empty()).map_or(none, escape_html);
+    let (title, what) = (page.title, page.what);
+    format!(
+        "<!doctype html>
 <html lang=\"en\">
 <head><meta charset=\"utf-8\"><title>libsession demo</title></head>
 <body>
@@ -421,22 +433,8 @@ const PAGE: &str = "<!doctype html>
 <p>Log out destroys the session in the store and, with clearCookieOnDestroy (on by default), answers with a cookie that expired in 1970, so the browser deletes it.</p>
 </body>
 </html>
-";
-
-fn page(page: &Page, shown: &Shown) -> String {
-    let none = "(none)".to_string();
-    let views = if shown.views.fract() == 0.0 && shown.views.abs() < 1e15 {
-        format!("{}", shown.views as i64)
-    } else {
-        Value::Number(shown.views).to_json()
-    };
-    let sid = shown.id.as_ref().map_or(none.clone(), |id| id.chars().take(8).collect::<String>() + "…");
-    PAGE.replace("{title}", page.title)
-        .replace("{what}", page.what)
-        .replace("{views}", &views)
-        .replace("{user}", &shown.user.as_deref().map_or(none.clone(), escape_html))
-        .replace("{sid}", &escape_html(&sid))
-        .replace("{cookie}", &shown.cookie.as_deref().filter(|c| !c.is_empty()).map_or(none, escape_html))
+"
+    )
 }
 
 // ----- the event counters (`GET /stats`, and stderr) -----
