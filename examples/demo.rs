@@ -506,7 +506,7 @@ fn serve(mut stream: TcpStream, config: Arc<Config>, store: Arc<Store>, stats: A
         405 => "Method Not Allowed",
         _ => "Internal Server Error",
     };
-    let content_type = if reply.json { "application/json" } else { "text/html; charset=utf-8" };
+    let content_type = if reply.json { "application/json; charset=utf-8" } else { "text/html; charset=utf-8" };
     let mut head = format!(
         "HTTP/1.1 {} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nConnection: close\r\n",
