@@ -32,7 +32,6 @@ SECRET = "the demos suite secret: 32+ bytes, for tests only"
 READY = re.compile(r"^libsession demo listening on http://127\.0\.0\.1:(\d+)/$")
 HOSTS = ["rust", "c", "python"]
 RUST_DEMO = REPO / "target/release/examples/demo"
-C_DEMO = REPO / "examples/c/server"
 
 
 def unavailable(why: str) -> None:
@@ -44,34 +43,40 @@ def unavailable(why: str) -> None:
 
 
 _built: dict[str, str | None] = {}
+LIBRARY = REPO / "target/release/libsession.a"
+SHARED = REPO / "target/release/libsession.so"
+C_DEMO = ARTIFACTS / "c-server"
+
+
+def _run(cmd: list[str]) -> None:
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
 
 
 def build(host: str) -> str | None:
-    """Builds the host's demo (once per run; incremental). None when built, else why not."""
+    """Builds what the host's demo needs (once per run; incremental). None
+    when built, else why it cannot be. One cargo build serves the three:
+    the library and the Rust demo with every feature (Redis for the rotation
+    test), as `cargo test --all-features` builds them, so that nothing is
+    compiled twice for other features; the C demo links that library."""
     if host in _built:
         return _built[host]
     why = None
-    if host in ("rust", "python"):
-        # Rust: the features the fleet test and `cargo test --all-features`
-        # build it with (redis for the rotation test), so nothing is rebuilt.
-        if shutil.which("cargo") is None:
-            why = "cargo is not installed"
-    if host == "c":
+    if shutil.which("cargo") is None:
+        why = "cargo is not installed"
+    elif "cargo" not in _built:
+        _run(["cargo", "build", "--quiet", "--release", "--all-features", "--lib", "--example", "demo"])
+        _built["cargo"] = None
+    if why is None and host == "c":
         for tool in ("make", "cc"):
             if shutil.which(tool) is None:
                 why = f"{tool} is not installed"
         if why is None and not Path("/usr/include/hiredis/hiredis.h").is_file():
             why = "hiredis is not installed (libhiredis-dev)"
-    if why is None:
-        if host == "rust":
-            cmd = ["cargo", "build", "--quiet", "--release", "--all-features", "--example", "demo"]
-        elif host == "c":
-            cmd = ["make", "--quiet", "-C", "examples/c"]  # also builds libsession (capi)
-        else:
-            cmd = ["cargo", "build", "--quiet", "--release", "--lib", "--features", "capi"]
-        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+        if why is None:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            _run(["make", "--quiet", "-C", "examples/c", f"LIBSESSION_LIB={LIBRARY}", f"OUT={C_DEMO}"])
     _built[host] = why
     return why
 
@@ -88,7 +93,8 @@ def environment(secret: str | None = SECRET) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SESSION_SECRET", "PORT", "REDIS_URL")}
     if secret is not None:
         env["SESSION_SECRET"] = secret
-    # The Python demo from the checkout (it finds target/release/libsession.so).
+    # The Python demo from the checkout, on the library just built.
+    env["LIBSESSION_LIBRARY"] = str(SHARED)
     src = str(REPO / "bindings/python/src")
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env

@@ -43,6 +43,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -327,10 +328,6 @@ class _QuietHandler(WSGIRequestHandler):
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError("--port needs a port number (0-65535)")
@@ -375,9 +372,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # a bad option: the library says which
         print(f"configuration error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    # SIGTERM ends the server as Ctrl-C does (with the counters on stderr).
-    signal.signal(signal.SIGTERM, _interrupt)
     with make_server(args.host, port, demo, handler_class=_QuietHandler) as server:
+        # SIGTERM ends the server as Ctrl-C does (with the counters on stderr),
+        # between requests: shutdown() waits for serve_forever, so from a thread.
+        signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown).start())
         host, bound = server.server_address[:2]
         print(f"libsession demo listening on http://{host}:{bound}/", flush=True)
         try:
