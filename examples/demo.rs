@@ -472,7 +472,7 @@ impl Stats {
                 self.events[i].fetch_add(1, Ordering::Relaxed);
             }
         }
-        if (self.requests.fetch_add(1, Ordering::Relaxed) + 1) % 100 == 0 {
+        if (self.requests.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(100) {
             eprintln!("libsession demo stats: {}", self.json());
         }
     }
