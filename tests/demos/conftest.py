@@ -38,7 +38,7 @@ def unavailable(why: str) -> None:
     """Skips with the reason, or fails under LIBSESSION_REQUIRE_ALL=1."""
     if os.environ.get("LIBSESSION_REQUIRE_ALL") == "1":
         pytest.fail(f"{why}, and LIBSESSION_REQUIRE_ALL=1")
-    print(f"skipped: {why}", file=sys.stderr)
+    print(f"skipped: {why}", file=sys.__stderr__, flush=True)  # past pytest's capture
     pytest.skip(why)
 
 
