@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,8 +39,17 @@ def unavailable(why: str) -> None:
     """Skips with the reason, or fails under LIBSESSION_REQUIRE_ALL=1."""
     if os.environ.get("LIBSESSION_REQUIRE_ALL") == "1":
         pytest.fail(f"{why}, and LIBSESSION_REQUIRE_ALL=1")
-    print(f"skipped: {why}", file=sys.__stderr__, flush=True)  # past pytest's capture
+    _skipped.append(why)
     pytest.skip(why)
+
+
+_skipped: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One ``skipped: REASON`` line per reason, after pytest's summary."""
+    for why in dict.fromkeys(_skipped):
+        terminalreporter.write_line(f"skipped: {why}")
 
 
 _built: dict[str, str | None] = {}
