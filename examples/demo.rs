@@ -9,19 +9,25 @@
 //!
 //! `--options FILE.json` reads an express-session options object (the one a
 //! Node app passes to `session()`: `secret`, `name`, `cookie`, `resave`,
-//! `saveUninitialized`, `rolling`, ...), with the store's options under a
-//! `"store"` member: connect-redis's (`prefix`, `ttl`, `disableTouch`,
-//! `disableTTL`) with Redis, Connect MemoryStore's (`reapInterval`, `maxAge`,
-//! in ms; reaped on this server's clock as requests arrive) in memory, so a
-//! Node app and this demo start from one file. Without it: secure
-//! defaults, the secret from `SESSION_SECRET` (a demo default otherwise).
+//! `saveUninitialized`, `rolling`, ...), with connect-redis's options
+//! (`prefix`, `ttl`, `disableTouch`, `disableTTL`) under a `"store"` member,
+//! so a Node app and this demo start from one file. Without it: secure
+//! defaults. The secret (when the file names none) comes from
+//! `SESSION_SECRET`, else a fixed development secret, with a warning.
 //!
+//! The same routes, page and options as the C demo (`examples/c/server.c`)
+//! and the Python one (`python -m libsession.demo`); `tests/demos/` drives
+//! all three with one HTTP suite and in a real browser:
 //! `GET /` counts your views in your session; `GET /login` regenerates the
 //! session (new ID, as after a login) and sets `user` (`?user=NAME`, default
-//! `demo`); `GET /logout` destroys it. JSON routes shared with the C and
-//! Python demos and the Node interop app (the fleet test drives them on
+//! `demo`); `GET /logout` destroys it (and, with `clearCookieOnDestroy`, on
+//! by default, removes the cookie). Each answers the same HTML page (views,
+//! user, a shortened session ID, the session cookie's attributes). JSON
+//! routes shared with the Node interop app (the fleet test drives them on
 //! every host): `GET /views` (`{"id","views"}`) and `GET /show`
-//! (`{"id","data"}`: the session data without the cookie). A small
+//! (`{"id","data"}`: the session data without the cookie); `GET /stats`
+//! counts the engine's events by kind (also printed to stderr every 100
+//! requests). A small
 //! HTTP/1.1 server on std::net, one thread per connection, with the
 //! in-memory store, or with Redis (connect-redis's keys and records, see
 //! docs/redis.md) when given a Redis URL (`--redis URL` or `REDIS_URL`;
@@ -32,6 +38,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use session::connect_redis::ConnectRedisOptions;
@@ -97,6 +104,8 @@ struct Http {
     target: String,
     cookies: Vec<String>,
     forwarded_proto: Vec<String>,
+    /// Every other header (for the `header` option's, named by the config).
+    other: Vec<(String, String)>,
 }
 
 fn read_request(stream: &mut TcpStream) -> Option<Http> {
@@ -106,7 +115,7 @@ fn read_request(stream: &mut TcpStream) -> Option<Http> {
     let mut parts = line.split_whitespace();
     let method = parts.next()?.to_string();
     let target = parts.next()?.to_string();
-    let mut http = Http { method, target, cookies: vec![], forwarded_proto: vec![] };
+    let mut http = Http { method, target, cookies: vec![], forwarded_proto: vec![], other: vec![] };
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).ok()? == 0 {
@@ -122,6 +131,8 @@ fn read_request(stream: &mut TcpStream) -> Option<Http> {
             http.cookies.push(value);
         } else if name.eq_ignore_ascii_case("x-forwarded-proto") {
             http.forwarded_proto.push(value);
+        } else {
+            http.other.push((name.to_string(), value));
         }
     }
 }
@@ -140,11 +151,50 @@ fn entropy() -> [u8; 32] {
     seed
 }
 
-/// Runs one request through the engine; returns (status, body, Set-Cookie values).
-fn handle(config: &Arc<Config>, store: &Store, http: &Http) -> Result<(u16, String, Vec<String>), session::Error> {
+/// A response: status, content type and body.
+struct Reply {
+    status: u16,
+    json: bool,
+    body: String,
+}
+
+impl Reply {
+    fn html(status: u16, body: String) -> Reply {
+        Reply { status, json: false, body }
+    }
+    fn json(body: String) -> Reply {
+        Reply { status: 200, json: true, body }
+    }
+}
+
+/// Runs one request through the engine; returns the reply and its session
+/// header lines (`Set-Cookie: …`, and the `header` option's). The request's events are counted in `stats` whatever
+/// happened.
+fn handle(config: &Arc<Config>, store: &Store, http: &Http, stats: &Stats) -> (Reply, Vec<String>) {
     let now = now_ms();
     store.reap_if_due(now as i64);
     let mut req = Request::new(config.clone(), UnixMillis(now), SeededIds::new(&entropy()));
+    let mut headers = vec![];
+    let result = run(&mut req, store, http, now, config.session_header(), &mut headers);
+    stats.count(&mut req);
+    match result {
+        Ok(reply) => (reply, headers),
+        Err(e) => {
+            eprintln!("engine error: {e}");
+            (Reply::html(500, page(&Page::STORE_ERROR, &Shown::NONE)), vec![])
+        }
+    }
+}
+
+/// The request's state machine, from its facts to `Done`.
+fn run(
+    req: &mut Request,
+    store: &Store,
+    http: &Http,
+    now: u64,
+    session_header: Option<&str>,
+    headers: &mut Vec<String>,
+) -> Result<Reply, session::Error> {
     req.set_target(http.target.as_bytes())?;
     for c in &http.cookies {
         req.add_cookie_header(c.as_bytes())?;
@@ -152,33 +202,39 @@ fn handle(config: &Arc<Config>, store: &Store, http: &Http) -> Result<(u16, Stri
     for p in &http.forwarded_proto {
         req.add_forwarded_proto(p.as_bytes())?;
     }
+    // The `header` option: the signed ID of a client without cookies.
+    if let Some(name) = session_header
+        && let Some((_, value)) = http.other.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        req.add_session_header(value.as_bytes())?;
+    }
     let (path, query) = http.target.split_once('?').unwrap_or((&http.target, ""));
     let (path, query) = (path.to_string(), query.to_string());
-    let mut cookies = vec![];
-    let mut response: Option<(u16, String)> = None;
+    let mut response: Option<Reply> = None;
     loop {
-        match store.poll(&mut req, now as i64)? {
+        match store.poll(req, now as i64)? {
             Action::Ready if response.is_none() => {
-                response = Some(route(&mut req, store, &path, &query, &http.method)?);
+                response = Some(route(req, store, &path, &query)?);
                 req.finish()?;
             }
             Action::Ready => req.finish()?,
             Action::Completed { .. } => {}
             Action::Failed { message } => {
                 eprintln!("session store error: {message}");
-                response = Some((500, "<h1>500</h1><p>session store error</p>".into()));
+                response = Some(Reply::html(500, page(&Page::STORE_ERROR, &Shown::NONE)));
                 req.finish()?;
             }
-            Action::SetCookie { value } => cookies.push(value.to_string()),
-            // Only with the `header` option (for API clients), which the demo leaves off.
-            Action::SetHeader { .. } => {}
+            Action::SetCookie { value } => headers.push(format!("Set-Cookie: {value}")),
+            // The `header` option (--options): the signed ID for clients without cookies.
+            Action::SetHeader { name, value } => headers.push(format!("{name}: {value}")),
             Action::Error { message } => eprintln!("session error after response: {message}"),
             // `versioned: true` (--options): the save lost a race; nothing
             // was stored. Answer 409 (a reloaded session is finished as it
             // is, by the `Ready` arm above).
             Action::Conflict { .. } => {
-                response = Some((409, "<h1>409</h1><p>the session changed meanwhile; try again</p>".into()));
-                cookies.clear();
+                response =
+                    Some(Reply::html(409, "<h1>409</h1><p>the session changed meanwhile; try again</p>\n".into()));
+                headers.clear();
             }
             Action::Wait => unreachable!("the stores answer before returning"),
             Action::Done => break,
@@ -187,8 +243,7 @@ fn handle(config: &Arc<Config>, store: &Store, http: &Http) -> Result<(u16, Stri
             }
         }
     }
-    let (status, body) = response.unwrap_or((500, "no response".into()));
-    Ok((status, body, cookies))
+    Ok(response.unwrap_or_else(|| Reply::html(500, page(&Page::STORE_ERROR, &Shown::NONE))))
 }
 
 /// Drives a handler operation that talks to the store to completion.
@@ -200,97 +255,313 @@ fn complete(req: &mut Request, store: &Store) -> Result<Option<String>, session:
     }
 }
 
-fn route(
-    req: &mut Request,
-    store: &Store,
-    path: &str,
-    query: &str,
-    method: &str,
-) -> Result<(u16, String), session::Error> {
-    let page = |title: &str, body: String| {
-        format!(
-            "<!doctype html><title>libsession demo</title><h1>{title}</h1>{body}\
-             <p><a href=\"/\">count</a> · <a href=\"/login\">login (regenerate)</a> · <a href=\"/logout\">logout (destroy)</a></p>"
-        )
-    };
-    if method != "GET" && method != "HEAD" {
-        return Ok((405, page("405", "<p>method not allowed</p>".into())));
+/// `?user=NAME`: `Some(NAME)` when it is 1 to 64 letters, digits or `._-`;
+/// "demo" when absent or empty; `None` when it is not a valid name.
+fn user_param(query: &str) -> Option<String> {
+    let raw = query.split('&').find_map(|kv| kv.strip_prefix("user=")).unwrap_or("");
+    if raw.is_empty() {
+        return Some("demo".into());
     }
+    let ok = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    ok.then(|| raw.to_string())
+}
+
+fn route(req: &mut Request, store: &Store, path: &str, query: &str) -> Result<Reply, session::Error> {
     match path {
         "/" => {
-            let views = req.increment("views")?;
-            let sid = req.session_id().map(|s| s.chars().take(6).collect::<String>()).unwrap_or_default();
-            Ok((200, page("Views", format!("<p id=\"views\">Views: {views}</p><p>session {sid}…</p>"))))
+            if req.has_session() {
+                req.increment("views")?;
+            }
+            Ok(Reply::html(200, page(&Page::VIEWS, &Shown::of(req))))
         }
         // The fleet's JSON routes (bindings/python/tests/test_fleet.py),
         // served alike by the Node, C and Python demos.
         "/views" => {
             let views = req.increment("views")?;
             let id = Value::String(req.session_id().unwrap_or_default().to_string()).to_json();
-            Ok((200, format!("{{\"id\":{id},\"views\":{}}}", Value::Number(views).to_json())))
+            Ok(Reply::json(format!("{{\"id\":{id},\"views\":{}}}", Value::Number(views).to_json())))
         }
         "/show" => {
             let id = Value::String(req.session_id().unwrap_or_default().to_string()).to_json();
             let data = req.data_json().ok_or(session::Error::NoSession)?.to_json();
-            Ok((200, format!("{{\"id\":{id},\"data\":{data}}}")))
+            Ok(Reply::json(format!("{{\"id\":{id},\"data\":{data}}}")))
         }
         "/login" => {
-            req.regenerate()?;
-            if let Some(e) = complete(req, store)? {
-                eprintln!("regenerate: {e}");
+            let Some(user) = user_param(query) else {
+                return Ok(Reply::html(400, page(&Page::BAD_USER, &Shown::of(req))));
+            };
+            if req.has_session() {
+                req.regenerate()?;
+                if let Some(e) = complete(req, store)? {
+                    eprintln!("regenerate: {e}");
+                    return Ok(Reply::html(500, page(&Page::STORE_ERROR, &Shown::NONE)));
+                }
+                req.set("user", Value::String(user))?;
             }
-            // `?user=NAME` (letters, digits, `._-`), else "demo".
-            let user = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("user="))
-                .filter(|u| !u.is_empty() && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
-                .unwrap_or("demo");
-            req.set("user", Value::String(user.into()))?;
-            Ok((200, page("Logged in", "<p>new session ID issued</p>".into())))
+            Ok(Reply::html(200, page(&Page::LOGIN, &Shown::of(req))))
         }
         "/logout" => {
-            req.destroy()?;
-            if let Some(e) = complete(req, store)? {
-                eprintln!("destroy: {e}");
+            if req.has_session() {
+                req.destroy()?;
+                if let Some(e) = complete(req, store)? {
+                    eprintln!("destroy: {e}");
+                    return Ok(Reply::html(500, page(&Page::STORE_ERROR, &Shown::NONE)));
+                }
             }
-            Ok((200, page("Logged out", "<p>session destroyed</p>".into())))
+            Ok(Reply::html(200, page(&Page::LOGOUT, &Shown::NONE)))
         }
-        _ => Ok((404, page("404", "<p>not found</p>".into()))),
+        _ => Ok(Reply::html(404, page(&Page::NOT_FOUND, &Shown::of(req)))),
     }
 }
 
-fn serve(mut stream: TcpStream, config: Arc<Config>, store: Arc<Store>) {
+// ----- the page (byte for byte the same in examples/c/server.c and
+// bindings/python/src/libsession/demo.py; tests/demos checks it) -----
+
+/// What a page says happened.
+struct Page {
+    title: &'static str,
+    what: &'static str,
+}
+
+impl Page {
+    const VIEWS: Page = Page { title: "Views", what: "This page counts your visits in your session." };
+    const LOGIN: Page = Page {
+        title: "Logged in",
+        what: "You are logged in: a new session ID was issued and your user name stored in it.",
+    };
+    const LOGOUT: Page = Page { title: "Logged out", what: "You are logged out: the session was destroyed." };
+    const NOT_FOUND: Page = Page { title: "Not found", what: "There is no page here." };
+    const BAD_USER: Page =
+        Page { title: "Bad request", what: "A user name is 1 to 64 letters, digits, dots, underscores or hyphens." };
+    const METHOD: Page = Page { title: "Method not allowed", what: "Only GET and HEAD are served here." };
+    const STORE_ERROR: Page = Page { title: "Session error", what: "The session store failed; try again." };
+}
+
+/// The session's state as the page shows it.
+struct Shown {
+    views: f64,
+    user: Option<String>,
+    id: Option<String>,
+    cookie: Option<String>,
+}
+
+impl Shown {
+    const NONE: Shown = Shown { views: 0.0, user: None, id: None, cookie: None };
+
+    fn of(req: &Request) -> Shown {
+        if !req.has_session() {
+            return Shown::NONE;
+        }
+        let views = match req.get("views") {
+            Some(Value::Number(n)) => *n,
+            _ => 0.0,
+        };
+        let user = match req.get("user") {
+            Some(Value::String(u)) => Some(u.clone()),
+            _ => None,
+        };
+        let cookie =
+            req.session_json().and_then(|s| s.as_object().and_then(|o| o.get("cookie")).map(cookie_attributes));
+        Shown { views, user, id: req.session_id().map(str::to_string), cookie }
+    }
+}
+
+/// The session cookie's attributes as Set-Cookie names them, from the
+/// session's `cookie` (express-session's `Cookie#toJSON`): Path, Domain,
+/// Expires (the stored ISO instant), HttpOnly, Secure, SameSite,
+/// Partitioned, Priority.
+fn cookie_attributes(cookie: &Value) -> String {
+    let Some(c) = cookie.as_object() else { return String::new() };
+    let text = |k: &str| match c.get(k) {
+        Some(Value::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let on = |k: &str| matches!(c.get(k), Some(Value::Bool(true)));
+    let mut out: Vec<String> = vec![];
+    if let Some(p) = text("path") {
+        out.push(format!("Path={p}"));
+    }
+    if let Some(d) = text("domain") {
+        out.push(format!("Domain={d}"));
+    }
+    if let Some(e) = text("expires") {
+        out.push(format!("Expires={e}"));
+    }
+    if on("httpOnly") {
+        out.push("HttpOnly".into());
+    }
+    if on("secure") {
+        out.push("Secure".into());
+    }
+    if on("sameSite") {
+        out.push("SameSite=Strict".into());
+    } else if let Some(s) = text("sameSite") {
+        out.push(format!("SameSite={}", capitalized(s)));
+    }
+    if on("partitioned") {
+        out.push("Partitioned".into());
+    }
+    if let Some(p) = text("priority") {
+        out.push(format!("Priority={}", capitalized(p)));
+    }
+    out.join("; ")
+}
+
+/// "lax" → "Lax": the first letter upper case, the others lower (ASCII).
+fn capitalized(s: &str) -> String {
+    let lower = s.to_ascii_lowercase();
+    let mut chars = lower.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+/// `& < > " '` as entities.
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The demo page, as the C and Python demos write it.
+fn page(page: &Page, shown: &Shown) -> String {
+    let none = "(none)".to_string();
+    let views = if shown.views.fract() == 0.0 && shown.views.abs() < 1e15 {
+        format!("{}", shown.views as i64)
+    } else {
+        Value::Number(shown.views).to_json()
+    };
+    let user = shown.user.as_deref().map_or(none.clone(), escape_html);
+    let sid = shown.id.as_ref().map_or(none.clone(), |id| escape_html(&id.chars().take(8).collect::<String>()) + "…");
+    let cookie = shown.cookie.as_deref().filter(|c| !c.is_empty()).map_or(none, escape_html);
+    let (title, what) = (page.title, page.what);
+    format!(
+        "<!doctype html>
+<html lang=\"en\">
+<head><meta charset=\"utf-8\"><title>libsession demo</title></head>
+<body>
+<h1>{title}</h1>
+<p id=\"what\">{what}</p>
+<table>
+<tr><th>Views</th><td id=\"views\">{views}</td></tr>
+<tr><th>User</th><td id=\"user\">{user}</td></tr>
+<tr><th>Session ID</th><td id=\"sid\">{sid}</td></tr>
+<tr><th>Cookie</th><td id=\"cookie\">{cookie}</td></tr>
+</table>
+<p><a href=\"/\">Count</a> · <a href=\"/login\">Log in</a> · <a href=\"/logout\">Log out</a> · <a href=\"/stats\">Stats</a></p>
+<p>Log in regenerates the session: the old session ID is discarded and a new one issued, so an ID someone planted before you logged in is worthless; then your user name is stored in the new session.</p>
+<p>Log out destroys the session in the store and, with clearCookieOnDestroy (on by default), answers with a cookie that expired in 1970, so the browser deletes it.</p>
+</body>
+</html>
+"
+    )
+}
+
+// ----- the event counters (`GET /stats`, and stderr) -----
+
+/// The events' names, in the order of their kinds (`libsession_event_kind`).
+const EVENT_NAMES: [&str; 10] = [
+    "no_cookie",
+    "signature_invalid",
+    "verified_by_old_key",
+    "record_not_found",
+    "record_expired",
+    "record_corrupt",
+    "store_error",
+    "misuse",
+    "ignored",
+    "fingerprint_mismatch",
+];
+
+/// Requests run through the engine, and its events counted by kind.
+struct Stats {
+    requests: AtomicU64,
+    events: [AtomicU64; EVENT_NAMES.len()],
+}
+
+impl Stats {
+    fn new() -> Stats {
+        Stats { requests: AtomicU64::new(0), events: std::array::from_fn(|_| AtomicU64::new(0)) }
+    }
+
+    /// Drains the request's events into the counters; every 100 requests,
+    /// prints them on stderr.
+    fn count(&self, req: &mut Request) {
+        while let Some(event) = req.poll_event() {
+            if let Some(i) = EVENT_NAMES.iter().position(|n| *n == event.name()) {
+                self.events[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if (self.requests.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(100) {
+            eprintln!("libsession demo stats: {}", self.json());
+        }
+    }
+
+    /// `{"requests":N,"events":{"no_cookie":N,...}}`, the same in every demo.
+    fn json(&self) -> String {
+        let events: Vec<String> = EVENT_NAMES
+            .iter()
+            .zip(&self.events)
+            .map(|(name, n)| format!("\"{name}\":{}", n.load(Ordering::Relaxed)))
+            .collect();
+        format!("{{\"requests\":{},\"events\":{{{}}}}}", self.requests.load(Ordering::Relaxed), events.join(","))
+    }
+}
+
+fn serve(mut stream: TcpStream, config: Arc<Config>, store: Arc<Store>, stats: Arc<Stats>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Some(http) = read_request(&mut stream) else { return };
-    let (status, body, cookies) = match handle(&config, &store, &http) {
-        Ok(r) => r,
-        Err(e) => (500, format!("engine error: {e}"), vec![]),
+    let path = http.target.split('?').next().unwrap_or("");
+    let (reply, headers) = if http.method != "GET" && http.method != "HEAD" {
+        (Reply::html(405, page(&Page::METHOD, &Shown::NONE)), vec![])
+    } else if path == "/stats" {
+        (Reply::json(stats.json()), vec![])
+    } else {
+        handle(&config, &store, &http, &stats)
     };
-    let reason = match status {
+    let reason = match reply.status {
         200 => "OK",
+        400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
         _ => "Internal Server Error",
     };
+    let content_type = if reply.json { "application/json; charset=utf-8" } else { "text/html; charset=utf-8" };
     let mut head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+        "HTTP/1.1 {} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nConnection: close\r\n",
-        body.len()
+        reply.status,
+        reply.body.len()
     );
-    for c in cookies {
-        head.push_str(&format!("Set-Cookie: {c}\r\n"));
+    for line in headers {
+        head.push_str(&line);
+        head.push_str("\r\n");
     }
     head.push_str("\r\n");
     let _ = stream.write_all(head.as_bytes());
     if http.method != "HEAD" {
-        let _ = stream.write_all(body.as_bytes());
+        let _ = stream.write_all(reply.body.as_bytes());
     }
 }
 
 const USAGE: &str = "usage: demo [--port N] [--options FILE.json] [--redis URL]
-  --port N          listen on 127.0.0.1:N (0: any free port; default 3000 or $PORT)
-  --options FILE    an express-session options object (JSON); the store's options under \"store\"
-  --redis URL       keep sessions in Redis (redis://host:port/db; or $REDIS_URL; needs --features redis)";
+  --port N          listen on 127.0.0.1:N (0: any free port; default $PORT, else 3000)
+  --options FILE    an express-session options object (JSON); connect-redis options under \"store\"
+  --redis URL       keep sessions in Redis (redis://host:port/db; or $REDIS_URL; needs --features redis)
+  --help            this text
+The secret: the options file's \"secret\", else $SESSION_SECRET, else a fixed development secret.
+Routes: / (count) /login?user=NAME (regenerate) /logout (destroy) /views /show /stats";
 
 /// Exits with status 2 and `message` (a usage error).
 fn usage_error(message: &str) -> ! {
@@ -314,12 +585,29 @@ fn read_options(path: &str) -> Result<(ConfigBuilder, Option<Value>), String> {
     Ok((config, store))
 }
 
+/// The development secret every demo uses when `SESSION_SECRET` is unset:
+/// public, so anyone can forge its cookies.
+const DEV_SECRET: &str = "libsession demo development secret: set SESSION_SECRET";
+
+/// `SESSION_SECRET`, else the development secret with a warning on stderr.
 fn secret_from_env() -> String {
-    std::env::var("SESSION_SECRET").unwrap_or_else(|_| "demo secret: set SESSION_SECRET to 32+ random bytes".into())
+    match std::env::var("SESSION_SECRET") {
+        Ok(s) if !s.is_empty() => s,
+        _ => {
+            eprintln!(
+                "warning: SESSION_SECRET is not set: using a fixed development secret, so anyone can forge \
+                 this demo's cookies; set SESSION_SECRET to 32+ random bytes"
+            );
+            DEV_SECRET.into()
+        }
+    }
 }
 
 fn main() {
-    let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let mut port: u16 = match std::env::var("PORT") {
+        Ok(p) if !p.is_empty() => p.parse().unwrap_or_else(|_| usage_error("$PORT needs a port number (0-65535)")),
+        _ => 3000,
+    };
     let mut redis_url = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
     let mut options_file = None;
     let mut args = std::env::args().skip(1);
@@ -352,7 +640,8 @@ fn main() {
         }),
         None => (Config::builder().secret(secret_from_env()).max_age(Some(24.0 * 3600.0 * 1000.0)), None),
     };
-    // The "store" options of the store this demo runs.
+    // The "store" options of the store this demo runs: connect-redis's with
+    // --redis, Connect MemoryStore's (reapInterval, maxAge) in memory.
     let bad_store_options = |e: &dyn std::fmt::Display| -> ! {
         eprintln!("\"store\": {e}");
         std::process::exit(2);
@@ -383,10 +672,11 @@ fn main() {
         }
     };
     let addr = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    let stats = Arc::new(Stats::new());
     println!("libsession demo listening on http://127.0.0.1:{addr}/");
     let _ = std::io::stdout().flush();
     for stream in listener.incoming().flatten() {
-        let (config, store) = (config.clone(), store.clone());
-        std::thread::spawn(move || serve(stream, config, store));
+        let (config, store, stats) = (config.clone(), store.clone(), stats.clone());
+        std::thread::spawn(move || serve(stream, config, store, stats));
     }
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # --- what the suites need -----------------------------------------------
-DEBS=(curl valgrind g++ make pkg-config binutils redis-server openssl libhiredis-dev)
+DEBS=(curl valgrind g++ make pkg-config binutils redis-server openssl libhiredis-dev chromium chromium-driver)
 missing=()
 for p in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -59,7 +59,7 @@ else
 fi
 
 # --- other hosts ----------------------------------------------------------
-for suite in scripts/test-c.sh scripts/test-python.sh scripts/test-redis.sh scripts/test-nginx.sh; do
+for suite in scripts/test-c.sh scripts/test-python.sh scripts/test-redis.sh scripts/test-nginx.sh scripts/test-demos.sh; do
     if [ -x "$suite" ]; then
         echo "==> $suite"
         "$suite"

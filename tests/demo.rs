@@ -60,7 +60,7 @@ fn get(url: &str, jar: &std::path::Path) -> (String, String) {
 }
 
 fn views(body: &str) -> u32 {
-    let at = body.find("Views: ").expect("a view count") + 7;
+    let at = body.find("<td id=\"views\">").expect("a view count") + 15;
     body[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a number")
 }
 

@@ -1,21 +1,27 @@
 /*
  * A small HTTP/1.1 server with sessions from libsession: express-session's
  * view-counter example, in C, on POSIX sockets, with an in-memory store or
- * Redis (as connect-redis keeps sessions).
+ * Redis (as connect-redis keeps sessions). The same routes, page, options
+ * and event counters as the Rust demo (examples/demo.rs) and the Python one
+ * (python -m libsession.demo); tests/demos/ drives all three alike.
  *
- *   GET /            "Views: N": counts this visitor's views in the session
- *   GET /regenerate  a new session (new ID), with a key set in it
- *   GET /logout      destroys the session
+ *   GET /            counts this visitor's views in the session (the page)
+ *   GET /login?user=NAME   regenerates the session (a new ID) and stores
+ *                    "user" (NAME: 1-64 letters, digits, . _ -; default demo)
+ *   GET /logout      destroys the session (and removes the cookie, with
+ *                    clearCookieOnDestroy, on by default)
  *   JSON routes shared with the other demos (the fleet test drives them on
  *   every host):
  *   GET /views       counts views: {"id":"<session ID>","views":N}
- *   GET /login?user=NAME   sets "user" (NAME: letters, digits, . _ -)
  *   GET /show        {"id":"<session ID>","data":<the session data>}
+ *   GET /stats       the engine's events counted by kind (also printed on
+ *                    stderr every 100 requests and at exit)
  *
- * Usage: server [--options FILE.json] [--redis URL] PORT   (0 picks a free
- * port). It prints "listening on http://127.0.0.1:PORT/" once it accepts
- * connections, serves one connection at a time (Connection: close), and
- * exits cleanly on SIGINT or SIGTERM.
+ * Usage: server [--port N] [--options FILE.json] [--redis URL] [PORT]
+ * (0 picks a free port; default $PORT, else 3000). It prints "libsession
+ * demo listening on http://127.0.0.1:PORT/" once it accepts connections,
+ * serves one connection at a time (Connection: close), and exits cleanly
+ * on SIGINT or SIGTERM.
  *
  *   --options FILE.json  an express-session options object (read by
  *                        libsession_config_builder_new_from_express_options),
@@ -31,8 +37,9 @@
  *   --redis URL          sessions in Redis (redis://host[:port][/db]) through
  *                        hiredis, with connect-redis's keys, records and TTLs.
  *
- * Without --options the signing secret comes from $SESSION_SECRET, or is
- * random per process, and cookies last a day.
+ * The signing secret: the options file's "secret", else $SESSION_SECRET,
+ * else a fixed development secret (with a warning). Without --options
+ * cookies last a day.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -51,6 +58,7 @@
 #include <unistd.h>
 
 #include "libsession.h"
+#include "page.h"
 #include "redis_store.h"
 #include "store.h"
 
@@ -86,7 +94,7 @@ typedef struct {
     int status;
     const char *reason;
     const char *content_type; /* NULL: text/plain */
-    char body[4096];
+    char body[16384];
     char set_cookie[4096];
     int has_set_cookie;
 } http_response;
@@ -307,6 +315,10 @@ static libsession_action run(libsession_request *req, int64_t now, http_response
         case LIBSESSION_ACTION_WAIT:
             fprintf(stderr, "unexpected WAIT: these stores answer synchronously\n");
             return 0;
+        case LIBSESSION_ACTION_SET_HEADER:
+            /* The `header` option (API clients without cookies): this demo
+             * serves browsers and sends only the cookie. */
+            break;
         case LIBSESSION_ACTION_CONFLICT:
         case LIBSESSION_ACTION_CONFLICT_RELOADED:
             /* versioned: the save lost a race and nothing was stored: 409,
@@ -320,8 +332,8 @@ static libsession_action run(libsession_request *req, int64_t now, http_response
     }
 }
 
-/* The JSON routes: /views, /login, /show. Returns 0, or -1 after an API error. */
-static int json_route(libsession_request *req, const char *path, const char *query, http_response *res) {
+/* The JSON routes: /views, /show. Returns 0, or -1 after an API error. */
+static int json_route(libsession_request *req, const char *path, http_response *res) {
     libsession_str id = {NULL, 0};
     libsession_result rc = libsession_request_session_id(req, &id);
     res->content_type = "application/json";
@@ -336,24 +348,6 @@ static int json_route(libsession_request *req, const char *path, const char *que
             respond(res, 200, "OK", "");
             snprintf(res->body, sizeof res->body, "{\"id\":\"%.*s\",\"views\":%.0f}", (int)id.len,
                      (const char *)id.data, views);
-        }
-    } else if (rc == LIBSESSION_RESULT_OK && strcmp(path, "/login") == 0) {
-        char user[80];
-        const char *u = query != NULL ? strstr(query, "user=") : NULL;
-        size_t n = u != NULL ? strspn(u + 5, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") : 0;
-        if (u == NULL || (u != query && u[-1] != '&') || n == 0 || n > 64 || (u[5 + n] != '\0' && u[5 + n] != '&')) {
-            respond(res, 400, "Bad Request", "{\"error\":\"user missing or not [A-Za-z0-9._-]{1,64}\"}");
-            return 0;
-        }
-        snprintf(user, sizeof user, "\"%.*s\"", (int)n, u + 5);
-        rc = libsession_request_set_json(req, (const uint8_t *)"user", 4, (const uint8_t *)user, strlen(user));
-        if (rc == LIBSESSION_RESULT_OK) {
-            rc = libsession_request_session_id(req, &id);
-        }
-        if (rc == LIBSESSION_RESULT_OK) {
-            respond(res, 200, "OK", "");
-            snprintf(res->body, sizeof res->body, "{\"id\":\"%.*s\",\"user\":%s}", (int)id.len,
-                     (const char *)id.data, user);
         }
     } else if (rc == LIBSESSION_RESULT_OK) { /* /show */
         libsession_str data = {NULL, 0};
@@ -376,53 +370,81 @@ static int json_route(libsession_request *req, const char *path, const char *que
     return 0;
 }
 
+/* Answers `page` with the state of `req`'s session (NULL: none). */
+static void respond_page(http_response *res, int status, const char *reason, const demo_page *page,
+                         const libsession_request *req) {
+    res->status = status;
+    res->reason = reason;
+    res->content_type = "text/html";
+    if (page_render(page, req, res->body, sizeof res->body) != 0) {
+        respond(res, 500, "Internal Server Error", "Page too large\n");
+        res->content_type = NULL;
+    }
+}
+
 /* The route handler, run at READY. */
 static void route(libsession_request *req, const char *path, const char *query, int64_t now, http_response *res) {
     char op_error[256] = "";
-    if (strcmp(path, "/views") == 0 || strcmp(path, "/login") == 0 || strcmp(path, "/show") == 0) {
-        if (json_route(req, path, query, res) != 0) {
-            res->content_type = NULL;
-            respond(res, 500, "Internal Server Error", "Session error\n");
+    bool has = false;
+    libsession_result rc = libsession_request_has_session(req, &has);
+    if (rc != LIBSESSION_RESULT_OK) {
+        log_error("has_session", req, rc);
+        respond_page(res, 500, "Internal Server Error", &PAGE_STORE_ERROR, NULL);
+    } else if (strcmp(path, "/views") == 0 || strcmp(path, "/show") == 0) {
+        if (json_route(req, path, res) != 0) {
+            respond_page(res, 500, "Internal Server Error", &PAGE_STORE_ERROR, NULL);
         }
     } else if (strcmp(path, "/") == 0) {
         double views = 0;
-        libsession_result rc = libsession_request_increment(req, (const uint8_t *)"views", 5, &views);
+        rc = has ? libsession_request_increment(req, (const uint8_t *)"views", 5, &views) : LIBSESSION_RESULT_OK;
         if (rc != LIBSESSION_RESULT_OK) {
             log_error("increment", req, rc);
-            respond(res, 500, "Internal Server Error", "Session error\n");
+            respond_page(res, 500, "Internal Server Error", &PAGE_STORE_ERROR, NULL);
             return;
         }
-        res->status = 200;
-        res->reason = "OK";
-        snprintf(res->body, sizeof res->body, "Views: %.0f\n", views);
-    } else if (strcmp(path, "/regenerate") == 0) {
-        char stamp[32];
-        libsession_result rc = libsession_request_regenerate(req);
-        if (rc == LIBSESSION_RESULT_OK && run(req, now, res, op_error, sizeof op_error) == LIBSESSION_ACTION_READY &&
-            op_error[0] == '\0') {
-            snprintf(stamp, sizeof stamp, "%lld", (long long)now);
-            rc = libsession_request_set_json(req, (const uint8_t *)"regenerated_at", 14, (const uint8_t *)stamp,
-                                             strlen(stamp));
-            if (rc == LIBSESSION_RESULT_OK) {
-                respond(res, 200, "OK", "Regenerated\n");
+        respond_page(res, 200, "OK", &PAGE_VIEWS, req);
+    } else if (strcmp(path, "/login") == 0) {
+        char user[80], json[96];
+        if (user_param(query, user, sizeof user) != 0) {
+            respond_page(res, 400, "Bad Request", &PAGE_BAD_USER, req);
+            return;
+        }
+        if (has) {
+            rc = libsession_request_regenerate(req);
+            if (rc != LIBSESSION_RESULT_OK ||
+                run(req, now, res, op_error, sizeof op_error) != LIBSESSION_ACTION_READY || op_error[0] != '\0') {
+                log_error("regenerate", req, rc);
+                if (op_error[0] != '\0') {
+                    fprintf(stderr, "regenerate: %s\n", op_error);
+                }
+                respond_page(res, 500, "Internal Server Error", &PAGE_STORE_ERROR, NULL);
+                return;
+            }
+            snprintf(json, sizeof json, "\"%s\"", user);
+            rc = libsession_request_set_json(req, (const uint8_t *)"user", 4, (const uint8_t *)json, strlen(json));
+            if (rc != LIBSESSION_RESULT_OK) {
+                log_error("set user", req, rc);
+                respond_page(res, 500, "Internal Server Error", &PAGE_STORE_ERROR, NULL);
                 return;
             }
         }
-        log_error("regenerate", req, rc);
-        respond(res, 500, "Internal Server Error", "Session error\n");
+        respond_page(res, 200, "OK", &PAGE_LOGIN, req);
     } else if (strcmp(path, "/logout") == 0) {
-        libsession_result rc = libsession_request_destroy(req);
-        if (rc == LIBSESSION_RESULT_OK && run(req, now, res, op_error, sizeof op_error) == LIBSESSION_ACTION_READY &&
-            op_error[0] == '\0') {
-            respond(res, 200, "OK", "Logged out\n");
-        } else if (rc == LIBSESSION_RESULT_NO_SESSION) {
-            respond(res, 200, "OK", "Not logged in\n");
-        } else {
-            log_error("destroy", req, rc);
-            respond(res, 500, "Internal Server Error", "Session error\n");
+        if (has) {
+            rc = libsession_request_destroy(req);
+            if (rc != LIBSESSION_RESULT_OK ||
+                run(req, now, res, op_error, sizeof op_error) != LIBSESSION_ACTION_READY || op_error[0] != '\0') {
+                log_error("destroy", req, rc);
+                if (op_error[0] != '\0') {
+                    fprintf(stderr, "destroy: %s\n", op_error);
+                }
+                respond_page(res, 500, "Internal Server Error", &PAGE_STORE_ERROR, NULL);
+                return;
+            }
         }
+        respond_page(res, 200, "OK", &PAGE_LOGOUT, NULL);
     } else {
-        respond(res, 404, "Not Found", "Not found\n");
+        respond_page(res, 404, "Not Found", &PAGE_NOT_FOUND, req);
     }
 }
 
@@ -447,12 +469,23 @@ static void handle_connection(int fd) {
         return;
     }
     if (strcmp(hreq.method, "GET") != 0 && strcmp(hreq.method, "HEAD") != 0) {
-        respond(&res, 405, "Method Not Allowed", "Method not allowed\n");
+        respond_page(&res, 405, "Method Not Allowed", &PAGE_METHOD, NULL);
         send_response(fd, &res, 0);
         return;
     }
     snprintf(path, sizeof path, "%.*s", (int)strcspn(hreq.target, "?#"), hreq.target);
     query = strchr(hreq.target, '?') != NULL ? strchr(hreq.target, '?') + 1 : NULL;
+    if (strcmp(path, "/stats") == 0) {
+        /* Outside the engine: no session, and not counted. */
+        res.status = 200;
+        res.reason = "OK";
+        res.content_type = "application/json";
+        if (stats_json(res.body, sizeof res.body) != 0) {
+            respond(&res, 500, "Internal Server Error", "Stats too large\n");
+        }
+        send_response(fd, &res, strcmp(hreq.method, "HEAD") == 0);
+        return;
+    }
 
     /* NULL entropy: libsession seeds the request's IDs from the OS CSPRNG. */
     rc = libsession_request_new(config, now, NULL, 0, &req);
@@ -475,7 +508,7 @@ static void handle_connection(int fd) {
         route(req, path, query, now, &res);
     } else {
         /* FAILED: express-session answers 500 without running the handler. */
-        respond(&res, 500, "Internal Server Error", "Session error\n");
+        respond_page(&res, 500, "Internal Server Error", &PAGE_STORE_ERROR, NULL);
     }
     /* The response is decided: finish, and collect the Set-Cookie header. */
     rc = libsession_request_finish(req);
@@ -487,26 +520,24 @@ static void handle_connection(int fd) {
     if (rc != LIBSESSION_RESULT_OK || kind != LIBSESSION_ACTION_DONE) {
         log_error("finish", req, rc);
     }
+    stats_count(req);
     libsession_request_free(req);
     send_response(fd, &res, strcmp(hreq.method, "HEAD") == 0);
 }
 
-static int random_secret(uint8_t *out, size_t n) {
-    int fd = open("/dev/urandom", O_RDONLY);
-    size_t got = 0;
-    if (fd < 0) {
-        return -1;
+/* The development secret every demo uses when SESSION_SECRET is unset:
+ * public, so anyone can forge its cookies. */
+#define DEV_SECRET "libsession demo development secret: set SESSION_SECRET"
+
+/* $SESSION_SECRET, else the development secret with a warning on stderr. */
+static const char *secret_from_env(void) {
+    const char *env = getenv("SESSION_SECRET");
+    if (env != NULL && env[0] != '\0') {
+        return env;
     }
-    while (got < n) {
-        ssize_t r = read(fd, out + got, n - got);
-        if (r <= 0) {
-            close(fd);
-            return -1;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    return 0;
+    fprintf(stderr, "warning: SESSION_SECRET is not set: using a fixed development secret, so anyone can forge "
+                    "this demo's cookies; set SESSION_SECRET to 32+ random bytes\n");
+    return DEV_SECRET;
 }
 
 /* ----- --options FILE.json ----- */
@@ -561,14 +592,16 @@ static const char *skip_value(const char *p, const char *end) {
 
 /* Splits an options object into the express-session options (every member
  * but "store", NUL-terminated, in *express) and the "store" member's value
- * (connect-redis's options, in *store, or NULL). Returns 0, or -1 when the
- * text is not a JSON object. Both are freed by the caller. */
-static int split_options(const char *text, size_t len, char **express, char **store) {
+ * (connect-redis's options, in *store, or NULL), and whether it names a
+ * "secret". Returns 0, or -1 when the text is not a JSON object. Both are
+ * freed by the caller. */
+static int split_options(const char *text, size_t len, char **express, char **store, int *has_secret) {
     const char *p = skip_ws(text, text + len), *end = text + len;
     char *out = malloc(len + 3);
     size_t n = 0;
     *express = NULL;
     *store = NULL;
+    *has_secret = 0;
     if (out == NULL || p == end || *p != '{') {
         goto bad;
     }
@@ -590,6 +623,9 @@ static int split_options(const char *text, size_t len, char **express, char **st
             value_end = skip_value(value, end);
             if (value_end == NULL || value_end == value) {
                 goto bad;
+            }
+            if (key_end - key == 8 && memcmp(key, "\"secret\"", 8) == 0) {
+                *has_secret = 1;
             }
             if (key_end - key == 7 && memcmp(key, "\"store\"", 7) == 0) {
                 free(*store);
@@ -728,6 +764,35 @@ static int memory_store_options(const char *text, int64_t *reap_interval, int64_
     }
 }
 
+/* The options object `express` with "secret" (JSON-escaped) as its first
+ * member, in a new string (NULL when out of memory). */
+static char *with_secret(const char *express, const char *secret) {
+    size_t n = strlen(express), k = strlen(secret), len = 0, i;
+    char *out = malloc(n + 6 * k + 16);
+    if (out == NULL) {
+        return NULL;
+    }
+    len += (size_t)sprintf(out, "{\"secret\":\"");
+    for (i = 0; i < k; i++) {
+        unsigned char c = (unsigned char)secret[i];
+        if (c == '"' || c == '\\') {
+            out[len++] = '\\';
+            out[len++] = (char)c;
+        } else if (c < 0x20) {
+            len += (size_t)sprintf(out + len, "\\u%04x", c);
+        } else {
+            out[len++] = (char)c;
+        }
+    }
+    out[len++] = '"';
+    /* express is "{}" or "{...}": a comma unless it is empty. */
+    if (n > 2) {
+        out[len++] = ',';
+    }
+    memcpy(out + len, express + 1, n); /* with its '}' and NUL */
+    return out;
+}
+
 /* Reads a whole file (at most 1 MiB), NUL-terminated. NULL on failure. */
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -752,11 +817,11 @@ static char *read_file(const char *path, size_t *len) {
 }
 
 /* The config: from an express-session options object (JSON text) when one
- * is given, else a secret from $SESSION_SECRET (or random) and a day's maxAge. */
+ * is given, else a secret from $SESSION_SECRET (or the development one) and
+ * a day's maxAge. */
 static int build_config(const char *express, size_t express_len) {
     libsession_config_builder *b = NULL;
-    const char *env = getenv("SESSION_SECRET");
-    uint8_t secret[32];
+    const char *secret = secret_from_env();
     libsession_result rc;
     if (express != NULL) {
         rc = libsession_config_builder_new_from_express_options((const uint8_t *)express, express_len, &b);
@@ -775,13 +840,7 @@ static int build_config(const char *express, size_t express_len) {
     if (rc != LIBSESSION_RESULT_OK) {
         return -1;
     }
-    if (env != NULL && env[0] != '\0') {
-        rc = libsession_config_builder_add_secret(b, (const uint8_t *)env, strlen(env));
-    } else if (random_secret(secret, sizeof secret) == 0) {
-        rc = libsession_config_builder_add_secret(b, secret, sizeof secret);
-    } else {
-        rc = LIBSESSION_RESULT_ENTROPY_UNAVAILABLE;
-    }
+    rc = libsession_config_builder_add_secret(b, (const uint8_t *)secret, strlen(secret));
     if (rc != LIBSESSION_RESULT_OK) {
         libsession_config_builder_free(b);
         fprintf(stderr, "secret: %s\n", libsession_result_str(rc));
@@ -802,49 +861,100 @@ static int build_config(const char *express, size_t express_len) {
     return 0;
 }
 
+static const char USAGE[] =
+    "usage: server [--port N] [--options FILE.json] [--redis URL] [PORT]\n"
+    "  --port N          listen on 127.0.0.1:N (0: any free port; default $PORT, else 3000)\n"
+    "  --options FILE    an express-session options object (JSON); connect-redis options under \"store\"\n"
+    "  --redis URL       keep sessions in Redis (redis://host[:port][/db])\n"
+    "  --help            this text\n"
+    "The secret: the options file's \"secret\", else $SESSION_SECRET, else a fixed development secret.\n"
+    "Routes: / (count) /login?user=NAME (regenerate) /logout (destroy) /views /show /stats\n";
+
+/* Prints `message` and the usage on stderr; returns the exit status 2. */
+static int usage_error(const char *message) {
+    fprintf(stderr, "%s\n%s", message, USAGE);
+    return 2;
+}
+
+/* A port number 0-65535, or -1. */
+static long parse_port(const char *text) {
+    char *end = NULL;
+    long port;
+    if (text[0] < '0' || text[0] > '9') {
+        return -1;
+    }
+    errno = 0;
+    port = strtol(text, &end, 10);
+    return errno == 0 && *end == '\0' && port >= 0 && port <= 65535 ? port : -1;
+}
+
 int main(int argc, char **argv) {
     struct sockaddr_in addr;
     socklen_t addr_len = sizeof addr;
     struct sigaction sa;
-    char *end = NULL;
     long port = -1;
-    int listener, one = 1, i;
+    int listener, one = 1, i, positional_port = 0, has_secret = 0;
     const char *options_path = NULL, *redis_url = NULL;
     char *express = NULL, *store_options = NULL;
     int64_t reap_interval = 0, store_max_age = 0;
     char err[512];
 
+    if (getenv("PORT") != NULL && getenv("PORT")[0] != '\0' && (port = parse_port(getenv("PORT"))) < 0) {
+        return usage_error("$PORT needs a port number (0-65535)");
+    }
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--options") == 0 && i + 1 < argc) {
-            options_path = argv[++i];
-        } else if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc) {
-            redis_url = argv[++i];
-        } else if (port < 0 && argv[i][0] != '-' && (port = strtol(argv[i], &end, 10), *end == '\0') && port >= 0 &&
-                   port <= 65535) {
-            continue;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("%s", USAGE);
+            return 0;
+        } else if (strcmp(argv[i], "--options") == 0 || strcmp(argv[i], "--redis") == 0 ||
+                   strcmp(argv[i], "--port") == 0) {
+            if (i + 1 >= argc) {
+                snprintf(err, sizeof err, "%s needs a value", argv[i]);
+                return usage_error(err);
+            }
+            if (strcmp(argv[i], "--options") == 0) {
+                options_path = argv[++i];
+            } else if (strcmp(argv[i], "--redis") == 0) {
+                redis_url = argv[++i];
+            } else if ((port = parse_port(argv[++i])) < 0) {
+                return usage_error("--port needs a port number (0-65535)");
+            }
+        } else if (argv[i][0] != '-' && !positional_port) {
+            /* The port as the last word: the older form of --port. */
+            positional_port = 1;
+            if ((port = parse_port(argv[i])) < 0) {
+                return usage_error("the port must be a number (0-65535)");
+            }
         } else {
-            port = -1;
-            break;
+            snprintf(err, sizeof err, "unknown argument %s", argv[i]);
+            return usage_error(err);
         }
     }
     if (port < 0) {
-        fprintf(stderr, "usage: %s [--options FILE.json] [--redis redis://host[:port][/db]] PORT   (0 picks a free port)\n",
-                argv[0]);
-        return 2;
+        port = 3000;
     }
     if (options_path != NULL) {
         size_t len = 0;
         char *text = read_file(options_path, &len);
         if (text == NULL) {
-            fprintf(stderr, "--options %s: cannot read it (%s)\n", options_path, strerror(errno));
-            return 1;
+            fprintf(stderr, "cannot read %s: %s\n", options_path, strerror(errno));
+            return 2;
         }
-        if (split_options(text, len, &express, &store_options) != 0) {
-            fprintf(stderr, "--options %s: not a JSON object\n", options_path);
+        if (split_options(text, len, &express, &store_options, &has_secret) != 0) {
+            fprintf(stderr, "%s: an express-session options object is a JSON object\n", options_path);
             free(text);
-            return 1;
+            return 2;
         }
         free(text);
+        if (!has_secret) {
+            char *full = with_secret(express, secret_from_env());
+            free(express);
+            express = full;
+            if (express == NULL) {
+                free(store_options);
+                return 1;
+            }
+        }
     }
     if (redis_url != NULL) {
         if (redis_store_open(&redis_storage, redis_url, store_options,
@@ -906,7 +1016,7 @@ int main(int argc, char **argv) {
         libsession_config_free(config);
         return 1;
     }
-    printf("listening on http://127.0.0.1:%u/\n", (unsigned)ntohs(addr.sin_port));
+    printf("libsession demo listening on http://127.0.0.1:%u/\n", (unsigned)ntohs(addr.sin_port));
     fflush(stdout);
 
     while (!stopping) {
@@ -933,6 +1043,9 @@ int main(int argc, char **argv) {
         redis_store_close(redis);
     }
     libsession_config_free(config);
+    if (stats_json(err, sizeof err) == 0) {
+        fprintf(stderr, "libsession demo stats: %s\n", err);
+    }
     printf("stopped\n");
     return 0;
 }

@@ -74,7 +74,7 @@ class Browser:
 
 
 def views(body):
-    return int(re.search(r"views: (\d+)", body).group(1))
+    return int(re.search(r'<td id="views">(\d+)</td>', body).group(1))
 
 
 def raw_get(port, path, cookie=None):
@@ -87,7 +87,7 @@ def raw_get(port, path, cookie=None):
     return out
 
 
-def test_demo_counter_regenerate_destroy_tamper(demo):
+def test_demo_counter_login_logout_tamper(demo):
     b = Browser(demo.url)
     status, cookies, body = b.get("/")
     assert status == 200 and views(body) == 1 and len(cookies) == 1
@@ -98,19 +98,14 @@ def test_demo_counter_regenerate_destroy_tamper(demo):
         assert views(body) == n
     assert b.cookie().split(".")[0] == first.split(".")[0]  # the same session throughout
 
-    status, _, body = b.get("/whoami")
-    assert views(body) == 4
-    status, _, body = b.get("/whoami", accept="text/html")
-    assert '<p id="views">views: 4</p>' in body
-
-    status, cookies, body = b.get("/regenerate")
-    assert views(body) == 0 and len(cookies) == 1
+    status, cookies, body = b.get("/login?user=ada")
+    assert views(body) == 0 and len(cookies) == 1 and '<td id="user">ada</td>' in body
     regenerated = b.cookie()
     assert regenerated.split(".")[0] != first.split(".")[0]  # a new session ID
     status, _, body = b.get("/")
-    assert views(body) == 1
+    assert views(body) == 1 and '<td id="user">ada</td>' in body
 
-    status, cookies, body = b.get("/destroy")
+    status, cookies, body = b.get("/logout")
     # clearCookieOnDestroy (a secure default): the cookie is removed.
     assert status == 200 and len(cookies) == 1
     assert cookies[0].startswith("connect.sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
@@ -131,6 +126,8 @@ def test_demo_counter_regenerate_destroy_tamper(demo):
 
     status, _, _ = raw_get(demo.port, "/nope")
     assert status == 404
+    status, _, _ = raw_get(demo.port, "/login?user=a%20b")
+    assert status == 400
 
 
 def test_module_demo_runs():
@@ -432,6 +429,38 @@ def test_failed_load_answers_500_and_logs(mw_config):
     store.fail = {"get"}
     r = call(SessionMiddleware(lambda e, s: pytest.fail("app must not run"), mw_config, store), cookie=cookie)
     assert r["status"].startswith("500") and "redis is down" in r["errors"]
+
+
+def test_on_event_gets_the_requests_events(mw_config):
+    store = FailingStore()
+    seen = []
+    mw = SessionMiddleware(counting_app, mw_config, store, on_event=seen.append)
+    cookie = call(mw)["set_cookie"][0].split(";")[0]
+    assert [e.name for e in seen] == ["no_cookie"]
+    seen.clear()
+    call(mw, cookie=cookie)
+    assert seen == []  # a cookie that verifies and loads: nothing to report
+    call(mw, cookie=cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB"))
+    assert [e.name for e in seen] == ["signature_invalid"]
+    # After a failed load (500, the app does not run) and from a failing end-of-request save.
+    seen.clear()
+    store.fail = {"get"}
+    assert call(mw, cookie=cookie)["status"].startswith("500")
+    assert [(e.kind, e.operation) for e in seen] == [(ls.EventKind.STORE_ERROR, ls.StoreOperation.LOAD)]
+    seen.clear()
+    store.fail = {"set"}
+    call(mw)
+    assert [e.name for e in seen] == ["no_cookie", "store_error"]
+    # A callback that raises is logged; the response stands.
+    store.fail = set()
+
+    def broken(event):
+        raise RuntimeError("metrics backend down")
+
+    r = call(SessionMiddleware(counting_app, mw_config, store, on_event=broken))
+    assert r["status"] == "200 OK"
+    with pytest.raises(TypeError, match="on_event"):
+        SessionMiddleware(counting_app, mw_config, on_event="not callable")
 
 
 def test_constructor_checks():

@@ -38,6 +38,12 @@ to the engine as a store failure. A failed initial load answers ``500`` (the
 application does not run); a failed ``save``/``reload``/``destroy``/
 ``regenerate`` raises ``libsession.StoreError`` in the application; a failed
 end-of-request save is written to ``wsgi.errors`` (the response stands, as in express-session).
+
+``on_event``: a callable given each of the request's structured events
+(``libsession.Event``: no cookie, signature invalid, verified by an old key,
+record not found, store error, ...) once the request is done, to count or
+alert on (the demo's ``/stats``); an exception it raises is logged, never
+the response's.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from urllib.parse import quote
 from . import _actions as A
 from ._config import Config
 from ._errors import MisuseError, NoSessionError, Result, StoreError
+from ._events import Event
 from ._request import Request, SessionView
 from ._response_headers import HEADER_ACTIONS, ResponseHeaders, wsgi_environ_key
 from .store import MemoryStore, reap_if_due
@@ -173,7 +180,8 @@ class SessionMiddleware:
     ``config``: a ``libsession.Config``; ``store``: a ``libsession.Store``
     (default: a new ``MemoryStore``); ``environ_key``: where the session
     goes; ``clock``: the current Unix time in milliseconds (default: the
-    system clock)."""
+    system clock); ``on_event``: called with each of the request's events
+    after it is done."""
 
     def __init__(
         self,
@@ -183,6 +191,7 @@ class SessionMiddleware:
         *,
         environ_key: str = ENVIRON_KEY,
         clock: Callable[[], int] | None = None,
+        on_event: Callable[[Event], None] | None = None,
     ) -> None:
         if not callable(app):
             raise TypeError("SessionMiddleware: app must be a WSGI callable")
@@ -201,6 +210,9 @@ class SessionMiddleware:
         self.store = store
         self.environ_key = environ_key
         self.clock = clock if clock is not None else (lambda: time.time_ns() // 1_000_000)
+        if on_event is not None and not callable(on_event):
+            raise TypeError("SessionMiddleware: on_event must be callable")
+        self.on_event = on_event
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         out = ResponseHeaders()
@@ -255,64 +267,76 @@ class SessionMiddleware:
             tls=environ.get("wsgi.url_scheme") == "https",
             session_header=None if session_header is None else session_header.encode("latin-1", "replace"),
         ) as req:
-            act = settle()
-            if type(act) is A.Failed:
-                _report(errors, "libsession: loading the session failed: " + act.message)
-                finish()
-                body = b"Internal Server Error\n"
-                headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
-                headers += out.pairs()
-                start_response("500 Internal Server Error", headers)
-                return [body]
-            if act is not A.READY:
-                raise MisuseError(Result.UNEXPECTED_INPUT, f"expected Ready, got {type(act).__name__}")
-
-            session = WSGISession(req, self, collect)
-            environ[self.environ_key] = session
-            captured: dict[str, Any] = {}
-            chunks: list[bytes] = []
-
-            def buffered_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-                if "status" in captured and exc_info is None:
-                    raise AssertionError("start_response called a second time without exc_info")
-                if not isinstance(status, str):
-                    raise TypeError("start_response: status must be a str")
-                captured["status"] = status
-                captured["headers"] = list(headers)
-                captured["exc_info"] = exc_info
-                return chunks.append
-
             try:
-                result = self.app(environ, buffered_start_response)
-                try:
-                    for chunk in result:
-                        chunks.append(chunk)
-                finally:
-                    close = getattr(result, "close", None)
-                    if close is not None:
-                        close()
-            except BaseException:
-                # As express-session does when an error handler ends the
-                # response: the end-of-request store work still happens.
-                try:
+                act = settle()
+                if type(act) is A.Failed:
+                    _report(errors, "libsession: loading the session failed: " + act.message)
                     finish()
-                except Exception:
-                    log.exception("libsession: finishing the session after an application error failed")
-                raise
-            finish()
-            if conflict:
-                body = b"Conflict\n"
-                headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
-                start_response("409 Conflict", headers + out.pairs())
-                return [body]
-            if "status" not in captured:
-                raise RuntimeError("the WSGI application returned without calling start_response")
-            headers = captured["headers"] + out.pairs()
-            if captured["exc_info"] is not None:
-                start_response(captured["status"], headers, captured["exc_info"])
-            else:
-                start_response(captured["status"], headers)
-            return chunks
+                    body = b"Internal Server Error\n"
+                    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+                    headers += out.pairs()
+                    start_response("500 Internal Server Error", headers)
+                    return [body]
+                if act is not A.READY:
+                    raise MisuseError(Result.UNEXPECTED_INPUT, f"expected Ready, got {type(act).__name__}")
+
+                session = WSGISession(req, self, collect)
+                environ[self.environ_key] = session
+                captured: dict[str, Any] = {}
+                chunks: list[bytes] = []
+
+                def buffered_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                    if "status" in captured and exc_info is None:
+                        raise AssertionError("start_response called a second time without exc_info")
+                    if not isinstance(status, str):
+                        raise TypeError("start_response: status must be a str")
+                    captured["status"] = status
+                    captured["headers"] = list(headers)
+                    captured["exc_info"] = exc_info
+                    return chunks.append
+
+                try:
+                    result = self.app(environ, buffered_start_response)
+                    try:
+                        for chunk in result:
+                            chunks.append(chunk)
+                    finally:
+                        close = getattr(result, "close", None)
+                        if close is not None:
+                            close()
+                except BaseException:
+                    # As express-session does when an error handler ends the
+                    # response: the end-of-request store work still happens.
+                    try:
+                        finish()
+                    except Exception:
+                        log.exception("libsession: finishing the session after an application error failed")
+                    raise
+                finish()
+                if conflict:
+                    body = b"Conflict\n"
+                    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+                    start_response("409 Conflict", headers + out.pairs())
+                    return [body]
+                if "status" not in captured:
+                    raise RuntimeError("the WSGI application returned without calling start_response")
+                headers = captured["headers"] + out.pairs()
+                if captured["exc_info"] is not None:
+                    start_response(captured["status"], headers, captured["exc_info"])
+                else:
+                    start_response(captured["status"], headers)
+                return chunks
+            finally:
+                if self.on_event is not None:
+                    self._hand_events(req)
+
+    def _hand_events(self, req: Request) -> None:
+        """Gives the request's events to ``on_event``."""
+        for event in req.events():
+            try:
+                self.on_event(event)  # type: ignore[misc]
+            except Exception:
+                log.exception("libsession: on_event raised for %s", event.name)
 
 
 def _report(stream: Any, message: str) -> None:
