@@ -54,8 +54,9 @@ for tool in cargo strip readelf install; do
     command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (Debian: binutils for strip/readelf, coreutils, cargo)"
 done
 
-# The version: Cargo.toml's [package] version, which the header must carry too.
-VERSION=$(sed -n '/^\[package\]/,/^\[/{s/^version *= *"\([^"]*\)".*/\1/p}' Cargo.toml | head -n 1)
+# The version: the workspace's (Cargo.toml's [workspace.package], which
+# every package takes), which the header must carry too.
+VERSION=$(sed -n '/^\[workspace\.package\]/,/^\[/{s/^version *= *"\([^"]*\)".*/\1/p}' Cargo.toml | head -n 1)
 [[ "$VERSION" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || die "cannot read a MAJOR.MINOR.PATCH version from Cargo.toml (got '$VERSION')"
 MAJOR=${BASH_REMATCH[1]}
 grep -q "^#define LIBSESSION_VERSION \"$VERSION\"$" include/libsession.h \
