@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python side of libsession (bindings/python):
 #
-#   1. builds the shared library (cargo build --release --features capi);
+#   1. builds the shared library (cargo build --release -p libsession-capi);
 #   2. makes a virtual environment under target/python-venv (falling back to
 #      `pip install --target target/python-deps` when the interpreter's venv
 #      module has no ensurepip), installs pytest, flask and redis (redis-py,
@@ -32,7 +32,7 @@ fi
 }
 
 echo "== build the shared library"
-cargo build --release --lib --features capi
+cargo build --release -p libsession-capi
 
 ROOT=$PWD
 VENV=$ROOT/target/python-venv

@@ -1,6 +1,6 @@
 """Bundles the shared library into the package when one is available.
 
-``pip install ./bindings/python`` after ``cargo build --release --features capi`` copies
+``pip install ./bindings/python`` after ``cargo build --release -p libsession-capi`` copies
 ``target/release/libsession.so`` (or the file named by LIBSESSION_LIBRARY)
 next to the installed package, where ``libsession`` looks first, and marks
 the wheel as platform-specific. Without a built library the package is
