@@ -1001,6 +1001,8 @@ static void test_session_header(void) {
     store_clear(&s);
     libsession_config_free(cfg);
     libsession_config_free(plain);
+}
+
 /* A config with one secret, a maxAge of one minute and one lifecycle option. */
 static const libsession_config *lifecycle_config(libsession_result (*set)(libsession_config_builder *, uint64_t),
                                                  uint64_t ms) {
