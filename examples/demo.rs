@@ -73,8 +73,11 @@ impl Store {
     /// The MemoryStore's reap, when its `reapInterval` has passed (at the
     /// start of each request: this server runs no timer).
     fn reap_if_due(&self, now: i64) {
-        if let Store::Memory(store) = self {
-            store.reap_if_due(now);
+        match self {
+            Store::Memory(store) => store.reap_if_due(now),
+            // Redis expires records by itself (TTLs).
+            #[cfg(feature = "redis")]
+            Store::Redis(_) => {}
         }
     }
 }
