@@ -74,7 +74,9 @@ impl Store {
     /// start of each request: this server runs no timer).
     fn reap_if_due(&self, now: i64) {
         match self {
-            Store::Memory(store) => store.reap_if_due(now),
+            Store::Memory(store) => {
+                store.reap_if_due(now);
+            }
             // Redis expires records by itself (TTLs).
             #[cfg(feature = "redis")]
             Store::Redis(_) => {}
