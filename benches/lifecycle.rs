@@ -20,7 +20,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use session::{Action, Config, IdSource, MemoryStore, Request, SeededIds, UnixMillis, Value};
+use libsession_engine::{Action, Config, IdSource, MemoryStore, Request, SeededIds, UnixMillis, Value};
 
 const NOW: u64 = 1_700_000_000_000;
 const SEED: [u8; 32] = [9; 32];
@@ -101,24 +101,24 @@ fn run(cfg: &Arc<Config>, store: &MemoryStore, cookie: Option<&str>, handler: im
 
 /// The store answering from record text alone (as a host of the C ABI
 /// does): every load reads the record.
-fn text_poll<'r>(store: &MemoryStore, req: &'r mut Request, now: i64) -> Result<Action<'r>, session::Error> {
+fn text_poll<'r>(store: &MemoryStore, req: &'r mut Request, now: i64) -> Result<Action<'r>, libsession_engine::Error> {
     loop {
         match req.poll_action()? {
             Action::Load { id } => match store.get(id, now) {
-                Some(text) => req.handle_load(session::LoadResult::Found(text.as_bytes()))?,
-                None => req.handle_load(session::LoadResult::NotFound)?,
+                Some(text) => req.handle_load(libsession_engine::LoadResult::Found(text.as_bytes()))?,
+                None => req.handle_load(libsession_engine::LoadResult::NotFound)?,
             },
             Action::Save { id, record, expires_at, .. } => {
                 let _ = store.set(id, record, expires_at, now);
-                req.handle_store_result(session::StoreResult::Ok)?;
+                req.handle_store_result(libsession_engine::StoreResult::Ok)?;
             }
             Action::Touch { id, record, expires_at, .. } => {
                 store.touch(id, record, expires_at, now);
-                req.handle_store_result(session::StoreResult::Ok)?;
+                req.handle_store_result(libsession_engine::StoreResult::Ok)?;
             }
             Action::Destroy { id } => {
                 store.destroy(id);
-                req.handle_store_result(session::StoreResult::Ok)?;
+                req.handle_store_result(libsession_engine::StoreResult::Ok)?;
             }
             _ => break,
         }
@@ -126,7 +126,7 @@ fn text_poll<'r>(store: &MemoryStore, req: &'r mut Request, now: i64) -> Result<
     Ok(req.current_action())
 }
 
-type Poll = for<'r> fn(&MemoryStore, &'r mut Request, i64) -> Result<Action<'r>, session::Error>;
+type Poll = for<'r> fn(&MemoryStore, &'r mut Request, i64) -> Result<Action<'r>, libsession_engine::Error>;
 
 fn run_with(
     cfg: &Arc<Config>,
@@ -227,8 +227,8 @@ macro_rules! c_row {
 #[cfg(feature = "capi")]
 mod c_path {
     #![allow(unsafe_code)]
-    use session::MemoryStore;
-    use session::ffi::*;
+    use libsession_engine::MemoryStore;
+    use libsession_engine::ffi::*;
     use std::cell::RefCell;
     use std::collections::HashMap;
     use std::hint::black_box;
@@ -456,9 +456,9 @@ fn main() {
 
     let key = primitives::key();
     assert!(primitives::verify(&key, sid.as_bytes(), sig.as_bytes()), "primitive verify agrees with the engine");
-    let parsed = session::Value::from_json_bytes(record.as_bytes()).expect("record");
+    let parsed = libsession_engine::Value::from_json_bytes(record.as_bytes()).expect("record");
     let new_record = r#"{"cookie":{"originalMaxAge":3600000,"partitioned":false,"expires":"2023-11-14T23:13:20.000Z","secure":false,"httpOnly":true,"path":"/","sameSite":"lax"},"user":"alice"}"#;
-    let new_parsed = session::Value::from_json(new_record).expect("json");
+    let new_parsed = libsession_engine::Value::from_json(new_record).expect("json");
     #[cfg(feature = "capi")]
     let ccfg = c_path::Config::new();
     let fresh = MemoryStore::new();
@@ -522,7 +522,7 @@ fn main() {
         black_box(primitives::hmac_b64(&key, black_box(sid.as_bytes())));
     });
     let p_parse = bench.add(false, || {
-        black_box(session::Value::from_json_bytes(black_box(record.as_bytes())).ok());
+        black_box(libsession_engine::Value::from_json_bytes(black_box(record.as_bytes())).ok());
     });
     let p_serialize = bench.add(false, || {
         black_box((black_box(&parsed)).to_json());

@@ -41,8 +41,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use session::connect_redis::ConnectRedisOptions;
-use session::{Action, Config, ConfigBuilder, MemoryStore, MemoryStoreOptions, Request, SeededIds, UnixMillis, Value};
+use libsession_engine::connect_redis::ConnectRedisOptions;
+use libsession_engine::{
+    Action, Config, ConfigBuilder, MemoryStore, MemoryStoreOptions, Request, SeededIds, UnixMillis, Value,
+};
 
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -52,17 +54,19 @@ enum Store {
     /// The async Redis store, driven from these blocking threads through a
     /// tokio runtime.
     #[cfg(feature = "redis")]
-    Redis(Box<(tokio::runtime::Runtime, session::redis_store::RedisStore)>),
+    Redis(Box<(tokio::runtime::Runtime, libsession_engine::redis_store::RedisStore)>),
 }
 
 impl Store {
     /// `poll_action`, answering store operations, until the request needs
     /// the host for something else.
-    fn poll<'r>(&self, req: &'r mut Request, now: i64) -> Result<Action<'r>, session::Error> {
+    fn poll<'r>(&self, req: &'r mut Request, now: i64) -> Result<Action<'r>, libsession_engine::Error> {
         match self {
             Store::Memory(store) => store.poll(req, now),
             #[cfg(feature = "redis")]
-            Store::Redis(redis) => redis.0.handle().block_on(session::async_driver::drive(req, &redis.1, now)),
+            Store::Redis(redis) => {
+                redis.0.handle().block_on(libsession_engine::async_driver::drive(req, &redis.1, now))
+            }
         }
     }
 
@@ -81,8 +85,8 @@ impl Store {
 }
 
 #[cfg(feature = "redis")]
-fn redis_store(url: &str, options: session::connect_redis::ConnectRedisOptions) -> Store {
-    let store = match session::redis_store::RedisStore::open(url) {
+fn redis_store(url: &str, options: libsession_engine::connect_redis::ConnectRedisOptions) -> Store {
+    let store = match libsession_engine::redis_store::RedisStore::open(url) {
         Ok(s) => s.options(options),
         Err(e) => {
             eprintln!("bad Redis URL {url}: {e}");
@@ -98,7 +102,7 @@ fn redis_store(url: &str, options: session::connect_redis::ConnectRedisOptions) 
 }
 
 #[cfg(not(feature = "redis"))]
-fn redis_store(url: &str, _options: session::connect_redis::ConnectRedisOptions) -> Store {
+fn redis_store(url: &str, _options: libsession_engine::connect_redis::ConnectRedisOptions) -> Store {
     eprintln!("a Redis URL was given ({url}), but this demo was built without Redis support:");
     eprintln!("  cargo run --example demo --features redis -- --redis {url}");
     std::process::exit(2);
@@ -199,7 +203,7 @@ fn run(
     now: u64,
     session_header: Option<&str>,
     headers: &mut Vec<String>,
-) -> Result<Reply, session::Error> {
+) -> Result<Reply, libsession_engine::Error> {
     req.set_target(http.target.as_bytes())?;
     for c in &http.cookies {
         req.add_cookie_header(c.as_bytes())?;
@@ -252,7 +256,7 @@ fn run(
 }
 
 /// Drives a handler operation that talks to the store to completion.
-fn complete(req: &mut Request, store: &Store) -> Result<Option<String>, session::Error> {
+fn complete(req: &mut Request, store: &Store) -> Result<Option<String>, libsession_engine::Error> {
     loop {
         if let Action::Completed { error } = store.poll(req, now_ms() as i64)? {
             return Ok(error.map(str::to_string));
@@ -271,7 +275,7 @@ fn user_param(query: &str) -> Option<String> {
     ok.then(|| raw.to_string())
 }
 
-fn route(req: &mut Request, store: &Store, path: &str, query: &str) -> Result<Reply, session::Error> {
+fn route(req: &mut Request, store: &Store, path: &str, query: &str) -> Result<Reply, libsession_engine::Error> {
     match path {
         "/" => {
             if req.has_session() {
@@ -288,7 +292,7 @@ fn route(req: &mut Request, store: &Store, path: &str, query: &str) -> Result<Re
         }
         "/show" => {
             let id = Value::String(req.session_id().unwrap_or_default().to_string()).to_json();
-            let data = req.data_json().ok_or(session::Error::NoSession)?.to_json();
+            let data = req.data_json().ok_or(libsession_engine::Error::NoSession)?.to_json();
             Ok(Reply::json(format!("{{\"id\":{id},\"data\":{data}}}")))
         }
         "/login" => {

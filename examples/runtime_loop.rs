@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use session::{Action, Config, LoadResult, MemoryStore, Request, SeededIds, StoreResult, UnixMillis};
+use libsession_engine::{Action, Config, LoadResult, MemoryStore, Request, SeededIds, StoreResult, UnixMillis};
 
 const NOW: u64 = 1_700_000_000_000;
 
@@ -103,7 +103,13 @@ struct Task {
 
 /// Polls `task` until it waits for the store or is done; store operations go
 /// to the remote store, due after `latency` ticks.
-fn run(task: &mut Task, id: usize, store: &mut RemoteStore, tick: u64, latency: u64) -> Result<(), session::Error> {
+fn run(
+    task: &mut Task,
+    id: usize,
+    store: &mut RemoteStore,
+    tick: u64,
+    latency: u64,
+) -> Result<(), libsession_engine::Error> {
     loop {
         let action = task.req.poll_action()?;
         let op = match action {
@@ -169,7 +175,7 @@ fn run(task: &mut Task, id: usize, store: &mut RemoteStore, tick: u64, latency: 
 }
 
 /// The event loop: start every task, then deliver answers as they fall due.
-fn event_loop(tasks: &mut [Task], store: &mut RemoteStore) -> Result<(), session::Error> {
+fn event_loop(tasks: &mut [Task], store: &mut RemoteStore) -> Result<(), libsession_engine::Error> {
     // Each task has its own store latency, so answers arrive out of order.
     let latency = |id: usize| 1 + (id as u64 * 2) % 5;
     for (id, task) in tasks.iter_mut().enumerate() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the nginx dynamic module (bindings/nginx) against the installed
-# Debian nginx: libsession.a (cargo build --release --features capi), then
+# Debian nginx: libsession.a (cargo build --release -p libsession-capi), then
 # nginx-dev's source tree copied to target/nginx/src, configured with
 # --with-compat and Debian's own configure flags (so the module's signature
 # matches the nginx binary), and `make modules`.
@@ -16,8 +16,8 @@ OUT="$ROOT/target/nginx"
 [ -f "$NGX_SRC/conf_flags" ] || { echo "build-nginx-module.sh: $NGX_SRC/conf_flags missing: install nginx-dev" >&2; exit 1; }
 [ -f /usr/include/hiredis/async.h ] || { echo "build-nginx-module.sh: hiredis headers missing: install libhiredis-dev" >&2; exit 1; }
 
-echo "==> cargo build --release --features capi (libsession.a)"
-cargo build --release --features capi --quiet
+echo "==> cargo build --release -p libsession-capi (libsession.a)"
+cargo build --release -p libsession-capi --quiet
 
 mkdir -p "$OUT"
 # A fresh copy of nginx-dev's tree when it changed (or on first use).

@@ -11,7 +11,7 @@
 #   PREFIX/lib/libsession.so       -> libsession.so.MAJOR
 #   PREFIX/lib/pkgconfig/libsession.pc
 #
-# It first builds the library (cargo build --release --lib --features capi);
+# It first builds the library (cargo build --release -p libsession-capi);
 # the build tree keeps its debug info (profile.release debug = 1), only the
 # installed copies are stripped. DESTDIR is honoured as in make install
 # (files go to DESTDIR/PREFIX, the .pc file names PREFIX). Set
@@ -63,13 +63,13 @@ grep -q "^#define LIBSESSION_VERSION \"$VERSION\"$" include/libsession.h \
     || die "include/libsession.h does not say LIBSESSION_VERSION \"$VERSION\" (regenerate it: LIBSESSION_BLESS=1 cargo test -p libsession-integration --test header)"
 
 if [ "${LIBSESSION_NO_BUILD:-0}" != 1 ]; then
-    echo "== cargo build --release --lib --features capi"
-    cargo build --release --lib --features capi
+    echo "== cargo build --release -p libsession-capi"
+    cargo build --release -p libsession-capi
 fi
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 A=$TARGET_DIR/release/libsession.a
 SO=$TARGET_DIR/release/libsession.so
-[ -f "$A" ] && [ -f "$SO" ] || die "$A or $SO is missing (build with: cargo build --release --lib --features capi)"
+[ -f "$A" ] && [ -f "$SO" ] || die "$A or $SO is missing (build with: cargo build --release -p libsession-capi)"
 SONAME=libsession.so.$MAJOR
 readelf -d "$SO" | grep -q "(SONAME).*\[$SONAME\]" \
     || die "$SO has no SONAME $SONAME (build.rs sets it for the capi feature on Linux; rebuild)"
@@ -92,7 +92,7 @@ ln -sfn "libsession.so.$VERSION" "$LIB/$SONAME"
 ln -sfn "$SONAME" "$LIB/libsession.so"
 
 # Libs.private: what the static library needs from the system, as printed by
-# `cargo rustc --release --lib --features capi --crate-type staticlib --
+# `cargo rustc --release -p libsession-capi --crate-type staticlib --
 # --print native-static-libs` on Linux (glibc).
 cat >"$PC/libsession.pc" <<EOF
 prefix=$PREFIX

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The C side of libsession, checked for memory errors:
 #
-#   1. builds the static library (cargo build --release --features capi);
+#   1. builds the static library (cargo build --release -p libsession-capi);
 #   2. compiles include/libsession.h on its own as C99 and as C++;
 #   3. generates tests/c/gen_null_checks.py's test from the header (NULL for
 #      every pointer parameter of every function), then builds the C tests
@@ -62,7 +62,7 @@ export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 echo "== build the static library"
-cargo build --release --lib --features capi
+cargo build --release -p libsession-capi
 mkdir -p "$OUT"
 
 echo "== the NULL-parameter test, generated from the header"

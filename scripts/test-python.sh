@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python side of libsession (bindings/python):
 #
-#   1. builds the shared library (cargo build --release --features capi);
+#   1. builds the shared library (cargo build --release -p libsession-capi);
 #   2. makes a virtual environment under target/python-venv (falling back to
 #      `pip install --target target/python-deps` when the interpreter's venv
 #      module has no ensurepip), installs pytest, flask and redis (redis-py,
@@ -32,7 +32,7 @@ fi
 }
 
 echo "== build the shared library"
-cargo build --release --lib --features capi
+cargo build --release -p libsession-capi
 
 ROOT=$PWD
 VENV=$ROOT/target/python-venv
@@ -62,6 +62,18 @@ where = pathlib.Path(libsession.LIB_PATH)
 print(f"libsession {libsession.library_version()} from {where}")
 assert where.parent == pathlib.Path(libsession.__file__).parent, "expected the bundled copy"
 EOF
+
+echo "== a build that cannot get its library fails, and says why (no package without its library)"
+NOLIB=$(mktemp -d)
+if LIBSESSION_LIBRARY=/nonexistent/libsession.so run_py -m pip install "${PIP_FLAGS[@]}" --no-deps \
+        --target "$NOLIB/site" ./bindings/python >"$NOLIB/log" 2>&1; then
+    cat "$NOLIB/log"; echo "test-python.sh: pip installed the package without its library" >&2; exit 1
+fi
+grep -q 'LIBSESSION_LIBRARY=/nonexistent/libsession.so is not a file' "$NOLIB/log" \
+    || { cat "$NOLIB/log"; echo "test-python.sh: the failed build did not say why" >&2; exit 1; }
+rm -rf "$NOLIB"
+[ ! -e bindings/python/src/libsession.egg-info ] && [ ! -e bindings/python/libsession.egg-info ] \
+    || { echo "test-python.sh: build output in the package's source tree" >&2; exit 1; }
 
 echo "== pytest bindings/python/tests"
 (cd bindings/python && run_py -m pytest -q -p no:cacheprovider tests)

@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use session::{Action, Config, LoadResult, MemoryStore, Request, SeededIds, StoreResult, UnixMillis};
+//! use libsession_engine::{Action, Config, LoadResult, MemoryStore, Request, SeededIds, StoreResult, UnixMillis};
 //!
 //! let config = Arc::new(Config::builder().secret("keyboard cat keyboard cat keyboard cat").max_age(Some(60_000.0)).build()?);
 //! let store = MemoryStore::new();

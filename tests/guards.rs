@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use session::{
+use libsession_engine::{
     Action, Config, ConfigBuilder, DuplicateCookies, Event, IdQueue, LoadResult, MemoryStore, OnLoadError, OnSaveError,
     Request, StoreOperation, StoreResult, UnixMillis, Value,
 };
@@ -225,7 +225,10 @@ fn destroy_removes_the_cookie_unless_express_mode() {
     assert!(run(&express, &store, Some(&cookie), nothing, |r| r.destroy().unwrap(), ok()).set_cookies.is_empty());
     // unset: "destroy" removes it too; the cookie keeps the configured attributes.
     let cookie = seeded(&store, "s4-0123456789abcdefghijklmnopqrstuv", SECRET);
-    let c = cfg(Config::builder().secret(SECRET).unset(session::Unset::Destroy).cookie_domain(Some("example.com")));
+    let c = cfg(Config::builder()
+        .secret(SECRET)
+        .unset(libsession_engine::Unset::Destroy)
+        .cookie_domain(Some("example.com")));
     let out = run(&c, &store, Some(&cookie), nothing, |r| r.unset().unwrap(), ok());
     assert_eq!(
         out.set_cookies,
@@ -742,6 +745,6 @@ fn header_sessions_serve_clients_without_cookies() {
     assert_eq!(plain.session_header(), None);
     assert_eq!(
         Config::builder().secret(SECRET).header(Some("X Session")).build().unwrap_err(),
-        session::ConfigError::InvalidHeaderName
+        libsession_engine::ConfigError::InvalidHeaderName
     );
 }

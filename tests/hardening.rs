@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use session::{Action, Config, LoadResult, Request, SeededIds, StoreResult, UnixMillis};
+use libsession_engine::{Action, Config, LoadResult, Request, SeededIds, StoreResult, UnixMillis};
 
 const NOW: u64 = 1_700_000_000_000;
 
@@ -32,7 +32,7 @@ fn cookie_for(config: &Arc<Config>, id: &str) -> String {
     let mut req = Request::new(config.clone(), UnixMillis(NOW), SeededIds::new(&[1; 32]));
     req.push_session_id(id);
     assert_eq!(req.poll_action().unwrap(), Action::Ready);
-    req.set("x", session::Value::Bool(true)).unwrap();
+    req.set("x", libsession_engine::Value::Bool(true)).unwrap();
     req.finish().unwrap();
     loop {
         match req.poll_action().unwrap() {
@@ -60,7 +60,7 @@ fn load_read_save(config: &Arc<Config>, cookie: &str, record: &str) -> bool {
     for k in [keys.first(), keys.last()].into_iter().flatten() {
         let _ = req.get_json(k);
     }
-    req.set("changed", session::Value::Bool(true)).unwrap();
+    req.set("changed", libsession_engine::Value::Bool(true)).unwrap();
     req.finish().unwrap();
     loop {
         match req.poll_action().unwrap() {
@@ -154,7 +154,7 @@ fn time_loads(config: &Arc<Config>, cookie: &str, small: &str, large: &str) -> (
 #[test]
 fn records_read_in_linear_time_whatever_their_shape() {
     let _serial = serial();
-    let limits = session::RecordLimits { max_bytes: 4 << 20, max_keys: 1 << 20, ..Default::default() };
+    let limits = libsession_engine::RecordLimits { max_bytes: 4 << 20, max_keys: 1 << 20, ..Default::default() };
     let config = Arc::new(
         Config::builder()
             .secret("keyboard cat keyboard cat keyboard cat")
@@ -200,7 +200,7 @@ fn records_beyond_the_limits_are_corrupt() {
     let strict = Arc::new(
         Config::builder()
             .secret("keyboard cat keyboard cat keyboard cat")
-            .record_limits(session::RecordLimits { max_bytes: 1000, max_keys: 10, max_depth: 4 })
+            .record_limits(libsession_engine::RecordLimits { max_bytes: 1000, max_keys: 10, max_depth: 4 })
             .build()
             .expect("config"),
     );
@@ -218,7 +218,9 @@ fn records_beyond_the_limits_are_corrupt() {
 #[test]
 fn record_limits_from_express_options() {
     let _serial = serial();
-    let read = |json: &str| session::ConfigBuilder::from_express_options(&session::Value::from_json(json).unwrap());
+    let read = |json: &str| {
+        libsession_engine::ConfigBuilder::from_express_options(&libsession_engine::Value::from_json(json).unwrap())
+    };
     let strict = Arc::new(
         read(r#"{"secret":"keyboard cat keyboard cat keyboard cat","recordLimits":{"maxBytes":1000,"maxKeys":10,"maxDepth":4}}"#)
             .expect("options")
@@ -241,7 +243,7 @@ fn record_limits_from_express_options() {
     assert!(load_read_save(&deeper, &cookie_for(&deeper, ID), &record("\"a\":[[[[1]]]]")));
     for bad in [r#"{"maxBytes":0}"#, r#"{"maxKeys":1.5}"#, r#"{"maxDepth":"4"}"#, r#"{"maxSize":4}"#, "[4]", "4"] {
         let options = format!(r#"{{"secret":"keyboard cat keyboard cat keyboard cat","recordLimits":{bad}}}"#);
-        assert_eq!(read(&options).err(), Some(session::ConfigError::InvalidOption), "{bad}");
+        assert_eq!(read(&options).err(), Some(libsession_engine::ConfigError::InvalidOption), "{bad}");
     }
 }
 
@@ -268,7 +270,7 @@ fn deep_records_on_a_128_kib_stack() {
     let outcomes = std::thread::Builder::new()
         .stack_size(128 * 1024)
         .spawn(move || {
-            [session::MAX_DEPTH, session::MAX_DEPTH + 1, 1023, 100_000]
+            [libsession_engine::MAX_DEPTH, libsession_engine::MAX_DEPTH + 1, 1023, 100_000]
                 .map(|depth| load_read_save(&config, &cookie, &deep_record(depth)))
         })
         .expect("thread")
@@ -283,12 +285,13 @@ fn json_arguments_nest_at_most_max_depth() {
     let _serial = serial();
     let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
     // The outermost array is at depth 0.
-    assert!(session::Value::from_json(&nested(session::MAX_DEPTH + 1)).is_ok());
-    assert!(session::Value::from_json(&nested(session::MAX_DEPTH + 2)).is_err());
+    assert!(libsession_engine::Value::from_json(&nested(libsession_engine::MAX_DEPTH + 1)).is_ok());
+    assert!(libsession_engine::Value::from_json(&nested(libsession_engine::MAX_DEPTH + 2)).is_err());
     let deep = std::thread::Builder::new()
         .stack_size(128 * 1024)
         .spawn(move || {
-            let v = session::Value::from_json(&nested(session::MAX_DEPTH + 1)).expect("within the limit");
+            let v = libsession_engine::Value::from_json(&nested(libsession_engine::MAX_DEPTH + 1))
+                .expect("within the limit");
             let text = v.to_json();
             let mut req = Request::new(config(), UnixMillis(NOW), SeededIds::new(&[3; 32]));
             assert_eq!(req.poll_action().unwrap(), Action::Ready);
@@ -300,7 +303,7 @@ fn json_arguments_nest_at_most_max_depth() {
         .expect("thread")
         .join()
         .expect("no panic");
-    assert_eq!(deep, (2 * (session::MAX_DEPTH + 1), Some(2 * (session::MAX_DEPTH + 1))));
+    assert_eq!(deep, (2 * (libsession_engine::MAX_DEPTH + 1), Some(2 * (libsession_engine::MAX_DEPTH + 1))));
 }
 
 /// Proof 2 of issue 16 (dates): a store record whose `cookie.expires`
@@ -337,7 +340,7 @@ fn overflowing_expiry_dates_load_without_panicking() {
     // the earliest valid one has expired (a fresh session): all run.
     assert_eq!(loaded, [true; 5]);
     for s in ["Mon,7777777777777777777", "Jan 1 2020 10:00 +7777777777777777777"] {
-        assert!(session::__private::parse_js_date(s).is_nan(), "{s}");
+        assert!(libsession_engine::__private::parse_js_date(s).is_nan(), "{s}");
     }
 }
 
@@ -357,7 +360,7 @@ fn strict_mode_looks_up_only_ids_of_the_generators_shape() {
     const SECRET: &str = "keyboard cat keyboard cat keyboard cat";
     let any = Arc::new(Config::builder().secret(SECRET).session_id_lengths(None).build().unwrap());
     let strict = Arc::new(Config::builder().secret(SECRET).build().unwrap());
-    let express = Arc::new(session::ConfigBuilder::express().secret(SECRET).build().unwrap());
+    let express = Arc::new(libsession_engine::ConfigBuilder::express().secret(SECRET).build().unwrap());
     let express_id = "abcdefghijklmnopqrstuvwxyz012345"; // express-session's uid(24): 32 characters
     for (id, strict_loads) in [
         (ID, true),
@@ -382,7 +385,7 @@ fn strict_mode_looks_up_only_ids_of_the_generators_shape() {
 #[test]
 fn cookie_name_prefixes_are_enforced_at_build() {
     let _serial = serial();
-    use session::{ConfigError, Secure};
+    use libsession_engine::{ConfigError, Secure};
     let b = |name: &str| Config::builder().secret("keyboard cat keyboard cat keyboard cat").name(name);
     for name in ["__Host-sid", "__Secure-sid", "__host-sid", "__SECURE-sid"] {
         assert_eq!(b(name).build().unwrap_err(), ConfigError::InvalidPrefix, "{name}: Secure is auto by default");
@@ -395,7 +398,7 @@ fn cookie_name_prefixes_are_enforced_at_build() {
     assert!(b("__Secure-sid").secure(Secure::Always).cookie_path("/app").build().is_ok());
     assert!(b("__Hostess").build().is_ok());
     // Express compatibility sets what it is told, as express-session does.
-    assert!(session::ConfigBuilder::express().secret("s").name("__Host-sid").build().is_ok());
+    assert!(libsession_engine::ConfigBuilder::express().secret("s").name("__Host-sid").build().is_ok());
 }
 
 /// RFC 6265 6.1: a Set-Cookie longer than 4096 bytes is an error before it
@@ -415,7 +418,7 @@ fn oversized_set_cookie_is_an_error_not_a_header() {
         );
         let mut req = Request::new(config, UnixMillis(NOW), SeededIds::new(&[5; 32]));
         assert_eq!(req.poll_action().unwrap(), Action::Ready);
-        req.set("a", session::Value::Bool(true)).unwrap();
+        req.set("a", libsession_engine::Value::Bool(true)).unwrap();
         req.finish().unwrap();
         let (mut cookies, mut errors, mut saves) = (Vec::new(), Vec::new(), 0);
         loop {
@@ -432,10 +435,10 @@ fn oversized_set_cookie_is_an_error_not_a_header() {
         }
         assert_eq!(saves, 1, "{len}");
         if len < 4000 {
-            assert!(errors.is_empty() && cookies.len() == 1 && cookies[0] <= session::MAX_SET_COOKIE_BYTES);
+            assert!(errors.is_empty() && cookies.len() == 1 && cookies[0] <= libsession_engine::MAX_SET_COOKIE_BYTES);
         } else {
             assert!(cookies.is_empty(), "{len}");
-            assert_eq!(errors, [session::SET_COOKIE_TOO_LONG]);
+            assert_eq!(errors, [libsession_engine::SET_COOKIE_TOO_LONG]);
         }
     }
 }
@@ -464,7 +467,7 @@ proptest::proptest! {
 /// values it emitted (the last one stands) and the session ID it ended with.
 fn new_session(
     config: &Arc<Config>,
-    store: &session::MemoryStore,
+    store: &libsession_engine::MemoryStore,
     seed: u8,
     save_in_handler: bool,
 ) -> (Vec<String>, String) {
@@ -473,7 +476,7 @@ fn new_session(
     loop {
         match store.poll(&mut req, NOW as i64).unwrap() {
             Action::Ready => {
-                req.set("owner", session::Value::Number(f64::from(seed))).unwrap();
+                req.set("owner", libsession_engine::Value::Number(f64::from(seed))).unwrap();
                 if save_in_handler && req.save().is_ok() {
                     assert_eq!(store.poll(&mut req, NOW as i64).unwrap(), Action::Completed { error: None });
                 }
@@ -497,7 +500,7 @@ fn colliding_new_ids_never_overwrite_a_session() {
     let _serial = serial();
     let config = config();
     for save_in_handler in [false, true] {
-        let store = session::MemoryStore::new();
+        let store = libsession_engine::MemoryStore::new();
         let (first_cookies, first) = new_session(&config, &store, 9, save_in_handler);
         let (second_cookies, second) = new_session(&config, &store, 9, save_in_handler);
         assert_ne!(first, second, "same entropy, different IDs");
@@ -525,18 +528,21 @@ fn colliding_new_ids_never_overwrite_a_session() {
 fn the_header_states_the_limits_the_code_has() {
     let _serial = serial();
     let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/libsession.h")).unwrap();
-    assert!(header.contains(&format!("nests deeper than {} levels", session::MAX_DEPTH)));
-    assert!(header.contains(&format!("more than {} members", session::MAX_KEYS)));
+    assert!(header.contains(&format!("nests deeper than {} levels", libsession_engine::MAX_DEPTH)));
+    assert!(header.contains(&format!("more than {} members", libsession_engine::MAX_KEYS)));
     assert!(header.contains("reads as U+FFFD"));
     assert!(header.contains("Never longer than 4096 bytes"));
     assert!(header.contains("Cache-Control: no-store"));
     assert!(header.contains("LIBSESSION_STORE_STATUS_EXISTS"));
     // What the header says, the code does.
     let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
-    assert!(session::Value::from_json(&nested(session::MAX_DEPTH + 1)).is_ok());
-    assert!(session::Value::from_json(&nested(session::MAX_DEPTH + 2)).is_err());
-    assert_eq!(session::Value::from_json(r#""\ud800""#).unwrap(), session::Value::String("\u{fffd}".into()));
+    assert!(libsession_engine::Value::from_json(&nested(libsession_engine::MAX_DEPTH + 1)).is_ok());
+    assert!(libsession_engine::Value::from_json(&nested(libsession_engine::MAX_DEPTH + 2)).is_err());
+    assert_eq!(
+        libsession_engine::Value::from_json(r#""\ud800""#).unwrap(),
+        libsession_engine::Value::String("\u{fffd}".into())
+    );
     let members = |n: usize| format!("{{{}}}", (0..n).map(|i| format!("\"k{i}\":0")).collect::<Vec<_>>().join(","));
-    assert!(session::Value::from_json(&members(session::MAX_KEYS)).is_ok());
-    assert!(session::Value::from_json(&members(session::MAX_KEYS + 1)).is_err());
+    assert!(libsession_engine::Value::from_json(&members(libsession_engine::MAX_KEYS)).is_ok());
+    assert!(libsession_engine::Value::from_json(&members(libsession_engine::MAX_KEYS + 1)).is_err());
 }

@@ -27,7 +27,7 @@ fn date_parse_agrees_with_v8() {
     let mut count = 0;
     for (input, v8) in inputs.lines().zip(expected.lines()) {
         count += 1;
-        let ours = session::__private::parse_js_date(input);
+        let ours = libsession_engine::__private::parse_js_date(input);
         let ours = if ours.is_nan() { "NaN".to_string() } else { format!("{ours}") };
         if ours != v8 {
             mismatches.push(format!("{input:?}: V8 {v8}, ours {ours}"));

@@ -7,13 +7,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use proptest::prelude::*;
-use serde_json::{Value as Json, json};
-use session::lifecycle::{CREATED_AT_KEY, GRACE_UNTIL_KEY, LAST_SEEN_AT_KEY, idle_refresh, is_engine_key};
-use session::{
+use libsession_engine::lifecycle::{CREATED_AT_KEY, GRACE_UNTIL_KEY, LAST_SEEN_AT_KEY, idle_refresh, is_engine_key};
+use libsession_engine::{
     Action, Config, ConfigBuilder, Event, IdQueue, LoadResult, Request, SUPERSEDED, StoreKind, StoreResult, UnixMillis,
     Value,
 };
+use proptest::prelude::*;
+use serde_json::{Value as Json, json};
 
 const SECRET: &str = "a secret of at least thirty-two bytes";
 const T0: u64 = 1_700_000_000_000;
@@ -115,7 +115,7 @@ fn from_json(j: &Json) -> Value {
         Json::String(s) => Value::String(s.clone()),
         Json::Array(a) => Value::Array(a.iter().map(from_json).collect()),
         Json::Object(m) => {
-            let mut out = session::Map::new();
+            let mut out = libsession_engine::Map::new();
             for (k, v) in m {
                 out.insert(k, from_json(v));
             }
@@ -520,8 +520,8 @@ proptest! {
                 .build()
                 .unwrap(),
         );
-        let options = session::Value::Object({
-            let mut m = session::Map::new();
+        let options = libsession_engine::Value::Object({
+            let mut m = libsession_engine::Map::new();
             m.insert("secret", Value::String(SECRET.into()));
             m.insert("absoluteTimeout", Value::Null);
             m.insert("idleTimeout", Value::Number(0.0));
@@ -795,7 +795,7 @@ fn a_reloaded_grace_copy_is_read_only() {
 /// (a browser-session cookie too, which otherwise gets the default day).
 #[test]
 fn redis_ttls_are_the_smallest_remaining_time() {
-    use session::connect_redis::{ConnectRedisOptions, RedisCommand};
+    use libsession_engine::connect_redis::{ConnectRedisOptions, RedisCommand};
     let plan = ConnectRedisOptions::default();
     // (absolute, idle, maxAge, the request's offset) -> the TTL at the end
     // of a second request at T0 + offset (a touch; with idle, perhaps a save).

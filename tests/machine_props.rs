@@ -12,10 +12,10 @@
 
 use std::sync::Arc;
 
-use proptest::prelude::*;
-use session::{
+use libsession_engine::{
     Action, Config, Error, IdQueue, LoadResult, MemoryStore, Request, SeededIds, StoreResult, UnixMillis, Value,
 };
+use proptest::prelude::*;
 
 const SECRET: &str = "property secret property secret!";
 
@@ -495,7 +495,7 @@ proptest! {
                 .snapshot()
                 .into_iter()
                 .map(|(sid, text)| {
-                    let v = session::Value::from_json(&text).expect("records are JSON");
+                    let v = libsession_engine::Value::from_json(&text).expect("records are JSON");
                     let d = v.as_object().expect("object").iter().filter(|(k, _)| *k != "cookie")
                         .map(|(k, v)| (k.to_string(), v.as_f64().unwrap_or(f64::NAN))).collect();
                     (sid, d)
@@ -596,7 +596,7 @@ fn run_visit(
         loop {
             let r = match req.poll_action().expect("no misuse") {
                 Action::Load { id } => match store.get(id, now) {
-                    Some(text) => req.handle_load(LoadResult::Stored(session::StoredRecord::from_text(text))),
+                    Some(text) => req.handle_load(LoadResult::Stored(libsession_engine::StoredRecord::from_text(text))),
                     None => req.handle_load(LoadResult::NotFound),
                 },
                 Action::Save { id, record, expires_at, .. } => {

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use libsession_engine::{Action, Config, MemoryStore, MemoryStoreOptions, Request, SeededIds, UnixMillis};
 use proptest::prelude::*;
-use session::{Action, Config, MemoryStore, MemoryStoreOptions, Request, SeededIds, UnixMillis};
 
 const SECRET: &str = "a reaping secret of at least 32 bytes";
 const T0: i64 = 1_700_000_000_000;

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use session::{Action, Config, LoadResult, Request, SeededIds, StoreKind, StoreResult, StoredRecord, UnixMillis};
+use libsession_engine::{
+    Action, Config, LoadResult, Request, SeededIds, StoreKind, StoreResult, StoredRecord, UnixMillis,
+};
 
 const NOW: u64 = 1_700_000_000_000;
 
@@ -26,7 +28,7 @@ fn cookie_for(config: &Arc<Config>, id: &str) -> String {
     let mut req = Request::new(config.clone(), UnixMillis(NOW), SeededIds::new(&[1; 32]));
     req.push_session_id(id);
     assert_eq!(req.poll_action().unwrap(), Action::Ready);
-    req.set("x", session::Value::Bool(true)).unwrap();
+    req.set("x", libsession_engine::Value::Bool(true)).unwrap();
     req.finish().unwrap();
     loop {
         match req.poll_action().unwrap() {
@@ -61,7 +63,7 @@ fn request(
     assert!(matches!(req.poll_action().unwrap(), Action::Load { .. }));
     req.handle_load(LoadResult::Found(record.as_bytes())).unwrap();
     let views = match req.poll_action().unwrap() {
-        Action::Ready => req.get("views").and_then(session::Value::as_f64),
+        Action::Ready => req.get("views").and_then(libsession_engine::Value::as_f64),
         Action::Failed { message } => panic!("failed: {message}"),
         other => panic!("{other:?}"),
     };

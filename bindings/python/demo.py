@@ -2,7 +2,7 @@
 without installing anything: ``python3 bindings/python/demo.py --port 8080``.
 
 The same as ``python -m libsession.demo`` once the package is installed.
-The shared library must be built first (``cargo build --release --features capi``).
+The shared library must be built first (``cargo build --release -p libsession-capi``).
 """
 
 import sys

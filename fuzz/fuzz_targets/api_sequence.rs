@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use session::{Action, CookieAttr, Config, IdQueue, LoadResult, Request, StoreResult, UnixMillis, Value};
+use libsession_engine::{Action, CookieAttr, Config, IdQueue, LoadResult, Request, StoreResult, UnixMillis, Value};
 
 const NOW: u64 = 1_700_000_000_000;
 const RECORD: &str =
@@ -13,7 +13,7 @@ const RECORD: &str =
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, ops)) = data.split_first() else { return };
-    let base = if mode & 1 == 0 { Config::builder() } else { session::ConfigBuilder::express() };
+    let base = if mode & 1 == 0 { Config::builder() } else { libsession_engine::ConfigBuilder::express() };
     let config = Arc::new(
         base.secret("fuzz secret fuzz secret fuzz secret!")
             .max_age(if mode & 2 == 0 { Some(60_000.0) } else { None })

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use session::ffi::*;
+use libsession_engine::ffi::*;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, ops)) = data.split_first() else { return };

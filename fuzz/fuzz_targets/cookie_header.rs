@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use session::{Action, Config, MemoryStore, Request, SeededIds, UnixMillis};
+use libsession_engine::{Action, Config, MemoryStore, Request, SeededIds, UnixMillis};
 
 const NOW: u64 = 1_700_000_000_000;
 

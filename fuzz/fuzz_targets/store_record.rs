@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use session::{Action, Config, LoadResult, Request, SeededIds, StoreResult, UnixMillis, Value};
+use libsession_engine::{Action, Config, LoadResult, Request, SeededIds, StoreResult, UnixMillis, Value};
 
 const NOW: u64 = 1_700_000_000_000;
 const ID: &str = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE";
@@ -16,7 +16,7 @@ fn config() -> Arc<Config> {
         Config::builder()
             .secret("fuzz secret fuzz secret fuzz secret!")
             .max_age(Some(60_000.0))
-            .record_limits(session::RecordLimits { max_bytes: 1 << 16, ..Default::default() })
+            .record_limits(libsession_engine::RecordLimits { max_bytes: 1 << 16, ..Default::default() })
             .build()
             .unwrap(),
     )

@@ -32,8 +32,8 @@ use axum::http::{Request, Response, header};
 use axum::routing::get;
 use axum::{Extension, Router};
 use http_body_util::BodyExt;
-use session::Config;
-use session::tower_layer::{Session, SessionLayer};
+use libsession_engine::Config;
+use libsession_engine::tower_layer::{Session, SessionLayer};
 use tower::{Service, ServiceExt};
 
 async fn ours(Extension(session): Extension<Session>) -> String {
@@ -97,7 +97,8 @@ fn routers() -> [(&'static str, Router); 5] {
             .build()
             .unwrap(),
     );
-    let libsession = Router::new().route("/", get(ours)).layer(SessionLayer::new(config, session::MemoryStore::new()));
+    let libsession =
+        Router::new().route("/", get(ours)).layer(SessionLayer::new(config, libsession_engine::MemoryStore::new()));
     let tower_sessions = Router::new().route("/", get(theirs)).layer(
         tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
             .with_secure(false)
@@ -182,7 +183,7 @@ impl Contender {
 /// a `MemoryStore`, as `benches/lifecycle.rs` runs it.
 struct EngineAlone {
     config: Arc<Config>,
-    store: session::MemoryStore,
+    store: libsession_engine::MemoryStore,
     cookie: String,
     views: f64,
     batch: u64,
@@ -200,7 +201,7 @@ impl EngineAlone {
         );
         let mut engine = EngineAlone {
             config,
-            store: session::MemoryStore::new(),
+            store: libsession_engine::MemoryStore::new(),
             cookie: String::new(),
             views: 0.0,
             batch: 64,
@@ -212,22 +213,22 @@ impl EngineAlone {
 
     /// One request; the Set-Cookie's `name=value`.
     fn request(&mut self, cookie: Option<&str>) -> Option<String> {
-        let now = session::tower_layer::system_clock();
-        let mut req = session::Request::new(self.config.clone(), now, session::OsRngIds);
+        let now = libsession_engine::tower_layer::system_clock();
+        let mut req = libsession_engine::Request::new(self.config.clone(), now, libsession_engine::OsRngIds);
         if let Some(c) = cookie {
             req.add_cookie_header(c.as_bytes()).unwrap();
         }
         let mut set_cookie = None;
         loop {
             match self.store.poll(&mut req, now.0 as i64).unwrap() {
-                session::Action::Ready => {
+                libsession_engine::Action::Ready => {
                     self.views = req.increment("views").unwrap();
                     req.finish().unwrap();
                 }
-                session::Action::SetCookie { value } => {
+                libsession_engine::Action::SetCookie { value } => {
                     set_cookie = value.split(';').next().map(str::to_string);
                 }
-                session::Action::Done => return set_cookie,
+                libsession_engine::Action::Done => return set_cookie,
                 other => panic!("unexpected {other:?}"),
             }
         }

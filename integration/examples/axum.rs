@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use axum::{Router, routing::get};
-use session::tower_layer::{Session, SessionLayer};
-use session::{Config, MemoryStore};
+use libsession_engine::tower_layer::{Session, SessionLayer};
+use libsession_engine::{Config, MemoryStore};
 
 async fn count(session: Session) -> String {
     let views = session.get::<u64>("views").ok().flatten().unwrap_or(0) + 1;
@@ -38,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Arc::new(Config::builder().secret(secret).max_age(Some(86_400_000.0)).build()?);
     let layer = match arg("--redis") {
         #[cfg(feature = "redis")]
-        Some(url) => SessionLayer::new(config, session::redis_store::RedisStore::open(&url)?),
+        Some(url) => SessionLayer::new(config, libsession_engine::redis_store::RedisStore::open(&url)?),
         #[cfg(not(feature = "redis"))]
         Some(_) => return Err("--redis needs the `redis` feature".into()),
         None => SessionLayer::new(config, MemoryStore::new()),

@@ -7,8 +7,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
 use http_body_util::BodyExt;
-use session::tower_layer::{Session, SessionLayer};
-use session::{Config, MemoryStore};
+use libsession_engine::tower_layer::{Session, SessionLayer};
+use libsession_engine::{Config, MemoryStore};
 use tower::ServiceExt;
 
 async fn count(session: Session) -> String {

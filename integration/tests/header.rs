@@ -89,8 +89,8 @@ fn version_macros_match_cargo_toml() {
 #[test]
 fn library_reports_the_header_version() {
     let composed = number(&committed(), "LIBSESSION_VERSION_NUMBER");
-    assert_eq!(session::ffi::libsession_version_number(), composed);
-    let v = session::ffi::libsession_version();
+    assert_eq!(libsession_engine::ffi::libsession_version_number(), composed);
+    let v = libsession_engine::ffi::libsession_version();
     // SAFETY: a static string from the library.
     let bytes = unsafe { v.as_bytes() }.expect("a version string");
     assert_eq!(bytes, env!("CARGO_PKG_VERSION").as_bytes());

@@ -19,11 +19,11 @@ use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
 use axum::{Extension, Router};
 use http_body_util::BodyExt;
+use libsession_engine::Config;
+use libsession_engine::async_driver::AsyncStore;
+use libsession_engine::redis_store::RedisStore;
+use libsession_engine::tower_layer::{Session, SessionLayer};
 use redis_server::RedisCluster;
-use session::Config;
-use session::async_driver::AsyncStore;
-use session::redis_store::RedisStore;
-use session::tower_layer::{Session, SessionLayer};
 use tower::ServiceExt;
 
 const NOW: i64 = 1_700_000_000_000;

@@ -35,12 +35,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::{Extension, Router};
+use libsession_engine::ConfigBuilder;
+use libsession_engine::redis_store::RedisStore;
+use libsession_engine::tower_layer::{Session, SessionLayer};
 use redis_server::RedisServer;
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
-use session::ConfigBuilder;
-use session::redis_store::RedisStore;
-use session::tower_layer::{Session, SessionLayer};
 
 fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests").join("interop")
@@ -154,7 +154,7 @@ struct RustApp {
 
 impl RustApp {
     fn start(redis: &RedisServer, options: &str) -> RustApp {
-        let options = session::Value::from_json(options).expect("options JSON");
+        let options = libsession_engine::Value::from_json(options).expect("options JSON");
         let config = Arc::new(ConfigBuilder::from_express_options(&options).unwrap().build().unwrap());
         let store = RedisStore::open(&redis.url()).unwrap();
         let app = Router::new()

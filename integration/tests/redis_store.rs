@@ -18,11 +18,11 @@ use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
 use axum::{Extension, Router};
 use http_body_util::BodyExt;
+use libsession_engine::async_driver::{AsyncStore, drive};
+use libsession_engine::redis_store::RedisStore;
+use libsession_engine::tower_layer::{Session, SessionLayer};
+use libsession_engine::{Action, Config, Request as EngineRequest, SeededIds, UnixMillis};
 use redis_server::{RedisServer, Reply};
-use session::async_driver::{AsyncStore, drive};
-use session::redis_store::RedisStore;
-use session::tower_layer::{Session, SessionLayer};
-use session::{Action, Config, Request as EngineRequest, SeededIds, UnixMillis};
 use tower::ServiceExt;
 
 const NOW: i64 = 1_700_000_000_000;
@@ -131,7 +131,7 @@ async fn the_engine_saves_loads_and_touches_through_redis() {
     let mut req = EngineRequest::new(config.clone(), UnixMillis(later as u64), SeededIds::new(&[9; 32]));
     req.add_cookie_header(cookie.as_bytes()).unwrap();
     assert_eq!(drive(&mut req, &store, later).await.unwrap(), Action::Ready);
-    assert_eq!(req.get("views"), Some(&session::Value::Number(1.0)));
+    assert_eq!(req.get("views"), Some(&libsession_engine::Value::Number(1.0)));
     req.finish().unwrap();
     assert_eq!(drive(&mut req, &store, later).await.unwrap(), Action::Done);
     assert_eq!(redis.ttl(&key), 60, "touched: expires = later + maxAge");
@@ -155,7 +155,7 @@ async fn new_sessions_are_inserted_if_absent_in_redis() {
     for owner in [1.0, 2.0] {
         let mut req = EngineRequest::new(config.clone(), UnixMillis(NOW as u64), SeededIds::new(&[5; 32]));
         assert_eq!(drive(&mut req, &store, NOW).await.unwrap(), Action::Ready);
-        req.set("owner", session::Value::Number(owner)).unwrap();
+        req.set("owner", libsession_engine::Value::Number(owner)).unwrap();
         req.finish().unwrap();
         let mut last_cookie = String::new();
         loop {

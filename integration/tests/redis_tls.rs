@@ -10,9 +10,9 @@ mod tools;
 use std::path::Path;
 use std::process::Command;
 
+use libsession_engine::async_driver::AsyncStore;
+use libsession_engine::redis_store::RedisStore;
 use redis_server::{RedisServer, free_port};
-use session::async_driver::AsyncStore;
-use session::redis_store::RedisStore;
 
 const NOW: i64 = 1_700_000_000_000;
 

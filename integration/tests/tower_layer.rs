@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::routing::get;
 use axum::{Extension, Router};
 use http_body_util::BodyExt;
+use libsession_engine::async_driver::{AsyncStore, StoreError, StoreFuture};
+use libsession_engine::tower_layer::{CANCELLED, Session, SessionError, SessionLayer};
+use libsession_engine::{Config, IdQueue, MemoryStore, Secure, UnixMillis};
 use serde::{Deserialize, Serialize};
-use session::async_driver::{AsyncStore, StoreError, StoreFuture};
-use session::tower_layer::{CANCELLED, Session, SessionError, SessionLayer};
-use session::{Config, IdQueue, MemoryStore, Secure, UnixMillis};
 use tower::ServiceExt;
 
 const NOW: u64 = 1_700_000_000_000;
@@ -121,7 +121,7 @@ async fn login_keeping(Extension(session): Extension<Session>) -> String {
 async fn logout(Extension(session): Extension<Session>) -> String {
     session.destroy().await.unwrap();
     assert!(!session.is_present());
-    assert!(matches!(session.insert("x", &1), Err(SessionError::Engine(session::Error::NoSession))));
+    assert!(matches!(session.insert("x", &1), Err(SessionError::Engine(libsession_engine::Error::NoSession))));
     "bye".into()
 }
 
@@ -132,7 +132,7 @@ async fn ops(Extension(session): Extension<Session>) -> String {
     session.reload().await.unwrap();
     let a = session.get::<u32>("a").unwrap();
     let removed = session.remove::<u32>("a").unwrap();
-    assert!(matches!(session.insert("cookie", &1), Err(SessionError::Engine(session::Error::ReservedKey))));
+    assert!(matches!(session.insert("cookie", &1), Err(SessionError::Engine(libsession_engine::Error::ReservedKey))));
     assert!(matches!(session.get::<String>("views"), Err(SessionError::Json(_)) | Ok(None)));
     format!("{a:?} {removed:?} {}", session.data().unwrap())
 }
@@ -406,15 +406,15 @@ async fn store_failure_can_continue_with_a_fresh_session_with(at_once: bool) {
     let fresh_config = Config::builder()
         .secret("tower secret tower secret tower secret")
         .max_age(Some(60_000.0))
-        .on_load_error(session::OnLoadError::Fresh)
+        .on_load_error(libsession_engine::OnLoadError::Fresh)
         .build()
         .unwrap();
-    let events = Arc::new(Mutex::new(Vec::<session::Event>::new()));
+    let events = Arc::new(Mutex::new(Vec::<libsession_engine::Event>::new()));
     let sink = events.clone();
     let h = harness(at_once, Arc::new(fresh_config), |l| l.on_event(move |e| sink.lock().unwrap().push(*e)));
     let cookie = send(&h.app, "/", &[]).await.cookie_pair();
     send(&h.app, "/", &[("cookie", &cookie)]).await;
-    assert_eq!(*events.lock().unwrap(), [session::Event::NoCookie]);
+    assert_eq!(*events.lock().unwrap(), [libsession_engine::Event::NoCookie]);
     h.store.down.store(true, Ordering::SeqCst);
     let reply = send(&h.app, "/", &[("cookie", &cookie)]).await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -423,8 +423,8 @@ async fn store_failure_can_continue_with_a_fresh_session_with(at_once: bool) {
     assert_ne!(sid_of(&fresh), sid_of(&cookie));
     // The load failure is an event; the save failed too (the store is still
     // down), reported after the response.
-    let load_failed = session::Event::StoreError { operation: session::StoreOperation::Load };
-    let save_failed = session::Event::StoreError { operation: session::StoreOperation::Save };
+    let load_failed = libsession_engine::Event::StoreError { operation: libsession_engine::StoreOperation::Load };
+    let save_failed = libsession_engine::Event::StoreError { operation: libsession_engine::StoreOperation::Save };
     assert_eq!(events.lock().unwrap()[1..], [load_failed, save_failed]);
     assert_eq!(*h.errors.lock().unwrap(), ["store is down"]);
 
@@ -436,7 +436,7 @@ async fn store_failure_can_continue_with_a_fresh_session_with(at_once: bool) {
     let new = sid_of(&reply.cookie_pair());
     assert_ne!(new, sid_of(&cookie));
     assert_eq!(h.store.inner.get(&sid_of(&cookie), 0).as_deref(), Some("{not json"), "left alone");
-    assert_eq!(events.lock().unwrap().last(), Some(&session::Event::RecordCorrupt));
+    assert_eq!(events.lock().unwrap().last(), Some(&libsession_engine::Event::RecordCorrupt));
     assert_eq!(h.errors.lock().unwrap().len(), 1);
 }
 
@@ -506,15 +506,15 @@ async fn request_facts_reach_the_engine_with(at_once: bool) {
 /// by the engine through a second request (so the test does not restate HMAC).
 fn sig() -> String {
     let config = Arc::new(Config::builder().secret("tower secret tower secret tower secret").build().unwrap());
-    let mut req = session::Request::new(config, UnixMillis(NOW), IdQueue::new(["fixed-id"]));
+    let mut req = libsession_engine::Request::new(config, UnixMillis(NOW), IdQueue::new(["fixed-id"]));
     let store = MemoryStore::new();
     loop {
         match store.poll(&mut req, NOW as i64).unwrap() {
-            session::Action::Ready => {
+            libsession_engine::Action::Ready => {
                 req.increment("n").unwrap();
                 req.finish().unwrap();
             }
-            session::Action::SetCookie { value } => {
+            libsession_engine::Action::SetCookie { value } => {
                 return value.split(';').next().unwrap().rsplit_once('.').unwrap().1.to_string();
             }
             other => panic!("{other:?}"),
@@ -752,7 +752,7 @@ async fn a_dropped_store_operation_leaves_the_session_usable() {
 /// request's save stands.
 #[tokio::test]
 async fn a_versioned_save_that_loses_the_race_answers_409() {
-    for on_conflict in [session::OnConflict::Fail, session::OnConflict::ReloadAndReport] {
+    for on_conflict in [libsession_engine::OnConflict::Fail, libsession_engine::OnConflict::ReloadAndReport] {
         let store = Arc::new(MemoryStore::new());
         let config = Arc::new(
             Config::builder()
@@ -806,9 +806,9 @@ async fn a_versioned_save_that_loses_the_race_answers_409() {
 /// records, before its own load.
 #[tokio::test]
 async fn a_request_runs_the_memory_store_reap_when_due() {
-    let store = Arc::new(MemoryStore::with_options(session::MemoryStoreOptions {
+    let store = Arc::new(MemoryStore::with_options(libsession_engine::MemoryStoreOptions {
         reap_interval: Some(100),
-        ..session::MemoryStoreOptions::default()
+        ..libsession_engine::MemoryStoreOptions::default()
     }));
     let clock = Arc::new(AtomicU64::new(NOW));
     let time = clock.clone();

@@ -21,8 +21,10 @@ mod tools;
 
 use std::sync::Arc;
 
-use session::async_driver::{AsyncStore, StoreAnswer, StoreOp};
-use session::{Action, Config, ConfigBuilder, Event, MemoryStore, OnConflict, Request, StoreOperation, UnixMillis};
+use libsession_engine::async_driver::{AsyncStore, StoreAnswer, StoreOp};
+use libsession_engine::{
+    Action, Config, ConfigBuilder, Event, MemoryStore, OnConflict, Request, StoreOperation, UnixMillis,
+};
 
 const NOW: i64 = 1_700_000_000_000;
 const SECRET: &str = "versioned-secret-versioned-secret-0123";
@@ -30,7 +32,7 @@ const SECRET: &str = "versioned-secret-versioned-secret-0123";
 /// What each request's handler does: marks its own key and increments a
 /// shared counter (the read-modify-write a lost update loses).
 fn change(req: &mut Request, who: usize) {
-    req.set(&format!("r{who}"), session::Value::Bool(true)).unwrap();
+    req.set(&format!("r{who}"), libsession_engine::Value::Bool(true)).unwrap();
     req.increment("n").unwrap();
 }
 
@@ -56,8 +58,11 @@ struct Client {
 
 impl Client {
     fn new(config: &Arc<Config>, cookie: &str, who: usize) -> Client {
-        let mut req =
-            Request::new(config.clone(), UnixMillis(NOW as u64), session::SeededIds::new(&[who as u8 + 1; 32]));
+        let mut req = Request::new(
+            config.clone(),
+            UnixMillis(NOW as u64),
+            libsession_engine::SeededIds::new(&[who as u8 + 1; 32]),
+        );
         req.add_cookie_header(cookie.as_bytes()).unwrap();
         let mut c = Client { req, who, op: None, outcome: None, conflicts: 0 };
         c.advance();
@@ -128,7 +133,7 @@ async fn create<S: AsyncStore>(config: &Arc<Config>, store: &S, run: u64) -> (St
     // outlives one run).
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let run = run * 1_000_000 + RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut req = Request::new(config.clone(), UnixMillis(NOW as u64), session::SeededIds::new(&[9; 32]));
+    let mut req = Request::new(config.clone(), UnixMillis(NOW as u64), libsession_engine::SeededIds::new(&[9; 32]));
     let id = format!("{run:A>43}").replace(|c: char| !c.is_ascii_alphanumeric(), "A");
     req.push_session_id(id.clone());
     let mut cookie = None;
@@ -140,7 +145,7 @@ async fn create<S: AsyncStore>(config: &Arc<Config>, store: &S, run: u64) -> (St
         }
         match action {
             Action::Ready => {
-                req.set("n", session::Value::Number(0.0)).unwrap();
+                req.set("n", libsession_engine::Value::Number(0.0)).unwrap();
                 req.finish().unwrap();
             }
             Action::SetCookie { value } => cookie = Some(value.split(';').next().unwrap().to_string()),
@@ -227,7 +232,7 @@ fn check_no_unreported_loss(r: &Run, versioned: bool) {
     assert_eq!(data.get("n"), Some(&serde_json::json!(saved.len())), "{r:?}: the counter lost an increment");
     if versioned {
         // The version counts the saves: the creation, then one per success.
-        assert_eq!(data.get(session::VERSION_KEY), Some(&serde_json::json!(1 + saved.len())), "{r:?}");
+        assert_eq!(data.get(libsession_engine::VERSION_KEY), Some(&serde_json::json!(1 + saved.len())), "{r:?}");
         assert!(r.conflict_events >= r.outcomes.iter().filter(|o| **o == Outcome::Conflict).count(), "{r:?}");
     }
 }
@@ -323,7 +328,7 @@ async fn proof<S: Backend>(store: &S) {
     assert_eq!(r.record["n"], serde_json::json!(1), "express-session's lost update");
     assert_eq!(r.record.get("r0"), None, "request 0's change is gone, unreported");
     assert_eq!(r.record["r1"], serde_json::json!(true));
-    assert_eq!(r.record.get(session::VERSION_KEY), None, "no version without the option");
+    assert_eq!(r.record.get(libsession_engine::VERSION_KEY), None, "no version without the option");
 }
 
 #[tokio::test]
@@ -334,8 +339,8 @@ async fn every_interleaving_against_memory_store() {
 #[cfg(feature = "redis")]
 mod redis {
     use super::*;
+    use libsession_engine::redis_store::RedisStore;
     use redis_server::RedisServer;
-    use session::redis_store::RedisStore;
 
     impl Backend for RedisStore {
         // Each run uses its own session ID: nothing to clear.
@@ -374,14 +379,14 @@ fn poll<'r>(store: &MemoryStore, req: &'r mut Request) -> Action<'r> {
 
 #[test]
 fn the_options_are_read_from_their_json_names_and_off_in_express_mode() {
-    use session::Value;
+    use libsession_engine::Value;
     let json = Value::from_json(&format!(r#"{{"secret":"{SECRET}","versioned":true,"onConflict":"reloadAndReport"}}"#))
         .unwrap();
     let on = Arc::new(ConfigBuilder::from_express_options(&json).unwrap().build().unwrap());
     let off = Arc::new(ConfigBuilder::express().secret(SECRET).build().unwrap());
     for (config, versioned) in [(on, true), (off, false)] {
         let store = MemoryStore::new();
-        let mut req = Request::new(config, UnixMillis(NOW as u64), session::SeededIds::new(&[1; 32]));
+        let mut req = Request::new(config, UnixMillis(NOW as u64), libsession_engine::SeededIds::new(&[1; 32]));
         assert_eq!(poll(&store, &mut req), Action::Ready);
         req.increment("n").unwrap();
         req.finish().unwrap();
@@ -400,7 +405,7 @@ fn the_options_are_read_from_their_json_names_and_off_in_express_mode() {
 fn loaded(store: &MemoryStore, on_conflict: OnConflict) -> (Arc<Config>, String, Request) {
     let config = config(true, on_conflict);
     let (cookie, _) = futures_ready(create(&config, store, 7));
-    let mut req = Request::new(config.clone(), UnixMillis(NOW as u64), session::SeededIds::new(&[2; 32]));
+    let mut req = Request::new(config.clone(), UnixMillis(NOW as u64), libsession_engine::SeededIds::new(&[2; 32]));
     req.add_cookie_header(cookie.as_bytes()).unwrap();
     assert_eq!(poll(store, &mut req), Action::Ready);
     (config, cookie, req)
@@ -413,10 +418,10 @@ fn futures_ready<F: std::future::Future>(f: F) -> F::Output {
 
 /// Another request saves the session (to version 2) with `key` set.
 fn save_behind(store: &MemoryStore, config: &Arc<Config>, cookie: &str, key: &str) {
-    let mut other = Request::new(config.clone(), UnixMillis(NOW as u64), session::SeededIds::new(&[3; 32]));
+    let mut other = Request::new(config.clone(), UnixMillis(NOW as u64), libsession_engine::SeededIds::new(&[3; 32]));
     other.add_cookie_header(cookie.as_bytes()).unwrap();
     assert_eq!(poll(store, &mut other), Action::Ready);
-    other.set(key, session::Value::Bool(true)).unwrap();
+    other.set(key, libsession_engine::Value::Bool(true)).unwrap();
     other.finish().unwrap();
     while poll(store, &mut other) != Action::Done {}
 }
@@ -427,16 +432,16 @@ fn a_handler_save_that_loses_the_race_completes_with_save_conflict() {
         let store = MemoryStore::new();
         let (config, cookie, mut req) = loaded(&store, on_conflict);
         save_behind(&store, &config, &cookie, "other");
-        req.set("mine", session::Value::Bool(true)).unwrap();
+        req.set("mine", libsession_engine::Value::Bool(true)).unwrap();
         req.save().unwrap();
-        assert_eq!(poll(&store, &mut req), Action::Completed { error: Some(session::SAVE_CONFLICT) });
+        assert_eq!(poll(&store, &mut req), Action::Completed { error: Some(libsession_engine::SAVE_CONFLICT) });
         let reloaded = on_conflict == OnConflict::ReloadAndReport;
         // Reloaded: the session is the stored one; the handler applies its change again.
         assert_eq!(req.get("other").is_some(), reloaded);
         assert_eq!(req.get("mine").is_some(), !reloaded);
         assert_eq!(poll(&store, &mut req), Action::Ready);
         if reloaded {
-            req.set("mine", session::Value::Bool(true)).unwrap();
+            req.set("mine", libsession_engine::Value::Bool(true)).unwrap();
             req.save().unwrap();
             assert_eq!(poll(&store, &mut req), Action::Completed { error: None });
         }
@@ -470,9 +475,9 @@ fn a_touch_that_loses_the_race_is_skipped_and_reported() {
     req.finish().unwrap(); // nothing changed: a touch, expecting version 1
     assert!(matches!(
         req.poll_action().unwrap(),
-        Action::Touch { version: Some(session::Version { expected: 1, written: 1 }), .. }
+        Action::Touch { version: Some(libsession_engine::Version { expected: 1, written: 1 }), .. }
     ));
-    req.handle_store_result(session::StoreResult::Conflict).unwrap();
+    req.handle_store_result(libsession_engine::StoreResult::Conflict).unwrap();
     assert_eq!(req.poll_action().unwrap(), Action::Done, "the response stands: no data was lost");
     assert_eq!(store.snapshot(), before);
     assert!(std::iter::from_fn(|| req.poll_event()).any(|e| e == Event::Conflict { operation: StoreOperation::Touch }));
@@ -488,20 +493,26 @@ fn conflict_answers_only_a_versioned_save_or_touch() {
     // Not versioned: misuse.
     let config = config(false, OnConflict::Fail);
     let store = MemoryStore::new();
-    let mut req = Request::new(config, UnixMillis(NOW as u64), session::SeededIds::new(&[1; 32]));
+    let mut req = Request::new(config, UnixMillis(NOW as u64), libsession_engine::SeededIds::new(&[1; 32]));
     assert_eq!(poll(&store, &mut req), Action::Ready);
     req.increment("n").unwrap();
     req.save().unwrap();
     assert!(matches!(req.poll_action().unwrap(), Action::Save { version: None, .. }));
-    assert_eq!(req.handle_store_result(session::StoreResult::Conflict), Err(session::Error::UnexpectedInput));
+    assert_eq!(
+        req.handle_store_result(libsession_engine::StoreResult::Conflict),
+        Err(libsession_engine::Error::UnexpectedInput)
+    );
     // A new session's save is insert-if-absent: Exists, not Conflict.
     let config = self::config(true, OnConflict::Fail);
-    let mut req = Request::new(config, UnixMillis(NOW as u64), session::SeededIds::new(&[1; 32]));
+    let mut req = Request::new(config, UnixMillis(NOW as u64), libsession_engine::SeededIds::new(&[1; 32]));
     assert_eq!(poll(&store, &mut req), Action::Ready);
     req.increment("n").unwrap();
     req.save().unwrap();
     assert!(matches!(req.poll_action().unwrap(), Action::Save { is_new: true, version: Some(_), .. }));
-    assert_eq!(req.handle_store_result(session::StoreResult::Conflict), Err(session::Error::UnexpectedInput));
+    assert_eq!(
+        req.handle_store_result(libsession_engine::StoreResult::Conflict),
+        Err(libsession_engine::Error::UnexpectedInput)
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! it the C and Python stores) follows the same plan and ports nothing.
 //!
 //! ```
-//! use session::connect_redis::{ConnectRedisOptions, RedisCommand};
+//! use libsession_engine::connect_redis::{ConnectRedisOptions, RedisCommand};
 //!
 //! let opts = ConnectRedisOptions::default().prefix("app:");
 //! let now = 1_700_000_000_000;

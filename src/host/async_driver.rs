@@ -12,8 +12,8 @@
 //!
 //! ```
 //! # use std::sync::Arc;
-//! # use session::{Action, Config, MemoryStore, Request, SeededIds, UnixMillis};
-//! # use session::async_driver::drive;
+//! # use libsession_engine::{Action, Config, MemoryStore, Request, SeededIds, UnixMillis};
+//! # use libsession_engine::async_driver::drive;
 //! # let run = async {
 //! let config = Arc::new(Config::builder().secret("keyboard cat keyboard cat keyboard cat").build()?);
 //! let store = MemoryStore::new();

@@ -11,8 +11,8 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use session::{Config, MemoryStore};
-//! use session::tower_layer::SessionLayer;
+//! use libsession_engine::{Config, MemoryStore};
+//! use libsession_engine::tower_layer::SessionLayer;
 //!
 //! let config = Arc::new(Config::builder().secret("keyboard cat keyboard cat keyboard cat").max_age(Some(60_000.0)).build().unwrap());
 //! let layer = SessionLayer::new(config, MemoryStore::new());

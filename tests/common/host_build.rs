@@ -35,5 +35,5 @@ pub(crate) fn cargo_build(args: &[&str]) -> PathBuf {
 /// The static library with the C ABI (feature `capi`), freshly built.
 #[allow(dead_code)] // not every test binary needs it
 pub(crate) fn static_lib() -> PathBuf {
-    cargo_build(&["--lib", "--features", "capi"]).join("libsession.a")
+    cargo_build(&["-p", "libsession-capi"]).join("libsession.a")
 }

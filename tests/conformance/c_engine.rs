@@ -1,11 +1,11 @@
 //! The C ABI as a conformance [`Engine`]: every call goes through the
-//! exported `extern "C"` functions of `session::ffi` (the functions a C host
+//! exported `extern "C"` functions of `libsession_engine::ffi` (the functions a C host
 //! links against), never through the Rust API. Passing the corpus this way
 //! shows the ABI can express every scenario.
 
-use session::IdSource;
-use session::Value;
-use session::ffi::*;
+use libsession_engine::IdSource;
+use libsession_engine::Value;
+use libsession_engine::ffi::*;
 
 use crate::runner::{Act, Engine, EngineRequest, Facts, Load, OpErr, SharedIds};
 

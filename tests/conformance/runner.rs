@@ -9,8 +9,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use session::{IdSource, MemoryStore};
-use session::{Map, Value};
+use libsession_engine::{IdSource, MemoryStore};
+use libsession_engine::{Map, Value};
 
 /// An owned copy of an action, engine-neutral.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,8 +115,8 @@ impl IdSource for SharedIds {
 pub(crate) struct RustEngine;
 
 /// The Rust API with the end-of-request records handed over with their
-/// sessions ([`session::Request::take_stored_record`]) and loaded back as
-/// [`session::LoadResult::Stored`] whenever the store gives back
+/// sessions ([`libsession_engine::Request::take_stored_record`]) and loaded back as
+/// [`libsession_engine::LoadResult::Stored`] whenever the store gives back
 /// exactly that text, as an in-memory store keeping them does.
 #[derive(Default)]
 pub(crate) struct RustSavedEngine {
@@ -126,7 +126,7 @@ pub(crate) struct RustSavedEngine {
 #[derive(Default)]
 struct Kept {
     /// By record text: what the engine handed over with it.
-    records: HashMap<String, session::StoredRecord>,
+    records: HashMap<String, libsession_engine::StoredRecord>,
     /// Loads that took a record's session instead of reading its text.
     hits: usize,
 }
@@ -138,23 +138,23 @@ impl RustSavedEngine {
     }
 }
 
-struct RustReq(session::Request, Option<Arc<Mutex<Kept>>>);
+struct RustReq(libsession_engine::Request, Option<Arc<Mutex<Kept>>>);
 
-fn op(r: Result<impl Sized, session::Error>) -> Result<(), OpErr> {
+fn op(r: Result<impl Sized, libsession_engine::Error>) -> Result<(), OpErr> {
     match r {
         Ok(_) => Ok(()),
-        Err(session::Error::NoSession) => Err(OpErr::NoSession),
+        Err(libsession_engine::Error::NoSession) => Err(OpErr::NoSession),
         Err(e) => Err(OpErr::Other(e.to_string())),
     }
 }
 
-fn rust_config(options: &Value) -> Result<Arc<session::Config>, String> {
-    let b = session::ConfigBuilder::from_express_options(options).map_err(|e| e.to_string())?;
+fn rust_config(options: &Value) -> Result<Arc<libsession_engine::Config>, String> {
+    let b = libsession_engine::ConfigBuilder::from_express_options(options).map_err(|e| e.to_string())?;
     Ok(Arc::new(b.build().map_err(|e| e.to_string())?))
 }
 
 impl Engine for RustSavedEngine {
-    type Config = Arc<session::Config>;
+    type Config = Arc<libsession_engine::Config>;
     fn config(&self, options: &Value) -> Result<Self::Config, String> {
         rust_config(options)
     }
@@ -166,7 +166,7 @@ impl Engine for RustSavedEngine {
 }
 
 impl Engine for RustEngine {
-    type Config = Arc<session::Config>;
+    type Config = Arc<libsession_engine::Config>;
     fn config(&self, options: &Value) -> Result<Self::Config, String> {
         rust_config(options)
     }
@@ -175,9 +175,9 @@ impl Engine for RustEngine {
     }
 }
 
-fn rust_request(config: &Arc<session::Config>, f: &Facts, ids: SharedIds) -> Result<RustReq, String> {
-    let mut r = session::Request::new(config.clone(), session::UnixMillis(f.now), ids);
-    let e = |e: session::Error| e.to_string();
+fn rust_request(config: &Arc<libsession_engine::Config>, f: &Facts, ids: SharedIds) -> Result<RustReq, String> {
+    let mut r = libsession_engine::Request::new(config.clone(), libsession_engine::UnixMillis(f.now), ids);
+    let e = |e: libsession_engine::Error| e.to_string();
     r.set_target(f.target.as_bytes()).map_err(e)?;
     for c in &f.cookie_headers {
         r.add_cookie_header(c.as_bytes()).map_err(e)?;
@@ -192,7 +192,7 @@ fn rust_request(config: &Arc<session::Config>, f: &Facts, ids: SharedIds) -> Res
 
 impl EngineRequest for RustReq {
     fn poll(&mut self) -> Result<Act, String> {
-        use session::Action as A;
+        use libsession_engine::Action as A;
         let act = match self.0.poll_action().map_err(|e| e.to_string())? {
             A::Load { id } => Act::Load(id.into()),
             A::Save { id, record, expires_at, .. } => Act::Save { id: id.into(), record: record.into(), expires_at },
@@ -211,7 +211,7 @@ impl EngineRequest for RustReq {
             A::Conflict { reloaded } => return Err(format!("unexpected Conflict (reloaded: {reloaded})")),
         };
         if let Some(kept) = &self.1
-            && let Some(saved) = self.0.take_stored_record().filter(session::StoredRecord::is_read)
+            && let Some(saved) = self.0.take_stored_record().filter(libsession_engine::StoredRecord::is_read)
         {
             let mut kept = kept.lock().map_err(|e| e.to_string())?;
             kept.records.insert(saved.text().to_string(), saved);
@@ -219,7 +219,7 @@ impl EngineRequest for RustReq {
         Ok(act)
     }
     fn handle_load(&mut self, r: Load) -> Result<(), String> {
-        use session::LoadResult as L;
+        use libsession_engine::LoadResult as L;
         if let (Some(kept), Load::Found(t)) = (&self.1, &r) {
             let saved = {
                 let mut kept = kept.lock().map_err(|e| e.to_string())?;
@@ -241,8 +241,8 @@ impl EngineRequest for RustReq {
     }
     fn handle_store(&mut self, failed: Option<String>) -> Result<(), String> {
         let res = match &failed {
-            None => session::StoreResult::Ok,
-            Some(m) => session::StoreResult::Failed { message: m },
+            None => libsession_engine::StoreResult::Ok,
+            Some(m) => libsession_engine::StoreResult::Failed { message: m },
         };
         self.0.handle_store_result(res).map_err(|e| e.to_string())
     }
@@ -265,7 +265,7 @@ impl EngineRequest for RustReq {
         op(self.0.set_expires(at))
     }
     fn set_cookie_attr(&mut self, attr: &str, value: &Value) -> Result<(), OpErr> {
-        let Some(a) = session::CookieAttr::from_name(attr) else {
+        let Some(a) = libsession_engine::CookieAttr::from_name(attr) else {
             return Err(OpErr::Other(format!("unknown cookie attribute {attr}")));
         };
         op(self.0.set_cookie_attr(a, value.clone()))
@@ -473,7 +473,7 @@ impl StepCtx<'_> {
         };
         let num = |v: &Value| match v {
             Value::Null => None,
-            Value::String(s) => Some(session::__private::parse_js_date(s)),
+            Value::String(s) => Some(libsession_engine::__private::parse_js_date(s)),
             v => Some(v.to_js_number()),
         };
         match name {
@@ -612,7 +612,7 @@ fn run_step<E: Engine>(
 
 /// Messages whose exact text is part of the contract.
 fn exact_message(m: &str) -> bool {
-    m.starts_with("injected store") || m == session::FAILED_TO_LOAD || m == session::SECRET_REQUIRED
+    m.starts_with("injected store") || m == libsession_engine::FAILED_TO_LOAD || m == libsession_engine::SECRET_REQUIRED
 }
 
 fn compare(o: &Observed, e: &Value, store: &MemoryStore) -> Result<(), String> {

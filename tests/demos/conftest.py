@@ -76,7 +76,8 @@ def build(host: str) -> str | None:
     if shutil.which("cargo") is None:
         why = "cargo is not installed"
     elif "cargo" not in _built:
-        _run(["cargo", "build", "--quiet", "--release", "--all-features", "--lib", "--example", "demo"])
+        _run(["cargo", "build", "--quiet", "--release", "--all-features", "--example", "demo"])
+        _run(["cargo", "build", "--quiet", "--release", "--all-features", "-p", "libsession-capi"])
         _built["cargo"] = None
     if why is None and host == "c":
         for tool in ("make", "cc"):

@@ -255,7 +255,7 @@ def _load() -> tuple[ctypes.CDLL, Path]:
     if not any(origin.startswith("cargo") for origin, _ in candidates):
         tried.append(f"  (no Cargo.toml above {Path(__file__).resolve().parent}: no cargo build output to try)")
     raise ImportError(
-        "libsession: cannot load the shared library. Build it with `cargo build --release --features capi` "
+        "libsession: cannot load the shared library. Build it with `cargo build --release -p libsession-capi` "
         "in the repository, or set LIBSESSION_LIBRARY to its path. Tried:\n" + "\n".join(tried)
     )
 
