@@ -479,7 +479,7 @@ fn page(page: &Page, shown: &Shown) -> String {
 // ----- the event counters (`GET /stats`, and stderr) -----
 
 /// The events' names, in the order of their kinds (`libsession_event_kind`).
-const EVENT_NAMES: [&str; 10] = [
+const EVENT_NAMES: [&str; 15] = [
     "no_cookie",
     "signature_invalid",
     "verified_by_old_key",
@@ -490,6 +490,11 @@ const EVENT_NAMES: [&str; 10] = [
     "misuse",
     "ignored",
     "fingerprint_mismatch",
+    "conflict",
+    "absolute_timeout",
+    "idle_timeout",
+    "regenerate_grace",
+    "regenerate_grace_ended",
 ];
 
 /// Requests run through the engine, and its events counted by kind.

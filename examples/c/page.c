@@ -358,11 +358,12 @@ int page_render(const demo_page *page, const libsession_request *req, char *out,
 
 /* ----- the event counters ----- */
 
-/* The events' names by kind (libsession_event_kind 1..10). */
-static const char *const EVENT_NAMES[] = {"no_cookie",      "signature_invalid", "verified_by_old_key",
-                                          "record_not_found", "record_expired",  "record_corrupt",
-                                          "store_error",    "misuse",            "ignored",
-                                          "fingerprint_mismatch"};
+/* The events' names by kind (libsession_event_kind 1..15). */
+static const char *const EVENT_NAMES[] = {"no_cookie",        "signature_invalid",    "verified_by_old_key",
+                                          "record_not_found", "record_expired",       "record_corrupt",
+                                          "store_error",      "misuse",               "ignored",
+                                          "fingerprint_mismatch", "conflict",         "absolute_timeout",
+                                          "idle_timeout",     "regenerate_grace",     "regenerate_grace_ended"};
 #define EVENT_KINDS (sizeof EVENT_NAMES / sizeof EVENT_NAMES[0])
 
 static unsigned long long requests;

@@ -1043,8 +1043,11 @@ int main(int argc, char **argv) {
         redis_store_close(redis);
     }
     libsession_config_free(config);
-    if (stats_json(err, sizeof err) == 0) {
-        fprintf(stderr, "libsession demo stats: %s\n", err);
+    {
+        char line[1024]; /* 15 counters of up to 20 digits */
+        if (stats_json(line, sizeof line) == 0) {
+            fprintf(stderr, "libsession demo stats: %s\n", line);
+        }
     }
     printf("stopped\n");
     return 0;

@@ -31,6 +31,11 @@ EVENTS = [
     "misuse",
     "ignored",
     "fingerprint_mismatch",
+    "conflict",
+    "absolute_timeout",
+    "idle_timeout",
+    "regenerate_grace",
+    "regenerate_grace_ended",
 ]
 
 TITLES = {
