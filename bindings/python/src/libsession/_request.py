@@ -725,16 +725,8 @@ class Request(OwnedHandle):
                         store.destroy(sid)
                     elif (version := self.action_version()) is not None and not (k == _SAVE and _is_new(p)):
                         # versioned: a compare-and-set, or nothing at all.
-                        name = "set_if_version" if k == _SAVE else "touch_if_version"
-                        method = getattr(store, name, None)
-                        if method is None:
-                            raise RuntimeError(f"versioned: the store cannot compare-and-set (no {name})")
-                        record = self._text(_action_record, p)
-                        exp = self._expiry(p)
-                        if k == _SAVE:
-                            written = method(sid, record, exp, version[0], version[1], self._now)
-                        else:
-                            written = method(sid, record, exp, version[0], self._now)
+                        method, args = self._versioned_call(store, k, p, sid, version)
+                        written = method(*args, self._now)
                         if not written:
                             rc = _handle_store(p, _STORE_CONFLICT, None, 0)
                             if rc:
@@ -819,16 +811,8 @@ class Request(OwnedHandle):
                         reply = await store.destroy(sid)
                     elif (version := self.action_version()) is not None and not (k == _SAVE and _is_new(p)):
                         # versioned: a compare-and-set coroutine, or nothing at all.
-                        name = "set_if_version" if k == _SAVE else "touch_if_version"
-                        method = getattr(store, name, None)
-                        if method is None:
-                            raise RuntimeError(f"versioned: the store cannot compare-and-set (no {name})")
-                        record = self._text(_action_record, p)
-                        exp = self._expiry(p)
-                        if k == _SAVE:
-                            written = await method(sid, record, exp, version[0], version[1])
-                        else:
-                            written = await method(sid, record, exp, version[0])
+                        method, args = self._versioned_call(store, k, p, sid, version)
+                        written = await method(*args)
                         if not written:
                             rc = _handle_store(p, _STORE_CONFLICT, None, 0)
                             if rc:
@@ -845,6 +829,21 @@ class Request(OwnedHandle):
                 self._answer_failure(k, e)
             else:
                 self._answer_reply(k, reply, command)
+
+    def _versioned_call(
+        self, store: Any, k: int, p: int, sid: str, version: tuple[int, int]
+    ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """The store's compare-and-set for the current versioned ``SAVE``
+        (``set_if_version(sid, record, expires_at, expected, written)``) or
+        ``TOUCH`` (``touch_if_version(sid, record, expires_at, expected)``),
+        with its arguments; a synchronous store also takes ``now``. A store
+        without it cannot take a versioned write: an error, never a plain one."""
+        name = "set_if_version" if k == _SAVE else "touch_if_version"
+        method = getattr(store, name, None)
+        if method is None:
+            raise RuntimeError(f"versioned: the store cannot compare-and-set (no {name})")
+        args = (sid, self._text(_action_record, p), self._expiry(p), version[0])
+        return method, (args + (version[1],) if k == _SAVE else args)
 
     def _answer_failure(self, k: int, e: BaseException) -> None:
         """Answers the current store action (kind ``k``) with a failure."""
